@@ -1,0 +1,59 @@
+# The one command surface of AVD: run, test, bench, lint, build.
+# Every target creates or reuses the local virtualenv and the release build
+# of the Rust extension; nothing is installed by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+CARGO  ?= cargo
+export PYO3_PYTHON := $(abspath $(PY))
+
+RUST_SRC := $(shell find core/src core/benches -name '*.rs' 2>/dev/null) core/Cargo.toml $(wildcard core/Cargo.lock)
+BUILT    := $(VENV)/.avd-built
+
+.PHONY: run test bench lint build dev clean rust-test py-test
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Release build of avd._core, installed (editable) with the dev extras.
+# Rebuilt only when a Rust source, Cargo.toml or pyproject.toml changed.
+$(BUILT): $(RUST_SRC) pyproject.toml | $(PY)
+	$(PY) -m pip install -q "maturin>=1.7,<2"
+	$(BIN)/maturin develop --release --extras dev -q
+	touch $@
+
+dev: $(BUILT)
+
+run: $(BUILT)
+	$(BIN)/avd engine
+
+rust-test:
+	cd core && $(CARGO) test -q
+	cd core && $(CARGO) clippy -q --all-targets -- -D warnings
+	cd core && $(CARGO) clippy -q --all-targets --features python -- -D warnings
+
+lint: $(BUILT)
+	$(BIN)/ruff check avd tests benchmarks
+	$(BIN)/ruff format --check avd tests benchmarks
+	$(BIN)/mypy
+	$(PY) -m mypy.stubtest avd._core
+
+py-test: $(BUILT)
+	$(BIN)/pytest -q
+
+test: $(BUILT) rust-test lint py-test
+
+bench: $(BUILT)
+	cd core && $(CARGO) bench --bench pipeline -- --noplot
+	$(BIN)/pytest -q benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops --benchmark-sort=name -p no:randomly -s
+
+build: $(BUILT)
+	rm -rf dist
+	$(BIN)/maturin build --release --out dist -q
+	$(BIN)/maturin sdist --out dist -q
+
+clean:
+	rm -rf $(VENV) core/target dist avd/*.so

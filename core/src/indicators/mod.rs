@@ -1,0 +1,4 @@
+//! Streaming indicators (one file each) and their batch forms.
+pub mod indicator;
+
+pub use indicator::{CloseVolume, HighLow, Hlc, HlcVolume, Indicator};

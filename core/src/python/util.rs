@@ -1,0 +1,36 @@
+//! Small conversion helpers shared by the binding files.
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+
+use crate::error::CoreError;
+
+/// Borrows a contiguous float64 array as a slice.
+///
+/// # Errors
+/// `InvalidInputError` if the array is not contiguous (the Python wrappers
+/// make it contiguous before calling).
+pub fn slice<'a>(a: &'a PyReadonlyArray1<'_, f64>, name: &str) -> PyResult<&'a [f64]> {
+    a.as_slice()
+        .map_err(|_| CoreError::InvalidInput(format!("`{name}` must be a contiguous float64 array")).into())
+}
+
+/// Checks that every named column has the length of the first.
+///
+/// # Errors
+/// `InvalidInputError` naming the first column whose length differs.
+pub fn same_len(cols: &[(&str, usize)]) -> Result<usize, CoreError> {
+    let Some(&(first, n)) = cols.first() else { return Ok(0) };
+    for &(name, len) in &cols[1..] {
+        if len != n {
+            return Err(CoreError::InvalidInput(format!(
+                "input arrays have different lengths: `{first}` has {n}, `{name}` has {len}"
+            )));
+        }
+    }
+    Ok(n)
+}
+
+/// Moves a `Vec<f64>` into a new numpy array without copying.
+pub fn to_numpy(py: Python<'_>, v: Vec<f64>) -> Py<PyArray1<f64>> {
+    PyArray1::from_vec(py, v).unbind()
+}
