@@ -48,7 +48,7 @@ test: $(BUILT) rust-test lint py-test
 
 bench: $(BUILT)
 	cd core && $(CARGO) bench --bench pipeline -- --noplot
-	$(BIN)/pytest -q benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops --benchmark-sort=name -p no:randomly -s
+	$(BIN)/pytest -q benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops --benchmark-sort=name -s
 
 build: $(BUILT)
 	rm -rf dist

@@ -3,8 +3,15 @@
 //!
 //! Everything here is pure Rust and knows nothing of Python; the PyO3 mirror
 //! lives in `python/` and is compiled only with the `python` feature.
+pub mod candles;
+pub mod config;
+pub mod engine;
 pub mod error;
+pub mod history;
 pub mod indicators;
+pub mod patterns;
+pub mod scoring;
+pub mod signals;
 
 #[cfg(feature = "python")]
 mod python;

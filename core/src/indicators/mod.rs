@@ -2,3 +2,5 @@
 pub mod indicator;
 
 pub use indicator::{CloseVolume, HighLow, Hlc, HlcVolume, Indicator};
+pub mod scratch;
+pub use scratch::{Adx, Atr, BBands, Donchian, Ema, Macd, Obv, Rsi, ZScore};

@@ -1,9 +1,10 @@
 //! The PyO3 layer: converts types and errors, nothing more.
 //! One file per area; this file only registers them in `avd._core`.
+pub mod candles;
+pub mod engine;
 pub mod error;
-pub mod util;
-// -- areas (one line each) --
 pub mod indicators;
+pub mod util;
 
 use pyo3::prelude::*;
 
@@ -14,6 +15,14 @@ mod _core {
     // -- indicators --
     #[pymodule_export]
     use super::indicators::py_module_placeholder;
+
+    // -- candles --
+    #[pymodule_export]
+    use super::candles::{py_read_candles, PyCandleBuffer};
+
+    // -- engine --
+    #[pymodule_export]
+    use super::engine::{PyBatchResult, PyContextScore, PyEngineConfig, PyMarketEngine, PyTradeSignal};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

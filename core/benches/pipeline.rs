@@ -1,0 +1,86 @@
+//! The streaming pipeline from Rust: one kline through ring buffer, every
+//! indicator, the pattern detectors, the scorer and the signal evaluator,
+//! in ns per kline, on ~1,000,000 real Binance 1m candles (BTCUSDT's month
+//! from `../shared/data`, tiled 24 times with shifted open times).
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use avd_core::candles::{Candle, Interval};
+use avd_core::config::EngineConfig;
+use avd_core::engine::{KlineColumns, MarketEngine};
+use avd_core::history::{read_candle_file, CandleColumns};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+const TILES: usize = 24;
+
+fn million_bars() -> CandleColumns {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/BTCUSDT-1m.csv.gz");
+    let one = read_candle_file(&path).expect("the shared real data (../shared/data) is needed");
+    let span = one.open_time[one.len() - 1] - one.open_time[0] + 60_000;
+    let mut all = CandleColumns::default();
+    for k in 0..TILES {
+        let shift = span * i64::try_from(k).unwrap_or(0);
+        all.open_time.extend(one.open_time.iter().map(|t| t + shift));
+        all.open.extend(&one.open);
+        all.high.extend(&one.high);
+        all.low.extend(&one.low);
+        all.close.extend(&one.close);
+        all.volume.extend(&one.volume);
+    }
+    all
+}
+
+fn pipeline(c: &mut Criterion) {
+    let bars = million_bars();
+    let n = bars.open_time.len();
+    let mut group = c.benchmark_group("pipeline");
+    group.throughput(Throughput::Elements(n as u64));
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+
+    group.bench_function("on_kline", |b| {
+        b.iter(|| {
+            let mut engine = MarketEngine::new(EngineConfig::default()).unwrap();
+            let id = engine.track("BTCUSDT", Interval::M1).unwrap();
+            let mut signals = 0usize;
+            for i in 0..n {
+                let candle = Candle::ohlcv(
+                    bars.open_time[i],
+                    bars.open[i],
+                    bars.high[i],
+                    bars.low[i],
+                    bars.close[i],
+                    bars.volume[i],
+                );
+                let step = engine.on_kline(id, &candle, true, true).unwrap();
+                signals += usize::from(step.signal.is_some());
+            }
+            black_box(signals)
+        });
+    });
+
+    group.bench_function("on_klines", |b| {
+        b.iter(|| {
+            let mut engine = MarketEngine::new(EngineConfig::default()).unwrap();
+            let id = engine.track("BTCUSDT", Interval::M1).unwrap();
+            let cols = KlineColumns {
+                open_time: &bars.open_time,
+                open: &bars.open,
+                high: &bars.high,
+                low: &bars.low,
+                close: &bars.close,
+                volume: &bars.volume,
+                quote_volume: None,
+                trades: None,
+                taker_buy_base: None,
+                closed: None,
+            };
+            black_box(engine.on_klines(id, &cols, true).unwrap().signals.len())
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pipeline);
+criterion_main!(benches);

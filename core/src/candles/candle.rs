@@ -1,0 +1,87 @@
+//! One kline, as Binance sends it (minus the unused 12th field).
+
+/// One candle. Prices and volumes are f64: candles feed indicator math only;
+/// money at the exchange boundary is Decimal on the Python side.
+///
+/// Fields a source does not carry (`quote_volume`, `trades`,
+/// `taker_buy_base`) are NaN, never zero.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Candle {
+    /// Open time, ms since the epoch (UTC).
+    pub open_time: i64,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    /// Base-asset volume.
+    pub volume: f64,
+    /// Quote-asset volume (NaN if unknown).
+    pub quote_volume: f64,
+    /// Number of trades (NaN if unknown).
+    pub trades: f64,
+    /// Base volume bought by takers (NaN if unknown).
+    pub taker_buy_base: f64,
+}
+
+impl Candle {
+    /// A candle with only OHLCV known.
+    #[must_use]
+    pub fn ohlcv(open_time: i64, open: f64, high: f64, low: f64, close: f64, volume: f64) -> Self {
+        Self {
+            open_time,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume: f64::NAN,
+            trades: f64::NAN,
+            taker_buy_base: f64::NAN,
+        }
+    }
+
+    /// Whether the prices and volume are finite and consistent enough to
+    /// feed the indicators: positive prices, `low <= open, close <= high`,
+    /// volume >= 0.
+    #[must_use]
+    pub fn is_sane(&self) -> bool {
+        let prices = [self.open, self.high, self.low, self.close];
+        prices.iter().all(|p| p.is_finite() && *p > 0.0)
+            && self.volume.is_finite()
+            && self.volume >= 0.0
+            && self.low <= self.open.min(self.close)
+            && self.high >= self.open.max(self.close)
+    }
+
+    /// Share of the volume bought by takers, NaN when unknown or volume is 0.
+    #[must_use]
+    pub fn taker_buy_share(&self) -> f64 {
+        if self.volume > 0.0 {
+            self.taker_buy_base / self.volume
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanity_rejects_inverted_and_non_finite_candles() {
+        assert!(Candle::ohlcv(0, 10.0, 11.0, 9.0, 10.5, 1.0).is_sane());
+        assert!(!Candle::ohlcv(0, 10.0, 9.0, 11.0, 10.5, 1.0).is_sane());
+        assert!(!Candle::ohlcv(0, f64::NAN, 11.0, 9.0, 10.5, 1.0).is_sane());
+        assert!(!Candle::ohlcv(0, 10.0, 11.0, 9.0, 10.5, -1.0).is_sane());
+        assert!(!Candle::ohlcv(0, 10.0, f64::INFINITY, 9.0, 10.5, 1.0).is_sane());
+    }
+
+    #[test]
+    fn taker_share_is_nan_when_unknown() {
+        let mut c = Candle::ohlcv(0, 1.0, 1.0, 1.0, 1.0, 4.0);
+        assert!(c.taker_buy_share().is_nan());
+        c.taker_buy_base = 1.0;
+        assert!((c.taker_buy_share() - 0.25).abs() < 1e-15);
+    }
+}

@@ -1,0 +1,308 @@
+//! The engine's configuration: every parameter with its documented default,
+//! loadable from JSON, validated on construction.
+//!
+//! Unknown keys are refused (a typo must not silently fall back to a
+//! default). Missing keys take the defaults below.
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, CoreResult};
+
+/// Everything the [`crate::engine::MarketEngine`] needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Closed candles kept per symbol and interval (default 500).
+    pub buffer_capacity: usize,
+    /// Indicator periods.
+    pub indicators: IndicatorConfig,
+    /// Pattern detector thresholds.
+    pub patterns: PatternConfig,
+    /// Weights of the score components.
+    pub scoring: ScoringConfig,
+    /// Signal thresholds, hysteresis and cooldown.
+    pub signals: SignalConfig,
+}
+
+/// Indicator periods used by the feature set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndicatorConfig {
+    /// Fast EMA (default 20).
+    pub ema_fast: usize,
+    /// Slow EMA, whose slope gives the trend direction (default 50).
+    pub ema_slow: usize,
+    /// RSI period, Wilder (default 14).
+    pub rsi: usize,
+    /// ATR period, Wilder (default 14).
+    pub atr: usize,
+    /// Bollinger period (default 20).
+    pub bb_period: usize,
+    /// Bollinger width in standard deviations (default 2.0).
+    pub bb_nbdev: f64,
+    /// Donchian channel of the previous N bars, for breakouts (default 20).
+    pub channel: usize,
+    /// Window of the volume z-score (default 20).
+    pub volume_z: usize,
+    /// ADX / DI period (default 14).
+    pub adx: usize,
+    /// MACD fast, slow and signal periods (default 12, 26, 9).
+    pub macd_fast: usize,
+    pub macd_slow: usize,
+    pub macd_signal: usize,
+    /// EMA of OBV; OBV above it means rising on-balance volume (default 20).
+    pub obv_ema: usize,
+    /// Bars of Bollinger-width history the squeeze is ranked in (default 120).
+    pub squeeze_lookback: usize,
+}
+
+/// Thresholds of the pattern detectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PatternConfig {
+    /// A squeeze: Bollinger width at or below this rank (0 = narrowest,
+    /// 1 = widest of the lookback's range) (default 0.2).
+    pub squeeze_rank_max: f64,
+    /// Trend: ADX at or above this (default 25).
+    pub trend_adx_min: f64,
+    /// ADX treated as a full-strength trend (default 50).
+    pub adx_strong: f64,
+    /// Range/chop: ADX below this (default 20).
+    pub range_adx_max: f64,
+    /// Breakout: volume z-score at or above this (default 2.0).
+    pub breakout_volume_z: f64,
+    /// Breakout distance beyond the channel, in ATRs, scored as full
+    /// strength (default 1.0).
+    pub breakout_atr_full: f64,
+    /// Taker-buy share at or above this counts as buying pressure, at or
+    /// below `1 - x` as selling pressure (default 0.55).
+    pub taker_share_min: f64,
+}
+
+/// Weights of the score components (any non-negative numbers; normalised).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScoringConfig {
+    pub trend: f64,
+    pub momentum: f64,
+    pub volatility: f64,
+    pub volume: f64,
+    pub breakout: f64,
+    pub flow: f64,
+}
+
+/// When a score becomes a signal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignalConfig {
+    /// A signal fires when the score crosses up through this (default 70).
+    pub entry_threshold: f64,
+    /// Hysteresis: the side re-arms only after the score fell below this
+    /// (default 55).
+    pub rearm_threshold: f64,
+    /// Closed bars after a signal during which that symbol stays silent
+    /// (default 15).
+    pub cooldown_bars: u32,
+    /// Emit BUY signals (default true).
+    pub long: bool,
+    /// Emit SELL signals (default true).
+    pub short: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            buffer_capacity: 500,
+            indicators: IndicatorConfig::default(),
+            patterns: PatternConfig::default(),
+            scoring: ScoringConfig::default(),
+            signals: SignalConfig::default(),
+        }
+    }
+}
+
+impl Default for IndicatorConfig {
+    fn default() -> Self {
+        Self {
+            ema_fast: 20,
+            ema_slow: 50,
+            rsi: 14,
+            atr: 14,
+            bb_period: 20,
+            bb_nbdev: 2.0,
+            channel: 20,
+            volume_z: 20,
+            adx: 14,
+            macd_fast: 12,
+            macd_slow: 26,
+            macd_signal: 9,
+            obv_ema: 20,
+            squeeze_lookback: 120,
+        }
+    }
+}
+
+impl Default for PatternConfig {
+    fn default() -> Self {
+        Self {
+            squeeze_rank_max: 0.2,
+            trend_adx_min: 25.0,
+            adx_strong: 50.0,
+            range_adx_max: 20.0,
+            breakout_volume_z: 2.0,
+            breakout_atr_full: 1.0,
+            taker_share_min: 0.55,
+        }
+    }
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self { trend: 0.25, momentum: 0.2, volatility: 0.1, volume: 0.15, breakout: 0.2, flow: 0.1 }
+    }
+}
+
+impl Default for SignalConfig {
+    fn default() -> Self {
+        Self { entry_threshold: 70.0, rearm_threshold: 55.0, cooldown_bars: 15, long: true, short: true }
+    }
+}
+
+fn positive(name: &str, v: usize) -> CoreResult<()> {
+    if v == 0 {
+        return Err(CoreError::Config(format!("{name} must be >= 1, got 0")));
+    }
+    Ok(())
+}
+
+fn within(name: &str, v: f64, lo: f64, hi: f64) -> CoreResult<()> {
+    if !(v.is_finite() && v >= lo && v <= hi) {
+        return Err(CoreError::Config(format!("{name} must be within [{lo}, {hi}], got {v}")));
+    }
+    Ok(())
+}
+
+impl EngineConfig {
+    /// Parses a JSON document (missing keys take their defaults) and validates it.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming the bad key or value.
+    pub fn from_json(text: &str) -> CoreResult<Self> {
+        let cfg: Self = serde_json::from_str(text).map_err(|e| CoreError::Config(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The configuration as pretty JSON.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks every value.
+    ///
+    /// # Errors
+    /// [`CoreError::Config`] naming the first bad value.
+    pub fn validate(&self) -> CoreResult<()> {
+        if !(1..=1_000_000).contains(&self.buffer_capacity) {
+            return Err(CoreError::Config(format!(
+                "buffer_capacity must be within [1, 1000000], got {}",
+                self.buffer_capacity
+            )));
+        }
+        let i = &self.indicators;
+        for (name, v) in [
+            ("indicators.ema_fast", i.ema_fast),
+            ("indicators.ema_slow", i.ema_slow),
+            ("indicators.rsi", i.rsi),
+            ("indicators.atr", i.atr),
+            ("indicators.bb_period", i.bb_period),
+            ("indicators.channel", i.channel),
+            ("indicators.volume_z", i.volume_z),
+            ("indicators.macd_fast", i.macd_fast),
+            ("indicators.macd_signal", i.macd_signal),
+            ("indicators.obv_ema", i.obv_ema),
+        ] {
+            positive(name, v)?;
+        }
+        for (name, v) in [("indicators.adx", i.adx), ("indicators.macd_slow", i.macd_slow), ("indicators.squeeze_lookback", i.squeeze_lookback)] {
+            if v < 2 {
+                return Err(CoreError::Config(format!("{name} must be >= 2, got {v}")));
+            }
+        }
+        if i.ema_fast >= i.ema_slow {
+            return Err(CoreError::Config(format!(
+                "indicators.ema_fast ({}) must be shorter than indicators.ema_slow ({})",
+                i.ema_fast, i.ema_slow
+            )));
+        }
+        if i.macd_fast >= i.macd_slow {
+            return Err(CoreError::Config(format!(
+                "indicators.macd_fast ({}) must be shorter than indicators.macd_slow ({})",
+                i.macd_fast, i.macd_slow
+            )));
+        }
+        within("indicators.bb_nbdev", i.bb_nbdev, 0.1, 10.0)?;
+        let p = &self.patterns;
+        within("patterns.squeeze_rank_max", p.squeeze_rank_max, 0.0, 1.0)?;
+        within("patterns.trend_adx_min", p.trend_adx_min, 0.0, 100.0)?;
+        within("patterns.adx_strong", p.adx_strong, 0.0, 100.0)?;
+        within("patterns.range_adx_max", p.range_adx_max, 0.0, 100.0)?;
+        within("patterns.breakout_volume_z", p.breakout_volume_z, 0.0, 100.0)?;
+        within("patterns.breakout_atr_full", p.breakout_atr_full, 1e-6, 100.0)?;
+        within("patterns.taker_share_min", p.taker_share_min, 0.5, 1.0)?;
+        if p.adx_strong <= p.trend_adx_min {
+            return Err(CoreError::Config(format!(
+                "patterns.adx_strong ({}) must exceed patterns.trend_adx_min ({})",
+                p.adx_strong, p.trend_adx_min
+            )));
+        }
+        let w = &self.scoring;
+        let weights = [w.trend, w.momentum, w.volatility, w.volume, w.breakout, w.flow];
+        for (name, v) in ["trend", "momentum", "volatility", "volume", "breakout", "flow"].iter().zip(weights) {
+            within(&format!("scoring.{name}"), v, 0.0, 1e6)?;
+        }
+        if weights.iter().sum::<f64>() <= 0.0 {
+            return Err(CoreError::Config("scoring weights must not all be zero".into()));
+        }
+        let s = &self.signals;
+        within("signals.entry_threshold", s.entry_threshold, 0.0, 100.0)?;
+        within("signals.rearm_threshold", s.rearm_threshold, 0.0, 100.0)?;
+        if s.rearm_threshold >= s.entry_threshold {
+            return Err(CoreError::Config(format!(
+                "signals.rearm_threshold ({}) must be below signals.entry_threshold ({}) for hysteresis",
+                s.rearm_threshold, s.entry_threshold
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip_through_json() {
+        let cfg = EngineConfig::default();
+        cfg.validate().unwrap();
+        assert_eq!(EngineConfig::from_json(&cfg.to_json()).unwrap(), cfg);
+    }
+
+    #[test]
+    fn partial_json_takes_defaults_for_the_rest() {
+        let cfg = EngineConfig::from_json(r#"{"signals": {"entry_threshold": 80}}"#).unwrap();
+        assert!((cfg.signals.entry_threshold - 80.0).abs() < f64::EPSILON);
+        assert_eq!(cfg.indicators.rsi, 14);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_with_their_name() {
+        let e = EngineConfig::from_json(r#"{"signals": {"entry_treshold": 80}}"#).unwrap_err();
+        assert!(e.to_string().contains("entry_treshold"), "{e}");
+        let e = EngineConfig::from_json(r#"{"signals": {"rearm_threshold": 90}}"#).unwrap_err();
+        assert!(e.to_string().contains("rearm_threshold"), "{e}");
+        let e = EngineConfig::from_json(r#"{"indicators": {"ema_fast": 60}}"#).unwrap_err();
+        assert!(e.to_string().contains("ema_fast"), "{e}");
+        assert!(EngineConfig::from_json("not json").is_err());
+    }
+}

@@ -1,0 +1,218 @@
+//! The MarketEngine owns every stream (symbol x interval) and runs klines
+//! through them.
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{BatchOutput, KlineColumns, KlineStep, SymbolState};
+use crate::candles::{Candle, Interval, PushOutcome};
+use crate::config::EngineConfig;
+use crate::error::{CoreError, CoreResult};
+use crate::scoring::{ContextScore, ContextScorer};
+
+/// Index of a stream inside the engine (stable for the engine's life).
+pub type StreamId = usize;
+
+const NO_STREAM: u32 = u32::MAX;
+const MAX_SYMBOL_LEN: usize = 32;
+
+/// Every tracked symbol's buffers, indicators, scorer and evaluator.
+#[derive(Debug, Clone)]
+pub struct MarketEngine {
+    config: EngineConfig,
+    scorer: ContextScorer,
+    streams: Vec<SymbolState>,
+    /// symbol -> stream id per interval (indexed by `Interval::index`).
+    index: HashMap<Box<str>, [u32; Interval::ALL.len()]>,
+}
+
+impl MarketEngine {
+    /// An engine with no streams yet.
+    ///
+    /// # Errors
+    /// `Config` if the configuration does not validate.
+    pub fn new(config: EngineConfig) -> CoreResult<Self> {
+        config.validate()?;
+        let scorer = ContextScorer::new(&config.scoring, &config.patterns);
+        Ok(Self { config, scorer, streams: Vec::new(), index: HashMap::new() })
+    }
+
+    #[must_use]
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Number of streams tracked.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
+    }
+
+    /// The id of a stream, if tracked.
+    #[must_use]
+    pub fn stream_id(&self, symbol: &str, interval: Interval) -> Option<StreamId> {
+        let id = self.index.get(symbol)?[interval.index()];
+        (id != NO_STREAM).then_some(id as usize)
+    }
+
+    /// Tracks a stream (idempotent) and returns its id.
+    ///
+    /// # Errors
+    /// `InvalidParameter` for a symbol that is not 1..=32 ASCII upper-case
+    /// letters and digits.
+    pub fn track(&mut self, symbol: &str, interval: Interval) -> CoreResult<StreamId> {
+        if let Some(id) = self.stream_id(symbol, interval) {
+            return Ok(id);
+        }
+        let valid = !symbol.is_empty()
+            && symbol.len() <= MAX_SYMBOL_LEN
+            && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if !valid {
+            return Err(CoreError::param(
+                "symbol",
+                format!("{symbol:?} is not a Binance symbol (1-{MAX_SYMBOL_LEN} upper-case letters and digits)"),
+            ));
+        }
+        let id = self.streams.len();
+        let id32 = u32::try_from(id).map_err(|_| CoreError::param("symbol", "too many streams"))?;
+        self.streams.push(SymbolState::new(Arc::from(symbol), interval, &self.config)?);
+        self.index.entry(symbol.into()).or_insert([NO_STREAM; Interval::ALL.len()])[interval.index()] = id32;
+        Ok(id)
+    }
+
+    /// The stream with this id.
+    ///
+    /// # Errors
+    /// `InvalidParameter` for an unknown id.
+    pub fn stream(&self, id: StreamId) -> CoreResult<&SymbolState> {
+        self.streams.get(id).ok_or_else(|| CoreError::param("stream", format!("no stream with id {id}")))
+    }
+
+    /// Every stream, in the order they were tracked.
+    pub fn streams(&self) -> impl Iterator<Item = &SymbolState> {
+        self.streams.iter()
+    }
+
+    /// The latest context of a stream.
+    #[must_use]
+    pub fn context(&self, id: StreamId) -> Option<&ContextScore> {
+        self.streams.get(id)?.context()
+    }
+
+    /// One kline.
+    ///
+    /// # Errors
+    /// `InvalidParameter` for an unknown stream, `InvalidInput` for a candle
+    /// that is not sane (nothing is changed then).
+    pub fn on_kline(&mut self, id: StreamId, candle: &Candle, closed: bool, allow_gap: bool) -> CoreResult<KlineStep> {
+        if !candle.is_sane() {
+            return Err(CoreError::InvalidInput(format!(
+                "kline at open_time {} is not a valid candle (prices must be finite and > 0, low <= open, close <= high, volume >= 0)",
+                candle.open_time
+            )));
+        }
+        let n = self.streams.len();
+        let state = self
+            .streams
+            .get_mut(id)
+            .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
+        Ok(state.on_candle(candle, closed, allow_gap, &self.config, &self.scorer))
+    }
+
+    /// A batch of klines of one stream, oldest first. Every row is checked
+    /// before any is processed. With `allow_gap == false` the batch stops at
+    /// the first kline that has candles missing before it
+    /// ([`BatchOutput::held_at`]).
+    ///
+    /// # Errors
+    /// As [`MarketEngine::on_kline`], and `InvalidInput` for columns of
+    /// different lengths.
+    pub fn on_klines(&mut self, id: StreamId, cols: &KlineColumns<'_>, allow_gap: bool) -> CoreResult<BatchOutput> {
+        cols.validate()?;
+        let n = self.streams.len();
+        let state = self
+            .streams
+            .get_mut(id)
+            .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
+        let mut out = BatchOutput::with_capacity(cols.len());
+        let interval = state.interval();
+        for i in 0..cols.len() {
+            let candle = cols.candle(i);
+            let last_before = state.buffer().last_open_time();
+            let step = state.on_candle(&candle, cols.is_closed(i), allow_gap, &self.config, &self.scorer);
+            match step.outcome {
+                PushOutcome::GapHeld { expected, missing } => {
+                    out.held_at = Some(i);
+                    out.gaps.push((expected, missing));
+                    break;
+                }
+                PushOutcome::AppendedAfterGap { missing } => {
+                    let first = last_before.map_or(candle.open_time, |t| interval.next_open(t));
+                    out.gaps.push((first, missing));
+                }
+                _ => {}
+            }
+            if step.outcome.appended() {
+                let ts = interval.close_time(candle.open_time);
+                let scored = if step.scored { state.context() } else { None };
+                out.push_row(
+                    ts,
+                    scored.map(|c| (c.score, c.direction as i8, c.pattern as u8, &c.components)),
+                );
+            } else {
+                out.count(step.outcome);
+            }
+            if let Some(sig) = step.signal {
+                out.signals.push(sig);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracks_streams_idempotently_and_validates_symbols() {
+        let mut e = MarketEngine::new(EngineConfig::default()).unwrap();
+        let a = e.track("BTCUSDT", Interval::M1).unwrap();
+        let b = e.track("BTCUSDT", Interval::H1).unwrap();
+        assert_ne!(a, b);
+        assert_eq!(e.track("BTCUSDT", Interval::M1).unwrap(), a);
+        assert_eq!(e.stream_id("BTCUSDT", Interval::H1), Some(b));
+        assert_eq!(e.stream_id("ETHUSDT", Interval::M1), None);
+        assert!(e.track("btcusdt", Interval::M1).is_err());
+        assert!(e.track("", Interval::M1).is_err());
+        assert!(e.track("BTC/USDT", Interval::M1).is_err());
+    }
+
+    #[test]
+    fn an_insane_row_rejects_the_whole_batch_and_changes_nothing() {
+        let mut e = MarketEngine::new(EngineConfig::default()).unwrap();
+        let id = e.track("BTCUSDT", Interval::M1).unwrap();
+        let t = [0, 60_000, 120_000];
+        let good = [1.0, 1.0, 1.0];
+        let bad = [1.0, f64::NAN, 1.0];
+        let cols = KlineColumns {
+            open_time: &t,
+            open: &good,
+            high: &good,
+            low: &good,
+            close: &bad,
+            volume: &good,
+            quote_volume: None,
+            trades: None,
+            taker_buy_base: None,
+            closed: None,
+        };
+        let err = e.on_klines(id, &cols, true).unwrap_err();
+        assert!(err.to_string().contains("kline 1"), "{err}");
+        assert_eq!(e.stream(id).unwrap().buffer().len(), 0);
+    }
+}

@@ -1,0 +1,276 @@
+//! The feature set: every indicator one symbol-interval needs, updated once
+//! per closed candle, and the snapshot ([`Features`]) the detectors read.
+use crate::candles::Candle;
+use crate::config::IndicatorConfig;
+use crate::error::CoreResult;
+use crate::indicators::{
+    Adx, Atr, BBands, CloseVolume, Donchian, Ema, HighLow, Hlc, Indicator, Macd, Obv, Rsi, ZScore,
+};
+
+/// What the pattern detectors and the scorer see after one closed candle.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Features {
+    pub open_time: i64,
+    pub close: f64,
+    pub volume: f64,
+    pub ema_fast: f64,
+    pub ema_slow: f64,
+    /// The slow EMA one bar earlier (its slope gives the trend direction).
+    pub ema_slow_prev: f64,
+    pub rsi: f64,
+    pub atr: f64,
+    pub bb_upper: f64,
+    pub bb_middle: f64,
+    pub bb_lower: f64,
+    /// Bollinger width relative to the middle band.
+    pub bb_width: f64,
+    /// Where the width sits in its range over the squeeze lookback:
+    /// 0 = the narrowest, 1 = the widest.
+    pub width_rank: f64,
+    /// Highest high of the previous N bars (the current bar excluded).
+    pub channel_high: f64,
+    /// Lowest low of the previous N bars (the current bar excluded).
+    pub channel_low: f64,
+    pub obv: f64,
+    pub obv_ema: f64,
+    pub volume_z: f64,
+    pub adx: f64,
+    pub plus_di: f64,
+    pub minus_di: f64,
+    pub macd_hist: f64,
+    /// Taker-buy share of the volume (NaN if the data lacks it).
+    pub taker_share: f64,
+}
+
+impl Features {
+    /// A snapshot with every value unknown (NaN).
+    #[must_use]
+    pub fn missing() -> Self {
+        Self { open_time: 0, ..Self::neutral(f64::NAN) }.with_all(f64::NAN)
+    }
+
+    fn with_all(self, v: f64) -> Self {
+        Self {
+            open_time: self.open_time,
+            close: v,
+            volume: v,
+            ema_fast: v,
+            ema_slow: v,
+            ema_slow_prev: v,
+            rsi: v,
+            atr: v,
+            bb_upper: v,
+            bb_middle: v,
+            bb_lower: v,
+            bb_width: v,
+            width_rank: v,
+            channel_high: v,
+            channel_low: v,
+            obv: v,
+            obv_ema: v,
+            volume_z: v,
+            adx: v,
+            plus_di: v,
+            minus_di: v,
+            macd_hist: v,
+            taker_share: v,
+        }
+    }
+
+    /// A flat, directionless snapshot at `price` (for tests and examples).
+    #[must_use]
+    pub fn neutral(price: f64) -> Self {
+        Self {
+            open_time: 0,
+            close: price,
+            volume: 1.0,
+            ema_fast: price,
+            ema_slow: price,
+            ema_slow_prev: price,
+            rsi: 50.0,
+            atr: 1.0,
+            bb_upper: price,
+            bb_middle: price,
+            bb_lower: price,
+            bb_width: 0.0,
+            width_rank: 0.5,
+            channel_high: price,
+            channel_low: price,
+            obv: 0.0,
+            obv_ema: 0.0,
+            volume_z: 0.0,
+            adx: 22.0,
+            plus_di: 20.0,
+            minus_di: 20.0,
+            macd_hist: 0.0,
+            taker_share: f64::NAN,
+        }
+    }
+}
+
+/// The indicators of one symbol-interval.
+#[derive(Debug, Clone)]
+pub struct FeatureSet {
+    ema_fast: Ema,
+    ema_slow: Ema,
+    rsi: Rsi,
+    atr: Atr,
+    bbands: BBands,
+    channel: Donchian,
+    obv: Obv,
+    obv_ema: Ema,
+    volume_z: ZScore,
+    adx: Adx,
+    macd: Macd,
+    width_range: Donchian,
+    /// The channel before the current bar was added.
+    prev_channel: (f64, f64),
+    ema_slow_prev: f64,
+    /// The latest values, ready or not.
+    current: Features,
+    ready: bool,
+    bars: u64,
+}
+
+impl FeatureSet {
+    /// Builds the indicators.
+    ///
+    /// # Errors
+    /// `InvalidParameter` if a period is out of range.
+    pub fn new(cfg: &IndicatorConfig) -> CoreResult<Self> {
+        Ok(Self {
+            ema_fast: Ema::new(cfg.ema_fast)?,
+            ema_slow: Ema::new(cfg.ema_slow)?,
+            rsi: Rsi::new(cfg.rsi)?,
+            atr: Atr::new(cfg.atr)?,
+            bbands: BBands::new(cfg.bb_period, cfg.bb_nbdev, cfg.bb_nbdev)?,
+            channel: Donchian::new(cfg.channel)?,
+            obv: Obv::new(),
+            obv_ema: Ema::new(cfg.obv_ema)?,
+            volume_z: ZScore::new(cfg.volume_z)?,
+            adx: Adx::new(cfg.adx)?,
+            macd: Macd::new(cfg.macd_fast, cfg.macd_slow, cfg.macd_signal)?,
+            width_range: Donchian::new(cfg.squeeze_lookback)?,
+            prev_channel: (f64::NAN, f64::NAN),
+            ema_slow_prev: f64::NAN,
+            current: Features::missing(),
+            ready: false,
+            bars: 0,
+        })
+    }
+
+    /// Closed candles seen.
+    #[must_use]
+    pub fn bars(&self) -> u64 {
+        self.bars
+    }
+
+    /// The last complete snapshot (None while warming up).
+    #[must_use]
+    pub fn last(&self) -> Option<&Features> {
+        self.ready.then_some(&self.current)
+    }
+
+    /// Feeds one closed candle; returns the snapshot once every indicator
+    /// is past its warm-up.
+    pub fn update(&mut self, c: &Candle) -> Option<Features> {
+        self.bars += 1;
+        let hlc = Hlc { high: c.high, low: c.low, close: c.close };
+        let ema_fast = self.ema_fast.update(c.close);
+        let ema_slow_prev = self.ema_slow_prev;
+        let ema_slow = self.ema_slow.update(c.close);
+        self.ema_slow_prev = ema_slow;
+        let rsi = self.rsi.update(c.close);
+        let atr = self.atr.update(hlc);
+        let bands = self.bbands.update(c.close);
+        let (channel_high, channel_low) = self.prev_channel;
+        let ch = self.channel.update(HighLow { high: c.high, low: c.low });
+        self.prev_channel = (ch.upper, ch.lower);
+        let obv = self.obv.update(CloseVolume { close: c.close, volume: c.volume });
+        let obv_ema = self.obv_ema.update(obv);
+        let volume_z = self.volume_z.update(c.volume);
+        let dmi = self.adx.update(hlc);
+        let macd = self.macd.update(c.close);
+
+        let bb_width = (bands.upper - bands.lower) / bands.middle;
+        let width_rank = if bb_width.is_finite() {
+            let wr = self.width_range.update(HighLow { high: bb_width, low: bb_width });
+            let span = wr.upper - wr.lower;
+            if span > 0.0 {
+                (bb_width - wr.lower) / span
+            } else {
+                0.5
+            }
+        } else {
+            f64::NAN
+        };
+
+        let f = Features {
+            open_time: c.open_time,
+            close: c.close,
+            volume: c.volume,
+            ema_fast,
+            ema_slow,
+            ema_slow_prev,
+            rsi,
+            atr,
+            bb_upper: bands.upper,
+            bb_middle: bands.middle,
+            bb_lower: bands.lower,
+            bb_width,
+            width_rank,
+            channel_high,
+            channel_low,
+            obv,
+            obv_ema,
+            volume_z,
+            adx: dmi.adx,
+            plus_di: dmi.plus_di,
+            minus_di: dmi.minus_di,
+            macd_hist: macd.hist,
+            taker_share: c.taker_buy_share(),
+        };
+        let ready = self.ema_slow.is_ready()
+            && ema_slow_prev.is_finite()
+            && self.adx.is_ready()
+            && self.macd.is_ready()
+            && self.bbands.is_ready()
+            && self.volume_z.is_ready()
+            && self.rsi.is_ready()
+            && self.atr.is_ready()
+            && self.obv_ema.is_ready()
+            && channel_high.is_finite()
+            && width_rank.is_finite();
+        self.current = f;
+        self.ready = ready;
+        ready.then_some(f)
+    }
+
+    /// Named indicator values after the last candle (NaN while warming up).
+    #[must_use]
+    pub fn values(&self) -> Vec<(&'static str, f64)> {
+        let f = self.current;
+        vec![
+            ("close", f.close),
+            ("ema_fast", f.ema_fast),
+            ("ema_slow", f.ema_slow),
+            ("rsi", f.rsi),
+            ("atr", f.atr),
+            ("bb_upper", f.bb_upper),
+            ("bb_middle", f.bb_middle),
+            ("bb_lower", f.bb_lower),
+            ("bb_width", f.bb_width),
+            ("width_rank", f.width_rank),
+            ("channel_high", f.channel_high),
+            ("channel_low", f.channel_low),
+            ("obv", f.obv),
+            ("obv_ema", f.obv_ema),
+            ("volume_z", f.volume_z),
+            ("adx", f.adx),
+            ("plus_di", f.plus_di),
+            ("minus_di", f.minus_di),
+            ("macd_hist", f.macd_hist),
+            ("taker_share", f.taker_share),
+        ]
+    }
+}

@@ -1,0 +1,121 @@
+//! The ContextScorer: weights the components into one 0..100 score.
+//!
+//! The direction comes from the dominant pattern; for a neutral pattern the
+//! components are measured along the EMA order, but the context stays
+//! neutral (and so never becomes a signal).
+use super::Components;
+use crate::config::{PatternConfig, ScoringConfig};
+use crate::patterns::{unit, Direction, Features, PatternReading};
+
+/// Volume z-score scored as a full 100.
+const VOLUME_Z_FULL: f64 = 4.0;
+/// RSI points away from 50 scored as full momentum.
+const RSI_SPAN: f64 = 20.0;
+/// MACD histogram, in ATRs, scored as full momentum.
+const MACD_HIST_ATR_FULL: f64 = 0.25;
+/// Taker-buy share away from 0.5 scored as full flow.
+const TAKER_SHARE_SPAN: f64 = 0.1;
+
+/// Turns features and a pattern reading into components and a score.
+#[derive(Debug, Clone)]
+pub struct ContextScorer {
+    weights: [f64; 6],
+    weight_sum: f64,
+    patterns: PatternConfig,
+}
+
+impl ContextScorer {
+    #[must_use]
+    pub fn new(scoring: &ScoringConfig, patterns: &PatternConfig) -> Self {
+        let weights =
+            [scoring.trend, scoring.momentum, scoring.volatility, scoring.volume, scoring.breakout, scoring.flow];
+        Self { weights, weight_sum: weights.iter().sum(), patterns: patterns.clone() }
+    }
+
+    /// The components of `f`, measured along `direction`.
+    #[must_use]
+    pub fn components(&self, f: &Features, direction: Direction) -> Components {
+        let d = match direction {
+            Direction::Neutral => Direction::of(f.ema_fast - f.ema_slow).sign(),
+            other => other.sign(),
+        };
+        let agree = |x: f64| if x * d > 0.0 { 0.5 } else { 0.0 };
+        let alignment = agree(f.ema_fast - f.ema_slow) + agree(f.plus_di - f.minus_di);
+        let trend = 100.0 * unit(f.adx / self.patterns.adx_strong) * alignment;
+
+        let rsi_part = unit((f.rsi - 50.0) * d / RSI_SPAN);
+        let macd_part = unit(f.macd_hist * d / (MACD_HIST_ATR_FULL * f.atr));
+        let momentum = 100.0 * (0.5 * rsi_part + 0.5 * macd_part);
+
+        let volatility = 100.0 * unit(1.0 - f.width_rank);
+        let volume = 100.0 * unit(f.volume_z / VOLUME_Z_FULL);
+
+        let beyond = if d > 0.0 { f.close - f.channel_high } else { f.channel_low - f.close };
+        let breakout = 100.0 * unit(beyond / (f.atr * self.patterns.breakout_atr_full));
+
+        let obv_part = if (f.obv - f.obv_ema) * d > 0.0 { 1.0 } else { 0.0 };
+        let flow = if f.taker_share.is_finite() {
+            let taker_part = unit((f.taker_share - 0.5) * d / TAKER_SHARE_SPAN);
+            100.0 * (0.5 * obv_part + 0.5 * taker_part)
+        } else {
+            100.0 * obv_part
+        };
+        Components { trend, momentum, volatility, volume, breakout, flow }
+    }
+
+    /// The weighted score, 0..100.
+    #[must_use]
+    pub fn score(&self, c: &Components) -> f64 {
+        let v = c.to_array();
+        let total: f64 = v.iter().zip(self.weights).map(|(x, w)| x * w).sum();
+        (total / self.weight_sum).clamp(0.0, 100.0)
+    }
+
+    /// Components and score for a pattern reading.
+    #[must_use]
+    pub fn evaluate(&self, f: &Features, reading: &PatternReading) -> (Components, f64) {
+        let c = self.components(f, reading.direction);
+        let s = self.score(&c);
+        (c, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{PatternConfig, ScoringConfig};
+
+    #[test]
+    fn a_textbook_long_breakout_scores_every_component_high() {
+        let s = ContextScorer::new(&ScoringConfig::default(), &PatternConfig::default());
+        let mut f = Features::neutral(100.0);
+        f.adx = 50.0;
+        f.ema_fast = 101.0;
+        f.plus_di = 30.0;
+        f.minus_di = 10.0;
+        f.rsi = 70.0;
+        f.macd_hist = 0.25;
+        f.atr = 1.0;
+        f.width_rank = 0.0;
+        f.volume_z = 4.0;
+        f.close = 102.0;
+        f.channel_high = 101.0;
+        f.obv = 1.0;
+        let c = s.components(&f, Direction::Long);
+        for v in c.to_array() {
+            assert!((v - 100.0).abs() < 1e-9, "{c:?}");
+        }
+        assert!((s.score(&c) - 100.0).abs() < 1e-9);
+        // the same bar read as a short setup scores low
+        let short = s.components(&f, Direction::Short);
+        assert!(s.score(&short) < 30.0, "{short:?}");
+    }
+
+    #[test]
+    fn the_score_is_the_weighted_mean_of_the_components() {
+        let cfg = ScoringConfig { trend: 1.0, momentum: 0.0, volatility: 0.0, volume: 3.0, breakout: 0.0, flow: 0.0 };
+        let s = ContextScorer::new(&cfg, &PatternConfig::default());
+        let c = Components { trend: 40.0, volume: 80.0, ..Components::default() };
+        assert!((s.score(&c) - 70.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,199 @@
+//! The SignalEvaluator: a signal when the score crosses up through the entry
+//! threshold in a direction, with hysteresis and a cooldown so that one
+//! setup gives one signal.
+//!
+//! * Each side starts disarmed and arms only once its score is below the
+//!   re-arm threshold (or the context points elsewhere): a score that is
+//!   already high when the engine warms up is not a crossing.
+//! * A side fires when it is armed, the context points its way, the score is
+//!   at or above the entry threshold and no cooldown is running; firing
+//!   disarms it and starts the cooldown: the next `cooldown_bars` closed
+//!   bars fire nothing, on either side.
+use std::fmt::Write as _;
+
+use super::{Side, TradeSignal};
+use crate::config::SignalConfig;
+use crate::patterns::{Direction, Features, Pattern};
+use crate::scoring::ContextScore;
+
+/// Per symbol-interval signal state.
+#[derive(Debug, Clone)]
+pub struct SignalEvaluator {
+    cfg: SignalConfig,
+    long_armed: bool,
+    short_armed: bool,
+    cooldown_left: u32,
+}
+
+impl SignalEvaluator {
+    #[must_use]
+    pub fn new(cfg: &SignalConfig) -> Self {
+        Self { cfg: cfg.clone(), long_armed: false, short_armed: false, cooldown_left: 0 }
+    }
+
+    /// Whether each side may fire now (`(long, short)`).
+    #[must_use]
+    pub fn armed(&self) -> (bool, bool) {
+        (self.long_armed, self.short_armed)
+    }
+
+    /// Closed bars left before the next signal may fire.
+    #[must_use]
+    pub fn cooldown_left(&self) -> u32 {
+        self.cooldown_left
+    }
+
+    /// Forgets the state (used after a reset of the symbol).
+    pub fn reset(&mut self) {
+        self.long_armed = false;
+        self.short_armed = false;
+        self.cooldown_left = 0;
+    }
+
+    /// Evaluates one closed bar's context; returns a signal if one fires.
+    pub fn evaluate(&mut self, ctx: &ContextScore, f: &Features) -> Option<TradeSignal> {
+        let s = ctx.score;
+        if !(ctx.direction == Direction::Long && s >= self.cfg.rearm_threshold) {
+            self.long_armed = true;
+        }
+        if !(ctx.direction == Direction::Short && s >= self.cfg.rearm_threshold) {
+            self.short_armed = true;
+        }
+        if self.cooldown_left > 0 {
+            self.cooldown_left -= 1;
+            return None;
+        }
+        if s < self.cfg.entry_threshold {
+            return None;
+        }
+        let side = match ctx.direction {
+            Direction::Long if self.long_armed && self.cfg.long => {
+                self.long_armed = false;
+                Side::Buy
+            }
+            Direction::Short if self.short_armed && self.cfg.short => {
+                self.short_armed = false;
+                Side::Sell
+            }
+            _ => return None,
+        };
+        self.cooldown_left = self.cfg.cooldown_bars;
+        Some(TradeSignal {
+            symbol: ctx.symbol.clone(),
+            interval: ctx.interval,
+            side,
+            confidence: s / 100.0,
+            reason: reason(ctx, f),
+            generated_at: ctx.timestamp,
+            score: s,
+            pattern: ctx.pattern,
+            price: ctx.close,
+        })
+    }
+}
+
+/// "breakout long: close 70110.5 above the 20-bar high 70050 by 0.8 ATR, volume z 3.1; ..."
+fn reason(ctx: &ContextScore, f: &Features) -> String {
+    let dir = ctx.direction.as_str();
+    let mut r = format!("{} {dir}: score {:.1}", ctx.pattern.as_str(), ctx.score);
+    let _ = match ctx.pattern {
+        Pattern::Breakout if ctx.direction == Direction::Long => write!(
+            r,
+            "; close {} above the channel high {} by {:.2} ATR on volume z {:.1}",
+            f.close,
+            f.channel_high,
+            (f.close - f.channel_high) / f.atr,
+            f.volume_z
+        ),
+        Pattern::Breakout => write!(
+            r,
+            "; close {} below the channel low {} by {:.2} ATR on volume z {:.1}",
+            f.close,
+            f.channel_low,
+            (f.channel_low - f.close) / f.atr,
+            f.volume_z
+        ),
+        Pattern::Accumulation | Pattern::Distribution => write!(
+            r,
+            "; Bollinger width at rank {:.2} of its range, close {} inside {}..{}",
+            f.width_rank, f.close, f.channel_low, f.channel_high
+        ),
+        Pattern::Trend => write!(r, "; ADX {:.1}, EMA {:.6} vs {:.6}", f.adx, f.ema_fast, f.ema_slow),
+        Pattern::Range | Pattern::None => Ok(()),
+    };
+    let c = ctx.components;
+    let _ = write!(
+        r,
+        " [trend {:.0}, momentum {:.0}, volatility {:.0}, volume {:.0}, breakout {:.0}, flow {:.0}]",
+        c.trend, c.momentum, c.volatility, c.volume, c.breakout, c.flow
+    );
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::candles::Interval;
+    use crate::scoring::Components;
+
+    fn ctx(score: f64, direction: Direction) -> ContextScore {
+        ContextScore {
+            symbol: "BTCUSDT".into(),
+            interval: Interval::M1,
+            score,
+            direction,
+            pattern: Pattern::Trend,
+            pattern_strength: 1.0,
+            components: Components::default(),
+            timestamp: 0,
+            close: 100.0,
+        }
+    }
+
+    fn run(cfg: &SignalConfig, seq: &[(f64, Direction)]) -> Vec<Option<Side>> {
+        let mut e = SignalEvaluator::new(cfg);
+        let f = Features::neutral(100.0);
+        seq.iter().map(|&(s, d)| e.evaluate(&ctx(s, d), &f).map(|x| x.side)).collect()
+    }
+
+    #[test]
+    fn a_score_already_high_at_start_is_not_a_crossing() {
+        let cfg = SignalConfig { cooldown_bars: 0, ..SignalConfig::default() };
+        let out = run(&cfg, &[(80.0, Direction::Long), (85.0, Direction::Long), (50.0, Direction::Long), (75.0, Direction::Long)]);
+        assert_eq!(out, vec![None, None, None, Some(Side::Buy)]);
+    }
+
+    #[test]
+    fn hysteresis_needs_a_dip_below_rearm_before_the_next_signal() {
+        let cfg = SignalConfig { cooldown_bars: 0, ..SignalConfig::default() };
+        let l = Direction::Long;
+        // 60 is between re-arm (55) and entry (70): not enough to re-arm
+        let out = run(&cfg, &[(50.0, l), (72.0, l), (60.0, l), (75.0, l), (54.0, l), (71.0, l)]);
+        assert_eq!(out, vec![None, Some(Side::Buy), None, None, None, Some(Side::Buy)]);
+    }
+
+    #[test]
+    fn cooldown_silences_the_next_bars_even_when_rearmed() {
+        let cfg = SignalConfig { cooldown_bars: 3, ..SignalConfig::default() };
+        let l = Direction::Long;
+        let out = run(&cfg, &[(50.0, l), (72.0, l), (40.0, l), (72.0, l), (40.0, l), (72.0, l)]);
+        // fired at bar 1; bars 2, 3, 4 are the cooldown; bar 5 fires again
+        assert_eq!(out, vec![None, Some(Side::Buy), None, None, None, Some(Side::Buy)]);
+    }
+
+    #[test]
+    fn short_setups_give_sell_signals_and_can_be_disabled() {
+        let s = Direction::Short;
+        let cfg = SignalConfig { cooldown_bars: 0, ..SignalConfig::default() };
+        assert_eq!(run(&cfg, &[(10.0, s), (90.0, s)]), vec![None, Some(Side::Sell)]);
+        let cfg = SignalConfig { short: false, ..cfg };
+        assert_eq!(run(&cfg, &[(10.0, s), (90.0, s)]), vec![None, None]);
+    }
+
+    #[test]
+    fn neutral_contexts_never_fire() {
+        let cfg = SignalConfig { cooldown_bars: 0, ..SignalConfig::default() };
+        let n = Direction::Neutral;
+        assert_eq!(run(&cfg, &[(10.0, n), (99.0, n)]), vec![None, None]);
+    }
+}

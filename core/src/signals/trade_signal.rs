@@ -1,0 +1,42 @@
+//! `TradeSignal {symbol, side, confidence 0..1, reason, generated_at}`.
+use std::sync::Arc;
+
+use crate::candles::Interval;
+use crate::patterns::Pattern;
+
+/// Buy or sell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Side {
+    Buy,
+    Sell,
+}
+
+impl Side {
+    /// Binance's spelling.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Buy => "BUY",
+            Self::Sell => "SELL",
+        }
+    }
+}
+
+/// A directional signal produced by the evaluator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeSignal {
+    pub symbol: Arc<str>,
+    pub interval: Interval,
+    pub side: Side,
+    /// 0..1: the score that fired it, over 100.
+    pub confidence: f64,
+    /// Human-readable explanation: the pattern and the numbers behind it.
+    pub reason: String,
+    /// Close time of the candle that fired it (ms since the epoch, UTC).
+    pub generated_at: i64,
+    /// The score and pattern at that time.
+    pub score: f64,
+    pub pattern: Pattern,
+    /// Close price of that candle.
+    pub price: f64,
+}

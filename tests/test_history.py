@@ -1,0 +1,73 @@
+"""Candle files: the Rust reader against pandas on the real data, and clear
+errors on bad files."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avd.exceptions import DataError
+from avd.history import discover, parse_name, read_candles, sample_dir
+
+
+@pytest.mark.parametrize(
+    "name", ["BTCUSDT-1m", "XRPUSDT-1h", "ETHUSDT-1d", "full_fields/ETHUSDT-5m", "full_fields/BTCUSDT-1m"]
+)
+def test_reader_matches_pandas_on_real_files(shared_data: Path, name: str) -> None:
+    path = shared_data / f"{name}.csv.gz"
+    ours = read_candles(path)
+    ref = pd.read_csv(path)
+    assert len(ours) == len(ref)
+    np.testing.assert_array_equal(ours.open_time, ref["open_time"].to_numpy())
+    for col in ("open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_buy_base"):
+        np.testing.assert_array_equal(getattr(ours, col), ref[col].to_numpy(dtype=np.float64), err_msg=col)
+
+
+def test_sample_data_is_three_days_of_five_symbols() -> None:
+    files = discover(sample_dir())
+    assert [parse_name(f) for f in files] == [
+        (s, "1m") for s in ("BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT")
+    ]
+    for f in files:
+        c = read_candles(f)
+        assert len(c) == 3 * 24 * 60
+        assert (np.diff(c.open_time) == 60_000).all()
+
+
+def test_sample_is_a_verbatim_cut_of_the_shared_data(shared_data: Path) -> None:
+    sample = read_candles(sample_dir() / "BTCUSDT-1m.csv.gz")
+    full = read_candles(shared_data / "BTCUSDT-1m.csv.gz")
+    start = int(np.searchsorted(full.open_time, sample.open_time[0]))
+    np.testing.assert_array_equal(full.close[start : start + len(sample)], sample.close)
+
+
+def test_binance_raw_kline_csv_is_read(tmp_path: Path) -> None:
+    raw = tmp_path / "BTCUSDT-1m.csv"
+    raw.write_text(
+        "1767225600000,64000.00000000,64120.50000000,63950.00000000,64088.10000000,12.34500000,"
+        "1767225659999,790912.11000000,412,6.10000000,390822.70000000,0\n"
+    )
+    c = read_candles(raw)
+    assert c.symbol == "BTCUSDT" and c.interval == "1m"
+    assert c.close.tolist() == [64088.1] and c.trades.tolist() == [412.0]
+
+
+def test_bad_files_give_clear_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "BTCUSDT-1m.csv.gz"
+    with gzip.open(bad, "wt") as f:
+        f.write("open_time,open,high,low,close,volume\n1,2,3,1,2,5\n2,2,oops,1,2,5\n")
+    with pytest.raises(DataError, match=r"line 3.*high"):
+        read_candles(bad)
+    with pytest.raises(DataError, match="SYMBOL-INTERVAL"):
+        parse_name(Path("prices.csv"))
+    with pytest.raises(DataError, match="no such file"):
+        discover(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="no SYMBOL-INTERVAL"):
+        discover(tmp_path / "empty")
+    with pytest.raises(OSError):
+        read_candles(tmp_path / "ETHUSDT-1m.csv.gz")
