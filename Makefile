@@ -31,6 +31,7 @@ run: $(BUILT)
 	$(BIN)/avd engine
 
 rust-test:
+	cd core && $(CARGO) fmt --check
 	cd core && $(CARGO) test -q
 	cd core && $(CARGO) clippy -q --all-targets -- -D warnings
 	cd core && $(CARGO) clippy -q --all-targets --features python -- -D warnings

@@ -57,7 +57,9 @@ def _version(value: bool) -> None:
 def main_options(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """AVD: a mid-frequency, directional trading platform for Binance spot."""
@@ -86,8 +88,10 @@ def engine(
     ] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
-    """Run the market engine over candle files and print each symbol's latest
-    context and the signals it produced."""
+    """Run the market engine over candle files.
+
+    Prints each symbol's latest context and the signals it produced.
+    """
     files = discover(data if data is not None else sample_dir())
     market = MarketEngine(load_engine_config(config))
     results: list[BatchResult] = [market.on_candles(read_candles(f)) for f in files]

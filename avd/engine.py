@@ -1,6 +1,6 @@
-"""The market engine: AVD's decision core (buffers, indicators, patterns,
-context scores and signals), run by the Rust extension.
+"""The market engine: AVD's decision core, run by the Rust extension.
 
+Buffers, indicators, patterns, context scores and signals all live in Rust.
 Python hands it one kline (:meth:`MarketEngine.on_kline`) or a batch of
 klines as numpy columns (:meth:`MarketEngine.on_klines`); it never loops
 over candles itself.
@@ -157,7 +157,9 @@ class MarketEngine:
             _floats(volume, "volume"),
             quote_volume=None if quote_volume is None else _floats(quote_volume, "quote_volume"),
             trades=None if trades is None else _floats(trades, "trades"),
-            taker_buy_base=None if taker_buy_base is None else _floats(taker_buy_base, "taker_buy_base"),
+            taker_buy_base=None
+            if taker_buy_base is None
+            else _floats(taker_buy_base, "taker_buy_base"),
             closed=None if closed is None else np.ascontiguousarray(closed, dtype=np.bool_),
             allow_gap=allow_gap,
         )

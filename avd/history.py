@@ -18,7 +18,9 @@ from avd import _core
 from avd.exceptions import DataError
 from avd.types import FloatArray, IntArray
 
-_NAME = re.compile(r"^(?P<symbol>[A-Z0-9]{2,32})-(?P<interval>1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)\.csv(\.gz)?$")
+_NAME = re.compile(
+    r"^(?P<symbol>[A-Z0-9]{2,32})-(?P<interval>1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)\.csv(\.gz)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,9 @@ def parse_name(path: Path) -> tuple[str, str]:
     return m["symbol"], m["interval"]
 
 
-def read_candles(path: str | Path, symbol: str | None = None, interval: str | None = None) -> Candles:
+def read_candles(
+    path: str | Path, symbol: str | None = None, interval: str | None = None
+) -> Candles:
     """Read one candle file; symbol and interval default to the file name's."""
     p = Path(path)
     if symbol is None or interval is None:
@@ -94,8 +98,10 @@ def read_candles(path: str | Path, symbol: str | None = None, interval: str | No
 
 
 def discover(path: str | Path) -> list[Path]:
-    """The candle files at ``path``: the file itself, or every
-    ``SYMBOL-INTERVAL.csv[.gz]`` in a folder, sorted by name.
+    """The candle files at ``path``.
+
+    The file itself, or every ``SYMBOL-INTERVAL.csv[.gz]`` in a folder,
+    sorted by name.
 
     Raises
     ------

@@ -35,9 +35,7 @@ def million() -> dict[str, np.ndarray]:
     c = read_candles(SHARED_DATA / "BTCUSDT-1m.csv.gz")
     span = int(c.open_time[-1] - c.open_time[0]) + 60_000
     shift = np.repeat(np.arange(TILES, dtype=np.int64) * span, len(c))
-    bars = {
-        k: np.tile(getattr(c, k), TILES) for k in ("open", "high", "low", "close", "volume")
-    }
+    bars = {k: np.tile(getattr(c, k), TILES) for k in ("open", "high", "low", "close", "volume")}
     bars["open_time"] = np.tile(c.open_time, TILES) + shift
     return bars
 
@@ -57,8 +55,13 @@ def side_by_side(request: pytest.FixtureRequest, benchmark: Any) -> Callable[...
     """Measure ours (through pytest-benchmark) and a peer, in this run."""
 
     def run(
-        name: str, ours: Callable[[], object], peer: Callable[[], object] | None, peer_name: str,
-        n: int, repeat: int = 7, peer_scale: float = 1.0,
+        name: str,
+        ours: Callable[[], object],
+        peer: Callable[[], object] | None,
+        peer_name: str,
+        n: int,
+        repeat: int = 7,
+        peer_scale: float = 1.0,
     ) -> None:
         benchmark(ours)
         if benchmark.disabled:
@@ -91,8 +94,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         if "peer" in e:
             ratio = e["peer"] / e["ours"]
             line += f"   {e['peer_name']} {e['peer'] * 1e3:9.2f} ms   ratio {ratio:6.2f}x"
-            rows.append({"name": name, "ours_ms": e["ours"] * 1e3, "peer": e["peer_name"],
-                         "peer_ms": e["peer"] * 1e3, "ratio": ratio, "n": e["n"]})
+            rows.append(
+                {
+                    "name": name,
+                    "ours_ms": e["ours"] * 1e3,
+                    "peer": e["peer_name"],
+                    "peer_ms": e["peer"] * 1e3,
+                    "ratio": ratio,
+                    "n": e["n"],
+                }
+            )
         tr.write_line(line)
     pipe = SIDE_BY_SIDE.get("pipeline on_klines")
     rust_ns = _criterion_ns("on_kline", pipe["n"]) if pipe else None
@@ -106,5 +117,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         else:
             tr.write_line("pipeline: run `cargo bench --bench pipeline` first for the Rust figure")
     out = REPO / "benchmarks" / "last_run.json"
-    out.write_text(json.dumps({"side_by_side": SIDE_BY_SIDE, "rust_on_kline_ns": rust_ns}, indent=2))
+    out.write_text(
+        json.dumps({"side_by_side": SIDE_BY_SIDE, "rust_on_kline_ns": rust_ns}, indent=2)
+    )
     tr.write_line(f"(written to {out.relative_to(REPO)})")

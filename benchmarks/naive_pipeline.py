@@ -39,8 +39,9 @@ class _Wilder:
         return self.v
 
 
-def run(open_: list[float], high: list[float], low: list[float], close: list[float],
-        volume: list[float]) -> int:
+def run(
+    open_: list[float], high: list[float], low: list[float], close: list[float], volume: list[float]
+) -> int:
     """Run the loop over the bars; return the number of signals."""
     ema_fast, ema_slow, obv_ema = _Ema(20), _Ema(50), _Ema(20)
     macd_fast, macd_slow, macd_sig = _Ema(12), _Ema(26), _Ema(9)
@@ -109,12 +110,21 @@ def run(open_: list[float], high: list[float], low: list[float], close: list[flo
             direction = -1
         elif ax >= 25 and slope * (fast - slow) > 0:
             direction = 1 if slope > 0 else -1
-        trend = min(ax / 50, 1.0) * (0.5 * ((fast - slow) * direction > 0) + 0.5 * ((pdi - mdi) * direction > 0))
+        trend = min(ax / 50, 1.0) * (
+            0.5 * ((fast - slow) * direction > 0) + 0.5 * ((pdi - mdi) * direction > 0)
+        )
         mom = 0.5 * min(max((rsi - 50) * direction / 20, 0), 1) + 0.5 * min(
-            max(hist * direction / (0.25 * a), 0), 1)
+            max(hist * direction / (0.25 * a), 0), 1
+        )
         beyond = (c - ch_high) if direction > 0 else (ch_low - c)
-        score = 100 * (0.25 * trend + 0.2 * mom + 0.1 * (1 - rank) + 0.15 * min(max(z / 4, 0), 1)
-                       + 0.2 * min(max(beyond / a, 0), 1) + 0.1 * ((obv - oe) * direction > 0))
+        score = 100 * (
+            0.25 * trend
+            + 0.2 * mom
+            + 0.1 * (1 - rank)
+            + 0.15 * min(max(z / 4, 0), 1)
+            + 0.2 * min(max(beyond / a, 0), 1)
+            + 0.1 * ((obv - oe) * direction > 0)
+        )
         if score < 55:
             armed = True
         if cooldown:

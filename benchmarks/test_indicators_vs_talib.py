@@ -11,7 +11,9 @@ import talib
 
 from avd import indicators as ind
 
-CASES: dict[str, tuple[Callable[[dict[str, np.ndarray]], Any], Callable[[dict[str, np.ndarray]], Any]]] = {
+CASES: dict[
+    str, tuple[Callable[[dict[str, np.ndarray]], Any], Callable[[dict[str, np.ndarray]], Any]]
+] = {
     "sma": (lambda b: ind.sma(b["close"], 30), lambda b: talib.SMA(b["close"], 30)),
     "ema": (lambda b: ind.ema(b["close"], 30), lambda b: talib.EMA(b["close"], 30)),
     "wma": (lambda b: ind.wma(b["close"], 30), lambda b: talib.WMA(b["close"], 30)),
@@ -21,9 +23,15 @@ CASES: dict[str, tuple[Callable[[dict[str, np.ndarray]], Any], Callable[[dict[st
         lambda b: ind.atr(b["high"], b["low"], b["close"], 14),
         lambda b: talib.ATR(b["high"], b["low"], b["close"], 14),
     ),
-    "bbands": (lambda b: ind.bbands(b["close"], 20), lambda b: talib.BBANDS(b["close"], 20, 2.0, 2.0)),
+    "bbands": (
+        lambda b: ind.bbands(b["close"], 20),
+        lambda b: talib.BBANDS(b["close"], 20, 2.0, 2.0),
+    ),
     "stddev": (lambda b: ind.stddev(b["close"], 20), lambda b: talib.STDDEV(b["close"], 20, 1.0)),
-    "obv": (lambda b: ind.obv(b["close"], b["volume"]), lambda b: talib.OBV(b["close"], b["volume"])),
+    "obv": (
+        lambda b: ind.obv(b["close"], b["volume"]),
+        lambda b: talib.OBV(b["close"], b["volume"]),
+    ),
     "adx": (
         lambda b: ind.adx(b["high"], b["low"], b["close"], 14),
         lambda b: talib.ADX(b["high"], b["low"], b["close"], 14),

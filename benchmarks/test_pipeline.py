@@ -15,7 +15,9 @@ from .naive_pipeline import run as naive_run
 NAIVE_BARS = 20_000
 
 
-def test_pipeline_on_klines_vs_naive_python(million: dict[str, np.ndarray], side_by_side: Any) -> None:
+def test_pipeline_on_klines_vs_naive_python(
+    million: dict[str, np.ndarray], side_by_side: Any
+) -> None:
     def ours() -> object:
         return MarketEngine().on_klines("BTCUSDT", "1m", **million)
 

@@ -67,7 +67,9 @@ def test_buffer_matches_the_model(capacity: int, seq: list[tuple[int, float, boo
     buf = CandleBuffer("1m", capacity)
     model = Model(capacity)
     for slot, close, closed, allow_gap in seq:
-        got = buf.push(slot * MINUTE, close, close, close, close, 1.0, closed=closed, allow_gap=allow_gap)
+        got = buf.push(
+            slot * MINUTE, close, close, close, close, 1.0, closed=closed, allow_gap=allow_gap
+        )
         assert got == model.push(slot, close, closed, allow_gap)
     kept = model.closed[-capacity:]
     assert len(buf) == len(kept)

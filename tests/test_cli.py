@@ -34,7 +34,9 @@ def test_engine_on_the_bundled_sample_prints_every_symbol() -> None:
 
 
 def test_engine_json_on_a_shared_data_file(shared_data: Path) -> None:
-    r = avd_cmd("engine", "--data", str(shared_data / "ETHUSDT-5m.csv.gz"), "--json", "--signals", "3")
+    r = avd_cmd(
+        "engine", "--data", str(shared_data / "ETHUSDT-5m.csv.gz"), "--json", "--signals", "3"
+    )
     assert r.returncode == 0, r.stderr
     report = json.loads(r.stdout)
     assert len(report) == 1

@@ -28,7 +28,9 @@ def columns(c: Candles, sl: slice = slice(None)) -> dict[str, np.ndarray]:
     }
 
 
-@pytest.mark.parametrize("name", ["BTCUSDT-1m", "XRPUSDT-1m", "ETHUSDT-5m", "SOLUSDT-1h", "BTCUSDT-1d"])
+@pytest.mark.parametrize(
+    "name", ["BTCUSDT-1m", "XRPUSDT-1m", "ETHUSDT-5m", "SOLUSDT-1h", "BTCUSDT-1d"]
+)
 def test_scores_stay_within_0_100_and_components_explain_them(shared_data: Path, name: str) -> None:
     c = read_candles(shared_data / f"{name}.csv.gz")
     r = MarketEngine().on_candles(c)
@@ -107,7 +109,9 @@ def test_a_long_cooldown_and_wide_hysteresis_give_fewer_signals(btc_1m: Candles)
     strict_cfg = {"signals": {"cooldown_bars": 240, "rearm_threshold": 30}}
     strict = MarketEngine(strict_cfg).on_candles(btc_1m)
     assert 0 < len(strict.signals) < len(base.signals)
-    _check_hysteresis_and_cooldown(strict, {"entry_threshold": 70, "rearm_threshold": 30, "cooldown_bars": 240})
+    _check_hysteresis_and_cooldown(
+        strict, {"entry_threshold": 70, "rearm_threshold": 30, "cooldown_bars": 240}
+    )
 
 
 def test_one_kline_at_a_time_equals_the_batch(btc_1m: Candles) -> None:
@@ -118,8 +122,14 @@ def test_one_kline_at_a_time_equals_the_batch(btc_1m: Candles) -> None:
     signals = []
     for i in range(len(c)):
         events = engine.on_kline(
-            "BTCUSDT", "1m", int(c.open_time[i]), float(c.open[i]), float(c.high[i]),
-            float(c.low[i]), float(c.close[i]), float(c.volume[i]),
+            "BTCUSDT",
+            "1m",
+            int(c.open_time[i]),
+            float(c.open[i]),
+            float(c.high[i]),
+            float(c.low[i]),
+            float(c.close[i]),
+            float(c.volume[i]),
         )
         ctx = [e for e in events if type(e).__name__ == "ContextScore"]
         scores.append(ctx[0].score if ctx else float("nan"))
@@ -153,7 +163,9 @@ def test_held_gaps_then_backfill_give_the_uninterrupted_result(btc_1m: Candles) 
     cols = columns(c)
     keep = np.ones(len(c), dtype=bool)
     keep[1000:1010] = False  # ten candles lost, as after a dropped connection
-    first = engine.on_klines("BTCUSDT", "1m", **{k: v[keep] for k, v in cols.items()}, allow_gap=False)
+    first = engine.on_klines(
+        "BTCUSDT", "1m", **{k: v[keep] for k, v in cols.items()}, allow_gap=False
+    )
     assert first.held_at == 1000
     assert first.gaps == [(int(c.open_time[1000]), 10)]
     # backfill the missing candles, then resume with the held one onwards
@@ -259,7 +271,7 @@ def test_configuration_loads_from_json_and_refuses_bad_values(tmp_path: Path) ->
         MarketEngine({"indicators": {"ema_fast": 100, "ema_slow": 50}})
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ConfigError, match="bad.json"):
+    with pytest.raises(ConfigError, match=r"bad\.json"):
         load_engine_config(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_engine_config(tmp_path / "missing.json")

@@ -15,7 +15,8 @@ from avd.history import discover, parse_name, read_candles, sample_dir
 
 
 @pytest.mark.parametrize(
-    "name", ["BTCUSDT-1m", "XRPUSDT-1h", "ETHUSDT-1d", "full_fields/ETHUSDT-5m", "full_fields/BTCUSDT-1m"]
+    "name",
+    ["BTCUSDT-1m", "XRPUSDT-1h", "ETHUSDT-1d", "full_fields/ETHUSDT-5m", "full_fields/BTCUSDT-1m"],
 )
 def test_reader_matches_pandas_on_real_files(shared_data: Path, name: str) -> None:
     path = shared_data / f"{name}.csv.gz"
@@ -23,8 +24,19 @@ def test_reader_matches_pandas_on_real_files(shared_data: Path, name: str) -> No
     ref = pd.read_csv(path)
     assert len(ours) == len(ref)
     np.testing.assert_array_equal(ours.open_time, ref["open_time"].to_numpy())
-    for col in ("open", "high", "low", "close", "volume", "quote_volume", "trades", "taker_buy_base"):
-        np.testing.assert_array_equal(getattr(ours, col), ref[col].to_numpy(dtype=np.float64), err_msg=col)
+    for col in (
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "quote_volume",
+        "trades",
+        "taker_buy_base",
+    ):
+        np.testing.assert_array_equal(
+            getattr(ours, col), ref[col].to_numpy(dtype=np.float64), err_msg=col
+        )
 
 
 def test_sample_data_is_three_days_of_five_symbols() -> None:

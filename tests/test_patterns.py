@@ -102,7 +102,9 @@ def test_directionless_chop_is_a_range() -> None:
     assert sum(p[0] == "trend" for p in patterns) < 0.05 * len(patterns)
 
 
-def _contracting(rng: np.random.Generator, up_volume: float, down_volume: float) -> dict[str, np.ndarray]:
+def _contracting(
+    rng: np.random.Generator, up_volume: float, down_volume: float
+) -> dict[str, np.ndarray]:
     """A range whose swings shrink to a tenth (a squeeze) while volume leans one way."""
     n = 300
     amp = np.concatenate([np.full(200, 1.0), np.linspace(1.0, 0.1, 100)])

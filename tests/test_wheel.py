@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import avd
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -29,9 +31,7 @@ def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> 
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     py = env_dir / "bin" / "python"
-    subprocess.run(
-        [str(py), "-m", "pip", "install", "-q", str(wheels[0])], check=True, timeout=900
-    )
+    subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheels[0])], check=True, timeout=900)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
@@ -40,16 +40,32 @@ def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> 
         "print(avd.__version__, ind.sma(np.arange(5.0), 2)[-1])"
     )
     out = subprocess.run(
-        [str(py), "-c", code], cwd=elsewhere, env=clean_env, capture_output=True, text=True, check=True
+        [str(py), "-c", code],
+        cwd=elsewhere,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.split() == [avd.__version__, "3.5"]
-    assert str(REPO) not in subprocess.run(
-        [str(py), "-c", "import avd; print(avd.__file__)"],
-        cwd=elsewhere, env=clean_env, capture_output=True, text=True, check=True,
-    ).stdout
+    assert (
+        str(REPO)
+        not in subprocess.run(
+            [str(py), "-c", "import avd; print(avd.__file__)"],
+            cwd=elsewhere,
+            env=clean_env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
     cli = subprocess.run(
         [str(env_dir / "bin" / "avd"), "engine", "--json", "--signals", "0"],
-        cwd=elsewhere, env=clean_env, capture_output=True, text=True, timeout=300,
+        cwd=elsewhere,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert cli.returncode == 0, cli.stderr
     assert '"BTCUSDT"' in cli.stdout

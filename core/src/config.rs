@@ -224,7 +224,11 @@ impl EngineConfig {
         ] {
             positive(name, v)?;
         }
-        for (name, v) in [("indicators.adx", i.adx), ("indicators.macd_slow", i.macd_slow), ("indicators.squeeze_lookback", i.squeeze_lookback)] {
+        for (name, v) in [
+            ("indicators.adx", i.adx),
+            ("indicators.macd_slow", i.macd_slow),
+            ("indicators.squeeze_lookback", i.squeeze_lookback),
+        ] {
             if v < 2 {
                 return Err(CoreError::Config(format!("{name} must be >= 2, got {v}")));
             }

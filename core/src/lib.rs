@@ -1,7 +1,7 @@
 //! AVD's Rust core: candle buffers, streaming indicators, pattern analysis,
 //! context scoring and signal evaluation.
 //!
-//! Everything here is pure Rust and knows nothing of Python; the PyO3 mirror
+//! Everything here is pure Rust and knows nothing of Python; the `PyO3` mirror
 //! lives in `python/` and is compiled only with the `python` feature.
 pub mod candles;
 pub mod config;

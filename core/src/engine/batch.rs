@@ -47,7 +47,9 @@ impl KlineColumns<'_> {
             ("close", self.close.len()),
             ("volume", self.volume.len()),
         ];
-        for (name, col) in [("quote_volume", self.quote_volume), ("trades", self.trades), ("taker_buy_base", self.taker_buy_base)] {
+        for (name, col) in
+            [("quote_volume", self.quote_volume), ("trades", self.trades), ("taker_buy_base", self.taker_buy_base)]
+        {
             if let Some(c) = col {
                 lens.push((name, c.len()));
             }
@@ -151,24 +153,14 @@ impl BatchOutput {
     }
 
     pub(crate) fn push_row(&mut self, timestamp: i64, scored: Option<(f64, i8, u8, &Components)>) {
+        let (score, direction, pattern, comps) =
+            scored.map_or((f64::NAN, 0, 0, [f64::NAN; 6]), |(s, d, p, c)| (s, d, p, c.to_array()));
         self.timestamp.push(timestamp);
-        match scored {
-            Some((s, d, p, c)) => {
-                self.score.push(s);
-                self.direction.push(d);
-                self.pattern.push(p);
-                for (col, v) in self.components.iter_mut().zip(c.to_array()) {
-                    col.push(v);
-                }
-            }
-            None => {
-                self.score.push(f64::NAN);
-                self.direction.push(0);
-                self.pattern.push(0);
-                for col in &mut self.components {
-                    col.push(f64::NAN);
-                }
-            }
+        self.score.push(score);
+        self.direction.push(direction);
+        self.pattern.push(pattern);
+        for (col, v) in self.components.iter_mut().zip(comps) {
+            col.push(v);
         }
     }
 

@@ -1,4 +1,4 @@
-//! The MarketEngine owns every stream (symbol x interval) and runs klines
+//! The `MarketEngine` owns every stream (symbol x interval) and runs klines
 //! through them.
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -159,10 +159,7 @@ impl MarketEngine {
             if step.outcome.appended() {
                 let ts = interval.close_time(candle.open_time);
                 let scored = if step.scored { state.context() } else { None };
-                out.push_row(
-                    ts,
-                    scored.map(|c| (c.score, c.direction as i8, c.pattern as u8, &c.components)),
-                );
+                out.push_row(ts, scored.map(|c| (c.score, c.direction as i8, c.pattern as u8, &c.components)));
             } else {
                 out.count(step.outcome);
             }

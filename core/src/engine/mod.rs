@@ -1,4 +1,4 @@
-//! The MarketEngine: every symbol's buffers, indicators, scorer and
+//! The `MarketEngine`: every symbol's buffers, indicators, scorer and
 //! evaluator, fed one kline or a batch of klines at a time.
 pub mod batch;
 pub mod market_engine;

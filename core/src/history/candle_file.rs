@@ -66,11 +66,10 @@ pub fn read_candle_file(path: &Path) -> CoreResult<CandleColumns> {
     let file = File::open(path)?;
     let reader: Box<dyn Read> =
         if n == 2 && magic == [0x1f, 0x8b] { Box::new(MultiGzDecoder::new(file)) } else { Box::new(file) };
-    parse_candle_csv(BufReader::with_capacity(1 << 16, reader))
-        .map_err(|e| match e {
-            CoreError::Data(m) => CoreError::Data(format!("{}: {m}", path.display())),
-            other => other,
-        })
+    parse_candle_csv(BufReader::with_capacity(1 << 16, reader)).map_err(|e| match e {
+        CoreError::Data(m) => CoreError::Data(format!("{}: {m}", path.display())),
+        other => other,
+    })
 }
 
 /// Parses candle CSV text (see the module docs for the layouts).
@@ -165,7 +164,8 @@ mod tests {
 
     #[test]
     fn reads_the_avd_layout_with_empty_optional_fields() {
-        let text = "open_time,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base,taker_buy_quote\n\
+        let text =
+            "open_time,open,high,low,close,volume,close_time,quote_volume,trades,taker_buy_base,taker_buy_quote\n\
                     1000,1.5,2,1,1.75,10,60999,,,,\n\
                     61000,1.75,2.5,1.5,2,20,120999,40,7,12,24\n";
         let c = parse_candle_csv(text.as_bytes()).unwrap();

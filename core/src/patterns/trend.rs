@@ -8,7 +8,8 @@ use crate::config::PatternConfig;
 /// Strength rises linearly from 0 at `trend_adx_min` to 1 at `adx_strong`.
 #[must_use]
 pub fn detect(f: &Features, cfg: &PatternConfig) -> Option<PatternReading> {
-    if !(f.adx >= cfg.trend_adx_min) {
+    // NaN ADX (warming up) is no trend either
+    if f.adx.is_nan() || f.adx < cfg.trend_adx_min {
         return None;
     }
     let slope = Direction::of(f.ema_slow - f.ema_slow_prev);

@@ -88,7 +88,7 @@ impl PyCandleBuffer {
         self.inner.forming().map(|c| (c.open_time, c.open, c.high, c.low, c.close, c.volume))
     }
 
-    /// Counters: appended, forming_updates, duplicates, stale, gaps, missing, misaligned.
+    /// Counters: `appended`, `forming_updates`, `duplicates`, `stale`, `gaps`, `missing`, `misaligned`.
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         stats_dict(py, &self.inner.stats())
@@ -141,6 +141,6 @@ pub fn py_read_candles(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyDi
 }
 
 /// Borrow helper for optional float columns.
-pub fn opt_slice<'a>(a: &'a Option<PyReadonlyArray1<'_, f64>>, name: &str) -> PyResult<Option<&'a [f64]>> {
-    a.as_ref().map(|x| super::util::slice(x, name)).transpose()
+pub fn opt_slice<'a>(a: Option<&'a PyReadonlyArray1<'_, f64>>, name: &str) -> PyResult<Option<&'a [f64]>> {
+    a.map(|x| super::util::slice(x, name)).transpose()
 }

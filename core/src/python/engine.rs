@@ -1,4 +1,4 @@
-//! Bindings for the MarketEngine, its configuration and its events.
+//! Bindings for the `MarketEngine`, its configuration and its events.
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -247,8 +247,7 @@ impl PyBatchResult {
 fn batch_result(py: Python<'_>, symbol: &str, interval: &'static str, out: BatchOutput) -> PyResult<PyBatchResult> {
     let comps = PyDict::new(py);
     let len = out.len();
-    let [a, b, c, d, e, f] = out.components;
-    for (name, col) in Components::NAMES.iter().zip([a, b, c, d, e, f]) {
+    for (name, col) in Components::NAMES.iter().zip(out.components) {
         comps.set_item(*name, PyArray1::from_vec(py, col))?;
     }
     let signals = PyList::empty(py);
@@ -395,9 +394,9 @@ impl PyMarketEngine {
             low: slice(&low, "low")?,
             close: slice(&close, "close")?,
             volume: slice(&volume, "volume")?,
-            quote_volume: opt_slice(&quote_volume, "quote_volume")?,
-            trades: opt_slice(&trades, "trades")?,
-            taker_buy_base: opt_slice(&taker_buy_base, "taker_buy_base")?,
+            quote_volume: opt_slice(quote_volume.as_ref(), "quote_volume")?,
+            trades: opt_slice(trades.as_ref(), "trades")?,
+            taker_buy_base: opt_slice(taker_buy_base.as_ref(), "taker_buy_base")?,
             closed: closed_slice,
         };
         let engine = &mut self.inner;

@@ -1,4 +1,4 @@
-//! The PyO3 layer: converts types and errors, nothing more.
+//! The `PyO3` layer: converts types and errors, nothing more.
 //! One file per area; this file only registers them in `avd._core`.
 pub mod candles;
 pub mod engine;
@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 
 #[pymodule]
 mod _core {
-    use super::*;
+    use super::{error, Bound, PyModule, PyModuleMethods, PyResult};
 
     // -- indicators --
     #[pymodule_export]

@@ -1,4 +1,4 @@
-//! The ContextScorer: weights the components into one 0..100 score.
+//! The `ContextScorer`: weights the components into one 0..100 score.
 //!
 //! The direction comes from the dominant pattern; for a neutral pattern the
 //! components are measured along the EMA order, but the context stays

@@ -1,4 +1,4 @@
-//! The SignalEvaluator: a signal when the score crosses up through the entry
+//! The `SignalEvaluator`: a signal when the score crosses up through the entry
 //! threshold in a direction, with hysteresis and a cooldown so that one
 //! setup gives one signal.
 //!
@@ -118,7 +118,13 @@ fn reason(ctx: &ContextScore, f: &Features) -> String {
             "; Bollinger width at rank {:.2} of its range, close {} inside {}..{}",
             f.width_rank, f.close, f.channel_low, f.channel_high
         ),
-        Pattern::Trend => write!(r, "; ADX {:.1}, EMA {:.6} vs {:.6}", f.adx, f.ema_fast, f.ema_slow),
+        Pattern::Trend => write!(
+            r,
+            "; ADX {:.1}, fast EMA {:+.3}% from the slow EMA, which is {}",
+            f.adx,
+            100.0 * (f.ema_fast / f.ema_slow - 1.0),
+            if f.ema_slow >= f.ema_slow_prev { "rising" } else { "falling" }
+        ),
         Pattern::Range | Pattern::None => Ok(()),
     };
     let c = ctx.components;
@@ -159,7 +165,10 @@ mod tests {
     #[test]
     fn a_score_already_high_at_start_is_not_a_crossing() {
         let cfg = SignalConfig { cooldown_bars: 0, ..SignalConfig::default() };
-        let out = run(&cfg, &[(80.0, Direction::Long), (85.0, Direction::Long), (50.0, Direction::Long), (75.0, Direction::Long)]);
+        let out = run(
+            &cfg,
+            &[(80.0, Direction::Long), (85.0, Direction::Long), (50.0, Direction::Long), (75.0, Direction::Long)],
+        );
         assert_eq!(out, vec![None, None, None, Some(Side::Buy)]);
     }
 
