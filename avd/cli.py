@@ -26,6 +26,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+serve_app = typer.Typer(help="Run one service alone, from its JSON config.", no_args_is_help=True)
+app.add_typer(serve_app, name="serve")
+
 # Wide enough for the context table even when the output is not a terminal.
 console = Console(width=None if sys.stdout.isatty() else 140)
 

@@ -1,0 +1,1 @@
+"""The REST services (Starlette apps) and what they share."""

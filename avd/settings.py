@@ -1,0 +1,82 @@
+"""Configuration loading shared by every service.
+
+Each service describes its settings as a pydantic model (defaults shipped in
+the model). :func:`load_settings` builds one from, in increasing priority:
+the defaults, a JSON file, and environment variables
+(``<PREFIX><FIELD>``, nested fields joined by ``__``, e.g.
+``AVD_CLIENT_DATABASE_URL`` or ``AVD_MARKET_ENGINE__SIGNALS__COOLDOWN_BARS``).
+Unknown keys and invalid values raise :class:`~avd.exceptions.ConfigError`
+naming them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from avd.exceptions import ConfigError
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every service's settings: strict keys, env overrides."""
+
+    model_config = SettingsConfigDict(extra="forbid", env_nested_delimiter="__", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment over file values over defaults; no dotenv, no secrets dir."""
+        # environment first (highest priority), then what the file gave
+        return (env_settings, init_settings)
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(root)"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def load_settings(model: type[S], path: str | Path | None = None, **overrides: Any) -> S:
+    """Build ``model`` from its defaults, an optional JSON file and the environment.
+
+    Raises
+    ------
+    ConfigError
+        If the file cannot be read or parsed, or a value does not validate.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(f"{p}: cannot read the configuration: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{p}: not valid JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{p}: the configuration must be a JSON object")
+    data.update(overrides)
+    try:
+        return model(**data)
+    except ValidationError as exc:
+        origin = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{origin}{_describe(exc)}") from None
+
+
+def dump_settings(settings: BaseModel) -> str:
+    """The settings as JSON (secrets masked by their own types)."""
+    return settings.model_dump_json(indent=2)
