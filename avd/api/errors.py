@@ -8,6 +8,7 @@ handler; :data:`EXCEPTION_HANDLERS` turns it into JSON with the right status.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -56,7 +57,7 @@ class ApiError(Exception):
 
 
 def error_response(
-    status: int, error: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
     """The JSON error response."""
     return JSONResponse(
