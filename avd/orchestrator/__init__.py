@@ -1,0 +1,1 @@
+"""The uvloop runtime: event hub, timers, collector and the services' wiring."""

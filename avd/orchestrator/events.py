@@ -1,0 +1,122 @@
+"""The domain events: one frozen dataclass per event, in one place.
+
+Every event carries ``created_ns`` (``time.monotonic_ns()`` when it was
+made) so the hub can report how far behind each subscriber is.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _now_ns() -> int:
+    return time.monotonic_ns()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every domain event."""
+
+    created_ns: int = field(default_factory=_now_ns, compare=False)
+
+    @property
+    def coalesce_key(self) -> tuple[Any, ...] | None:
+        """Events with the same non-None key may replace each other while queued."""
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict with the event's type name (for recording and streams)."""
+        d: dict[str, Any] = {"type": type(self).__name__}
+        for name in self.__dataclass_fields__:
+            if name != "created_ns":
+                d[name] = getattr(self, name)
+        return d
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KlineReceived(Event):
+    """A kline from the exchange: an in-progress update or the closed candle."""
+
+    symbol: str
+    interval: str
+    open_time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    closed: bool
+    quote_volume: float = float("nan")
+    trades: float = float("nan")
+    taker_buy_base: float = float("nan")
+    #: the exchange's event time (``E``, ms): the simulator's send time
+    event_time: int = 0
+
+    @property
+    def coalesce_key(self) -> tuple[Any, ...] | None:
+        # only in-progress updates may be merged; a closed candle never is
+        return None if self.closed else ("kline", self.symbol, self.interval)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContextScoreCalculated(Event):
+    """The engine scored a symbol after a closed candle."""
+
+    symbol: str
+    interval: str
+    score: float
+    direction: str
+    pattern: str
+    components: dict[str, float]
+    timestamp: int
+    close: float
+    #: event time of the kline that produced it (ms), for end-to-end latency
+    kline_event_time: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalGenerated(Event):
+    """The engine fired a trade signal."""
+
+    symbol: str
+    interval: str
+    side: str
+    confidence: float
+    reason: str
+    generated_at: int
+    score: float
+    pattern: str
+    price: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GapDetected(Event):
+    """Closed candles are missing for a stream and must be backfilled."""
+
+    symbol: str
+    interval: str
+    first_missing: int
+    missing: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamStatusChanged(Event):
+    """A market data connection changed state (connected, reconnecting, ...)."""
+
+    stream: str
+    status: str
+    detail: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        KlineReceived,
+        ContextScoreCalculated,
+        SignalGenerated,
+        GapDetected,
+        StreamStatusChanged,
+    )
+}
