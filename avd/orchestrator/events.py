@@ -56,6 +56,7 @@ class KlineReceived(Event):
 
     @property
     def coalesce_key(self) -> tuple[Any, ...] | None:
+        """In-progress updates of one stream merge; closed candles never do."""
         # only in-progress updates may be merged; a closed candle never is
         return None if self.closed else ("kline", self.symbol, self.interval)
 

@@ -1,9 +1,12 @@
-"""Periodic work, optionally aligned to candle boundaries (the equivalent of
-.NET's BackgroundService + PeriodicTimer)."""
+"""Periodic work, optionally aligned to candle boundaries.
+
+The equivalent of .NET's BackgroundService + PeriodicTimer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -78,8 +81,6 @@ class PeriodicTimer:
         """Stop ticking."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
