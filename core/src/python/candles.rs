@@ -119,6 +119,21 @@ impl PyCandleBuffer {
     }
 }
 
+/// Open time of the candle after the one opening at `open_time` (calendar
+/// months for `1M`).
+#[pyfunction]
+#[pyo3(name = "next_open_time")]
+pub fn py_next_open_time(interval: &str, open_time: i64) -> PyResult<i64> {
+    Ok(parse_interval(interval)?.next_open(open_time))
+}
+
+/// Nominal length of an interval in ms (31 days for `1M`).
+#[pyfunction]
+#[pyo3(name = "interval_ms")]
+pub fn py_interval_ms(interval: &str) -> PyResult<i64> {
+    Ok(parse_interval(interval)?.millis())
+}
+
 /// Reads a candle file (AVD's CSV layout or Binance's raw kline CSV, plain
 /// or gzip) into a dict of numpy columns.
 #[pyfunction]

@@ -18,7 +18,7 @@ mod _core {
 
     // -- candles --
     #[pymodule_export]
-    use super::candles::{py_read_candles, PyCandleBuffer};
+    use super::candles::{py_interval_ms, py_next_open_time, py_read_candles, PyCandleBuffer};
 
     // -- engine --
     #[pymodule_export]
