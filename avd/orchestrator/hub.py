@@ -9,6 +9,9 @@ Guarantees:
   (an in-progress kline) replaces the queued one with the same key in place;
   if none is queued and the queue is full, it is dropped and counted, since a
   newer update will follow. The publisher never waits for those.
+* **Lossy subscribers.** A subscriber made with ``lossy=True`` (a dashboard,
+  a websocket client) never slows the publisher: when its queue is full, new
+  events are dropped and counted instead.
 * **Subscribers are isolated.** Each runs in its own task; a handler that
   raises is logged and counted, and the hub goes on delivering.
 * **Observable.** :meth:`EventHub.stats` reports each subscriber's queue
@@ -51,6 +54,8 @@ class SubscriberStats:
     delivered: int = 0
     coalesced: int = 0
     dropped_updates: int = 0
+    #: events a lossy subscriber dropped because its queue was full
+    dropped: int = 0
     errors: int = 0
     last_lag_ms: float = 0.0
     max_lag_ms: float = 0.0
@@ -61,11 +66,18 @@ class Subscription:
     """One subscriber: its queue, its task and its counters."""
 
     def __init__(
-        self, name: str, handler: Handler, types: tuple[type[Event], ...], maxsize: int
+        self,
+        name: str,
+        handler: Handler,
+        types: tuple[type[Event], ...],
+        maxsize: int,
+        *,
+        lossy: bool = False,
     ) -> None:
         if maxsize < 1:
             raise ValueError("maxsize must be >= 1")
         self.name = name
+        self.lossy = lossy
         self.types = types
         self.maxsize = maxsize
         self._handler = handler
@@ -96,6 +108,9 @@ class Subscription:
                 self.stats.dropped_updates += 1
                 return True
         elif len(self._queue) >= self.maxsize:
+            if self.lossy:
+                self.stats.dropped += 1
+                return True
             return False
         slot = _Slot(event)
         if key is not None:
@@ -179,11 +194,18 @@ class EventHub:
         handler: Handler,
         *types: type[Event],
         maxsize: int | None = None,
+        lossy: bool = False,
     ) -> Subscription:
-        """Register ``handler`` for events of ``types`` (all events if none given)."""
+        """Register ``handler`` for events of ``types`` (all events if none given).
+
+        ``lossy`` subscribers drop events when their queue is full instead of
+        slowing the publisher down.
+        """
         if any(s.name == name for s in self._subs):
             raise ValueError(f"a subscriber named {name!r} already exists")
-        sub = Subscription(name, handler, tuple(types), maxsize or self._default_maxsize)
+        sub = Subscription(
+            name, handler, tuple(types), maxsize or self._default_maxsize, lossy=lossy
+        )
         self._subs.append(sub)
         if self._started:
             sub.start()

@@ -179,3 +179,23 @@ def test_subscribers_only_get_the_types_they_asked_for() -> None:
 def test_events_serialise_with_their_type_name() -> None:
     d = kline(3, closed=False).to_dict()
     assert d["type"] == "KlineReceived" and d["open_time"] == 180_000 and "created_ns" not in d
+
+
+def test_a_lossy_subscriber_drops_instead_of_slowing_the_publisher() -> None:
+    async def main() -> None:
+        hub = EventHub()
+        gate = asyncio.Event()
+
+        async def dashboard(e: Event) -> None:
+            await gate.wait()
+
+        sub = hub.subscribe("dashboard", dashboard, maxsize=2, lossy=True)
+        hub.start()
+        await asyncio.wait_for(_publish_all(hub, [kline(i) for i in range(10)]), 1)
+        assert sub.stats.dropped >= 7  # at most one in the handler and two queued
+        gate.set()
+        await asyncio.wait_for(hub.drain(), 5)
+        assert sub.stats.dropped + sub.stats.delivered == 10
+        await hub.stop()
+
+    asyncio.run(main())
