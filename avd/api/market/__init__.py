@@ -1,0 +1,1 @@
+"""The MarketContext REST service."""

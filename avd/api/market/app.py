@@ -1,0 +1,207 @@
+"""The MarketContext REST service (Starlette).
+
+``GET /symbols/contexts``, ``GET /symbols/{symbol}/candles``,
+``GET /signals``, ``GET /health`` and the live ``/stream`` WebSocket of
+context and signal events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from typing import Any, Literal, Protocol
+
+import orjson
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from avd import _core
+from avd.api.errors import ApiError
+from avd.orchestrator.events import ContextScoreCalculated, Event, SignalGenerated
+from avd.orchestrator.hub import EventHub
+from avd.orchestrator.market_context import MarketContext
+
+
+class HealthSource(Protocol):
+    """Something that reports stream health (the collector)."""
+
+    def health(self) -> dict[str, Any]:
+        """Per-connection lag, last message time and reconnect count."""
+        ...
+
+
+class JSON(Response):
+    """orjson-encoded JSON; NaN and infinities become null."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Encode with orjson."""
+        return orjson.dumps(_finite(content), option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _finite(x: Any) -> Any:
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    return x
+
+
+class ContextsQuery(BaseModel):
+    """Filters and sorting of ``GET /symbols/contexts``."""
+
+    model_config = {"extra": "forbid"}
+
+    min_score: float | None = Field(None, ge=0, le=100)
+    max_score: float | None = Field(None, ge=0, le=100)
+    pattern: (
+        Literal["breakout", "accumulation", "distribution", "trend", "range", "none"] | None
+    ) = None
+    direction: Literal["long", "short", "neutral"] | None = None
+    interval: str | None = None
+    symbol: str | None = None
+    sort: Literal["score", "-score", "symbol"] = "-score"
+    limit: int = Field(1000, ge=1, le=10_000)
+
+
+class CandlesQuery(BaseModel):
+    """Parameters of ``GET /symbols/{symbol}/candles``."""
+
+    model_config = {"extra": "forbid"}
+
+    interval: str = "1m"
+    limit: int = Field(100, ge=1, le=5000)
+
+
+class SignalsQuery(BaseModel):
+    """Parameters of ``GET /signals``."""
+
+    model_config = {"extra": "forbid"}
+
+    since: int = Field(0, ge=0, description="only signals generated at or after this time (ms)")
+    symbol: str | None = None
+    limit: int = Field(500, ge=1, le=10_000)
+
+
+def _query(model: type[BaseModel], request: Request) -> Any:
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ApiError(400, problems, error="bad_parameters") from None
+
+
+def routes(
+    market: MarketContext, hub: EventHub, health: HealthSource | None = None
+) -> list[BaseRoute]:
+    """The service's routes, to mount alone or in the all-in-one app."""
+
+    async def contexts(request: Request) -> Response:
+        q: ContextsQuery = _query(ContextsQuery, request)
+        rows = market.contexts()
+
+        def keep(r: dict[str, Any]) -> bool:
+            s = r["score"]
+            return (
+                (q.min_score is None or (s is not None and s >= q.min_score))
+                and (q.max_score is None or (s is not None and s <= q.max_score))
+                and (q.pattern is None or r["pattern"] == q.pattern)
+                and (q.direction is None or r["direction"] == q.direction)
+                and (q.interval is None or r["interval"] == q.interval)
+                and (q.symbol is None or r["symbol"] == q.symbol.upper())
+            )
+
+        rows = [r for r in rows if keep(r)]
+        if q.sort == "symbol":
+            rows.sort(key=lambda r: (r["symbol"], r["interval"]))
+        else:
+            rows.sort(
+                key=lambda r: -1.0 if r["score"] is None else r["score"], reverse=q.sort == "-score"
+            )
+        return JSON({"contexts": rows[: q.limit], "count": len(rows)})
+
+    async def candles(request: Request) -> Response:
+        symbol = request.path_params["symbol"].upper()
+        q: CandlesQuery = _query(CandlesQuery, request)
+        try:
+            _core.interval_ms(q.interval)
+        except ValueError as exc:
+            raise ApiError(400, str(exc), error="bad_parameters") from None
+        if (symbol, q.interval) not in set(market.engine.streams()):
+            tracked = sorted({s for s, _ in market.engine.streams()})
+            raise ApiError(
+                404, f"{symbol} {q.interval} is not tracked; tracked symbols: {', '.join(tracked)}"
+            )
+        cols = market.engine.candles(symbol, q.interval)
+        n = min(q.limit, len(cols["open_time"]))
+        rows = [
+            {
+                "open_time": int(cols["open_time"][i]),
+                "open": float(cols["open"][i]),
+                "high": float(cols["high"][i]),
+                "low": float(cols["low"][i]),
+                "close": float(cols["close"][i]),
+                "volume": float(cols["volume"][i]),
+            }
+            for i in range(len(cols["open_time"]) - n, len(cols["open_time"]))
+        ]
+        return JSON({"symbol": symbol, "interval": q.interval, "candles": rows})
+
+    async def signals(request: Request) -> Response:
+        q: SignalsQuery = _query(SignalsQuery, request)
+        rows = [
+            s.to_dict()
+            for s in market.signals
+            if s.generated_at >= q.since and (q.symbol is None or s.symbol == q.symbol.upper())
+        ]
+        return JSON({"signals": rows[-q.limit :]})
+
+    async def health_route(request: Request) -> Response:
+        return JSON(
+            {
+                "status": "ok",
+                "klines_processed": market.klines_processed,
+                "streams": health.health() if health is not None else None,
+                "hub": hub.stats(),
+            }
+        )
+
+    async def stream(ws: WebSocket) -> None:
+        await ws.accept()
+        wanted = set((ws.query_params.get("types") or "context,signal").split(","))
+        types: list[type[Event]] = []
+        if "context" in wanted:
+            types.append(ContextScoreCalculated)
+        if "signal" in wanted:
+            types.append(SignalGenerated)
+        outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
+
+        async def forward(e: Event) -> None:
+            with contextlib.suppress(asyncio.QueueFull):
+                outbox.put_nowait(
+                    orjson.dumps(_finite(e.to_dict()), option=orjson.OPT_SERIALIZE_NUMPY)
+                )
+
+        sub = hub.subscribe(f"ws:{id(ws)}", forward, *types, maxsize=1000, lossy=True)
+        try:
+            while True:
+                await ws.send_bytes(await outbox.get())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            await hub.unsubscribe(sub)
+
+    return [
+        Route("/symbols/contexts", contexts, methods=["GET"]),
+        Route("/symbols/{symbol}/candles", candles, methods=["GET"]),
+        Route("/signals", signals, methods=["GET"]),
+        Route("/health", health_route, methods=["GET"]),
+        WebSocketRoute("/stream", stream),
+    ]
