@@ -182,3 +182,24 @@ class MarketEngine:
     def indicators(self, symbol: str, interval: str) -> dict[str, float]: ...
     def state(self, symbol: str, interval: str) -> dict[str, Any]: ...
     def candles(self, symbol: str, interval: str) -> dict[str, NDArray[Any]]: ...
+
+# -- backtest ------------------------------------------------------------------
+
+def from_signals(
+    open: NDArray[np.float64],
+    high: NDArray[np.float64],
+    low: NDArray[np.float64],
+    close: NDArray[np.float64],
+    entries: NDArray[np.bool_],
+    exits: NDArray[np.bool_],
+    *,
+    fee: float,
+    init_cash: float,
+    size: float,
+    sl: float | None = None,
+    tp: float | None = None,
+    trailing: float | None = None,
+    short_entries: NDArray[np.bool_] | None = None,
+    short_exits: NDArray[np.bool_] | None = None,
+    periods_per_year: float = 365.0,
+) -> tuple[dict[str, Any], NDArray[np.float64], dict[str, float]]: ...

@@ -3,6 +3,7 @@
 //!
 //! Everything here is pure Rust and knows nothing of Python; the `PyO3` mirror
 //! lives in `python/` and is compiled only with the `python` feature.
+pub mod backtest;
 pub mod candles;
 pub mod config;
 pub mod engine;

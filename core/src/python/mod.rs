@@ -1,5 +1,6 @@
 //! The `PyO3` layer: converts types and errors, nothing more.
 //! One file per area; this file only registers them in `avd._core`.
+pub mod backtest;
 pub mod candles;
 pub mod engine;
 pub mod error;
@@ -15,6 +16,10 @@ mod _core {
     // -- indicators --
     #[pymodule_export]
     use super::indicators::py_module_placeholder;
+
+    // -- backtest --
+    #[pymodule_export]
+    use super::backtest::py_from_signals;
 
     // -- candles --
     #[pymodule_export]

@@ -1,0 +1,188 @@
+//! The statistics every backtest reports, from an equity curve (marked at
+//! each bar's close) and the closed trades.
+//!
+//! Definitions (fractions, not percent; risk-free rate 0):
+//! * bar returns `r_t = equity_t / equity_{t-1} - 1`, with `equity_{-1}` the
+//!   initial cash;
+//! * `total_return = equity_end / init_cash - 1`;
+//! * `cagr = (equity_end / init_cash) ^ (periods_per_year / bars) - 1`;
+//! * `sharpe = mean(r) / std(r, ddof = 1) * sqrt(periods_per_year)`;
+//! * `sortino = mean(r) / sqrt(mean(min(r, 0)^2)) * sqrt(periods_per_year)`;
+//! * `max_drawdown = max_t (1 - equity_t / max(init_cash, equity_0..t))`;
+//! * `calmar = cagr / max_drawdown`;
+//! * `win_rate` = share of trades with `pnl > 0`; `profit_factor` = gross
+//!   profit / gross loss; `expectancy` = mean `pnl` per trade (cash);
+//!   `expectancy_pct` = mean `return_pct`;
+//! * `exposure` = share of bars with an open position;
+//! * `avg_trade_bars` = mean `exit_bar - entry_bar`.
+//!
+//! Undefined values (no trades, zero variance, no drawdown) are NaN, except
+//! `profit_factor`, which is +inf with profits and no loss.
+use super::Trade;
+
+/// Backtest statistics (see the module docs for the definitions).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Stats {
+    pub total_return: f64,
+    pub cagr: f64,
+    pub sharpe: f64,
+    pub sortino: f64,
+    pub max_drawdown: f64,
+    pub calmar: f64,
+    pub win_rate: f64,
+    pub profit_factor: f64,
+    pub expectancy: f64,
+    pub expectancy_pct: f64,
+    pub exposure: f64,
+    pub trades: usize,
+    pub avg_trade_bars: f64,
+    pub final_equity: f64,
+}
+
+impl Stats {
+    /// Names and values, in display order.
+    #[must_use]
+    pub fn fields(&self) -> [(&'static str, f64); 14] {
+        [
+            ("total_return", self.total_return),
+            ("cagr", self.cagr),
+            ("sharpe", self.sharpe),
+            ("sortino", self.sortino),
+            ("max_drawdown", self.max_drawdown),
+            ("calmar", self.calmar),
+            ("win_rate", self.win_rate),
+            ("profit_factor", self.profit_factor),
+            ("expectancy", self.expectancy),
+            ("expectancy_pct", self.expectancy_pct),
+            ("exposure", self.exposure),
+            ("trades", self.trades as f64),
+            ("avg_trade_bars", self.avg_trade_bars),
+            ("final_equity", self.final_equity),
+        ]
+    }
+}
+
+fn mean(xs: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = xs.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    if n == 0 {
+        f64::NAN
+    } else {
+        sum / n as f64
+    }
+}
+
+/// Computes the statistics.
+#[must_use]
+pub fn compute_stats(
+    equity: &[f64],
+    trades: &[Trade],
+    init_cash: f64,
+    bars_in_market: usize,
+    periods_per_year: f64,
+) -> Stats {
+    let n = equity.len();
+    let end = equity.last().copied().unwrap_or(init_cash);
+    let mut prev = init_cash;
+    let mut peak = init_cash;
+    let mut max_dd = 0.0f64;
+    let (mut sum, mut sum_sq, mut down_sq) = (0.0, 0.0, 0.0);
+    for &e in equity {
+        let r = e / prev - 1.0;
+        sum += r;
+        sum_sq += r * r;
+        if r < 0.0 {
+            down_sq += r * r;
+        }
+        prev = e;
+        peak = peak.max(e);
+        max_dd = max_dd.max(1.0 - e / peak);
+    }
+    let nf = n as f64;
+    let mean_r = if n > 0 { sum / nf } else { f64::NAN };
+    let var = if n > 1 { (sum_sq - nf * mean_r * mean_r) / (nf - 1.0) } else { f64::NAN };
+    let ann = periods_per_year.sqrt();
+    let sharpe = if var > 0.0 { mean_r / var.sqrt() * ann } else { f64::NAN };
+    let down = if n > 0 { (down_sq / nf).sqrt() } else { f64::NAN };
+    let sortino = if down > 0.0 { mean_r / down * ann } else { f64::NAN };
+    let cagr = if n > 0 && end > 0.0 { (end / init_cash).powf(periods_per_year / nf) - 1.0 } else { f64::NAN };
+    let wins = trades.iter().filter(|t| t.pnl > 0.0).count();
+    let gross_profit: f64 = trades.iter().filter(|t| t.pnl > 0.0).map(|t| t.pnl).sum();
+    let gross_loss: f64 = -trades.iter().filter(|t| t.pnl < 0.0).map(|t| t.pnl).sum::<f64>();
+    let profit_factor = if gross_loss > 0.0 {
+        gross_profit / gross_loss
+    } else if gross_profit > 0.0 {
+        f64::INFINITY
+    } else {
+        f64::NAN
+    };
+    Stats {
+        total_return: end / init_cash - 1.0,
+        cagr,
+        sharpe,
+        sortino,
+        max_drawdown: max_dd,
+        calmar: if max_dd > 0.0 { cagr / max_dd } else { f64::NAN },
+        win_rate: if trades.is_empty() { f64::NAN } else { wins as f64 / trades.len() as f64 },
+        profit_factor,
+        expectancy: mean(trades.iter().map(|t| t.pnl)),
+        expectancy_pct: mean(trades.iter().map(|t| t.return_pct)),
+        exposure: if n > 0 { bars_in_market as f64 / nf } else { f64::NAN },
+        trades: trades.len(),
+        avg_trade_bars: mean(trades.iter().map(|t| (t.exit_bar - t.entry_bar) as f64)),
+        final_equity: end,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::TradeExit;
+
+    fn trade(pnl: f64, bars: usize) -> Trade {
+        Trade {
+            entry_bar: 0,
+            exit_bar: bars,
+            entry_price: 1.0,
+            exit_price: 1.0,
+            quantity: 1.0,
+            pnl,
+            return_pct: pnl / 100.0,
+            fees: 0.0,
+            exit: TradeExit::Signal,
+        }
+    }
+
+    #[test]
+    fn drawdown_return_and_trade_stats_on_a_hand_worked_curve() {
+        // 100 -> 110 -> 99 -> 121: peak 110, trough 99 -> drawdown 10%
+        let eq = [110.0, 99.0, 121.0];
+        let trades = [trade(20.0, 2), trade(-10.0, 4), trade(11.0, 3)];
+        let s = compute_stats(&eq, &trades, 100.0, 2, 3.0);
+        assert!((s.total_return - 0.21).abs() < 1e-12);
+        assert!((s.max_drawdown - 0.1).abs() < 1e-12);
+        // three bars a "year": CAGR = total return
+        assert!((s.cagr - 0.21).abs() < 1e-12);
+        assert!((s.calmar - 2.1).abs() < 1e-12);
+        assert!((s.win_rate - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.profit_factor - 3.1).abs() < 1e-12);
+        assert!((s.expectancy - 7.0).abs() < 1e-12);
+        assert!((s.exposure - 2.0 / 3.0).abs() < 1e-12);
+        assert!((s.avg_trade_bars - 3.0).abs() < 1e-12);
+        // returns: 0.1, -0.1, 0.2222...; mean 0.0740740..., sample std
+        let r = [0.1, -0.1, 121.0 / 99.0 - 1.0];
+        let m = r.iter().sum::<f64>() / 3.0;
+        let sd = (r.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / 2.0).sqrt();
+        assert!((s.sharpe - m / sd * 3f64.sqrt()).abs() < 1e-12);
+        let dd = (0.01f64 / 3.0).sqrt();
+        assert!((s.sortino - m / dd * 3f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn undefined_statistics_are_nan() {
+        let s = compute_stats(&[100.0, 100.0], &[], 100.0, 0, 365.0);
+        assert!(s.sharpe.is_nan() && s.calmar.is_nan() && s.win_rate.is_nan() && s.profit_factor.is_nan());
+        assert_eq!(s.trades, 0);
+        let s = compute_stats(&[101.0], &[trade(1.0, 1)], 100.0, 1, 365.0);
+        assert!(s.profit_factor.is_infinite());
+    }
+}

@@ -1,0 +1,81 @@
+//! Bindings for the signal backtester and the statistics.
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::util::slice;
+use crate::backtest::{compute_stats, from_signals, SignalInputs, SignalOptions};
+use crate::error::CoreError;
+
+fn bools<'a>(a: &'a PyReadonlyArray1<'_, bool>, name: &str) -> PyResult<&'a [bool]> {
+    a.as_slice().map_err(|_| CoreError::InvalidInput(format!("`{name}` must be a contiguous bool array")).into())
+}
+
+/// Runs entry/exit arrays, filling at the next open; returns
+/// `(trades: dict of arrays, equity: array, stats: dict)`.
+#[pyfunction]
+#[pyo3(name = "from_signals", signature = (open, high, low, close, entries, exits, *, fee, init_cash, size,
+                                           sl = None, tp = None, trailing = None, short_entries = None,
+                                           short_exits = None, periods_per_year = 365.0))]
+#[allow(clippy::too_many_arguments)]
+pub fn py_from_signals<'py>(
+    py: Python<'py>,
+    open: PyReadonlyArray1<'_, f64>,
+    high: PyReadonlyArray1<'_, f64>,
+    low: PyReadonlyArray1<'_, f64>,
+    close: PyReadonlyArray1<'_, f64>,
+    entries: PyReadonlyArray1<'_, bool>,
+    exits: PyReadonlyArray1<'_, bool>,
+    fee: f64,
+    init_cash: f64,
+    size: f64,
+    sl: Option<f64>,
+    tp: Option<f64>,
+    trailing: Option<f64>,
+    short_entries: Option<PyReadonlyArray1<'_, bool>>,
+    short_exits: Option<PyReadonlyArray1<'_, bool>>,
+    periods_per_year: f64,
+) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<f64>>, Bound<'py, PyDict>)> {
+    let inp = SignalInputs {
+        open: slice(&open, "open")?,
+        high: slice(&high, "high")?,
+        low: slice(&low, "low")?,
+        close: slice(&close, "close")?,
+        entries: bools(&entries, "entries")?,
+        exits: bools(&exits, "exits")?,
+        short_entries: short_entries.as_ref().map(|a| bools(a, "short_entries")).transpose()?,
+        short_exits: short_exits.as_ref().map(|a| bools(a, "short_exits")).transpose()?,
+    };
+    let opt = SignalOptions { fee, init_cash, size, sl, tp, trailing };
+    if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
+        return Err(CoreError::param("periods_per_year", format!("must be > 0, got {periods_per_year}")).into());
+    }
+    let (run, stats) = py.detach(|| {
+        from_signals(&inp, &opt).map(|r| {
+            let s = compute_stats(&r.equity, &r.trades, init_cash, r.bars_in_market, periods_per_year);
+            (r, s)
+        })
+    })?;
+    let t = &run.trades;
+    let trades = PyDict::new(py);
+    let col = |f: fn(&crate::backtest::Trade) -> f64| PyArray1::from_iter(py, t.iter().map(f));
+    let icol = |f: fn(&crate::backtest::Trade) -> i64| PyArray1::from_iter(py, t.iter().map(f));
+    trades.set_item("entry_bar", icol(|x| x.entry_bar as i64))?;
+    trades.set_item("exit_bar", icol(|x| x.exit_bar as i64))?;
+    trades.set_item("entry_price", col(|x| x.entry_price))?;
+    trades.set_item("exit_price", col(|x| x.exit_price))?;
+    trades.set_item("quantity", col(|x| x.quantity))?;
+    trades.set_item("pnl", col(|x| x.pnl))?;
+    trades.set_item("return_pct", col(|x| x.return_pct))?;
+    trades.set_item("fees", col(|x| x.fees))?;
+    trades.set_item("exit_reason", t.iter().map(|x| x.exit.as_str()).collect::<Vec<_>>())?;
+    let st = PyDict::new(py);
+    for (name, v) in stats.fields() {
+        if name == "trades" {
+            st.set_item(name, stats.trades)?;
+        } else {
+            st.set_item(name, v)?;
+        }
+    }
+    Ok((trades, PyArray1::from_vec(py, run.equity), st))
+}
