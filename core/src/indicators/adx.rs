@@ -1,0 +1,392 @@
+//! Average directional index with +DI/-DI, TA-Lib `ADX`, `PLUS_DI`,
+//! `MINUS_DI` (Wilder smoothing).
+use super::compat::{first_valid, is_zero, output, same_len, to_f64, true_range};
+use super::{Hlc, Indicator};
+use crate::error::{check_period, CoreResult};
+
+/// ADX, +DI and -DI of one bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdxOutput {
+    /// Average directional index (ready after `2 * period - 1` bars).
+    pub adx: f64,
+    /// Plus directional indicator (ready after `period` bars).
+    pub plus_di: f64,
+    /// Minus directional indicator (ready after `period` bars).
+    pub minus_di: f64,
+}
+
+impl AdxOutput {
+    const NAN: Self = Self { adx: f64::NAN, plus_di: f64::NAN, minus_di: f64::NAN };
+}
+
+/// One-bar directional movements `(+DM1, -DM1)`, TA-Lib's case analysis:
+/// the larger of the up move and the down move counts if positive; a tie
+/// counts for neither.
+#[inline]
+fn dm1(diff_plus: f64, diff_minus: f64) -> (f64, f64) {
+    if diff_minus > 0.0 && diff_plus < diff_minus {
+        (0.0, diff_minus)
+    } else if diff_plus > 0.0 && diff_plus > diff_minus {
+        (diff_plus, 0.0)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+/// TA-Lib's `100 * dm / tr`, and 0 when the smoothed range is within
+/// `1e-14` of zero.
+#[inline]
+fn di(dm: f64, tr: f64) -> f64 {
+    if is_zero(tr) {
+        0.0
+    } else {
+        100.0 * (dm / tr)
+    }
+}
+
+/// The directional movement recursion shared by ADX, +DI and -DI: raw sums
+/// of +DM, -DM and true range over the first `period - 1` moves, then
+/// Wilder's `x - x / period + new`.
+#[derive(Debug, Clone)]
+struct Directional {
+    period: usize,
+    divisor: f64,
+    /// Bars seen (after the leading-NaN skip).
+    count: usize,
+    prev_high: f64,
+    prev_low: f64,
+    prev_close: f64,
+    plus_dm: f64,
+    minus_dm: f64,
+    tr: f64,
+}
+
+impl Directional {
+    fn new(period: usize) -> Self {
+        Self {
+            period,
+            divisor: to_f64(period),
+            count: 0,
+            prev_high: 0.0,
+            prev_low: 0.0,
+            prev_close: 0.0,
+            plus_dm: 0.0,
+            minus_dm: 0.0,
+            tr: 0.0,
+        }
+    }
+
+    /// Feeds a bar; true once the smoothing runs (from bar `period + 1`),
+    /// after which `plus_dm`, `minus_dm` and `tr` are the smoothed values.
+    #[inline]
+    fn update(&mut self, bar: Hlc) -> bool {
+        self.count += 1;
+        if self.count == 1 {
+            self.prev_high = bar.high;
+            self.prev_low = bar.low;
+            self.prev_close = bar.close;
+            return false;
+        }
+        let diff_plus = bar.high - self.prev_high;
+        let diff_minus = self.prev_low - bar.low;
+        self.prev_high = bar.high;
+        self.prev_low = bar.low;
+        let tr = true_range(bar.high, bar.low, self.prev_close);
+        self.prev_close = bar.close;
+        let smoothing = self.count > self.period;
+        if smoothing {
+            self.minus_dm -= self.minus_dm / self.divisor;
+            self.plus_dm -= self.plus_dm / self.divisor;
+        }
+        let (plus, minus) = dm1(diff_plus, diff_minus);
+        // Adding an exact 0.0 changes nothing (the sums are never -0.0).
+        self.plus_dm += plus;
+        self.minus_dm += minus;
+        if smoothing {
+            self.tr = self.tr - self.tr / self.divisor + tr;
+        } else {
+            self.tr += tr;
+        }
+        smoothing
+    }
+
+    fn reset(&mut self) {
+        *self = Self::new(self.period);
+    }
+}
+
+/// Wilder's ADX with its +DI and -DI (TA-Lib `ADX`, `PLUS_DI`, `MINUS_DI`).
+///
+/// +DI/-DI = `100 * smoothed DM / smoothed TR` (0 when the smoothed TR is
+/// within `1e-14` of zero) are ready after `period` bars, exactly TA-Lib's
+/// `PLUS_DI`/`MINUS_DI`; DX = `100 * |+DI - -DI| / (+DI + -DI)`; the first ADX
+/// is the mean of `period` DX values, then `(adx * (period - 1) + dx) /
+/// period`, ready after `2 * period - 1` bars (TA-Lib's lookback). A DX that
+/// TA-Lib skips (zero range or zero DI sum) leaves the ADX unchanged, as in
+/// TA-Lib. `period >= 2`. Leading bars with a NaN field are skipped like the
+/// TA-Lib Python wrapper does.
+#[derive(Debug, Clone)]
+pub struct Adx {
+    dir: Directional,
+    sum_dx: f64,
+    value: AdxOutput,
+}
+
+/// TA-Lib's DX, or `None` where it skips the bar.
+#[inline]
+fn dx(tr: f64, plus_di: f64, minus_di: f64) -> Option<f64> {
+    if is_zero(tr) {
+        return None;
+    }
+    let sum = minus_di + plus_di;
+    if is_zero(sum) {
+        return None;
+    }
+    Some(100.0 * ((minus_di - plus_di).abs() / sum))
+}
+
+impl Adx {
+    /// An ADX over `period >= 2` bars (TA-Lib's default is 14).
+    ///
+    /// # Errors
+    /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
+    pub fn new(period: usize) -> CoreResult<Self> {
+        let period = check_period("period", period, 2)?;
+        Ok(Self { dir: Directional::new(period), sum_dx: 0.0, value: AdxOutput::NAN })
+    }
+
+    /// The window length.
+    #[must_use]
+    pub fn period(&self) -> usize {
+        self.dir.period
+    }
+
+    /// Bars consumed before +DI/-DI are ready (TA-Lib's `PLUS_DI` lookback).
+    #[must_use]
+    pub fn di_lookback(&self) -> usize {
+        self.dir.period
+    }
+
+    /// Whether +DI/-DI are past their warm-up.
+    #[must_use]
+    pub fn di_ready(&self) -> bool {
+        self.dir.count > self.dir.period
+    }
+}
+
+impl Indicator for Adx {
+    type Input = Hlc;
+    type Output = AdxOutput;
+
+    fn update(&mut self, bar: Hlc) -> AdxOutput {
+        if self.dir.count == 0 && (bar.high.is_nan() || bar.low.is_nan() || bar.close.is_nan()) {
+            return AdxOutput::NAN;
+        }
+        if !self.dir.update(bar) {
+            return AdxOutput::NAN;
+        }
+        let d = &self.dir;
+        let plus_di = di(d.plus_dm, d.tr);
+        let minus_di = di(d.minus_dm, d.tr);
+        let step = dx(d.tr, plus_di, minus_di);
+        let p = d.period;
+        let mut adx = self.value.adx;
+        let twice = p.saturating_mul(2);
+        if d.count <= twice {
+            if let Some(v) = step {
+                self.sum_dx += v;
+            }
+            if d.count == twice {
+                adx = self.sum_dx / d.divisor;
+            }
+        } else if let Some(v) = step {
+            adx = (adx * to_f64(p - 1) + v) / d.divisor;
+        }
+        self.value = AdxOutput { adx, plus_di, minus_di };
+        self.value
+    }
+
+    fn value(&self) -> AdxOutput {
+        self.value
+    }
+
+    fn is_ready(&self) -> bool {
+        self.dir.count >= self.dir.period.saturating_mul(2)
+    }
+
+    fn reset(&mut self) {
+        self.dir.reset();
+        self.sum_dx = 0.0;
+        self.value = AdxOutput::NAN;
+    }
+
+    fn lookback(&self) -> usize {
+        self.dir.period.saturating_mul(2) - 1
+    }
+}
+
+/// Batch ADX: one output per bar, NaN through the warm-up.
+///
+/// # Errors
+/// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
+/// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
+pub fn adx(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
+    check_period("period", period, 2)?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let begin = first_valid(n, &[high, low, close]);
+    let lookback = period.saturating_mul(2) - 1;
+    let mut out = output(n, begin.saturating_add(lookback));
+    if begin.saturating_add(lookback) < n {
+        let mut ind = Adx::new(period)?;
+        let bars = high[begin..].iter().zip(&low[begin..]).zip(&close[begin..]);
+        for (o, ((&h, &l), &c)) in out[begin..].iter_mut().zip(bars) {
+            let v = ind.update(Hlc { high: h, low: l, close: c }).adx;
+            if ind.is_ready() {
+                *o = v;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which directional indicator a batch call returns.
+#[derive(Clone, Copy)]
+enum Side {
+    Plus,
+    Minus,
+}
+
+/// Batch +DI (TA-Lib `PLUS_DI`): one output per bar, NaN through the
+/// warm-up (lookback `period`, or 1 for `period == 1`).
+///
+/// `period == 1` reproduces TA-Lib's special case, which returns the raw
+/// ratio `+DM1 / TR1` **without** the factor 100 (so values lie in [0, 1]).
+///
+/// # Errors
+/// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
+/// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
+pub fn plus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    directional(high, low, close, period, Side::Plus)
+}
+
+/// Batch -DI (TA-Lib `MINUS_DI`); see [`plus_di`], including the
+/// `period == 1` quirk.
+///
+/// # Errors
+/// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
+/// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
+pub fn minus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    directional(high, low, close, period, Side::Minus)
+}
+
+fn directional(high: &[f64], low: &[f64], close: &[f64], period: usize, side: Side) -> CoreResult<Vec<f64>> {
+    let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
+    check_period("period", period, 1)?;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let begin = first_valid(n, &[high, low, close]);
+    let mut out = output(n, begin.saturating_add(period));
+    let bars = high[begin..].iter().zip(&low[begin..]).zip(&close[begin..]);
+    if period == 1 {
+        let (mut ph, mut pl, mut pc) = (f64::NAN, f64::NAN, f64::NAN);
+        for (i, (o, ((&h, &l), &c))) in out[begin..].iter_mut().zip(bars).enumerate() {
+            if i > 0 {
+                let (plus, minus) = dm1(h - ph, pl - l);
+                let dm = match side {
+                    Side::Plus => plus,
+                    Side::Minus => minus,
+                };
+                *o = if dm > 0.0 {
+                    let tr = true_range(h, l, pc);
+                    if is_zero(tr) {
+                        0.0
+                    } else {
+                        dm / tr
+                    }
+                } else {
+                    0.0
+                };
+            }
+            (ph, pl, pc) = (h, l, c);
+        }
+        return Ok(out);
+    }
+    let mut dir = Directional::new(period);
+    for (o, ((&h, &l), &c)) in out[begin..].iter_mut().zip(bars) {
+        if dir.update(Hlc { high: h, low: l, close: c }) {
+            *o = match side {
+                Side::Plus => di(dir.plus_dm, dir.tr),
+                Side::Minus => di(dir.minus_dm, dir.tr),
+            };
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hlc(high: f64, low: f64, close: f64) -> Hlc {
+        Hlc { high, low, close }
+    }
+
+    #[test]
+    fn directional_movement_follows_wilders_cases() {
+        assert_eq!(dm1(2.0, 1.0), (2.0, 0.0));
+        assert_eq!(dm1(1.0, 2.0), (0.0, 2.0));
+        assert_eq!(dm1(1.0, 1.0), (0.0, 0.0));
+        assert_eq!(dm1(-1.0, -2.0), (0.0, 0.0));
+        assert_eq!(dm1(f64::NAN, 1.0), (0.0, 0.0));
+    }
+
+    #[test]
+    fn adx_on_a_steady_uptrend_is_100() {
+        // Every bar moves up by 1 with a range of 1: +DM1 = 1, -DM1 = 0,
+        // TR1 = max(1, |h - prev c|) = 1.5. +DI = 100 / 1.5, -DI = 0, DX = 100.
+        let bars: Vec<Hlc> = (0..12).map(f64::from).map(|b| hlc(b + 1.0, b, b + 0.5)).collect();
+        let mut a = Adx::new(3).unwrap();
+        assert_eq!((a.lookback(), a.di_lookback()), (5, 3));
+        let out: Vec<AdxOutput> = bars.iter().map(|&b| a.update(b)).collect();
+        assert!(out[2].plus_di.is_nan());
+        assert!((out[3].plus_di - 100.0 / 1.5).abs() < 1e-9);
+        assert_eq!(out[3].minus_di, 0.0);
+        assert!(out[4].adx.is_nan());
+        assert!((out[5].adx - 100.0).abs() < 1e-9);
+        assert!((out[11].adx - 100.0).abs() < 1e-9);
+        assert!(a.is_ready() && a.di_ready());
+        a.reset();
+        assert!(!a.is_ready() && !a.di_ready());
+    }
+
+    #[test]
+    fn batch_directional_functions_match_streaming() {
+        let h = [10.0, 10.5, 11.2, 10.9, 11.5, 12.0, 11.1, 10.7, 11.8, 12.4, 12.1, 12.9];
+        let l = [9.5, 9.9, 10.4, 10.1, 10.8, 11.2, 10.3, 10.0, 10.9, 11.7, 11.5, 12.0];
+        let c = [9.8, 10.3, 11.0, 10.4, 11.3, 11.6, 10.5, 10.6, 11.6, 12.2, 11.8, 12.5];
+        let (ax, p, m) =
+            (adx(&h, &l, &c, 3).unwrap(), plus_di(&h, &l, &c, 3).unwrap(), minus_di(&h, &l, &c, 3).unwrap());
+        let mut a = Adx::new(3).unwrap();
+        for i in 0..h.len() {
+            let o = a.update(hlc(h[i], l[i], c[i]));
+            for (s, b) in [(o.adx, ax[i]), (o.plus_di, p[i]), (o.minus_di, m[i])] {
+                assert!(s.to_bits() == b.to_bits() || (s.is_nan() && b.is_nan()), "bar {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn di_period_one_is_a_plain_ratio_like_talib() {
+        // +DM1 = 1, TR1 = 1.25: TA-Lib's period-1 +DI is 0.8, not 80.
+        let h = [1.0, 2.0];
+        let l = [0.5, 1.5];
+        let c = [0.75, 1.75];
+        assert_eq!(plus_di(&h, &l, &c, 1).unwrap()[1], 0.8);
+        assert_eq!(minus_di(&h, &l, &c, 1).unwrap()[1], 0.0);
+        assert!(Adx::new(1).is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! Bollinger Bands, TA-Lib `BBANDS` with an SMA middle band.
+use super::compat::{check_finite, first_valid, output};
+use super::stddev::{std_of, variance_scan, Variance};
+use super::Indicator;
+use crate::error::{check_period, CoreResult};
+
+/// Upper, middle and lower band of one bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BBandsOutput {
+    /// `middle + nbdev_up * std`.
+    pub upper: f64,
+    /// The simple moving average.
+    pub middle: f64,
+    /// `middle - nbdev_dn * std`.
+    pub lower: f64,
+}
+
+impl BBandsOutput {
+    const NAN: Self = Self { upper: f64::NAN, middle: f64::NAN, lower: f64::NAN };
+}
+
+/// The three band columns of a batch computation.
+pub type BBandsSeries = (Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// Bollinger Bands (TA-Lib `BBANDS`, `matype = SMA`).
+///
+/// Middle band: the SMA; the deviation is the population standard deviation
+/// computed, as TA-Lib does, from the running sum of squares and that same
+/// SMA (a variance below `1e-14` reads as 0). Lookback `period - 1`;
+/// `period >= 2` (TA-Lib's range). Leading NaNs are skipped like the TA-Lib
+/// Python wrapper does.
+#[derive(Debug, Clone)]
+pub struct BBands {
+    var: Variance,
+    nbdev_up: f64,
+    nbdev_dn: f64,
+    value: BBandsOutput,
+}
+
+#[inline]
+fn bands(mean: f64, var: f64, up: f64, dn: f64) -> BBandsOutput {
+    let std = std_of(var);
+    BBandsOutput { upper: mean + std * up, middle: mean, lower: mean - std * dn }
+}
+
+fn check(period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreResult<()> {
+    check_period("period", period, 2)?;
+    check_finite("nbdev_up", nbdev_up)?;
+    check_finite("nbdev_dn", nbdev_dn)?;
+    Ok(())
+}
+
+impl BBands {
+    /// Bands over `period >= 2` bars, `nbdev_up`/`nbdev_dn` deviations away
+    /// (TA-Lib's defaults: 5, 2, 2; 20, 2, 2 is the classic setting).
+    ///
+    /// # Errors
+    /// [`crate::error::CoreError::InvalidParameter`] if `period < 2` or a
+    /// multiplier is not finite.
+    pub fn new(period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreResult<Self> {
+        check(period, nbdev_up, nbdev_dn)?;
+        Ok(Self { var: Variance::new(period), nbdev_up, nbdev_dn, value: BBandsOutput::NAN })
+    }
+
+    /// The window length.
+    #[must_use]
+    pub fn period(&self) -> usize {
+        self.var.period()
+    }
+
+    /// `(nbdev_up, nbdev_dn)`.
+    #[must_use]
+    pub fn nbdev(&self) -> (f64, f64) {
+        (self.nbdev_up, self.nbdev_dn)
+    }
+}
+
+impl Indicator for BBands {
+    type Input = f64;
+    type Output = BBandsOutput;
+
+    fn update(&mut self, x: f64) -> BBandsOutput {
+        if self.var.count() == 0 && x.is_nan() {
+            return BBandsOutput::NAN;
+        }
+        if let Some((mean, var)) = self.var.update(x) {
+            self.value = bands(mean, var, self.nbdev_up, self.nbdev_dn);
+        }
+        self.value
+    }
+
+    fn value(&self) -> BBandsOutput {
+        self.value
+    }
+
+    fn is_ready(&self) -> bool {
+        self.var.count() > self.lookback()
+    }
+
+    fn reset(&mut self) {
+        self.var.reset();
+        self.value = BBandsOutput::NAN;
+    }
+
+    fn lookback(&self) -> usize {
+        self.var.period() - 1
+    }
+}
+
+/// Batch Bollinger Bands: `(upper, middle, lower)`.
+///
+/// # Errors
+/// [`crate::error::CoreError::InvalidParameter`] if `period < 2` or a
+/// multiplier is not finite.
+pub fn bbands(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreResult<BBandsSeries> {
+    check(period, nbdev_up, nbdev_dn)?;
+    let n = x.len();
+    if n == 0 {
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
+    }
+    let begin = first_valid(n, &[x]);
+    let warm = begin.saturating_add(period - 1);
+    let (mut upper, mut middle, mut lower) = (output(n, warm), output(n, warm), output(n, warm));
+    let up = &mut upper[begin..];
+    let mid = &mut middle[begin..];
+    let down = &mut lower[begin..];
+    variance_scan(&x[begin..], period, |at, mean, var| {
+        let bar = bands(mean, var, nbdev_up, nbdev_dn);
+        (up[at], mid[at], down[at]) = (bar.upper, bar.middle, bar.lower);
+    });
+    Ok((upper, middle, lower))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bbands_are_mean_plus_minus_population_std() {
+        let x = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
+        let (u, m, l) = bbands(&x, 8, 2.0, 1.0).unwrap();
+        assert!(u[6].is_nan() && m[6].is_nan() && l[6].is_nan());
+        assert_eq!((u[7], m[7], l[7]), (9.0, 5.0, 3.0));
+    }
+
+    #[test]
+    fn streaming_bbands_match_batch() {
+        let x = [1.0, 3.0, 2.0, 8.0, -1.0, 4.5, 4.5, 4.5];
+        let (u, m, l) = bbands(&x, 3, 2.0, 2.0).unwrap();
+        let mut b = BBands::new(3, 2.0, 2.0).unwrap();
+        assert_eq!(b.lookback(), 2);
+        for i in 0..x.len() {
+            let o = b.update(x[i]);
+            for (a, r) in [(o.upper, u[i]), (o.middle, m[i]), (o.lower, l[i])] {
+                assert!(a.to_bits() == r.to_bits() || (a.is_nan() && r.is_nan()));
+            }
+        }
+        b.reset();
+        assert!(b.value().middle.is_nan());
+        assert!(BBands::new(1, 2.0, 2.0).is_err());
+        assert!(BBands::new(5, 2.0, f64::INFINITY).is_err());
+    }
+}

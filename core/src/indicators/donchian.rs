@@ -1,0 +1,147 @@
+//! Donchian channel: TA-Lib `MAX(high)` and `MIN(low)` over a window.
+use super::compat::{first_valid, output, same_len};
+use super::rolling_extreme::{rescan_into, RollingMax, RollingMin};
+use super::{HighLow, Indicator};
+use crate::error::{check_period, CoreResult};
+
+/// Upper and lower channel of one bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DonchianOutput {
+    /// Highest high of the window (TA-Lib `MAX`).
+    pub upper: f64,
+    /// Lowest low of the window (TA-Lib `MIN`).
+    pub lower: f64,
+}
+
+impl DonchianOutput {
+    const NAN: Self = Self { upper: f64::NAN, lower: f64::NAN };
+}
+
+/// The two channel columns of a batch computation.
+pub type DonchianSeries = (Vec<f64>, Vec<f64>);
+
+/// Donchian channel: highest high and lowest low of the last `period` bars,
+/// exactly TA-Lib's `MAX(high)` / `MIN(low)` (including how a NaN inside the
+/// window is treated) in amortized O(1) per bar. Lookback `period - 1`;
+/// `period >= 1` (TA-Lib's `MAX`/`MIN` require 2; a 1-bar channel is the bar
+/// itself). Leading bars with a NaN field are skipped like the TA-Lib Python
+/// wrapper does.
+#[derive(Debug, Clone)]
+pub struct Donchian {
+    period: usize,
+    count: usize,
+    high: RollingMax,
+    low: RollingMin,
+    value: DonchianOutput,
+}
+
+impl Donchian {
+    /// A channel over `period >= 1` bars.
+    ///
+    /// # Errors
+    /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
+    pub fn new(period: usize) -> CoreResult<Self> {
+        let period = check_period("period", period, 1)?;
+        Ok(Self {
+            period,
+            count: 0,
+            high: RollingMax::new(period),
+            low: RollingMin::new(period),
+            value: DonchianOutput::NAN,
+        })
+    }
+
+    /// The window length.
+    #[must_use]
+    pub fn period(&self) -> usize {
+        self.period
+    }
+}
+
+impl Indicator for Donchian {
+    type Input = HighLow;
+    type Output = DonchianOutput;
+
+    fn update(&mut self, bar: HighLow) -> DonchianOutput {
+        if self.count == 0 && (bar.high.is_nan() || bar.low.is_nan()) {
+            return DonchianOutput::NAN;
+        }
+        self.count += 1;
+        let upper = self.high.update(bar.high);
+        let lower = self.low.update(bar.low);
+        if self.count >= self.period {
+            self.value = DonchianOutput { upper, lower };
+        }
+        self.value
+    }
+
+    fn value(&self) -> DonchianOutput {
+        self.value
+    }
+
+    fn is_ready(&self) -> bool {
+        self.count >= self.period
+    }
+
+    fn reset(&mut self) {
+        self.count = 0;
+        self.high.reset();
+        self.low.reset();
+        self.value = DonchianOutput::NAN;
+    }
+
+    fn lookback(&self) -> usize {
+        self.period - 1
+    }
+}
+
+/// Batch Donchian channel: `(upper, lower)`.
+///
+/// Uses TA-Lib's own rescanning loop, which gives the same values as the
+/// streaming deque and is faster on contiguous memory for typical windows.
+///
+/// # Errors
+/// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
+/// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
+pub fn donchian(high: &[f64], low: &[f64], period: usize) -> CoreResult<DonchianSeries> {
+    let n = same_len(&[("high", high), ("low", low)])?;
+    check_period("period", period, 1)?;
+    if n == 0 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let begin = first_valid(n, &[high, low]);
+    let warm = begin.saturating_add(period - 1);
+    let (mut upper, mut lower) = (output(n, warm), output(n, warm));
+    rescan_into::<true>(&high[begin..], period, &mut upper[begin..]);
+    rescan_into::<false>(&low[begin..], period, &mut lower[begin..]);
+    Ok((upper, lower))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn donchian_tracks_highest_high_and_lowest_low() {
+        let h = [5.0, 7.0, 6.0, 4.0, 3.0];
+        let l = [4.0, 5.0, 2.0, 3.0, 1.0];
+        let (u, lo) = donchian(&h, &l, 3).unwrap();
+        assert!(u[1].is_nan() && lo[1].is_nan());
+        assert_eq!(&u[2..], &[7.0, 7.0, 6.0]);
+        assert_eq!(&lo[2..], &[2.0, 2.0, 1.0]);
+        let mut d = Donchian::new(3).unwrap();
+        let streamed: Vec<DonchianOutput> =
+            h.iter().zip(&l).map(|(&high, &low)| d.update(HighLow { high, low })).collect();
+        assert_eq!(streamed[4], DonchianOutput { upper: 6.0, lower: 1.0 });
+        assert_eq!(d.lookback(), 2);
+        d.reset();
+        assert!(!d.is_ready());
+    }
+
+    #[test]
+    fn donchian_period_one_is_the_bar() {
+        let (u, l) = donchian(&[2.0, 3.0], &[1.0, 0.5], 1).unwrap();
+        assert_eq!((u, l), (vec![2.0, 3.0], vec![1.0, 0.5]));
+        assert!(donchian(&[1.0], &[1.0], 0).is_err());
+    }
+}

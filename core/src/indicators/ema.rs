@@ -1,0 +1,158 @@
+//! Exponential moving average, TA-Lib `EMA`.
+use super::compat::{first_valid, output, to_f64};
+use super::Indicator;
+use crate::error::{check_period, CoreResult};
+
+/// TA-Lib's smoothing factor `2 / (period + 1)`.
+#[inline]
+pub(crate) fn ema_k(period: usize) -> f64 {
+    2.0 / to_f64(period.saturating_add(1))
+}
+
+/// One EMA step in TA-Lib's order: `(x - prev) * k + prev`.
+#[inline]
+pub(crate) fn ema_step(prev: f64, x: f64, k: f64) -> f64 {
+    (x - prev) * k + prev
+}
+
+/// Exponential moving average (TA-Lib `EMA`, default compatibility).
+///
+/// Seeded with the simple average of the first `period` values, then
+/// `prev + k * (x - prev)` with `k = 2 / (period + 1)`. Lookback
+/// `period - 1`. `period == 1` returns the input unchanged (TA-Lib 0.6
+/// rejects 1). Leading NaNs are skipped like the TA-Lib Python wrapper does.
+#[derive(Debug, Clone)]
+pub struct Ema {
+    period: usize,
+    k: f64,
+    count: usize,
+    seed: f64,
+    value: f64,
+}
+
+impl Ema {
+    /// An EMA over `period >= 1` bars.
+    ///
+    /// # Errors
+    /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
+    pub fn new(period: usize) -> CoreResult<Self> {
+        let period = check_period("period", period, 1)?;
+        Ok(Self { period, k: ema_k(period), count: 0, seed: 0.0, value: f64::NAN })
+    }
+
+    /// The window length.
+    #[must_use]
+    pub fn period(&self) -> usize {
+        self.period
+    }
+}
+
+impl Indicator for Ema {
+    type Input = f64;
+    type Output = f64;
+
+    fn update(&mut self, x: f64) -> f64 {
+        if self.count == 0 && x.is_nan() {
+            return f64::NAN;
+        }
+        self.count += 1;
+        if self.period == 1 {
+            self.value = x;
+        } else if self.count < self.period {
+            self.seed += x;
+        } else if self.count == self.period {
+            self.seed += x;
+            self.value = self.seed / to_f64(self.period);
+        } else {
+            self.value = ema_step(self.value, x, self.k);
+        }
+        self.value
+    }
+
+    fn value(&self) -> f64 {
+        self.value
+    }
+
+    fn is_ready(&self) -> bool {
+        self.count >= self.period
+    }
+
+    fn reset(&mut self) {
+        self.count = 0;
+        self.seed = 0.0;
+        self.value = f64::NAN;
+    }
+
+    fn lookback(&self) -> usize {
+        self.period - 1
+    }
+}
+
+/// Batch EMA: one output per input, NaN through the warm-up.
+///
+/// # Errors
+/// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
+pub fn ema(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    check_period("period", period, 1)?;
+    let n = x.len();
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let begin = first_valid(n, &[x]);
+    let mut out = output(n, begin.saturating_add(period - 1));
+    let (x, tail) = (&x[begin..], &mut out[begin..]);
+    if period == 1 {
+        tail.copy_from_slice(x);
+    } else if x.len() >= period {
+        let k = ema_k(period);
+        let mut prev = 0.0;
+        for &v in &x[..period] {
+            prev += v;
+        }
+        prev /= to_f64(period);
+        tail[period - 1] = prev;
+        for (o, &v) in tail[period..].iter_mut().zip(&x[period..]) {
+            prev = ema_step(prev, v, k);
+            *o = prev;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ema_seeds_with_the_simple_average() {
+        // period 3, k = 0.5: seed (1+2+3)/3 = 2, then (4-2)*0.5+2 = 3,
+        // then (11-3)*0.5+3 = 7.
+        let out = ema(&[1.0, 2.0, 3.0, 4.0, 11.0], 3).unwrap();
+        assert!(out[0].is_nan() && out[1].is_nan());
+        assert_eq!(&out[2..], &[2.0, 3.0, 7.0]);
+    }
+
+    #[test]
+    fn ema_after_warmup_matches_reference() {
+        let mut e = Ema::new(3).unwrap();
+        assert_eq!(e.lookback(), 2);
+        for v in [1.0, 2.0] {
+            assert!(e.update(v).is_nan());
+            assert!(!e.is_ready());
+        }
+        assert_eq!(e.update(3.0), 2.0);
+        assert!(e.is_ready());
+        assert_eq!(e.update(4.0), 3.0);
+        assert_eq!(e.update(11.0), 7.0);
+        assert_eq!(e.value(), 7.0);
+        e.reset();
+        assert!(e.value().is_nan());
+        assert!(e.update(5.0).is_nan());
+    }
+
+    #[test]
+    fn ema_rejects_period_zero() {
+        assert!(Ema::new(0).is_err());
+        assert!(ema(&[1.0], 0).is_err());
+    }
+}

@@ -1,0 +1,250 @@
+//! Rolling highest/lowest value with TA-Lib's exact semantics, in amortized
+//! O(1) per bar.
+//!
+//! TA-Lib (`MAX`, `MIN`, the Fast-K window of `STOCH`) keeps the current
+//! extreme and its index, and rescans the window from its oldest bar when
+//! that index leaves it. For NaN-free data the result is simply the window's
+//! extreme; with NaNs it depends on when rescans happen: a rescan that starts
+//! on a NaN yields NaN (and rescans again on the next bar), otherwise NaNs
+//! are skipped. Ties matter too, since they move the index: a rescan keeps
+//! the oldest of equal extremes, a new bar equal to the extreme takes over.
+//!
+//! This type replays that state machine exactly, but answers each rescan from
+//! a monotonic deque of the window's non-NaN values instead of scanning, so a
+//! bar costs amortized O(1) rather than O(period).
+use std::collections::VecDeque;
+
+/// The rolling highest (`HIGHEST = true`) or lowest value of the last
+/// `period` bars, NaN until `period` bars were seen.
+#[derive(Debug, Clone)]
+pub(crate) struct RollingExtreme<const HIGHEST: bool> {
+    period: usize,
+    /// Bars seen so far; also the position of the next bar.
+    seen: usize,
+    /// (position, value) of non-NaN bars, values monotonic from the front
+    /// (non-increasing for a maximum); equal values are kept, oldest first.
+    deque: VecDeque<(usize, f64)>,
+    /// Positions of NaN bars still in the window.
+    nans: VecDeque<usize>,
+    /// TA-Lib's current extreme and its position (`None` before the first).
+    current: Option<(usize, f64)>,
+}
+
+/// Rolling maximum.
+pub(crate) type RollingMax = RollingExtreme<true>;
+/// Rolling minimum.
+pub(crate) type RollingMin = RollingExtreme<false>;
+
+impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
+    /// A tracker over windows of `period >= 1` bars.
+    pub(crate) fn new(period: usize) -> Self {
+        Self { period, seen: 0, deque: VecDeque::new(), nans: VecDeque::new(), current: None }
+    }
+
+    /// `a` strictly beats `b` (false when either is NaN).
+    #[inline]
+    fn beats(a: f64, b: f64) -> bool {
+        if HIGHEST {
+            a > b
+        } else {
+            a < b
+        }
+    }
+
+    /// `a` is at least as extreme as `b` (false when either is NaN).
+    #[inline]
+    fn at_least(a: f64, b: f64) -> bool {
+        if HIGHEST {
+            a >= b
+        } else {
+            a <= b
+        }
+    }
+
+    /// Feeds one bar; returns the extreme of the window ending on it.
+    #[inline]
+    pub(crate) fn update(&mut self, x: f64) -> f64 {
+        let today = self.seen;
+        self.seen += 1;
+        if x.is_nan() {
+            self.nans.push_back(today);
+        } else {
+            while self.deque.back().is_some_and(|&(_, v)| Self::beats(x, v)) {
+                self.deque.pop_back();
+            }
+            self.deque.push_back((today, x));
+        }
+        if self.seen < self.period {
+            return f64::NAN;
+        }
+        let oldest = self.seen - self.period;
+        while self.deque.front().is_some_and(|&(pos, _)| pos < oldest) {
+            self.deque.pop_front();
+        }
+        while self.nans.front().is_some_and(|&pos| pos < oldest) {
+            self.nans.pop_front();
+        }
+        let next = match self.current {
+            // Still inside the window: a bar at least as extreme takes over.
+            Some((pos, v)) if pos >= oldest => {
+                if Self::at_least(x, v) {
+                    (today, x)
+                } else {
+                    (pos, v)
+                }
+            }
+            // Left the window (or first window): TA-Lib rescans from `oldest`.
+            _ => {
+                if self.nans.front() == Some(&oldest) {
+                    (oldest, f64::NAN)
+                } else {
+                    self.deque.front().copied().unwrap_or((oldest, f64::NAN))
+                }
+            }
+        };
+        self.current = Some(next);
+        next.1
+    }
+
+    /// Forgets every bar, keeping the period.
+    pub(crate) fn reset(&mut self) {
+        self.seen = 0;
+        self.deque.clear();
+        self.nans.clear();
+        self.current = None;
+    }
+}
+
+/// TA-Lib's own rescanning state machine over a slice: keeps the extreme and
+/// its index, rescans the window when that index leaves it. Used by the batch
+/// paths, where a rescan over contiguous memory is cheap, and as the
+/// reference the deque is tested against.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rescan<const HIGHEST: bool> {
+    idx: usize,
+    extreme: f64,
+    have: bool,
+}
+
+impl<const HIGHEST: bool> Rescan<HIGHEST> {
+    pub(crate) fn new() -> Self {
+        Self { idx: 0, extreme: 0.0, have: false }
+    }
+
+    /// The extreme of `x[oldest..=today]`, given the state left by the call
+    /// for `today - 1` (calls must go through consecutive `today`s).
+    #[inline]
+    pub(crate) fn step(&mut self, x: &[f64], oldest: usize, today: usize) -> f64 {
+        if !self.have || self.idx < oldest {
+            self.have = true;
+            let window = &x[oldest..=today];
+            self.idx = oldest;
+            self.extreme = window[0];
+            for (i, &w) in window.iter().enumerate().skip(1) {
+                if RollingExtreme::<HIGHEST>::beats(w, self.extreme) {
+                    self.idx = oldest + i;
+                    self.extreme = w;
+                }
+            }
+        } else {
+            let v = x[today];
+            if RollingExtreme::<HIGHEST>::at_least(v, self.extreme) {
+                self.idx = today;
+                self.extreme = v;
+            }
+        }
+        self.extreme
+    }
+}
+
+/// The extreme of each window `[i + 1 - period, i]` of `x`, written to
+/// `out[i]` for `i >= period - 1` (TA-Lib `MAX`/`MIN`).
+pub(crate) fn rescan_into<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) {
+    let Some(start) = period.checked_sub(1) else {
+        return;
+    };
+    let mut state = Rescan::<HIGHEST>::new();
+    for (today, o) in out.iter_mut().enumerate().take(x.len()).skip(start) {
+        *o = state.step(x, today - start, today);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bitwise equal, any NaN matching any NaN.
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    fn streamed<const H: bool>(x: &[f64], period: usize) -> Vec<f64> {
+        let mut r = RollingExtreme::<H>::new(period);
+        x.iter().map(|&v| r.update(v)).collect()
+    }
+
+    fn rescanned<const H: bool>(x: &[f64], period: usize) -> Vec<f64> {
+        let mut out = vec![f64::NAN; x.len()];
+        rescan_into::<H>(x, period, &mut out);
+        out
+    }
+
+    #[test]
+    fn rolling_max_and_min_of_a_small_series() {
+        let x = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0];
+        let max = streamed::<true>(&x, 3);
+        let min = streamed::<false>(&x, 3);
+        assert!(max[0].is_nan() && max[1].is_nan());
+        assert_eq!(&max[2..], &[4.0, 4.0, 5.0, 9.0, 9.0, 9.0]);
+        assert_eq!(&min[2..], &[1.0, 1.0, 1.0, 1.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn nan_at_the_start_of_a_rescan_gives_nan_like_talib() {
+        // Window [NaN, 1, 2]: the index of the last max (5.0) left, the rescan
+        // starts on the NaN and TA-Lib reports NaN; then it recovers.
+        let x = [5.0, f64::NAN, 1.0, 2.0, 0.0];
+        let out = streamed::<true>(&x, 3);
+        assert_eq!(out[2], 5.0);
+        assert!(out[3].is_nan());
+        assert_eq!(out[4], 2.0);
+        let reference = rescanned::<true>(&x, 3);
+        assert!(out.iter().zip(&reference).skip(2).all(|(&a, &b)| same(a, b)));
+    }
+
+    #[test]
+    fn reset_forgets_the_window() {
+        let mut r = RollingMax::new(2);
+        r.update(10.0);
+        r.update(1.0);
+        r.reset();
+        assert!(r.update(3.0).is_nan());
+        assert_eq!(r.update(2.0), 3.0);
+    }
+
+    fn value() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            8 => (0i32..6).prop_map(f64::from),
+            1 => Just(f64::NAN),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+            1 => Just(-0.0),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn deque_replays_talib_rescans_exactly(
+            x in proptest::collection::vec(value(), 0..80),
+            period in 1usize..8,
+        ) {
+            let max = streamed::<true>(&x, period);
+            let max_ref = rescanned::<true>(&x, period);
+            prop_assert!(max.iter().zip(&max_ref).skip(period - 1).all(|(&a, &b)| same(a, b)));
+            let min = streamed::<false>(&x, period);
+            let min_ref = rescanned::<false>(&x, period);
+            prop_assert!(min.iter().zip(&min_ref).skip(period - 1).all(|(&a, &b)| same(a, b)));
+        }
+    }
+}

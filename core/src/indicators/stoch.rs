@@ -1,0 +1,228 @@
+//! Slow stochastic oscillator, TA-Lib `STOCH` with SMA smoothing.
+use super::compat::{first_valid, output, same_len};
+use super::rolling_extreme::{Rescan, RollingMax, RollingMin};
+use super::sma::{sma_into, SmaCore};
+use super::{Hlc, Indicator};
+use crate::error::{check_period, CoreResult};
+
+/// Slow %K and %D of one bar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StochOutput {
+    /// SMA of the raw (fast) %K.
+    pub slowk: f64,
+    /// SMA of the slow %K.
+    pub slowd: f64,
+}
+
+impl StochOutput {
+    const NAN: Self = Self { slowk: f64::NAN, slowd: f64::NAN };
+}
+
+/// The two columns of a batch computation.
+pub type StochSeries = (Vec<f64>, Vec<f64>);
+
+/// TA-Lib's fast %K: `(close - lowest) / ((highest - lowest) / 100)`, and
+/// `0.0` when that range is exactly 0 (TA-Lib 0.6 tests `!= 0.0`).
+#[inline]
+fn fast_k(close: f64, highest: f64, lowest: f64) -> f64 {
+    let diff = (highest - lowest) / 100.0;
+    if diff == 0.0 {
+        0.0
+    } else {
+        (close - lowest) / diff
+    }
+}
+
+/// Slow stochastic (TA-Lib `STOCH`, both moving averages SMA).
+///
+/// Fast %K over `fastk` bars (highest high and lowest low as TA-Lib's
+/// `MAX`/`MIN`), slow %K = SMA(`slowk`) of it, slow %D = SMA(`slowd`) of
+/// slow %K; both outputs appear together after lookback
+/// `(fastk - 1) + (slowk - 1) + (slowd - 1)`. Every period `>= 1` (a
+/// smoothing period of 1 passes the line through, as TA-Lib's `MA`). TA-Lib's
+/// defaults are 5, 3, 3. Leading bars with a NaN field are skipped like the
+/// TA-Lib Python wrapper does.
+#[derive(Debug, Clone)]
+pub struct Stoch {
+    fastk: usize,
+    slowk: usize,
+    slowd: usize,
+    count: usize,
+    high: RollingMax,
+    low: RollingMin,
+    k_ma: SmaCore,
+    d_ma: SmaCore,
+    value: StochOutput,
+}
+
+fn periods(fastk: usize, slowk: usize, slowd: usize) -> CoreResult<()> {
+    check_period("fastk", fastk, 1)?;
+    check_period("slowk", slowk, 1)?;
+    check_period("slowd", slowd, 1)?;
+    Ok(())
+}
+
+impl Stoch {
+    /// A stochastic with the given periods (each `>= 1`).
+    ///
+    /// # Errors
+    /// [`crate::error::CoreError::InvalidParameter`] if a period is `< 1`.
+    pub fn new(fastk: usize, slowk: usize, slowd: usize) -> CoreResult<Self> {
+        periods(fastk, slowk, slowd)?;
+        Ok(Self {
+            fastk,
+            slowk,
+            slowd,
+            count: 0,
+            high: RollingMax::new(fastk),
+            low: RollingMin::new(fastk),
+            k_ma: SmaCore::new(slowk),
+            d_ma: SmaCore::new(slowd),
+            value: StochOutput::NAN,
+        })
+    }
+
+    /// `(fastk, slowk, slowd)`.
+    #[must_use]
+    pub fn periods(&self) -> (usize, usize, usize) {
+        (self.fastk, self.slowk, self.slowd)
+    }
+}
+
+impl Indicator for Stoch {
+    type Input = Hlc;
+    type Output = StochOutput;
+
+    fn update(&mut self, bar: Hlc) -> StochOutput {
+        if self.count == 0 && (bar.high.is_nan() || bar.low.is_nan() || bar.close.is_nan()) {
+            return StochOutput::NAN;
+        }
+        self.count += 1;
+        let highest = self.high.update(bar.high);
+        let lowest = self.low.update(bar.low);
+        if self.count < self.fastk {
+            return StochOutput::NAN;
+        }
+        let slowk = self.k_ma.update(fast_k(bar.close, highest, lowest));
+        if self.count < self.fastk + self.slowk - 1 {
+            return StochOutput::NAN;
+        }
+        let slowd = self.d_ma.update(slowk);
+        if self.count <= self.lookback() {
+            return StochOutput::NAN;
+        }
+        self.value = StochOutput { slowk, slowd };
+        self.value
+    }
+
+    fn value(&self) -> StochOutput {
+        self.value
+    }
+
+    fn is_ready(&self) -> bool {
+        self.count > self.lookback()
+    }
+
+    fn reset(&mut self) {
+        self.count = 0;
+        self.high.reset();
+        self.low.reset();
+        self.k_ma.reset();
+        self.d_ma.reset();
+        self.value = StochOutput::NAN;
+    }
+
+    fn lookback(&self) -> usize {
+        (self.fastk - 1).saturating_add(self.slowk - 1).saturating_add(self.slowd - 1)
+    }
+}
+
+/// Batch slow stochastic: `(slowk, slowd)`.
+///
+/// # Errors
+/// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
+/// [`crate::error::CoreError::InvalidParameter`] if a period is `< 1`.
+pub fn stoch(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    fastk: usize,
+    slowk: usize,
+    slowd: usize,
+) -> CoreResult<StochSeries> {
+    let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
+    periods(fastk, slowk, slowd)?;
+    if n == 0 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let begin = first_valid(n, &[high, low, close]);
+    let lookback = (fastk - 1).saturating_add(slowk - 1).saturating_add(slowd - 1);
+    let warm = begin.saturating_add(lookback);
+    let (mut k_out, mut d_out) = (output(n, warm), output(n, warm));
+    if warm >= n {
+        return Ok((k_out, d_out));
+    }
+    let (high, low, close) = (&high[begin..], &low[begin..], &close[begin..]);
+    // Fast %K, as TA-Lib: lowest low then highest high by rescanning.
+    let (mut hi, mut lo) = (Rescan::<true>::new(), Rescan::<false>::new());
+    let fast: Vec<f64> = (fastk - 1..close.len())
+        .map(|today| {
+            let oldest = today + 1 - fastk;
+            let lowest = lo.step(low, oldest, today);
+            let highest = hi.step(high, oldest, today);
+            fast_k(close[today], highest, lowest)
+        })
+        .collect();
+    // Slow %K lands at its bars, then %D is smoothed from it in place.
+    let base = begin + fastk - 1;
+    sma_into(&fast, slowk, &mut k_out[base..]);
+    let k_start = base + slowk - 1;
+    sma_into(&k_out[k_start..], slowd, &mut d_out[k_start..]);
+    k_out[k_start..warm].fill(f64::NAN);
+    Ok((k_out, d_out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hlc(high: f64, low: f64, close: f64) -> Hlc {
+        Hlc { high, low, close }
+    }
+
+    #[test]
+    fn fast_k_is_the_close_position_in_the_range() {
+        assert_eq!(fast_k(15.0, 20.0, 10.0), 50.0);
+        assert_eq!(fast_k(20.0, 20.0, 10.0), 100.0);
+        assert_eq!(fast_k(7.0, 7.0, 7.0), 0.0);
+    }
+
+    #[test]
+    fn stoch_smooths_fast_k_twice() {
+        // fastk 2: windows (h, l) -> fast %K:
+        // bar1: H 11, L 9, c 10 -> 50; bar2: H 12, L 9, c 12 -> 100;
+        // bar3: H 12, L 8, c 8 -> 0; bar4: H 9, L 7, c 8.5 -> 75.
+        // slowk 2: 75, 50, 37.5; slowd 2: 62.5, 43.75.
+        let h = [10.0, 11.0, 12.0, 9.0, 9.0];
+        let l = [9.0, 9.5, 10.0, 8.0, 7.0];
+        let c = [9.5, 10.0, 12.0, 8.0, 8.5];
+        let (k, d) = stoch(&h, &l, &c, 2, 2, 2).unwrap();
+        assert!(k[2].is_nan() && d[2].is_nan());
+        assert_eq!(&k[3..], &[50.0, 37.5]);
+        assert_eq!(&d[3..], &[62.5, 43.75]);
+        let mut s = Stoch::new(2, 2, 2).unwrap();
+        assert_eq!(s.lookback(), 3);
+        let streamed: Vec<StochOutput> = (0..5).map(|i| s.update(hlc(h[i], l[i], c[i]))).collect();
+        assert_eq!(streamed[4], StochOutput { slowk: 37.5, slowd: 43.75 });
+        assert!(streamed[2].slowk.is_nan());
+        s.reset();
+        assert!(!s.is_ready());
+    }
+
+    #[test]
+    fn stoch_with_unit_periods_is_fast_k() {
+        let (k, d) = stoch(&[2.0, 4.0], &[0.0, 2.0], &[1.0, 4.0], 1, 1, 1).unwrap();
+        assert_eq!((k, d), (vec![50.0, 100.0], vec![50.0, 100.0]));
+        assert!(Stoch::new(5, 0, 3).is_err());
+    }
+}
