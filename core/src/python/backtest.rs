@@ -11,6 +11,9 @@ fn bools<'a>(a: &'a PyReadonlyArray1<'_, bool>, name: &str) -> PyResult<&'a [boo
     a.as_slice().map_err(|_| CoreError::InvalidInput(format!("`{name}` must be a contiguous bool array")).into())
 }
 
+/// `(trades, equity, stats)` as handed to Python.
+type SignalRun<'py> = (Bound<'py, PyDict>, Bound<'py, PyArray1<f64>>, Bound<'py, PyDict>);
+
 /// Runs entry/exit arrays, filling at the next open; returns
 /// `(trades: dict of arrays, equity: array, stats: dict)`.
 #[pyfunction]
@@ -35,7 +38,7 @@ pub fn py_from_signals<'py>(
     short_entries: Option<PyReadonlyArray1<'_, bool>>,
     short_exits: Option<PyReadonlyArray1<'_, bool>>,
     periods_per_year: f64,
-) -> PyResult<(Bound<'py, PyDict>, Bound<'py, PyArray1<f64>>, Bound<'py, PyDict>)> {
+) -> PyResult<SignalRun<'py>> {
     let inp = SignalInputs {
         open: slice(&open, "open")?,
         high: slice(&high, "high")?,
