@@ -29,7 +29,7 @@ def fmt_units(units: int) -> str:
 
 def fmt_dec(value: Decimal) -> str:
     """A Decimal as an 8-decimal string (truncated)."""
-    return str(value.quantize(EIGHT, rounding=ROUND_DOWN))
+    return format(value.quantize(EIGHT, rounding=ROUND_DOWN), "f")
 
 
 def to_units(values: FloatArray) -> np.ndarray:
