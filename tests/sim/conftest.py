@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import gzip
+import warnings
 from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,6 +17,11 @@ from avd.exchange.simulator import BackgroundSimulator, SimConfig
 from avd.exchange.simulator.client import SimClient
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from avd.history import sample_dir
+
+with warnings.catch_warnings():
+    # python-binance 1.0.37 imports websockets' legacy client, deprecated upstream
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import binance  # noqa: F401
 
 KEY, SECRET = DEFAULT_API_KEY, DEFAULT_API_SECRET
 START = datetime(2026, 4, 20, tzinfo=UTC)
