@@ -18,8 +18,9 @@ def faulty_sim() -> Iterator[Sim]:
 
 
 def test_injected_429_carries_retry_after_then_recovers(faulty_sim: Sim) -> None:
-    faulty_sim.admin("faults", http_status=429, http_count=1, retry_after=7,
-                     http_path="/api/v3/ticker")
+    faulty_sim.admin(
+        "faults", http_status=429, http_count=1, retry_after=7, http_path="/api/v3/ticker"
+    )
 
     async def go() -> None:
         c = await faulty_sim.create()
@@ -30,8 +31,9 @@ def test_injected_429_carries_retry_after_then_recovers(faulty_sim: Sim) -> None
             assert (e.status_code, e.code) == (429, -1003)
             assert e.response.headers["Retry-After"] == "7"
             assert (await c.get_ticker(symbol="BTCUSDT"))["symbol"] == "BTCUSDT"
-            await asyncio.to_thread(faulty_sim.admin, "faults", http_status=503, http_count=1,
-                                    http_path="")
+            await asyncio.to_thread(
+                faulty_sim.admin, "faults", http_status=503, http_count=1, http_path=""
+            )
             with pytest.raises(BinanceAPIException) as ei:
                 await c.get_symbol_ticker(symbol="BTCUSDT")
             assert ei.value.status_code == 503

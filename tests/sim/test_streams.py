@@ -37,7 +37,14 @@ def test_kline_stream_sends_updates_then_one_closed_candle_equal_to_rest(live_si
             assert len(updates) == 10  # 9 in-progress updates then the close (6 s steps)
         row = rest[k["t"]]
         assert [k["o"], k["h"], k["l"], k["c"], k["v"], k["T"], k["q"], k["n"]] == [
-            row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
         ]
         assert all(same(a, b) for a, b in zip(row[1:6], src[k["t"]][1:6], strict=True))
         assert k["L"] - k["f"] + 1 == k["n"]
@@ -49,8 +56,13 @@ def test_combined_stream_wraps_each_message(live_sim: Sim) -> None:
         c = await live_sim.create()
         bsm = live_sim.client.socket_manager(c)
         out: list[dict[str, Any]] = []
-        names = ["ethusdt@kline_1m", "solusdt@aggTrade", "btcusdt@bookTicker",
-                 "xrpusdt@depth5", "bnbusdt@ticker"]
+        names = [
+            "ethusdt@kline_1m",
+            "solusdt@aggTrade",
+            "btcusdt@bookTicker",
+            "xrpusdt@depth5",
+            "bnbusdt@ticker",
+        ]
         try:
             async with bsm.multiplex_socket(names) as s:
                 while {m["stream"] for m in out} != set(names) and len(out) < 200:

@@ -25,7 +25,7 @@ def _strip_signature(payload: str) -> str:
 
 
 def sign(secret: str, payload: str) -> str:
-    """hex HMAC-SHA256 of ``payload``."""
+    """Hex HMAC-SHA256 of ``payload``."""
     return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 

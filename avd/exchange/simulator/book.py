@@ -51,9 +51,7 @@ class Book:
         asks = [(price + (k + 1) * t, self.qty(price + (k + 1) * t, k, uid)) for k in range(n)]
         return bids, asks
 
-    def diff(
-        self, prev_price: int, prev_uid: int, price: int, uid: int
-    ) -> tuple[Levels, Levels]:
+    def diff(self, prev_price: int, prev_uid: int, price: int, uid: int) -> tuple[Levels, Levels]:
         """The level changes from one state to the next (qty 0 removes a level)."""
         out: list[Levels] = []
         for before, after in zip(

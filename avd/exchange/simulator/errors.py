@@ -33,8 +33,6 @@ def filter_failure(name: str) -> BinanceError:
     return BinanceError(-1013, f"Filter failure: {name}")
 
 
-
-
 def invalid_symbol() -> BinanceError:
     """-1121: Invalid symbol."""
     return BinanceError(-1121, "Invalid symbol.")

@@ -170,7 +170,12 @@ def exchange_info(rules: list[SymbolRules], server_time: int, weight_limit: int)
             },
             {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 100},
             {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 200000},
-            {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+            {
+                "rateLimitType": "RAW_REQUESTS",
+                "interval": "MINUTE",
+                "intervalNum": 5,
+                "limit": 61000,
+            },
         ],
         "exchangeFilters": [],
         "symbols": [r.document() for r in rules],

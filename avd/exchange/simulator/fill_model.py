@@ -68,9 +68,11 @@ class FillModel(Protocol):
 
 
 class ReplayFillModel:
-    """Takers fill in full at the touch moved by ``slippage_bps`` (capped at
-    their limit); resting orders fill in full at their limit once the traded
-    range reaches it.
+    """The default model: full fills at the touch (takers) or at the limit (makers).
+
+    Takers fill at the touch moved by ``slippage_bps`` (capped at their
+    limit); resting orders fill in full at their limit once the traded range
+    reaches it.
     """
 
     def __init__(self, maker_fee: Decimal, taker_fee: Decimal, slippage_bps: Decimal) -> None:

@@ -15,6 +15,7 @@ boundaries. Everything is deterministic for a given data set, start and step.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,7 +228,7 @@ class SymbolMarket:
         o, h, lo, c = int(s.o[i]), int(s.h[i]), int(s.l[i]), int(s.c[i])
         verts = [o, lo, h, c] if c >= o else [o, h, lo, c]
         cum = [0]
-        for a, b in zip(verts, verts[1:], strict=False):
+        for a, b in itertools.pairwise(verts):
             cum.append(cum[-1] + abs(b - a))
         self._path = (verts, cum)
         ot = int(s.open_time[i])
@@ -237,7 +238,7 @@ class SymbolMarket:
         self.first_trade = self.last_trade = -1
         self.price = o
 
-    def _price_at(self, d: int) -> tuple[int, list[int]]:
+    def _price_at(self, d: int) -> int:
         verts, cum = self._path
         for k in range(1, len(verts)):
             if d <= cum[k]:
@@ -245,8 +246,8 @@ class SymbolMarket:
                 p = a + (d - cum[k - 1]) * (1 if b >= a else -1)
                 t = self.tick_units
                 p = (p + t // 2) // t * t
-                return p, verts[:k]
-        return verts[-1], verts
+                return p
+        return verts[-1]
 
     def prime(self, t: int) -> None:
         """Place the state at clock ``t`` without emitting (history before ``t`` is closed)."""
@@ -285,15 +286,15 @@ class SymbolMarket:
         d_prev = cum[-1] * self.elapsed // iv
         d = cum[-1] * elapsed // iv
         before = self.price
-        p, passed = self._price_at(d)
+        p = self._price_at(d)
         lo, hi = min(before, p), max(before, p)
         for k, x in enumerate(self._path[0]):
             if d_prev < cum[k] <= d:
                 lo, hi = min(lo, x), max(hi, x)
         closed = elapsed >= iv
-        V, N = int(s.v[i]), int(s.n[i])
-        v_t = V if closed else V * elapsed // iv
-        n_t = N if closed else N * elapsed // iv
+        vol, cnt = int(s.v[i]), int(s.n[i])
+        v_t = vol if closed else vol * elapsed // iv
+        n_t = cnt if closed else cnt * elapsed // iv
         qty, nt = v_t - self.v_emit, n_t - self.n_emit
         agg: AggTrade | None = None
         self.prev_price = before
@@ -360,8 +361,17 @@ class SymbolMarket:
         s, cur = self.series, self.cur
         if cur is None:
             p = self.price
-            return {"open": p, "high": p, "low": p, "last": p, "v": 0, "q": 0, "n": 0,
-                    "prev": p, "open_time": now - ms}
+            return {
+                "open": p,
+                "high": p,
+                "low": p,
+                "last": p,
+                "v": 0,
+                "q": 0,
+                "n": 0,
+                "prev": p,
+                "open_time": now - ms,
+            }
         j0 = int(np.searchsorted(s.open_time, now - ms, side="left"))
         j1 = self.i
         o = int(s.o[j0]) if j0 < j1 else cur[K_O]
@@ -374,8 +384,17 @@ class SymbolMarket:
             q += int(s.q[j0:j1].sum())
             n += int(s.n[j0:j1].sum())
         prev = int(s.c[j0 - 1]) if j0 > 0 else o
-        return {"open": o, "high": high, "low": low, "last": cur[K_C], "v": v, "q": q, "n": n,
-                "prev": prev, "open_time": int(s.open_time[j0]) if j0 <= j1 else now - ms}
+        return {
+            "open": o,
+            "high": high,
+            "low": low,
+            "last": cur[K_C],
+            "v": v,
+            "q": q,
+            "n": n,
+            "prev": prev,
+            "open_time": int(s.open_time[j0]) if j0 <= j1 else now - ms,
+        }
 
 
 class Market:
@@ -399,8 +418,9 @@ class Market:
             tick = 10 ** (8 - s.price_decimals)
             base = max(int(s.mean_volume * SCALE / 20), 1)
             trade_base = np.concatenate([[1], np.cumsum(s.n)[:-1] + 1]).astype(np.int64)
-            sm = SymbolMarket(series=s, tick_units=tick, book=Book(tick, base, book_levels),
-                              trade_base=trade_base)
+            sm = SymbolMarket(
+                series=s, tick_units=tick, book=Book(tick, base, book_levels), trade_base=trade_base
+            )
             sm.aggs = deque(maxlen=agg_trades_kept)
             self.symbols[s.symbol] = sm
         first = min(int(s.open_time[0]) for s in series)
@@ -446,4 +466,13 @@ def load_series(data: Path, symbols: list[str], step_ms: int) -> list[Series]:
     return out
 
 
-__all__ = ["INTERVAL_MS", "Kline", "Market", "Series", "SymbolMarket", "Tick", "load_series", "rest_row"]
+__all__ = [
+    "INTERVAL_MS",
+    "Kline",
+    "Market",
+    "Series",
+    "SymbolMarket",
+    "Tick",
+    "load_series",
+    "rest_row",
+]

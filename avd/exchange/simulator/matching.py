@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP
 from typing import Any
 
 from .accounts import Account, Accounts
@@ -318,8 +318,12 @@ class Matcher:
         o.status = status
         o.update_time = now_ms()
         self._release(o, acct)
-        self._report(o, status if status != "CANCELED" else "CANCELED",
-                     orig=o.client_id if cid else "", cid=cid)
+        self._report(
+            o,
+            status if status != "CANCELED" else "CANCELED",
+            orig=o.client_id if cid else "",
+            cid=cid,
+        )
 
     def on_tick(self, tick: Tick) -> None:
         """Trigger and fill the open orders of the ticked symbol."""
@@ -360,7 +364,9 @@ class Matcher:
             found = [
                 o
                 for o in self.orders.values()
-                if o.api_key == acct.api_key and o.symbol == symbol and o.client_id == orig_client_id
+                if o.api_key == acct.api_key
+                and o.symbol == symbol
+                and o.client_id == orig_client_id
             ]
             found.sort(key=lambda o: (o.is_open, o.order_id))
             return found[-1] if found else None

@@ -113,7 +113,11 @@ class Order:
                 "transactTime": transact_time,
             }
         res = self.result()
-        res = {**dict(list(res.items())[:4]), "transactTime": transact_time, **dict(list(res.items())[4:])}
+        res = {
+            **dict(list(res.items())[:4]),
+            "transactTime": transact_time,
+            **dict(list(res.items())[4:]),
+        }
         if kind == "FULL":
             res["fills"] = [
                 {
@@ -205,9 +209,7 @@ def parse_new_order(params: dict[str, str], rules: dict[str, SymbolRules]) -> Ne
     cid = params.get("newClientOrderId") or None
     if cid is not None and not CLIENT_ID.match(cid):
         raise illegal("newClientOrderId")
-    resp = params.get("newOrderRespType") or (
-        "FULL" if otype in ("MARKET", "LIMIT") else "ACK"
-    )
+    resp = params.get("newOrderRespType") or ("FULL" if otype in ("MARKET", "LIMIT") else "ACK")
     if resp not in ("ACK", "RESULT", "FULL"):
         raise BinanceError(-1100, "Illegal characters found in parameter 'newOrderRespType'.")
     r = rules[symbol]

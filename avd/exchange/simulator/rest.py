@@ -95,14 +95,17 @@ def _limit(params: dict[str, str], default: int, most: int) -> int:
 
 
 def ping(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET ping."""
     return {}
 
 
 def server_time(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET time (wall clock)."""
     return {"serverTime": now_ms()}
 
 
 def exchange_info_h(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET exchangeInfo."""
     if p.get("symbol"):
         rules = [sim.rules[_symbol(sim, p).symbol]]
     else:
@@ -112,6 +115,7 @@ def exchange_info_h(sim: Simulator, p: dict[str, str], a: Account | None) -> Any
 
 
 def klines(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET klines / uiKlines."""
     sm = _symbol(sim, p)
     interval = p.get("interval", "")
     if not interval:
@@ -126,6 +130,7 @@ def klines(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def depth(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET depth: the book of the last published diff."""
     sm = _symbol(sim, p)
     limit = _limit(p, 100, 5000)
     bids, asks = sm.book.sides(sm.price, sm.update_id, limit)
@@ -137,6 +142,7 @@ def depth(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def agg_trades(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET aggTrades."""
     sm = _symbol(sim, p)
     limit = _limit(p, 500, 1000)
     rows = list(sm.aggs)
@@ -144,32 +150,46 @@ def agg_trades(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
     if from_id is not None:
         rows = [r for r in rows if r.a >= from_id][:limit]
     elif start is not None or end is not None:
-        rows = [
-            r
-            for r in rows
-            if (start is None or r.t >= start) and (end is None or r.t <= end)
-        ][:limit]
+        rows = [r for r in rows if (start is None or r.t >= start) and (end is None or r.t <= end)][
+            :limit
+        ]
     else:
         rows = rows[-limit:]
     return [
-        {"a": r.a, "p": fmt_units(r.p), "q": fmt_units(r.q), "f": r.f, "l": r.l, "T": r.t,
-         "m": r.m, "M": True}
+        {
+            "a": r.a,
+            "p": fmt_units(r.p),
+            "q": fmt_units(r.q),
+            "f": r.f,
+            "l": r.l,
+            "T": r.t,
+            "m": r.m,
+            "M": True,
+        }
         for r in rows
     ]
 
 
 def trades(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET trades (one per synthesized aggregate trade)."""
     sm = _symbol(sim, p)
     limit = _limit(p, 500, 1000)
     return [
-        {"id": r.l, "price": fmt_units(r.p), "qty": fmt_units(r.q),
-         "quoteQty": fmt_units(r.p * r.q // 100_000_000), "time": r.t, "isBuyerMaker": r.m,
-         "isBestMatch": True}
+        {
+            "id": r.l,
+            "price": fmt_units(r.p),
+            "qty": fmt_units(r.q),
+            "quoteQty": fmt_units(r.p * r.q // 100_000_000),
+            "time": r.t,
+            "isBuyerMaker": r.m,
+            "isBestMatch": True,
+        }
         for r in list(sm.aggs)[-limit:]
     ]
 
 
 def avg_price(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET avgPrice (5 minutes)."""
     sm = _symbol(sim, p)
     w = sm.window(sim.market.now, 5 * 60_000)
     price = w["q"] * 100_000_000 // w["v"] if w["v"] else w["last"]
@@ -184,19 +204,28 @@ def _each(sim: Simulator, p: dict[str, str], fn: Callable[[SymbolMarket], Any]) 
 
 
 def ticker_24hr(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET ticker/24hr (FULL or MINI)."""
     mini = p.get("type", "FULL") == "MINI"
     return _each(sim, p, lambda sm: sim.ticker(sm, mini))
 
 
 def ticker_price(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET ticker/price."""
     return _each(sim, p, lambda sm: {"symbol": sm.symbol, "price": fmt_units(sm.price)})
 
 
 def book_ticker(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET ticker/bookTicker."""
+
     def one(sm: SymbolMarket) -> dict[str, str]:
         b, bq, ak, aq = sm.book.top(sm.price, sm.update_id)
-        return {"symbol": sm.symbol, "bidPrice": fmt_units(b), "bidQty": fmt_units(bq),
-                "askPrice": fmt_units(ak), "askQty": fmt_units(aq)}
+        return {
+            "symbol": sm.symbol,
+            "bidPrice": fmt_units(b),
+            "bidQty": fmt_units(bq),
+            "askPrice": fmt_units(ak),
+            "askQty": fmt_units(aq),
+        }
 
     return _each(sim, p, one)
 
@@ -205,6 +234,7 @@ def book_ticker(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def account(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET account."""
     assert a is not None
     fee_m, fee_t = sim.config.maker_fee, sim.config.taker_fee
     omit = p.get("omitZeroBalances", "false").lower() == "true"
@@ -218,8 +248,12 @@ def account(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
         "takerCommission": int(fee_t * 10_000),
         "buyerCommission": 0,
         "sellerCommission": 0,
-        "commissionRates": {"maker": fmt_dec(fee_m), "taker": fmt_dec(fee_t),
-                            "buyer": "0.00000000", "seller": "0.00000000"},
+        "commissionRates": {
+            "maker": fmt_dec(fee_m),
+            "taker": fmt_dec(fee_t),
+            "buyer": "0.00000000",
+            "seller": "0.00000000",
+        },
         "canTrade": True,
         "canWithdraw": False,
         "canDeposit": False,
@@ -235,11 +269,13 @@ def account(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def new_order(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """POST order."""
     assert a is not None
     return sim.matcher.place(a, parse_new_order(p, sim.rules))
 
 
 def test_order(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """POST order/test: validate only."""
     assert a is not None
     return sim.matcher.place(a, parse_new_order(p, sim.rules), test=True)
 
@@ -252,12 +288,14 @@ def _order_ref(p: dict[str, str]) -> tuple[str | None, str | None]:
 
 
 def get_order(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET order."""
     assert a is not None
     sm = _symbol(sim, p)
     return sim.matcher.get(a, sm.symbol, *_order_ref(p)).query()
 
 
 def cancel_order(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """DELETE order."""
     assert a is not None
     sm = _symbol(sim, p)
     oid, cid = _order_ref(p)
@@ -265,31 +303,37 @@ def cancel_order(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def open_orders(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET openOrders."""
     assert a is not None
     sym = _symbol(sim, p).symbol if p.get("symbol") else None
     return [o.query() for o in sim.matcher.open_orders(a, sym)]
 
 
 def cancel_open_orders(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """DELETE openOrders."""
     assert a is not None
     return sim.matcher.cancel_all(a, _symbol(sim, p).symbol)
 
 
 def all_orders(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET allOrders."""
     assert a is not None
     return [o.query() for o in sim.matcher.all_orders(a, _symbol(sim, p).symbol, p)]
 
 
 def my_trades(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """GET myTrades."""
     assert a is not None
     return sim.matcher.my_trades(a, _symbol(sim, p).symbol, p)
 
 
 def listen_key(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """POST userDataStream (legacy listenKey; no stream behind it)."""
     return {"listenKey": secrets.token_hex(32)}
 
 
 def listen_key_keepalive(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
+    """PUT / DELETE userDataStream."""
     if not p.get("listenKey"):
         raise mandatory("listenKey")
     return {}
@@ -344,12 +388,16 @@ def _endpoint(
                 status, retry = fault
                 if status in (429, 418):
                     raise BinanceError(
-                        -1003, "Too much request weight used (simulated fault).", status,
+                        -1003,
+                        "Too much request weight used (simulated fault).",
+                        status,
                         {"Retry-After": str(retry)},
                     )
                 raise BinanceError(
-                    -1001, "Internal error; unable to process your request. Please try again.",
-                    status, {"Retry-After": str(retry)},
+                    -1001,
+                    "Internal error; unable to process your request. Please try again.",
+                    status,
+                    {"Retry-After": str(retry)},
                 )
             used = sim.limiter.charge(ip, weight(request.method, path, params))
             acct = None

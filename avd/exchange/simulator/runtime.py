@@ -160,7 +160,8 @@ class Simulator:
                 {
                     "priceChange": fmt_units(change),
                     "priceChangePercent": pct,
-                    "weightedAvgPrice": fmt_units(w["q"] * 100_000_000 // w["v"]) if w["v"]
+                    "weightedAvgPrice": fmt_units(w["q"] * 100_000_000 // w["v"])
+                    if w["v"]
                     else fmt_units(last),
                     "prevClosePrice": fmt_units(w["prev"]),
                     "lastPrice": fmt_units(last),
@@ -198,17 +199,39 @@ class Simulator:
             "s": sm.symbol,
         }
         if mini:
-            ev.update({"c": t["lastPrice"], "o": t["openPrice"], "h": t["highPrice"],
-                       "l": t["lowPrice"], "v": t["volume"], "q": t["quoteVolume"]})
+            ev.update(
+                {
+                    "c": t["lastPrice"],
+                    "o": t["openPrice"],
+                    "h": t["highPrice"],
+                    "l": t["lowPrice"],
+                    "v": t["volume"],
+                    "q": t["quoteVolume"],
+                }
+            )
             return ev
         ev.update(
             {
-                "p": t["priceChange"], "P": t["priceChangePercent"], "w": t["weightedAvgPrice"],
-                "x": t["prevClosePrice"], "c": t["lastPrice"], "Q": t["lastQty"],
-                "b": t["bidPrice"], "B": t["bidQty"], "a": t["askPrice"], "A": t["askQty"],
-                "o": t["openPrice"], "h": t["highPrice"], "l": t["lowPrice"],
-                "v": t["volume"], "q": t["quoteVolume"], "O": t["openTime"],
-                "C": t["closeTime"], "F": t["firstId"], "L": t["lastId"], "n": t["count"],
+                "p": t["priceChange"],
+                "P": t["priceChangePercent"],
+                "w": t["weightedAvgPrice"],
+                "x": t["prevClosePrice"],
+                "c": t["lastPrice"],
+                "Q": t["lastQty"],
+                "b": t["bidPrice"],
+                "B": t["bidQty"],
+                "a": t["askPrice"],
+                "A": t["askQty"],
+                "o": t["openPrice"],
+                "h": t["highPrice"],
+                "l": t["lowPrice"],
+                "v": t["volume"],
+                "q": t["quoteVolume"],
+                "O": t["openTime"],
+                "C": t["closeTime"],
+                "F": t["firstId"],
+                "L": t["lastId"],
+                "n": t["count"],
             }
         )
         return ev

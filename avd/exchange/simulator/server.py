@@ -153,7 +153,7 @@ def create_app(config: SimConfig | None = None, sim: Simulator | None = None) ->
 
 
 def uvicorn_config(app: Starlette, config: SimConfig, port: int | None = None) -> uvicorn.Config:
-    """uvicorn settings: loopback, uvloop, websockets with Binance's ping cadence."""
+    """Uvicorn settings: loopback, uvloop, websockets with Binance's ping cadence."""
     return uvicorn.Config(
         app,
         host=config.host,

@@ -259,8 +259,9 @@ class StreamHub:
                     }
                 ),
             )
-        diff_names = [n for n in (f"{sym}@depth", f"{sym}@depth@100ms", f"{sym}@depth@1000ms")
-                      if n in subs]
+        diff_names = [
+            n for n in (f"{sym}@depth", f"{sym}@depth@100ms", f"{sym}@depth@1000ms") if n in subs
+        ]
         if diff_names:
             bids, asks = book.diff(sm.prev_price, uid - 1, sm.price, uid)
             data = orjson.dumps(

@@ -78,17 +78,19 @@ class UserStreams:
             if sign(acct.secret, payload) != sp.get("signature", "").lower():
                 raise BinanceError(-1022, "Signature for this request is not valid.")
             if self.sim.faults.take("timestamp_errors"):
-                raise BinanceError(-1021, "Timestamp for this request is outside of the recvWindow.")
+                raise BinanceError(
+                    -1021, "Timestamp for this request is outside of the recvWindow."
+                )
             check_timing(sp, now_ms())
             sid = next(conn.ids)
             conn.subs[sid] = acct.api_key
             return {"subscriptionId": sid}
         if method == "userDataStream.unsubscribe":
-            sid = params.get("subscriptionId")
-            if sid is None:
+            which = params.get("subscriptionId")
+            if which is None:
                 conn.subs.clear()
             else:
-                conn.subs.pop(int(sid), None)
+                conn.subs.pop(int(which), None)
             return {}
         if method == "userDataStream.subscribe":
             raise BinanceError(-2015, "Use userDataStream.subscribe.signature.", 401)
@@ -109,17 +111,25 @@ class UserStreams:
                     params = msg.get("params") or {}
                 except (orjson.JSONDecodeError, AttributeError):
                     conn.queue.put_nowait(
-                        orjson.dumps({"id": None, "status": 400,
-                                      "error": {"code": -1000, "msg": "Invalid JSON."}})
+                        orjson.dumps(
+                            {
+                                "id": None,
+                                "status": 400,
+                                "error": {"code": -1000, "msg": "Invalid JSON."},
+                            }
+                        )
                     )
                     continue
                 try:
                     result = self.handle(conn, method, params)
-                    reply: dict[str, Any] = {"id": mid, "status": 200, "result": result,
-                                             "rateLimits": self._rate_limits()}
+                    reply: dict[str, Any] = {
+                        "id": mid,
+                        "status": 200,
+                        "result": result,
+                        "rateLimits": self._rate_limits(),
+                    }
                 except BinanceError as e:
-                    reply = {"id": mid, "status": e.status,
-                             "error": {"code": e.code, "msg": e.msg}}
+                    reply = {"id": mid, "status": e.status, "error": {"code": e.code, "msg": e.msg}}
                 conn.queue.put_nowait(orjson.dumps(reply))
         except (WebSocketDisconnect, RuntimeError):
             pass
