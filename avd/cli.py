@@ -189,3 +189,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+from avd.exchange.simulator import commands as _sim_commands  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Exchange connectivity: the local Binance-compatible simulator (and, later, live and paper)."""

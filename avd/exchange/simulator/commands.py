@@ -1,0 +1,54 @@
+"""``avd sim``: run the local Binance simulator."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from avd.cli import _one_line_errors, app
+from avd.settings import load_settings
+
+from .config import SimConfig
+
+
+@app.command()
+@_one_line_errors
+def sim(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Folder of SYMBOL-INTERVAL.csv.gz (default: bundled sample)."),
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="TCP port on 127.0.0.1.")] = None,
+    speed: Annotated[
+        float | None,
+        typer.Option("--speed", help="0 = as fast as consumers take, 1 = real time, N = xN."),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help="Replay start, ISO 8601 (UTC by default).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Simulator configuration (JSON).")
+    ] = None,
+) -> None:
+    """Run the local Binance-compatible simulator (REST, streams, WebSocket API)."""
+    from .server import serve
+
+    overrides: dict[str, Any] = {}
+    if data is not None:
+        overrides["data"] = data
+    if port is not None:
+        overrides["port"] = port
+    if speed is not None:
+        overrides["speed"] = speed
+    if start is not None:
+        overrides["start"] = datetime.fromisoformat(start)
+    cfg = load_settings(SimConfig, config, **overrides)
+    typer.echo(
+        f"avd sim on http://{cfg.host}:{cfg.port} (streams ws://{cfg.host}:{cfg.port}/, "
+        f"speed {cfg.speed:g})",
+        err=True,
+    )
+    serve(cfg)

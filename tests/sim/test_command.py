@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from avd.exchange.simulator.server import free_port
+
+
+def test_avd_sim_command_serves_on_loopback() -> None:
+    port = free_port()
+    avd = Path(sys.executable).with_name("avd")
+    proc = subprocess.Popen(
+        [str(avd), "sim", "--port", str(port), "--speed", "0", "--start", "2026-04-20T00:00"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/api/v3/ping", timeout=1)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "avd sim did not start"
+                time.sleep(0.2)
+        assert r.status_code == 200 and r.json() == {}
+        state = httpx.get(f"http://127.0.0.1:{port}/sim/admin/state", timeout=5).json()
+        assert state["now"] == 1776643200000 and state["speed"] == 0
+        assert state["steps"] == 0  # speed 0 waits for a stream consumer
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        if proc.stderr:
+            proc.stderr.close()
