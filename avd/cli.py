@@ -189,3 +189,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+from avd.api.client import commands as _client_commands  # noqa: E402,F401
