@@ -22,12 +22,18 @@ async def body(request: Request, model: type[M]) -> M:
         raise ApiError(413, "the request body is too large")
     if not raw.strip():
         raise ApiError(422, "a JSON body is required")
+    if b"\\u0000" in raw or b"\x00" in raw:
+        # PostgreSQL text cannot hold NUL, and no field of ours needs it
+        raise ApiError(422, "NUL characters are not allowed")
     return model.model_validate_json(raw)
 
 
 def query(request: Request, model: type[M]) -> M:
     """The query string validated by ``model`` (repeated keys: the last one)."""
-    return model.model_validate(dict(request.query_params))
+    params = dict(request.query_params)
+    if any("\x00" in k or "\x00" in v for k, v in params.items()):
+        raise ApiError(422, "NUL characters are not allowed")
+    return model.model_validate(params)
 
 
 def path_id(request: Request, name: str) -> int:
