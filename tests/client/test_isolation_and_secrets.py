@@ -138,7 +138,7 @@ def test_injection_strings_do_no_harm(api: TestClient) -> None:
             assert r.status_code < 500, (path, s, r.text)
             assert r.headers["content-type"].startswith("application/json")
         r = api.get("/admin/journal", headers=admin, params={"action": s[:64]})
-        assert r.status_code == 200
+        assert r.status_code == (422 if "\x00" in s else 200)
         r = api.get("/client/history", headers=h, params={"limit": s})
         assert r.status_code == 422
     # the tables are intact and the stored texts came back verbatim
@@ -147,8 +147,8 @@ def test_injection_strings_do_no_harm(api: TestClient) -> None:
     assert "'; DROP TABLE users; --" in labels and "<script>alert(1)</script>" in labels
     reasons = [e["detail"].get("reason") for e in api.get("/admin/journal", headers=admin, params={"action": "ledger_adjustment", "limit": 500}).json()["entries"]]
     assert "Robert'); DELETE FROM ledger_entries;--" in reasons
-    # ten adjustments of 1 each (the 5000-character reason is refused) on top of 10
-    assert api.get("/client/funds", headers=h).json()["balance"] == f"{10 + len(INJECTIONS) - 1}.00"
+    # adjustments of 1 on top of 10: all but the 5000-character reason and the NUL one
+    assert api.get("/client/funds", headers=h).json()["balance"] == "18.00"
     # (the many login attempts above tripped the per-address rate limit, as they should)
     assert api.post("/auth/login", json={"email": "inj@example.com", "password": PASSWORD}).status_code == 429
     emails = {c["email"] for c in api.get("/admin/clients", headers=admin).json()["clients"]}
