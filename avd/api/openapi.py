@@ -8,7 +8,8 @@ is generated from the routes actually mounted, so it cannot drift from them::
     @operation("Current account", response=User, security="bearer", tags=("client",))
     async def me(request: Request) -> Response: ...
 
-    app = Starlette(routes=[Route("/client/me", me), openapi_route("AVD client", "1.0", lambda: routes)])
+    routes = [Route("/client/me", me)]
+    app = Starlette(routes=[*routes, openapi_route("AVD client", "1.0", lambda: routes)])
 """
 
 from __future__ import annotations
@@ -67,9 +68,7 @@ class Operation:
     security: Security = None
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
-    extra_responses: Mapping[int, tuple[str, type[BaseModel] | None]] = field(
-        default_factory=dict
-    )
+    extra_responses: Mapping[int, tuple[str, type[BaseModel] | None]] = field(default_factory=dict)
     description: str | None = None
 
 
@@ -201,7 +200,9 @@ def build_openapi(
                 str(status),
                 {
                     "description": _ERROR_TEXT.get(status, "Error"),
-                    "content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}},
+                    "content": {
+                        "application/json": {"schema": {"$ref": _REF.format(model="Error")}}
+                    },
                 },
             )
         doc["responses"] = responses

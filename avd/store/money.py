@@ -52,11 +52,13 @@ class Money(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        """Decimal to atoms."""
         if value is None:
             return None
         return to_atoms(Decimal(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        """Atoms to Decimal."""
         if value is None:
             return None
         return from_atoms(int(value))
@@ -69,6 +71,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Aware datetime to naive UTC."""
         if value is None:
             return None
         if not isinstance(value, datetime) or value.tzinfo is None:
@@ -76,6 +79,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC).replace(tzinfo=None)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Naive UTC to aware datetime."""
         if value is None:
             return None
         assert isinstance(value, datetime)

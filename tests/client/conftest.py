@@ -53,11 +53,30 @@ def pg_server() -> Iterator[str]:
     shutil.chown(data, "postgres", "postgres")
     shutil.chown(root, "postgres", "postgres")
     port = _free_port()
-    _as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                 "--no-sync", "-E", "UTF8")
+    _as_postgres(
+        str(bindir / "initdb"),
+        "-D",
+        str(data),
+        "-A",
+        "trust",
+        "-U",
+        "postgres",
+        "--no-sync",
+        "-E",
+        "UTF8",
+    )
     opts = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    _as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l",
-                 str(root / "server.log"), "-w", "start")
+    _as_postgres(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-o",
+        opts,
+        "-l",
+        str(root / "server.log"),
+        "-w",
+        "start",
+    )
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}"
     finally:

@@ -32,10 +32,14 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 def _config(tmp_path: Path, database_url: str) -> Path:
     cfg = tmp_path / "client.json"
-    cfg.write_text(json.dumps({
-        "database_url": database_url,
-        "argon2": {"time_cost": 1, "memory_cost_kib": 1024, "parallelism": 1},
-    }))
+    cfg.write_text(
+        json.dumps(
+            {
+                "database_url": database_url,
+                "argon2": {"time_cost": 1, "memory_cost_kib": 1024, "parallelism": 1},
+            }
+        )
+    )
     return cfg
 
 
@@ -53,8 +57,13 @@ def test_migrations_match_the_models(database_url: str) -> None:
 def test_db_upgrade_and_admin_create(tmp_path: Path, database_url: str) -> None:
     cfg = _config(tmp_path, database_url)
     env = _env(tmp_path)
-    r = subprocess.run([*AVD, "db", "upgrade", "--config", str(cfg)], env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [*AVD, "db", "upgrade", "--config", str(cfg)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "at revision 0001" in r.stdout
     env["AVD_ADMIN_PASSWORD"] = "an admin password"
@@ -65,8 +74,23 @@ def test_db_upgrade_and_admin_create(tmp_path: Path, database_url: str) -> None:
     assert "an admin password" not in r.stdout + r.stderr
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1 and "already exists" in r.stderr
-    r = subprocess.run([*AVD, "admin", "create", "--email", "x@example.com", "--password", "short",
-                        "--config", str(cfg)], env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            *AVD,
+            "admin",
+            "create",
+            "--email",
+            "x@example.com",
+            "--password",
+            "short",
+            "--config",
+            str(cfg),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2
 
 
@@ -81,9 +105,20 @@ def test_serve_client_really_serves(tmp_path: Path) -> None:
     cfg = _config(tmp_path, f"sqlite:///{tmp_path / 'served.db'}")
     env = _env(tmp_path)
     proc = subprocess.Popen(
-        [*AVD, "serve", "client", "--config", str(cfg), "--data-dir", str(tmp_path / "d"),
-         "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            *AVD,
+            "serve",
+            "client",
+            "--config",
+            str(cfg),
+            "--data-dir",
+            str(tmp_path / "d"),
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + 30
@@ -146,8 +181,13 @@ def test_keys_rotate(tmp_path: Path, database_url: str) -> None:
     uid = asyncio.run(add())
     old_key = (data / "fernet.keys").read_text()
     cfg = _config(tmp_path, database_url)
-    r = subprocess.run([*AVD, "keys", "rotate", "--config", str(cfg), "--data-dir", str(data)],
-                       env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [*AVD, "keys", "rotate", "--config", str(cfg), "--data-dir", str(data)],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     assert "1 secrets re-encrypted" in r.stdout
     new_key = (data / "fernet.keys").read_text()

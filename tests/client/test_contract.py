@@ -14,7 +14,12 @@ def test_register_login_refresh(api: TestClient) -> None:
     assert r.json()["role"] == "client"
     assert "password" not in r.text and "hash" not in r.text
 
-    assert api.post("/auth/register", json={"email": "alice@example.com", "password": PASSWORD}).status_code == 409
+    assert (
+        api.post(
+            "/auth/register", json={"email": "alice@example.com", "password": PASSWORD}
+        ).status_code
+        == 409
+    )
 
     r = api.post("/auth/login", json={"email": "alice@example.com", "password": PASSWORD})
     assert r.status_code == 200
@@ -28,10 +33,20 @@ def test_register_login_refresh(api: TestClient) -> None:
     r = api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     assert r.status_code == 200
     renewed = r.json()
-    assert api.get("/client/me", headers={"Authorization": f"Bearer {renewed['access_token']}"}).status_code == 200
+    assert (
+        api.get(
+            "/client/me", headers={"Authorization": f"Bearer {renewed['access_token']}"}
+        ).status_code
+        == 200
+    )
     # a refresh token is used up; presenting it again ends every session
-    assert api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 401
-    assert api.post("/auth/refresh", json={"refresh_token": renewed["refresh_token"]}).status_code == 401
+    assert (
+        api.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]}).status_code == 401
+    )
+    assert (
+        api.post("/auth/refresh", json={"refresh_token": renewed["refresh_token"]}).status_code
+        == 401
+    )
 
 
 def test_bad_credentials_and_validation(api: TestClient) -> None:
@@ -40,16 +55,33 @@ def test_bad_credentials_and_validation(api: TestClient) -> None:
     assert r.status_code == 401 and r.json()["error"] == "unauthorized"
     r = api.post("/auth/login", json={"email": "nobody@example.com", "password": PASSWORD})
     assert r.status_code == 401
-    assert api.post("/auth/register", json={"email": "not-an-email", "password": PASSWORD}).status_code == 422
-    assert api.post("/auth/register", json={"email": "c@example.com", "password": "short"}).status_code == 422
+    assert (
+        api.post("/auth/register", json={"email": "not-an-email", "password": PASSWORD}).status_code
+        == 422
+    )
+    assert (
+        api.post("/auth/register", json={"email": "c@example.com", "password": "short"}).status_code
+        == 422
+    )
     assert api.post("/auth/register", content=b"{not json").status_code == 422
-    assert api.post("/auth/register", json={"email": "c@example.com", "password": PASSWORD, "role": "admin"}).status_code == 422
+    assert (
+        api.post(
+            "/auth/register", json={"email": "c@example.com", "password": PASSWORD, "role": "admin"}
+        ).status_code
+        == 422
+    )
     body = api.post("/auth/register", json={}).json()
     assert set(body) == {"error", "detail"} and body["error"] == "invalid_request"
 
 
 def test_missing_and_bad_tokens_get_401(api: TestClient) -> None:
-    for path in ("/client/me", "/client/funds", "/client/history", "/client/api-keys", "/admin/clients"):
+    for path in (
+        "/client/me",
+        "/client/funds",
+        "/client/history",
+        "/client/api-keys",
+        "/admin/clients",
+    ):
         r = api.get(path)
         assert r.status_code == 401, path
         assert r.json()["error"] == "unauthorized"
@@ -107,10 +139,17 @@ def test_blocked_client_is_shut_out(api: TestClient) -> None:
     assert api.get("/client/me", headers=h).status_code == 401  # tokens revoked
     r = api.post("/auth/login", json={"email": "erin@example.com", "password": PASSWORD})
     assert r.status_code == 403 and r.json()["error"] == "account_blocked"
-    r = api.post("/client/internal/trade-check", headers=service_headers(api), json={"client_id": me["id"]})
+    r = api.post(
+        "/client/internal/trade-check", headers=service_headers(api), json={"client_id": me["id"]}
+    )
     assert r.status_code == 403
     assert api.post(f"/admin/clients/{me['id']}/unblock", headers=admin).status_code == 200
-    assert api.post("/auth/login", json={"email": "erin@example.com", "password": PASSWORD}).status_code == 200
+    assert (
+        api.post(
+            "/auth/login", json={"email": "erin@example.com", "password": PASSWORD}
+        ).status_code
+        == 200
+    )
     actions = [e["action"] for e in api.get("/admin/journal", headers=admin).json()["entries"]]
     assert "client_blocked" in actions and "client_unblocked" in actions
     assert api.post("/admin/clients/999999/block", headers=admin).status_code == 404
@@ -120,10 +159,22 @@ def test_openapi_document(api: TestClient) -> None:
     doc = api.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     paths = doc["paths"]
-    for p in ("/auth/register", "/auth/login", "/auth/refresh", "/client/me", "/client/deposit",
-              "/client/funds", "/client/parameters", "/client/history", "/client/api-keys",
-              "/client/api-keys/{key_id}", "/client/internal/balance", "/admin/clients",
-              "/admin/journal", "/admin/parameters"):
+    for p in (
+        "/auth/register",
+        "/auth/login",
+        "/auth/refresh",
+        "/client/me",
+        "/client/deposit",
+        "/client/funds",
+        "/client/parameters",
+        "/client/history",
+        "/client/api-keys",
+        "/client/api-keys/{key_id}",
+        "/client/internal/balance",
+        "/admin/clients",
+        "/admin/journal",
+        "/admin/parameters",
+    ):
         assert p in paths, p
     assert paths["/auth/register"]["post"]["responses"]["201"]
     assert set(paths["/client/parameters"]) == {"get", "put"}

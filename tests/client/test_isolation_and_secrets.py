@@ -20,9 +20,15 @@ API_SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 def test_a_client_never_reaches_another_clients_data(api: TestClient) -> None:
     alice = auth(api, "alice@example.com")
     bob = auth(api, "bob@example.com")
-    a_key = api.post("/client/api-keys", headers=alice, json={"api_key": API_KEY, "api_secret": API_SECRET}).json()
-    api.post("/client/deposit", headers=alice, json={"amount": "50", "idempotency_key": "shared-key"})
-    api.put("/client/parameters", headers=alice, json={"symbols": ["ETHUSDT"], "max_open_positions": 7})
+    a_key = api.post(
+        "/client/api-keys", headers=alice, json={"api_key": API_KEY, "api_secret": API_SECRET}
+    ).json()
+    api.post(
+        "/client/deposit", headers=alice, json={"amount": "50", "idempotency_key": "shared-key"}
+    )
+    api.put(
+        "/client/parameters", headers=alice, json={"symbols": ["ETHUSDT"], "max_open_positions": 7}
+    )
 
     # bob sees none of it
     assert api.get("/client/api-keys", headers=bob).json()["keys"] == []
@@ -32,9 +38,13 @@ def test_a_client_never_reaches_another_clients_data(api: TestClient) -> None:
     assert api.get("/client/me", headers=bob).json()["email"] == "bob@example.com"
     # and cannot change it: deleting alice's key is a 404, her key survives
     assert api.delete(f"/client/api-keys/{a_key['id']}", headers=bob).status_code == 404
-    assert [k["id"] for k in api.get("/client/api-keys", headers=alice).json()["keys"]] == [a_key["id"]]
+    assert [k["id"] for k in api.get("/client/api-keys", headers=alice).json()["keys"]] == [
+        a_key["id"]
+    ]
     # the same idempotency key is per account: bob's deposit is his own
-    r = api.post("/client/deposit", headers=bob, json={"amount": "7", "idempotency_key": "shared-key"})
+    r = api.post(
+        "/client/deposit", headers=bob, json={"amount": "7", "idempotency_key": "shared-key"}
+    )
     assert r.status_code == 201 and r.json()["balance"] == "7.00"
     assert api.get("/client/funds", headers=alice).json()["balance"] == "50.00"
     # bob's parameters do not touch alice's
@@ -42,11 +52,30 @@ def test_a_client_never_reaches_another_clients_data(api: TestClient) -> None:
     assert api.get("/client/parameters", headers=alice).json()["symbols"] == ["ETHUSDT"]
     # no client route takes another account's id; the admin and internal ones refuse clients
     alice_id = api.get("/client/me", headers=alice).json()["id"]
-    assert api.post(f"/admin/clients/{alice_id}/adjustments", headers=bob, json={"amount": "-50", "reason": "x"}).status_code == 403
+    assert (
+        api.post(
+            f"/admin/clients/{alice_id}/adjustments",
+            headers=bob,
+            json={"amount": "-50", "reason": "x"},
+        ).status_code
+        == 403
+    )
     assert api.post(f"/admin/clients/{alice_id}/block", headers=bob).status_code == 403
     assert api.get(f"/client/internal/balance?client_id={alice_id}", headers=bob).status_code == 403
-    assert api.post("/client/internal/credentials", headers=bob, json={"client_id": alice_id}).status_code == 403
-    assert api.post("/client/internal/fees", headers=bob, json={"client_id": alice_id, "trade_ref": "t", "symbol": "BTCUSDT", "notional": "100"}).status_code == 403
+    assert (
+        api.post(
+            "/client/internal/credentials", headers=bob, json={"client_id": alice_id}
+        ).status_code
+        == 403
+    )
+    assert (
+        api.post(
+            "/client/internal/fees",
+            headers=bob,
+            json={"client_id": alice_id, "trade_ref": "t", "symbol": "BTCUSDT", "notional": "100"},
+        ).status_code
+        == 403
+    )
     assert api.get("/client/funds", headers=alice).json()["balance"] == "50.00"
     # deleting her own key works
     assert api.delete(f"/client/api-keys/{a_key['id']}", headers=alice).status_code == 204
@@ -58,9 +87,16 @@ def test_secrets_stay_out_of_responses_logs_and_the_database(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     h = auth(api, "keys@example.com")
-    r = api.post("/client/api-keys", headers=h, json={"label": "main", "api_key": API_KEY, "api_secret": API_SECRET})
+    r = api.post(
+        "/client/api-keys",
+        headers=h,
+        json={"label": "main", "api_key": API_KEY, "api_secret": API_SECRET},
+    )
     assert r.status_code == 201
-    assert r.json()["api_key_last4"] == API_KEY[-4:] and r.json()["api_secret_last4"] == API_SECRET[-4:]
+    assert (
+        r.json()["api_key_last4"] == API_KEY[-4:]
+        and r.json()["api_secret_last4"] == API_SECRET[-4:]
+    )
     listed = api.get("/client/api-keys", headers=h)
     history = api.get("/client/history", headers=h)
     admin = admin_auth(api)
@@ -72,7 +108,9 @@ def test_secrets_stay_out_of_responses_logs_and_the_database(
         assert PASSWORD not in resp.text and "argon2" not in resp.text
     # the trade engine's signing path gets it back
     cid = api.get("/client/me", headers=h).json()["id"]
-    creds = api.post("/client/internal/credentials", headers=service_headers(api), json={"client_id": cid})
+    creds = api.post(
+        "/client/internal/credentials", headers=service_headers(api), json={"client_id": cid}
+    )
     assert creds.json()["api_secret"] == API_SECRET
     assert creds.headers["cache-control"] == "no-store"
 
@@ -98,7 +136,7 @@ def test_secrets_stay_out_of_responses_logs_and_the_database(
 
 INJECTIONS = [
     "'; DROP TABLE users; --",
-    "\" OR 1=1 --",
+    '" OR 1=1 --',
     "<script>alert(1)</script>",
     "../../../../etc/passwd",
     "${jndi:ldap://x/a}",
@@ -121,11 +159,21 @@ def test_injection_strings_do_no_harm(api: TestClient) -> None:
             ("POST", "/auth/register", None, {"email": s, "password": PASSWORD}),
             ("POST", "/auth/register", None, {"email": f"{s[:40]}@example.com", "password": s}),
             ("POST", "/auth/login", None, {"email": s, "password": s}),
-            ("POST", "/auth/login", None, {"email": "inj@example.com", "password": PASSWORD, "totp": s[:16]}),
+            (
+                "POST",
+                "/auth/login",
+                None,
+                {"email": "inj@example.com", "password": PASSWORD, "totp": s[:16]},
+            ),
             ("POST", "/auth/refresh", None, {"refresh_token": s}),
             ("POST", "/client/deposit", h, {"amount": s, "idempotency_key": "k"}),
             ("POST", "/client/deposit", h, {"amount": "1", "idempotency_key": s}),
-            ("POST", "/client/api-keys", h, {"label": s, "api_key": API_KEY, "api_secret": API_SECRET}),
+            (
+                "POST",
+                "/client/api-keys",
+                h,
+                {"label": s, "api_key": API_KEY, "api_secret": API_SECRET},
+            ),
             ("POST", "/client/api-keys", h, {"api_key": s, "api_secret": s}),
             ("PUT", "/client/parameters", h, {"symbols": [s]}),
             ("PUT", "/client/parameters", h, {"mode": s}),
@@ -145,11 +193,19 @@ def test_injection_strings_do_no_harm(api: TestClient) -> None:
     assert api.get("/client/funds", headers=h).status_code == 200
     labels = {k["label"] for k in api.get("/client/api-keys", headers=h).json()["keys"]}
     assert "'; DROP TABLE users; --" in labels and "<script>alert(1)</script>" in labels
-    reasons = [e["detail"].get("reason") for e in api.get("/admin/journal", headers=admin, params={"action": "ledger_adjustment", "limit": 500}).json()["entries"]]
+    reasons = [
+        e["detail"].get("reason")
+        for e in api.get(
+            "/admin/journal", headers=admin, params={"action": "ledger_adjustment", "limit": 500}
+        ).json()["entries"]
+    ]
     assert "Robert'); DELETE FROM ledger_entries;--" in reasons
     # adjustments of 1 on top of 10: all but the 5000-character reason and the NUL one
     assert api.get("/client/funds", headers=h).json()["balance"] == "18.00"
     # (the many login attempts above tripped the per-address rate limit, as they should)
-    assert api.post("/auth/login", json={"email": "inj@example.com", "password": PASSWORD}).status_code == 429
+    assert (
+        api.post("/auth/login", json={"email": "inj@example.com", "password": PASSWORD}).status_code
+        == 429
+    )
     emails = {c["email"] for c in api.get("/admin/clients", headers=admin).json()["clients"]}
     assert {"inj@example.com", "victim@example.com", "root@avd.test"} <= emails

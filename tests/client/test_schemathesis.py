@@ -39,7 +39,9 @@ def accounts() -> None:
     login = {"email": "fuzz@example.com", "password": PASSWORD}
     token = client.post("/auth/login", json=login).json()["access_token"]
     bearer = {"Authorization": f"Bearer {token}"}
-    client.post("/client/deposit", json={"amount": "100", "idempotency_key": "seed"}, headers=bearer)
+    client.post(
+        "/client/deposit", json={"amount": "100", "idempotency_key": "seed"}, headers=bearer
+    )
     keys = {"api_key": "K" * 20, "api_secret": "S" * 20}
     client.post("/client/api-keys", json=keys, headers=bearer)
     asgi._get_portal().call(svc.create_user, "fuzzadmin@example.com", PASSWORD, "admin")

@@ -37,7 +37,12 @@ def test_tampered_expired_and_unsigned_tokens_are_refused(api: TestClient, tmp_p
     # promote to admin without re-signing
     forged = _b64({**claims, "role": "admin"})
     assert get(f"{head}.{forged}.{sig}") == 401
-    assert api.get("/admin/clients", headers={"Authorization": f"Bearer {head}.{forged}.{sig}"}).status_code == 401
+    assert (
+        api.get(
+            "/admin/clients", headers={"Authorization": f"Bearer {head}.{forged}.{sig}"}
+        ).status_code
+        == 401
+    )
     # flip one character of the signature
     assert get(f"{head}.{payload}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'B'}{sig[-1]}") == 401
     # alg=none, with and without a trailing dot
@@ -45,21 +50,37 @@ def test_tampered_expired_and_unsigned_tokens_are_refused(api: TestClient, tmp_p
     assert get(f"{none_head}.{payload}.") == 401
     assert get(f"{none_head}.{_b64({**claims, 'role': 'admin'})}.") == 401
     # signed with another secret
-    assert get(jwt.encode(claims, "another-secret-another-secret-another-secret", algorithm="HS256")) == 401
+    assert (
+        get(jwt.encode(claims, "another-secret-another-secret-another-secret", algorithm="HS256"))
+        == 401
+    )
     # expired, but correctly signed with the service's own secret
     secret = (tmp_path / "jwt.secret").read_text().strip()
     expired = {**claims, "exp": int(time.time()) - 10, "iat": int(time.time()) - 100}
     assert get(jwt.encode(expired, secret, algorithm="HS256")) == 401
-    r = api.get("/client/me", headers={"Authorization": f"Bearer {jwt.encode(expired, secret, algorithm='HS256')}"})
+    r = api.get(
+        "/client/me",
+        headers={"Authorization": f"Bearer {jwt.encode(expired, secret, algorithm='HS256')}"},
+    )
     assert r.json()["detail"] == "the token has expired"
     # a refresh token is not an access token
-    login = api.post("/auth/login", json={"email": "mallory@example.com", "password": PASSWORD}).json()
+    login = api.post(
+        "/auth/login", json={"email": "mallory@example.com", "password": PASSWORD}
+    ).json()
     assert get(login["refresh_token"]) == 401
     # and an access token is not a refresh token
-    assert api.post("/auth/refresh", json={"refresh_token": login["access_token"]}).status_code == 401
+    assert (
+        api.post("/auth/refresh", json={"refresh_token": login["access_token"]}).status_code == 401
+    )
     # a client token signed correctly but claiming admin: the role comes from the database
     promoted = {**claims, "role": "admin"}
-    assert api.get("/admin/clients", headers={"Authorization": f"Bearer {jwt.encode(promoted, secret, algorithm='HS256')}"}).status_code == 403
+    assert (
+        api.get(
+            "/admin/clients",
+            headers={"Authorization": f"Bearer {jwt.encode(promoted, secret, algorithm='HS256')}"},
+        ).status_code
+        == 403
+    )
     # logout revokes
     assert api.post("/auth/logout", headers=h).status_code == 204
     assert get(token) == 401
@@ -78,8 +99,20 @@ def test_totp_enforced_once_switched_on(api: TestClient) -> None:
     secret = pyotp.parse_uri(uri).secret
 
     # not on until verified: login still works without a code
-    assert api.post("/auth/login", json={"email": "frank@example.com", "password": PASSWORD}).status_code == 200
-    assert api.post("/auth/2fa/verify", headers=h, json={"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"}).status_code == 422
+    assert (
+        api.post(
+            "/auth/login", json={"email": "frank@example.com", "password": PASSWORD}
+        ).status_code
+        == 200
+    )
+    assert (
+        api.post(
+            "/auth/2fa/verify",
+            headers=h,
+            json={"code": "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"},
+        ).status_code
+        == 422
+    )
     r = api.post("/auth/2fa/verify", headers=h, json={"code": pyotp.TOTP(secret).now()})
     assert r.status_code == 200
     codes = r.json()["recovery_codes"]
@@ -99,9 +132,17 @@ def test_totp_enforced_once_switched_on(api: TestClient) -> None:
     # recovery codes: each works once
     assert api.post("/auth/login", json={**login, "recovery_code": codes[0]}).status_code == 200
     assert api.post("/auth/login", json={**login, "recovery_code": codes[0]}).status_code == 401
-    assert api.post("/auth/login", json={**login, "recovery_code": codes[1].upper()}).status_code == 200
+    assert (
+        api.post("/auth/login", json={**login, "recovery_code": codes[1].upper()}).status_code
+        == 200
+    )
     # wrong password with a valid recovery code is still refused, and the code is not spent
-    assert api.post("/auth/login", json={**login, "password": "nope nope nope", "recovery_code": codes[2]}).status_code == 401
+    assert (
+        api.post(
+            "/auth/login", json={**login, "password": "nope nope nope", "recovery_code": codes[2]}
+        ).status_code
+        == 401
+    )
     assert api.post("/auth/login", json={**login, "recovery_code": codes[2]}).status_code == 200
 
     admin = admin_auth(api)
@@ -117,7 +158,9 @@ def test_totp_enforced_once_switched_on(api: TestClient) -> None:
 
 
 def test_lockout_after_repeated_failures(tmp_path: Path, database_url: str) -> None:
-    settings = make_settings(tmp_path, database_url, login={"max_failures": 3, "lockout_seconds": 600})
+    settings = make_settings(
+        tmp_path, database_url, login={"max_failures": 3, "lockout_seconds": 600}
+    )
     with TestClient(create_app(settings)) as api:
         auth(api, "grace@example.com")
         bad = {"email": "grace@example.com", "password": "not the password"}

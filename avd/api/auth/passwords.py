@@ -14,9 +14,9 @@ class Argon2Settings(BaseModel):
 
     model_config = {"extra": "forbid", "frozen": True}
 
-    time_cost: int = Field(3, ge=1, le=20)
-    memory_cost_kib: int = Field(65536, ge=1024, le=4 * 1024 * 1024)
-    parallelism: int = Field(4, ge=1, le=16)
+    time_cost: int = Field(default=3, ge=1, le=20)
+    memory_cost_kib: int = Field(default=65536, ge=1024, le=4 * 1024 * 1024)
+    parallelism: int = Field(default=4, ge=1, le=16)
 
 
 class Passwords:

@@ -35,7 +35,9 @@ def qr_png(uri: str) -> bytes:
     return buf.getvalue()
 
 
-def matching_step(secret: str, code: str, *, last_step: int | None, now: float | None = None) -> int | None:
+def matching_step(
+    secret: str, code: str, *, last_step: int | None, now: float | None = None
+) -> int | None:
     """The time step ``code`` is valid for (±1 step of drift), or ``None``.
 
     A step at or before ``last_step`` is refused, so a code works only once.

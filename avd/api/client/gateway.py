@@ -97,13 +97,13 @@ class RestClientGateway:
         """Close the connection pool."""
         await self._http.aclose()
 
-    async def _call(
-        self, method: str, path: str, model: type[M], **kwargs: Any
-    ) -> M:
+    async def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:
         try:
             r = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ApiError(503, f"the client service is unreachable: {type(exc).__name__}") from None
+            raise ApiError(
+                503, f"the client service is unreachable: {type(exc).__name__}"
+            ) from None
         if r.status_code >= 400:
             try:
                 err = r.json()

@@ -58,6 +58,8 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def reply(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+def reply(
+    model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """``model`` as JSON (decimals as strings, datetimes ISO 8601)."""
     return JSONResponse(model.model_dump(mode="json"), status_code=status, headers=headers)

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from avd.api.client import schemas as m
-from avd.api.client.http import body, bearer, client_ip, path_id, query, reply
+from avd.api.client.http import bearer, body, client_ip, path_id, query, reply
 from avd.api.client.parameters import BotParameters, GlobalParameters
 from avd.api.client.service import ClientService, user_out
 from avd.api.errors import ApiError
@@ -233,9 +233,7 @@ def routes(service: ClientService) -> list[BaseRoute]:
         user = await client(request)
         return reply(await svc.api_keys(user.id))
 
-    @operation(
-        "Delete a key pair", status=204, security="bearer", errors=(404,), tags=("client",)
-    )
+    @operation("Delete a key pair", status=204, security="bearer", errors=(404,), tags=("client",))
     async def delete_key(request: Request) -> Response:
         user = await client(request)
         await svc.delete_api_key(user.id, path_id(request, "key_id"), client_ip(request))
@@ -355,9 +353,7 @@ def routes(service: ClientService) -> list[BaseRoute]:
         out = await svc.settle_deposit(who, did, req.outcome == "success", client_ip(request))
         return reply(out)
 
-    @operation(
-        "Global parameters", response=GlobalParameters, security="bearer", tags=("admin",)
-    )
+    @operation("Global parameters", response=GlobalParameters, security="bearer", tags=("admin",))
     async def get_global(request: Request) -> Response:
         await admin(request)
         return reply(await svc.global_parameters())

@@ -26,6 +26,7 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Ref = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:\-]{1,128}$")]
 ExchangeCredential = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{16,128}$")]
 Role = Literal["client", "admin"]
+MAX_ID = 2_147_483_647  # ids are 32-bit integers in the database
 
 
 class Body(BaseModel):
@@ -206,7 +207,7 @@ class InternalBalance(BaseModel):
 class FeeCharge(Body):
     """A closed trade to charge the platform fee on (idempotent per ``trade_ref``)."""
 
-    client_id: int = Field(ge=1)
+    client_id: int = Field(ge=1, le=MAX_ID)
     trade_ref: Ref
     symbol: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{2,20}$")]
     notional: NonNegativeMoney
@@ -232,7 +233,7 @@ class FeeCharged(BaseModel):
 class TradeCheck(Body):
     """Ask whether a client may open a new trade."""
 
-    client_id: int = Field(ge=1)
+    client_id: int = Field(ge=1, le=MAX_ID)
 
 
 class TradeAllowance(BaseModel):
@@ -246,8 +247,8 @@ class TradeAllowance(BaseModel):
 class SecretRequest(Body):
     """Which client's exchange credentials to decrypt (newest key pair by default)."""
 
-    client_id: int = Field(ge=1)
-    key_id: int | None = Field(None, ge=1)
+    client_id: int = Field(ge=1, le=MAX_ID)
+    key_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ExchangeCredentials(BaseModel):
@@ -331,18 +332,18 @@ class Journal(BaseModel):
 class Page(Body):
     """Pagination (query string)."""
 
-    limit: int = Field(50, ge=1, le=500)
-    offset: int = Field(0, ge=0, le=1_000_000)
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
 class JournalQuery(Page):
     """Journal filter (query string)."""
 
     action: Annotated[str | None, StringConstraints(max_length=64)] = None
-    subject_id: int | None = Field(None, ge=1)
+    subject_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class BalanceQuery(Body):
     """Whose balance (query string)."""
 
-    client_id: int = Field(ge=1)
+    client_id: int = Field(ge=1, le=MAX_ID)

@@ -17,7 +17,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from cryptography.fernet import InvalidToken
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from avd.api.auth import totp
 from avd.api.auth.files import read_or_create
@@ -32,7 +34,7 @@ from avd.api.client.settings import ClientSettings
 from avd.api.errors import ApiError
 from avd.store import accounts, journal, keys, ledger, parameters
 from avd.store.database import Database
-from avd.store.models import User
+from avd.store.models import ApiKey, JournalEntry, User
 from avd.store.money import money_str, utcnow
 
 log = logging.getLogger("avd.client")
@@ -48,7 +50,7 @@ def _unauthorized(detail: str) -> ApiError:
 
 def user_out(u: User) -> m.User:
     """The public view of an account."""
-    role = "admin" if u.role == "admin" else "client"
+    role: m.Role = "admin" if u.role == "admin" else "client"
     return m.User(
         id=u.id,
         email=u.email,
@@ -234,10 +236,7 @@ class ClientService:
                 headers={"Retry-After": RateLimiter.retry_after(seconds)},
             )
 
-    async def _failure(self, s: object, user: User, ip: str | None, why: str) -> ApiError:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
-        assert isinstance(s, AsyncSession)
+    async def _failure(self, s: AsyncSession, user: User, ip: str | None, why: str) -> ApiError:
         user.failed_logins += 1
         await journal.record(s, "login_failed", subject_id=user.id, ip=ip, reason=why)
         if user.failed_logins >= self.settings.login.max_failures:
@@ -256,11 +255,8 @@ class ClientService:
         return ApiError(401, "invalid two-factor code", error="invalid_totp")
 
     async def _second_factor(
-        self, s: object, user: User, req: m.LoginRequest, ip: str | None
+        self, s: AsyncSession, user: User, req: m.LoginRequest, ip: str | None
     ) -> ApiError | None:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
-        assert isinstance(s, AsyncSession)
         if req.totp:
             secret = self._totp_secret(user)
             step = totp.matching_step(secret, req.totp.strip(), last_step=user.totp_last_step)
@@ -269,7 +265,9 @@ class ClientService:
             user.totp_last_step = step
             return None
         if req.recovery_code:
-            if await accounts.use_recovery_code(s, user.id, totp.hash_recovery_code(req.recovery_code)):
+            if await accounts.use_recovery_code(
+                s, user.id, totp.hash_recovery_code(req.recovery_code)
+            ):
                 await journal.record(s, "recovery_code_used", subject_id=user.id, ip=ip)
                 return None
             return await self._failure(s, user, ip, "bad recovery code")
@@ -277,10 +275,7 @@ class ClientService:
             401, "two-factor authentication is on: give the totp code", error="totp_required"
         )
 
-    async def _issue(self, s: object, user: User) -> m.TokenPair:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
-        assert isinstance(s, AsyncSession)
+    async def _issue(self, s: AsyncSession, user: User) -> m.TokenPair:
         access = self.tokens.issue(user.id, user.role, user.token_version, "access")
         refresh = self.tokens.issue(user.id, user.role, user.token_version, "refresh")
         await accounts.add_refresh(s, refresh.jti, user.id, refresh.expires_at)
@@ -435,9 +430,7 @@ class ClientService:
             if dep is not None:
                 replayed = True
                 if dep.amount != req.amount:
-                    refusal = ApiError(
-                        409, "this idempotency key was used for a different amount"
-                    )
+                    refusal = ApiError(409, "this idempotency key was used for a different amount")
             else:
                 status = await self.payments.charge(req.amount, req.simulate)
                 dep = await ledger.record_deposit(
@@ -525,7 +518,11 @@ class ClientService:
                 raise ApiError(409, "live mode needs an exchange API key: add one first")
             await parameters.save_client(s, user_id, params.model_dump_json())
             await journal.record(
-                s, "parameters_changed", subject_id=user_id, mode=params.mode, enabled=params.enabled
+                s,
+                "parameters_changed",
+                subject_id=user_id,
+                mode=params.mode,
+                enabled=params.enabled,
             )
         return params
 
@@ -548,10 +545,7 @@ class ClientService:
         return self._key_out(row)
 
     @staticmethod
-    def _key_out(row: object) -> m.ApiKey:
-        from avd.store.models import ApiKey
-
-        assert isinstance(row, ApiKey)
+    def _key_out(row: ApiKey) -> m.ApiKey:
         return m.ApiKey(
             id=row.id,
             label=row.label,
@@ -657,9 +651,7 @@ class ClientService:
         async with self.db.read() as s:
             users = await accounts.page(s, limit, offset)
             out = [
-                m.ClientSummary(
-                    **user_out(u).model_dump(), balance=await ledger.balance(s, u.id)
-                )
+                m.ClientSummary(**user_out(u).model_dump(), balance=await ledger.balance(s, u.id))
                 for u in users
             ]
         return m.ClientList(clients=out, limit=limit, offset=offset)
@@ -782,14 +774,11 @@ class ClientService:
     ) -> m.Journal:
         """Audit-log entries, newest first."""
         async with self.db.read() as s:
-            rows: Sequence[object] = await journal.page(
+            rows: Sequence[JournalEntry] = await journal.page(
                 s, limit, offset, action=action, subject_id=subject_id
             )
-        from avd.store.models import JournalEntry
-
         lines = []
         for r in rows:
-            assert isinstance(r, JournalEntry)
             lines.append(
                 m.JournalLine(
                     id=r.id,
@@ -807,8 +796,6 @@ class ClientService:
 
     async def reencrypt(self, ring: KeyRing) -> int:
         """Re-encrypt every stored secret under ``ring``'s newest key; the count."""
-        from sqlalchemy import select
-
         count = 0
         async with self.db.write() as s:
             for row in await keys.all_rows(s):

@@ -20,10 +20,10 @@ class LoginSettings(BaseModel):
 
     model_config = {"extra": "forbid", "frozen": True}
 
-    max_failures: int = Field(5, ge=1, le=100, description="failures before the lockout")
-    lockout_seconds: int = Field(900, ge=1, le=86400)
-    rate_limit: int = Field(20, ge=1, description="attempts per address per window")
-    rate_window_seconds: int = Field(60, ge=1)
+    max_failures: int = Field(default=5, ge=1, le=100, description="failures before the lockout")
+    lockout_seconds: int = Field(default=900, ge=1, le=86400)
+    rate_limit: int = Field(default=20, ge=1, description="attempts per address per window")
+    rate_window_seconds: int = Field(default=60, ge=1)
 
 
 class FeeSettings(BaseModel):
@@ -32,8 +32,8 @@ class FeeSettings(BaseModel):
     model_config = {"extra": "forbid", "frozen": True}
 
     mode: Literal["notional", "profit"] = "notional"
-    percent: Decimal = Field(Decimal("0.1"), ge=0, le=50)
-    min_balance_to_trade: Decimal = Field(Decimal("0"), ge=0)
+    percent: Decimal = Field(default=Decimal("0.1"), ge=0, le=50)
+    min_balance_to_trade: Decimal = Field(default=Decimal("0"), ge=0)
 
 
 class ClientSettings(ServiceSettings):
@@ -44,23 +44,27 @@ class ClientSettings(ServiceSettings):
     )
 
     host: str = "127.0.0.1"
-    port: int = Field(8003, ge=0, le=65535)
-    data_dir: Path | None = Field(None, description="default: $AVD_DATA_DIR or ./avd-data")
+    port: int = Field(default=8003, ge=0, le=65535)
+    data_dir: Path | None = Field(default=None, description="default: $AVD_DATA_DIR or ./avd-data")
     database_url: SecretStr | None = Field(
-        None, description="sqlite:///... or postgresql://...; default: client.db in the data dir"
+        default=None,
+        description="sqlite:///... or postgresql://...; default: client.db in the data dir",
     )
-    jwt_secret: SecretStr | None = Field(None, description="default: generated in the data dir")
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="default: generated in the data dir"
+    )
     fernet_keys: SecretStr | None = Field(
-        None, description="comma-separated, newest first; default: fernet.keys in the data dir"
+        default=None,
+        description="comma-separated, newest first; default: fernet.keys in the data dir",
     )
     service_token: SecretStr | None = Field(
-        None, description="service-to-service token; default: generated in the data dir"
+        default=None, description="service-to-service token; default: generated in the data dir"
     )
-    access_token_minutes: int = Field(15, ge=1, le=24 * 60)
-    refresh_token_days: int = Field(14, ge=1, le=365)
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=14, ge=1, le=365)
     totp_issuer: str = "AVD"
     registration_open: bool = True
-    max_deposit: Decimal = Field(Decimal("1000000"), gt=0)
+    max_deposit: Decimal = Field(default=Decimal("1000000"), gt=0)
     login: LoginSettings = LoginSettings()
     fees: FeeSettings = FeeSettings()
     argon2: Argon2Settings = Argon2Settings()
