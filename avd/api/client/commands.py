@@ -96,8 +96,10 @@ def admin_create(
 
     try:
         req = m.RegisterRequest(email=email, password=password)
-    except ValueError as exc:
-        typer.echo(f"error: {exc}".splitlines()[0] + ": " + str(exc).splitlines()[-1], err=True)
+    except ValueError:
+        typer.echo(
+            "error: a valid email and a password of 10 to 256 characters are needed", err=True
+        )
         raise typer.Exit(2) from None
 
     async def run() -> int:
