@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 RUST_SRC := $(shell find core/src core/benches -name '*.rs' 2>/dev/null) core/Cargo.toml $(wildcard core/Cargo.lock)
 BUILT    := $(VENV)/.avd-built
 
-.PHONY: run test bench lint build dev clean rust-test py-test
+.PHONY: run test bench lint build dev clean rust-test py-test postgres
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,12 @@ lint: $(BUILT)
 	$(BIN)/mypy
 	$(PY) -m mypy.stubtest avd._core
 
-py-test: $(BUILT)
+# The client tests start a private PostgreSQL server: install Debian's package if missing.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+py-test: $(BUILT) postgres
 	$(BIN)/pytest -q
 
 test: $(BUILT) rust-test lint py-test

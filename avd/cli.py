@@ -182,6 +182,11 @@ def _print_report(report: list[dict[str, Any]]) -> None:
         console.print(t)
 
 
+# Commands of the other areas register themselves on `app` / `serve_app`.
+from avd.api.client import commands as _client_commands  # noqa: E402,F401
+from avd.exchange.simulator import commands as _sim_commands  # noqa: E402,F401
+
+
 def main() -> None:
     """Entry point of the ``avd`` command."""
     app()
@@ -189,4 +194,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-from avd.exchange.simulator import commands as _sim_commands  # noqa: E402,F401

@@ -1,0 +1,53 @@
+"""The Client service as a Starlette app (alone), or as routes to mount (all-in-one)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+import avd
+from avd.api.client.routes import routes
+from avd.api.client.service import ClientService
+from avd.api.client.settings import ClientSettings
+from avd.api.errors import EXCEPTION_HANDLERS
+from avd.api.openapi import openapi_route
+
+TITLE = "AVD Client service"
+DESCRIPTION = (
+    "Accounts, authentication with 2FA, encrypted exchange keys, the prepaid-fee ledger, "
+    "bot parameters and history. Amounts are decimal strings."
+)
+
+
+def create_app(settings: ClientSettings, *, service: ClientService | None = None) -> Starlette:
+    """The Client service alone: its routes and ``/openapi.json``.
+
+    Migrations run at startup (lifespan); the app also starts lazily on the
+    first request if it is served without a lifespan.
+    """
+    svc = service if service is not None else ClientService(settings)
+    own = routes(svc)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await svc.start()
+        try:
+            yield
+        finally:
+            await svc.stop()
+
+    app = Starlette(
+        routes=[*own, openapi_route(TITLE, avd.__version__, lambda: own, description=DESCRIPTION)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.client_service = svc
+    return app
+
+
+def mount(service: ClientService) -> list[BaseRoute]:
+    """The routes to add to the all-in-one app (call ``service.start()`` in its lifespan)."""
+    return routes(service)
