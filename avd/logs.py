@@ -76,5 +76,5 @@ def setup_logging(log_file: Path | None, level: str = "INFO", *, console: bool =
         fh.setFormatter(JsonLinesFormatter())
         fh.addFilter(redact)
         root.addHandler(fh)
-    for noisy in ("websockets", "aiohttp.access", "uvicorn.access"):
+    for noisy in ("websockets", "aiohttp.access", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

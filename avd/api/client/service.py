@@ -442,7 +442,7 @@ class ClientService:
         out = m.Deposit(
             id=dep.id,
             amount=dep.amount,
-            status=dep.status,  # type: ignore[arg-type]
+            status=dep.status,
             idempotency_key=dep.idempotency_key,
             created_at=dep.created_at,
             balance=bal,
@@ -479,7 +479,7 @@ class ClientService:
         ]
         ops += [
             m.Operation(
-                type=e.kind,  # type: ignore[arg-type]
+                type=e.kind,
                 id=e.id,
                 at=e.created_at,
                 amount=e.amount,
@@ -763,7 +763,7 @@ class ClientService:
         return m.Deposit(
             id=dep.id,
             amount=dep.amount,
-            status=dep.status,  # type: ignore[arg-type]
+            status=dep.status,
             idempotency_key=dep.idempotency_key,
             created_at=dep.created_at,
             balance=bal,

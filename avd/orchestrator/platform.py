@@ -1,0 +1,248 @@
+"""The platform in one process.
+
+Simulator (the offline default) or Binance, collector, market engine, the
+services' REST routes and the event recorder.
+
+:class:`Platform` wires the parts on one uvloop event loop; ``avd run`` and
+``make run`` start it from :class:`PlatformSettings` (shipped defaults,
+overridable by a JSON file and ``AVD_*`` environment variables).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import uvicorn
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute
+
+import avd
+from avd.api.client.app import mount as client_routes
+from avd.api.client.service import ClientService
+from avd.api.client.settings import ClientSettings
+from avd.api.errors import EXCEPTION_HANDLERS
+from avd.api.market.app import routes as market_routes
+from avd.api.openapi import openapi_route
+from avd.engine import EngineConfig, load_engine_config
+from avd.exchange.simulator.config import SimConfig
+from avd.exchange.simulator.server import BackgroundSimulator, free_port
+from avd.history import discover, read_candles, sample_dir
+from avd.logs import setup_logging
+from avd.orchestrator.candle_history import MemoryCandleHistory
+from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
+from avd.orchestrator.hub import EventHub
+from avd.orchestrator.market_context import MarketContext
+from avd.orchestrator.recorder import Recorder
+from avd.paths import data_dir
+from avd.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class MarketSection(BaseModel):
+    """What the MarketContext service tracks and how."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    #: symbols to track; empty = every symbol the simulator replays
+    symbols: list[str] = Field(default_factory=list)
+    intervals: list[str] = Field(default_factory=lambda: ["1m"], min_length=1)
+    #: the engine configuration (see the README's "Engine configuration")
+    engine: dict[str, Any] = Field(default_factory=dict)
+    warmup_bars: int = Field(300, ge=1, le=5000)
+    silence_timeout_s: float = Field(30.0, gt=0)
+    max_streams_per_connection: int = Field(1024, ge=1, le=1024)
+
+
+class PlatformSettings(ServiceSettings):
+    """Settings of ``avd run`` (every value has a default)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AVD_", extra="forbid", env_nested_delimiter="__", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path | None = Field(None, description="default: $AVD_DATA_DIR or ./avd-data")
+    #: "sim": the local simulator replaying candle files (offline); "binance": real Binance
+    exchange: Literal["sim", "binance"] = "sim"
+    log_level: str = "INFO"
+    #: write every event as JSON lines into this folder
+    record: Path | None = None
+    market: MarketSection = Field(default_factory=MarketSection)
+    sim: SimConfig = Field(default_factory=lambda: SimConfig(speed=10.0))
+    #: port of the in-process simulator; 0 = a free port
+    sim_port: int = Field(0, ge=0, le=65535)
+    client: ClientSettings = Field(default_factory=ClientSettings)
+
+
+def _default_sim_start(sim: SimConfig, warmup_bars: int) -> SimConfig:
+    """Start the replay after enough candles for the engine to warm up on."""
+    if sim.start is not None:
+        return sim
+    files = discover(sim.data if sim.data is not None else sample_dir())
+    first = read_candles(files[0])
+    idx = min(warmup_bars + 60, max(len(first) - 1, 0))
+    start = datetime.fromtimestamp(int(first.open_time[idx]) / 1000, tz=UTC)
+    return sim.model_copy(update={"start": start})
+
+
+class Platform:
+    """Everything ``avd run`` starts, on one event loop."""
+
+    def __init__(self, settings: PlatformSettings, *, client: bool = True) -> None:
+        """``client=False`` runs the MarketContext service alone (``avd serve market``)."""
+        self.settings = settings
+        self.folder = data_dir(settings.data_dir)
+        self.hub = EventHub()
+        engine_cfg: EngineConfig = load_engine_config(dict(settings.market.engine))
+        self.market = MarketContext(self.hub, engine_cfg)
+        self.history = MemoryCandleHistory()
+        client_settings = settings.client
+        if client_settings.data_dir is None:
+            client_settings = client_settings.model_copy(update={"data_dir": self.folder})
+        self.client = ClientService(client_settings) if client else None
+        self.simulator: BackgroundSimulator | None = None
+        self.collector: MarketDataCollector | None = None
+        self.recorder: Recorder | None = None
+        self._server: uvicorn.Server | None = None
+
+    # -- parts ---------------------------------------------------------------------
+
+    def _start_simulator(self) -> str:
+        sim_cfg = _default_sim_start(self.settings.sim, self.settings.market.warmup_bars)
+        self.simulator = BackgroundSimulator(
+            sim_cfg, port=self.settings.sim_port or free_port()
+        ).start()
+        log.info("simulator replaying on %s", self.simulator.address)
+        return self.simulator.address
+
+    def _collector(self) -> MarketDataCollector:
+        s = self.settings
+        if s.exchange == "sim":
+            from avd.exchange.simulator.client import SimClient
+
+            sim = SimClient(self._start_simulator())
+            symbols = s.market.symbols or sorted(self.simulator.sim.market.symbols)  # type: ignore[union-attr]
+            client_factory: Any = sim.create
+
+            def bsm(client: Any, queue: int) -> Any:
+                return sim.socket_manager(client, max_queue_size=queue)
+
+        else:
+            from binance import AsyncClient, BinanceSocketManager
+
+            if not s.market.symbols:
+                raise ValueError("market.symbols must list the symbols to track on Binance")
+            symbols = s.market.symbols
+            client_factory = AsyncClient.create
+
+            def bsm(client: Any, queue: int) -> Any:
+                return BinanceSocketManager(client, max_queue_size=queue)
+
+        settings = CollectorSettings(
+            symbols=symbols,
+            intervals=s.market.intervals,
+            warmup_bars=s.market.warmup_bars,
+            silence_timeout_s=s.market.silence_timeout_s,
+            max_streams_per_connection=s.market.max_streams_per_connection,
+        )
+        return MarketDataCollector(
+            settings, self.hub, self.history, client_factory, bsm, on_history=self.market.on_history
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        """Every service's routes on the one port."""
+        own: list[BaseRoute] = [*market_routes(self.market, self.hub, self)]
+        if self.client is not None:
+            own.extend(client_routes(self.client))
+        return [
+            *own,
+            openapi_route(
+                "AVD",
+                avd.__version__,
+                lambda: own,
+                description="The AVD platform, all services in one process.",
+            ),
+        ]
+
+    def app(self) -> Starlette:
+        """The all-in-one ASGI app (its lifespan starts and stops the platform)."""
+
+        @asynccontextmanager
+        async def lifespan(_: Starlette) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        return Starlette(
+            routes=self.routes(), exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+        )
+
+    def health(self) -> dict[str, Any]:
+        """Stream health (per connection lag, last message, reconnects)."""
+        return self.collector.health() if self.collector is not None else {"connections": []}
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the hub, the client service, the exchange side and the collector."""
+        if self.settings.record is not None:
+            self.recorder = Recorder(self.hub, self.settings.record)
+        self.hub.start()
+        if self.client is not None:
+            await self.client.start()
+        self.collector = self._collector()
+        await self.collector.start()
+        log.info(
+            "platform up: %d streams, exchange %s",
+            len(self.collector.streams),
+            self.settings.exchange,
+        )
+
+    async def stop(self) -> None:
+        """Stop everything started, in reverse order."""
+        if self.collector is not None:
+            await self.collector.stop()
+        await self.hub.stop()
+        if self.recorder is not None:
+            self.recorder.close()
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                await self.client.stop()
+        if self.simulator is not None:
+            self.simulator.stop()
+
+    async def serve(self) -> None:
+        """Serve the API (and run the platform) until interrupted."""
+        s = self.settings
+        setup_logging(self.folder / "logs" / "avd.jsonl", s.log_level)
+        app = self.app()
+        config = uvicorn.Config(
+            app,
+            host=s.host,
+            port=s.port,
+            loop="none",
+            log_level="warning",
+            lifespan="on",
+            ws="websockets-sansio",
+        )
+        self._server = uvicorn.Server(config)
+        await self._server.serve()
+
+
+def settings_summary(settings: PlatformSettings) -> str:
+    """One line per key setting, for the startup banner."""
+    d = json.loads(settings.model_dump_json(exclude={"client"}))
+    return json.dumps({k: d[k] for k in ("host", "port", "exchange", "market")}, indent=None)
