@@ -28,7 +28,7 @@ $(BUILT): $(RUST_SRC) pyproject.toml | $(PY)
 dev: $(BUILT)
 
 run: $(BUILT)
-	$(BIN)/avd engine
+	$(BIN)/avd run
 
 rust-test:
 	cd core && $(CARGO) fmt --check

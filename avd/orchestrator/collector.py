@@ -190,6 +190,7 @@ class MarketDataCollector:
         }
         self.connections: list[ConnectionHealth] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._closing: set[asyncio.Task[Any]] = set()
         self._running = False
         self._locks: dict[tuple[str, str], asyncio.Lock] = {k: asyncio.Lock() for k in self.streams}
         self.ready = asyncio.Event()
@@ -222,6 +223,10 @@ class MarketDataCollector:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         self._tasks.clear()
+        if self._closing:
+            _, pending = await asyncio.wait(self._closing, timeout=2.0)
+            for t in pending:
+                t.cancel()
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.close_connection()
@@ -384,14 +389,20 @@ class MarketDataCollector:
             await asyncio.sleep(self.settings.reconnect_delay_s)
 
     async def _read(self, health: ConnectionHealth) -> None:
+        """Read one connection until it must be replaced (silence, renewal, dead loop).
+
+        python-binance reconnects a dropped socket to the same URL by itself
+        and reports it with error dicts; reading simply goes on, and the gap
+        logic backfills what was missed meanwhile. Closing a socket can take
+        python-binance ~10 s, so a replaced socket is closed in the background.
+        """
         bsm = self._bsm_factory(self.client, self.settings.socket_queue_size)
         opened = time.monotonic()
-        async with bsm.multiplex_socket(health.streams) as sock:
-            health.connected = True
-            health.connects += 1
-            await self.hub.publish(
-                StreamStatusChanged(stream=",".join(health.streams[:3]), status="connected")
-            )
+        sock = bsm.multiplex_socket(health.streams)
+        await sock.__aenter__()
+        try:
+            self._mark_connected(health)
+            await self.hub.publish(StreamStatusChanged(stream=_label(health), status="connected"))
             while self._running:
                 if time.monotonic() - opened > self.settings.renew_after_s:
                     log.info("renewing a stream connection before the 24 h cut")
@@ -408,17 +419,38 @@ class MarketDataCollector:
                 if not isinstance(msg, dict):
                     continue
                 if msg.get("e") == "error":
-                    health.errors = ([*health.errors, f"{msg.get('type')}: {msg.get('m')}"])[-10:]
-                    return
+                    health.errors = [*health.errors, f"{msg.get('type')}: {msg.get('m')}"][-10:]
+                    if health.connected:
+                        health.connected = False
+                        health.reconnects += 1
+                        await self.hub.publish(
+                            StreamStatusChanged(stream=_label(health), status="reconnecting")
+                        )
+                    continue
                 data = msg.get("data", msg)
                 if data.get("e") != "kline":
                     continue
+                if not health.connected:
+                    self._mark_connected(health)
+                    await self.hub.publish(
+                        StreamStatusChanged(stream=_label(health), status="connected")
+                    )
                 k = kline_from_stream(data)
                 health.last_message_at = time.time()
                 health.last_event_time = k.event_time
                 if k.event_time:
                     health.lag_ms = health.last_message_at * 1000 - k.event_time
                 await self.on_kline(k)
+        finally:
+            health.connected = False
+            task = asyncio.create_task(sock.__aexit__(None, None, None))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    @staticmethod
+    def _mark_connected(health: ConnectionHealth) -> None:
+        health.connected = True
+        health.connects += 1
 
     def health(self) -> dict[str, Any]:
         """Per-connection lag, last message time and reconnect count; per-stream counters."""
@@ -436,6 +468,11 @@ class MarketDataCollector:
             },
             "rest": vars(self.limiter.stats).copy(),
         }
+
+
+def _label(health: ConnectionHealth) -> str:
+    more = len(health.streams) - 3
+    return ",".join(health.streams[:3]) + (f" (+{more})" if more > 0 else "")
 
 
 def _open_times_between(interval: str, start: int, end_exclusive: int) -> list[int]:
