@@ -443,7 +443,7 @@ class MarketDataCollector:
                 await self.on_kline(k)
         finally:
             health.connected = False
-            task = asyncio.create_task(sock.__aexit__(None, None, None))
+            task = asyncio.create_task(_close_socket(sock))
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
@@ -468,6 +468,20 @@ class MarketDataCollector:
             },
             "rest": vars(self.limiter.stats).copy(),
         }
+
+
+async def _close_socket(sock: Any) -> None:
+    """Close a python-binance socket without its ~10 s wait on a quiet stream.
+
+    Its read loop only notices the exit after ``recv`` times out; closing the
+    underlying websocket first makes that ``recv`` return at once.
+    """
+    ws = getattr(sock, "ws", None)
+    if ws is not None:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    with contextlib.suppress(Exception):
+        await sock.__aexit__(None, None, None)
 
 
 def _label(health: ConnectionHealth) -> str:
