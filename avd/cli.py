@@ -194,4 +194,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m avd.cli`: run the registered module, not this __main__ copy
+    from avd.cli import main as _main
+
+    _main()

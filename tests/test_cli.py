@@ -9,7 +9,7 @@ from pathlib import Path
 
 import avd
 
-AVD = [sys.executable, "-m", "avd.cli"]
+AVD = [sys.executable, "-m", "avd"]
 
 
 def avd_cmd(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

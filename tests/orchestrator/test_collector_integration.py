@@ -105,11 +105,16 @@ def test_five_dropped_connections_lose_and_duplicate_no_candle(sim: BackgroundSi
         src = source_rows(symbol)
         for k in (k for k in closed if k.symbol == symbol):
             row = src[k.open_time]
-            assert (Decimal(row[1]), Decimal(row[4])) == (Decimal(str(k.open)), Decimal(str(k.close)))
+            assert (Decimal(row[1]), Decimal(row[4])) == (
+                Decimal(str(k.open)),
+                Decimal(str(k.close)),
+            )
         published = [k.open_time for k in closed if k.symbol == symbol]
         assert published == sorted(set(published)), "published twice or out of order"
         assert published[0] == times[50], "streamed candles follow the warm-up without a hole"
-    assert sum(s.backfilled for s in col.streams.values()) >= 1, "the drops made backfills necessary"
+    assert sum(s.backfilled for s in col.streams.values()) >= 1, (
+        "the drops made backfills necessary"
+    )
 
 
 async def _until(cond: Any, timeout: float = 20.0) -> None:
@@ -128,7 +133,12 @@ def test_a_429_with_retry_after_is_waited_out(sim: BackgroundSimulator) -> None:
         async with httpx.AsyncClient(base_url=f"http://{sim.address}") as http:
             r = await http.post(
                 "/sim/admin/faults",
-                json={"http_status": 429, "http_count": 1, "http_path": "/api/v3/klines", "retry_after": 2},
+                json={
+                    "http_status": 429,
+                    "http_count": 1,
+                    "http_path": "/api/v3/klines",
+                    "retry_after": 2,
+                },
             )
             assert r.status_code == 200
         t0 = asyncio.get_running_loop().time()

@@ -21,6 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from avd import _core
 from avd.api.errors import ApiError
+from avd.api.openapi import operation
 from avd.orchestrator.events import ContextScoreCalculated, Event, SignalGenerated
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
@@ -90,6 +91,79 @@ class SignalsQuery(BaseModel):
     limit: int = Field(500, ge=1, le=10_000)
 
 
+class ContextRow(BaseModel):
+    """One stream's latest context."""
+
+    symbol: str
+    interval: str
+    score: float | None = Field(None, description="0..100, null while warming up")
+    direction: str | None = None
+    pattern: str | None = None
+    components: dict[str, float] | None = None
+    timestamp: int | None = Field(None, description="close time of the scored candle (ms)")
+    last_action: str | None = None
+    last_signal_at: int | None = None
+    signal_state: dict[str, Any]
+    last_price: float | None = None
+    updated_at: float | None = None
+
+
+class ContextsResponse(BaseModel):
+    """``GET /symbols/contexts``."""
+
+    contexts: list[ContextRow]
+    count: int
+
+
+class CandleRow(BaseModel):
+    """One closed candle."""
+
+    open_time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class CandlesResponse(BaseModel):
+    """``GET /symbols/{symbol}/candles``."""
+
+    symbol: str
+    interval: str
+    candles: list[CandleRow]
+
+
+class SignalRow(BaseModel):
+    """One trade signal."""
+
+    type: str
+    symbol: str
+    interval: str
+    side: str
+    confidence: float
+    reason: str
+    generated_at: int
+    score: float
+    pattern: str
+    price: float
+
+
+class SignalsResponse(BaseModel):
+    """``GET /signals``."""
+
+    signals: list[SignalRow]
+
+
+class HealthResponse(BaseModel):
+    """``GET /health``."""
+
+    status: str
+    klines_processed: int
+    streams: dict[str, Any] | None
+    hub: dict[str, Any]
+
+
 def _query(model: type[BaseModel], request: Request) -> Any:
     try:
         return model.model_validate(dict(request.query_params))
@@ -103,6 +177,13 @@ def routes(
 ) -> list[BaseRoute]:
     """The service's routes, to mount alone or in the all-in-one app."""
 
+    @operation(
+        "Every tracked symbol's latest context",
+        query=ContextsQuery,
+        response=ContextsResponse,
+        errors=(400,),
+        tags=("market",),
+    )
     async def contexts(request: Request) -> Response:
         q: ContextsQuery = _query(ContextsQuery, request)
         rows = market.contexts()
@@ -127,6 +208,13 @@ def routes(
             )
         return JSON({"contexts": rows[: q.limit], "count": len(rows)})
 
+    @operation(
+        "A symbol's closed candles",
+        query=CandlesQuery,
+        response=CandlesResponse,
+        errors=(400, 404),
+        tags=("market",),
+    )
     async def candles(request: Request) -> Response:
         symbol = request.path_params["symbol"].upper()
         q: CandlesQuery = _query(CandlesQuery, request)
@@ -154,6 +242,13 @@ def routes(
         ]
         return JSON({"symbol": symbol, "interval": q.interval, "candles": rows})
 
+    @operation(
+        "Recent trade signals",
+        query=SignalsQuery,
+        response=SignalsResponse,
+        errors=(400,),
+        tags=("market",),
+    )
     async def signals(request: Request) -> Response:
         q: SignalsQuery = _query(SignalsQuery, request)
         rows = [
@@ -163,6 +258,7 @@ def routes(
         ]
         return JSON({"signals": rows[-q.limit :]})
 
+    @operation("Stream health, engine and hub counters", response=HealthResponse, tags=("market",))
     async def health_route(request: Request) -> Response:
         return JSON(
             {

@@ -1,0 +1,5 @@
+"""``python -m avd``: the ``avd`` command."""
+
+from avd.cli import main
+
+main()

@@ -1,0 +1,155 @@
+"""`avd run` for real: the simulator and the platform in one process, the
+market API and its live stream over loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import websockets
+
+SYMBOLS = {"BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    folder = tmp_path_factory.mktemp("avd")
+    env = {**os.environ, "AVD_DATA_DIR": str(folder)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "avd", "run", "--port", str(port), "--speed", "60"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the platform did not come up"
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail("avd run did not stop on SIGINT")
+        finally:
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def contexts(url: str) -> dict[str, dict]:
+    r = httpx.get(f"{url}/symbols/contexts", timeout=10)
+    assert r.status_code == 200
+    return {c["symbol"]: c for c in r.json()["contexts"]}
+
+
+def test_contexts_cover_every_symbol_with_scores_in_range_and_advancing_time(platform: str) -> None:
+    first = contexts(platform)
+    assert set(first) == SYMBOLS
+    for c in first.values():
+        assert 0 <= c["score"] <= 100
+        assert set(c["components"]) == {
+            "trend",
+            "momentum",
+            "volatility",
+            "volume",
+            "breakout",
+            "flow",
+        }
+    time.sleep(3.0)  # at 60x a 1m candle closes every second
+    later = contexts(platform)
+    for s in SYMBOLS:
+        assert later[s]["timestamp"] > first[s]["timestamp"], s
+        assert 0 <= later[s]["score"] <= 100
+
+
+def test_filters_sorting_and_errors(platform: str) -> None:
+    r = httpx.get(f"{platform}/symbols/contexts", params={"sort": "-score", "limit": 3})
+    rows = r.json()["contexts"]
+    assert len(rows) == 3
+    assert [x["score"] for x in rows] == sorted((x["score"] for x in rows), reverse=True)
+    r = httpx.get(f"{platform}/symbols/contexts", params={"symbol": "ethusdt"})
+    assert [x["symbol"] for x in r.json()["contexts"]] == ["ETHUSDT"]
+    for params in ({"min_score": "200"}, {"sort": "sideways"}, {"limit": "abc"}, {"nope": "1"}):
+        r = httpx.get(f"{platform}/symbols/contexts", params=params)
+        assert r.status_code == 400, params
+        assert set(r.json()) == {"error", "detail"}
+    r = httpx.get(f"{platform}/symbols/DOGEUSDT/candles")
+    assert r.status_code == 404 and r.json()["error"] == "not_found"
+    r = httpx.get(f"{platform}/symbols/BTCUSDT/candles", params={"interval": "7m"})
+    assert r.status_code == 400
+    r = httpx.get(f"{platform}/symbols/BTCUSDT/candles", params={"limit": 5})
+    candles = r.json()["candles"]
+    assert len(candles) == 5
+    assert [c["open_time"] for c in candles] == sorted(c["open_time"] for c in candles)
+
+
+def test_signals_health_and_openapi(platform: str) -> None:
+    r = httpx.get(f"{platform}/signals", params={"since": 0})
+    assert r.status_code == 200
+    for s in r.json()["signals"]:
+        assert s["side"] in ("BUY", "SELL") and s["symbol"] in SYMBOLS
+    h = httpx.get(f"{platform}/health").json()
+    conns = h["streams"]["connections"]
+    assert conns and conns[0]["connected"] and conns[0]["last_message_at"] is not None
+    assert h["hub"]["market-context"]["errors"] == 0
+    doc = httpx.get(f"{platform}/openapi.json").json()
+    for path in (
+        "/symbols/contexts",
+        "/symbols/{symbol}/candles",
+        "/signals",
+        "/health",
+        "/auth/login",
+    ):
+        assert path in doc["paths"], path
+
+
+def test_the_live_stream_pushes_context_events(platform: str) -> None:
+    async def main() -> list[dict]:
+        got: list[dict] = []
+        ws_url = platform.replace("http://", "ws://") + "/stream?types=context"
+        async with websockets.connect(ws_url) as ws:
+            while len(got) < 5:
+                got.append(orjson.loads(await asyncio.wait_for(ws.recv(), 10)))
+        return got
+
+    events = asyncio.run(main())
+    assert all(e["type"] == "ContextScoreCalculated" for e in events)
+    assert all(0 <= e["score"] <= 100 and e["symbol"] in SYMBOLS for e in events)
+
+
+def test_data_folder_holds_the_json_log(
+    platform: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folders = list(Path(tmp_path_factory.getbasetemp()).glob("avd*/logs/avd.jsonl"))
+    assert folders, "the JSON-lines log is written in the data folder"
+    line = folders[0].read_text().splitlines()[0]
+    assert {"ts", "level", "logger", "msg"} <= set(orjson.loads(line))
