@@ -12,7 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -180,3 +182,25 @@ class JournalEntry(Base):
     subject_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
     ip: Mapped[str | None] = mapped_column(String(64), default=None)
     detail: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class CandleRecord(Base):
+    """A closed candle (the seeds' PriceAndVolume storage).
+
+    Candles are market data for the indicators, not money: prices and volumes
+    are stored as doubles. Unknown optional fields are NULL.
+    """
+
+    __tablename__ = "candles"
+
+    symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    interval: Mapped[str] = mapped_column(String(4), primary_key=True)
+    open_time: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    open: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    close: Mapped[float] = mapped_column(Float)
+    volume: Mapped[float] = mapped_column(Float)
+    quote_volume: Mapped[float | None] = mapped_column(Float, default=None)
+    trades: Mapped[float | None] = mapped_column(Float, default=None)
+    taker_buy_base: Mapped[float | None] = mapped_column(Float, default=None)

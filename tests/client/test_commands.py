@@ -15,10 +15,11 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
 from avd.store.database import sync_url
-from avd.store.migrate import upgrade
+from avd.store.migrate import alembic_config, upgrade
 from avd.store.models import Base
 
 AVD = [str(Path(sys.executable).with_name("avd"))]
@@ -43,6 +44,9 @@ def _config(tmp_path: Path, database_url: str) -> Path:
     return cfg
 
 
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
 def test_migrations_match_the_models(database_url: str) -> None:
     upgrade(database_url)
     upgrade(database_url)  # idempotent
@@ -50,7 +54,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, Base.metadata) == []
-        assert ctx.get_current_revision() == "0001"
+        assert ctx.get_current_revision() == HEAD
     engine.dispose()
 
 
@@ -65,7 +69,7 @@ def test_db_upgrade_and_admin_create(tmp_path: Path, database_url: str) -> None:
         timeout=60,
     )
     assert r.returncode == 0, r.stderr
-    assert "at revision 0001" in r.stdout
+    assert f"at revision {HEAD}" in r.stdout
     env["AVD_ADMIN_PASSWORD"] = "an admin password"
     cmd = [*AVD, "admin", "create", "--email", "Boss@Example.com", "--config", str(cfg)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
