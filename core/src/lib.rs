@@ -7,6 +7,7 @@ pub mod candles;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod fills;
 pub mod history;
 pub mod indicators;
 pub mod patterns;
