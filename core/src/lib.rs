@@ -13,6 +13,7 @@ pub mod indicators;
 pub mod patterns;
 pub mod scoring;
 pub mod signals;
+pub mod stops;
 
 #[cfg(feature = "python")]
 mod python;

@@ -80,7 +80,7 @@ pub struct FilterSpec {
     pub max_price: Option<Dec>,
 }
 
-/// One symbol's PRICE_FILTER, LOT_SIZE and NOTIONAL filters in integer units.
+/// One symbol's `PRICE_FILTER`, `LOT_SIZE` and NOTIONAL filters in integer units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SymbolFilters {
     /// Decimals of tickSize.
@@ -271,8 +271,8 @@ impl SymbolFilters {
         Dec::new(atoms, self.notional_scale())
     }
 
-    /// Checks an order already on the grid: PRICE_FILTER (min/max price),
-    /// LOT_SIZE (min/max qty) and NOTIONAL (min/max price × qty). `price` is
+    /// Checks an order already on the grid: `PRICE_FILTER` (min/max price),
+    /// `LOT_SIZE` (min/max qty) and NOTIONAL (min/max price × qty). `price` is
     /// the limit price, or the expected fill price of a market order.
     ///
     /// # Errors
@@ -314,7 +314,7 @@ impl SymbolFilters {
         Ok(())
     }
 
-    /// LOT_SIZE alone.
+    /// `LOT_SIZE` alone.
     ///
     /// # Errors
     /// The violation, with the numbers.
@@ -335,7 +335,7 @@ impl SymbolFilters {
     }
 
     /// Checks a decimal order as given: off-grid price or quantity fails
-    /// PRICE_FILTER / LOT_SIZE (as Binance rejects it), then [`Self::check`].
+    /// `PRICE_FILTER` / `LOT_SIZE` (as Binance rejects it), then [`Self::check`].
     ///
     /// # Errors
     /// The first filter violated, with the numbers.

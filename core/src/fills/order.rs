@@ -58,7 +58,7 @@ pub struct Order {
 
 impl Order {
     /// Checks the order against the symbol's filters, as Binance would on
-    /// submission: LOT_SIZE always; PRICE_FILTER and NOTIONAL at the limit
+    /// submission: `LOT_SIZE` always; `PRICE_FILTER` and NOTIONAL at the limit
     /// price (limit, stop-limit) or the stop price (stop-market).
     ///
     /// # Errors
