@@ -1,8 +1,8 @@
 //! `StopPlan`: how a position's stop is managed (shared by many positions).
 //!
 //! All ratios are integers so plans are exact and hashable: percents in
-//! parts per million (1% = 10_000 ppm), R multiples in thousandths
-//! (1R = 1_000), ATR multipliers in thousandths (3×ATR = 3_000).
+//! parts per million (1% = `10_000` ppm), R multiples in thousandths
+//! (1R = `1_000`), ATR multipliers in thousandths (3×ATR = `3_000`).
 use crate::error::{CoreError, CoreResult};
 
 /// Most take-profit levels a plan may have.

@@ -8,6 +8,7 @@
 //! than configured.
 use super::event::{AdjustReason, CloseReason, StopEvent};
 use super::plan::{StopPlan, PPM};
+use super::tracker::NewPosition;
 
 /// Long or short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,16 +103,8 @@ pub(crate) enum Outcome {
 impl Position {
     /// A new position. `entry`, `stop` in ticks (real prices); the caller
     /// has checked that the stop is on the losing side.
-    pub fn new(
-        id: u64,
-        plan_id: u32,
-        plan: &StopPlan,
-        side: PositionSide,
-        entry: i64,
-        stop: i64,
-        qty: i64,
-        ts: i64,
-    ) -> Self {
+    pub fn new(plan_id: u32, plan: &StopPlan, new: &NewPosition<'_>) -> Self {
+        let NewPosition { id, side, entry, stop, qty, opened_at: ts, .. } = *new;
         let dir = side.dir();
         let (entry_x, stop_x) = (dir * entry, dir * stop);
         let risk = entry_x - stop_x;
@@ -166,6 +159,7 @@ impl Position {
     /// otherwise (a tick, a gap) at `x`. `atr_ticks`: the current ATR in
     /// ticks (NaN: unknown); `refresh` forces the stop rules to run (new ATR).
     #[inline]
+    #[allow(clippy::too_many_arguments)] // the hot path: plain values, no context struct
     pub fn on_price(
         &mut self,
         plan: &StopPlan,

@@ -161,16 +161,7 @@ impl StopTracker {
         let s = self.book_for(new.symbol);
         let book = &mut self.books[s as usize];
         let i = u32::try_from(book.positions.len()).unwrap_or(u32::MAX);
-        book.positions.push(Position::new(
-            new.id,
-            plan_id,
-            &self.plans[plan_id as usize],
-            new.side,
-            new.entry,
-            new.stop,
-            new.qty,
-            new.opened_at,
-        ));
+        book.positions.push(Position::new(plan_id, &self.plans[plan_id as usize], new));
         self.index.insert(new.id, (s, i));
         Ok(())
     }
