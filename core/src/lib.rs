@@ -11,6 +11,7 @@ pub mod fills;
 pub mod history;
 pub mod indicators;
 pub mod patterns;
+pub mod risk;
 pub mod scoring;
 pub mod signals;
 pub mod stops;
