@@ -3,7 +3,9 @@
 pub mod candles;
 pub mod engine;
 pub mod error;
+pub mod fills;
 pub mod indicators;
+pub mod money;
 pub mod util;
 
 use pyo3::prelude::*;
@@ -23,6 +25,10 @@ mod _core {
     // -- engine --
     #[pymodule_export]
     use super::engine::{PyBatchResult, PyContextScore, PyEngineConfig, PyMarketEngine, PyTradeSignal};
+
+    // -- fills --
+    #[pymodule_export]
+    use super::fills::{PyExecution, PyFill, PyFillModel, PyFilterViolation, PySimOrder, PySymbolFilters};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
