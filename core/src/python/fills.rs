@@ -62,7 +62,7 @@ impl PyFilterViolation {
     }
 }
 
-/// A symbol's PRICE_FILTER, LOT_SIZE and NOTIONAL filters (Binance's
+/// A symbol's `PRICE_FILTER`, `LOT_SIZE` and NOTIONAL filters (Binance's
 /// exchangeInfo values as Decimal or str; 0 or None = no bound).
 #[pyclass(name = "SymbolFilters", module = "avd._core", frozen, eq)]
 #[derive(Clone, PartialEq)]
@@ -161,7 +161,8 @@ impl PySymbolFilters {
         self.ticks(price, "price", parse_rounding(rounding)?)
     }
     /// Ticks back to a Decimal price.
-    fn from_ticks<'py>(&self, py: Python<'py>, ticks: i64) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(name = "from_ticks")]
+    fn py_from_ticks<'py>(&self, py: Python<'py>, ticks: i64) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, self.inner.price(ticks))
     }
     /// A quantity in steps (`rounding`: exact, down, up or nearest).
@@ -170,7 +171,8 @@ impl PySymbolFilters {
         self.steps(qty, "qty", parse_rounding(rounding)?)
     }
     /// Steps back to a Decimal quantity.
-    fn from_steps<'py>(&self, py: Python<'py>, steps: i64) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(name = "from_steps")]
+    fn py_from_steps<'py>(&self, py: Python<'py>, steps: i64) -> PyResult<Bound<'py, PyAny>> {
         to_py(py, self.inner.qty(steps))
     }
 
@@ -308,23 +310,20 @@ impl PyExecution {
 
 /// One candle or point as ticks / steps.
 fn bar_of(f: &PySymbolFilters, c: &Bound<'_, PyAny>) -> PyResult<Bar> {
-    let (open_time, close_time, o, h, l, cl, v): (
-        i64,
-        i64,
-        Bound<'_, PyAny>,
-        Bound<'_, PyAny>,
-        Bound<'_, PyAny>,
-        Bound<'_, PyAny>,
-        Bound<'_, PyAny>,
-    ) = c.extract()?;
+    let t = c.cast::<pyo3::types::PyTuple>().ok().filter(|t| t.len() == 7).ok_or_else(|| {
+        CoreError::InvalidInput("a candle is a 7-tuple (open_time, close_time, o, h, l, c, volume)".into())
+    })?;
+    let price = |i: usize, name: &str| f.ticks(&t.get_item(i)?, name, Rounding::Exact);
+    let open_time: i64 = t.get_item(0)?.extract()?;
+    let close_time: i64 = t.get_item(1)?.extract()?;
     let bar = Bar {
         open_time,
         close_time,
-        open: f.ticks(&o, "open", Rounding::Exact)?,
-        high: f.ticks(&h, "high", Rounding::Exact)?,
-        low: f.ticks(&l, "low", Rounding::Exact)?,
-        close: f.ticks(&cl, "close", Rounding::Exact)?,
-        volume: f.steps(&v, "volume", Rounding::Down)?,
+        open: price(2, "open")?,
+        high: price(3, "high")?,
+        low: price(4, "low")?,
+        close: price(5, "close")?,
+        volume: f.steps(&t.get_item(6)?, "volume", Rounding::Down)?,
     };
     if bar.low > bar.open.min(bar.close) || bar.high < bar.open.max(bar.close) || close_time < open_time {
         return Err(CoreError::InvalidInput(format!("inconsistent candle at {open_time}")).into());
@@ -421,7 +420,10 @@ impl PyFillModel {
             (None, None) => Slippage::None,
         };
         let intrabar = IntrabarPath::parse(intrabar).ok_or_else(|| {
-            CoreError::param("intrabar", format!("must be direction, high_first, low_first or nearest_first, got {intrabar:?}"))
+            CoreError::param(
+                "intrabar",
+                format!("must be direction, high_first, low_first or nearest_first, got {intrabar:?}"),
+            )
         })?;
         let limit_fill = LimitFill::parse(limit_fill)
             .ok_or_else(|| CoreError::param("limit_fill", format!("must be through or touch, got {limit_fill:?}")))?;
@@ -633,7 +635,7 @@ impl PySimOrder {
     fn triggered(&self) -> bool {
         self.sim.triggered()
     }
-    /// When the order reaches the simulated exchange (sent_at + latency).
+    /// When the order reaches the simulated exchange (`sent_at` + latency).
     #[getter]
     fn arrive_at(&self) -> i64 {
         self.sim.arrive_at()

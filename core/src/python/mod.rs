@@ -6,6 +6,8 @@ pub mod error;
 pub mod fills;
 pub mod indicators;
 pub mod money;
+pub mod risk;
+pub mod stops;
 pub mod util;
 
 use pyo3::prelude::*;
@@ -29,6 +31,14 @@ mod _core {
     // -- fills --
     #[pymodule_export]
     use super::fills::{PyExecution, PyFill, PyFillModel, PyFilterViolation, PySimOrder, PySymbolFilters};
+
+    // -- stops --
+    #[pymodule_export]
+    use super::stops::{PyPartialExit, PyPositionState, PySlAdjusted, PyStopPlan, PyStopTracker, PyTradeClosed};
+
+    // -- risk --
+    #[pymodule_export]
+    use super::risk::{py_size_position, PyPositionSize};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -25,7 +25,8 @@ pub fn dec(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Dec> {
         ))
         .into());
     }
-    let text = if obj.is_instance_of::<PyString>() { obj.extract::<String>()? } else { obj.str()?.extract::<String>()? };
+    let text =
+        if obj.is_instance_of::<PyString>() { obj.extract::<String>()? } else { obj.str()?.extract::<String>()? };
     Dec::parse(&text).map_err(|e| CoreError::InvalidInput(format!("`{name}`: {e}")).into())
 }
 
