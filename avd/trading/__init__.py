@@ -16,7 +16,7 @@ ticks (``tickSize``) and a quantity an integer number of steps (``stepSize``).
   exchange and the simulator: maker/taker fees (Binance spot's 0.1%/0.1% by
   default, BNB discount optional; a BUY pays in the base asset, a SELL in
   the quote asset, rounded up to 8 decimals), slippage (fixed bps, or
-  ``min(cap, impact × qty / bar volume)``), latency (an order sent at ``t``
+  ``min(cap, impact * qty / bar volume)``), latency (an order sent at ``t``
   fills at the first price at or after ``t + latency_ms``) and the intrabar
   path (``"direction"``: a bullish candle goes open → low → high → close, a
   bearish one open → high → low → close; or ``"high_first"``,
@@ -27,11 +27,11 @@ ticks (``tickSize``) and a quantity an integer number of steps (``stepSize``).
   :meth:`FillModel.submit` returns a :class:`SimOrder` fed one price or
   candle at a time (the paper exchange).
 - :class:`StopTracker` and :class:`StopPlan` — fixed, trailing (percent from
-  the peak, chandelier ``peak - k × ATR``), break-even after N×R, partial
+  the peak, chandelier ``peak - k * ATR``), break-even after N*R, partial
   take-profits at multiples of R and time stops, for thousands of positions;
   emits :class:`SlAdjusted`, :class:`PartialExit` and :class:`TradeClosed`.
   A stop only ever moves in the position's favour.
-- :func:`size_position` — ``equity × risk% / |entry − stop|`` rounded down to
+- :func:`size_position` — ``equity * risk% / |entry - stop|`` rounded down to
   the step, capped by maxQty, maxNotional, a max position notional and the
   cash; a refusal names the rule and the numbers.
 """
