@@ -41,7 +41,11 @@ def test_market_fill_after_latency_with_its_commission(btc: SymbolFilters) -> No
     assert ex.status == "FILLED"
     (fill,) = ex.fills
     assert (fill.ts, fill.price, fill.qty) == (1250, D("64002"), D("0.01"))
-    assert (fill.liquidity, fill.commission, fill.commission_asset) == ("TAKER", D("0.00001"), "BASE")
+    assert (fill.liquidity, fill.commission, fill.commission_asset) == (
+        "TAKER",
+        D("0.00001"),
+        "BASE",
+    )
 
 
 def test_fixed_slippage(btc: SymbolFilters) -> None:
@@ -121,7 +125,9 @@ def test_stop_limit_triggers_then_becomes_a_limit(btc: SymbolFilters) -> None:
 
 
 def test_paper_order_fed_one_price_at_a_time(btc: SymbolFilters) -> None:
-    order = FillModel(latency_ms=100).submit(btc, "BUY", "0.01", 1_000, order_type="LIMIT", price="63000")
+    order = FillModel(latency_ms=100).submit(
+        btc, "BUY", "0.01", 1_000, order_type="LIMIT", price="63000"
+    )
     assert order.arrive_at == 1_100
     assert order.on_price(1_050, "62000") is None  # not at the exchange yet
     assert order.on_price(1_100, "63100") is None  # rests
@@ -146,7 +152,9 @@ def test_rounding_and_filter_reasons(btc: SymbolFilters) -> None:
     v = btc.check(D("64000"), D("0.00007"))
     assert v is not None and v.filter == "NOTIONAL"
     assert v.detail == "notional 4.48 (price 64000.00 x quantity 0.00007) is below minNotional 5"
-    refused = FillModel().execute(btc, "BUY", "0.00007", 0, order_type="LIMIT", price="64000", points=[])
+    refused = FillModel().execute(
+        btc, "BUY", "0.00007", 0, order_type="LIMIT", price="64000", points=[]
+    )
     assert isinstance(refused, FilterViolation) and refused.filter == "NOTIONAL"
 
 
