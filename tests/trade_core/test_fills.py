@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from decimal import Decimal as D
+from decimal import Decimal as Dec
 
 import pytest
 
@@ -15,35 +15,40 @@ def run(model: FillModel, *args: object, **kwargs: object) -> Execution:
 
 
 def test_filters_from_exchange_info(btc: SymbolFilters) -> None:
-    assert (btc.tick_size, btc.step_size) == (D("0.01"), D("0.00001"))
-    assert (btc.min_qty, btc.max_qty) == (D("0.00001"), D("9000"))
-    assert (btc.min_notional, btc.max_notional) == (D("5"), D("9000000"))
+    assert (btc.tick_size, btc.step_size) == (Dec("0.01"), Dec("0.00001"))
+    assert (btc.min_qty, btc.max_qty) == (Dec("0.00001"), Dec("9000"))
+    assert (btc.min_notional, btc.max_notional) == (Dec("5"), Dec("9000000"))
     assert (btc.price_scale, btc.qty_scale) == (2, 5)
-    assert btc.to_ticks(D("64000")) == 6_400_000
-    assert btc.from_steps(1000) == D("0.01")
+    assert btc.to_ticks(Dec("64000")) == 6_400_000
+    assert btc.from_steps(1000) == Dec("0.01")
 
 
 def test_buy_taker_fee_is_charged_in_the_base_asset(btc: SymbolFilters) -> None:
     # 0.01 BTC x 0.1% = 0.00001 BTC.
-    assert FillModel().fee(btc, "BUY", D("64000"), D("0.01")) == D("0.00001")
+    assert FillModel().fee(btc, "BUY", Dec("64000"), Dec("0.01")) == Dec("0.00001")
     # SELL: 640 USDT x 0.1% = 0.64 USDT; BNB discount (x 3/4): 0.48 USDT.
-    assert FillModel().fee(btc, "SELL", D("64000"), D("0.01"), maker=True) == D("0.64")
-    assert FillModel(bnb_discount=True).fee(btc, "SELL", "64000", "0.01") == D("0.48")
+    assert FillModel().fee(btc, "SELL", Dec("64000"), Dec("0.01"), maker=True) == Dec("0.64")
+    assert FillModel(bnb_discount=True).fee(btc, "SELL", "64000", "0.01") == Dec("0.48")
     # Custom schedule: 7.5 bps taker on 640 USDT = 0.48.
-    assert FillModel(taker_bps="7.5").fee(btc, "SELL", "64000", "0.01") == D("0.48")
+    assert FillModel(taker_bps="7.5").fee(btc, "SELL", "64000", "0.01") == Dec("0.48")
 
 
 def test_market_fill_after_latency_with_its_commission(btc: SymbolFilters) -> None:
     # Sent at 1000 + 250 ms latency: the first point at >= 1250 is 64002.
     model = FillModel(latency_ms=250)
-    points = [(1100, D("64000")), (1249, D("64001")), (1250, D("64002")), (1300, D("64003"))]
-    ex = run(model, btc, "BUY", D("0.01"), 1000, points=points)
+    points = [
+        (1100, Dec("64000")),
+        (1249, Dec("64001")),
+        (1250, Dec("64002")),
+        (1300, Dec("64003")),
+    ]
+    ex = run(model, btc, "BUY", Dec("0.01"), 1000, points=points)
     assert ex.status == "FILLED"
     (fill,) = ex.fills
-    assert (fill.ts, fill.price, fill.qty) == (1250, D("64002"), D("0.01"))
+    assert (fill.ts, fill.price, fill.qty) == (1250, Dec("64002"), Dec("0.01"))
     assert (fill.liquidity, fill.commission, fill.commission_asset) == (
         "TAKER",
-        D("0.00001"),
+        Dec("0.00001"),
         "BASE",
     )
 
@@ -51,8 +56,8 @@ def test_market_fill_after_latency_with_its_commission(btc: SymbolFilters) -> No
 def test_fixed_slippage(btc: SymbolFilters) -> None:
     # 5 bps: 64000 x 1.0005 = 64032 for a BUY; x 0.9995 = 63968 for a SELL.
     model = FillModel(slippage_bps=5)
-    assert run(model, btc, "BUY", "0.01", 0, points=[(0, "64000")]).fills[0].price == D("64032")
-    assert run(model, btc, "SELL", "0.01", 0, points=[(0, "64000")]).fills[0].price == D("63968")
+    assert run(model, btc, "BUY", "0.01", 0, points=[(0, "64000")]).fills[0].price == Dec("64032")
+    assert run(model, btc, "SELL", "0.01", 0, points=[(0, "64000")]).fills[0].price == Dec("63968")
 
 
 def test_volume_share_slippage(btc: SymbolFilters) -> None:
@@ -61,10 +66,10 @@ def test_volume_share_slippage(btc: SymbolFilters) -> None:
     candle = (0, 59_999, "64000", "64100", "63900", "64050", "100")
     # 0.5 BTC = 0.5% of the bar: 5 bps -> 64000 x 1.0005 = 64032.
     ex = run(model, btc, "BUY", "0.5", 0, candles=[candle])
-    assert ex.fills[0].price == D("64032")
+    assert ex.fills[0].price == Dec("64032")
     # 10 BTC = 10%: 100 bps, capped at 50 -> 64000 x 0.995 = 63680.
     ex = run(model, btc, "SELL", "10", 0, candles=[candle])
-    assert ex.fills[0].price == D("63680")
+    assert ex.fills[0].price == Dec("63680")
 
 
 def test_limit_fills_at_its_price_only_when_traded_through(btc: SymbolFilters) -> None:
@@ -74,7 +79,7 @@ def test_limit_fills_at_its_price_only_when_traded_through(btc: SymbolFilters) -
     assert (ex.status, ex.fills) == ("NEW", [])
     ex = run(FillModel(), btc, "BUY", "0.01", 0, order_type="LIMIT", price="63950", points=through)
     (fill,) = ex.fills
-    assert (fill.ts, fill.price, fill.is_maker) == (2, D("63950"), True)
+    assert (fill.ts, fill.price, fill.is_maker) == (2, Dec("63950"), True)
     ex = run(
         FillModel(limit_fill="touch"),
         btc,
@@ -99,11 +104,11 @@ def test_limit_partial_fills_with_a_volume_share_cap(btc: SymbolFilters) -> None
     ]
     ex = run(model, btc, "SELL", "3", 0, order_type="LIMIT", price="64100", candles=candles)
     assert [(f.ts, f.price, f.qty) for f in ex.fills] == [
-        (19_999, D("64100"), D("1")),
-        (159_999, D("64100"), D("2")),
+        (19_999, Dec("64100"), Dec("1")),
+        (159_999, Dec("64100"), Dec("2")),
     ]
     # 1 BTC x 64100 x 0.1% = 64.1 USDT.
-    assert ex.fills[0].commission == D("64.1")
+    assert ex.fills[0].commission == Dec("64.1")
 
 
 def test_stop_limit_triggers_then_becomes_a_limit(btc: SymbolFilters) -> None:
@@ -121,7 +126,7 @@ def test_stop_limit_triggers_then_becomes_a_limit(btc: SymbolFilters) -> None:
         candles=[(0, 59_999, "64000", "64100", "63450", "64050", "5")],
     )
     assert ex.triggered
-    assert (ex.fills[0].price, ex.fills[0].liquidity) == (D("63500"), "TAKER")
+    assert (ex.fills[0].price, ex.fills[0].liquidity) == (Dec("63500"), "TAKER")
 
 
 def test_paper_order_fed_one_price_at_a_time(btc: SymbolFilters) -> None:
@@ -132,24 +137,24 @@ def test_paper_order_fed_one_price_at_a_time(btc: SymbolFilters) -> None:
     assert order.on_price(1_050, "62000") is None  # not at the exchange yet
     assert order.on_price(1_100, "63100") is None  # rests
     fill = order.on_price(1_200, "62999.99")
-    assert fill is not None and fill.price == D("63000") and fill.is_maker
+    assert fill is not None and fill.price == Dec("63000") and fill.is_maker
     assert order.status == "FILLED" and order.remaining == 0
 
 
 def test_rounding_and_filter_reasons(btc: SymbolFilters) -> None:
-    assert btc.round_qty(D("0.123456789")) == D("0.12345")
-    assert btc.round_price(D("64000.005"), side="BUY") == D("64000.00")
-    assert btc.round_price(D("64000.005"), side="SELL") == D("64000.01")
-    assert btc.check(D("64000"), D("0.001")) is None
-    v = btc.check(D("64000"), D("0.000001"))
+    assert btc.round_qty(Dec("0.123456789")) == Dec("0.12345")
+    assert btc.round_price(Dec("64000.005"), side="BUY") == Dec("64000.00")
+    assert btc.round_price(Dec("64000.005"), side="SELL") == Dec("64000.01")
+    assert btc.check(Dec("64000"), Dec("0.001")) is None
+    v = btc.check(Dec("64000"), Dec("0.000001"))
     assert isinstance(v, FilterViolation)
     assert (v.filter, str(v)) == (
         "LOT_SIZE",
         "LOT_SIZE: quantity 0.000001 is not a multiple of stepSize 0.00001",
     )
-    v = btc.check(D("64000.001"), D("0.001"))
+    v = btc.check(Dec("64000.001"), Dec("0.001"))
     assert v is not None and v.filter == "PRICE_FILTER"
-    v = btc.check(D("64000"), D("0.00007"))
+    v = btc.check(Dec("64000"), Dec("0.00007"))
     assert v is not None and v.filter == "NOTIONAL"
     assert v.detail == "notional 4.48 (price 64000.00 x quantity 0.00007) is below minNotional 5"
     refused = FillModel().execute(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from decimal import Decimal as D
+from decimal import Decimal as Dec
 
 import numpy as np
 import pytest
@@ -28,7 +28,7 @@ def tracker(btc: SymbolFilters) -> StopTracker:
 def walk(t: StopTracker, path: list[tuple[int, str]]) -> list[StopEvent]:
     events: list[StopEvent] = []
     for ts, price in path:
-        events += t.on_price(SYM, D(price), ts)
+        events += t.on_price(SYM, Dec(price), ts)
     return events
 
 
@@ -47,14 +47,14 @@ def brief(events: list[StopEvent]) -> list[tuple[object, ...]]:
 
 def test_trailing_percent_over_a_price_path(btc: SymbolFilters) -> None:
     t = tracker(btc)
-    t.add_position(1, SYM, "LONG", D("100"), D("90"), D("1"), plan=StopPlan(trail_pct="5"))
+    t.add_position(1, SYM, "LONG", Dec("100"), Dec("90"), Dec("1"), plan=StopPlan(trail_pct="5"))
     events = walk(t, [(1, "100"), (2, "104"), (3, "102"), (4, "106.10"), (5, "101"), (6, "100.80")])
     assert brief(events) == [
-        ("adj", D("90"), D("95"), "TrailingPercent", 1),  # 100 - 5
-        ("adj", D("95"), D("98.80"), "TrailingPercent", 2),  # 104 - 5.20
+        ("adj", Dec("90"), Dec("95"), "TrailingPercent", 1),  # 100 - 5
+        ("adj", Dec("95"), Dec("98.80"), "TrailingPercent", 2),  # 104 - 5.20
         # 102: below the peak, no move
-        ("adj", D("98.80"), D("100.80"), "TrailingPercent", 4),  # 106.10 - 5.305 -> 5.30
-        ("closed", "TrailingStop", D("100.80"), D("1"), 6),
+        ("adj", Dec("98.80"), Dec("100.80"), "TrailingPercent", 4),  # 106.10 - 5.305 -> 5.30
+        ("closed", "TrailingStop", Dec("100.80"), Dec("1"), 6),
     ]
     assert len(t) == 0
 
@@ -67,11 +67,11 @@ def test_chandelier_with_atr_in_price_units(btc: SymbolFilters) -> None:
         events += t.on_price(SYM, price, ts, atr=atr)
     events += t.on_price(SYM, "100.50", 5)
     assert brief(events) == [
-        ("adj", D("90"), D("97"), "Chandelier", 1),  # 100 - 3 x 1
-        ("adj", D("97"), D("99"), "Chandelier", 2),  # 102 - 3 x 1
-        ("adj", D("99"), D("100.50"), "Chandelier", 3),  # 102 - 3 x 0.5
+        ("adj", Dec("90"), Dec("97"), "Chandelier", 1),  # 100 - 3 x 1
+        ("adj", Dec("97"), Dec("99"), "Chandelier", 2),  # 102 - 3 x 1
+        ("adj", Dec("99"), Dec("100.50"), "Chandelier", 3),  # 102 - 3 x 0.5
         # 103 - 3 x 2 = 97 < 100.50: never loosens
-        ("closed", "TrailingStop", D("100.50"), D("0.1"), 5),
+        ("closed", "TrailingStop", Dec("100.50"), Dec("0.1"), 5),
     ]
 
 
@@ -81,8 +81,8 @@ def test_break_even_after_one_r(btc: SymbolFilters) -> None:
     t.add_position(1, SYM, "LONG", "100", "98", "0.5", plan=plan)  # R = 2
     events = walk(t, [(1, "101"), (2, "101.99"), (3, "102"), (4, "100.50"), (5, "100")])
     assert brief(events) == [
-        ("adj", D("98"), D("100"), "BreakEven", 3),
-        ("closed", "BreakEvenStop", D("100"), D("0.5"), 5),
+        ("adj", Dec("98"), Dec("100"), "BreakEven", 3),
+        ("closed", "BreakEvenStop", Dec("100"), Dec("0.5"), 5),
     ]
 
 
@@ -97,12 +97,12 @@ def test_partial_exits_at_one_and_two_r_with_the_rest_trailing(btc: SymbolFilter
     t.add_position(3, SYM, "LONG", "100", "98", "1", plan=plan)  # R = 2
     events = walk(t, [(1, "102"), (2, "104.50"), (3, "106"), (4, "103.80")])
     assert brief(events) == [
-        ("part", 0, D("0.5"), D("102"), 1),  # half at 1R = 102
-        ("adj", D("98"), D("100"), "BreakEven", 1),
-        ("part", 1, D("0.25"), D("104.50"), 2),  # a quarter at 2R (104) by a tick at 104.50
-        ("adj", D("100"), D("102.41"), "TrailingPercent", 2),  # 104.50 - 2.09
-        ("adj", D("102.41"), D("103.88"), "TrailingPercent", 3),  # 106 - 2.12
-        ("closed", "TrailingStop", D("103.80"), D("0.25"), 4),
+        ("part", 0, Dec("0.5"), Dec("102"), 1),  # half at 1R = 102
+        ("adj", Dec("98"), Dec("100"), "BreakEven", 1),
+        ("part", 1, Dec("0.25"), Dec("104.50"), 2),  # a quarter at 2R (104) by a tick at 104.50
+        ("adj", Dec("100"), Dec("102.41"), "TrailingPercent", 2),  # 104.50 - 2.09
+        ("adj", Dec("102.41"), Dec("103.88"), "TrailingPercent", 3),  # 106 - 2.12
+        ("closed", "TrailingStop", Dec("103.80"), Dec("0.25"), 4),
     ]
 
 
@@ -113,12 +113,12 @@ def test_time_stops(btc: SymbolFilters) -> None:
     )
     assert t.on_price(SYM, "100.10", 60_999) == []
     assert brief(t.on_price(SYM, "100.20", 61_000)) == [
-        ("closed", "TimeStop", D("100.20"), D("1"), 61_000)
+        ("closed", "TimeStop", Dec("100.20"), Dec("1"), 61_000)
     ]
     t.add_position(2, SYM, "LONG", "100", "90", "1", plan=StopPlan(time_stop_bars=2))
     assert t.on_candle(SYM, 0, 59_999, "100", "101", "99.50", "100.50") == []
     events = t.on_candle(SYM, 60_000, 119_999, "100.50", "101", "100", "100.70")
-    assert brief(events) == [("closed", "TimeStop", D("100.70"), D("1"), 119_999)]
+    assert brief(events) == [("closed", "TimeStop", Dec("100.70"), Dec("1"), 119_999)]
 
 
 def test_short_is_mirrored(btc: SymbolFilters) -> None:
@@ -126,10 +126,10 @@ def test_short_is_mirrored(btc: SymbolFilters) -> None:
     t.add_position(4, SYM, "SHORT", "100", "110", "2", plan=StopPlan(trail_pct=5))
     events = walk(t, [(1, "100"), (2, "96"), (3, "98"), (4, "93.90"), (5, "98.59")])
     assert brief(events) == [
-        ("adj", D("110"), D("105"), "TrailingPercent", 1),
-        ("adj", D("105"), D("100.80"), "TrailingPercent", 2),
-        ("adj", D("100.80"), D("98.59"), "TrailingPercent", 4),  # 93.90 + 4.695 -> 4.69
-        ("closed", "TrailingStop", D("98.59"), D("2"), 5),
+        ("adj", Dec("110"), Dec("105"), "TrailingPercent", 1),
+        ("adj", Dec("105"), Dec("100.80"), "TrailingPercent", 2),
+        ("adj", Dec("100.80"), Dec("98.59"), "TrailingPercent", 4),  # 93.90 + 4.695 -> 4.69
+        ("closed", "TrailingStop", Dec("98.59"), Dec("2"), 5),
     ]
 
 
@@ -138,7 +138,7 @@ def test_candle_exits_at_the_stop_it_crossed(btc: SymbolFilters) -> None:
     t.add_position(1, SYM, "LONG", "100", "99", "1")
     # Bullish: 100 -> 98.50 (through 99) -> 101 -> 100.50: out at 99.
     events = t.on_candle(SYM, 0, 59_999, "100", "101", "98.50", "100.50")
-    assert brief(events) == [("closed", "StopLoss", D("99"), D("1"), 19_999)]
+    assert brief(events) == [("closed", "StopLoss", Dec("99"), Dec("1"), 19_999)]
 
 
 def test_batch_of_numpy_prices_matches_one_by_one(btc: SymbolFilters) -> None:
@@ -162,10 +162,10 @@ def test_manual_stop_only_tightens(btc: SymbolFilters) -> None:
     t.add_position(1, SYM, "LONG", "100", "90", "1")
     with pytest.raises(InvalidParameterError, match="would not tighten"):
         t.set_stop(1, "89", 1)
-    assert brief(t.set_stop(1, "95", 1)) == [("adj", D("90"), D("95"), "Manual", 1)]
+    assert brief(t.set_stop(1, "95", 1)) == [("adj", Dec("90"), Dec("95"), "Manual", 1)]
     state = t.get(1)
-    assert state is not None and (state.stop, state.stop_kind) == (D("95"), "Manual")
-    assert brief(t.close(1, "97", 2)) == [("closed", "Manual", D("97"), D("1"), 2)]
+    assert state is not None and (state.stop, state.stop_kind) == (Dec("95"), "Manual")
+    assert brief(t.close(1, "97", 2)) == [("closed", "Manual", Dec("97"), Dec("1"), 2)]
     assert 1 not in t
     with pytest.raises(InvalidParameterError):
         t.add_position(2, SYM, "LONG", "100", "101", "1")  # stop above a long's entry
