@@ -707,3 +707,71 @@ mod tests {
         assert!(a.on_prices(SYM, &prices, &ts[..3]).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::stops::plan::TakeProfit;
+
+    fn plan_strategy() -> impl Strategy<Value = StopPlan> {
+        (
+            0u32..200_000,
+            0u32..3_000,
+            prop_oneof![Just(0u32), 500u32..5_000],
+            prop_oneof![Just(0u32), 1u32..3_000],
+            prop::collection::btree_set(1u32..4_000, 0..3),
+            prop_oneof![Just(0i64), 1i64..500],
+        )
+            .prop_map(|(trail_ppm, trail_after, k, be, levels, time_ms)| StopPlan {
+                trail_ppm,
+                trail_after_r_milli: trail_after,
+                chandelier_k_milli: k,
+                breakeven_after_r_milli: be,
+                take_profits: levels.into_iter().map(|r| TakeProfit { r_milli: r, fraction_ppm: 300_000 }).collect(),
+                time_stop_ms: time_ms,
+                ..StopPlan::default()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn stop_never_loosens_and_quantity_is_conserved(
+            plan in plan_strategy(),
+            short in any::<bool>(),
+            entry in 5_000i64..20_000,
+            risk in 1i64..2_000,
+            qty in 1i64..10_000,
+            moves in prop::collection::vec((-300i64..300, prop::option::of(1.0f64..500.0)), 1..80),
+        ) {
+            let dir = if short { -1 } else { 1 };
+            let side = if short { PositionSide::Short } else { PositionSide::Long };
+            let mut t = StopTracker::default();
+            let new = NewPosition { id: 1, symbol: "X", side, entry, stop: entry - dir * risk, qty, opened_at: 0 };
+            t.add(&new, &plan).unwrap();
+            let (mut stop, mut out, mut price) = (entry - dir * risk, 0i64, entry);
+            for (ts, (mv, atr)) in moves.into_iter().enumerate() {
+                price = (price + mv).max(1);
+                for e in t.on_price("X", price, ts as i64 + 1, atr) {
+                    match *e {
+                        StopEvent::SlAdjusted { old_stop, new_stop, .. } => {
+                            prop_assert!((new_stop - old_stop) * dir > 0);
+                            prop_assert_eq!(old_stop, stop);
+                            stop = new_stop;
+                        }
+                        StopEvent::PartialExit { qty: q, .. } => { prop_assert!(q > 0); out += q; }
+                        StopEvent::TradeClosed { qty: q, .. } => { prop_assert!(q >= 0); out += q; }
+                    }
+                }
+                match t.get(1) {
+                    None => { prop_assert_eq!(out, qty); return Ok(()); }
+                    Some(v) => {
+                        prop_assert_eq!(v.stop, stop);
+                        prop_assert!(v.qty > 0 && v.qty + out == qty);
+                    }
+                }
+            }
+        }
+    }
+}
