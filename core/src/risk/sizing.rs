@@ -158,6 +158,9 @@ pub fn size_position(f: &SymbolFilters, req: &SizingRequest) -> Result<Sizing, S
             }
         }
     }
+    if req.risk_pct > Dec::new(100, 0) {
+        return Err(refuse(SizingRule::Input, format!("risk_pct must be <= 100, got {}", req.risk_pct)));
+    }
     // risk = equity × pct / 100, as one decimal (exact).
     let (e, r) = (req.equity.normalized(), req.risk_pct.normalized());
     let risk = Dec::new(e.units.checked_mul(r.units).ok_or_else(too_large)?, e.scale + r.scale + 2);
@@ -288,5 +291,7 @@ mod tests {
         );
         let e = size_position(&f, &req("0", 6_400_000, 6_300_000)).unwrap_err();
         assert_eq!(e.rule, SizingRule::Input);
+        let e = size_position(&f, &SizingRequest { risk_pct: d("101"), ..req("10000", 6_400_000, 6_300_000) });
+        assert_eq!(e.unwrap_err().to_string(), "INPUT: risk_pct must be <= 100, got 101");
     }
 }
