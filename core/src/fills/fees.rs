@@ -113,7 +113,8 @@ impl FeeSchedule {
         let (num, den) = self.rate(liq).fraction();
         let p = self.commission_precision;
         // fee = amount × 10^-scale × num/den, in units of 10^-p, rounded up.
-        let fee = div_ceil(amount * num * pow10(p), den * pow10(scale));
+        // Saturating: only absurd amounts (~1e28 and up) could overflow.
+        let fee = div_ceil(amount.saturating_mul(num).saturating_mul(pow10(p)), den * pow10(scale));
         Commission { amount: fee, precision: p, asset }
     }
 }

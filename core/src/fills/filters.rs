@@ -106,10 +106,11 @@ pub struct SymbolFilters {
 /// unit is `unit_atoms × 10^-unit_scale`.
 fn on_grid(value: Dec, unit_atoms: i64, unit_scale: u32, rounding: Rounding, what: &str) -> CoreResult<i128> {
     // value / unit = value.units × 10^unit_scale / (10^value.scale × unit_atoms)
+    let out_of_range = || CoreError::InvalidInput(format!("{what} {value} is out of range"));
     let (num, den) = if value.scale >= unit_scale {
-        (value.units, pow10(value.scale - unit_scale) * i128::from(unit_atoms))
+        (value.units, pow10(value.scale - unit_scale).checked_mul(i128::from(unit_atoms)).ok_or_else(out_of_range)?)
     } else {
-        (value.units * pow10(unit_scale - value.scale), i128::from(unit_atoms))
+        (value.units.checked_mul(pow10(unit_scale - value.scale)).ok_or_else(out_of_range)?, i128::from(unit_atoms))
     };
     Ok(match rounding {
         Rounding::Exact => {
@@ -123,7 +124,7 @@ fn on_grid(value: Dec, unit_atoms: i64, unit_scale: u32, rounding: Rounding, wha
         }
         Rounding::Down => div_floor(num, den),
         Rounding::Up => div_ceil(num, den),
-        Rounding::Nearest => div_floor(2 * num + den, 2 * den),
+        Rounding::Nearest => div_floor(num.checked_mul(2).ok_or_else(out_of_range)? + den, 2 * den),
     })
 }
 
@@ -259,10 +260,13 @@ impl SymbolFilters {
         Dec::new(i128::from(steps) * i128::from(self.step_atoms), self.qty_scale)
     }
 
-    /// `price × qty` in notional atoms.
+    /// `price × qty` in notional atoms (saturating: beyond ~1e37 atoms the
+    /// inputs are not prices and quantities of this world).
     #[must_use]
     pub fn notional_atoms(&self, ticks: i64, steps: i64) -> i128 {
-        i128::from(ticks) * i128::from(self.tick_atoms) * i128::from(steps) * i128::from(self.step_atoms)
+        (i128::from(ticks) * i128::from(steps))
+            .saturating_mul(i128::from(self.tick_atoms))
+            .saturating_mul(i128::from(self.step_atoms))
     }
 
     /// Notional atoms as a decimal of the quote asset.

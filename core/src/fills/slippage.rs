@@ -42,8 +42,9 @@ impl Slippage {
                 } else {
                     let (inum, iden) = impact.fraction();
                     let (vn, vd) = (inum * i128::from(qty), iden * i128::from(volume));
-                    // min(v, cap) compared by cross-multiplication.
-                    if vn * cd <= cn * vd {
+                    // min(v, cap) compared by cross-multiplication
+                    // (saturating: an absurd share is simply capped).
+                    if vn.saturating_mul(cd) <= cn.saturating_mul(vd) {
                         (vn, vd)
                     } else {
                         (cn, cd)
@@ -51,13 +52,23 @@ impl Slippage {
                 }
             }
         };
+        // Reduce the fraction first so `p × (den ± num)` stays in range.
+        let g = gcd(num, den).max(1);
+        let (num, den) = (num / g, den / g);
         let p = i128::from(ticks);
         let moved = match side {
-            Side::Buy => div_ceil(p * (den + num), den),
-            Side::Sell => div_floor(p * (den - num), den).max(0),
+            Side::Buy => div_ceil(p.saturating_mul(den + num), den),
+            Side::Sell => div_floor(p.saturating_mul(den - num), den).max(0),
         };
         i64::try_from(moved).unwrap_or(i64::MAX)
     }
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a.abs()
 }
 
 #[cfg(test)]

@@ -234,6 +234,9 @@ impl StopTracker {
     /// [`CoreError::InvalidParameter`] for an unknown id or a stop that would
     /// loosen (or not move).
     pub fn set_stop(&mut self, id: u64, stop: i64, ts: i64) -> CoreResult<&[StopEvent]> {
+        if stop <= 0 {
+            return Err(CoreError::param("stop", format!("must be > 0, got {stop}")));
+        }
         let (s, i) = self.locate(id)?;
         self.events.clear();
         let p = &mut self.books[s as usize].positions[i as usize];
@@ -253,6 +256,9 @@ impl StopTracker {
     /// # Errors
     /// [`CoreError::InvalidParameter`] for an unknown id.
     pub fn close(&mut self, id: u64, price: i64, ts: i64) -> CoreResult<&[StopEvent]> {
+        if price <= 0 {
+            return Err(CoreError::param("price", format!("must be > 0, got {price}")));
+        }
         let (s, i) = self.locate(id)?;
         self.events.clear();
         let mut p = self.swap_remove(s, i);
@@ -272,6 +278,7 @@ impl StopTracker {
 
     /// One price of a symbol (a trade or a tick), in ticks, at `ts` ms,
     /// optionally with a new ATR in ticks. Returns the events it produced.
+    /// A price `<= 0` is not a market price and is ignored.
     pub fn on_price(&mut self, symbol: &str, price: i64, ts: i64, atr_ticks: Option<f64>) -> &[StopEvent] {
         self.events.clear();
         if let Some(s) = self.symbol_id(symbol) {
@@ -309,6 +316,9 @@ impl StopTracker {
     }
 
     fn price_into(&mut self, s: SymbolId, price: i64, ts: i64, atr_ticks: Option<f64>) {
+        if price <= 0 {
+            return; // not a market price
+        }
         let book = &mut self.books[s.0 as usize];
         if let Some(a) = atr_ticks {
             book.atr = a;
@@ -341,6 +351,9 @@ impl StopTracker {
     pub fn on_candle(&mut self, symbol: &str, bar: &Bar, atr_ticks: Option<f64>) -> &[StopEvent] {
         self.events.clear();
         let Some(s) = self.symbol_id(symbol) else { return &self.events };
+        if bar.low <= 0 {
+            return &self.events; // not market prices
+        }
         let points = self.intrabar.points(bar);
         let book = &mut self.books[s.0 as usize];
         // The ATR known before this candle is used along its path; the new
