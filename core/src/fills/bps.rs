@@ -45,14 +45,20 @@ impl Bps {
     /// This rate times `num / den` (e.g. the BNB discount, ×3/4).
     #[must_use]
     pub const fn times(self, num: u64, den: u64) -> Self {
-        Self { numer: self.numer * num, denom: self.denom * den }
+        Self { numer: self.numer.saturating_mul(num), denom: self.denom.saturating_mul(den) }
+    }
+
+    /// Whether the rate is at most `bps` basis points.
+    #[must_use]
+    pub fn at_most(self, bps: u64) -> bool {
+        u128::from(self.numer) <= u128::from(bps) * u128::from(self.denom)
     }
 
     /// The rate as a fraction of one: `numer / (denom × 10_000)`, as i128
     /// numerator and denominator.
     #[must_use]
     pub fn fraction(self) -> (i128, i128) {
-        (i128::from(self.numer), i128::from(self.denom) * 10_000)
+        (i128::from(self.numer), i128::from(self.denom.max(1)) * 10_000)
     }
 
     /// The value in bps as an exact decimal when the denominator is a power
@@ -60,7 +66,7 @@ impl Bps {
     #[must_use]
     pub fn to_dec(self) -> Dec {
         let scale = 12;
-        Dec::new(i128::from(self.numer) * pow10(scale) / i128::from(self.denom), scale).normalized()
+        Dec::new(i128::from(self.numer) * pow10(scale) / i128::from(self.denom.max(1)), scale).normalized()
     }
 
     #[must_use]

@@ -18,10 +18,14 @@ pub struct Dec {
     pub scale: u32,
 }
 
-/// `10^n` as i128 (n <= 38).
+/// `10^n` as i128, saturating at `i128::MAX` past 10^38 (callers use
+/// checked or saturating products, so an absurd scale cannot panic).
 #[must_use]
 pub const fn pow10(n: u32) -> i128 {
-    10i128.pow(n)
+    match 10i128.checked_pow(n) {
+        Some(v) => v,
+        None => i128::MAX,
+    }
 }
 
 /// Floor division for i128 with a positive divisor.

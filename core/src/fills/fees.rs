@@ -114,7 +114,7 @@ impl FeeSchedule {
         let p = self.commission_precision;
         // fee = amount × 10^-scale × num/den, in units of 10^-p, rounded up.
         // Saturating: only absurd amounts (~1e28 and up) could overflow.
-        let fee = div_ceil(amount.saturating_mul(num).saturating_mul(pow10(p)), den * pow10(scale));
+        let fee = div_ceil(amount.saturating_mul(num).saturating_mul(pow10(p)), den.saturating_mul(pow10(scale)));
         Commission { amount: fee, precision: p, asset }
     }
 }

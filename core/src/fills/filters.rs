@@ -20,6 +20,9 @@ use super::decimal::{div_ceil, div_floor, pow10, Dec};
 use crate::error::{CoreError, CoreResult};
 use crate::signals::Side;
 
+/// Most decimals a tickSize or stepSize may have (Binance uses 8).
+pub const MAX_FILTER_SCALE: u32 = 18;
+
 /// How a decimal that is not a whole number of ticks/steps is brought onto
 /// the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +150,12 @@ impl SymbolFilters {
         }
         if !step.is_positive() {
             return Err(CoreError::param("step_size", format!("must be > 0, got {step}")));
+        }
+        if tick.scale > MAX_FILTER_SCALE || step.scale > MAX_FILTER_SCALE {
+            return Err(CoreError::param(
+                "tick_size",
+                format!("tickSize and stepSize may have at most {MAX_FILTER_SCALE} decimals"),
+            ));
         }
         let tick_atoms = i64::try_from(tick.units).map_err(|_| CoreError::param("tick_size", "too large"))?;
         let step_atoms = i64::try_from(step.units).map_err(|_| CoreError::param("step_size", "too large"))?;
@@ -449,6 +458,8 @@ pub(crate) mod tests {
         assert!(SymbolFilters::new_checked(&bad).is_err());
         let bad =
             FilterSpec { tick_size: d("0.01"), step_size: d("0.001"), min_qty: d("0.0015"), ..Default::default() };
+        assert!(SymbolFilters::new_checked(&bad).is_err());
+        let bad = FilterSpec { tick_size: d("1e-19"), step_size: d("1"), ..Default::default() };
         assert!(SymbolFilters::new_checked(&bad).is_err());
     }
 }

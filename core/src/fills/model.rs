@@ -71,6 +71,20 @@ impl FillModel {
         if config.latency_ms < 0 {
             return Err(CoreError::param("latency_ms", format!("must be >= 0, got {}", config.latency_ms)));
         }
+        for (name, rate) in [("maker_bps", config.fees.maker), ("taker_bps", config.fees.taker)] {
+            if !rate.at_most(10_000) {
+                return Err(CoreError::param(name, format!("must be <= 10000 bps (100%), got {}", rate.to_dec())));
+            }
+        }
+        if config.fees.commission_precision > 18 {
+            return Err(CoreError::param("commission_precision", "must be <= 18"));
+        }
+        match config.slippage {
+            Slippage::Fixed(b) | Slippage::VolumeShare { cap: b, .. } if !b.at_most(10_000) => {
+                return Err(CoreError::param("slippage", "a slippage (or its cap) must be <= 10000 bps"));
+            }
+            _ => {}
+        }
         if let Some(s) = config.max_volume_share {
             let (n, d) = s.fraction();
             if n == 0 || n > d {
@@ -299,5 +313,9 @@ mod tests {
         let o = order(Side::Buy, OrderKind::Market, 0, 0);
         assert_eq!(m.execute_points(&btcusdt(), o, &[]).unwrap_err().filter, FilterKind::LotSize);
         assert!(FillModel::new_checked(FillConfig { latency_ms: -1, ..FillConfig::default() }).is_err());
+        let greedy = FeeSchedule { taker: Bps::whole(10_001), ..FeeSchedule::default() };
+        assert!(FillModel::new_checked(FillConfig { fees: greedy, ..FillConfig::default() }).is_err());
+        let wild = Slippage::Fixed(Bps { numer: 100_001, denom: 10 });
+        assert!(FillModel::new_checked(FillConfig { slippage: wild, ..FillConfig::default() }).is_err());
     }
 }
