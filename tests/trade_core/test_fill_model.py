@@ -170,3 +170,18 @@ def test_floats_are_refused_for_money(btc: SymbolFilters) -> None:
         SymbolFilters("0", "0.1")
     with pytest.raises(InvalidParameterError):
         FillModel(intrabar="sideways")
+
+
+def test_stop_market_order_fed_one_price_at_a_time(btc: SymbolFilters) -> None:
+    # A protective SELL stop at 63000: 63100 does not trigger; a gap to
+    # 62900 triggers and takes there (not at 63000), 5 bps slippage down:
+    # 62900 x 0.9995 = 62868.55.
+    order = FillModel(slippage_bps=5).submit(
+        btc, "SELL", "0.01", 0, order_type="STOP_LOSS", stop_price="63000"
+    )
+    assert order.on_price(1, "63100") is None and not order.triggered
+    fill = order.on_price(2, "62900")
+    assert fill is not None and order.triggered
+    assert (fill.price, fill.liquidity) == (Dec("62868.55"), "TAKER")
+    # SELL: commission in USDT, 628.6855 x 0.1% = 0.6286855 -> up to 0.62868550.
+    assert (fill.commission, fill.commission_asset) == (Dec("0.6286855"), "QUOTE")

@@ -169,3 +169,17 @@ def test_manual_stop_only_tightens(btc: SymbolFilters) -> None:
     assert 1 not in t
     with pytest.raises(InvalidParameterError):
         t.add_position(2, SYM, "LONG", "100", "101", "1")  # stop above a long's entry
+
+
+def test_plan_ratios_accept_decimals_and_floats_at_their_resolution() -> None:
+    plan = StopPlan(trail_pct=2.5, chandelier_k=Dec("3"), take_profits=[("1.5", 0.5)])
+    assert plan.trail_pct == Dec("2.5")
+    assert plan.chandelier_k == Dec("3")
+    assert plan.take_profits == [(Dec("1.5"), Dec("0.5"))]
+    assert plan == StopPlan(trail_pct="2.5", chandelier_k=3, take_profits=[(Dec("1.5"), "0.5")])
+    with pytest.raises(InvalidParameterError, match="decimals"):
+        StopPlan(trail_pct="0.00001")  # finer than 1 ppm
+    with pytest.raises(InvalidParameterError, match="more than the whole"):
+        StopPlan(take_profits=[(1, "0.6"), (2, "0.5")])
+    with pytest.raises(InvalidParameterError, match="ascending"):
+        StopPlan(take_profits=[(2, "0.5"), (1, "0.25")])

@@ -453,6 +453,14 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn out_of_range_values_are_errors_not_panics() {
+        let f = btcusdt();
+        assert!(f.price_to_ticks(d("1e30"), Rounding::Nearest).is_err());
+        assert!(f.qty_to_steps(d("-1e30"), Rounding::Down).is_err());
+        assert!(f.price_to_ticks(d("1e-30"), Rounding::Up).is_ok());
+    }
+
+    #[test]
     fn invalid_filters_are_refused() {
         let bad = FilterSpec { tick_size: d("0"), step_size: d("1"), ..Default::default() };
         assert!(SymbolFilters::new_checked(&bad).is_err());
