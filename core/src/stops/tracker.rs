@@ -231,8 +231,8 @@ impl StopTracker {
     /// Moves a stop by hand; only in the position's favour.
     ///
     /// # Errors
-    /// [`CoreError::InvalidParameter`] for an unknown id or a stop that would
-    /// loosen (or not move).
+    /// [`CoreError::InvalidParameter`] for an unknown id, a stop `<= 0`, or
+    /// a stop that would loosen (or not move).
     pub fn set_stop(&mut self, id: u64, stop: i64, ts: i64) -> CoreResult<&[StopEvent]> {
         if stop <= 0 {
             return Err(CoreError::param("stop", format!("must be > 0, got {stop}")));
@@ -254,7 +254,7 @@ impl StopTracker {
     /// Closes a position by hand at `price` (reason `Manual`).
     ///
     /// # Errors
-    /// [`CoreError::InvalidParameter`] for an unknown id.
+    /// [`CoreError::InvalidParameter`] for an unknown id or a price `<= 0`.
     pub fn close(&mut self, id: u64, price: i64, ts: i64) -> CoreResult<&[StopEvent]> {
         if price <= 0 {
             return Err(CoreError::param("price", format!("must be > 0, got {price}")));
