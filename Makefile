@@ -54,6 +54,7 @@ test: $(BUILT) rust-test lint py-test
 
 bench: $(BUILT)
 	cd core && $(CARGO) bench --bench pipeline -- --noplot
+	cd core && $(CARGO) bench --bench stops -- --noplot
 	$(BIN)/pytest -q benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops --benchmark-sort=name -s
 
 build: $(BUILT)

@@ -1,7 +1,9 @@
 """Typed stubs of the Rust extension ``avd._core`` (checked by mypy.stubtest)."""
 
+from collections.abc import Sequence
+from decimal import Decimal
 from os import PathLike
-from typing import Any, ClassVar, final
+from typing import Any, ClassVar, TypeAlias, final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -20,16 +22,29 @@ __all__ = [
     "Donchian",
     "Ema",
     "EngineConfig",
+    "Execution",
+    "Fill",
+    "FillModel",
+    "FilterViolation",
     "InvalidInputError",
     "InvalidParameterError",
     "Macd",
     "MarketEngine",
     "Obv",
+    "PartialExit",
+    "PositionSize",
+    "PositionState",
     "Roc",
     "Rsi",
+    "SimOrder",
+    "SlAdjusted",
     "Sma",
     "StdDev",
     "Stoch",
+    "StopPlan",
+    "StopTracker",
+    "SymbolFilters",
+    "TradeClosed",
     "TradeSignal",
     "Vwap",
     "Wma",
@@ -50,6 +65,7 @@ __all__ = [
     "read_candles",
     "roc",
     "rsi",
+    "size_position",
     "sma",
     "stddev",
     "stoch",
@@ -460,3 +476,366 @@ def from_signals(
     short_exits: NDArray[np.bool_] | None = None,
     periods_per_year: float = 365.0,
 ) -> tuple[dict[str, Any], NDArray[np.float64], dict[str, float]]: ...
+
+# -- fills ---------------------------------------------------------------------
+
+_Dec: TypeAlias = Decimal | str | int
+
+@final
+class FilterViolation:
+    @property
+    def filter(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+
+@final
+class SymbolFilters:
+    def __new__(
+        cls,
+        tick_size: _Dec,
+        step_size: _Dec,
+        *,
+        min_qty: _Dec | None = None,
+        max_qty: _Dec | None = None,
+        min_notional: _Dec | None = None,
+        max_notional: _Dec | None = None,
+        min_price: _Dec | None = None,
+        max_price: _Dec | None = None,
+    ) -> SymbolFilters: ...
+    @property
+    def tick_size(self) -> Decimal: ...
+    @property
+    def step_size(self) -> Decimal: ...
+    @property
+    def min_qty(self) -> Decimal: ...
+    @property
+    def max_qty(self) -> Decimal | None: ...
+    @property
+    def min_notional(self) -> Decimal: ...
+    @property
+    def max_notional(self) -> Decimal | None: ...
+    @property
+    def min_price(self) -> Decimal: ...
+    @property
+    def max_price(self) -> Decimal | None: ...
+    @property
+    def price_scale(self) -> int: ...
+    @property
+    def qty_scale(self) -> int: ...
+    def to_ticks(self, price: _Dec, rounding: str = "exact") -> int: ...
+    def from_ticks(self, ticks: int) -> Decimal: ...
+    def to_steps(self, qty: _Dec, rounding: str = "exact") -> int: ...
+    def from_steps(self, steps: int) -> Decimal: ...
+    def round_qty(self, qty: _Dec) -> Decimal: ...
+    def round_price(
+        self, price: _Dec, side: str | None = None, rounding: str = "nearest"
+    ) -> Decimal: ...
+    def check(self, price: _Dec, qty: _Dec) -> FilterViolation | None: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class Fill:
+    @property
+    def ts(self) -> int: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def liquidity(self) -> str: ...
+    @property
+    def is_maker(self) -> bool: ...
+    @property
+    def commission(self) -> Decimal: ...
+    @property
+    def commission_asset(self) -> str: ...
+
+@final
+class Execution:
+    @property
+    def fills(self) -> list[Fill]: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def filled(self) -> Decimal: ...
+    @property
+    def remaining(self) -> Decimal: ...
+    @property
+    def triggered(self) -> bool: ...
+
+@final
+class SimOrder:
+    def on_price(self, ts: int, price: _Dec, volume: _Dec | None = None) -> Fill | None: ...
+    def on_candle(
+        self,
+        open_time: int,
+        close_time: int,
+        open: _Dec,
+        high: _Dec,
+        low: _Dec,
+        close: _Dec,
+        volume: _Dec,
+    ) -> Fill | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def remaining(self) -> Decimal: ...
+    @property
+    def filled(self) -> Decimal: ...
+    @property
+    def triggered(self) -> bool: ...
+    @property
+    def arrive_at(self) -> int: ...
+
+@final
+class FillModel:
+    def __new__(
+        cls,
+        *,
+        maker_bps: _Dec | None = None,
+        taker_bps: _Dec | None = None,
+        bnb_discount: bool = False,
+        commission_precision: int = 8,
+        slippage_bps: _Dec | None = None,
+        volume_impact_bps: _Dec | None = None,
+        volume_cap_bps: _Dec | None = None,
+        latency_ms: int = 0,
+        intrabar: str = "direction",
+        limit_fill: str = "through",
+        max_volume_share_bps: _Dec | None = None,
+    ) -> FillModel: ...
+    @property
+    def maker_bps(self) -> Decimal: ...
+    @property
+    def taker_bps(self) -> Decimal: ...
+    @property
+    def bnb_discount(self) -> bool: ...
+    @property
+    def latency_ms(self) -> int: ...
+    @property
+    def intrabar(self) -> str: ...
+    @property
+    def limit_fill(self) -> str: ...
+    @property
+    def slippage(self) -> str: ...
+    def fee(
+        self, filters: SymbolFilters, side: str, price: _Dec, qty: _Dec, *, maker: bool = False
+    ) -> Decimal: ...
+    def execute(
+        self,
+        filters: SymbolFilters,
+        side: str,
+        qty: _Dec,
+        sent_at: int,
+        *,
+        order_type: str = "MARKET",
+        price: _Dec | None = None,
+        stop_price: _Dec | None = None,
+        points: Sequence[tuple[int, _Dec] | tuple[int, _Dec, _Dec]] | None = None,
+        candles: Sequence[tuple[int, int, _Dec, _Dec, _Dec, _Dec, _Dec]] | None = None,
+    ) -> Execution | FilterViolation: ...
+    def submit(
+        self,
+        filters: SymbolFilters,
+        side: str,
+        qty: _Dec,
+        sent_at: int,
+        *,
+        order_type: str = "MARKET",
+        price: _Dec | None = None,
+        stop_price: _Dec | None = None,
+    ) -> SimOrder: ...
+
+# -- stops ---------------------------------------------------------------------
+
+_Ratio: TypeAlias = Decimal | str | int | float
+
+@final
+class StopPlan:
+    def __new__(
+        cls,
+        *,
+        trail_pct: _Ratio | None = None,
+        trail_after_r: _Ratio | None = None,
+        chandelier_k: _Ratio | None = None,
+        breakeven_after_r: _Ratio | None = None,
+        breakeven_offset_ticks: int = 0,
+        take_profits: Sequence[tuple[_Ratio, _Ratio]] | None = None,
+        time_stop_ms: int | None = None,
+        time_stop_bars: int | None = None,
+    ) -> StopPlan: ...
+    @property
+    def trail_pct(self) -> Decimal | None: ...
+    @property
+    def trail_after_r(self) -> Decimal: ...
+    @property
+    def chandelier_k(self) -> Decimal | None: ...
+    @property
+    def breakeven_after_r(self) -> Decimal | None: ...
+    @property
+    def breakeven_offset_ticks(self) -> int: ...
+    @property
+    def take_profits(self) -> list[tuple[Decimal, Decimal]]: ...
+    @property
+    def time_stop_ms(self) -> int | None: ...
+    @property
+    def time_stop_bars(self) -> int | None: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+
+@final
+class SlAdjusted:
+    @property
+    def position_id(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def old_stop(self) -> Decimal: ...
+    @property
+    def new_stop(self) -> Decimal: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def ts(self) -> int: ...
+
+@final
+class PartialExit:
+    @property
+    def position_id(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def level(self) -> int: ...
+    @property
+    def fraction(self) -> Decimal: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def ts(self) -> int: ...
+
+@final
+class TradeClosed:
+    @property
+    def position_id(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def ts(self) -> int: ...
+
+_StopEvent: TypeAlias = SlAdjusted | PartialExit | TradeClosed
+
+@final
+class PositionState:
+    @property
+    def position_id(self) -> int: ...
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def entry(self) -> Decimal: ...
+    @property
+    def initial_stop(self) -> Decimal: ...
+    @property
+    def stop(self) -> Decimal: ...
+    @property
+    def stop_kind(self) -> str: ...
+    @property
+    def peak(self) -> Decimal: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def initial_qty(self) -> Decimal: ...
+    @property
+    def opened_at(self) -> int: ...
+    @property
+    def bars(self) -> int: ...
+    @property
+    def next_take_profit(self) -> int: ...
+
+@final
+class StopTracker:
+    def __new__(cls, intrabar: str = "direction") -> StopTracker: ...
+    def add_symbol(self, symbol: str, filters: SymbolFilters) -> None: ...
+    def add_position(
+        self,
+        position_id: int,
+        symbol: str,
+        side: str,
+        entry: _Dec,
+        stop: _Dec,
+        qty: _Dec,
+        *,
+        plan: StopPlan | None = None,
+        opened_at: int = 0,
+    ) -> None: ...
+    def remove(self, position_id: int) -> PositionState | None: ...
+    def get(self, position_id: int) -> PositionState | None: ...
+    def positions(self) -> list[PositionState]: ...
+    def __len__(self) -> int: ...
+    def __contains__(self, position_id: int, /) -> bool: ...
+    def set_stop(self, position_id: int, stop: _Dec, ts: int) -> list[_StopEvent]: ...
+    def close(self, position_id: int, price: _Dec, ts: int) -> list[_StopEvent]: ...
+    def on_price(
+        self, symbol: str, price: _Dec, ts: int, atr: float | None = None
+    ) -> list[_StopEvent]: ...
+    def on_candle(
+        self,
+        symbol: str,
+        open_time: int,
+        close_time: int,
+        open: _Dec,
+        high: _Dec,
+        low: _Dec,
+        close: _Dec,
+        atr: float | None = None,
+    ) -> list[_StopEvent]: ...
+    def on_prices(
+        self,
+        symbol: str,
+        prices: NDArray[np.int64] | NDArray[np.float64],
+        ts: NDArray[np.int64],
+    ) -> list[_StopEvent]: ...
+
+# -- risk ----------------------------------------------------------------------
+
+@final
+class PositionSize:
+    @property
+    def accepted(self) -> bool: ...
+    @property
+    def qty(self) -> Decimal: ...
+    @property
+    def risk_qty(self) -> Decimal: ...
+    @property
+    def capped_by(self) -> str | None: ...
+    @property
+    def notional(self) -> Decimal: ...
+    @property
+    def risk_amount(self) -> Decimal: ...
+    @property
+    def rule(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    def __bool__(self) -> bool: ...
+
+def size_position(
+    filters: SymbolFilters,
+    side: str,
+    equity: _Dec,
+    risk_pct: _Dec,
+    entry: _Dec,
+    stop: _Dec,
+    *,
+    cash: _Dec | None = None,
+    max_notional: _Dec | None = None,
+) -> PositionSize: ...

@@ -8,11 +8,14 @@ pub mod candles;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod fills;
 pub mod history;
 pub mod indicators;
 pub mod patterns;
+pub mod risk;
 pub mod scoring;
 pub mod signals;
+pub mod stops;
 
 #[cfg(feature = "python")]
 mod python;

@@ -4,7 +4,11 @@ pub mod backtest;
 pub mod candles;
 pub mod engine;
 pub mod error;
+pub mod fills;
 pub mod indicators;
+pub mod money;
+pub mod risk;
+pub mod stops;
 pub mod util;
 
 use pyo3::prelude::*;
@@ -32,6 +36,18 @@ mod _core {
     // -- engine --
     #[pymodule_export]
     use super::engine::{PyBatchResult, PyContextScore, PyEngineConfig, PyMarketEngine, PyTradeSignal};
+
+    // -- fills --
+    #[pymodule_export]
+    use super::fills::{PyExecution, PyFill, PyFillModel, PyFilterViolation, PySimOrder, PySymbolFilters};
+
+    // -- stops --
+    #[pymodule_export]
+    use super::stops::{PyPartialExit, PyPositionState, PySlAdjusted, PyStopPlan, PyStopTracker, PyTradeClosed};
+
+    // -- risk --
+    #[pymodule_export]
+    use super::risk::{py_size_position, PyPositionSize};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
