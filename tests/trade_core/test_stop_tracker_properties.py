@@ -17,7 +17,8 @@ SYM = "XUSDT"
 def plans(draw: st.DrawFn) -> StopPlan:
     levels = draw(st.integers(0, 3))
     rs = sorted(set(draw(st.lists(st.integers(1, 4000), min_size=levels, max_size=levels))))
-    fractions = [Decimal(draw(st.integers(1, 400))) / 1000 for _ in rs]
+    # at most three levels of at most a third each: never more than the position
+    fractions = [Decimal(draw(st.integers(1, 333))) / 1000 for _ in rs]
     return StopPlan(
         trail_pct=draw(st.none() | st.integers(1, 2000).map(lambda v: Decimal(v) / 100)),
         trail_after_r=Decimal(draw(st.integers(0, 3000))) / 1000,

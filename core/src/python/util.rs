@@ -30,7 +30,6 @@ pub fn same_len(cols: &[(&str, usize)]) -> Result<usize, CoreError> {
 }
 
 /// Moves a `Vec<f64>` into a new numpy array without copying.
-#[allow(dead_code)] // for the indicator bindings, not yet landed
 pub fn to_numpy(py: Python<'_>, v: Vec<f64>) -> Py<PyArray1<f64>> {
     PyArray1::from_vec(py, v).unbind()
 }
