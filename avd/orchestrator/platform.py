@@ -37,13 +37,15 @@ from avd.exchange.simulator.config import SimConfig
 from avd.exchange.simulator.server import BackgroundSimulator, free_port
 from avd.history import discover, read_candles, sample_dir
 from avd.logs import setup_logging
-from avd.orchestrator.candle_history import MemoryCandleHistory
+from avd.orchestrator.candle_history import CandleHistory, MemoryCandleHistory
 from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
 from avd.orchestrator.recorder import Recorder
 from avd.paths import data_dir
 from avd.settings import ServiceSettings
+from avd.store.candles import SqlCandleHistory
+from avd.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ class PlatformSettings(ServiceSettings):
     record: Path | None = None
     market: MarketSection = Field(default_factory=MarketSection)
     sim: SimConfig = Field(default_factory=lambda: SimConfig(speed=10.0))
+    #: keep closed candles in the database (else in memory only)
+    persist_candles: bool = True
     #: port of the in-process simulator; 0 = a free port
     sim_port: int = Field(0, ge=0, le=65535)
     client: ClientSettings = Field(default_factory=ClientSettings)
@@ -106,11 +110,21 @@ class Platform:
         self.hub = EventHub()
         engine_cfg: EngineConfig = load_engine_config(dict(settings.market.engine))
         self.market = MarketContext(self.hub, engine_cfg)
-        self.history = MemoryCandleHistory()
         client_settings = settings.client
         if client_settings.data_dir is None:
             client_settings = client_settings.model_copy(update={"data_dir": self.folder})
         self.client = ClientService(client_settings) if client else None
+        # one database for the platform: the client service's (SQLite in the
+        # data folder unless a URL says otherwise); alone, the market service
+        # opens the same default itself
+        self.db = (
+            self.client.db
+            if self.client is not None
+            else Database(client_settings.resolved_database_url())
+        )
+        self.history: CandleHistory = (
+            SqlCandleHistory(self.db) if settings.persist_candles else MemoryCandleHistory()
+        )
         self.simulator: BackgroundSimulator | None = None
         self.collector: MarketDataCollector | None = None
         self.recorder: Recorder | None = None
@@ -162,7 +176,7 @@ class Platform:
 
     def routes(self) -> list[BaseRoute]:
         """Every service's routes on the one port."""
-        own: list[BaseRoute] = [*market_routes(self.market, self.hub, self)]
+        own: list[BaseRoute] = [*market_routes(self.market, self.hub, self, self.history)]
         if self.client is not None:
             own.extend(client_routes(self.client))
         return [
@@ -202,7 +216,9 @@ class Platform:
             self.recorder = Recorder(self.hub, self.settings.record)
         self.hub.start()
         if self.client is not None:
-            await self.client.start()
+            await self.client.start()  # applies the migrations too
+        else:
+            await self.db.upgrade()
         self.collector = self._collector()
         await self.collector.start()
         log.info(
@@ -221,6 +237,8 @@ class Platform:
         if self.client is not None:
             with contextlib.suppress(Exception):
                 await self.client.stop()
+        else:
+            await self.db.dispose()
         if self.simulator is not None:
             self.simulator.stop()
 

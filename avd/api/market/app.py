@@ -22,6 +22,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from avd import _core
 from avd.api.errors import ApiError
 from avd.api.openapi import operation
+from avd.orchestrator.candle_history import CandleHistory
 from avd.orchestrator.events import ContextScoreCalculated, Event, SignalGenerated
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
@@ -173,9 +174,16 @@ def _query(model: type[BaseModel], request: Request) -> Any:
 
 
 def routes(
-    market: MarketContext, hub: EventHub, health: HealthSource | None = None
+    market: MarketContext,
+    hub: EventHub,
+    health: HealthSource | None = None,
+    history: CandleHistory | None = None,
 ) -> list[BaseRoute]:
-    """The service's routes, to mount alone or in the all-in-one app."""
+    """The service's routes, to mount alone or in the all-in-one app.
+
+    Candles are served from the persisted ``history`` when given (beyond the
+    engine's ring buffer), else from the engine's buffer.
+    """
 
     @operation(
         "Every tracked symbol's latest context",
@@ -227,7 +235,12 @@ def routes(
             raise ApiError(
                 404, f"{symbol} {q.interval} is not tracked; tracked symbols: {', '.join(tracked)}"
             )
-        cols = market.engine.candles(symbol, q.interval)
+        cols: Any
+        if history is not None:
+            stored = await history.tail(symbol, q.interval, q.limit)
+            cols = market.engine.candles(symbol, q.interval) if stored is None else vars(stored)
+        else:
+            cols = market.engine.candles(symbol, q.interval)
         n = min(q.limit, len(cols["open_time"]))
         rows = [
             {
