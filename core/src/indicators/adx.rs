@@ -1,6 +1,6 @@
 //! Average directional index with +DI/-DI, TA-Lib `ADX`, `PLUS_DI`,
 //! `MINUS_DI` (Wilder smoothing).
-use super::compat::{first_valid, is_zero, output, same_len, to_f64, true_range};
+use super::compat::{first_valid, is_zero, same_len, to_f64, true_range, Column};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -28,13 +28,20 @@ impl AdxOutput {
 /// counts for neither.
 #[inline]
 fn dm1(diff_plus: f64, diff_minus: f64) -> (f64, f64) {
-    if diff_minus > 0.0 && diff_plus < diff_minus {
-        (0.0, diff_minus)
-    } else if diff_plus > 0.0 && diff_plus > diff_minus {
-        (diff_plus, 0.0)
-    } else {
-        (0.0, 0.0)
-    }
+    // Both cases exclude each other, so TA-Lib's `if / else if` is two
+    // independent selects (branch-free; the moves are a coin toss).
+    let minus = (diff_minus > 0.0) & (diff_plus < diff_minus);
+    let plus = (diff_plus > 0.0) & (diff_plus > diff_minus);
+    (
+        if plus { diff_plus } else { 0.0 },
+        if minus { diff_minus } else { 0.0 },
+    )
+}
+
+/// Wilder's step in TA-Lib's order: `prev - prev / period + new`.
+#[inline]
+fn smooth(prev: f64, divisor: f64, new: f64) -> f64 {
+    prev - prev / divisor + new
 }
 
 /// TA-Lib's `100 * dm / tr`, and 0 when the smoothed range is within
@@ -98,17 +105,15 @@ impl Directional {
         let tr = true_range(bar.high, bar.low, self.prev_close);
         self.prev_close = bar.close;
         let smoothing = self.count > self.period;
-        if smoothing {
-            self.minus_dm -= self.minus_dm / self.divisor;
-            self.plus_dm -= self.plus_dm / self.divisor;
-        }
         let (plus, minus) = dm1(diff_plus, diff_minus);
-        // Adding an exact 0.0 changes nothing (the sums are never -0.0).
-        self.plus_dm += plus;
-        self.minus_dm += minus;
         if smoothing {
-            self.tr = self.tr - self.tr / self.divisor + tr;
+            self.minus_dm = smooth(self.minus_dm, self.divisor, minus);
+            self.plus_dm = smooth(self.plus_dm, self.divisor, plus);
+            self.tr = smooth(self.tr, self.divisor, tr);
         } else {
+            // Adding an exact 0.0 changes nothing (the sums are never -0.0).
+            self.plus_dm += plus;
+            self.minus_dm += minus;
             self.tr += tr;
         }
         smoothing
@@ -243,31 +248,128 @@ impl Indicator for Adx {
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
 pub fn adx(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    Ok(adx_column(high, low, close, period)?.collect())
+}
+
+/// [`adx`] written into `out` (same length as the inputs).
+///
+/// # Errors
+/// As [`adx`], and [`crate::error::CoreError::InvalidInput`] if `out` has
+/// another length.
+pub fn adx_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+    out: &mut [f64],
+) -> CoreResult<()> {
+    adx_column(high, low, close, period)?.write(out)
+}
+
+fn adx_column<'a>(
+    high: &'a [f64],
+    low: &'a [f64],
+    close: &'a [f64],
+    period: usize,
+) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
     let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
     check_period("period", period, 2)?;
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[high, low, close]);
-    let lookback = period.saturating_mul(2) - 1;
-    let mut out = output(n, begin.saturating_add(lookback));
-    if begin.saturating_add(lookback) < n {
-        let mut ind = Adx::new(period)?;
-        let bars = high[begin..].iter().zip(&low[begin..]).zip(&close[begin..]);
-        for (o, ((&h, &l), &c)) in out[begin..].iter_mut().zip(bars) {
-            let v = ind
-                .update(Hlc {
-                    high: h,
-                    low: l,
-                    close: c,
-                })
-                .adx;
-            if ind.is_ready() {
-                *o = v;
-            }
+    let twice = period.saturating_mul(2);
+    // Nothing to compute unless a full ADX warm-up follows `begin`.
+    let end = if n - begin >= twice { n } else { begin };
+    let (high, low, close) = (&high[begin..end], &low[begin..end], &close[begin..end]);
+    let divisor = to_f64(period);
+    let keep = to_f64(period - 1);
+    let mut dir = DirectionalBatch::seed(high, low, close, period);
+    let mut bars = high.iter().zip(low).zip(close).skip(period);
+    // The first ADX is the mean of `period` DX values.
+    let mut sum_dx = 0.0;
+    for ((&h, &l), &c) in bars.by_ref().take(period) {
+        dir.step(h, l, c);
+        if let Some(v) = dir.dx() {
+            sum_dx += v;
         }
     }
-    Ok(out)
+    let mut value = sum_dx / divisor;
+    let first = (!close.is_empty()).then_some(value);
+    let values = first.into_iter().chain(bars.map(move |((&h, &l), &c)| {
+        dir.step(h, l, c);
+        if let Some(v) = dir.dx() {
+            value = (value * keep + v) / divisor;
+        }
+        value
+    }));
+    Ok(Column {
+        n,
+        warm: begin.saturating_add(twice - 1),
+        values,
+    })
+}
+
+/// The directional recursion over slices (same arithmetic as [`Directional`],
+/// without the per-bar phase tests).
+#[derive(Clone, Copy)]
+struct DirectionalBatch {
+    divisor: f64,
+    prev_high: f64,
+    prev_low: f64,
+    prev_close: f64,
+    plus_dm: f64,
+    minus_dm: f64,
+    tr: f64,
+}
+
+impl DirectionalBatch {
+    /// The state after bar `period - 1`: raw sums over the first moves
+    /// (previous values NaN for an empty series).
+    fn seed(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Self {
+        let first = |s: &[f64]| s.first().copied().unwrap_or(f64::NAN);
+        let mut s = Self {
+            divisor: to_f64(period),
+            prev_high: first(high),
+            prev_low: first(low),
+            prev_close: first(close),
+            plus_dm: 0.0,
+            minus_dm: 0.0,
+            tr: 0.0,
+        };
+        fn head(x: &[f64], period: usize) -> &[f64] {
+            x.get(1..period.min(x.len())).unwrap_or_default()
+        }
+        let bars = head(high, period)
+            .iter()
+            .zip(head(low, period))
+            .zip(head(close, period));
+        for ((&h, &l), &c) in bars {
+            let (plus, minus) = dm1(h - s.prev_high, s.prev_low - l);
+            s.plus_dm += plus;
+            s.minus_dm += minus;
+            s.tr += true_range(h, l, s.prev_close);
+            (s.prev_high, s.prev_low, s.prev_close) = (h, l, c);
+        }
+        s
+    }
+
+    /// TA-Lib's DX of the current state.
+    #[inline]
+    fn dx(&self) -> Option<f64> {
+        dx(
+            self.tr,
+            di(self.plus_dm, self.tr),
+            di(self.minus_dm, self.tr),
+        )
+    }
+
+    /// One smoothed bar.
+    #[inline]
+    fn step(&mut self, h: f64, l: f64, c: f64) {
+        let (plus, minus) = dm1(h - self.prev_high, self.prev_low - l);
+        self.minus_dm = smooth(self.minus_dm, self.divisor, minus);
+        self.plus_dm = smooth(self.plus_dm, self.divisor, plus);
+        self.tr = smooth(self.tr, self.divisor, true_range(h, l, self.prev_close));
+        (self.prev_high, self.prev_low, self.prev_close) = (h, l, c);
+    }
 }
 
 /// Which directional indicator a batch call returns.
@@ -287,7 +389,22 @@ enum Side {
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn plus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    directional(high, low, close, period, Side::Plus)
+    Ok(directional(high, low, close, period, Side::Plus)?.collect())
+}
+
+/// [`plus_di`] written into `out` (same length as the inputs).
+///
+/// # Errors
+/// As [`plus_di`], and [`crate::error::CoreError::InvalidInput`] if `out`
+/// has another length.
+pub fn plus_di_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    period: usize,
+    out: &mut [f64],
+) -> CoreResult<()> {
+    directional(high, low, close, period, Side::Plus)?.write(out)
 }
 
 /// Batch -DI (TA-Lib `MINUS_DI`); see [`plus_di`], including the
@@ -297,62 +414,67 @@ pub fn plus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreR
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn minus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    directional(high, low, close, period, Side::Minus)
+    Ok(directional(high, low, close, period, Side::Minus)?.collect())
 }
 
-fn directional(
+/// [`minus_di`] written into `out` (same length as the inputs).
+///
+/// # Errors
+/// As [`minus_di`], and [`crate::error::CoreError::InvalidInput`] if `out`
+/// has another length.
+pub fn minus_di_into(
     high: &[f64],
     low: &[f64],
     close: &[f64],
     period: usize,
+    out: &mut [f64],
+) -> CoreResult<()> {
+    directional(high, low, close, period, Side::Minus)?.write(out)
+}
+
+fn directional<'a>(
+    high: &'a [f64],
+    low: &'a [f64],
+    close: &'a [f64],
+    period: usize,
     side: Side,
-) -> CoreResult<Vec<f64>> {
+) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
     let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
     check_period("period", period, 1)?;
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[high, low, close]);
-    let mut out = output(n, begin.saturating_add(period));
-    let bars = high[begin..].iter().zip(&low[begin..]).zip(&close[begin..]);
-    if period == 1 {
-        let (mut ph, mut pl, mut pc) = (f64::NAN, f64::NAN, f64::NAN);
-        for (i, (o, ((&h, &l), &c))) in out[begin..].iter_mut().zip(bars).enumerate() {
-            if i > 0 {
-                let (plus, minus) = dm1(h - ph, pl - l);
-                let dm = match side {
-                    Side::Plus => plus,
-                    Side::Minus => minus,
-                };
-                *o = if dm > 0.0 {
-                    let tr = true_range(h, l, pc);
-                    if is_zero(tr) {
-                        0.0
-                    } else {
-                        dm / tr
-                    }
-                } else {
-                    0.0
-                };
-            }
-            (ph, pl, pc) = (h, l, c);
-        }
-        return Ok(out);
-    }
-    let mut dir = Directional::new(period);
-    for (o, ((&h, &l), &c)) in out[begin..].iter_mut().zip(bars) {
-        if dir.update(Hlc {
-            high: h,
-            low: l,
-            close: c,
-        }) {
-            *o = match side {
-                Side::Plus => di(dir.plus_dm, dir.tr),
-                Side::Minus => di(dir.minus_dm, dir.tr),
+    let (high, low, close) = (&high[begin..], &low[begin..], &close[begin..]);
+    let pick = move |(plus, minus): (f64, f64)| match side {
+        Side::Plus => plus,
+        Side::Minus => minus,
+    };
+    // TA-Lib's period 1 is a raw, unsmoothed ratio (without the factor 100).
+    let raw = period == 1;
+    let divisor = to_f64(period);
+    let seed = DirectionalBatch::seed(high, low, close, period);
+    let (mut ph, mut pl, mut pc) = (seed.prev_high, seed.prev_low, seed.prev_close);
+    let mut dm = pick((seed.plus_dm, seed.minus_dm));
+    let mut tr = seed.tr;
+    let bars = high.iter().zip(low).zip(close).skip(period);
+    let values = bars.map(move |((&h, &l), &c)| {
+        let one = pick(dm1(h - ph, pl - l));
+        let range = true_range(h, l, pc);
+        (ph, pl, pc) = (h, l, c);
+        if raw {
+            return if one > 0.0 && !is_zero(range) {
+                one / range
+            } else {
+                0.0
             };
         }
-    }
-    Ok(out)
+        dm = smooth(dm, divisor, one);
+        tr = smooth(tr, divisor, range);
+        di(dm, tr)
+    });
+    Ok(Column {
+        n,
+        warm: begin.saturating_add(period),
+        values,
+    })
 }
 
 #[cfg(test)]
