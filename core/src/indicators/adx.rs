@@ -55,15 +55,13 @@ fn di(dm: f64, tr: f64) -> f64 {
     }
 }
 
-/// The directional movement recursion shared by ADX, +DI and -DI: raw sums
-/// of +DM, -DM and true range over the first `period - 1` moves, then
-/// Wilder's `x - x / period + new`.
-#[derive(Debug, Clone)]
-struct Directional {
-    period: usize,
+/// Wilder's directional movement state, shared by the streaming and batch
+/// forms of ADX, +DI and -DI: the previous bar, and +DM, -DM and true range
+/// (raw sums over the first `period - 1` moves, then smoothed as
+/// `x - x / period + new`).
+#[derive(Debug, Clone, Copy)]
+struct DmState {
     divisor: f64,
-    /// Bars seen (after the leading-NaN skip).
-    count: usize,
     prev_high: f64,
     prev_low: f64,
     prev_close: f64,
@@ -72,51 +70,112 @@ struct Directional {
     tr: f64,
 }
 
-impl Directional {
-    fn new(period: usize) -> Self {
+impl DmState {
+    /// The state after the first bar, which only provides "previous" values.
+    fn start(period: usize, high: f64, low: f64, close: f64) -> Self {
         Self {
-            period,
             divisor: to_f64(period),
-            count: 0,
-            prev_high: 0.0,
-            prev_low: 0.0,
-            prev_close: 0.0,
+            prev_high: high,
+            prev_low: low,
+            prev_close: close,
             plus_dm: 0.0,
             minus_dm: 0.0,
             tr: 0.0,
         }
     }
 
-    /// Feeds a bar; true once the smoothing runs (from bar `period + 1`),
-    /// after which `plus_dm`, `minus_dm` and `tr` are the smoothed values.
+    /// The one-bar movements and true range of a new bar, which becomes the
+    /// previous one.
+    #[inline]
+    fn advance(&mut self, high: f64, low: f64, close: f64) -> (f64, f64, f64) {
+        let (plus, minus) = dm1(high - self.prev_high, self.prev_low - low);
+        let tr = true_range(high, low, self.prev_close);
+        (self.prev_high, self.prev_low, self.prev_close) = (high, low, close);
+        (plus, minus, tr)
+    }
+
+    /// A bar of the seeding phase: raw sums. (Adding an exact 0.0 for a
+    /// movement that does not count changes nothing: the sums are never -0.0.)
+    #[inline]
+    fn add(&mut self, high: f64, low: f64, close: f64) {
+        let (plus, minus, tr) = self.advance(high, low, close);
+        self.plus_dm += plus;
+        self.minus_dm += minus;
+        self.tr += tr;
+    }
+
+    /// A bar of the smoothing phase.
+    #[inline]
+    fn step(&mut self, high: f64, low: f64, close: f64) {
+        let (plus, minus, tr) = self.advance(high, low, close);
+        self.minus_dm = smooth(self.minus_dm, self.divisor, minus);
+        self.plus_dm = smooth(self.plus_dm, self.divisor, plus);
+        self.tr = smooth(self.tr, self.divisor, tr);
+    }
+
+    /// `(+DI, -DI)` of the current state.
+    #[inline]
+    fn di(&self) -> (f64, f64) {
+        (di(self.plus_dm, self.tr), di(self.minus_dm, self.tr))
+    }
+
+    /// TA-Lib's DX of the current state.
+    #[inline]
+    fn dx(&self) -> Option<f64> {
+        let (plus, minus) = self.di();
+        dx(self.tr, plus, minus)
+    }
+
+    /// Batch seeding: the state after bar `period - 1` of a series (previous
+    /// values NaN for an empty series).
+    fn seed(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Self {
+        fn head(x: &[f64], period: usize) -> &[f64] {
+            x.get(1..period.min(x.len())).unwrap_or_default()
+        }
+        let first = |s: &[f64]| s.first().copied().unwrap_or(f64::NAN);
+        let mut s = Self::start(period, first(high), first(low), first(close));
+        let bars = head(high, period)
+            .iter()
+            .zip(head(low, period))
+            .zip(head(close, period));
+        for ((&h, &l), &c) in bars {
+            s.add(h, l, c);
+        }
+        s
+    }
+}
+
+/// The streaming form of [`DmState`]: which phase a bar belongs to.
+#[derive(Debug, Clone)]
+struct Directional {
+    period: usize,
+    /// Bars seen (after the leading-NaN skip).
+    count: usize,
+    state: DmState,
+}
+
+impl Directional {
+    fn new(period: usize) -> Self {
+        Self {
+            period,
+            count: 0,
+            state: DmState::start(period, 0.0, 0.0, 0.0),
+        }
+    }
+
+    /// Feeds a bar; true once the smoothing runs (from bar `period + 1`).
     #[inline]
     fn update(&mut self, bar: Hlc) -> bool {
         self.count += 1;
         if self.count == 1 {
-            self.prev_high = bar.high;
-            self.prev_low = bar.low;
-            self.prev_close = bar.close;
-            return false;
-        }
-        let diff_plus = bar.high - self.prev_high;
-        let diff_minus = self.prev_low - bar.low;
-        self.prev_high = bar.high;
-        self.prev_low = bar.low;
-        let tr = true_range(bar.high, bar.low, self.prev_close);
-        self.prev_close = bar.close;
-        let smoothing = self.count > self.period;
-        let (plus, minus) = dm1(diff_plus, diff_minus);
-        if smoothing {
-            self.minus_dm = smooth(self.minus_dm, self.divisor, minus);
-            self.plus_dm = smooth(self.plus_dm, self.divisor, plus);
-            self.tr = smooth(self.tr, self.divisor, tr);
+            self.state = DmState::start(self.period, bar.high, bar.low, bar.close);
+        } else if self.count <= self.period {
+            self.state.add(bar.high, bar.low, bar.close);
         } else {
-            // Adding an exact 0.0 changes nothing (the sums are never -0.0).
-            self.plus_dm += plus;
-            self.minus_dm += minus;
-            self.tr += tr;
+            self.state.step(bar.high, bar.low, bar.close);
+            return true;
         }
-        smoothing
+        false
     }
 
     fn reset(&mut self) {
@@ -199,21 +258,20 @@ impl Indicator for Adx {
             return AdxOutput::NAN;
         }
         let d = &self.dir;
-        let plus_di = di(d.plus_dm, d.tr);
-        let minus_di = di(d.minus_dm, d.tr);
-        let step = dx(d.tr, plus_di, minus_di);
-        let p = d.period;
+        let (plus_di, minus_di) = d.state.di();
+        let step = d.state.dx();
+        let divisor = d.state.divisor;
         let mut adx = self.value.adx;
-        let twice = p.saturating_mul(2);
+        let twice = d.period.saturating_mul(2);
         if d.count <= twice {
             if let Some(v) = step {
                 self.sum_dx += v;
             }
             if d.count == twice {
-                adx = self.sum_dx / d.divisor;
+                adx = self.sum_dx / divisor;
             }
         } else if let Some(v) = step {
-            adx = (adx * to_f64(p - 1) + v) / d.divisor;
+            adx = (adx * to_f64(d.period - 1) + v) / divisor;
         }
         self.value = AdxOutput {
             adx,
@@ -281,7 +339,7 @@ fn adx_column<'a>(
     let (high, low, close) = (&high[begin..end], &low[begin..end], &close[begin..end]);
     let divisor = to_f64(period);
     let keep = to_f64(period - 1);
-    let mut dir = DirectionalBatch::seed(high, low, close, period);
+    let mut dir = DmState::seed(high, low, close, period);
     let mut bars = high.iter().zip(low).zip(close).skip(period);
     // The first ADX is the mean of `period` DX values.
     let mut sum_dx = 0.0;
@@ -307,78 +365,6 @@ fn adx_column<'a>(
     })
 }
 
-/// The directional recursion over slices (same arithmetic as [`Directional`],
-/// without the per-bar phase tests).
-#[derive(Clone, Copy)]
-struct DirectionalBatch {
-    divisor: f64,
-    prev_high: f64,
-    prev_low: f64,
-    prev_close: f64,
-    plus_dm: f64,
-    minus_dm: f64,
-    tr: f64,
-}
-
-impl DirectionalBatch {
-    /// The state after bar `period - 1`: raw sums over the first moves
-    /// (previous values NaN for an empty series).
-    fn seed(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Self {
-        let first = |s: &[f64]| s.first().copied().unwrap_or(f64::NAN);
-        let mut s = Self {
-            divisor: to_f64(period),
-            prev_high: first(high),
-            prev_low: first(low),
-            prev_close: first(close),
-            plus_dm: 0.0,
-            minus_dm: 0.0,
-            tr: 0.0,
-        };
-        fn head(x: &[f64], period: usize) -> &[f64] {
-            x.get(1..period.min(x.len())).unwrap_or_default()
-        }
-        let bars = head(high, period)
-            .iter()
-            .zip(head(low, period))
-            .zip(head(close, period));
-        for ((&h, &l), &c) in bars {
-            let (plus, minus) = dm1(h - s.prev_high, s.prev_low - l);
-            s.plus_dm += plus;
-            s.minus_dm += minus;
-            s.tr += true_range(h, l, s.prev_close);
-            (s.prev_high, s.prev_low, s.prev_close) = (h, l, c);
-        }
-        s
-    }
-
-    /// TA-Lib's DX of the current state.
-    #[inline]
-    fn dx(&self) -> Option<f64> {
-        dx(
-            self.tr,
-            di(self.plus_dm, self.tr),
-            di(self.minus_dm, self.tr),
-        )
-    }
-
-    /// One smoothed bar.
-    #[inline]
-    fn step(&mut self, h: f64, l: f64, c: f64) {
-        let (plus, minus) = dm1(h - self.prev_high, self.prev_low - l);
-        self.minus_dm = smooth(self.minus_dm, self.divisor, minus);
-        self.plus_dm = smooth(self.plus_dm, self.divisor, plus);
-        self.tr = smooth(self.tr, self.divisor, true_range(h, l, self.prev_close));
-        (self.prev_high, self.prev_low, self.prev_close) = (h, l, c);
-    }
-}
-
-/// Which directional indicator a batch call returns.
-#[derive(Clone, Copy)]
-enum Side {
-    Plus,
-    Minus,
-}
-
 /// Batch +DI (TA-Lib `PLUS_DI`): one output per bar, NaN through the
 /// warm-up (lookback `period`, or 1 for `period == 1`).
 ///
@@ -389,7 +375,7 @@ enum Side {
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn plus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    Ok(directional(high, low, close, period, Side::Plus)?.collect())
+    Ok(directional::<true>(high, low, close, period)?.collect())
 }
 
 /// [`plus_di`] written into `out` (same length as the inputs).
@@ -404,7 +390,7 @@ pub fn plus_di_into(
     period: usize,
     out: &mut [f64],
 ) -> CoreResult<()> {
-    directional(high, low, close, period, Side::Plus)?.write(out)
+    directional::<true>(high, low, close, period)?.write(out)
 }
 
 /// Batch -DI (TA-Lib `MINUS_DI`); see [`plus_di`], including the
@@ -414,7 +400,7 @@ pub fn plus_di_into(
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn minus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    Ok(directional(high, low, close, period, Side::Minus)?.collect())
+    Ok(directional::<false>(high, low, close, period)?.collect())
 }
 
 /// [`minus_di`] written into `out` (same length as the inputs).
@@ -429,46 +415,38 @@ pub fn minus_di_into(
     period: usize,
     out: &mut [f64],
 ) -> CoreResult<()> {
-    directional(high, low, close, period, Side::Minus)?.write(out)
+    directional::<false>(high, low, close, period)?.write(out)
 }
 
-fn directional<'a>(
+/// +DI (`PLUS`) or -DI over slices; one function, so both sides share every
+/// step, monomorphized so the unused side's arithmetic is compiled out.
+fn directional<'a, const PLUS: bool>(
     high: &'a [f64],
     low: &'a [f64],
     close: &'a [f64],
     period: usize,
-    side: Side,
 ) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
     let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
     check_period("period", period, 1)?;
     let begin = first_valid(n, &[high, low, close]);
     let (high, low, close) = (&high[begin..], &low[begin..], &close[begin..]);
-    let pick = move |(plus, minus): (f64, f64)| match side {
-        Side::Plus => plus,
-        Side::Minus => minus,
-    };
+    let pick = |(plus, minus): (f64, f64)| if PLUS { plus } else { minus };
     // TA-Lib's period 1 is a raw, unsmoothed ratio (without the factor 100).
     let raw = period == 1;
-    let divisor = to_f64(period);
-    let seed = DirectionalBatch::seed(high, low, close, period);
-    let (mut ph, mut pl, mut pc) = (seed.prev_high, seed.prev_low, seed.prev_close);
-    let mut dm = pick((seed.plus_dm, seed.minus_dm));
-    let mut tr = seed.tr;
+    let mut state = DmState::seed(high, low, close, period);
     let bars = high.iter().zip(low).zip(close).skip(period);
     let values = bars.map(move |((&h, &l), &c)| {
-        let one = pick(dm1(h - ph, pl - l));
-        let range = true_range(h, l, pc);
-        (ph, pl, pc) = (h, l, c);
         if raw {
-            return if one > 0.0 && !is_zero(range) {
-                one / range
+            let (plus, minus, tr) = state.advance(h, l, c);
+            let one = pick((plus, minus));
+            return if one > 0.0 && !is_zero(tr) {
+                one / tr
             } else {
                 0.0
             };
         }
-        dm = smooth(dm, divisor, one);
-        tr = smooth(tr, divisor, range);
-        di(dm, tr)
+        state.step(h, l, c);
+        pick(state.di())
     });
     Ok(Column {
         n,

@@ -108,8 +108,13 @@ pub(crate) fn variance_seed(x: &[f64]) -> (f64, f64) {
 /// Rolling population standard deviation times `nbdev` (TA-Lib `STDDEV`).
 ///
 /// A variance below TA-Lib's `1e-14` reads as exactly 0 (so a constant
-/// series gives 0). Lookback `period - 1`; `period >= 2` (TA-Lib's range).
-/// Leading NaNs are skipped like the TA-Lib Python wrapper does.
+/// series gives 0, and so would a series quoted around 1e-6 or below: a
+/// TA-Lib limit kept for compatibility). The variance is TA-Lib's
+/// `E[x^2] - E[x]^2` from running sums, which loses digits when the price
+/// level is large against its moves; [`crate::indicators::ZScore`] uses a
+/// rolling Welford update instead. Lookback `period - 1`; `period >= 2`
+/// (TA-Lib's range). Leading NaNs are skipped like the TA-Lib Python wrapper
+/// does.
 #[derive(Debug, Clone)]
 pub struct StdDev {
     var: Variance,
