@@ -16,26 +16,20 @@ pub struct AdxOutput {
 }
 
 impl AdxOutput {
-    const NAN: Self = Self {
-        adx: f64::NAN,
-        plus_di: f64::NAN,
-        minus_di: f64::NAN,
-    };
+    const NAN: Self = Self { adx: f64::NAN, plus_di: f64::NAN, minus_di: f64::NAN };
 }
 
 /// One-bar directional movements `(+DM1, -DM1)`, TA-Lib's case analysis:
 /// the larger of the up move and the down move counts if positive; a tie
 /// counts for neither.
 #[inline]
+#[allow(clippy::needless_bitwise_bool)] // `&&` compiles to a branch that mispredicts half the time
 fn dm1(diff_plus: f64, diff_minus: f64) -> (f64, f64) {
     // Both cases exclude each other, so TA-Lib's `if / else if` is two
     // independent selects (branch-free; the moves are a coin toss).
     let minus = (diff_minus > 0.0) & (diff_plus < diff_minus);
     let plus = (diff_plus > 0.0) & (diff_plus > diff_minus);
-    (
-        if plus { diff_plus } else { 0.0 },
-        if minus { diff_minus } else { 0.0 },
-    )
+    (if plus { diff_plus } else { 0.0 }, if minus { diff_minus } else { 0.0 })
 }
 
 /// Wilder's step in TA-Lib's order: `prev - prev / period + new`.
@@ -134,10 +128,7 @@ impl DmState {
         }
         let first = |s: &[f64]| s.first().copied().unwrap_or(f64::NAN);
         let mut s = Self::start(period, first(high), first(low), first(close));
-        let bars = head(high, period)
-            .iter()
-            .zip(head(low, period))
-            .zip(head(close, period));
+        let bars = head(high, period).iter().zip(head(low, period)).zip(head(close, period));
         for ((&h, &l), &c) in bars {
             s.add(h, l, c);
         }
@@ -156,11 +147,7 @@ struct Directional {
 
 impl Directional {
     fn new(period: usize) -> Self {
-        Self {
-            period,
-            count: 0,
-            state: DmState::start(period, 0.0, 0.0, 0.0),
-        }
+        Self { period, count: 0, state: DmState::start(period, 0.0, 0.0, 0.0) }
     }
 
     /// Feeds a bar; true once the smoothing runs (from bar `period + 1`).
@@ -220,11 +207,7 @@ impl Adx {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 2)?;
-        Ok(Self {
-            dir: Directional::new(period),
-            sum_dx: 0.0,
-            value: AdxOutput::NAN,
-        })
+        Ok(Self { dir: Directional::new(period), sum_dx: 0.0, value: AdxOutput::NAN })
     }
 
     /// The window length.
@@ -273,11 +256,7 @@ impl Indicator for Adx {
         } else if let Some(v) = step {
             adx = (adx * to_f64(d.period - 1) + v) / divisor;
         }
-        self.value = AdxOutput {
-            adx,
-            plus_di,
-            minus_di,
-        };
+        self.value = AdxOutput { adx, plus_di, minus_di };
         self.value
     }
 
@@ -314,13 +293,7 @@ pub fn adx(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResul
 /// # Errors
 /// As [`adx`], and [`crate::error::CoreError::InvalidInput`] if `out` has
 /// another length.
-pub fn adx_into(
-    high: &[f64],
-    low: &[f64],
-    close: &[f64],
-    period: usize,
-    out: &mut [f64],
-) -> CoreResult<()> {
+pub fn adx_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
     adx_column(high, low, close, period)?.write(out)
 }
 
@@ -358,11 +331,7 @@ fn adx_column<'a>(
         }
         value
     }));
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(twice - 1),
-        values,
-    })
+    Ok(Column { n, warm: begin.saturating_add(twice - 1), values })
 }
 
 /// Batch +DI (TA-Lib `PLUS_DI`): one output per bar, NaN through the
@@ -383,13 +352,7 @@ pub fn plus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreR
 /// # Errors
 /// As [`plus_di`], and [`crate::error::CoreError::InvalidInput`] if `out`
 /// has another length.
-pub fn plus_di_into(
-    high: &[f64],
-    low: &[f64],
-    close: &[f64],
-    period: usize,
-    out: &mut [f64],
-) -> CoreResult<()> {
+pub fn plus_di_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
     directional::<true>(high, low, close, period)?.write(out)
 }
 
@@ -408,13 +371,7 @@ pub fn minus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Core
 /// # Errors
 /// As [`minus_di`], and [`crate::error::CoreError::InvalidInput`] if `out`
 /// has another length.
-pub fn minus_di_into(
-    high: &[f64],
-    low: &[f64],
-    close: &[f64],
-    period: usize,
-    out: &mut [f64],
-) -> CoreResult<()> {
+pub fn minus_di_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
     directional::<false>(high, low, close, period)?.write(out)
 }
 
@@ -439,20 +396,12 @@ fn directional<'a, const PLUS: bool>(
         if raw {
             let (plus, minus, tr) = state.advance(h, l, c);
             let one = pick((plus, minus));
-            return if one > 0.0 && !is_zero(tr) {
-                one / tr
-            } else {
-                0.0
-            };
+            return if one > 0.0 && !is_zero(tr) { one / tr } else { 0.0 };
         }
         state.step(h, l, c);
         pick(state.di())
     });
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(period),
-        values,
-    })
+    Ok(Column { n, warm: begin.saturating_add(period), values })
 }
 
 #[cfg(test)]
@@ -476,10 +425,7 @@ mod tests {
     fn adx_on_a_steady_uptrend_is_100() {
         // Every bar moves up by 1 with a range of 1: +DM1 = 1, -DM1 = 0,
         // TR1 = max(1, |h - prev c|) = 1.5. +DI = 100 / 1.5, -DI = 0, DX = 100.
-        let bars: Vec<Hlc> = (0..12)
-            .map(f64::from)
-            .map(|b| hlc(b + 1.0, b, b + 0.5))
-            .collect();
+        let bars: Vec<Hlc> = (0..12).map(f64::from).map(|b| hlc(b + 1.0, b, b + 0.5)).collect();
         let mut a = Adx::new(3).unwrap();
         assert_eq!((a.lookback(), a.di_lookback()), (5, 3));
         let out: Vec<AdxOutput> = bars.iter().map(|&b| a.update(b)).collect();
@@ -496,28 +442,16 @@ mod tests {
 
     #[test]
     fn batch_directional_functions_match_streaming() {
-        let h = [
-            10.0, 10.5, 11.2, 10.9, 11.5, 12.0, 11.1, 10.7, 11.8, 12.4, 12.1, 12.9,
-        ];
-        let l = [
-            9.5, 9.9, 10.4, 10.1, 10.8, 11.2, 10.3, 10.0, 10.9, 11.7, 11.5, 12.0,
-        ];
-        let c = [
-            9.8, 10.3, 11.0, 10.4, 11.3, 11.6, 10.5, 10.6, 11.6, 12.2, 11.8, 12.5,
-        ];
-        let (ax, p, m) = (
-            adx(&h, &l, &c, 3).unwrap(),
-            plus_di(&h, &l, &c, 3).unwrap(),
-            minus_di(&h, &l, &c, 3).unwrap(),
-        );
+        let h = [10.0, 10.5, 11.2, 10.9, 11.5, 12.0, 11.1, 10.7, 11.8, 12.4, 12.1, 12.9];
+        let l = [9.5, 9.9, 10.4, 10.1, 10.8, 11.2, 10.3, 10.0, 10.9, 11.7, 11.5, 12.0];
+        let c = [9.8, 10.3, 11.0, 10.4, 11.3, 11.6, 10.5, 10.6, 11.6, 12.2, 11.8, 12.5];
+        let (ax, p, m) =
+            (adx(&h, &l, &c, 3).unwrap(), plus_di(&h, &l, &c, 3).unwrap(), minus_di(&h, &l, &c, 3).unwrap());
         let mut a = Adx::new(3).unwrap();
         for i in 0..h.len() {
             let o = a.update(hlc(h[i], l[i], c[i]));
             for (s, b) in [(o.adx, ax[i]), (o.plus_di, p[i]), (o.minus_di, m[i])] {
-                assert!(
-                    s.to_bits() == b.to_bits() || (s.is_nan() && b.is_nan()),
-                    "bar {i}"
-                );
+                assert!(s.to_bits() == b.to_bits() || (s.is_nan() && b.is_nan()), "bar {i}");
             }
         }
     }

@@ -26,13 +26,7 @@ impl Atr {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 1)?;
-        Ok(Self {
-            period,
-            count: 0,
-            prev_close: 0.0,
-            total: 0.0,
-            value: f64::NAN,
-        })
+        Ok(Self { period, count: 0, prev_close: 0.0, total: 0.0, value: f64::NAN })
     }
 
     /// The window length.
@@ -106,13 +100,7 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResul
 /// # Errors
 /// As [`atr`], and [`crate::error::CoreError::InvalidInput`] if `out` has
 /// another length.
-pub fn atr_into(
-    high: &[f64],
-    low: &[f64],
-    close: &[f64],
-    period: usize,
-    out: &mut [f64],
-) -> CoreResult<()> {
+pub fn atr_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
     atr_column(high, low, close, period)?.write(out)
 }
 
@@ -129,11 +117,7 @@ fn atr_column<'a>(
     let end = if n - begin > period { n } else { begin };
     let (high, low, close) = (&high[begin..end], &low[begin..end], &close[begin..end]);
     let bars = high.iter().zip(low).zip(close);
-    let mut trs = bars
-        .clone()
-        .skip(1)
-        .zip(bars)
-        .map(|(((&h, &l), _), (_, &pc))| true_range(h, l, pc));
+    let mut trs = bars.clone().skip(1).zip(bars).map(|(((&h, &l), _), (_, &pc))| true_range(h, l, pc));
     let identity = period == 1;
     let divisor = to_f64(period);
     let keep = to_f64(period - 1);
@@ -156,11 +140,7 @@ fn atr_column<'a>(
         value /= divisor;
         value
     }));
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(period),
-        values,
-    })
+    Ok(Column { n, warm: begin.saturating_add(period), values })
 }
 
 #[cfg(test)]
@@ -193,13 +173,7 @@ mod tests {
 
     #[test]
     fn atr_period_one_is_the_true_range() {
-        let out = atr(
-            &[10.0, 11.0, 12.0],
-            &[9.0, 9.0, 10.0],
-            &[10.0, 10.0, 11.0],
-            1,
-        )
-        .unwrap();
+        let out = atr(&[10.0, 11.0, 12.0], &[9.0, 9.0, 10.0], &[10.0, 10.0, 11.0], 1).unwrap();
         assert!(out[0].is_nan());
         assert_eq!(&out[1..], &[2.0, 2.0]);
     }

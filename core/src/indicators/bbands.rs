@@ -16,11 +16,7 @@ pub struct BBandsOutput {
 }
 
 impl BBandsOutput {
-    const NAN: Self = Self {
-        upper: f64::NAN,
-        middle: f64::NAN,
-        lower: f64::NAN,
-    };
+    const NAN: Self = Self { upper: f64::NAN, middle: f64::NAN, lower: f64::NAN };
 }
 
 /// The three band columns of a batch computation.
@@ -44,11 +40,7 @@ pub struct BBands {
 #[inline]
 fn bands(mean: f64, var: f64, up: f64, dn: f64) -> BBandsOutput {
     let std = std_of(var);
-    BBandsOutput {
-        upper: mean + std * up,
-        middle: mean,
-        lower: mean - std * dn,
-    }
+    BBandsOutput { upper: mean + std * up, middle: mean, lower: mean - std * dn }
 }
 
 fn check(period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreResult<()> {
@@ -67,12 +59,7 @@ impl BBands {
     /// multiplier is not finite.
     pub fn new(period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreResult<Self> {
         check(period, nbdev_up, nbdev_dn)?;
-        Ok(Self {
-            var: Variance::new(period),
-            nbdev_up,
-            nbdev_dn,
-            value: BBandsOutput::NAN,
-        })
+        Ok(Self { var: Variance::new(period), nbdev_up, nbdev_dn, value: BBandsOutput::NAN })
     }
 
     /// The window length.
@@ -128,13 +115,7 @@ impl Indicator for BBands {
 pub fn bbands(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreResult<BBandsSeries> {
     let n = x.len();
     let (mut upper, mut middle, mut lower) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-    bbands_into(
-        x,
-        period,
-        nbdev_up,
-        nbdev_dn,
-        [&mut upper, &mut middle, &mut lower],
-    )?;
+    bbands_into(x, period, nbdev_up, nbdev_dn, [&mut upper, &mut middle, &mut lower])?;
     Ok((upper, middle, lower))
 }
 
@@ -143,23 +124,10 @@ pub fn bbands(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreRes
 /// # Errors
 /// As [`bbands`], and [`crate::error::CoreError::InvalidInput`] if an output
 /// has another length.
-pub fn bbands_into(
-    x: &[f64],
-    period: usize,
-    nbdev_up: f64,
-    nbdev_dn: f64,
-    out: [&mut [f64]; 3],
-) -> CoreResult<()> {
+pub fn bbands_into(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64, out: [&mut [f64]; 3]) -> CoreResult<()> {
     check(period, nbdev_up, nbdev_dn)?;
     let n = x.len();
-    check_out(
-        n,
-        &[
-            ("upper", out[0].len()),
-            ("middle", out[1].len()),
-            ("lower", out[2].len()),
-        ],
-    )?;
+    check_out(n, &[("upper", out[0].len()), ("middle", out[1].len()), ("lower", out[2].len())])?;
     if n == 0 {
         return Ok(());
     }

@@ -49,9 +49,7 @@ pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
 /// then still evaluates that last bar). `n` is the common length (0 for an
 /// empty series).
 pub(crate) fn first_valid(n: usize, cols: &[&[f64]]) -> usize {
-    (0..n)
-        .find(|&i| cols.iter().all(|c| c.get(i).is_some_and(|v| !v.is_nan())))
-        .unwrap_or(n.saturating_sub(1))
+    (0..n).find(|&i| cols.iter().all(|c| c.get(i).is_some_and(|v| !v.is_nan()))).unwrap_or(n.saturating_sub(1))
 }
 
 /// Checks that all named inputs have the length of the first; returns it.
@@ -76,10 +74,7 @@ pub(crate) fn check_finite(name: &str, value: f64) -> CoreResult<f64> {
     if value.is_finite() {
         Ok(value)
     } else {
-        Err(CoreError::param(
-            name,
-            format!("must be a finite number, got {value}"),
-        ))
+        Err(CoreError::param(name, format!("must be a finite number, got {value}")))
     }
 }
 
@@ -117,9 +112,7 @@ impl<I: Iterator<Item = f64>> Column<I> {
 pub(crate) fn check_out(n: usize, outs: &[(&str, usize)]) -> CoreResult<()> {
     for &(name, len) in outs {
         if len != n {
-            return Err(CoreError::InvalidInput(format!(
-                "output `{name}` has {len} slots for {n} input values"
-            )));
+            return Err(CoreError::InvalidInput(format!("output `{name}` has {len} slots for {n} input values")));
         }
     }
     Ok(())
@@ -139,12 +132,7 @@ pub(crate) fn fill(out: &mut [f64], warm: usize, values: impl IntoIterator<Item 
 }
 
 /// [`fill`] for two columns of equal length fed together.
-pub(crate) fn fill2(
-    a: &mut [f64],
-    b: &mut [f64],
-    warm: usize,
-    values: impl IntoIterator<Item = (f64, f64)>,
-) {
+pub(crate) fn fill2(a: &mut [f64], b: &mut [f64], warm: usize, values: impl IntoIterator<Item = (f64, f64)>) {
     let warm = warm.min(a.len()).min(b.len());
     a[..warm].fill(f64::NAN);
     b[..warm].fill(f64::NAN);
@@ -158,21 +146,14 @@ pub(crate) fn fill2(
 }
 
 /// [`fill`] for three columns of equal length fed together.
-pub(crate) fn fill3(
-    cols: [&mut [f64]; 3],
-    warm: usize,
-    values: impl IntoIterator<Item = (f64, f64, f64)>,
-) {
+pub(crate) fn fill3(cols: [&mut [f64]; 3], warm: usize, values: impl IntoIterator<Item = (f64, f64, f64)>) {
     let [a, b, c] = cols;
     let warm = warm.min(a.len()).min(b.len()).min(c.len());
     for col in [&mut *a, &mut *b, &mut *c] {
         col[..warm].fill(f64::NAN);
     }
     let mut written = warm;
-    let outs = a[warm..]
-        .iter_mut()
-        .zip(b[warm..].iter_mut())
-        .zip(c[warm..].iter_mut());
+    let outs = a[warm..].iter_mut().zip(b[warm..].iter_mut()).zip(c[warm..].iter_mut());
     for (((oa, ob), oc), (va, vb, vc)) in outs.zip(values) {
         (*oa, *ob, *oc) = (va, vb, vc);
         written += 1;

@@ -14,10 +14,7 @@ pub struct DonchianOutput {
 }
 
 impl DonchianOutput {
-    const NAN: Self = Self {
-        upper: f64::NAN,
-        lower: f64::NAN,
-    };
+    const NAN: Self = Self { upper: f64::NAN, lower: f64::NAN };
 }
 
 /// The two channel columns of a batch computation.
@@ -118,12 +115,7 @@ pub fn donchian(high: &[f64], low: &[f64], period: usize) -> CoreResult<Donchian
 /// # Errors
 /// As [`donchian`], and [`crate::error::CoreError::InvalidInput`] if an
 /// output has another length.
-pub fn donchian_into(
-    high: &[f64],
-    low: &[f64],
-    period: usize,
-    out: [&mut [f64]; 2],
-) -> CoreResult<()> {
+pub fn donchian_into(high: &[f64], low: &[f64], period: usize, out: [&mut [f64]; 2]) -> CoreResult<()> {
     let n = same_len(&[("high", high), ("low", low)])?;
     check_period("period", period, 1)?;
     let [upper, lower] = out;
@@ -151,18 +143,9 @@ mod tests {
         assert_eq!(&u[2..], &[7.0, 7.0, 6.0]);
         assert_eq!(&lo[2..], &[2.0, 2.0, 1.0]);
         let mut d = Donchian::new(3).unwrap();
-        let streamed: Vec<DonchianOutput> = h
-            .iter()
-            .zip(&l)
-            .map(|(&high, &low)| d.update(HighLow { high, low }))
-            .collect();
-        assert_eq!(
-            streamed[4],
-            DonchianOutput {
-                upper: 6.0,
-                lower: 1.0
-            }
-        );
+        let streamed: Vec<DonchianOutput> =
+            h.iter().zip(&l).map(|(&high, &low)| d.update(HighLow { high, low })).collect();
+        assert_eq!(streamed[4], DonchianOutput { upper: 6.0, lower: 1.0 });
         assert_eq!(d.lookback(), 2);
         d.reset();
         assert!(!d.is_ready());

@@ -37,13 +37,7 @@ impl Ema {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 1)?;
-        Ok(Self {
-            period,
-            k: ema_k(period),
-            count: 0,
-            seed: 0.0,
-            value: f64::NAN,
-        })
+        Ok(Self { period, k: ema_k(period), count: 0, seed: 0.0, value: f64::NAN })
     }
 
     /// The window length.
@@ -135,11 +129,7 @@ fn ema_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item 
         prev = ema_step(prev, v, k);
         prev
     }));
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(period - 1),
-        values,
-    })
+    Ok(Column { n, warm: begin.saturating_add(period - 1), values })
 }
 
 #[cfg(test)]

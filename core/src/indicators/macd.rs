@@ -16,11 +16,7 @@ pub struct MacdOutput {
 }
 
 impl MacdOutput {
-    const NAN: Self = Self {
-        macd: f64::NAN,
-        signal: f64::NAN,
-        hist: f64::NAN,
-    };
+    const NAN: Self = Self { macd: f64::NAN, signal: f64::NAN, hist: f64::NAN };
 }
 
 /// The three MACD columns of a batch computation.
@@ -57,11 +53,7 @@ fn periods(fast: usize, slow: usize, signal: usize) -> CoreResult<(usize, usize,
     let fast = check_period("fast", fast, 2)?;
     let slow = check_period("slow", slow, 2)?;
     let signal = check_period("signal", signal, 2)?;
-    Ok(if slow < fast {
-        (slow, fast, signal)
-    } else {
-        (fast, slow, signal)
-    })
+    Ok(if slow < fast { (slow, fast, signal) } else { (fast, slow, signal) })
 }
 
 impl Macd {
@@ -131,11 +123,7 @@ impl Indicator for Macd {
         } else {
             self.signal_ema = ema_step(self.signal_ema, macd, self.signal_k);
         }
-        self.value = MacdOutput {
-            macd,
-            signal: self.signal_ema,
-            hist: macd - self.signal_ema,
-        };
+        self.value = MacdOutput { macd, signal: self.signal_ema, hist: macd - self.signal_ema };
         self.value
     }
 
@@ -176,23 +164,10 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> CoreResult<Ma
 /// # Errors
 /// As [`macd`], and [`crate::error::CoreError::InvalidInput`] if an output
 /// has another length.
-pub fn macd_into(
-    x: &[f64],
-    fast: usize,
-    slow: usize,
-    signal: usize,
-    out: [&mut [f64]; 3],
-) -> CoreResult<()> {
+pub fn macd_into(x: &[f64], fast: usize, slow: usize, signal: usize, out: [&mut [f64]; 3]) -> CoreResult<()> {
     let (fast, slow, signal) = periods(fast, slow, signal)?;
     let n = x.len();
-    check_out(
-        n,
-        &[
-            ("macd", out[0].len()),
-            ("signal", out[1].len()),
-            ("hist", out[2].len()),
-        ],
-    )?;
+    check_out(n, &[("macd", out[0].len()), ("signal", out[1].len()), ("hist", out[2].len())])?;
     if n == 0 {
         return Ok(());
     }
@@ -255,9 +230,7 @@ mod tests {
 
     #[test]
     fn macd_swaps_fast_and_slow_like_talib() {
-        let x: Vec<f64> = (0..40)
-            .map(|i| f64::from(i % 7) + f64::from(i) * 0.5)
-            .collect();
+        let x: Vec<f64> = (0..40).map(|i| f64::from(i % 7) + f64::from(i) * 0.5).collect();
         let a = macd(&x, 5, 3, 2).unwrap();
         let b = macd(&x, 3, 5, 2).unwrap();
         assert_eq!(
@@ -269,9 +242,7 @@ mod tests {
 
     #[test]
     fn streaming_macd_matches_batch() {
-        let x: Vec<f64> = (0..60)
-            .map(|i| (f64::from(i) * 0.37).sin() * 10.0 + 100.0)
-            .collect();
+        let x: Vec<f64> = (0..60).map(|i| (f64::from(i) * 0.37).sin() * 10.0 + 100.0).collect();
         let (m, s, h) = macd(&x, 12, 26, 9).unwrap();
         let mut st = Macd::new(12, 26, 9).unwrap();
         assert_eq!(st.lookback(), 33);

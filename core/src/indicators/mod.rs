@@ -56,10 +56,7 @@ mod tests {
 
     /// Bitwise equal, any NaN matching any NaN.
     fn same(a: &[f64], b: &[f64]) -> bool {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
     }
 
     fn stream<I: Indicator>(mut ind: I, bars: impl Iterator<Item = I::Input>) -> Vec<I::Output> {

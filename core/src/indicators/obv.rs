@@ -18,11 +18,7 @@ impl Obv {
     /// A new OBV (it has no parameter).
     #[must_use]
     pub fn new() -> Self {
-        Self {
-            count: 0,
-            prev_close: 0.0,
-            value: f64::NAN,
-        }
+        Self { count: 0, prev_close: 0.0, value: f64::NAN }
     }
 }
 
@@ -98,27 +94,17 @@ pub fn obv_into(close: &[f64], volume: &[f64], out: &mut [f64]) -> CoreResult<()
     obv_column(close, volume)?.write(out)
 }
 
-fn obv_column<'a>(
-    close: &'a [f64],
-    volume: &'a [f64],
-) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
+fn obv_column<'a>(close: &'a [f64], volume: &'a [f64]) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
     let n = same_len(&[("close", close), ("volume", volume)])?;
     let begin = first_valid(n, &[close, volume]);
     let mut value = volume.get(begin).copied().unwrap_or(f64::NAN);
     let mut prev = close.get(begin).copied().unwrap_or(f64::NAN);
-    let values = close[begin..]
-        .iter()
-        .zip(&volume[begin..])
-        .map(move |(&c, &v)| {
-            value = step(value, c, prev, v);
-            prev = c;
-            value
-        });
-    Ok(Column {
-        n,
-        warm: begin,
-        values,
-    })
+    let values = close[begin..].iter().zip(&volume[begin..]).map(move |(&c, &v)| {
+        value = step(value, c, prev, v);
+        prev = c;
+        value
+    });
+    Ok(Column { n, warm: begin, values })
 }
 
 #[cfg(test)]
@@ -129,17 +115,11 @@ mod tests {
     fn obv_adds_on_up_closes_and_subtracts_on_down_closes() {
         let c = [10.0, 11.0, 11.0, 9.0, 12.0];
         let v = [100.0, 20.0, 30.0, 5.0, 1.0];
-        assert_eq!(
-            obv(&c, &v).unwrap(),
-            vec![100.0, 120.0, 120.0, 115.0, 116.0]
-        );
+        assert_eq!(obv(&c, &v).unwrap(), vec![100.0, 120.0, 120.0, 115.0, 116.0]);
         let mut o = Obv::new();
         assert_eq!(o.lookback(), 0);
-        let streamed: Vec<f64> = c
-            .iter()
-            .zip(&v)
-            .map(|(&close, &volume)| o.update(CloseVolume { close, volume }))
-            .collect();
+        let streamed: Vec<f64> =
+            c.iter().zip(&v).map(|(&close, &volume)| o.update(CloseVolume { close, volume })).collect();
         assert_eq!(streamed, vec![100.0, 120.0, 120.0, 115.0, 116.0]);
         o.reset();
         assert!(!o.is_ready() && o.value().is_nan());

@@ -33,12 +33,7 @@ impl Roc {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 1)?;
-        Ok(Self {
-            period,
-            window: Window::new(period),
-            count: 0,
-            value: f64::NAN,
-        })
+        Ok(Self { period, window: Window::new(period), count: 0, value: f64::NAN })
     }
 
     /// The window length.
@@ -106,11 +101,7 @@ fn roc_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item 
     let x = &x[begin..];
     let now = x.get(period..).unwrap_or_default();
     let values = now.iter().zip(x).map(|(&v, &then)| roc_of(v, then));
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(period),
-        values,
-    })
+    Ok(Column { n, warm: begin.saturating_add(period), values })
 }
 
 #[cfg(test)]

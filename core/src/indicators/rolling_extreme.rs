@@ -38,13 +38,7 @@ pub(crate) type RollingMin = RollingExtreme<false>;
 impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
     /// A tracker over windows of `period >= 1` bars.
     pub(crate) fn new(period: usize) -> Self {
-        Self {
-            period,
-            seen: 0,
-            deque: VecDeque::new(),
-            nans: VecDeque::new(),
-            current: None,
-        }
+        Self { period, seen: 0, deque: VecDeque::new(), nans: VecDeque::new(), current: None }
     }
 
     /// `a` strictly beats `b` (false when either is NaN).
@@ -134,11 +128,7 @@ pub(crate) struct Rescan<const HIGHEST: bool> {
 
 impl<const HIGHEST: bool> Rescan<HIGHEST> {
     pub(crate) fn new() -> Self {
-        Self {
-            idx: 0,
-            extreme: 0.0,
-            have: false,
-        }
+        Self { idx: 0, extreme: 0.0, have: false }
     }
 
     /// The extreme of `window`, whose first bar has index `oldest`, given
@@ -169,14 +159,9 @@ impl<const HIGHEST: bool> Rescan<HIGHEST> {
 
 /// The extreme of each full window of `x` (TA-Lib `MAX`/`MIN`), lazily:
 /// `x.len() - period + 1` values (none if `x` is shorter).
-pub(crate) fn rescan<const HIGHEST: bool>(
-    x: &[f64],
-    period: usize,
-) -> impl Iterator<Item = f64> + '_ {
+pub(crate) fn rescan<const HIGHEST: bool>(x: &[f64], period: usize) -> impl Iterator<Item = f64> + '_ {
     let mut state = Rescan::<HIGHEST>::new();
-    x.windows(period)
-        .enumerate()
-        .map(move |(oldest, window)| state.step(window, oldest))
+    x.windows(period).enumerate().map(move |(oldest, window)| state.step(window, oldest))
 }
 
 #[cfg(test)]
@@ -220,11 +205,7 @@ mod tests {
         assert!(out[3].is_nan());
         assert_eq!(out[4], 2.0);
         let reference = rescanned::<true>(&x, 3);
-        assert!(out
-            .iter()
-            .zip(&reference)
-            .skip(2)
-            .all(|(&a, &b)| same(a, b)));
+        assert!(out.iter().zip(&reference).skip(2).all(|(&a, &b)| same(a, b)));
     }
 
     #[test]

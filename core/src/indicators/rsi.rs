@@ -58,14 +58,7 @@ impl Rsi {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 2)?;
-        Ok(Self {
-            period,
-            count: 0,
-            prev: 0.0,
-            gain: 0.0,
-            loss: 0.0,
-            value: f64::NAN,
-        })
+        Ok(Self { period, count: 0, prev: 0.0, gain: 0.0, loss: 0.0, value: f64::NAN })
     }
 
     /// The window length.
@@ -99,13 +92,7 @@ impl Indicator for Rsi {
             self.loss /= divisor;
             self.gain /= divisor;
         } else {
-            wilder(
-                &mut self.gain,
-                &mut self.loss,
-                change,
-                to_f64(self.period - 1),
-                divisor,
-            );
+            wilder(&mut self.gain, &mut self.loss, change, to_f64(self.period - 1), divisor);
         }
         self.value = rsi_value(self.gain, self.loss);
         self.value
@@ -175,11 +162,7 @@ fn rsi_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item 
         wilder(&mut gain, &mut loss, change, keep, divisor);
         rsi_value(gain, loss)
     }));
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(period),
-        values,
-    })
+    Ok(Column { n, warm: begin.saturating_add(period), values })
 }
 
 #[cfg(test)]

@@ -23,9 +23,7 @@ impl Sma {
     /// # Errors
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
     pub fn new(period: usize) -> CoreResult<Self> {
-        Ok(Self {
-            core: SmaCore::new(check_period("period", period, 1)?),
-        })
+        Ok(Self { core: SmaCore::new(check_period("period", period, 1)?) })
     }
 
     /// The window length.
@@ -132,11 +130,7 @@ fn sma_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item 
     check_period("period", period, 1)?;
     let n = x.len();
     let begin = first_valid(n, &[x]);
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(period - 1),
-        values: sma_iter(&x[begin..], period),
-    })
+    Ok(Column { n, warm: begin.saturating_add(period - 1), values: sma_iter(&x[begin..], period) })
 }
 
 /// TA-Lib's SMA of `x`, lazily, from its first full window on (nothing when
@@ -203,10 +197,7 @@ mod tests {
         assert!(out[..3].iter().all(|v| v.is_nan()));
         assert_eq!(&out[3..], &[2.0, 4.0]);
         let mut s = Sma::new(2).unwrap();
-        let streamed: Vec<f64> = [nan, nan, 1.0, 3.0, 5.0]
-            .iter()
-            .map(|&v| s.update(v))
-            .collect();
+        let streamed: Vec<f64> = [nan, nan, 1.0, 3.0, 5.0].iter().map(|&v| s.update(v)).collect();
         assert_eq!(&streamed[3..], &[2.0, 4.0]);
     }
 

@@ -20,14 +20,7 @@ pub(crate) struct Variance {
 
 impl Variance {
     pub(crate) fn new(period: usize) -> Self {
-        Self {
-            period,
-            divisor: to_f64(period),
-            window: Window::new(period - 1),
-            sum: 0.0,
-            sum_sq: 0.0,
-            count: 0,
-        }
+        Self { period, divisor: to_f64(period), window: Window::new(period - 1), sum: 0.0, sum_sq: 0.0, count: 0 }
     }
 
     /// Feeds a value; `(mean, variance)` once the window is full.
@@ -39,13 +32,7 @@ impl Variance {
             self.sum_sq += x * x;
             return None;
         };
-        Some(variance_step(
-            &mut self.sum,
-            &mut self.sum_sq,
-            x,
-            old,
-            self.divisor,
-        ))
+        Some(variance_step(&mut self.sum, &mut self.sum_sq, x, old, self.divisor))
     }
 
     pub(crate) fn period(&self) -> usize {
@@ -78,13 +65,7 @@ pub(crate) fn std_of(variance: f64) -> f64 {
 /// means of the full window, remove `old` (the value leaving the window).
 /// Returns `(mean, variance)`.
 #[inline]
-pub(crate) fn variance_step(
-    sum: &mut f64,
-    sum_sq: &mut f64,
-    new: f64,
-    old: f64,
-    divisor: f64,
-) -> (f64, f64) {
+pub(crate) fn variance_step(sum: &mut f64, sum_sq: &mut f64, new: f64, old: f64, divisor: f64) -> (f64, f64) {
     *sum += new;
     *sum_sq += new * new;
     let mean = *sum / divisor;
@@ -132,11 +113,7 @@ impl StdDev {
     pub fn new(period: usize, nbdev: f64) -> CoreResult<Self> {
         let period = check_period("period", period, 2)?;
         let nbdev = check_finite("nbdev", nbdev)?;
-        Ok(Self {
-            var: Variance::new(period),
-            nbdev,
-            value: f64::NAN,
-        })
+        Ok(Self { var: Variance::new(period), nbdev, value: f64::NAN })
     }
 
     /// The window length.
@@ -202,21 +179,13 @@ pub fn stddev_into(x: &[f64], period: usize, nbdev: f64, out: &mut [f64]) -> Cor
     stddev_column(x, period, nbdev)?.write(out)
 }
 
-fn stddev_column(
-    x: &[f64],
-    period: usize,
-    nbdev: f64,
-) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
+fn stddev_column(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 2)?;
     check_finite("nbdev", nbdev)?;
     let n = x.len();
     let begin = first_valid(n, &[x]);
     let values = variances(&x[begin..], period).map(move |(_, var)| std_of(var) * nbdev);
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(period - 1),
-        values,
-    })
+    Ok(Column { n, warm: begin.saturating_add(period - 1), values })
 }
 
 /// TA-Lib's `(mean, variance)` of every full window of `x`, lazily.
@@ -224,10 +193,7 @@ pub(crate) fn variances(x: &[f64], period: usize) -> impl Iterator<Item = (f64, 
     let divisor = to_f64(period);
     let warm = (period - 1).min(x.len());
     let (mut sum, mut sum_sq) = variance_seed(&x[..warm]);
-    x[warm..]
-        .iter()
-        .zip(x)
-        .map(move |(&new, &old)| variance_step(&mut sum, &mut sum_sq, new, old, divisor))
+    x[warm..].iter().zip(x).map(move |(&new, &old)| variance_step(&mut sum, &mut sum_sq, new, old, divisor))
 }
 
 #[cfg(test)]

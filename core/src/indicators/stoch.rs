@@ -15,10 +15,7 @@ pub struct StochOutput {
 }
 
 impl StochOutput {
-    const NAN: Self = Self {
-        slowk: f64::NAN,
-        slowd: f64::NAN,
-    };
+    const NAN: Self = Self { slowk: f64::NAN, slowd: f64::NAN };
 }
 
 /// The two columns of a batch computation.
@@ -136,9 +133,7 @@ impl Indicator for Stoch {
     }
 
     fn lookback(&self) -> usize {
-        (self.fastk - 1)
-            .saturating_add(self.slowk - 1)
-            .saturating_add(self.slowd - 1)
+        (self.fastk - 1).saturating_add(self.slowk - 1).saturating_add(self.slowd - 1)
     }
 }
 
@@ -184,9 +179,7 @@ pub fn stoch_into(
         return Ok(());
     }
     let begin = first_valid(n, &[high, low, close]);
-    let lookback = (fastk - 1)
-        .saturating_add(slowk - 1)
-        .saturating_add(slowd - 1);
+    let lookback = (fastk - 1).saturating_add(slowk - 1).saturating_add(slowd - 1);
     let warm = begin.saturating_add(lookback);
     if warm >= n {
         fill2(k_out, d_out, warm, []);
@@ -197,10 +190,7 @@ pub fn stoch_into(
     //    high), stored in the %D column, which is scratch until step 3.
     let base = begin + fastk - 1;
     let (mut hi, mut lo) = (Rescan::<true>::new(), Rescan::<false>::new());
-    let windows = high
-        .windows(fastk)
-        .zip(low.windows(fastk))
-        .zip(&close[fastk - 1..]);
+    let windows = high.windows(fastk).zip(low.windows(fastk)).zip(&close[fastk - 1..]);
     for (o, (oldest, ((wh, wl), &c))) in d_out[base..].iter_mut().zip(windows.enumerate()) {
         let lowest = lo.step(wl, oldest);
         let highest = hi.step(wh, oldest);
@@ -208,17 +198,11 @@ pub fn stoch_into(
     }
     // 2. Slow %K: SMA of fast %K.
     let k_start = base + slowk - 1;
-    for (o, v) in k_out[k_start..]
-        .iter_mut()
-        .zip(sma_iter(&d_out[base..], slowk))
-    {
+    for (o, v) in k_out[k_start..].iter_mut().zip(sma_iter(&d_out[base..], slowk)) {
         *o = v;
     }
     // 3. Slow %D: SMA of slow %K, over the fast %K it no longer needs.
-    for (o, v) in d_out[warm..]
-        .iter_mut()
-        .zip(sma_iter(&k_out[k_start..], slowd))
-    {
+    for (o, v) in d_out[warm..].iter_mut().zip(sma_iter(&k_out[k_start..], slowd)) {
         *o = v;
     }
     k_out[..warm].fill(f64::NAN);
@@ -257,13 +241,7 @@ mod tests {
         let mut s = Stoch::new(2, 2, 2).unwrap();
         assert_eq!(s.lookback(), 3);
         let streamed: Vec<StochOutput> = (0..5).map(|i| s.update(hlc(h[i], l[i], c[i]))).collect();
-        assert_eq!(
-            streamed[4],
-            StochOutput {
-                slowk: 37.5,
-                slowd: 43.75
-            }
-        );
+        assert_eq!(streamed[4], StochOutput { slowk: 37.5, slowd: 43.75 });
         assert!(streamed[2].slowk.is_nan());
         s.reset();
         assert!(!s.is_ready());

@@ -114,8 +114,7 @@ impl Indicator for Vwap {
         self.count += 1;
         let typical = (bar.high + bar.low + bar.close) / 3.0;
         let pv = typical * bar.volume;
-        let c = (pv.is_finite() && typical.is_finite() && bar.volume.is_finite())
-            .then_some((pv, bar.volume));
+        let c = (pv.is_finite() && typical.is_finite() && bar.volume.is_finite()).then_some((pv, bar.volume));
         self.account(c, 1.0);
         if let Some(old) = self.window.push(c) {
             self.account(old, -1.0);
@@ -159,31 +158,11 @@ impl Indicator for Vwap {
 /// # Errors
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
-pub fn vwap(
-    high: &[f64],
-    low: &[f64],
-    close: &[f64],
-    volume: &[f64],
-    period: usize,
-) -> CoreResult<Vec<f64>> {
-    same_len(&[
-        ("high", high),
-        ("low", low),
-        ("close", close),
-        ("volume", volume),
-    ])?;
+pub fn vwap(high: &[f64], low: &[f64], close: &[f64], volume: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    same_len(&[("high", high), ("low", low), ("close", close), ("volume", volume)])?;
     let mut ind = Vwap::new(period)?;
     let bars = high.iter().zip(low).zip(close).zip(volume);
-    Ok(bars
-        .map(|(((&high, &low), &close), &volume)| {
-            ind.update(HlcVolume {
-                high,
-                low,
-                close,
-                volume,
-            })
-        })
-        .collect())
+    Ok(bars.map(|(((&high, &low), &close), &volume)| ind.update(HlcVolume { high, low, close, volume })).collect())
 }
 
 #[cfg(test)]
@@ -191,12 +170,7 @@ mod tests {
     use super::*;
 
     fn bar(high: f64, low: f64, close: f64, volume: f64) -> HlcVolume {
-        HlcVolume {
-            high,
-            low,
-            close,
-            volume,
-        }
+        HlcVolume { high, low, close, volume }
     }
 
     #[test]

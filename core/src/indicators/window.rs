@@ -13,11 +13,7 @@ pub(crate) struct Window<T> {
 impl<T: Copy> Window<T> {
     /// An empty window keeping `cap` values (`cap` may be 0).
     pub(crate) fn new(cap: usize) -> Self {
-        Self {
-            buf: Vec::new(),
-            cap,
-            head: 0,
-        }
+        Self { buf: Vec::new(), cap, head: 0 }
     }
 
     /// Pushes `x`; once more than `cap` values were pushed, returns the one

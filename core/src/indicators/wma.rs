@@ -136,11 +136,7 @@ fn wma_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item 
     let weight = to_f64(period);
     let div = divider(period);
     // Period 1 passes the input through; longer ones run TA-Lib's recursion.
-    let (passed, rest) = if period == 1 {
-        (x, &x[x.len()..])
-    } else {
-        (&x[..0], x)
-    };
+    let (passed, rest) = if period == 1 { (x, &x[x.len()..]) } else { (&x[..0], x) };
     let head = (period - 1).min(rest.len());
     let (mut sum, mut sub) = (0.0, 0.0);
     for (i, &v) in rest[..head].iter().enumerate() {
@@ -158,11 +154,7 @@ fn wma_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item 
         value
     });
     let values = passed.iter().copied().chain(weighted);
-    Ok(Column {
-        n,
-        warm: begin.saturating_add(period - 1),
-        values,
-    })
+    Ok(Column { n, warm: begin.saturating_add(period - 1), values })
 }
 
 #[cfg(test)]

@@ -20,13 +20,7 @@ struct Moments {
 
 impl Default for Moments {
     fn default() -> Self {
-        Self {
-            shift: f64::NAN,
-            n: 0,
-            mean: 0.0,
-            m2: 0.0,
-            invalid: 0,
-        }
+        Self { shift: f64::NAN, n: 0, mean: 0.0, m2: 0.0, invalid: 0 }
     }
 }
 

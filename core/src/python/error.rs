@@ -38,7 +38,12 @@ fn tree(py: Python<'_>) -> PyResult<&Tree> {
         let pair = PyTuple::new(py, [r.clone(), value])?;
         Ok(Tree {
             invalid_parameter: make(py, "InvalidParameterError", &pair, "A parameter is out of its valid range.")?,
-            invalid_input: make(py, "InvalidInputError", &pair, "Input data is unusable (length mismatch, bad values).")?,
+            invalid_input: make(
+                py,
+                "InvalidInputError",
+                &pair,
+                "Input data is unusable (length mismatch, bad values).",
+            )?,
             config: make(py, "ConfigError", &pair, "A configuration failed to parse or validate.")?,
             data: make(py, "DataError", &pair, "A data file could not be read or parsed.")?,
             root,

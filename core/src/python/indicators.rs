@@ -6,8 +6,8 @@ use pyo3::prelude::*;
 
 use crate::error::CoreError;
 use crate::indicators::{
-    self as ind, AdxOutput, BBandsOutput, CloseVolume, DonchianOutput, HighLow, Hlc, HlcVolume,
-    Indicator, MacdOutput, StochOutput,
+    self as ind, AdxOutput, BBandsOutput, CloseVolume, DonchianOutput, HighLow, Hlc, HlcVolume, Indicator, MacdOutput,
+    StochOutput,
 };
 use crate::python::util::{same_len, slice, to_numpy};
 
@@ -16,8 +16,7 @@ type Array1<'py> = PyReadonlyArray1<'py, f64>;
 
 /// A window length from Python: a negative value is out of range, like 0.
 fn window(name: &str, value: i64, min: usize) -> Result<usize, CoreError> {
-    usize::try_from(value)
-        .map_err(|_| CoreError::param(name, format!("must be >= {min}, got {value}")))
+    usize::try_from(value).map_err(|_| CoreError::param(name, format!("must be >= {min}, got {value}")))
 }
 
 // ---------------------------------------------------------------- batch --
@@ -98,39 +97,17 @@ pub fn py_rsi(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 /// MACD line, signal and histogram (TA-Lib ``MACD``).
 #[pyfunction]
 #[pyo3(name = "macd")]
-pub fn py_macd(
-    py: Python<'_>,
-    x: Array1<'_>,
-    fast: i64,
-    slow: i64,
-    signal: i64,
-) -> PyResult<(Array, Array, Array)> {
+pub fn py_macd(py: Python<'_>, x: Array1<'_>, fast: i64, slow: i64, signal: i64) -> PyResult<(Array, Array, Array)> {
     let xs = slice(&x, "x")?;
-    let (fast, slow, signal) = (
-        window("fast", fast, 2)?,
-        window("slow", slow, 2)?,
-        window("signal", signal, 2)?,
-    );
-    compute3(py, xs.len(), |out| {
-        ind::macd_into(xs, fast, slow, signal, out)
-    })
+    let (fast, slow, signal) = (window("fast", fast, 2)?, window("slow", slow, 2)?, window("signal", signal, 2)?);
+    compute3(py, xs.len(), |out| ind::macd_into(xs, fast, slow, signal, out))
 }
 
 /// Average true range (TA-Lib ``ATR``).
 #[pyfunction]
 #[pyo3(name = "atr")]
-pub fn py_atr(
-    py: Python<'_>,
-    high: Array1<'_>,
-    low: Array1<'_>,
-    close: Array1<'_>,
-    period: i64,
-) -> PyResult<Array> {
-    let (h, l, c) = (
-        slice(&high, "high")?,
-        slice(&low, "low")?,
-        slice(&close, "close")?,
-    );
+pub fn py_atr(py: Python<'_>, high: Array1<'_>, low: Array1<'_>, close: Array1<'_>, period: i64) -> PyResult<Array> {
+    let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
     same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
     let period = window("period", period, 1)?;
     Ok(to_numpy(py, py.detach(|| ind::atr(h, l, c, period))?))
@@ -148,9 +125,7 @@ pub fn py_bbands(
 ) -> PyResult<(Array, Array, Array)> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 2)?;
-    compute3(py, xs.len(), |out| {
-        ind::bbands_into(xs, period, nbdev_up, nbdev_dn, out)
-    })
+    compute3(py, xs.len(), |out| ind::bbands_into(xs, period, nbdev_up, nbdev_dn, out))
 }
 
 /// Rolling standard deviation times ``nbdev`` (TA-Lib ``STDDEV``).
@@ -174,18 +149,8 @@ pub fn py_obv(py: Python<'_>, close: Array1<'_>, volume: Array1<'_>) -> PyResult
 /// Average directional index (TA-Lib ``ADX``).
 #[pyfunction]
 #[pyo3(name = "adx")]
-pub fn py_adx(
-    py: Python<'_>,
-    high: Array1<'_>,
-    low: Array1<'_>,
-    close: Array1<'_>,
-    period: i64,
-) -> PyResult<Array> {
-    let (h, l, c) = (
-        slice(&high, "high")?,
-        slice(&low, "low")?,
-        slice(&close, "close")?,
-    );
+pub fn py_adx(py: Python<'_>, high: Array1<'_>, low: Array1<'_>, close: Array1<'_>, period: i64) -> PyResult<Array> {
+    let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
     same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
     let period = window("period", period, 2)?;
     Ok(to_numpy(py, py.detach(|| ind::adx(h, l, c, period))?))
@@ -201,11 +166,7 @@ pub fn py_plus_di(
     close: Array1<'_>,
     period: i64,
 ) -> PyResult<Array> {
-    let (h, l, c) = (
-        slice(&high, "high")?,
-        slice(&low, "low")?,
-        slice(&close, "close")?,
-    );
+    let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
     same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
     let period = window("period", period, 1)?;
     Ok(to_numpy(py, py.detach(|| ind::plus_di(h, l, c, period))?))
@@ -221,11 +182,7 @@ pub fn py_minus_di(
     close: Array1<'_>,
     period: i64,
 ) -> PyResult<Array> {
-    let (h, l, c) = (
-        slice(&high, "high")?,
-        slice(&low, "low")?,
-        slice(&close, "close")?,
-    );
+    let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
     same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
     let period = window("period", period, 1)?;
     Ok(to_numpy(py, py.detach(|| ind::minus_di(h, l, c, period))?))
@@ -244,17 +201,9 @@ pub fn py_stoch(
     slowk: i64,
     slowd: i64,
 ) -> PyResult<(Array, Array)> {
-    let (h, l, c) = (
-        slice(&high, "high")?,
-        slice(&low, "low")?,
-        slice(&close, "close")?,
-    );
+    let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
     let n = same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
-    let (fk, sk, sd) = (
-        window("fastk", fastk, 1)?,
-        window("slowk", slowk, 1)?,
-        window("slowd", slowd, 1)?,
-    );
+    let (fk, sk, sd) = (window("fastk", fastk, 1)?, window("slowk", slowk, 1)?, window("slowd", slowd, 1)?);
     compute2(py, n, |out| ind::stoch_into(h, l, c, fk, sk, sd, out))
 }
 
@@ -270,12 +219,7 @@ pub fn py_roc(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 /// Donchian channel: rolling max of high and min of low (TA-Lib ``MAX``/``MIN``).
 #[pyfunction]
 #[pyo3(name = "donchian")]
-pub fn py_donchian(
-    py: Python<'_>,
-    high: Array1<'_>,
-    low: Array1<'_>,
-    period: i64,
-) -> PyResult<(Array, Array)> {
+pub fn py_donchian(py: Python<'_>, high: Array1<'_>, low: Array1<'_>, period: i64) -> PyResult<(Array, Array)> {
     let (h, l) = (slice(&high, "high")?, slice(&low, "low")?);
     let n = same_len(&[("high", h.len()), ("low", l.len())])?;
     let period = window("period", period, 1)?;
@@ -293,18 +237,9 @@ pub fn py_vwap(
     volume: Array1<'_>,
     period: i64,
 ) -> PyResult<Array> {
-    let (h, l, c) = (
-        slice(&high, "high")?,
-        slice(&low, "low")?,
-        slice(&close, "close")?,
-    );
+    let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
     let v = slice(&volume, "volume")?;
-    same_len(&[
-        ("high", h.len()),
-        ("low", l.len()),
-        ("close", c.len()),
-        ("volume", v.len()),
-    ])?;
+    same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len()), ("volume", v.len())])?;
     let period = window("period", period, 1)?;
     Ok(to_numpy(py, py.detach(|| ind::vwap(h, l, c, v, period))?))
 }

@@ -14,10 +14,9 @@ mod _core {
     // -- indicators --
     #[pymodule_export]
     use super::indicators::{
-        py_adx, py_atr, py_bbands, py_donchian, py_ema, py_macd, py_minus_di, py_obv, py_plus_di,
-        py_roc, py_rsi, py_sma, py_stddev, py_stoch, py_vwap, py_wma, py_zscore, PyAdx, PyAtr,
-        PyBBands, PyDonchian, PyEma, PyMacd, PyObv, PyRoc, PyRsi, PySma, PyStdDev, PyStoch, PyVwap,
-        PyWma, PyZScore,
+        py_adx, py_atr, py_bbands, py_donchian, py_ema, py_macd, py_minus_di, py_obv, py_plus_di, py_roc, py_rsi,
+        py_sma, py_stddev, py_stoch, py_vwap, py_wma, py_zscore, PyAdx, PyAtr, PyBBands, PyDonchian, PyEma, PyMacd,
+        PyObv, PyRoc, PyRsi, PySma, PyStdDev, PyStoch, PyVwap, PyWma, PyZScore,
     };
 
     #[pymodule_init]

@@ -10,8 +10,7 @@ use crate::error::CoreError;
 /// `InvalidInputError` if the array is not contiguous (the Python wrappers
 /// make it contiguous before calling).
 pub fn slice<'a>(a: &'a PyReadonlyArray1<'_, f64>, name: &str) -> PyResult<&'a [f64]> {
-    a.as_slice()
-        .map_err(|_| CoreError::InvalidInput(format!("`{name}` must be a contiguous float64 array")).into())
+    a.as_slice().map_err(|_| CoreError::InvalidInput(format!("`{name}` must be a contiguous float64 array")).into())
 }
 
 /// Checks that every named column has the length of the first.
