@@ -1,6 +1,6 @@
 //! Average directional index with +DI/-DI, TA-Lib `ADX`, `PLUS_DI`,
 //! `MINUS_DI` (Wilder smoothing).
-use super::compat::{first_valid, is_zero, output, same_len, to_f64, true_range};
+use super::compat::{first_valid, is_zero, same_len, to_f64, true_range, Column};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -23,14 +23,19 @@ impl AdxOutput {
 /// the larger of the up move and the down move counts if positive; a tie
 /// counts for neither.
 #[inline]
+#[allow(clippy::needless_bitwise_bool)] // `&&` compiles to a branch that mispredicts half the time
 fn dm1(diff_plus: f64, diff_minus: f64) -> (f64, f64) {
-    if diff_minus > 0.0 && diff_plus < diff_minus {
-        (0.0, diff_minus)
-    } else if diff_plus > 0.0 && diff_plus > diff_minus {
-        (diff_plus, 0.0)
-    } else {
-        (0.0, 0.0)
-    }
+    // Both cases exclude each other, so TA-Lib's `if / else if` is two
+    // independent selects (branch-free; the moves are a coin toss).
+    let minus = (diff_minus > 0.0) & (diff_plus < diff_minus);
+    let plus = (diff_plus > 0.0) & (diff_plus > diff_minus);
+    (if plus { diff_plus } else { 0.0 }, if minus { diff_minus } else { 0.0 })
+}
+
+/// Wilder's step in TA-Lib's order: `prev - prev / period + new`.
+#[inline]
+fn smooth(prev: f64, divisor: f64, new: f64) -> f64 {
+    prev - prev / divisor + new
 }
 
 /// TA-Lib's `100 * dm / tr`, and 0 when the smoothed range is within
@@ -44,15 +49,13 @@ fn di(dm: f64, tr: f64) -> f64 {
     }
 }
 
-/// The directional movement recursion shared by ADX, +DI and -DI: raw sums
-/// of +DM, -DM and true range over the first `period - 1` moves, then
-/// Wilder's `x - x / period + new`.
-#[derive(Debug, Clone)]
-struct Directional {
-    period: usize,
+/// Wilder's directional movement state, shared by the streaming and batch
+/// forms of ADX, +DI and -DI: the previous bar, and +DM, -DM and true range
+/// (raw sums over the first `period - 1` moves, then smoothed as
+/// `x - x / period + new`).
+#[derive(Debug, Clone, Copy)]
+struct DmState {
     divisor: f64,
-    /// Bars seen (after the leading-NaN skip).
-    count: usize,
     prev_high: f64,
     prev_low: f64,
     prev_close: f64,
@@ -61,53 +64,105 @@ struct Directional {
     tr: f64,
 }
 
-impl Directional {
-    fn new(period: usize) -> Self {
+impl DmState {
+    /// The state after the first bar, which only provides "previous" values.
+    fn start(period: usize, high: f64, low: f64, close: f64) -> Self {
         Self {
-            period,
             divisor: to_f64(period),
-            count: 0,
-            prev_high: 0.0,
-            prev_low: 0.0,
-            prev_close: 0.0,
+            prev_high: high,
+            prev_low: low,
+            prev_close: close,
             plus_dm: 0.0,
             minus_dm: 0.0,
             tr: 0.0,
         }
     }
 
-    /// Feeds a bar; true once the smoothing runs (from bar `period + 1`),
-    /// after which `plus_dm`, `minus_dm` and `tr` are the smoothed values.
+    /// The one-bar movements and true range of a new bar, which becomes the
+    /// previous one.
+    #[inline]
+    fn advance(&mut self, high: f64, low: f64, close: f64) -> (f64, f64, f64) {
+        let (plus, minus) = dm1(high - self.prev_high, self.prev_low - low);
+        let tr = true_range(high, low, self.prev_close);
+        (self.prev_high, self.prev_low, self.prev_close) = (high, low, close);
+        (plus, minus, tr)
+    }
+
+    /// A bar of the seeding phase: raw sums. (Adding an exact 0.0 for a
+    /// movement that does not count changes nothing: the sums are never -0.0.)
+    #[inline]
+    fn add(&mut self, high: f64, low: f64, close: f64) {
+        let (plus, minus, tr) = self.advance(high, low, close);
+        self.plus_dm += plus;
+        self.minus_dm += minus;
+        self.tr += tr;
+    }
+
+    /// A bar of the smoothing phase.
+    #[inline]
+    fn step(&mut self, high: f64, low: f64, close: f64) {
+        let (plus, minus, tr) = self.advance(high, low, close);
+        self.minus_dm = smooth(self.minus_dm, self.divisor, minus);
+        self.plus_dm = smooth(self.plus_dm, self.divisor, plus);
+        self.tr = smooth(self.tr, self.divisor, tr);
+    }
+
+    /// `(+DI, -DI)` of the current state.
+    #[inline]
+    fn di(&self) -> (f64, f64) {
+        (di(self.plus_dm, self.tr), di(self.minus_dm, self.tr))
+    }
+
+    /// TA-Lib's DX of the current state.
+    #[inline]
+    fn dx(&self) -> Option<f64> {
+        let (plus, minus) = self.di();
+        dx(self.tr, plus, minus)
+    }
+
+    /// Batch seeding: the state after bar `period - 1` of a series (previous
+    /// values NaN for an empty series).
+    fn seed(high: &[f64], low: &[f64], close: &[f64], period: usize) -> Self {
+        fn head(x: &[f64], period: usize) -> &[f64] {
+            x.get(1..period.min(x.len())).unwrap_or_default()
+        }
+        let first = |s: &[f64]| s.first().copied().unwrap_or(f64::NAN);
+        let mut s = Self::start(period, first(high), first(low), first(close));
+        let bars = head(high, period).iter().zip(head(low, period)).zip(head(close, period));
+        for ((&h, &l), &c) in bars {
+            s.add(h, l, c);
+        }
+        s
+    }
+}
+
+/// The streaming form of [`DmState`]: which phase a bar belongs to.
+#[derive(Debug, Clone)]
+struct Directional {
+    period: usize,
+    /// Bars seen (after the leading-NaN skip).
+    count: usize,
+    state: DmState,
+}
+
+impl Directional {
+    fn new(period: usize) -> Self {
+        Self { period, count: 0, state: DmState::start(period, 0.0, 0.0, 0.0) }
+    }
+
+    /// Feeds a bar; true once the smoothing runs (from bar `period + 1`).
     #[inline]
     fn update(&mut self, bar: Hlc) -> bool {
         self.count += 1;
         if self.count == 1 {
-            self.prev_high = bar.high;
-            self.prev_low = bar.low;
-            self.prev_close = bar.close;
-            return false;
-        }
-        let diff_plus = bar.high - self.prev_high;
-        let diff_minus = self.prev_low - bar.low;
-        self.prev_high = bar.high;
-        self.prev_low = bar.low;
-        let tr = true_range(bar.high, bar.low, self.prev_close);
-        self.prev_close = bar.close;
-        let smoothing = self.count > self.period;
-        if smoothing {
-            self.minus_dm -= self.minus_dm / self.divisor;
-            self.plus_dm -= self.plus_dm / self.divisor;
-        }
-        let (plus, minus) = dm1(diff_plus, diff_minus);
-        // Adding an exact 0.0 changes nothing (the sums are never -0.0).
-        self.plus_dm += plus;
-        self.minus_dm += minus;
-        if smoothing {
-            self.tr = self.tr - self.tr / self.divisor + tr;
+            self.state = DmState::start(self.period, bar.high, bar.low, bar.close);
+        } else if self.count <= self.period {
+            self.state.add(bar.high, bar.low, bar.close);
         } else {
-            self.tr += tr;
+            self.state.step(bar.high, bar.low, bar.close);
+            return true;
         }
-        smoothing
+        false
     }
 
     fn reset(&mut self) {
@@ -186,21 +241,20 @@ impl Indicator for Adx {
             return AdxOutput::NAN;
         }
         let d = &self.dir;
-        let plus_di = di(d.plus_dm, d.tr);
-        let minus_di = di(d.minus_dm, d.tr);
-        let step = dx(d.tr, plus_di, minus_di);
-        let p = d.period;
+        let (plus_di, minus_di) = d.state.di();
+        let step = d.state.dx();
+        let divisor = d.state.divisor;
         let mut adx = self.value.adx;
-        let twice = p.saturating_mul(2);
+        let twice = d.period.saturating_mul(2);
         if d.count <= twice {
             if let Some(v) = step {
                 self.sum_dx += v;
             }
             if d.count == twice {
-                adx = self.sum_dx / d.divisor;
+                adx = self.sum_dx / divisor;
             }
         } else if let Some(v) = step {
-            adx = (adx * to_f64(p - 1) + v) / d.divisor;
+            adx = (adx * to_f64(d.period - 1) + v) / divisor;
         }
         self.value = AdxOutput { adx, plus_di, minus_di };
         self.value
@@ -231,32 +285,53 @@ impl Indicator for Adx {
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
 pub fn adx(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
-    check_period("period", period, 2)?;
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let begin = first_valid(n, &[high, low, close]);
-    let lookback = period.saturating_mul(2) - 1;
-    let mut out = output(n, begin.saturating_add(lookback));
-    if begin.saturating_add(lookback) < n {
-        let mut ind = Adx::new(period)?;
-        let bars = high[begin..].iter().zip(&low[begin..]).zip(&close[begin..]);
-        for (o, ((&h, &l), &c)) in out[begin..].iter_mut().zip(bars) {
-            let v = ind.update(Hlc { high: h, low: l, close: c }).adx;
-            if ind.is_ready() {
-                *o = v;
-            }
-        }
-    }
-    Ok(out)
+    Ok(adx_column(high, low, close, period)?.collect())
 }
 
-/// Which directional indicator a batch call returns.
-#[derive(Clone, Copy)]
-enum Side {
-    Plus,
-    Minus,
+/// [`adx`] written into `out` (same length as the inputs).
+///
+/// # Errors
+/// As [`adx`], and [`crate::error::CoreError::InvalidInput`] if `out` has
+/// another length.
+pub fn adx_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    adx_column(high, low, close, period)?.write(out)
+}
+
+fn adx_column<'a>(
+    high: &'a [f64],
+    low: &'a [f64],
+    close: &'a [f64],
+    period: usize,
+) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
+    let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
+    check_period("period", period, 2)?;
+    let begin = first_valid(n, &[high, low, close]);
+    let twice = period.saturating_mul(2);
+    // Nothing to compute unless a full ADX warm-up follows `begin`.
+    let end = if n - begin >= twice { n } else { begin };
+    let (high, low, close) = (&high[begin..end], &low[begin..end], &close[begin..end]);
+    let divisor = to_f64(period);
+    let keep = to_f64(period - 1);
+    let mut dir = DmState::seed(high, low, close, period);
+    let mut bars = high.iter().zip(low).zip(close).skip(period);
+    // The first ADX is the mean of `period` DX values.
+    let mut sum_dx = 0.0;
+    for ((&h, &l), &c) in bars.by_ref().take(period) {
+        dir.step(h, l, c);
+        if let Some(v) = dir.dx() {
+            sum_dx += v;
+        }
+    }
+    let mut value = sum_dx / divisor;
+    let first = (!close.is_empty()).then_some(value);
+    let values = first.into_iter().chain(bars.map(move |((&h, &l), &c)| {
+        dir.step(h, l, c);
+        if let Some(v) = dir.dx() {
+            value = (value * keep + v) / divisor;
+        }
+        value
+    }));
+    Ok(Column { n, warm: begin.saturating_add(twice - 1), values })
 }
 
 /// Batch +DI (TA-Lib `PLUS_DI`): one output per bar, NaN through the
@@ -269,7 +344,16 @@ enum Side {
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn plus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    directional(high, low, close, period, Side::Plus)
+    Ok(directional::<true>(high, low, close, period)?.collect())
+}
+
+/// [`plus_di`] written into `out` (same length as the inputs).
+///
+/// # Errors
+/// As [`plus_di`], and [`crate::error::CoreError::InvalidInput`] if `out`
+/// has another length.
+pub fn plus_di_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    directional::<true>(high, low, close, period)?.write(out)
 }
 
 /// Batch -DI (TA-Lib `MINUS_DI`); see [`plus_di`], including the
@@ -279,52 +363,45 @@ pub fn plus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreR
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn minus_di(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    directional(high, low, close, period, Side::Minus)
+    Ok(directional::<false>(high, low, close, period)?.collect())
 }
 
-fn directional(high: &[f64], low: &[f64], close: &[f64], period: usize, side: Side) -> CoreResult<Vec<f64>> {
+/// [`minus_di`] written into `out` (same length as the inputs).
+///
+/// # Errors
+/// As [`minus_di`], and [`crate::error::CoreError::InvalidInput`] if `out`
+/// has another length.
+pub fn minus_di_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    directional::<false>(high, low, close, period)?.write(out)
+}
+
+/// +DI (`PLUS`) or -DI over slices; one function, so both sides share every
+/// step, monomorphized so the unused side's arithmetic is compiled out.
+fn directional<'a, const PLUS: bool>(
+    high: &'a [f64],
+    low: &'a [f64],
+    close: &'a [f64],
+    period: usize,
+) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
     let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
     check_period("period", period, 1)?;
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[high, low, close]);
-    let mut out = output(n, begin.saturating_add(period));
-    let bars = high[begin..].iter().zip(&low[begin..]).zip(&close[begin..]);
-    if period == 1 {
-        let (mut ph, mut pl, mut pc) = (f64::NAN, f64::NAN, f64::NAN);
-        for (i, (o, ((&h, &l), &c))) in out[begin..].iter_mut().zip(bars).enumerate() {
-            if i > 0 {
-                let (plus, minus) = dm1(h - ph, pl - l);
-                let dm = match side {
-                    Side::Plus => plus,
-                    Side::Minus => minus,
-                };
-                *o = if dm > 0.0 {
-                    let tr = true_range(h, l, pc);
-                    if is_zero(tr) {
-                        0.0
-                    } else {
-                        dm / tr
-                    }
-                } else {
-                    0.0
-                };
-            }
-            (ph, pl, pc) = (h, l, c);
+    let (high, low, close) = (&high[begin..], &low[begin..], &close[begin..]);
+    let pick = |(plus, minus): (f64, f64)| if PLUS { plus } else { minus };
+    // TA-Lib's period 1 is a raw, unsmoothed ratio (without the factor 100).
+    let raw = period == 1;
+    let mut state = DmState::seed(high, low, close, period);
+    let bars = high.iter().zip(low).zip(close).skip(period);
+    let values = bars.map(move |((&h, &l), &c)| {
+        if raw {
+            let (plus, minus, tr) = state.advance(h, l, c);
+            let one = pick((plus, minus));
+            return if one > 0.0 && !is_zero(tr) { one / tr } else { 0.0 };
         }
-        return Ok(out);
-    }
-    let mut dir = Directional::new(period);
-    for (o, ((&h, &l), &c)) in out[begin..].iter_mut().zip(bars) {
-        if dir.update(Hlc { high: h, low: l, close: c }) {
-            *o = match side {
-                Side::Plus => di(dir.plus_dm, dir.tr),
-                Side::Minus => di(dir.minus_dm, dir.tr),
-            };
-        }
-    }
-    Ok(out)
+        state.step(h, l, c);
+        pick(state.di())
+    });
+    Ok(Column { n, warm: begin.saturating_add(period), values })
 }
 
 #[cfg(test)]

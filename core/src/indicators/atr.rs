@@ -1,5 +1,5 @@
 //! Average true range, TA-Lib `ATR` (Wilder smoothing).
-use super::compat::{first_valid, output, same_len, to_f64, true_range};
+use super::compat::{first_valid, same_len, to_f64, true_range, Column};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -92,44 +92,55 @@ impl Indicator for Atr {
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
-    check_period("period", period, 1)?;
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let begin = first_valid(n, &[high, low, close]);
-    let mut out = output(n, begin.saturating_add(period));
-    atr_into(&high[begin..], &low[begin..], &close[begin..], period, &mut out[begin..]);
-    Ok(out)
+    Ok(atr_column(high, low, close, period)?.collect())
 }
 
-/// TA-Lib's ATR loop, writing `out[period..]`.
-fn atr_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) {
-    if close.len() <= period {
-        return;
-    }
-    let bars = high[1..].iter().zip(&low[1..]).zip(close);
-    let mut trs = bars.map(|((&h, &l), &pc)| true_range(h, l, pc));
-    if period == 1 {
-        for (o, tr) in out[1..].iter_mut().zip(trs) {
-            *o = tr;
-        }
-        return;
-    }
-    let mut total = 0.0;
-    for tr in trs.by_ref().take(period) {
-        total += tr;
-    }
+/// [`atr`] written into `out` (same length as the inputs).
+///
+/// # Errors
+/// As [`atr`], and [`crate::error::CoreError::InvalidInput`] if `out` has
+/// another length.
+pub fn atr_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    atr_column(high, low, close, period)?.write(out)
+}
+
+fn atr_column<'a>(
+    high: &'a [f64],
+    low: &'a [f64],
+    close: &'a [f64],
+    period: usize,
+) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
+    let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
+    check_period("period", period, 1)?;
+    let begin = first_valid(n, &[high, low, close]);
+    // Nothing to compute unless `period` true ranges follow the first bar.
+    let end = if n - begin > period { n } else { begin };
+    let (high, low, close) = (&high[begin..end], &low[begin..end], &close[begin..end]);
+    let bars = high.iter().zip(low).zip(close);
+    let mut trs = bars.clone().skip(1).zip(bars).map(|(((&h, &l), _), (_, &pc))| true_range(h, l, pc));
+    let identity = period == 1;
     let divisor = to_f64(period);
     let keep = to_f64(period - 1);
-    let mut value = total / divisor;
-    out[period] = value;
-    for (o, tr) in out[period + 1..].iter_mut().zip(trs) {
+    let mut value = 0.0;
+    let mut first = None;
+    if !identity && !close.is_empty() {
+        let mut total = 0.0;
+        for tr in trs.by_ref().take(period) {
+            total += tr;
+        }
+        value = total / divisor;
+        first = Some(value);
+    }
+    let values = first.into_iter().chain(trs.map(move |tr| {
+        if identity {
+            return tr;
+        }
         value *= keep;
         value += tr;
         value /= divisor;
-        *o = value;
-    }
+        value
+    }));
+    Ok(Column { n, warm: begin.saturating_add(period), values })
 }
 
 #[cfg(test)]

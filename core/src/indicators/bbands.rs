@@ -1,6 +1,6 @@
 //! Bollinger Bands, TA-Lib `BBANDS` with an SMA middle band.
-use super::compat::{check_finite, first_valid, output};
-use super::stddev::{std_of, variance_scan, Variance};
+use super::compat::{check_finite, check_out, fill3, first_valid};
+use super::stddev::{std_of, variances, Variance};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
@@ -113,22 +113,31 @@ impl Indicator for BBands {
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2` or a
 /// multiplier is not finite.
 pub fn bbands(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreResult<BBandsSeries> {
+    let n = x.len();
+    let (mut upper, mut middle, mut lower) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    bbands_into(x, period, nbdev_up, nbdev_dn, [&mut upper, &mut middle, &mut lower])?;
+    Ok((upper, middle, lower))
+}
+
+/// [`bbands`] written into `[upper, middle, lower]` (each as long as `x`).
+///
+/// # Errors
+/// As [`bbands`], and [`crate::error::CoreError::InvalidInput`] if an output
+/// has another length.
+pub fn bbands_into(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64, out: [&mut [f64]; 3]) -> CoreResult<()> {
     check(period, nbdev_up, nbdev_dn)?;
     let n = x.len();
+    check_out(n, &[("upper", out[0].len()), ("middle", out[1].len()), ("lower", out[2].len())])?;
     if n == 0 {
-        return Ok((Vec::new(), Vec::new(), Vec::new()));
+        return Ok(());
     }
     let begin = first_valid(n, &[x]);
-    let warm = begin.saturating_add(period - 1);
-    let (mut upper, mut middle, mut lower) = (output(n, warm), output(n, warm), output(n, warm));
-    let up = &mut upper[begin..];
-    let mid = &mut middle[begin..];
-    let down = &mut lower[begin..];
-    variance_scan(&x[begin..], period, |at, mean, var| {
+    let values = variances(&x[begin..], period).map(|(mean, var)| {
         let bar = bands(mean, var, nbdev_up, nbdev_dn);
-        (up[at], mid[at], down[at]) = (bar.upper, bar.middle, bar.lower);
+        (bar.upper, bar.middle, bar.lower)
     });
-    Ok((upper, middle, lower))
+    fill3(out, begin.saturating_add(period - 1), values);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -46,9 +46,10 @@ pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
 
 /// Where the TA-Lib Python wrapper starts computing: the first bar whose
 /// inputs are all non-NaN, or the last bar when there is none (the wrapper
-/// then still evaluates that last bar). `n` is the common length (> 0).
+/// then still evaluates that last bar). `n` is the common length (0 for an
+/// empty series).
 pub(crate) fn first_valid(n: usize, cols: &[&[f64]]) -> usize {
-    (0..n).find(|&i| cols.iter().all(|c| c.get(i).is_some_and(|v| !v.is_nan()))).unwrap_or(n - 1)
+    (0..n).find(|&i| cols.iter().all(|c| c.get(i).is_some_and(|v| !v.is_nan()))).unwrap_or(n.saturating_sub(1))
 }
 
 /// Checks that all named inputs have the length of the first; returns it.
@@ -77,14 +78,89 @@ pub(crate) fn check_finite(name: &str, value: f64) -> CoreResult<f64> {
     }
 }
 
-/// A new output column: NaN on `..warm`, zeros (to be overwritten) after.
-///
-/// Zeroed memory comes straight from the allocator, so only the warm-up
-/// prefix is written twice.
-pub(crate) fn output(n: usize, warm: usize) -> Vec<f64> {
-    let mut out = vec![0.0; n];
-    out[..warm.min(n)].fill(f64::NAN);
-    out
+/// One output column in lazy form: NaN for the first `warm` of `n` bars,
+/// then `values`, then NaN again if the series was too short to fill it.
+pub(crate) struct Column<I> {
+    pub(crate) n: usize,
+    pub(crate) warm: usize,
+    pub(crate) values: I,
+}
+
+impl<I: Iterator<Item = f64>> Column<I> {
+    /// The column as a new vector, written once (no zero-fill first).
+    pub(crate) fn collect(self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.n);
+        out.resize(self.warm.min(self.n), f64::NAN);
+        // `extend` drives the iterator with `fold`: the tightest loop.
+        out.extend(self.values);
+        out.resize(self.n, f64::NAN);
+        out
+    }
+
+    /// The column written into `out`.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidInput`] if `out` does not have `n` slots.
+    pub(crate) fn write(self, out: &mut [f64]) -> CoreResult<()> {
+        check_out(self.n, &[("out", out.len())])?;
+        fill(out, self.warm, self.values);
+        Ok(())
+    }
+}
+
+/// Checks that every output slice has the inputs' length `n`.
+pub(crate) fn check_out(n: usize, outs: &[(&str, usize)]) -> CoreResult<()> {
+    for &(name, len) in outs {
+        if len != n {
+            return Err(CoreError::InvalidInput(format!("output `{name}` has {len} slots for {n} input values")));
+        }
+    }
+    Ok(())
+}
+
+/// Writes one output column: NaN on `out[..warm]`, then `values`; any slot
+/// `values` does not reach (a series too short to warm up) is NaN too.
+pub(crate) fn fill(out: &mut [f64], warm: usize, values: impl IntoIterator<Item = f64>) {
+    let (head, tail) = out.split_at_mut(warm.min(out.len()));
+    head.fill(f64::NAN);
+    let mut written = 0;
+    for (o, v) in tail.iter_mut().zip(values) {
+        *o = v;
+        written += 1;
+    }
+    tail[written..].fill(f64::NAN);
+}
+
+/// [`fill`] for two columns of equal length fed together.
+pub(crate) fn fill2(a: &mut [f64], b: &mut [f64], warm: usize, values: impl IntoIterator<Item = (f64, f64)>) {
+    let warm = warm.min(a.len()).min(b.len());
+    a[..warm].fill(f64::NAN);
+    b[..warm].fill(f64::NAN);
+    let mut written = warm;
+    for ((oa, ob), (va, vb)) in a[warm..].iter_mut().zip(b[warm..].iter_mut()).zip(values) {
+        (*oa, *ob) = (va, vb);
+        written += 1;
+    }
+    a[written..].fill(f64::NAN);
+    b[written..].fill(f64::NAN);
+}
+
+/// [`fill`] for three columns of equal length fed together.
+pub(crate) fn fill3(cols: [&mut [f64]; 3], warm: usize, values: impl IntoIterator<Item = (f64, f64, f64)>) {
+    let [a, b, c] = cols;
+    let warm = warm.min(a.len()).min(b.len()).min(c.len());
+    for col in [&mut *a, &mut *b, &mut *c] {
+        col[..warm].fill(f64::NAN);
+    }
+    let mut written = warm;
+    let outs = a[warm..].iter_mut().zip(b[warm..].iter_mut()).zip(c[warm..].iter_mut());
+    for (((oa, ob), oc), (va, vb, vc)) in outs.zip(values) {
+        (*oa, *ob, *oc) = (va, vb, vc);
+        written += 1;
+    }
+    for col in [a, b, c] {
+        col[written..].fill(f64::NAN);
+    }
 }
 
 #[cfg(test)]

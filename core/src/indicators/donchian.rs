@@ -1,6 +1,6 @@
 //! Donchian channel: TA-Lib `MAX(high)` and `MIN(low)` over a window.
-use super::compat::{first_valid, output, same_len};
-use super::rolling_extreme::{rescan_into, RollingMax, RollingMin};
+use super::compat::{check_out, fill, first_valid, same_len};
+use super::rolling_extreme::{rescan, RollingMax, RollingMin};
 use super::{HighLow, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -98,23 +98,36 @@ impl Indicator for Donchian {
 /// Batch Donchian channel: `(upper, lower)`.
 ///
 /// Uses TA-Lib's own rescanning loop, which gives the same values as the
-/// streaming deque and is faster on contiguous memory for typical windows.
+/// streaming deque and is fast on contiguous memory for typical windows.
 ///
 /// # Errors
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn donchian(high: &[f64], low: &[f64], period: usize) -> CoreResult<DonchianSeries> {
+    let n = high.len();
+    let (mut upper, mut lower) = (vec![0.0; n], vec![0.0; n]);
+    donchian_into(high, low, period, [&mut upper, &mut lower])?;
+    Ok((upper, lower))
+}
+
+/// [`donchian`] written into `[upper, lower]` (each as long as the inputs).
+///
+/// # Errors
+/// As [`donchian`], and [`crate::error::CoreError::InvalidInput`] if an
+/// output has another length.
+pub fn donchian_into(high: &[f64], low: &[f64], period: usize, out: [&mut [f64]; 2]) -> CoreResult<()> {
     let n = same_len(&[("high", high), ("low", low)])?;
     check_period("period", period, 1)?;
+    let [upper, lower] = out;
+    check_out(n, &[("upper", upper.len()), ("lower", lower.len())])?;
     if n == 0 {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(());
     }
     let begin = first_valid(n, &[high, low]);
     let warm = begin.saturating_add(period - 1);
-    let (mut upper, mut lower) = (output(n, warm), output(n, warm));
-    rescan_into::<true>(&high[begin..], period, &mut upper[begin..]);
-    rescan_into::<false>(&low[begin..], period, &mut lower[begin..]);
-    Ok((upper, lower))
+    fill(upper, warm, rescan::<true>(&high[begin..], period));
+    fill(lower, warm, rescan::<false>(&low[begin..], period));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Exponential moving average, TA-Lib `EMA`.
-use super::compat::{first_valid, output, to_f64};
+use super::compat::{first_valid, to_f64, Column};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
@@ -93,30 +93,43 @@ impl Indicator for Ema {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn ema(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    Ok(ema_column(x, period)?.collect())
+}
+
+/// [`ema`] written into `out` (same length as `x`).
+///
+/// # Errors
+/// As [`ema`], and [`crate::error::CoreError::InvalidInput`] if `out` has
+/// another length.
+pub fn ema_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    ema_column(x, period)?.write(out)
+}
+
+fn ema_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 1)?;
     let n = x.len();
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[x]);
-    let mut out = output(n, begin.saturating_add(period - 1));
-    let (x, tail) = (&x[begin..], &mut out[begin..]);
-    if period == 1 {
-        tail.copy_from_slice(x);
-    } else if x.len() >= period {
-        let k = ema_k(period);
-        let mut prev = 0.0;
+    let x = &x[begin..];
+    let identity = period == 1;
+    let k = ema_k(period);
+    let seeded = !identity && x.len() >= period;
+    let mut prev = 0.0;
+    if seeded {
         for &v in &x[..period] {
             prev += v;
         }
         prev /= to_f64(period);
-        tail[period - 1] = prev;
-        for (o, &v) in tail[period..].iter_mut().zip(&x[period..]) {
-            prev = ema_step(prev, v, k);
-            *o = prev;
-        }
     }
-    Ok(out)
+    let first = seeded.then_some(prev);
+    let rest = if identity { 0 } else { period.min(x.len()) };
+    let values = first.into_iter().chain(x[rest..].iter().map(move |&v| {
+        if identity {
+            return v;
+        }
+        prev = ema_step(prev, v, k);
+        prev
+    }));
+    Ok(Column { n, warm: begin.saturating_add(period - 1), values })
 }
 
 #[cfg(test)]

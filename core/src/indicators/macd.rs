@@ -1,5 +1,5 @@
 //! Moving average convergence/divergence, TA-Lib `MACD`.
-use super::compat::{first_valid, output, to_f64};
+use super::compat::{check_out, fill3, first_valid, to_f64};
 use super::ema::{ema_k, ema_step};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
@@ -153,50 +153,62 @@ impl Indicator for Macd {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if a period is `< 2`.
 pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> CoreResult<MacdSeries> {
+    let n = x.len();
+    let (mut line, mut sig, mut hist) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    macd_into(x, fast, slow, signal, [&mut line, &mut sig, &mut hist])?;
+    Ok((line, sig, hist))
+}
+
+/// [`macd`] written into `[macd, signal, hist]` (each as long as `x`).
+///
+/// # Errors
+/// As [`macd`], and [`crate::error::CoreError::InvalidInput`] if an output
+/// has another length.
+pub fn macd_into(x: &[f64], fast: usize, slow: usize, signal: usize, out: [&mut [f64]; 3]) -> CoreResult<()> {
     let (fast, slow, signal) = periods(fast, slow, signal)?;
     let n = x.len();
+    check_out(n, &[("macd", out[0].len()), ("signal", out[1].len()), ("hist", out[2].len())])?;
     if n == 0 {
-        return Ok((Vec::new(), Vec::new(), Vec::new()));
+        return Ok(());
     }
     let begin = first_valid(n, &[x]);
     let lookback = (slow - 1) + (signal - 1);
     let warm = begin.saturating_add(lookback);
-    let (mut line_out, mut signal_out, mut hist_out) = (output(n, warm), output(n, warm), output(n, warm));
     let x = &x[begin..];
-    if x.len() > lookback {
-        let (fast_k, slow_k, signal_k) = (ema_k(fast), ema_k(slow), ema_k(signal));
-        let (mut slow_ema, mut fast_ema) = (0.0, 0.0);
-        for &v in &x[..slow - fast] {
-            slow_ema += v;
-        }
-        for &v in &x[slow - fast..slow] {
-            fast_ema += v;
-            slow_ema += v;
-        }
-        slow_ema /= to_f64(slow);
-        fast_ema /= to_f64(fast);
-        let mut signal_ema = 0.0;
-        signal_ema += fast_ema - slow_ema;
-        for &v in &x[slow..=lookback] {
-            fast_ema = ema_step(fast_ema, v, fast_k);
-            slow_ema = ema_step(slow_ema, v, slow_k);
-            signal_ema += fast_ema - slow_ema;
-        }
-        signal_ema /= to_f64(signal);
-        let line = fast_ema - slow_ema;
-        let at = begin + lookback;
-        (line_out[at], signal_out[at], hist_out[at]) = (line, signal_ema, line - signal_ema);
-        let outs =
-            line_out[at + 1..].iter_mut().zip(signal_out[at + 1..].iter_mut()).zip(hist_out[at + 1..].iter_mut());
-        for (((mo, so), ho), &v) in outs.zip(&x[lookback + 1..]) {
-            fast_ema = ema_step(fast_ema, v, fast_k);
-            slow_ema = ema_step(slow_ema, v, slow_k);
-            let line = fast_ema - slow_ema;
-            signal_ema = ema_step(signal_ema, line, signal_k);
-            (*mo, *so, *ho) = (line, signal_ema, line - signal_ema);
-        }
+    if x.len() <= lookback {
+        fill3(out, warm, []);
+        return Ok(());
     }
-    Ok((line_out, signal_out, hist_out))
+    let (fast_k, slow_k, signal_k) = (ema_k(fast), ema_k(slow), ema_k(signal));
+    let (mut slow_ema, mut fast_ema) = (0.0, 0.0);
+    for &v in &x[..slow - fast] {
+        slow_ema += v;
+    }
+    for &v in &x[slow - fast..slow] {
+        fast_ema += v;
+        slow_ema += v;
+    }
+    slow_ema /= to_f64(slow);
+    fast_ema /= to_f64(fast);
+    let mut signal_ema = 0.0;
+    signal_ema += fast_ema - slow_ema;
+    for &v in &x[slow..=lookback] {
+        fast_ema = ema_step(fast_ema, v, fast_k);
+        slow_ema = ema_step(slow_ema, v, slow_k);
+        signal_ema += fast_ema - slow_ema;
+    }
+    signal_ema /= to_f64(signal);
+    let line = fast_ema - slow_ema;
+    let first = (line, signal_ema, line - signal_ema);
+    let rest = x[lookback + 1..].iter().map(move |&v| {
+        fast_ema = ema_step(fast_ema, v, fast_k);
+        slow_ema = ema_step(slow_ema, v, slow_k);
+        let line = fast_ema - slow_ema;
+        signal_ema = ema_step(signal_ema, line, signal_k);
+        (line, signal_ema, line - signal_ema)
+    });
+    fill3(out, warm, std::iter::once(first).chain(rest));
+    Ok(())
 }
 
 #[cfg(test)]

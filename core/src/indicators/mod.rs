@@ -7,7 +7,9 @@
 //! returns one value per input with NaN through the warm-up and handles
 //! leading NaNs as the TA-Lib Python wrapper does (computation starts at the
 //! first bar whose inputs are all non-NaN). Streaming and batch give
-//! bitwise-identical values.
+//! bitwise-identical values. Each batch function `f` has an `f_into` form
+//! that writes into caller-provided slices (the Python layer passes numpy
+//! buffers, so results land where they are used, with no copy).
 pub mod indicator;
 
 mod compat;
@@ -30,21 +32,21 @@ pub mod vwap;
 pub mod wma;
 pub mod zscore;
 
-pub use adx::{adx, minus_di, plus_di, Adx, AdxOutput};
-pub use atr::{atr, Atr};
-pub use bbands::{bbands, BBands, BBandsOutput, BBandsSeries};
-pub use donchian::{donchian, Donchian, DonchianOutput, DonchianSeries};
-pub use ema::{ema, Ema};
+pub use adx::{adx, adx_into, minus_di, minus_di_into, plus_di, plus_di_into, Adx, AdxOutput};
+pub use atr::{atr, atr_into, Atr};
+pub use bbands::{bbands, bbands_into, BBands, BBandsOutput, BBandsSeries};
+pub use donchian::{donchian, donchian_into, Donchian, DonchianOutput, DonchianSeries};
+pub use ema::{ema, ema_into, Ema};
 pub use indicator::{CloseVolume, HighLow, Hlc, HlcVolume, Indicator};
-pub use macd::{macd, Macd, MacdOutput, MacdSeries};
-pub use obv::{obv, Obv};
-pub use roc::{roc, Roc};
-pub use rsi::{rsi, Rsi};
-pub use sma::{sma, Sma};
-pub use stddev::{stddev, StdDev};
-pub use stoch::{stoch, Stoch, StochOutput, StochSeries};
+pub use macd::{macd, macd_into, Macd, MacdOutput, MacdSeries};
+pub use obv::{obv, obv_into, Obv};
+pub use roc::{roc, roc_into, Roc};
+pub use rsi::{rsi, rsi_into, Rsi};
+pub use sma::{sma, sma_into, Sma};
+pub use stddev::{stddev, stddev_into, StdDev};
+pub use stoch::{stoch, stoch_into, Stoch, StochOutput, StochSeries};
 pub use vwap::{vwap, Vwap};
-pub use wma::{wma, Wma};
+pub use wma::{wma, wma_into, Wma};
 pub use zscore::{zscore, ZScore};
 
 #[cfg(test)]

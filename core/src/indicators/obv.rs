@@ -1,5 +1,5 @@
 //! On-balance volume, TA-Lib `OBV`.
-use super::compat::{first_valid, output, same_len};
+use super::compat::{first_valid, same_len, Column};
 use super::{CloseVolume, Indicator};
 use crate::error::CoreResult;
 
@@ -28,13 +28,16 @@ impl Default for Obv {
     }
 }
 
-/// One OBV step in TA-Lib's order.
+/// One OBV step in TA-Lib's order (`+volume` on a higher close, `-volume` on
+/// a lower one); both candidates are computed so the choice is a select, not
+/// a coin-toss branch.
 #[inline]
 fn step(obv: f64, close: f64, prev_close: f64, volume: f64) -> f64 {
+    let (up, down) = (obv + volume, obv - volume);
     if close > prev_close {
-        obv + volume
+        up
     } else if close < prev_close {
-        obv - volume
+        down
     } else {
         obv
     }
@@ -80,20 +83,28 @@ impl Indicator for Obv {
 /// # Errors
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ.
 pub fn obv(close: &[f64], volume: &[f64]) -> CoreResult<Vec<f64>> {
+    Ok(obv_column(close, volume)?.collect())
+}
+
+/// [`obv`] written into `out` (same length as the inputs).
+///
+/// # Errors
+/// [`crate::error::CoreError::InvalidInput`] if a length differs.
+pub fn obv_into(close: &[f64], volume: &[f64], out: &mut [f64]) -> CoreResult<()> {
+    obv_column(close, volume)?.write(out)
+}
+
+fn obv_column<'a>(close: &'a [f64], volume: &'a [f64]) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
     let n = same_len(&[("close", close), ("volume", volume)])?;
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[close, volume]);
-    let mut out = output(n, begin);
-    let mut value = volume[begin];
-    let mut prev = close[begin];
-    for ((o, &c), &v) in out[begin..].iter_mut().zip(&close[begin..]).zip(&volume[begin..]) {
+    let mut value = volume.get(begin).copied().unwrap_or(f64::NAN);
+    let mut prev = close.get(begin).copied().unwrap_or(f64::NAN);
+    let values = close[begin..].iter().zip(&volume[begin..]).map(move |(&c, &v)| {
         value = step(value, c, prev, v);
         prev = c;
-        *o = value;
-    }
-    Ok(out)
+        value
+    });
+    Ok(Column { n, warm: begin, values })
 }
 
 #[cfg(test)]

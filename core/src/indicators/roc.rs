@@ -1,5 +1,5 @@
 //! Rate of change, TA-Lib `ROC`.
-use super::compat::{first_valid, output};
+use super::compat::{first_valid, Column};
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
@@ -82,20 +82,26 @@ impl Indicator for Roc {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn roc(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    Ok(roc_column(x, period)?.collect())
+}
+
+/// [`roc`] written into `out` (same length as `x`).
+///
+/// # Errors
+/// As [`roc`], and [`crate::error::CoreError::InvalidInput`] if `out` has
+/// another length.
+pub fn roc_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    roc_column(x, period)?.write(out)
+}
+
+fn roc_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 1)?;
     let n = x.len();
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[x]);
-    let mut out = output(n, begin.saturating_add(period));
     let x = &x[begin..];
-    if x.len() > period {
-        for ((o, &v), &then) in out[begin + period..].iter_mut().zip(&x[period..]).zip(x) {
-            *o = roc_of(v, then);
-        }
-    }
-    Ok(out)
+    let now = x.get(period..).unwrap_or_default();
+    let values = now.iter().zip(x).map(|(&v, &then)| roc_of(v, then));
+    Ok(Column { n, warm: begin.saturating_add(period), values })
 }
 
 #[cfg(test)]

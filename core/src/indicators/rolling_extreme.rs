@@ -115,10 +115,10 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
     }
 }
 
-/// TA-Lib's own rescanning state machine over a slice: keeps the extreme and
-/// its index, rescans the window when that index leaves it. Used by the batch
-/// paths, where a rescan over contiguous memory is cheap, and as the
-/// reference the deque is tested against.
+/// TA-Lib's own rescanning state machine: keeps the extreme and its index,
+/// rescans the window when that index leaves it. Used by the batch paths,
+/// where a rescan over contiguous memory is cheap, and as the reference the
+/// deque is tested against.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rescan<const HIGHEST: bool> {
     idx: usize,
@@ -131,25 +131,25 @@ impl<const HIGHEST: bool> Rescan<HIGHEST> {
         Self { idx: 0, extreme: 0.0, have: false }
     }
 
-    /// The extreme of `x[oldest..=today]`, given the state left by the call
-    /// for `today - 1` (calls must go through consecutive `today`s).
+    /// The extreme of `window`, whose first bar has index `oldest`, given
+    /// the state left by the previous (one bar earlier) window.
     #[inline]
-    pub(crate) fn step(&mut self, x: &[f64], oldest: usize, today: usize) -> f64 {
+    pub(crate) fn step(&mut self, window: &[f64], oldest: usize) -> f64 {
         if !self.have || self.idx < oldest {
             self.have = true;
-            let window = &x[oldest..=today];
-            self.idx = oldest;
-            self.extreme = window[0];
-            for (i, &w) in window.iter().enumerate().skip(1) {
-                if RollingExtreme::<HIGHEST>::beats(w, self.extreme) {
-                    self.idx = oldest + i;
-                    self.extreme = w;
+            if let Some((&first, rest)) = window.split_first() {
+                self.idx = oldest;
+                self.extreme = first;
+                for (i, &w) in rest.iter().enumerate() {
+                    if RollingExtreme::<HIGHEST>::beats(w, self.extreme) {
+                        self.idx = oldest + 1 + i;
+                        self.extreme = w;
+                    }
                 }
             }
-        } else {
-            let v = x[today];
+        } else if let Some(&v) = window.last() {
             if RollingExtreme::<HIGHEST>::at_least(v, self.extreme) {
-                self.idx = today;
+                self.idx = oldest + window.len() - 1;
                 self.extreme = v;
             }
         }
@@ -157,16 +157,11 @@ impl<const HIGHEST: bool> Rescan<HIGHEST> {
     }
 }
 
-/// The extreme of each window `[i + 1 - period, i]` of `x`, written to
-/// `out[i]` for `i >= period - 1` (TA-Lib `MAX`/`MIN`).
-pub(crate) fn rescan_into<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) {
-    let Some(start) = period.checked_sub(1) else {
-        return;
-    };
+/// The extreme of each full window of `x` (TA-Lib `MAX`/`MIN`), lazily:
+/// `x.len() - period + 1` values (none if `x` is shorter).
+pub(crate) fn rescan<const HIGHEST: bool>(x: &[f64], period: usize) -> impl Iterator<Item = f64> + '_ {
     let mut state = Rescan::<HIGHEST>::new();
-    for (today, o) in out.iter_mut().enumerate().take(x.len()).skip(start) {
-        *o = state.step(x, today - start, today);
-    }
+    x.windows(period).enumerate().map(move |(oldest, window)| state.step(window, oldest))
 }
 
 #[cfg(test)]
@@ -185,8 +180,8 @@ mod tests {
     }
 
     fn rescanned<const H: bool>(x: &[f64], period: usize) -> Vec<f64> {
-        let mut out = vec![f64::NAN; x.len()];
-        rescan_into::<H>(x, period, &mut out);
+        let mut out = vec![f64::NAN; (period - 1).min(x.len())];
+        out.extend(rescan::<H>(x, period));
         out
     }
 

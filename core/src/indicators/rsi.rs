@@ -1,5 +1,5 @@
 //! Relative strength index, TA-Lib `RSI` (Wilder smoothing).
-use super::compat::{first_valid, is_zero, output, to_f64};
+use super::compat::{first_valid, is_zero, to_f64, Column};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
@@ -124,33 +124,45 @@ impl Indicator for Rsi {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
 pub fn rsi(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    Ok(rsi_column(x, period)?.collect())
+}
+
+/// [`rsi`] written into `out` (same length as `x`).
+///
+/// # Errors
+/// As [`rsi`], and [`crate::error::CoreError::InvalidInput`] if `out` has
+/// another length.
+pub fn rsi_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    rsi_column(x, period)?.write(out)
+}
+
+fn rsi_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 2)?;
     let n = x.len();
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[x]);
-    let mut out = output(n, begin.saturating_add(period));
-    let (x, tail) = (&x[begin..], &mut out[begin..]);
+    let x = &x[begin..];
+    let divisor = to_f64(period);
+    let keep = to_f64(period - 1);
+    let (mut gain, mut loss) = (0.0, 0.0);
+    let mut first = None;
+    let mut prev = 0.0;
     if x.len() > period {
-        let divisor = to_f64(period);
-        let keep = to_f64(period - 1);
-        let (mut gain, mut loss) = (0.0, 0.0);
         for w in x[..=period].windows(2) {
             accumulate(&mut gain, &mut loss, w[1] - w[0]);
         }
         loss /= divisor;
         gain /= divisor;
-        tail[period] = rsi_value(gain, loss);
-        let mut prev = x[period];
-        for (o, &v) in tail[period + 1..].iter_mut().zip(&x[period + 1..]) {
-            let change = v - prev;
-            prev = v;
-            wilder(&mut gain, &mut loss, change, keep, divisor);
-            *o = rsi_value(gain, loss);
-        }
+        first = Some(rsi_value(gain, loss));
+        prev = x[period];
     }
-    Ok(out)
+    let rest = x.get(period + 1..).unwrap_or_default();
+    let values = first.into_iter().chain(rest.iter().map(move |&v| {
+        let change = v - prev;
+        prev = v;
+        wilder(&mut gain, &mut loss, change, keep, divisor);
+        rsi_value(gain, loss)
+    }));
+    Ok(Column { n, warm: begin.saturating_add(period), values })
 }
 
 #[cfg(test)]

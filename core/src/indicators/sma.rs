@@ -1,5 +1,5 @@
 //! Simple moving average, TA-Lib `SMA`.
-use super::compat::{first_valid, output, to_f64};
+use super::compat::{first_valid, to_f64, Column};
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
@@ -114,37 +114,45 @@ impl SmaCore {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn sma(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    check_period("period", period, 1)?;
-    let n = x.len();
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let begin = first_valid(n, &[x]);
-    let mut out = output(n, begin.saturating_add(period - 1));
-    sma_into(&x[begin..], period, &mut out[begin..]);
-    Ok(out)
+    Ok(sma_column(x, period)?.collect())
 }
 
-/// TA-Lib's SMA loop over `x`, writing `out[period - 1..]`.
-pub(crate) fn sma_into(x: &[f64], period: usize, out: &mut [f64]) {
-    if period == 1 {
-        out.copy_from_slice(x);
-        return;
-    }
-    if x.len() < period {
-        return;
-    }
+/// [`sma`] written into `out` (same length as `x`).
+///
+/// # Errors
+/// As [`sma`], and [`crate::error::CoreError::InvalidInput`] if `out` has
+/// another length.
+pub fn sma_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    sma_column(x, period)?.write(out)
+}
+
+fn sma_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
+    check_period("period", period, 1)?;
+    let n = x.len();
+    let begin = first_valid(n, &[x]);
+    Ok(Column { n, warm: begin.saturating_add(period - 1), values: sma_iter(&x[begin..], period) })
+}
+
+/// TA-Lib's SMA of `x`, lazily, from its first full window on (nothing when
+/// `x` is shorter than `period`); `period == 1` passes `x` through, as
+/// TA-Lib's `MA` does.
+pub(crate) fn sma_iter(x: &[f64], period: usize) -> impl Iterator<Item = f64> + '_ {
     let divisor = to_f64(period);
+    let warm = period.saturating_sub(1).min(x.len());
     let mut total = 0.0;
-    for &v in &x[..period - 1] {
+    for &v in &x[..warm] {
         total += v;
     }
-    for ((o, &new), &old) in out[period - 1..].iter_mut().zip(&x[period - 1..]).zip(x) {
+    let identity = period == 1;
+    x[warm..].iter().zip(x).map(move |(&new, &old)| {
+        if identity {
+            return new;
+        }
         total += new;
         let sum = total;
         total -= old;
-        *o = sum / divisor;
-    }
+        sum / divisor
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Rolling standard deviation, TA-Lib `STDDEV` (population, times `nbdev`).
-use super::compat::{check_finite, first_valid, is_zero_or_neg, output, to_f64};
+use super::compat::{check_finite, first_valid, is_zero_or_neg, to_f64, Column};
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
@@ -27,21 +27,12 @@ impl Variance {
     #[inline]
     pub(crate) fn update(&mut self, x: f64) -> Option<(f64, f64)> {
         self.count += 1;
-        self.sum += x;
-        self.sum_sq += x * x;
-        let old = self.window.push(x)?;
-        let (mean, mean_sq) = self.take(old);
-        Some((mean, mean_sq - mean * mean))
-    }
-
-    /// Means of the full window, then the oldest value leaves the sums.
-    #[inline]
-    fn take(&mut self, old: f64) -> (f64, f64) {
-        let mean = self.sum / self.divisor;
-        let mean_sq = self.sum_sq / self.divisor;
-        self.sum -= old;
-        self.sum_sq -= old * old;
-        (mean, mean_sq)
+        let Some(old) = self.window.push(x) else {
+            self.sum += x;
+            self.sum_sq += x * x;
+            return None;
+        };
+        Some(variance_step(&mut self.sum, &mut self.sum_sq, x, old, self.divisor))
     }
 
     pub(crate) fn period(&self) -> usize {
@@ -70,35 +61,41 @@ pub(crate) fn std_of(variance: f64) -> f64 {
     }
 }
 
-/// Runs TA-Lib's variance loop over `x`, calling `emit(i, mean, var)` for
-/// every full window ending at `i >= period - 1`.
+/// One bar of TA-Lib's `VAR` loop: add `new` to the running sums, take the
+/// means of the full window, remove `old` (the value leaving the window).
+/// Returns `(mean, variance)`.
 #[inline]
-pub(crate) fn variance_scan(x: &[f64], period: usize, mut emit: impl FnMut(usize, f64, f64)) {
-    if x.len() < period {
-        return;
-    }
-    let divisor = to_f64(period);
+pub(crate) fn variance_step(sum: &mut f64, sum_sq: &mut f64, new: f64, old: f64, divisor: f64) -> (f64, f64) {
+    *sum += new;
+    *sum_sq += new * new;
+    let mean = *sum / divisor;
+    let mean_sq = *sum_sq / divisor;
+    *sum -= old;
+    *sum_sq -= old * old;
+    (mean, mean_sq - mean * mean)
+}
+
+/// The running sums over the first `period - 1` values (TA-Lib's seed).
+#[inline]
+pub(crate) fn variance_seed(x: &[f64]) -> (f64, f64) {
     let (mut sum, mut sum_sq) = (0.0, 0.0);
-    for &v in &x[..period - 1] {
+    for &v in x {
         sum += v;
         sum_sq += v * v;
     }
-    for (i, (&v, &old)) in x[period - 1..].iter().zip(x).enumerate() {
-        sum += v;
-        sum_sq += v * v;
-        let mean = sum / divisor;
-        let mean_sq = sum_sq / divisor;
-        sum -= old;
-        sum_sq -= old * old;
-        emit(i + period - 1, mean, mean_sq - mean * mean);
-    }
+    (sum, sum_sq)
 }
 
 /// Rolling population standard deviation times `nbdev` (TA-Lib `STDDEV`).
 ///
 /// A variance below TA-Lib's `1e-14` reads as exactly 0 (so a constant
-/// series gives 0). Lookback `period - 1`; `period >= 2` (TA-Lib's range).
-/// Leading NaNs are skipped like the TA-Lib Python wrapper does.
+/// series gives 0, and so would a series quoted around 1e-6 or below: a
+/// TA-Lib limit kept for compatibility). The variance is TA-Lib's
+/// `E[x^2] - E[x]^2` from running sums, which loses digits when the price
+/// level is large against its moves; [`crate::indicators::ZScore`] uses a
+/// rolling Welford update instead. Lookback `period - 1`; `period >= 2`
+/// (TA-Lib's range). Leading NaNs are skipped like the TA-Lib Python wrapper
+/// does.
 #[derive(Debug, Clone)]
 pub struct StdDev {
     var: Variance,
@@ -170,19 +167,33 @@ impl Indicator for StdDev {
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2` or `nbdev`
 /// is not finite.
 pub fn stddev(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Vec<f64>> {
+    Ok(stddev_column(x, period, nbdev)?.collect())
+}
+
+/// [`stddev`] written into `out` (same length as `x`).
+///
+/// # Errors
+/// As [`stddev`], and [`crate::error::CoreError::InvalidInput`] if `out`
+/// has another length.
+pub fn stddev_into(x: &[f64], period: usize, nbdev: f64, out: &mut [f64]) -> CoreResult<()> {
+    stddev_column(x, period, nbdev)?.write(out)
+}
+
+fn stddev_column(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 2)?;
     check_finite("nbdev", nbdev)?;
     let n = x.len();
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[x]);
-    let mut out = output(n, begin.saturating_add(period - 1));
-    let tail = &mut out[begin..];
-    variance_scan(&x[begin..], period, |at, _, var| {
-        tail[at] = std_of(var) * nbdev;
-    });
-    Ok(out)
+    let values = variances(&x[begin..], period).map(move |(_, var)| std_of(var) * nbdev);
+    Ok(Column { n, warm: begin.saturating_add(period - 1), values })
+}
+
+/// TA-Lib's `(mean, variance)` of every full window of `x`, lazily.
+pub(crate) fn variances(x: &[f64], period: usize) -> impl Iterator<Item = (f64, f64)> + '_ {
+    let divisor = to_f64(period);
+    let warm = (period - 1).min(x.len());
+    let (mut sum, mut sum_sq) = variance_seed(&x[..warm]);
+    x[warm..].iter().zip(x).map(move |(&new, &old)| variance_step(&mut sum, &mut sum_sq, new, old, divisor))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Slow stochastic oscillator, TA-Lib `STOCH` with SMA smoothing.
-use super::compat::{first_valid, output, same_len};
+use super::compat::{check_out, fill2, first_valid, same_len};
 use super::rolling_extreme::{Rescan, RollingMax, RollingMin};
-use super::sma::{sma_into, SmaCore};
+use super::sma::{sma_iter, SmaCore};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -150,36 +150,64 @@ pub fn stoch(
     slowk: usize,
     slowd: usize,
 ) -> CoreResult<StochSeries> {
+    let n = close.len();
+    let (mut k, mut d) = (vec![0.0; n], vec![0.0; n]);
+    stoch_into(high, low, close, fastk, slowk, slowd, [&mut k, &mut d])?;
+    Ok((k, d))
+}
+
+/// [`stoch`] written into `[slowk, slowd]` (each as long as the inputs).
+///
+/// # Errors
+/// As [`stoch`], and [`crate::error::CoreError::InvalidInput`] if an output
+/// has another length.
+#[allow(clippy::too_many_arguments)]
+pub fn stoch_into(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    fastk: usize,
+    slowk: usize,
+    slowd: usize,
+    out: [&mut [f64]; 2],
+) -> CoreResult<()> {
     let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
     periods(fastk, slowk, slowd)?;
+    let [k_out, d_out] = out;
+    check_out(n, &[("slowk", k_out.len()), ("slowd", d_out.len())])?;
     if n == 0 {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(());
     }
     let begin = first_valid(n, &[high, low, close]);
     let lookback = (fastk - 1).saturating_add(slowk - 1).saturating_add(slowd - 1);
     let warm = begin.saturating_add(lookback);
-    let (mut k_out, mut d_out) = (output(n, warm), output(n, warm));
     if warm >= n {
-        return Ok((k_out, d_out));
+        fill2(k_out, d_out, warm, []);
+        return Ok(());
     }
     let (high, low, close) = (&high[begin..], &low[begin..], &close[begin..]);
-    // Fast %K, as TA-Lib: lowest low then highest high by rescanning.
-    let (mut hi, mut lo) = (Rescan::<true>::new(), Rescan::<false>::new());
-    let fast: Vec<f64> = (fastk - 1..close.len())
-        .map(|today| {
-            let oldest = today + 1 - fastk;
-            let lowest = lo.step(low, oldest, today);
-            let highest = hi.step(high, oldest, today);
-            fast_k(close[today], highest, lowest)
-        })
-        .collect();
-    // Slow %K lands at its bars, then %D is smoothed from it in place.
+    // 1. Fast %K as TA-Lib computes it (rescanning lowest low and highest
+    //    high), stored in the %D column, which is scratch until step 3.
     let base = begin + fastk - 1;
-    sma_into(&fast, slowk, &mut k_out[base..]);
+    let (mut hi, mut lo) = (Rescan::<true>::new(), Rescan::<false>::new());
+    let windows = high.windows(fastk).zip(low.windows(fastk)).zip(&close[fastk - 1..]);
+    for (o, (oldest, ((wh, wl), &c))) in d_out[base..].iter_mut().zip(windows.enumerate()) {
+        let lowest = lo.step(wl, oldest);
+        let highest = hi.step(wh, oldest);
+        *o = fast_k(c, highest, lowest);
+    }
+    // 2. Slow %K: SMA of fast %K.
     let k_start = base + slowk - 1;
-    sma_into(&k_out[k_start..], slowd, &mut d_out[k_start..]);
-    k_out[k_start..warm].fill(f64::NAN);
-    Ok((k_out, d_out))
+    for (o, v) in k_out[k_start..].iter_mut().zip(sma_iter(&d_out[base..], slowk)) {
+        *o = v;
+    }
+    // 3. Slow %D: SMA of slow %K, over the fast %K it no longer needs.
+    for (o, v) in d_out[warm..].iter_mut().zip(sma_iter(&k_out[k_start..], slowd)) {
+        *o = v;
+    }
+    k_out[..warm].fill(f64::NAN);
+    d_out[..warm].fill(f64::NAN);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! Linearly weighted moving average, TA-Lib `WMA`.
-use super::compat::{first_valid, output, to_f64};
+use super::compat::{first_valid, to_f64, Column};
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
@@ -116,35 +116,45 @@ impl Indicator for Wma {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn wma(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    Ok(wma_column(x, period)?.collect())
+}
+
+/// [`wma`] written into `out` (same length as `x`).
+///
+/// # Errors
+/// As [`wma`], and [`crate::error::CoreError::InvalidInput`] if `out` has
+/// another length.
+pub fn wma_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
+    wma_column(x, period)?.write(out)
+}
+
+fn wma_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 1)?;
     let n = x.len();
-    if n == 0 {
-        return Ok(Vec::new());
-    }
     let begin = first_valid(n, &[x]);
-    let mut out = output(n, begin.saturating_add(period - 1));
-    let (x, tail) = (&x[begin..], &mut out[begin..]);
-    if period == 1 {
-        tail.copy_from_slice(x);
-    } else if x.len() >= period {
-        let weight = to_f64(period);
-        let div = divider(period);
-        let (mut sum, mut sub) = (0.0, 0.0);
-        for (i, &v) in x[..period - 1].iter().enumerate() {
-            sub += v;
-            sum += v * to_f64(i + 1);
-        }
-        let mut trailing = 0.0;
-        for ((o, &v), &old) in tail[period - 1..].iter_mut().zip(&x[period - 1..]).zip(x) {
-            sub += v;
-            sub -= trailing;
-            sum += v * weight;
-            trailing = old;
-            *o = sum / div;
-            sum -= sub;
-        }
+    let x = &x[begin..];
+    let weight = to_f64(period);
+    let div = divider(period);
+    // Period 1 passes the input through; longer ones run TA-Lib's recursion.
+    let (passed, rest) = if period == 1 { (x, &x[x.len()..]) } else { (&x[..0], x) };
+    let head = (period - 1).min(rest.len());
+    let (mut sum, mut sub) = (0.0, 0.0);
+    for (i, &v) in rest[..head].iter().enumerate() {
+        sub += v;
+        sum += v * to_f64(i + 1);
     }
-    Ok(out)
+    let mut trailing = 0.0;
+    let weighted = rest[head..].iter().zip(rest).map(move |(&v, &old)| {
+        sub += v;
+        sub -= trailing;
+        sum += v * weight;
+        trailing = old;
+        let value = sum / div;
+        sum -= sub;
+        value
+    });
+    let values = passed.iter().copied().chain(weighted);
+    Ok(Column { n, warm: begin.saturating_add(period - 1), values })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Bindings for the indicators: batch functions over float64 arrays (the GIL
 //! is released while they run) and the streaming classes (per-bar calls keep
 //! the GIL: they are O(1)).
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use crate::error::CoreError;
@@ -20,6 +20,43 @@ fn window(name: &str, value: i64, min: usize) -> Result<usize, CoreError> {
 }
 
 // ---------------------------------------------------------------- batch --
+
+/// A new float64 array of `n` zeros from numpy's allocator, which asks the
+/// kernel for huge pages on large arrays. Multi-output functions write into
+/// such arrays: several fresh multi-megabyte Rust buffers per call would each
+/// fault in page by page. Single-output functions return a Rust vector,
+/// written once, which numpy adopts without a copy.
+fn zeros(py: Python<'_>, n: usize) -> Bound<'_, PyArray1<f64>> {
+    PyArray1::zeros(py, n, false)
+}
+
+/// Runs `f` on two new output columns with the GIL released.
+fn compute2<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array)>
+where
+    F: FnOnce([&mut [f64]; 2]) -> Result<(), CoreError> + Send,
+{
+    let (a, b) = (zeros(py, n), zeros(py, n));
+    {
+        let (mut wa, mut wb) = (a.try_readwrite()?, b.try_readwrite()?);
+        let cols = [wa.as_slice_mut()?, wb.as_slice_mut()?];
+        py.detach(|| f(cols))?;
+    }
+    Ok((a.unbind(), b.unbind()))
+}
+
+/// Runs `f` on three new output columns with the GIL released.
+fn compute3<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array, Array)>
+where
+    F: FnOnce([&mut [f64]; 3]) -> Result<(), CoreError> + Send,
+{
+    let (a, b, c) = (zeros(py, n), zeros(py, n), zeros(py, n));
+    {
+        let (mut wa, mut wb, mut wc) = (a.try_readwrite()?, b.try_readwrite()?, c.try_readwrite()?);
+        let cols = [wa.as_slice_mut()?, wb.as_slice_mut()?, wc.as_slice_mut()?];
+        py.detach(|| f(cols))?;
+    }
+    Ok((a.unbind(), b.unbind(), c.unbind()))
+}
 
 /// Simple moving average (TA-Lib ``SMA``).
 #[pyfunction]
@@ -63,8 +100,7 @@ pub fn py_rsi(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 pub fn py_macd(py: Python<'_>, x: Array1<'_>, fast: i64, slow: i64, signal: i64) -> PyResult<(Array, Array, Array)> {
     let xs = slice(&x, "x")?;
     let (fast, slow, signal) = (window("fast", fast, 2)?, window("slow", slow, 2)?, window("signal", signal, 2)?);
-    let (m, s, h) = py.detach(|| ind::macd(xs, fast, slow, signal))?;
-    Ok((to_numpy(py, m), to_numpy(py, s), to_numpy(py, h)))
+    compute3(py, xs.len(), |out| ind::macd_into(xs, fast, slow, signal, out))
 }
 
 /// Average true range (TA-Lib ``ATR``).
@@ -89,8 +125,7 @@ pub fn py_bbands(
 ) -> PyResult<(Array, Array, Array)> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 2)?;
-    let (u, m, l) = py.detach(|| ind::bbands(xs, period, nbdev_up, nbdev_dn))?;
-    Ok((to_numpy(py, u), to_numpy(py, m), to_numpy(py, l)))
+    compute3(py, xs.len(), |out| ind::bbands_into(xs, period, nbdev_up, nbdev_dn, out))
 }
 
 /// Rolling standard deviation times ``nbdev`` (TA-Lib ``STDDEV``).
@@ -167,10 +202,9 @@ pub fn py_stoch(
     slowd: i64,
 ) -> PyResult<(Array, Array)> {
     let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
-    same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
+    let n = same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
     let (fk, sk, sd) = (window("fastk", fastk, 1)?, window("slowk", slowk, 1)?, window("slowd", slowd, 1)?);
-    let (k, d) = py.detach(|| ind::stoch(h, l, c, fk, sk, sd))?;
-    Ok((to_numpy(py, k), to_numpy(py, d)))
+    compute2(py, n, |out| ind::stoch_into(h, l, c, fk, sk, sd, out))
 }
 
 /// Rate of change in percent (TA-Lib ``ROC``).
@@ -187,10 +221,9 @@ pub fn py_roc(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 #[pyo3(name = "donchian")]
 pub fn py_donchian(py: Python<'_>, high: Array1<'_>, low: Array1<'_>, period: i64) -> PyResult<(Array, Array)> {
     let (h, l) = (slice(&high, "high")?, slice(&low, "low")?);
-    same_len(&[("high", h.len()), ("low", l.len())])?;
+    let n = same_len(&[("high", h.len()), ("low", l.len())])?;
     let period = window("period", period, 1)?;
-    let (upper, lower) = py.detach(|| ind::donchian(h, l, period))?;
-    Ok((to_numpy(py, upper), to_numpy(py, lower)))
+    compute2(py, n, |out| ind::donchian_into(h, l, period, out))
 }
 
 /// Rolling volume-weighted average price.
