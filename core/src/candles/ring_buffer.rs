@@ -89,6 +89,8 @@ pub struct CandleBuffer {
     taker_buy_base: Vec<f64>,
     forming: Option<Candle>,
     stats: BufferStats,
+    /// Whether the newest closed candle is on the interval's grid.
+    last_aligned: bool,
 }
 
 impl CandleBuffer {
@@ -116,6 +118,7 @@ impl CandleBuffer {
             taker_buy_base: vec![0.0; capacity],
             forming: None,
             stats: BufferStats::default(),
+            last_aligned: false,
         })
     }
 
@@ -226,6 +229,7 @@ impl CandleBuffer {
         self.len = 0;
         self.forming = None;
         self.stats = BufferStats::default();
+        self.last_aligned = false;
     }
 
     fn push_closed(&mut self, c: &Candle, allow_gap: bool) -> PushOutcome {
@@ -252,9 +256,16 @@ impl CandleBuffer {
                 outcome = PushOutcome::AppendedMisaligned;
             }
         }
-        if matches!(outcome, PushOutcome::Appended) && !self.interval.is_aligned(c.open_time) {
+        // A candle exactly one interval after an aligned one is aligned too:
+        // the (integer-division) grid check is only needed otherwise.
+        let follows_aligned = self.last_aligned && self.last_open_time().is_some_and(|last| {
+            c.open_time == self.interval.next_open(last)
+        });
+        if matches!(outcome, PushOutcome::Appended) && !follows_aligned && !self.interval.is_aligned(c.open_time) {
             outcome = PushOutcome::AppendedMisaligned;
         }
+        self.last_aligned = outcome != PushOutcome::AppendedMisaligned
+            && (follows_aligned || self.interval.is_aligned(c.open_time));
         if outcome == PushOutcome::AppendedMisaligned {
             self.stats.misaligned += 1;
         }

@@ -142,8 +142,8 @@ impl PyTradeSignal {
     }
     /// The pattern and the numbers behind the signal.
     #[getter]
-    fn reason(&self) -> &str {
-        &self.inner.reason
+    fn reason(&self) -> String {
+        self.inner.reason()
     }
     /// Close time of the candle that fired it (ms since the epoch, UTC).
     #[getter]

@@ -19,9 +19,10 @@ const TAKER_SHARE_SPAN: f64 = 0.1;
 /// Turns features and a pattern reading into components and a score.
 #[derive(Debug, Clone)]
 pub struct ContextScorer {
+    /// Weights already divided by their sum.
     weights: [f64; 6],
-    weight_sum: f64,
-    patterns: PatternConfig,
+    inv_adx_strong: f64,
+    inv_breakout_atr_full: f64,
 }
 
 impl ContextScorer {
@@ -29,7 +30,12 @@ impl ContextScorer {
     pub fn new(scoring: &ScoringConfig, patterns: &PatternConfig) -> Self {
         let weights =
             [scoring.trend, scoring.momentum, scoring.volatility, scoring.volume, scoring.breakout, scoring.flow];
-        Self { weights, weight_sum: weights.iter().sum(), patterns: patterns.clone() }
+        let sum: f64 = weights.iter().sum();
+        Self {
+            weights: weights.map(|w| w / sum),
+            inv_adx_strong: 1.0 / patterns.adx_strong,
+            inv_breakout_atr_full: 1.0 / patterns.breakout_atr_full,
+        }
     }
 
     /// The components of `f`, measured along `direction`.
@@ -41,21 +47,22 @@ impl ContextScorer {
         };
         let agree = |x: f64| if x * d > 0.0 { 0.5 } else { 0.0 };
         let alignment = agree(f.ema_fast - f.ema_slow) + agree(f.plus_di - f.minus_di);
-        let trend = 100.0 * unit(f.adx / self.patterns.adx_strong) * alignment;
+        let trend = 100.0 * unit(f.adx * self.inv_adx_strong) * alignment;
 
-        let rsi_part = unit((f.rsi - 50.0) * d / RSI_SPAN);
-        let macd_part = unit(f.macd_hist * d / (MACD_HIST_ATR_FULL * f.atr));
+        let inv_atr = 1.0 / f.atr;
+        let rsi_part = unit((f.rsi - 50.0) * d * (1.0 / RSI_SPAN));
+        let macd_part = unit(f.macd_hist * d * inv_atr * (1.0 / MACD_HIST_ATR_FULL));
         let momentum = 100.0 * (0.5 * rsi_part + 0.5 * macd_part);
 
         let volatility = 100.0 * unit(1.0 - f.width_rank);
-        let volume = 100.0 * unit(f.volume_z / VOLUME_Z_FULL);
+        let volume = 100.0 * unit(f.volume_z * (1.0 / VOLUME_Z_FULL));
 
         let beyond = if d > 0.0 { f.close - f.channel_high } else { f.channel_low - f.close };
-        let breakout = 100.0 * unit(beyond / (f.atr * self.patterns.breakout_atr_full));
+        let breakout = 100.0 * unit(beyond * inv_atr * self.inv_breakout_atr_full);
 
         let obv_part = if (f.obv - f.obv_ema) * d > 0.0 { 1.0 } else { 0.0 };
         let flow = if f.taker_share.is_finite() {
-            let taker_part = unit((f.taker_share - 0.5) * d / TAKER_SHARE_SPAN);
+            let taker_part = unit((f.taker_share - 0.5) * d * (1.0 / TAKER_SHARE_SPAN));
             100.0 * (0.5 * obv_part + 0.5 * taker_part)
         } else {
             100.0 * obv_part
@@ -68,7 +75,7 @@ impl ContextScorer {
     pub fn score(&self, c: &Components) -> f64 {
         let v = c.to_array();
         let total: f64 = v.iter().zip(self.weights).map(|(x, w)| x * w).sum();
-        (total / self.weight_sum).clamp(0.0, 100.0)
+        total.clamp(0.0, 100.0)
     }
 
     /// Components and score for a pattern reading.

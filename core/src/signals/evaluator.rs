@@ -11,7 +11,7 @@
 //!   bars fire nothing, on either side.
 use std::fmt::Write as _;
 
-use super::{Side, TradeSignal};
+use super::{Evidence, Side, TradeSignal};
 use crate::config::SignalConfig;
 use crate::patterns::{Direction, Features, Pattern};
 use crate::scoring::ContextScore;
@@ -83,7 +83,7 @@ impl SignalEvaluator {
             interval: ctx.interval,
             side,
             confidence: s / 100.0,
-            reason: reason(ctx, f),
+            evidence: Evidence { direction: ctx.direction, features: *f, components: ctx.components },
             generated_at: ctx.timestamp,
             score: s,
             pattern: ctx.pattern,
@@ -92,12 +92,13 @@ impl SignalEvaluator {
     }
 }
 
-/// "breakout long: close 70110.5 above the 20-bar high 70050 by 0.8 ATR, volume z 3.1; ..."
-fn reason(ctx: &ContextScore, f: &Features) -> String {
-    let dir = ctx.direction.as_str();
-    let mut r = format!("{} {dir}: score {:.1}", ctx.pattern.as_str(), ctx.score);
-    let _ = match ctx.pattern {
-        Pattern::Breakout if ctx.direction == Direction::Long => write!(
+/// "breakout long: score 80.1; close 70110.5 above the channel high 70050 by 0.80 ATR on volume z 3.1 [...]"
+pub(crate) fn explain(pattern: Pattern, score: f64, e: &Evidence) -> String {
+    let f = &e.features;
+    let dir = e.direction.as_str();
+    let mut r = format!("{} {dir}: score {score:.1}", pattern.as_str());
+    let _ = match pattern {
+        Pattern::Breakout if e.direction == Direction::Long => write!(
             r,
             "; close {} above the channel high {} by {:.2} ATR on volume z {:.1}",
             f.close,
@@ -127,7 +128,7 @@ fn reason(ctx: &ContextScore, f: &Features) -> String {
         ),
         Pattern::Range | Pattern::None => Ok(()),
     };
-    let c = ctx.components;
+    let c = e.components;
     let _ = write!(
         r,
         " [trend {:.0}, momentum {:.0}, volatility {:.0}, volume {:.0}, breakout {:.0}, flow {:.0}]",

@@ -3,4 +3,4 @@ pub mod evaluator;
 pub mod trade_signal;
 
 pub use evaluator::SignalEvaluator;
-pub use trade_signal::{Side, TradeSignal};
+pub use trade_signal::{Evidence, Side, TradeSignal};

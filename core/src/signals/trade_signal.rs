@@ -2,7 +2,8 @@
 use std::sync::Arc;
 
 use crate::candles::Interval;
-use crate::patterns::Pattern;
+use crate::patterns::{Direction, Features, Pattern};
+use crate::scoring::Components;
 
 /// Buy or sell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,8 +31,8 @@ pub struct TradeSignal {
     pub side: Side,
     /// 0..1: the score that fired it, over 100.
     pub confidence: f64,
-    /// Human-readable explanation: the pattern and the numbers behind it.
-    pub reason: String,
+    /// The numbers behind the signal; [`TradeSignal::reason`] words them.
+    pub evidence: Evidence,
     /// Close time of the candle that fired it (ms since the epoch, UTC).
     pub generated_at: i64,
     /// The score and pattern at that time.
@@ -39,4 +40,22 @@ pub struct TradeSignal {
     pub pattern: Pattern,
     /// Close price of that candle.
     pub price: f64,
+}
+
+/// What a signal's explanation is made of: the features and components of
+/// the bar that fired it. The sentence itself is formatted on demand
+/// ([`TradeSignal::reason`]), not in the hot path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence {
+    pub direction: Direction,
+    pub features: Features,
+    pub components: Components,
+}
+
+impl TradeSignal {
+    /// Human-readable explanation: the pattern and the numbers behind it.
+    #[must_use]
+    pub fn reason(&self) -> String {
+        super::evaluator::explain(self.pattern, self.score, &self.evidence)
+    }
 }
