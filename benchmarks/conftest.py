@@ -26,6 +26,8 @@ CRITERION = REPO / "core" / "target" / "criterion"
 
 # name -> {"ours": seconds, "peer": seconds, "peer_name": str, "n": bars}
 SIDE_BY_SIDE: dict[str, dict[str, Any]] = {}
+# other measured figures (no peer): name -> {metric: value}
+RESULTS: dict[str, dict[str, Any]] = {}
 ENABLED: list[bool] = []
 
 
@@ -83,9 +85,18 @@ def _criterion_ns(bench: str, n: int) -> float | None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not ENABLED:
+    if not ENABLED and not RESULTS:
         return
     tr = terminalreporter
+    for name, figures in RESULTS.items():
+        tr.write_line(
+            f"{name}: "
+            + ", ".join(
+                f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in figures.items()
+            )
+        )
+    if not ENABLED:
+        return
     tr.section("AVD side by side (same run, same data)")
     rows = []
     for name, e in sorted(SIDE_BY_SIDE.items()):

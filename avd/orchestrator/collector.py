@@ -65,7 +65,7 @@ class CollectorSettings(BaseModel):
     renew_after_s: float = Field(23.5 * 3600, gt=0)
     max_streams_per_connection: int = Field(1024, ge=1, le=1024)
     #: python-binance's per-socket queue (100 by default, which overflows)
-    socket_queue_size: int = Field(10_000, ge=100)
+    socket_queue_size: int = Field(100_000, ge=100)
     rest_weight_per_minute: int = Field(6000, ge=1)
     reconnect_delay_s: float = Field(1.0, ge=0)
 
@@ -256,10 +256,14 @@ class MarketDataCollector:
     async def fetch_closed(
         self, symbol: str, interval: str, start: int, end: int
     ) -> list[KlineReceived]:
-        """Closed klines with ``start <= open_time <= end``, paging over REST."""
+        """Klines with ``start <= open_time <= end``, paging over REST.
+
+        Every row is closed when ``end`` lies before the candle in progress
+        (as in a backfill); callers asking up to "now" drop the last row,
+        which may still be open.
+        """
         out: list[KlineReceived] = []
         cursor = start
-        now_ms = int(time.time() * 1000)
         while cursor <= end:
 
             async def page(cursor: int = cursor) -> Any:
@@ -270,18 +274,22 @@ class MarketDataCollector:
             rows = await self._rest(KLINES_WEIGHT, f"klines {symbol} {interval}", page)
             if not rows:
                 break
-            for row in rows:
-                if int(row[6]) < now_ms or int(row[0]) < end:
-                    out.append(kline_from_rest(symbol, interval, row))
+            out.extend(kline_from_rest(symbol, interval, row) for row in rows if int(row[0]) <= end)
             if len(rows) < REST_PAGE:
                 break
             cursor = _core.next_open_time(interval, int(rows[-1][0]))
-        return [k for k in out if k.open_time <= end]
+        return out
 
     async def fetch_latest_closed(
         self, symbol: str, interval: str, limit: int
     ) -> list[KlineReceived]:
-        """The newest ``limit`` closed klines."""
+        """The newest ``limit`` closed klines.
+
+        The last row of a "latest" query may be the candle still in progress
+        (and the exchange's clock need not be ours: the simulator replays the
+        past), so it is always dropped; if it was in fact closed, the gap
+        logic fetches it before the next closed candle.
+        """
 
         async def page() -> Any:
             return await self.client.get_klines(
@@ -289,9 +297,7 @@ class MarketDataCollector:
             )
 
         rows = await self._rest(KLINES_WEIGHT, f"klines {symbol} {interval}", page)
-        server_now = int(time.time() * 1000)
-        closed = [kline_from_rest(symbol, interval, r) for r in rows if int(r[6]) < server_now]
-        return closed[-limit:]
+        return [kline_from_rest(symbol, interval, r) for r in rows[:-1]][-limit:]
 
     # -- warm-up and gaps --------------------------------------------------------
 
@@ -306,7 +312,8 @@ class MarketDataCollector:
             st.published_closed += len(stored)
             nxt = st.expected_next()
             assert nxt is not None
-            tail = await self.fetch_closed(symbol, interval, nxt, int(time.time() * 1000))
+            # up to "now": the last row may still be open, drop it
+            tail = (await self.fetch_closed(symbol, interval, nxt, 2**62))[:-1]
         else:
             tail = await self.fetch_latest_closed(symbol, interval, self.settings.warmup_bars)
         if tail:
