@@ -415,9 +415,9 @@ class MarketDataCollector:
                     log.info("renewing a stream connection before the 24 h cut")
                     return
                 try:
-                    msg = await asyncio.wait_for(
-                        sock.recv(), timeout=self.settings.silence_timeout_s
-                    )
+                    # asyncio.timeout, not wait_for: no task per message
+                    async with asyncio.timeout(self.settings.silence_timeout_s):
+                        msg = await sock.recv()
                 except TimeoutError:
                     log.warning(
                         "no message for %.0fs; reconnecting", self.settings.silence_timeout_s
