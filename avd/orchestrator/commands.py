@@ -154,10 +154,10 @@ def replay(
     from avd.orchestrator.events import ContextScoreCalculated, Event, SignalGenerated
     from avd.orchestrator.hub import EventHub
     from avd.orchestrator.market_context import MarketContext
-    from avd.orchestrator.recorder import read_recording
+    from avd.orchestrator.recorder import read_recording, recorded_inputs
 
     recorded = list(read_recording(directory))
-    klines = [e for e in recorded if type(e).__name__ == "KlineReceived"]
+    klines = list(recorded_inputs(directory))
     rec_signals = [e for e in recorded if isinstance(e, SignalGenerated)]
 
     async def main() -> tuple[int, list[SignalGenerated]]:
@@ -188,7 +188,8 @@ def replay(
         (s.symbol, s.side, s.generated_at) for s in rec_signals
     ]
     console.print(
-        f"replayed {len(klines)} klines: {contexts} contexts, {len(signals)} signals "
+        f"replayed {len(klines)} klines and warm-up batches: "
+        f"{contexts} contexts, {len(signals)} signals "
         f"(recorded: {len(rec_signals)} signals; {'identical' if same else 'DIFFERENT'})"
     )
     for s in signals[-10:]:

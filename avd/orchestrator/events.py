@@ -93,6 +93,24 @@ class SignalGenerated(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CandlesLoaded(Event):
+    """A batch of closed candles given to the engine at once (warm-up).
+
+    Recorded so that a replay warms the engine up exactly as the session did.
+    Columns are lists, oldest first.
+    """
+
+    symbol: str
+    interval: str
+    open_time: list[int]
+    open: list[float]
+    high: list[float]
+    low: list[float]
+    close: list[float]
+    volume: list[float]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GapDetected(Event):
     """Closed candles are missing for a stream and must be backfilled."""
 
@@ -115,6 +133,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         KlineReceived,
+        CandlesLoaded,
         ContextScoreCalculated,
         SignalGenerated,
         GapDetected,

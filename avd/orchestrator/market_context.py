@@ -15,10 +15,13 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from avd._core import ContextScore, TradeSignal
 from avd.engine import EngineConfig, MarketEngine
 from avd.history import Candles
 from avd.orchestrator.events import (
+    CandlesLoaded,
     ContextScoreCalculated,
     Event,
     KlineReceived,
@@ -80,11 +83,13 @@ class MarketContext:
         self.signals: deque[SignalGenerated] = deque(maxlen=keep_signals)
         self.activity: dict[tuple[str, str], SymbolActivity] = {}
         self.klines_processed = 0
-        hub.subscribe("market-context", self._on_event, KlineReceived)
+        hub.subscribe("market-context", self._on_event, KlineReceived, CandlesLoaded)
 
     async def _on_event(self, event: Event) -> None:
-        assert isinstance(event, KlineReceived)
-        await self.on_kline(event)
+        if isinstance(event, KlineReceived):
+            await self.on_kline(event)
+        elif isinstance(event, CandlesLoaded):
+            self._load(candles_of(event))
 
     async def on_kline(self, k: KlineReceived) -> None:
         """Run one kline through the engine and publish what it produced."""
@@ -117,7 +122,14 @@ class MarketContext:
                 await self.hub.publish(sig)
 
     async def on_history(self, candles: Candles) -> None:
-        """Warm a stream up from history in one batch (no events per candle)."""
+        """Warm a stream up from history in one batch (no event per candle).
+
+        The batch goes through the hub as one :class:`CandlesLoaded` event, so
+        it keeps its place among the klines and is recorded for replays.
+        """
+        await self.hub.publish(loaded_event(candles))
+
+    def _load(self, candles: Candles) -> None:
         result = self.engine.on_candles(candles)
         act = self.activity.setdefault((candles.symbol, candles.interval), SymbolActivity())
         if len(candles):
@@ -158,3 +170,36 @@ class MarketContext:
                 }
             )
         return out
+
+
+def loaded_event(c: Candles) -> CandlesLoaded:
+    """The hub event of a warm-up batch."""
+    return CandlesLoaded(
+        symbol=c.symbol,
+        interval=c.interval,
+        open_time=c.open_time.tolist(),
+        open=c.open.tolist(),
+        high=c.high.tolist(),
+        low=c.low.tolist(),
+        close=c.close.tolist(),
+        volume=c.volume.tolist(),
+    )
+
+
+def candles_of(e: CandlesLoaded) -> Candles:
+    """The candle columns of a warm-up batch (optional fields unknown)."""
+    n = len(e.open_time)
+    nan = np.full(n, np.nan)
+    return Candles(
+        e.symbol,
+        e.interval,
+        np.array(e.open_time, dtype=np.int64),
+        np.array(e.open, dtype=np.float64),
+        np.array(e.high, dtype=np.float64),
+        np.array(e.low, dtype=np.float64),
+        np.array(e.close, dtype=np.float64),
+        np.array(e.volume, dtype=np.float64),
+        nan,
+        nan.copy(),
+        nan.copy(),
+    )

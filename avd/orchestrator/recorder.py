@@ -2,7 +2,7 @@
 
 :class:`Recorder` is a hub subscriber writing every event as one JSON line to
 ``DIR/events.jsonl``. :func:`read_recording` reads them back as events, and
-:func:`replay_klines` feeds the recorded klines through a fresh pipeline so
+:func:`recorded_inputs` gives the recorded klines and warm-up batches through a fresh pipeline so
 a session can be reproduced (and debugged) offline.
 """
 
@@ -14,7 +14,8 @@ from typing import IO, Any
 
 import orjson
 
-from avd.orchestrator.events import EVENT_TYPES, Event, KlineReceived
+from avd.exceptions import DataError
+from avd.orchestrator.events import EVENT_TYPES, CandlesLoaded, Event, KlineReceived
 from avd.orchestrator.hub import EventHub, Subscription
 
 FILE_NAME = "events.jsonl"
@@ -50,7 +51,7 @@ def read_recording(directory: Path) -> Iterator[Event]:
     ------
     FileNotFoundError
         If the folder holds no recording.
-    ValueError
+    DataError
         On a malformed line (with its number).
     """
     path = directory / FILE_NAME
@@ -63,13 +64,13 @@ def read_recording(directory: Path) -> Iterator[Event]:
                 cls = EVENT_TYPES[d.pop("type")]
                 yield cls(**_restore_nan(cls, d))
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                raise ValueError(f"{path}:{n}: not a recorded event ({exc})") from None
+                raise DataError(f"{path}:{n}: not a recorded event ({exc})") from None
 
 
-def recorded_klines(directory: Path) -> Iterator[KlineReceived]:
-    """Only the klines of a recording, in order."""
+def recorded_inputs(directory: Path) -> Iterator[KlineReceived | CandlesLoaded]:
+    """What the market pipeline was fed (klines and warm-up batches), in order."""
     for e in read_recording(directory):
-        if isinstance(e, KlineReceived):
+        if isinstance(e, KlineReceived | CandlesLoaded):
             yield e
 
 

@@ -11,7 +11,7 @@ from avd.history import read_candles, sample_dir
 from avd.orchestrator.events import ContextScoreCalculated, Event, KlineReceived, SignalGenerated
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
-from avd.orchestrator.recorder import Recorder, read_recording, recorded_klines
+from avd.orchestrator.recorder import Recorder, read_recording, recorded_inputs
 
 
 def sample_klines(n: int) -> list[KlineReceived]:
@@ -32,7 +32,7 @@ def sample_klines(n: int) -> list[KlineReceived]:
     ]
 
 
-async def run_pipeline(klines: list[KlineReceived], record: Path | None) -> list[Event]:
+async def run_pipeline(klines: list[Event], record: Path | None) -> list[Event]:
     hub = EventHub()
     MarketContext(hub)
     out: list[Event] = []
@@ -56,11 +56,11 @@ async def run_pipeline(klines: list[KlineReceived], record: Path | None) -> list
 
 
 def test_replaying_a_recording_reproduces_contexts_and_signals(tmp_path: Path) -> None:
-    live = asyncio.run(run_pipeline(sample_klines(1500), tmp_path))
+    live = asyncio.run(run_pipeline(list(sample_klines(1500)), tmp_path))
     assert any(isinstance(e, SignalGenerated) for e in live)
     recorded = list(read_recording(tmp_path))
     assert sum(isinstance(e, KlineReceived) for e in recorded) == 1500
-    replay = asyncio.run(run_pipeline(list(recorded_klines(tmp_path)), None))
+    replay = asyncio.run(run_pipeline(list(recorded_inputs(tmp_path)), None))
     assert [e.to_dict() for e in replay] == [e.to_dict() for e in live]
 
 
