@@ -42,6 +42,7 @@ from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
 from avd.orchestrator.recorder import Recorder
+from avd.orchestrator.timers import PeriodicTimer
 from avd.paths import data_dir
 from avd.settings import ServiceSettings
 from avd.store.candles import SqlCandleHistory
@@ -128,6 +129,10 @@ class Platform:
         self.simulator: BackgroundSimulator | None = None
         self.collector: MarketDataCollector | None = None
         self.recorder: Recorder | None = None
+        # one line of health in the log just after every minute's candles close
+        self.health_timer = PeriodicTimer(
+            "health-log", 60.0, self._log_health, align=True, offset_s=2.0
+        )
         self._server: uvicorn.Server | None = None
 
     # -- parts ---------------------------------------------------------------------
@@ -204,6 +209,20 @@ class Platform:
             routes=self.routes(), exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
         )
 
+    async def _log_health(self) -> None:
+        h = self.health()
+        conns = h.get("connections", [])
+        hub = self.hub.stats().get("market-context", {})
+        log.info(
+            "health: %d/%d connections up, %d reconnects, %d klines processed, engine queue %s, max lag %.1f ms",
+            sum(1 for c in conns if c.get("connected")),
+            len(conns),
+            sum(c.get("reconnects", 0) for c in conns),
+            self.market.klines_processed,
+            hub.get("depth"),
+            hub.get("max_lag_ms", 0.0),
+        )
+
     def health(self) -> dict[str, Any]:
         """Stream health (per connection lag, last message, reconnects)."""
         return self.collector.health() if self.collector is not None else {"connections": []}
@@ -221,6 +240,7 @@ class Platform:
             await self.db.upgrade()
         self.collector = self._collector()
         await self.collector.start()
+        self.health_timer.start()
         log.info(
             "platform up: %d streams, exchange %s",
             len(self.collector.streams),
@@ -229,6 +249,7 @@ class Platform:
 
     async def stop(self) -> None:
         """Stop everything started, in reverse order."""
+        await self.health_timer.stop()
         if self.collector is not None:
             await self.collector.stop()
         await self.hub.stop()
