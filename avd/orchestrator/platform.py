@@ -214,7 +214,8 @@ class Platform:
         conns = h.get("connections", [])
         hub = self.hub.stats().get("market-context", {})
         log.info(
-            "health: %d/%d connections up, %d reconnects, %d klines processed, engine queue %s, max lag %.1f ms",
+            "health: %d/%d connections up, %d reconnects, %d klines processed, "
+            "engine queue %s, max lag %.1f ms",
             sum(1 for c in conns if c.get("connected")),
             len(conns),
             sum(c.get("reconnects", 0) for c in conns),
