@@ -162,6 +162,8 @@ def uvicorn_config(app: Starlette, config: SimConfig, port: int | None = None) -
         ws="websockets-sansio",
         ws_ping_interval=config.ping_interval_s,
         ws_ping_timeout=config.ping_timeout_s,
+        # Binance streams are not compressed; deflate would cost both ends CPU
+        ws_per_message_deflate=False,
         log_level="warning",
         lifespan="on",
     )
