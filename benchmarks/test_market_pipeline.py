@@ -161,7 +161,8 @@ def test_market_pipeline_latency_and_throughput(
     tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     full = request.config.getoption("benchmark_enable", False) or os.environ.get("AVD_BENCH_FULL")
-    n, seconds = (1000, 20.0) if full else (10, 2.0)
+    # at 2x a 1m candle closes every 30 s: 35 s sees every symbol close once
+    n, seconds = (1000, 35.0) if full else (10, 2.0)
     folder, names = symbol_folder(tmp_path, n)
     # steady state: every symbol gets a kline update each second (2 s steps at 2x)
     sim = SimProcess(folder, speed=2.0)

@@ -63,7 +63,8 @@ class CollectorSettings(BaseModel):
     silence_timeout_s: float = Field(30.0, gt=0)
     #: connections are renewed this often (Binance cuts at 24 h)
     renew_after_s: float = Field(23.5 * 3600, gt=0)
-    max_streams_per_connection: int = Field(1024, ge=1, le=1024)
+    #: Binance allows 1024 per connection; fewer keeps the stream URL short
+    max_streams_per_connection: int = Field(200, ge=1, le=1024)
     #: python-binance's per-socket queue (100 by default, which overflows)
     socket_queue_size: int = Field(100_000, ge=100)
     rest_weight_per_minute: int = Field(6000, ge=1)

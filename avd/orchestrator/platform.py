@@ -63,7 +63,7 @@ class MarketSection(BaseModel):
     engine: dict[str, Any] = Field(default_factory=dict)
     warmup_bars: int = Field(300, ge=1, le=5000)
     silence_timeout_s: float = Field(30.0, gt=0)
-    max_streams_per_connection: int = Field(1024, ge=1, le=1024)
+    max_streams_per_connection: int = Field(200, ge=1, le=1024)
 
 
 class PlatformSettings(ServiceSettings):
