@@ -139,7 +139,7 @@ def kline_from_rest(symbol: str, interval: str, row: list[Any]) -> KlineReceived
         trades=float(row[8]),
         taker_buy_base=float(row[9]),
         closed=True,
-        event_time=int(row[6]),
+        event_time=0,  # fetched, not streamed: no send time
     )
 
 
