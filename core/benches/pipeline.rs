@@ -10,6 +10,7 @@ use avd_core::candles::{Candle, Interval};
 use avd_core::config::EngineConfig;
 use avd_core::engine::{KlineColumns, MarketEngine};
 use avd_core::history::{read_candle_file, CandleColumns};
+use avd_core::patterns::FeatureSet;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const TILES: usize = 24;
@@ -57,6 +58,26 @@ fn pipeline(c: &mut Criterion) {
                 signals += usize::from(step.signal.is_some());
             }
             black_box(signals)
+        });
+    });
+
+    // the feature set alone (every indicator, no buffer, patterns or scoring)
+    group.bench_function("features_only", |b| {
+        b.iter(|| {
+            let mut fs = FeatureSet::new(&EngineConfig::default().indicators).unwrap();
+            let mut ready = 0usize;
+            for i in 0..n {
+                let candle = Candle::ohlcv(
+                    bars.open_time[i],
+                    bars.open[i],
+                    bars.high[i],
+                    bars.low[i],
+                    bars.close[i],
+                    bars.volume[i],
+                );
+                ready += usize::from(fs.update(&candle).is_some());
+            }
+            black_box(ready)
         });
     });
 
