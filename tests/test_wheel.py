@@ -10,8 +10,10 @@ import venv
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
 import avd
+from avd.store.migrate import alembic_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -69,3 +71,15 @@ def test_the_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> 
     )
     assert cli.returncode == 0, cli.stderr
     assert '"BTCUSDT"' in cli.stdout
+    # the migrations ship in the wheel too
+    db = subprocess.run(
+        [str(env_dir / "bin" / "avd"), "db", "upgrade", "--data-dir", str(elsewhere / "data")],
+        cwd=elsewhere,
+        env=clean_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert db.returncode == 0, db.stderr
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"at revision {head}" in db.stdout
