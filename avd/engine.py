@@ -12,13 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from avd import _core
 from avd._core import BatchResult, ContextScore, EngineConfig, TradeSignal
 from avd.exceptions import ConfigError
 from avd.history import Candles
-from avd.types import BoolArray, FloatArray, IntArray
+from avd.types import BoolArray, FloatArray, IntArray, as_bool_array, as_float_array, as_int_array
 
 __all__ = [
     "BatchResult",
@@ -149,18 +147,20 @@ class MarketEngine:
         return self._e.on_klines(
             symbol,
             interval,
-            _ints(open_time, "open_time"),
-            _floats(open, "open"),
-            _floats(high, "high"),
-            _floats(low, "low"),
-            _floats(close, "close"),
-            _floats(volume, "volume"),
-            quote_volume=None if quote_volume is None else _floats(quote_volume, "quote_volume"),
-            trades=None if trades is None else _floats(trades, "trades"),
+            as_int_array("open_time", open_time),
+            as_float_array("open", open),
+            as_float_array("high", high),
+            as_float_array("low", low),
+            as_float_array("close", close),
+            as_float_array("volume", volume),
+            quote_volume=None
+            if quote_volume is None
+            else as_float_array("quote_volume", quote_volume),
+            trades=None if trades is None else as_float_array("trades", trades),
             taker_buy_base=None
             if taker_buy_base is None
-            else _floats(taker_buy_base, "taker_buy_base"),
-            closed=None if closed is None else np.ascontiguousarray(closed, dtype=np.bool_),
+            else as_float_array("taker_buy_base", taker_buy_base),
+            closed=None if closed is None else as_bool_array("closed", closed),
             allow_gap=allow_gap,
         )
 
@@ -200,22 +200,3 @@ class MarketEngine:
     def candles(self, symbol: str, interval: str) -> dict[str, Any]:
         """The closed candles a stream holds, as numpy columns."""
         return self._e.candles(symbol, interval)
-
-
-def _floats(x: Any, name: str) -> FloatArray:
-    try:
-        a = np.ascontiguousarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"`{name}` must be numeric: {exc}") from None
-    if a.ndim != 1:
-        raise ValueError(f"`{name}` must be one-dimensional, got {a.ndim} dimensions")
-    return a
-
-
-def _ints(x: Any, name: str) -> IntArray:
-    a = np.asarray(x)
-    if a.dtype.kind not in "iu":
-        raise TypeError(f"`{name}` must be integer milliseconds, got dtype {a.dtype}")
-    if a.ndim != 1:
-        raise ValueError(f"`{name}` must be one-dimensional, got {a.ndim} dimensions")
-    return np.ascontiguousarray(a, dtype=np.int64)

@@ -42,6 +42,7 @@ from avd._core import (
     Wma,
     ZScore,
 )
+from avd.types import as_float_array
 
 __all__ = [
     "Adx",
@@ -85,45 +86,10 @@ Array = NDArray[np.float64]
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
 
-_NUMERIC_KINDS = frozenset("iuf")
-
 
 def _array(name: str, value: Any) -> Array:
-    """Coerce one input series to a contiguous 1-D float64 array.
-
-    Parameters
-    ----------
-    name
-        Argument name, for error messages.
-    value
-        Array-like of numbers (ndarray, list, tuple, pandas Series, ...).
-
-    Returns
-    -------
-    numpy.ndarray
-        C-contiguous float64 copy or view of ``value``.
-
-    Raises
-    ------
-    TypeError
-        If ``value`` is not numeric (strings, booleans, objects, ...).
-    ValueError
-        If ``value`` is not one-dimensional.
-    """
-    try:
-        raw = np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"`{name}` must be a sequence of numbers: {exc}") from exc
-    if raw.dtype.kind not in _NUMERIC_KINDS:
-        if raw.dtype.kind != "O":
-            raise TypeError(f"`{name}` must be a sequence of numbers, got dtype {raw.dtype}")
-        try:
-            raw = raw.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"`{name}` must be a sequence of numbers: {exc}") from exc
-    if raw.ndim != 1:
-        raise ValueError(f"`{name}` must be one-dimensional, got {raw.ndim} dimensions")
-    return np.ascontiguousarray(raw, dtype=np.float64)
+    """Coerce one input series (see :func:`avd.types.as_float_array`)."""
+    return as_float_array(name, value)
 
 
 def _int(name: str, value: Any) -> int:

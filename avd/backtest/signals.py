@@ -11,11 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-
 from avd import _core
-from avd.types import FloatArray, IntArray
+from avd.types import FloatArray, IntArray, as_bool_array, as_float_array
 
 
 @dataclass(frozen=True)
@@ -70,25 +67,6 @@ class SignalBacktestResult:
     stats: dict[str, float]
 
 
-def _floats(x: Any, name: str) -> FloatArray:
-    try:
-        a = np.ascontiguousarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be numeric") from None
-    if a.ndim != 1:
-        raise ValueError(f"`{name}` must be one-dimensional")
-    return a
-
-
-def _bools(x: Any, name: str) -> NDArray[np.bool_]:
-    a = np.asarray(x)
-    if a.dtype != np.bool_:
-        raise TypeError(f"`{name}` must be a boolean array, got dtype {a.dtype}")
-    if a.ndim != 1:
-        raise ValueError(f"`{name}` must be one-dimensional")
-    return np.ascontiguousarray(a)
-
-
 def from_signals(
     open: Any,
     high: Any,
@@ -132,20 +110,22 @@ def from_signals(
         bars, 525600 for 1m crypto bars).
     """
     trades, equity, stats = _core.from_signals(
-        _floats(open, "open"),
-        _floats(high, "high"),
-        _floats(low, "low"),
-        _floats(close, "close"),
-        _bools(entries, "entries"),
-        _bools(exits, "exits"),
+        as_float_array("open", open),
+        as_float_array("high", high),
+        as_float_array("low", low),
+        as_float_array("close", close),
+        as_bool_array("entries", entries),
+        as_bool_array("exits", exits),
         fee=fee,
         init_cash=init_cash,
         size=size,
         sl=sl,
         tp=tp,
         trailing=trailing,
-        short_entries=None if short_entries is None else _bools(short_entries, "short_entries"),
-        short_exits=None if short_exits is None else _bools(short_exits, "short_exits"),
+        short_entries=None
+        if short_entries is None
+        else as_bool_array("short_entries", short_entries),
+        short_exits=None if short_exits is None else as_bool_array("short_exits", short_exits),
         periods_per_year=periods_per_year,
     )
     return SignalBacktestResult(Trades(**trades), equity, stats)
