@@ -258,14 +258,13 @@ impl CandleBuffer {
         }
         // A candle exactly one interval after an aligned one is aligned too:
         // the (integer-division) grid check is only needed otherwise.
-        let follows_aligned = self.last_aligned && self.last_open_time().is_some_and(|last| {
-            c.open_time == self.interval.next_open(last)
-        });
+        let follows_aligned =
+            self.last_aligned && self.last_open_time().is_some_and(|last| c.open_time == self.interval.next_open(last));
         if matches!(outcome, PushOutcome::Appended) && !follows_aligned && !self.interval.is_aligned(c.open_time) {
             outcome = PushOutcome::AppendedMisaligned;
         }
-        self.last_aligned = outcome != PushOutcome::AppendedMisaligned
-            && (follows_aligned || self.interval.is_aligned(c.open_time));
+        self.last_aligned =
+            outcome != PushOutcome::AppendedMisaligned && (follows_aligned || self.interval.is_aligned(c.open_time));
         if outcome == PushOutcome::AppendedMisaligned {
             self.stats.misaligned += 1;
         }
