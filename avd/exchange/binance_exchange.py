@@ -291,15 +291,13 @@ class BinanceExchange:
         last: ExchangeError | None = None
         for attempt in range(self.max_attempts):
             try:
-                raw = await self._rest(
-                    1, "POST /order", lambda: self.client.create_order(**params)
-                )
+                raw = await self._rest(1, "POST /order", lambda: self.client.create_order(**params))
                 return parse_order(raw)
             except ExchangeError as exc:
-                if not exc.status_unknown:
-                    if exc.code != -2010 or "Duplicate" not in exc.message:
-                        self.tracked.pop(order.client_order_id, None)
-                        raise
+                duplicate = exc.code == -2010 and "Duplicate" in exc.message
+                if not exc.status_unknown and not duplicate:
+                    self.tracked.pop(order.client_order_id, None)
+                    raise
                 last = exc
             log.warning(
                 "order %s: %s; looking it up before resending (attempt %d)",

@@ -37,6 +37,17 @@ RULES: dict[int, str] = {
 }
 
 
+QUOTE_ASSETS = ("USDT", "FDUSD", "USDC", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    """(base, quote) of a spot symbol: ``BTCUSDT`` -> ``("BTC", "USDT")``."""
+    for q in QUOTE_ASSETS:
+        if symbol.endswith(q) and len(symbol) > len(q):
+            return symbol[: -len(q)], q
+    raise ValueError(f"unknown quote asset in {symbol}")
+
+
 def client_order_id(client_id: int, trade_id: int, leg: str) -> str:
     """The deterministic ``newClientOrderId`` of one leg of one trade.
 
@@ -74,8 +85,10 @@ class ExchangeError(Exception):
         self.status = status
         self.status_unknown = status_unknown
         if rule is None:
-            if code is not None and code in RULES and not (
-                code == -2010 and "balance" not in message.lower()
+            if (
+                code is not None
+                and code in RULES
+                and not (code == -2010 and "balance" not in message.lower())
             ):
                 rule = RULES[code]
             elif code == -2010:

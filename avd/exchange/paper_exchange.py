@@ -23,6 +23,7 @@ from avd.exchange.exchange import (
     OrderListener,
     OrderReport,
     OrderRequest,
+    split_symbol,
 )
 from avd.trading import Fill, FillModel, FilterViolation, SimOrder, SymbolFilters
 
@@ -48,7 +49,6 @@ class PaperExchange:
         balances: dict[str, Decimal] | None = None,
         *,
         model: FillModel | None = None,
-        quote_assets: tuple[str, ...] = ("USDT", "FDUSD", "USDC", "BTC", "ETH", "BNB"),
     ) -> None:
         self.filters = dict(filters)
         self.model = model if model is not None else FillModel()
@@ -56,7 +56,6 @@ class PaperExchange:
             balances if balances is not None else {"USDT": Decimal("10000")}
         )
         self._locked: dict[str, Decimal] = {}
-        self._quotes = quote_assets
         self._prices: dict[str, tuple[int, Decimal]] = {}
         self._orders: dict[str, OrderReport] = {}
         self._working: dict[str, _Working] = {}
@@ -78,10 +77,10 @@ class PaperExchange:
 
     def split(self, symbol: str) -> tuple[str, str]:
         """(base, quote) of ``symbol`` (``BTCUSDT`` -> ``BTC``, ``USDT``)."""
-        for q in self._quotes:
-            if symbol.endswith(q) and len(symbol) > len(q):
-                return symbol[: -len(q)], q
-        raise ExchangeError(f"unknown quote asset in {symbol}", code=-1121)
+        try:
+            return split_symbol(symbol)
+        except ValueError:
+            raise ExchangeError(f"unknown quote asset in {symbol}", code=-1121) from None
 
     async def symbol_filters(self, symbol: str) -> SymbolFilters:
         """The filters given at construction."""
@@ -293,7 +292,7 @@ class PaperExchange:
             r = w.report
             self._apply_fill(symbol, r.side, fill, locked=fill.qty * r.price)
             if r.side == "BUY" and fill.price < r.price:  # price improvement unlocks the rest
-                base, quote = self.split(symbol)
+                _base, quote = self.split(symbol)
                 freed = fill.qty * (r.price - fill.price)
                 self._locked[quote] -= freed
                 self._free[quote] += freed

@@ -51,7 +51,7 @@ class RiskLimits(BaseModel):
     max_drawdown_percent: Decimal = Field(Decimal(20), gt=0, le=100)
 
 
-class RiskRefusal(Exception):
+class RiskRefusal(Exception):  # noqa: N818 - the domain name
     """A refused entry: which rule, why, and the numbers behind it."""
 
     def __init__(self, rule: str, detail: str, **numbers: Decimal | int | str) -> None:
