@@ -130,6 +130,8 @@ def to_exchange_error(exc: BaseException) -> ExchangeError:
             status=status,
             status_unknown=status >= 500,
         )
+    if not isinstance(exc, OSError | ConnectionError) and "aiohttp" not in type(exc).__module__:
+        raise exc
     # a dropped connection, a reset: the request may have reached the exchange
     return ExchangeError(
         f"transport failure ({type(exc).__name__}: {exc}): the order's status is unknown",
@@ -166,7 +168,6 @@ class BinanceExchange:
         self._want_stream = user_stream and socket_manager is not None
         self._watch_s = watch_interval_s
         self.client: Any = None
-        self._bsm: Any = None
         self._filters: dict[str, SymbolFilters] = {}
         self._listeners: list[OrderListener] = []
         self._stream_task: asyncio.Task[None] | None = None
@@ -185,8 +186,6 @@ class BinanceExchange:
         if self.client is None:
             self.client = await self._factory()
         if self._want_stream and self._stream_task is None:
-            assert self._bsm_factory is not None
-            self._bsm = self._bsm_factory(self.client)
             self._stream_task = asyncio.create_task(self._user_stream(), name="user-stream")
 
     async def close(self) -> None:
@@ -196,6 +195,8 @@ class BinanceExchange:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._stream_task
             self._stream_task = None
+        if self._closing:
+            await asyncio.wait(list(self._closing), timeout=3)
         for t in list(self._closing):
             t.cancel()
         if self.client is not None:
@@ -237,13 +238,10 @@ class BinanceExchange:
         """The symbol's filters from exchangeInfo (cached)."""
         f = self._filters.get(symbol)
         if f is None:
-            info = await self._rest(
-                20, "exchangeInfo", lambda: self.client.get_exchange_info(symbol=symbol)
-            )
-            symbols = [s for s in info.get("symbols", []) if s.get("symbol") == symbol]
-            if not symbols:
+            info = await self._rest(20, "exchangeInfo", lambda: self.client.get_symbol_info(symbol))
+            if not info:
                 raise ExchangeError(f"invalid symbol {symbol}", code=-1121)
-            f = filters_from_exchange_info(symbols[0])
+            f = filters_from_exchange_info(info)
             self._filters[symbol] = f
         return f
 
@@ -377,8 +375,8 @@ class BinanceExchange:
 
     # -- the user data stream -------------------------------------------------------
 
-    def _ws_api_alive(self) -> bool:
-        ws_api = getattr(self.client, "ws_api", None)
+    def _ws_api_alive(self, client: Any) -> bool:
+        ws_api = getattr(client, "ws_api", None)
         ws = getattr(ws_api, "ws", None)
         if ws is None:
             return True
@@ -386,40 +384,48 @@ class BinanceExchange:
         name = getattr(state, "name", None)
         return name in (None, "OPEN", "CONNECTING")
 
-    def _close_later(self, sock: Any) -> None:
+    def _close_later(self, sock: Any, client: Any) -> None:
         # closing a quiet python-binance socket can take 10 s: do not wait for it
         async def close() -> None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(sock.__aexit__(None, None, None), 15)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.close_connection(), 15)
 
         t = asyncio.create_task(close())
         self._closing.add(t)
         t.add_done_callback(self._closing.discard)
 
     async def _user_stream(self) -> None:
-        backoff = 0.5
+        # The stream has its own client: after a WebSocket API reconnect
+        # python-binance does not resubscribe (it goes silent), so on any error
+        # the whole client is dropped and a fresh one subscribes again.
+        assert self._bsm_factory is not None
+        backoff = 0.2
         while True:
             sock: Any = None
+            client: Any = None
             try:
-                sock = self._bsm.user_socket()
+                client = await self._factory()
+                sock = self._bsm_factory(client).user_socket()
                 await sock.__aenter__()
                 self.stream_opens += 1
                 self.stream_connected.set()
-                backoff = 0.5
+                backoff = 0.2
                 if self.stream_opens > 1 and self._reconcile_cb is not None:
                     await self._reconcile_cb()
                 while True:
                     try:
                         msg = await asyncio.wait_for(sock.recv(), self._watch_s)
                     except TimeoutError:
-                        if not self._ws_api_alive():
+                        if not self._ws_api_alive(client):
                             log.warning("user data stream: WebSocket API connection lost")
                             break
                         continue
                     if not isinstance(msg, dict):
                         continue
                     if msg.get("e") == "error":
-                        log.warning("user data stream error %s: reopening", msg.get("m"))
+                        log.warning("user data stream error (%s): reopening", msg.get("m"))
                         break
                     if msg.get("e") == "executionReport":
                         report = parse_execution_report(msg)
@@ -427,24 +433,15 @@ class BinanceExchange:
                             await listener(report)
             except asyncio.CancelledError:
                 if sock is not None:
-                    self._close_later(sock)
+                    self._close_later(sock, client)
                 raise
-            except Exception:
-                log.exception("user data stream failed; reopening")
+            except Exception as exc:
+                log.warning("user data stream failed (%s); reopening", exc)
             self.stream_connected.clear()
             if sock is not None:
-                self._close_later(sock)
-                # python-binance caches the socket per manager: forget it
+                self._close_later(sock, client)
+            elif client is not None:
                 with contextlib.suppress(Exception):
-                    self._bsm._conns.pop("account_user", None)
-            await self._reset_ws_api()
+                    await asyncio.wait_for(client.close_connection(), 2)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
-
-    async def _reset_ws_api(self) -> None:
-        """Drop python-binance's WebSocket API connection so the next socket dials anew."""
-        ws_api = getattr(self.client, "ws_api", None)
-        if ws_api is None or self._ws_api_alive():
-            return
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(ws_api.__aexit__(None, None, None), 2)

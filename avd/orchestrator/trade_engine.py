@@ -195,6 +195,7 @@ class TradeEngine:
         bots: BotsSource,
         filters: FiltersSource,
         live_exchange: Callable[[int], Awaitable[Exchange]] | None = None,
+        price_source: Callable[[str], Awaitable[Decimal]] | None = None,
         settings: TradeEngineSettings | None = None,
     ) -> None:
         self.hub = hub
@@ -205,6 +206,7 @@ class TradeEngine:
         self._bots = bots
         self._filters_source = filters
         self._live_factory = live_exchange
+        self._price_source = price_source
         self.risk = RiskManager(self.settings.risk, gateway)
         self.monitor = StopMonitor(
             hub,
@@ -303,6 +305,27 @@ class TradeEngine:
             await ex.on_price(ev.symbol, ts, price)
         await self.monitor.on_kline(ev)
 
+    async def on_tick(self, symbol: str, ts: int, price: Decimal) -> None:
+        """One price (from a poller when no kline stream feeds the engine)."""
+        self._prices[symbol] = (ts, price)
+        for ex in list(self.paper.values()):
+            await ex.on_price(symbol, ts, price)
+        await self.monitor.on_price(symbol, price, ts)
+
+    async def current_price(self, symbol: str, ex: Exchange) -> Decimal:
+        """The stream's latest price, else the price source's, else the exchange's."""
+        got = self.last_price(symbol)
+        if got is not None:
+            return got
+        if self._price_source is not None:
+            price = await self._price_source(symbol)
+            ts = int(time.time() * 1000)
+            self._prices[symbol] = (ts, price)
+            for p in list(self.paper.values()):
+                await p.on_price(symbol, ts, price)
+            return price
+        return await ex.last_price(symbol)
+
     def last_price(self, symbol: str) -> Decimal | None:
         """The latest price seen on the stream."""
         got = self._prices.get(symbol)
@@ -351,7 +374,7 @@ class TradeEngine:
             ref = filters.round_price(order.price, order.side)
         else:
             try:
-                ref = self.last_price(order.symbol) or await ex.last_price(order.symbol)
+                ref = await self.current_price(order.symbol, ex)
             except ExchangeError as exc:
                 raise TradeRefused(409, exc.rule, exc.message) from None
         stop = order.stop_loss
@@ -504,14 +527,10 @@ class TradeEngine:
             for f in report.fills:
                 if f.commission_asset == base and t.side == "BUY":
                     base_fee += f.commission
-            if (
-                (t.status == "pending"
-                and report.status == "FILLED")
-                or (
-                    t.status == "pending"
-                    and report.status in ("EXPIRED", "CANCELED")
-                    and report.executed_qty > 0
-                )
+            if (t.status == "pending" and report.status == "FILLED") or (
+                t.status == "pending"
+                and report.status in ("EXPIRED", "CANCELED")
+                and report.executed_qty > 0
             ):
                 filters = await self.filters(t.symbol)
                 net = filters.round_qty(report.executed_qty - base_fee)
@@ -724,7 +743,7 @@ class TradeEngine:
                 409, "not_open", f"trade {trade_id} is {t.status}: only an open trade closes"
             )
         ex = await self.exchange_for(client_id, t.mode)
-        price = self.last_price(t.symbol) or await ex.last_price(t.symbol)
+        price = await self.current_price(t.symbol, ex)
         ts = self._prices.get(t.symbol, (int(time.time() * 1000), price))[0]
         self._close_reason[trade_id] = reason
         await self.monitor.close(trade_id, price, ts)
@@ -791,6 +810,20 @@ class TradeEngine:
             except TradeRefused as exc:
                 log.warning("kill switch: trade %d not closed: %s", trade_id, exc.detail)
         return closed
+
+    async def trades(
+        self, client_id: int, statuses: tuple[str, ...] | None, *, limit: int, offset: int
+    ) -> list[TradeRecord]:
+        """A client's trades, newest first."""
+        async with self.db.read() as s:
+            return await repo.trades_of(s, client_id, statuses, limit=limit, offset=offset)
+
+    async def unblock(self, client_id: int | None) -> list[int]:
+        """Lift the drawdown block (admin)."""
+        done = await self.risk.unblock(client_id)
+        for cid in done:
+            await self._save_risk(cid)
+        return done
 
     async def risk_status(self, client_id: int) -> RiskStatus:
         """The client's risk state."""
