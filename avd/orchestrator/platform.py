@@ -32,6 +32,9 @@ from avd.api.client.settings import ClientSettings
 from avd.api.errors import EXCEPTION_HANDLERS
 from avd.api.market.app import routes as market_routes
 from avd.api.openapi import openapi_route
+from avd.api.trade.app import service_for as trade_service
+from avd.api.trade.routes import routes as trade_routes
+from avd.api.trade.service import TradeService
 from avd.engine import EngineConfig, load_engine_config
 from avd.exchange.simulator.config import SimConfig
 from avd.exchange.simulator.server import BackgroundSimulator, free_port
@@ -42,6 +45,7 @@ from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
 from avd.orchestrator.recorder import Recorder
+from avd.orchestrator.trade_engine import TradeEngineSettings
 from avd.paths import data_dir
 from avd.settings import ServiceSettings
 
@@ -83,6 +87,8 @@ class PlatformSettings(ServiceSettings):
     #: port of the in-process simulator; 0 = a free port
     sim_port: int = Field(0, ge=0, le=65535)
     client: ClientSettings = Field(default_factory=ClientSettings)
+    #: the trade engine (paper trading by default)
+    trade: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
 
 
 def _default_sim_start(sim: SimConfig, warmup_bars: int) -> SimConfig:
@@ -111,12 +117,24 @@ class Platform:
         if client_settings.data_dir is None:
             client_settings = client_settings.model_copy(update={"data_dir": self.folder})
         self.client = ClientService(client_settings) if client else None
+        self.trade: TradeService | None = (
+            trade_service(
+                self.hub, self.client, settings.exchange, self._sim_address, settings.trade
+            )
+            if self.client is not None
+            else None
+        )
         self.simulator: BackgroundSimulator | None = None
         self.collector: MarketDataCollector | None = None
         self.recorder: Recorder | None = None
         self._server: uvicorn.Server | None = None
 
     # -- parts ---------------------------------------------------------------------
+
+    def _sim_address(self) -> str:
+        if self.simulator is None:
+            raise RuntimeError("the simulator is not running")
+        return self.simulator.address
 
     def _start_simulator(self) -> str:
         sim_cfg = _default_sim_start(self.settings.sim, self.settings.market.warmup_bars)
@@ -165,6 +183,8 @@ class Platform:
         own: list[BaseRoute] = [*market_routes(self.market, self.hub, self)]
         if self.client is not None:
             own.extend(client_routes(self.client))
+        if self.trade is not None:
+            own.extend(trade_routes(self.trade))
         return [
             *own,
             openapi_route(
@@ -205,6 +225,8 @@ class Platform:
             await self.client.start()
         self.collector = self._collector()
         await self.collector.start()
+        if self.trade is not None:
+            await self.trade.start()
         log.info(
             "platform up: %d streams, exchange %s",
             len(self.collector.streams),
@@ -215,6 +237,9 @@ class Platform:
         """Stop everything started, in reverse order."""
         if self.collector is not None:
             await self.collector.stop()
+        if self.trade is not None:
+            with contextlib.suppress(Exception):
+                await self.trade.stop()
         await self.hub.stop()
         if self.recorder is not None:
             self.recorder.close()
