@@ -139,6 +139,26 @@ def to_exchange_error(exc: BaseException) -> ExchangeError:
     )
 
 
+async def shutdown_client(client: Any) -> None:
+    """Close a python-binance client at once.
+
+    Its WebSocket API read loop notices a close only at its next 10 s
+    timeout; aborting the transport first makes the close immediate.
+    """
+    ws_api = getattr(client, "ws_api", None)
+    if ws_api is not None and getattr(ws_api, "_handle_read_loop", None):
+        from binance.ws.constants import WSListenerState
+
+        ws_api.ws_state = WSListenerState.EXITING
+    ws = getattr(ws_api, "ws", None)
+    transport = getattr(ws, "transport", None)
+    if transport is not None:
+        with contextlib.suppress(Exception):
+            transport.abort()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(client.close_connection(), 12)
+
+
 def fmt(v: Decimal) -> str:
     """A plain decimal string (never exponent notation)."""
     return f"{v.normalize():f}" if v != 0 else "0"
@@ -200,8 +220,7 @@ class BinanceExchange:
         for t in list(self._closing):
             t.cancel()
         if self.client is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.client.close_connection(), 2)
+            await shutdown_client(self.client)
             self.client = None
 
     def on_order_update(self, listener: OrderListener) -> None:
@@ -387,10 +406,11 @@ class BinanceExchange:
     def _close_later(self, sock: Any, client: Any) -> None:
         # closing a quiet python-binance socket can take 10 s: do not wait for it
         async def close() -> None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(sock.__aexit__(None, None, None), 15)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(client.close_connection(), 15)
+            timer = getattr(sock, "_timer", None)
+            if timer is not None:
+                timer.cancel()
+            # the subscription died with its connection: closing the client is enough
+            await shutdown_client(client)
 
         t = asyncio.create_task(close())
         self._closing.add(t)
@@ -441,7 +461,6 @@ class BinanceExchange:
             if sock is not None:
                 self._close_later(sock, client)
             elif client is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.close_connection(), 2)
+                await shutdown_client(client)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 10.0)
