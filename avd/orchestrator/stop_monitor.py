@@ -49,6 +49,7 @@ CLOSE_REASONS = {
     "StopLoss": "stop_loss",
     "TrailingStop": "trailing_stop",
     "BreakEven": "break_even",
+    "BreakEvenStop": "break_even",
     "TakeProfit": "take_profit",
     "TimeStop": "time_stop",
     "Manual": "manual",

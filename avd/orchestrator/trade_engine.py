@@ -41,6 +41,7 @@ from avd.exchange.exchange import (
     client_order_id,
     split_symbol,
 )
+from avd.exceptions import InvalidParameterError
 from avd.exchange.paper_exchange import PaperExchange
 from avd.orchestrator.events import (
     Event,
@@ -794,7 +795,14 @@ class TradeEngine:
                     "stop_loss_side",
                     f"the stop-loss {_s(new)} would trigger at once (price {_s(price)})",
                 )
-            await self.monitor.set_stop(trade_id, new, ts)
+            try:
+                await self.monitor.set_stop(trade_id, new, ts)
+            except InvalidParameterError as exc:
+                raise TradeRefused(
+                    422,
+                    "stop_loss_loosen",
+                    f"a stop only moves in the position's favour: {exc}",
+                ) from None
         return await self.trade_of(client_id, trade_id)
 
     async def kill_switch(self, active: bool, reason: str = "") -> list[int]:

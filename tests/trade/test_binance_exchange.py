@@ -16,9 +16,7 @@ from tests.trade.conftest import Sim, run
 
 
 def exchange(sim: Sim, **kw: Any) -> BinanceExchange:
-    return BinanceExchange(
-        sim.create, lambda c: sim.client.socket_manager(c), mode="sim", **kw
-    )
+    return BinanceExchange(sim.create, lambda c: sim.client.socket_manager(c), mode="sim", **kw)
 
 
 def test_client_order_ids_are_deterministic_and_valid() -> None:
