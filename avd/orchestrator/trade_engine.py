@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from avd.api.client.gateway import ClientGateway
 from avd.api.client.parameters import BotParameters
+from avd.exceptions import InvalidParameterError
 from avd.exchange.exchange import (
     Exchange,
     ExchangeError,
@@ -41,7 +42,6 @@ from avd.exchange.exchange import (
     client_order_id,
     split_symbol,
 )
-from avd.exceptions import InvalidParameterError
 from avd.exchange.paper_exchange import PaperExchange
 from avd.orchestrator.events import (
     Event,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from decimal import Decimal as D
+from decimal import Decimal as Dec
 from typing import Any
 
 import pytest
@@ -34,7 +34,7 @@ def test_market_order_rounds_quantity_down_to_the_step(sim: Sim) -> None:
         ex = exchange(sim, user_stream=False)
         try:
             return await ex.place_order(
-                OrderRequest("BTCUSDT", "BUY", "MARKET", D("0.0012345"), "t-mkt-1")
+                OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("0.0012345"), "t-mkt-1")
             )
         finally:
             await ex.close()
@@ -42,13 +42,13 @@ def test_market_order_rounds_quantity_down_to_the_step(sim: Sim) -> None:
     r = run(go())
     after = sim.balances()
     # LOT_SIZE step 0.00001: 0.0012345 -> 0.00123 (down)
-    assert r.status == "FILLED" and r.executed_qty == D("0.00123")
+    assert r.status == "FILLED" and r.executed_qty == Dec("0.00123")
     assert r.client_order_id == "t-mkt-1"
     spent = before["USDT"][0] - after["USDT"][0]
     got = after["BTC"][0] - before["BTC"][0]
     assert spent == r.cumulative_quote  # the simulator's own ledger agrees
-    assert got == D("0.00123") - D("0.00000123")  # 0.1% commission in BTC
-    assert sum(f.qty for f in r.fills) == D("0.00123")
+    assert got == Dec("0.00123") - Dec("0.00000123")  # 0.1% commission in BTC
+    assert sum(f.qty for f in r.fills) == Dec("0.00123")
 
 
 def test_limit_order_price_rounds_to_the_tick_passively_then_cancels(sim: Sim) -> None:
@@ -56,9 +56,9 @@ def test_limit_order_price_rounds_to_the_tick_passively_then_cancels(sim: Sim) -
         ex = exchange(sim, user_stream=False)
         try:
             last = await ex.last_price("BTCUSDT")
-            price = (last * D("0.9")).quantize(D("0.01")) + D("0.009")
+            price = (last * Dec("0.9")).quantize(Dec("0.01")) + Dec("0.009")
             placed = await ex.place_order(
-                OrderRequest("BTCUSDT", "BUY", "LIMIT", D("0.001"), "t-lim-1", price=price)
+                OrderRequest("BTCUSDT", "BUY", "LIMIT", Dec("0.001"), "t-lim-1", price=price)
             )
             opened = await ex.open_orders("BTCUSDT")
             cancelled = await ex.cancel_order("BTCUSDT", "t-lim-1")
@@ -69,7 +69,7 @@ def test_limit_order_price_rounds_to_the_tick_passively_then_cancels(sim: Sim) -
     placed, opened, cancelled, after = run(go())
     assert placed.status == "NEW"
     # a BUY limit rounds down to the 0.01 tick: x.xx9 -> x.xx
-    assert placed.price == placed.price.quantize(D("0.01"))
+    assert placed.price == placed.price.quantize(Dec("0.01"))
     assert [o.client_order_id for o in opened] == ["t-lim-1"]
     assert cancelled.status == "CANCELED"
     assert after == []
@@ -80,7 +80,7 @@ def test_insufficient_balance_is_minus_2010(sim: Sim) -> None:
         ex = exchange(sim, user_stream=False)
         try:
             with pytest.raises(ExchangeError) as ei:
-                await ex.place_order(OrderRequest("BTCUSDT", "BUY", "MARKET", D("5"), "t-2010"))
+                await ex.place_order(OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("5"), "t-2010"))
             assert ei.value.code == -2010
             assert ei.value.rule == "insufficient_balance"
             assert "insufficient balance" in ei.value.message
@@ -97,14 +97,14 @@ def test_filter_failure_names_the_filter_and_the_numbers(sim: Sim) -> None:
         try:
             with pytest.raises(ExchangeError) as ei:
                 await ex.place_order(
-                    OrderRequest("BTCUSDT", "BUY", "MARKET", D("0.00001"), "t-1013")
+                    OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("0.00001"), "t-1013")
                 )
             e = ei.value
             assert e.code == -1013 and e.rule == "filter_notional"
             assert "minNotional 5" in e.message and "0.00001" in e.message
             with pytest.raises(ExchangeError) as ei:
                 await ex.place_order(
-                    OrderRequest("BTCUSDT", "BUY", "MARKET", D("0.000001"), "t-1013b")
+                    OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("0.000001"), "t-1013b")
                 )
             assert ei.value.rule == "filter_lot_size"
             assert await ex.get_order("BTCUSDT", "t-1013") is None
@@ -121,7 +121,7 @@ def test_a_5xx_is_looked_up_by_client_id_before_resending(sim: Sim) -> None:
         ex = exchange(sim, user_stream=False)
         try:
             r = await ex.place_order(
-                OrderRequest("BTCUSDT", "BUY", "MARKET", D("0.0002"), "t-5xx-1")
+                OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("0.0002"), "t-5xx-1")
             )
             c = await sim.create()
             try:
@@ -153,7 +153,7 @@ def test_a_timeout_after_execution_finds_the_order_instead_of_resending(sim: Sim
         ex.client.create_order = lost_reply
         try:
             r = await ex.place_order(
-                OrderRequest("BTCUSDT", "BUY", "MARKET", D("0.0002"), "t-timeout-1")
+                OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("0.0002"), "t-timeout-1")
             )
             c = await sim.create()
             try:
@@ -166,7 +166,7 @@ def test_a_timeout_after_execution_finds_the_order_instead_of_resending(sim: Sim
 
     r, rows, calls = run(go())
     assert calls == 1  # never resent
-    assert r.status == "FILLED" and r.executed_qty == D("0.0002")
+    assert r.status == "FILLED" and r.executed_qty == Dec("0.0002")
     assert [o["clientOrderId"] for o in rows].count("t-timeout-1") == 1
 
 
@@ -192,7 +192,7 @@ def test_user_data_stream_recovers_after_a_dropped_connection(sim: Sim) -> None:
         await ex.start()
         try:
             await asyncio.wait_for(ex.stream_connected.wait(), 10)
-            await ex.place_order(OrderRequest("BTCUSDT", "BUY", "MARKET", D("0.0002"), "t-us-1"))
+            await ex.place_order(OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("0.0002"), "t-us-1"))
             await _until(lambda: any(g.client_order_id == "t-us-1" for g in got))
             before = [f"{g.client_order_id}:{g.status}" for g in got]
             t0 = time.monotonic()
@@ -201,7 +201,7 @@ def test_user_data_stream_recovers_after_a_dropped_connection(sim: Sim) -> None:
             await asyncio.wait_for(reconciled.wait(), 15)
             took = time.monotonic() - t0
             n = len(got)
-            await ex.place_order(OrderRequest("BTCUSDT", "SELL", "MARKET", D("0.0002"), "t-us-2"))
+            await ex.place_order(OrderRequest("BTCUSDT", "SELL", "MARKET", Dec("0.0002"), "t-us-2"))
             await _until(lambda: any(g.client_order_id == "t-us-2" for g in got[n:]))
             return before, [f"{g.client_order_id}:{g.status}" for g in got[n:]], took
         finally:

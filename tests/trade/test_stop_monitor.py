@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal as D
+from decimal import Decimal as Dec
 from typing import Any
 
 from avd.exchange.exchange import OrderReport
@@ -20,14 +20,14 @@ class Sink:
     def __init__(self) -> None:
         self.calls: list[tuple[Any, ...]] = []
 
-    async def stop_moved(self, t: Tracked, old: D, new: D, reason: str, ts: int) -> None:
+    async def stop_moved(self, t: Tracked, old: Dec, new: Dec, reason: str, ts: int) -> None:
         self.calls.append(("moved", old, new, reason, ts))
 
     async def exited(
         self,
         t: Tracked,
-        qty: D,
-        price: D,
+        qty: Dec,
+        price: Dec,
         reason: str,
         ts: int,
         report: OrderReport | None,
@@ -66,7 +66,7 @@ def drive(plan: StopPlan, entry: str, stop: str, qty: str, path: list[str]) -> t
         mon = StopMonitor(hub, sink)
         ex = PaperExchange({"BTCUSDT": BTC})
         t = Tracked(1, 7, "BTCUSDT", "BUY", ex, BTC)
-        await mon.add(t, entry=D(entry), stop=D(stop), qty=D(qty), plan=plan, opened_at=0)
+        await mon.add(t, entry=Dec(entry), stop=Dec(stop), qty=Dec(qty), plan=plan, opened_at=0)
         for i, price in enumerate(path, start=1):
             await mon.on_kline(tick(price, i))
         await asyncio.sleep(0)
@@ -87,14 +87,14 @@ def test_trailing_stop_follows_the_peak_by_five_percent() -> None:
     )
     # hand-computed: stop = peak x 0.95, rounded to the 0.01 tick, never loosened
     assert calls == [
-        ("moved", D("57000"), D("58900"), "TrailingPercent", 2),  # 62000 x 0.95
+        ("moved", Dec("57000"), Dec("58900"), "TrailingPercent", 2),  # 62000 x 0.95
         # 5% of 64000.50 is 3200.025, rounded down to the tick: 64000.50 - 3200.02
-        ("moved", D("58900"), D("60800.48"), "TrailingPercent", 4),
-        ("exit", D("0.01"), D("60800.40"), "trailing_stop", 5, True),
+        ("moved", Dec("58900"), Dec("60800.48"), "TrailingPercent", 4),
+        ("exit", Dec("0.01"), Dec("60800.40"), "trailing_stop", 5, True),
     ]
-    assert [(D(e.old_stop), D(e.new_stop), e.trade_id, e.client_id) for e in published] == [
-        (D("57000"), D("58900"), 1, 7),
-        (D("58900"), D("60800.48"), 1, 7),
+    assert [(Dec(e.old_stop), Dec(e.new_stop), e.trade_id, e.client_id) for e in published] == [
+        (Dec("57000"), Dec("58900"), 1, 7),
+        (Dec("58900"), Dec("60800.48"), 1, 7),
     ]
 
 
@@ -104,8 +104,8 @@ def test_break_even_after_one_r_then_stopped_at_the_gap_price() -> None:
     )
     # R = 100 - 95 = 5: at 105 (+1R) the stop moves to the entry, 100
     assert calls == [
-        ("moved", D("95"), D("100.00"), "BreakEven", 2),
-        ("exit", D("1"), D("99.50"), "break_even", 4, True),
+        ("moved", Dec("95"), Dec("100.00"), "BreakEven", 2),
+        ("exit", Dec("1"), Dec("99.50"), "break_even", 4, True),
     ]
 
 
@@ -119,10 +119,10 @@ def test_partial_exits_at_one_and_two_r_then_the_rest_stops_out() -> None:
     )
     # R = 10: half at 110 (1R), a quarter at 120.50 (first price >= 2R = 120), the rest at 89
     assert calls == [
-        ("exit", D("0.5"), D("110"), "take_profit", 2, False),
-        ("exit", D("0.25"), D("120.50"), "take_profit", 4, False),
-        ("exit", D("0.25"), D("89"), "stop_loss", 5, True),
+        ("exit", Dec("0.5"), Dec("110"), "take_profit", 2, False),
+        ("exit", Dec("0.25"), Dec("120.50"), "take_profit", 4, False),
+        ("exit", Dec("0.25"), Dec("89"), "stop_loss", 5, True),
     ]
     # P&L by hand: 0.5 x 10 + 0.25 x 20.5 - 0.25 x 11 = 5 + 5.125 - 2.75 = 7.375
-    pnl = sum((c[2] - D(100)) * c[1] for c in calls)
-    assert pnl == D("7.375")
+    pnl = sum((c[2] - Dec(100)) * c[1] for c in calls)
+    assert pnl == Dec("7.375")
