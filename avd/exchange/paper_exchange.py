@@ -124,7 +124,7 @@ class PaperExchange:
         else:
             self._take(base, fill.qty, locked)
             self._free[quote] = self._free.get(quote, Decimal(0)) + notional
-        asset = fill.commission_asset
+        asset = self._commission_asset(symbol, fill)
         self._free[asset] = self._free.get(asset, Decimal(0)) - fill.commission
 
     def _take(self, asset: str, amount: Decimal, locked: Decimal) -> None:
@@ -133,12 +133,17 @@ class PaperExchange:
             self._locked[asset] = self._locked.get(asset, Decimal(0)) - from_locked
         self._free[asset] = self._free.get(asset, Decimal(0)) - (amount - from_locked)
 
-    def _fill_of(self, fill: Fill) -> OrderFill:
+    def _commission_asset(self, symbol: str, fill: Fill) -> str:
+        # the fill model says BASE / QUOTE (or BNB); Binance names the asset
+        base, quote = self.split(symbol)
+        return {"BASE": base, "QUOTE": quote}.get(fill.commission_asset, fill.commission_asset)
+
+    def _fill_of(self, symbol: str, fill: Fill) -> OrderFill:
         return OrderFill(
             price=fill.price,
             qty=fill.qty,
             commission=fill.commission,
-            commission_asset=fill.commission_asset,
+            commission_asset=self._commission_asset(symbol, fill),
             trade_id=next(self._ids),
             ts=fill.ts,
         )
@@ -181,7 +186,7 @@ class PaperExchange:
             fills = []
             for f in ex.fills:
                 self._apply_fill(order.symbol, order.side, f, locked=Decimal(0))
-                fills.append(self._fill_of(f))
+                fills.append(self._fill_of(order.symbol, f))
             report = OrderReport(
                 symbol=order.symbol,
                 client_order_id=order.client_order_id,
@@ -296,7 +301,7 @@ class PaperExchange:
                 freed = fill.qty * (r.price - fill.price)
                 self._locked[quote] -= freed
                 self._free[quote] += freed
-            of = self._fill_of(fill)
+            of = self._fill_of(symbol, fill)
             executed = r.executed_qty + fill.qty
             new = replace(
                 r,

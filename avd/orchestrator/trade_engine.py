@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,6 +71,7 @@ from avd.trading import FillModel, StopPlan, SymbolFilters
 log = logging.getLogger(__name__)
 
 D0 = Decimal(0)
+QTY_Q = Decimal("1e-20")
 HUNDRED = Decimal(100)
 
 
@@ -397,7 +398,7 @@ class TradeEngine:
         if order.quantity is not None:
             qty = order.quantity
         elif order.quote_amount is not None:
-            qty = filters.round_qty(order.quote_amount / ref)
+            qty = filters.round_qty((order.quote_amount / ref).quantize(QTY_Q, ROUND_DOWN))
         risk_pct = (
             order.risk_percent if order.risk_percent is not None else params.risk_per_trade_percent
         )

@@ -121,6 +121,10 @@ class Stack:
         if params:
             from avd.api.client.parameters import BotParameters
 
+            if params.get("mode") == "live":
+                await self.clients.add_api_key(
+                    u.id, cm.ApiKeyCreate(api_key="k" * 64, api_secret="s" * 64), None
+                )
             await self.clients.save_parameters(u.id, BotParameters(**params))
         return u.id, self.token(u.id, "client")
 
@@ -163,8 +167,13 @@ async def make_stack(tmp: Path, sim: Sim, database_url: str | None = None, **eng
     hub.start()
     await svc.start()
     stack = Stack(clients, svc, hub, events)
-    admin = await clients.create_user("admin@example.com", "correct horse battery", "admin")
-    stack.admin_id = admin.id
+    async with clients.db.read() as s:
+        found = await accounts.by_email(s, "admin@example.com")
+    if found is None:
+        admin = await clients.create_user("admin@example.com", "correct horse battery", "admin")
+        stack.admin_id = admin.id
+    else:
+        stack.admin_id = found.id
     return stack
 
 

@@ -1,0 +1,251 @@
+"""The trade engine with real components: Client service, paper and simulator exchanges."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import ROUND_DOWN, ROUND_UP
+from decimal import Decimal as Dec
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from avd.orchestrator.events import OrderRejected, TradeClosed, TradePlaced
+from avd.orchestrator.trade_engine import TradeOrder, TradeRefused
+from tests.trade.conftest import Sim, close_stack, make_stack, run
+
+
+async def sim_price(sim: Sim, symbol: str = "BTCUSDT") -> Dec:
+    """The simulator's own last price (independent of the engine)."""
+    c = await sim.create()
+    try:
+        return Dec((await c.get_symbol_ticker(symbol=symbol))["price"])
+    finally:
+        await c.close_connection()
+
+
+def test_paper_market_trade_by_quote_amount(sim: Sim, tmp_path: Path) -> None:
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            cid, _ = await stack.client("a@example.com")
+            price = await sim_price(sim)
+            t = await stack.engine.execute(
+                cid,
+                TradeOrder("BTCUSDT", "BUY", quote_amount=Dec("100"), stop_loss=price - 1000),
+            )
+            await stack.hub.drain()
+            qty = (Dec(100) / price).quantize(Dec("0.00001"), ROUND_DOWN)
+            fee = (qty * Dec("0.001")).quantize(Dec("0.00000001"), ROUND_UP)
+            net = (qty - fee).quantize(Dec("0.00001"), ROUND_DOWN)
+            assert (t.status, t.mode, t.entry_price, t.quantity) == ("open", "paper", price, net)
+            placed = [e for e in stack.events if isinstance(e, TradePlaced)]
+            assert [(e.trade_id, Dec(e.quantity), e.mode) for e in placed] == [(t.id, net, "paper")]
+            bal = await stack.engine.paper[cid].balances()
+            assert bal["USDT"].free == Dec(10000) - qty * price  # paper ledger in Decimal
+            assert bal["BTC"].free == qty - fee
+            assert stack.engine.monitor.stop_of(t.id) == price - 1000
+        finally:
+            await close_stack(stack)
+
+    run(go())
+
+
+def test_rejections_leave_nothing_open(sim: Sim, tmp_path: Path) -> None:
+    async def go() -> None:
+        stack = await make_stack(
+            tmp_path,
+            sim,
+            risk={
+                "max_exposure_per_symbol_percent": "100000",
+                "max_total_exposure_percent": "100000",
+            },
+        )
+        try:
+            cid, _ = await stack.client("b@example.com")
+            price = await sim_price(sim)
+            with pytest.raises(TradeRefused) as ei:  # 5 BTC with 10000 USDT of paper money
+                await stack.engine.execute(
+                    cid, TradeOrder("BTCUSDT", "BUY", quantity=Dec("5"), stop_loss=price - 500)
+                )
+            assert (ei.value.status, ei.value.rule) == (422, "insufficient_balance")
+            with pytest.raises(TradeRefused) as ei:  # 0.00001 BTC is below minNotional 5
+                await stack.engine.execute(
+                    cid,
+                    TradeOrder("BTCUSDT", "BUY", quantity=Dec("0.00001"), stop_loss=price - 500),
+                )
+            assert ei.value.rule == "filter_failure" and "NOTIONAL" in ei.value.detail
+            await stack.hub.drain()
+            assert await stack.engine.trades(cid, ("pending", "open"), limit=10, offset=0) == []
+            statuses = [t.status for t in await stack.engine.trades(cid, None, limit=10, offset=0)]
+            assert statuses == ["rejected", "rejected"]
+            assert [e.rule for e in stack.events if isinstance(e, OrderRejected)] == [
+                "insufficient_balance",
+                "filter_failure",
+            ]
+            assert stack.engine.monitor.positions == {}
+        finally:
+            await close_stack(stack)
+
+    run(go())
+
+
+def test_risk_refusals_name_the_rule_and_numbers(sim: Sim, tmp_path: Path) -> None:
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim, risk={"max_open_positions": 1})
+        try:
+            cid, _ = await stack.client("c@example.com")
+            price = await sim_price(sim)
+            with pytest.raises(TradeRefused) as ei:
+                await stack.engine.execute(
+                    cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(50), stop_loss=price + 1)
+                )
+            assert ei.value.rule == "stop_loss_side"
+            with pytest.raises(TradeRefused) as ei:
+                await stack.engine.execute(
+                    cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(50), leverage=Dec(3))
+                )
+            assert ei.value.rule == "max_leverage" and ei.value.numbers["max_leverage"] == "1"
+            # 1% of 10000 equity over a 1% stop distance = 10000 notional: above 100% exposure?
+            t = await stack.engine.execute(
+                cid,
+                TradeOrder(
+                    "BTCUSDT", "BUY", risk_percent=Dec("0.5"), stop_loss=price * Dec("0.99")
+                ),
+            )
+            assert t.status == "open"
+            with pytest.raises(TradeRefused) as ei:
+                await stack.engine.execute(cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(50)))
+            assert ei.value.rule == "max_open_positions"
+            assert ei.value.numbers == {"open_positions": "1", "max_open_positions": "1"}
+        finally:
+            await close_stack(stack)
+
+    run(go())
+
+
+def test_kill_switch_closes_everything_and_stops_entries(sim: Sim, tmp_path: Path) -> None:
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            a, _ = await stack.client("k1@example.com")
+            b, _ = await stack.client("k2@example.com")
+            ta = await stack.engine.execute(a, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(60)))
+            tb = await stack.engine.execute(b, TradeOrder("ETHUSDT", "BUY", quote_amount=Dec(60)))
+            closed = await stack.engine.kill_switch(True, "test")
+            assert sorted(closed) == sorted([ta.id, tb.id])
+            await stack.hub.drain()
+            reasons = {e.trade_id: e.reason for e in stack.events if isinstance(e, TradeClosed)}
+            assert reasons == {ta.id: "kill_switch", tb.id: "kill_switch"}
+            with pytest.raises(TradeRefused) as ei:
+                await stack.engine.execute(a, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(60)))
+            assert ei.value.rule == "kill_switch"
+            await stack.engine.kill_switch(False)
+            again = await stack.engine.execute(
+                a, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(60))
+            )
+            assert again.status == "open"
+        finally:
+            await close_stack(stack)
+
+    run(go())
+
+
+def _count(rows: list[dict[str, Any]], cid: str) -> int:
+    return [r["clientOrderId"] for r in rows].count(cid)
+
+
+def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """A restart on the same database: nothing lost, nothing placed twice."""
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        cid, _ = await stack.client("live@example.com", mode="live")
+        price = await sim_price(sim)
+        t = await stack.engine.execute(
+            cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(100), stop_loss=price - 2000)
+        )
+        assert t.mode == "live" and t.status == "open"
+        # a trade whose entry reached the exchange but whose answer never got recorded
+        from avd.exchange.exchange import OrderRequest, client_order_id
+        from avd.store import trades as repo
+        from avd.store.models import OrderRecord, TradeRecord
+
+        async with stack.trade.db.write() as s:
+            lost = await repo.add_trade(
+                s,
+                TradeRecord(
+                    client_id=cid,
+                    symbol="BTCUSDT",
+                    side="BUY",
+                    mode="live",
+                    status="pending",
+                    requested_quantity=Dec("0.0002"),
+                    initial_stop=price - 3000,
+                    stop_loss=price - 3000,
+                ),
+            )
+            ghost = await repo.add_trade(
+                s,
+                TradeRecord(
+                    client_id=cid,
+                    symbol="BTCUSDT",
+                    side="BUY",
+                    mode="live",
+                    status="pending",
+                    requested_quantity=Dec("0.0002"),
+                    initial_stop=price - 3000,
+                    stop_loss=price - 3000,
+                ),
+            )
+            for tr in (lost, ghost):
+                await repo.add_order(
+                    s,
+                    OrderRecord(
+                        trade_id=tr.id,
+                        client_order_id=client_order_id(cid, tr.id, "e"),
+                        purpose="entry",
+                        symbol="BTCUSDT",
+                        side="BUY",
+                        type="MARKET",
+                        status="PENDING_NEW",
+                        quantity=Dec("0.0002"),
+                    ),
+                )
+        live = stack.engine.live[cid]
+        await live.place_order(
+            OrderRequest(
+                "BTCUSDT", "BUY", "MARKET", Dec("0.0002"), client_order_id(cid, lost.id, "e")
+            )
+        )
+        # "crash": drop everything without closing a position or cancelling an order
+        await stack.trade.engine.stop()
+        await stack.hub.stop()
+
+        again = await make_stack(
+            tmp_path / "again", sim, database_url=f"sqlite:///{tmp_path / 'avd.db'}"
+        )
+        try:
+            rec = again.engine.reconciliation
+            assert rec.flagged == [ghost.id]
+            assert sorted(again.engine.monitor.positions) == sorted([t.id, lost.id])
+            assert again.engine.monitor.stop_of(t.id) == price - 2000
+            assert again.engine.monitor.stop_of(lost.id) == price - 3000
+            rows = await again.engine.trades(cid, None, limit=10, offset=0)
+            by_id = {r.id: r.status for r in rows}
+            assert by_id == {t.id: "open", lost.id: "open", ghost.id: "flagged"}
+            c = await sim.create()
+            try:
+                orders = await c.get_all_orders(symbol="BTCUSDT")
+            finally:
+                await c.close_connection()
+            for tr in (t, lost):
+                assert _count(orders, client_order_id(cid, tr.id, "e")) == 1
+                assert _count(orders, client_order_id(cid, tr.id, "s0")) == 1  # not re-placed
+            assert _count(orders, client_order_id(cid, ghost.id, "e")) == 0
+        finally:
+            await close_stack(again)
+
+    run(go(), timeout=90)
