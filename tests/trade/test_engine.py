@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from decimal import ROUND_DOWN, ROUND_UP
 from decimal import Decimal as Dec
 from pathlib import Path
