@@ -146,8 +146,12 @@ class StopMonitor:
         plan: StopPlan | None,
         opened_at: int,
         current_stop: Decimal | None = None,
+        protect: bool = True,
     ) -> None:
-        """Track a position (a new one, or one restored after a restart)."""
+        """Track a position (a new one, or one restored after a restart).
+
+        ``protect=False`` leaves the protective order to a later :meth:`protect`.
+        """
         if t.symbol not in self._symbols:
             self.tracker.add_symbol(t.symbol, t.filters)
             self._symbols.add(t.symbol)
@@ -158,6 +162,11 @@ class StopMonitor:
         self.positions[t.trade_id] = t
         if current_stop is not None and current_stop != stop:
             self.tracker.set_stop(t.trade_id, current_stop, opened_at)
+        if protect:
+            await self.protect(t)
+
+    async def protect(self, t: Tracked) -> None:
+        """Place the protective stop order of a live position if it has none."""
         if t.live and self.protective_orders and t.protective_id is None:
             await self._protect(t)
 

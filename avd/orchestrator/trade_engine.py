@@ -557,7 +557,8 @@ class TradeEngine:
         if opened:
             assert t.entry_price is not None
             self._open[t.id] = _Open(t.client_id, t.symbol, t.quantity * t.entry_price)
-            await self._track(t)
+            # tracked at once; the protective order follows the announcement
+            tracked = await self._track(t, protect=False)
             await self._publish(
                 TradePlaced(
                     trade_id=t.id,
@@ -572,9 +573,12 @@ class TradeEngine:
                     origin=t.origin,
                 )
             )
+            await self.monitor.protect(tracked)
         return t
 
-    async def _track(self, t: TradeRecord, *, restored: bool = False) -> None:
+    async def _track(
+        self, t: TradeRecord, *, restored: bool = False, protect: bool = True
+    ) -> Tracked:
         assert t.entry_price is not None
         ex = await self.exchange_for(t.client_id, t.mode)
         tracked = Tracked(
@@ -599,7 +603,9 @@ class TradeEngine:
             plan=plan_from_json(t.plan),
             opened_at=t.opened_ms,
             current_stop=t.stop_loss if t.stop_loss != t.initial_stop else None,
+            protect=protect,
         )
+        return tracked
 
     # -- the stop sink ---------------------------------------------------------------
 

@@ -28,8 +28,8 @@ def test_rest_contract(sim: Sim, tmp_path: Path) -> None:
     async def go() -> None:
         stack = await make_stack(tmp_path, sim)
         try:
-            a, ta = await stack.client("ra@example.com")
-            b, tb = await stack.client("rb@example.com")
+            _a, ta = await stack.client("ra@example.com")
+            _b, tb = await stack.client("rb@example.com")
             price = await sim_price(sim)
             stop = f"{price - Dec('1000.5')}"
             async with http(stack) as c:
@@ -120,7 +120,7 @@ def test_rest_contract(sim: Sim, tmp_path: Path) -> None:
                 assert r.status_code == 409 and r.json()["error"] == "not_open"
 
                 r = await c.get("/trades/history", headers=bearer(ta))
-                assert [x["status"] for x in r.json()["trades"]][0] == "closed"
+                assert next(x["status"] for x in r.json()["trades"]) == "closed"
 
                 admin = bearer(stack.token(stack.admin_id, "admin"))
                 r = await c.post("/risk/kill-switch", json={"active": True}, headers=admin)

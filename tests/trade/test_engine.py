@@ -219,9 +219,9 @@ def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
                 "BTCUSDT", "BUY", "MARKET", Dec("0.0002"), client_order_id(cid, lost.id, "e")
             )
         )
-        # "crash": drop everything without closing a position or cancelling an order
-        await stack.trade.engine.stop()
-        await stack.hub.stop()
+        # "crash": stop without closing a position or cancelling an order (sockets and
+        # database connections are released so the test leaks nothing)
+        await close_stack(stack)
 
         again = await make_stack(
             tmp_path / "again", sim, database_url=f"sqlite:///{tmp_path / 'avd.db'}"
