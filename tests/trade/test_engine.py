@@ -248,3 +248,57 @@ def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
             await close_stack(again)
 
     run(go(), timeout=90)
+
+
+def test_signals_trade_for_enabled_bots_only(sim: Sim, tmp_path: Path) -> None:
+    from avd.orchestrator.events import SignalGenerated
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            on, _ = await stack.client(
+                "bot-on@example.com", enabled=True, symbols=["BTCUSDT"], risk_per_trade_percent="1"
+            )
+            off, _ = await stack.client("bot-off@example.com", enabled=False)
+            other, _ = await stack.client("bot-eth@example.com", enabled=True, symbols=["ETHUSDT"])
+            price = await sim_price(sim)
+            sig = SignalGenerated(
+                symbol="BTCUSDT",
+                interval="1m",
+                side="BUY",
+                confidence=0.8,
+                reason="test",
+                generated_at=0,
+                score=80.0,
+                pattern="breakout",
+                price=float(price),
+            )
+            await stack.hub.publish(sig)
+            await stack.hub.drain()
+            mine = await stack.engine.trades(on, None, limit=10, offset=0)
+            assert [(t.origin, t.status, t.side) for t in mine] == [("signal", "open", "BUY")]
+            # sized from 1% risk of 10000 over the default 2% stop: 100 / (2% x price)
+            t = mine[0]
+            assert t.initial_stop < price
+            assert await stack.engine.trades(off, None, limit=10, offset=0) == []
+            assert await stack.engine.trades(other, None, limit=10, offset=0) == []
+            await stack.hub.publish(
+                SignalGenerated(
+                    symbol="BTCUSDT",
+                    interval="1m",
+                    side="SELL",
+                    confidence=0.8,
+                    reason="exit",
+                    generated_at=1,
+                    score=20.0,
+                    pattern="breakdown",
+                    price=float(price),
+                )
+            )
+            await stack.hub.drain()
+            closed = await stack.engine.trades(on, None, limit=10, offset=0)
+            assert [(t.status, t.close_reason) for t in closed] == [("closed", "signal")]
+        finally:
+            await close_stack(stack)
+
+    run(go())
