@@ -112,6 +112,10 @@ class StopSink(Protocol):
         """Persist a partial or final exit at ``price`` (the fill of ``report`` if any)."""
         ...
 
+    async def order_recorded(self, t: Tracked, purpose: str, report: OrderReport) -> None:
+        """Persist an order the monitor placed or cancelled (the protective stops)."""
+        ...
+
 
 class StopMonitor:
     """One :class:`StopTracker` for every open position of every client."""
@@ -170,6 +174,11 @@ class StopMonitor:
         if t.live and self.protective_orders and t.protective_id is None:
             await self._protect(t)
 
+    def detach(self, trade_id: int) -> Tracked | None:
+        """Stop tracking a position (its exit happened on the exchange)."""
+        self.tracker.remove(trade_id)
+        return self.positions.pop(trade_id, None)
+
     def stop_of(self, trade_id: int) -> Decimal | None:
         """The tracked stop of a position."""
         st = self.tracker.get(trade_id)
@@ -199,8 +208,9 @@ class StopMonitor:
             return
         try:
             existing = await t.exchange.get_order(t.symbol, req.client_order_id)
-            if (existing is None or not existing.is_open) and existing is None:
-                await t.exchange.place_order(req)
+            if existing is None:  # never twice: the id is looked up first
+                placed = await t.exchange.place_order(req)
+                await self.sink.order_recorded(t, "stop", placed)
             t.protective_id = req.client_order_id
         except ExchangeError as exc:
             log.warning("trade %d: protective stop not placed: %s", t.trade_id, exc.message)
@@ -209,7 +219,8 @@ class StopMonitor:
         old = t.protective_id
         if old is not None:
             try:
-                await t.exchange.cancel_order(t.symbol, old)
+                cancelled = await t.exchange.cancel_order(t.symbol, old)
+                await self.sink.order_recorded(t, "stop", cancelled)
             except ExchangeError as exc:
                 log.warning("trade %d: cancel of stop %s: %s", t.trade_id, old, exc.message)
                 return  # it may have filled: the tracker's close handles it
@@ -223,7 +234,8 @@ class StopMonitor:
             return None
         cid, t.protective_id = t.protective_id, None
         try:
-            await t.exchange.cancel_order(t.symbol, cid)
+            cancelled = await t.exchange.cancel_order(t.symbol, cid)
+            await self.sink.order_recorded(t, "stop", cancelled)
             return None
         except ExchangeError:
             got = await t.exchange.get_order(t.symbol, cid)

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from avd.api.client.gateway import ClientGateway
 from avd.api.client.parameters import BotParameters
 from avd.exceptions import InvalidParameterError
+from avd.exchange.binance_exchange import BinanceExchange
 from avd.exchange.exchange import (
     Exchange,
     ExchangeError,
@@ -285,6 +286,12 @@ class TradeEngine:
                 raise TradeRefused(409, "live_unavailable", "live trading is not configured")
             live = await self._live_factory(client_id)
             live.on_order_update(self._order_update)
+            if isinstance(live, BinanceExchange):
+
+                async def reconcile() -> None:
+                    await self.reconcile_client(client_id)
+
+                live.on_reconnect(reconcile)
             await live.start()
             self.live[client_id] = live
         return live
@@ -493,9 +500,84 @@ class TradeEngine:
     async def _order_update(self, report: OrderReport) -> None:
         async with self.db.read() as s:
             o = await repo.order_by_cid(s, report.client_order_id)
-        if o is None or o.purpose != "entry":
+        if o is None:
             return
-        await self.apply_report(o.trade_id, report)
+        if o.purpose == "entry":
+            await self.apply_report(o.trade_id, report)
+        elif o.purpose == "stop" and report.status == "FILLED":
+            await self.stop_filled(o.trade_id, report)
+
+    async def stop_filled(self, trade_id: int, report: OrderReport) -> None:
+        """The protective stop filled on the exchange: that fill is the exit."""
+        tracked = self.monitor.detach(trade_id)
+        if tracked is None:
+            return
+        tracked.protective_id = None
+        full = report
+        if not report.fills or report.cumulative_quote == 0:
+            got = await tracked.exchange.get_order(tracked.symbol, report.client_order_id)
+            full = got if got is not None else report
+        await self.exited(
+            tracked,
+            full.executed_qty,
+            full.average_price,
+            "stop_loss",
+            full.time,
+            full,
+            True,
+        )
+
+    async def order_recorded(self, t: Tracked, purpose: str, report: OrderReport) -> None:
+        """Persist a protective stop order (placed or cancelled)."""
+        async with self.db.write() as s:
+            o = await repo.order_by_cid(s, report.client_order_id)
+            if o is None:
+                o = await repo.add_order(
+                    s,
+                    OrderRecord(
+                        trade_id=t.trade_id,
+                        client_order_id=report.client_order_id,
+                        purpose=purpose,
+                        symbol=t.symbol,
+                        side=report.side or t.exit_side,
+                        type=report.type or "STOP_LOSS_LIMIT",
+                        status=report.status,
+                        quantity=repo.q8(report.orig_qty),
+                        price=repo.q8(report.price) if report.price else None,
+                        stop_price=repo.q8(report.stop_price) if report.stop_price else None,
+                    ),
+                )
+            o.status = report.status
+            o.exchange_order_id = report.order_id or o.exchange_order_id
+            o.updated_at = utcnow()
+            await repo.log(
+                s,
+                t.trade_id,
+                f"{purpose}_order",
+                client_order_id=o.client_order_id,
+                status=report.status,
+                stop_price=_s(report.stop_price),
+            )
+
+    async def reconcile_client(self, client_id: int) -> None:
+        """After the user data stream reconnected: catch up on what it may have missed."""
+        async with self.db.read() as s:
+            rows = await repo.trades_of(s, client_id, repo.OPEN_STATUSES, limit=100_000)
+        for t in rows:
+            try:
+                ex = await self.exchange_for(client_id, t.mode)
+                if ex.mode == "paper":
+                    continue
+                if t.status == "pending":
+                    got = await ex.get_order(t.symbol, client_order_id(client_id, t.id, "e"))
+                    if got is not None:
+                        await self.apply_report(t.id, got)
+                elif (tr := self.monitor.positions.get(t.id)) is not None and tr.protective_id:
+                    got = await ex.get_order(t.symbol, tr.protective_id)
+                    if got is not None and got.status == "FILLED":
+                        await self.stop_filled(t.id, got)
+            except ExchangeError as exc:
+                log.warning("reconciling trade %d: %s", t.id, exc.message)
 
     async def apply_report(self, trade_id: int, report: OrderReport) -> TradeRecord:
         """Record an entry order's state; open the position once it has filled."""

@@ -35,6 +35,9 @@ class Sink:
     ) -> None:
         self.calls.append(("exit", qty, price, reason, ts, final))
 
+    async def order_recorded(self, t: Tracked, purpose: str, report: OrderReport) -> None:
+        self.calls.append(("order", purpose, report.client_order_id, report.status))
+
 
 def tick(price: str, ts: int) -> KlineReceived:
     p = float(price)
