@@ -302,3 +302,55 @@ def test_signals_trade_for_enabled_bots_only(sim: Sim, tmp_path: Path) -> None:
             await close_stack(stack)
 
     run(go())
+
+
+def test_live_stop_moves_cancel_and_replace_the_protective_order(sim: Sim, tmp_path: Path) -> None:
+    from avd.exchange.exchange import client_order_id
+    from avd.store import trades as repo
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            cid, _ = await stack.client("stops@example.com", mode="live")
+            price = await sim_price(sim)
+            t = await stack.engine.execute(
+                cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(100), stop_loss=price - 2000)
+            )
+            await stack.engine.amend(cid, t.id, stop_loss=price - 1500)
+            await stack.engine.amend(cid, t.id, stop_loss=price - 1200)
+            c = await sim.create()
+            try:
+                rows = {
+                    o["clientOrderId"]: o
+                    for o in await c.get_all_orders(symbol="BTCUSDT")
+                    if o["clientOrderId"].startswith(f"avd-{cid}-{t.id}-")
+                }
+            finally:
+                await c.close_connection()
+            s0, s1, s2 = (client_order_id(cid, t.id, f"s{i}") for i in range(3))
+            assert set(rows) == {client_order_id(cid, t.id, "e"), s0, s1, s2}
+            assert [rows[x]["status"] for x in (s0, s1, s2)] == ["CANCELED", "CANCELED", "NEW"]
+            assert [Dec(rows[x]["stopPrice"]) for x in (s0, s1, s2)] == [
+                price - 2000,
+                price - 1500,
+                price - 1200,
+            ]
+            assert rows[s2]["type"] == "STOP_LOSS_LIMIT" and rows[s2]["side"] == "SELL"
+            # the limit sits 50 bps under the stop; a SELL limit rounds passively: up
+            assert Dec(rows[s2]["price"]) == ((price - 1200) * Dec("0.995")).quantize(
+                Dec("0.01"), ROUND_UP
+            )
+            async with stack.trade.db.read() as s:
+                recorded = {o.client_order_id: o.status for o in await repo.orders_of(s, t.id)}
+            assert recorded == {
+                client_order_id(cid, t.id, "e"): "FILLED",
+                s0: "CANCELED",
+                s1: "CANCELED",
+                s2: "NEW",
+            }
+            closed = await stack.engine.close(cid, t.id)
+            assert closed.status == "closed"
+        finally:
+            await close_stack(stack)
+
+    run(go())
