@@ -48,15 +48,17 @@ def split_symbol(symbol: str) -> tuple[str, str]:
     raise ValueError(f"unknown quote asset in {symbol}")
 
 
-def client_order_id(client_id: int, trade_id: int, leg: str) -> str:
+def client_order_id(client_id: int, trade_id: int, leg: str, namespace: str = "") -> str:
     """The deterministic ``newClientOrderId`` of one leg of one trade.
 
-    ``avd-<client>-<trade>-<leg>``; legs are ``e`` (entry), ``x`` (exit),
-    ``s<n>`` (the n-th protective stop), ``p<n>`` (partial take-profit n).
-    The same trade and leg always give the same id, so a resend after a
-    timeout or a restart finds the order instead of placing a second one.
+    ``avd<namespace>-<client>-<trade>-<leg>``; legs are ``e`` (entry), ``x``
+    (exit), ``s<n>`` (the n-th protective stop), ``p<n>`` (partial
+    take-profit n). The namespace is drawn once per database, so two
+    databases trading one exchange account never reuse an id. The same trade
+    and leg always give the same id, so a resend after a timeout or a restart
+    finds the order instead of placing a second one.
     """
-    cid = f"avd-{client_id}-{trade_id}-{leg}"
+    cid = f"avd{namespace}-{client_id}-{trade_id}-{leg}"
     if not CLIENT_ORDER_ID.match(cid):
         raise ValueError(f"client order id {cid!r} is not valid for Binance (<= 36 chars)")
     return cid

@@ -78,6 +78,8 @@ class Tracked:
     filters: SymbolFilters
     stop_version: int = 0
     protective_id: str | None = None
+    #: the database's client order id namespace
+    namespace: str = ""
 
     @property
     def live(self) -> bool:
@@ -199,7 +201,7 @@ class StopMonitor:
             quantity=st.qty,
             price=t.filters.round_price(limit, t.exit_side),
             stop_price=stop,
-            client_order_id=client_order_id(t.client_id, t.trade_id, f"s{version}"),
+            client_order_id=client_order_id(t.client_id, t.trade_id, f"s{version}", t.namespace),
         )
 
     async def _protect(self, t: Tracked) -> None:
@@ -335,7 +337,7 @@ class StopMonitor:
                     side=t.exit_side,
                     type="MARKET",
                     quantity=qty,
-                    client_order_id=client_order_id(t.client_id, t.trade_id, leg),
+                    client_order_id=client_order_id(t.client_id, t.trade_id, leg, t.namespace),
                 )
                 report = await t.exchange.place_order(req)
                 if report.executed_qty > 0:

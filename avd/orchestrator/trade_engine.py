@@ -227,6 +227,8 @@ class TradeEngine:
         self._lock = asyncio.Lock()
         self.reconciliation = Reconciliation()
         self._started = False
+        #: drawn once per database: part of every client order id
+        self.namespace = ""
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -240,6 +242,8 @@ class TradeEngine:
         if self._started:
             return
         await self.db.upgrade()
+        async with self.db.write() as s:
+            self.namespace = await repo.namespace(s)
         await self.recover()
         self._started = True
 
@@ -250,6 +254,10 @@ class TradeEngine:
                 await ex.close()
             except Exception:  # pragma: no cover - best effort at shutdown
                 log.exception("closing an exchange")
+
+    def oid(self, client_id: int, trade_id: int, leg: str) -> str:
+        """The client order id of one leg of one trade (see :func:`client_order_id`)."""
+        return client_order_id(client_id, trade_id, leg, self.namespace)
 
     async def filters(self, symbol: str) -> SymbolFilters:
         """The symbol's filters (cached)."""
@@ -451,7 +459,7 @@ class TradeEngine:
                     plan=json.dumps(plan),
                 ),
             )
-            cid = client_order_id(client_id, trade.id, "e")
+            cid = self.oid(client_id, trade.id, "e")
             await repo.add_order(
                 s,
                 OrderRecord(
@@ -569,7 +577,7 @@ class TradeEngine:
                 if ex.mode == "paper":
                     continue
                 if t.status == "pending":
-                    got = await ex.get_order(t.symbol, client_order_id(client_id, t.id, "e"))
+                    got = await ex.get_order(t.symbol, self.oid(client_id, t.id, "e"))
                     if got is not None:
                         await self.apply_report(t.id, got)
                 elif (tr := self.monitor.positions.get(t.id)) is not None and tr.protective_id:
@@ -671,9 +679,10 @@ class TradeEngine:
             exchange=ex,
             filters=await self.filters(t.symbol),
             stop_version=t.stop_version,
+            namespace=self.namespace,
         )
         if restored and ex.mode != "paper" and self.settings.protective_orders:
-            tracked.protective_id = client_order_id(t.client_id, t.id, f"s{t.stop_version}")
+            tracked.protective_id = self.oid(t.client_id, t.id, f"s{t.stop_version}")
             got = await ex.get_order(t.symbol, tracked.protective_id)
             if got is None or not got.is_open:
                 tracked.protective_id = None
@@ -1015,7 +1024,7 @@ class TradeEngine:
 
     async def _recover_trade(self, t: TradeRecord, rec: Reconciliation) -> None:
         ex = await self.exchange_for(t.client_id, t.mode)
-        entry_cid = client_order_id(t.client_id, t.id, "e")
+        entry_cid = self.oid(t.client_id, t.id, "e")
         if t.status == "pending":
             got = await ex.get_order(t.symbol, entry_cid)
             if got is None:
@@ -1051,13 +1060,19 @@ class TradeEngine:
             return
         # open: a protective stop that filled while down is the exit
         if ex.mode != "paper" and self.settings.protective_orders:
-            stop_cid = client_order_id(t.client_id, t.id, f"s{t.stop_version}")
+            stop_cid = self.oid(t.client_id, t.id, f"s{t.stop_version}")
             got = await ex.get_order(t.symbol, stop_cid)
             if got is not None and got.status == "FILLED":
                 assert t.entry_price is not None
                 self._open[t.id] = _Open(t.client_id, t.symbol, t.quantity * t.entry_price)
                 tracked = Tracked(
-                    t.id, t.client_id, t.symbol, t.side, ex, await self.filters(t.symbol)
+                    t.id,
+                    t.client_id,
+                    t.symbol,
+                    t.side,
+                    ex,
+                    await self.filters(t.symbol),
+                    namespace=self.namespace,
                 )
                 await self.exited(
                     tracked, got.executed_qty, got.average_price, "stop_loss", got.time, got, True

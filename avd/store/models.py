@@ -310,3 +310,12 @@ class RiskStateRecord(Base):
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked_reason: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MetaRecord(Base):
+    """Key-value facts of the trade engine's database (its client order id namespace)."""
+
+    __tablename__ = "trade_engine_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from avd.store.models import (
     FillRecord,
+    MetaRecord,
     OrderRecord,
     RiskStateRecord,
     TradeEventRecord,
@@ -174,6 +176,18 @@ async def save_risk_state(
     row.blocked = blocked
     row.blocked_reason = blocked_reason
     row.updated_at = utcnow()
+
+
+async def namespace(s: AsyncSession) -> str:
+    """The client order id namespace of the database (5 base-36 characters, drawn once)."""
+    row = await s.get(MetaRecord, "order_id_namespace")
+    if row is None:
+        alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+        value = "".join(secrets.choice(alphabet) for _ in range(5))
+        row = MetaRecord(key="order_id_namespace", value=value)
+        s.add(row)
+        await s.flush()
+    return row.value
 
 
 def start_of_day(now: datetime | None = None) -> datetime:

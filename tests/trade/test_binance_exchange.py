@@ -22,7 +22,8 @@ def exchange(sim: Sim, **kw: Any) -> BinanceExchange:
 def test_client_order_ids_are_deterministic_and_valid() -> None:
     assert client_order_id(7, 123, "e") == "avd-7-123-e"
     assert client_order_id(7, 123, "s2") == client_order_id(7, 123, "s2")
-    assert len(client_order_id(2_147_483_647, 2_147_483_647, "p10")) <= 36
+    assert client_order_id(7, 123, "e", "k3f9a") == "avdk3f9a-7-123-e"
+    assert len(client_order_id(2_147_483_647, 2_147_483_647, "p10", "zzzzz")) <= 36
     with pytest.raises(ValueError):
         client_order_id(1, 1, "x" * 30)
 

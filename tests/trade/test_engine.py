@@ -155,12 +155,12 @@ def _count(rows: list[dict[str, Any]], cid: str) -> int:
 
 
 def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
-    sim: Sim, tmp_path: Path
+    sim: Sim, tmp_path: Path, database_url: str
 ) -> None:
-    """A restart on the same database: nothing lost, nothing placed twice."""
+    """A restart on the same database (SQLite and PostgreSQL): nothing lost, nothing twice."""
 
     async def go() -> None:
-        stack = await make_stack(tmp_path, sim)
+        stack = await make_stack(tmp_path, sim, database_url=database_url)
         cid, _ = await stack.client("live@example.com", mode="live")
         price = await sim_price(sim)
         t = await stack.engine.execute(
@@ -168,7 +168,7 @@ def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
         )
         assert t.mode == "live" and t.status == "open"
         # a trade whose entry reached the exchange but whose answer never got recorded
-        from avd.exchange.exchange import OrderRequest, client_order_id
+        from avd.exchange.exchange import OrderRequest
         from avd.store import trades as repo
         from avd.store.models import OrderRecord, TradeRecord
 
@@ -204,7 +204,7 @@ def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
                     s,
                     OrderRecord(
                         trade_id=tr.id,
-                        client_order_id=client_order_id(cid, tr.id, "e"),
+                        client_order_id=stack.engine.oid(cid, tr.id, "e"),
                         purpose="entry",
                         symbol="BTCUSDT",
                         side="BUY",
@@ -216,16 +216,14 @@ def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
         live = stack.engine.live[cid]
         await live.place_order(
             OrderRequest(
-                "BTCUSDT", "BUY", "MARKET", Dec("0.0002"), client_order_id(cid, lost.id, "e")
+                "BTCUSDT", "BUY", "MARKET", Dec("0.0002"), stack.engine.oid(cid, lost.id, "e")
             )
         )
         # "crash": stop without closing a position or cancelling an order (sockets and
         # database connections are released so the test leaks nothing)
         await close_stack(stack)
 
-        again = await make_stack(
-            tmp_path / "again", sim, database_url=f"sqlite:///{tmp_path / 'avd.db'}"
-        )
+        again = await make_stack(tmp_path / "again", sim, database_url=database_url)
         try:
             rec = again.engine.reconciliation
             assert rec.flagged == [ghost.id]
@@ -241,9 +239,9 @@ def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
             finally:
                 await c.close_connection()
             for tr in (t, lost):
-                assert _count(orders, client_order_id(cid, tr.id, "e")) == 1
-                assert _count(orders, client_order_id(cid, tr.id, "s0")) == 1  # not re-placed
-            assert _count(orders, client_order_id(cid, ghost.id, "e")) == 0
+                assert _count(orders, again.engine.oid(cid, tr.id, "e")) == 1
+                assert _count(orders, again.engine.oid(cid, tr.id, "s0")) == 1  # not re-placed
+            assert _count(orders, again.engine.oid(cid, ghost.id, "e")) == 0
         finally:
             await close_stack(again)
 
@@ -305,7 +303,6 @@ def test_signals_trade_for_enabled_bots_only(sim: Sim, tmp_path: Path) -> None:
 
 
 def test_live_stop_moves_cancel_and_replace_the_protective_order(sim: Sim, tmp_path: Path) -> None:
-    from avd.exchange.exchange import client_order_id
     from avd.store import trades as repo
 
     async def go() -> None:
@@ -323,12 +320,12 @@ def test_live_stop_moves_cancel_and_replace_the_protective_order(sim: Sim, tmp_p
                 rows = {
                     o["clientOrderId"]: o
                     for o in await c.get_all_orders(symbol="BTCUSDT")
-                    if o["clientOrderId"].startswith(f"avd-{cid}-{t.id}-")
+                    if o["clientOrderId"].startswith(stack.engine.oid(cid, t.id, ""))
                 }
             finally:
                 await c.close_connection()
-            s0, s1, s2 = (client_order_id(cid, t.id, f"s{i}") for i in range(3))
-            assert set(rows) == {client_order_id(cid, t.id, "e"), s0, s1, s2}
+            s0, s1, s2 = (stack.engine.oid(cid, t.id, f"s{i}") for i in range(3))
+            assert set(rows) == {stack.engine.oid(cid, t.id, "e"), s0, s1, s2}
             assert [rows[x]["status"] for x in (s0, s1, s2)] == ["CANCELED", "CANCELED", "NEW"]
             assert [Dec(rows[x]["stopPrice"]) for x in (s0, s1, s2)] == [
                 price - 2000,
@@ -343,7 +340,7 @@ def test_live_stop_moves_cancel_and_replace_the_protective_order(sim: Sim, tmp_p
             async with stack.trade.db.read() as s:
                 recorded = {o.client_order_id: o.status for o in await repo.orders_of(s, t.id)}
             assert recorded == {
-                client_order_id(cid, t.id, "e"): "FILLED",
+                stack.engine.oid(cid, t.id, "e"): "FILLED",
                 s0: "CANCELED",
                 s1: "CANCELED",
                 s2: "NEW",

@@ -1,4 +1,4 @@
-"""Trade engine: trades, their orders, fills and history, and the clients' risk state.
+"""Trade engine: trades, their orders, fills and history, risk state, order id namespace.
 
 Revision ID: 0003
 Revises: 0002
@@ -26,6 +26,12 @@ def upgrade() -> None:
         sa.Column("blocked_reason", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("client_id", name=op.f("pk_risk_states")),
+    )
+    op.create_table(
+        "trade_engine_meta",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_trade_engine_meta")),
     )
     op.create_table(
         "trades",
@@ -136,4 +142,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_trades_status"), table_name="trades")
     op.drop_index("ix_trades_client_status", table_name="trades")
     op.drop_table("trades")
+    op.drop_table("trade_engine_meta")
     op.drop_table("risk_states")
