@@ -192,6 +192,7 @@ class BinanceExchange:
         self._listeners: list[OrderListener] = []
         self._stream_task: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[Any]] = set()
+        self._inflight: set[asyncio.Task[None]] = set()
         self.stream_connected = asyncio.Event()
         #: how many times the user data stream was (re)opened
         self.stream_opens = 0
@@ -215,6 +216,8 @@ class BinanceExchange:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._stream_task
             self._stream_task = None
+        if self._inflight:
+            await asyncio.wait(list(self._inflight), timeout=10)
         if self._closing:
             await asyncio.wait(list(self._closing), timeout=3)
         for t in list(self._closing):
@@ -416,6 +419,18 @@ class BinanceExchange:
         self._closing.add(t)
         t.add_done_callback(self._closing.discard)
 
+    async def _dispatch(self, report: OrderReport) -> None:
+        # shielded: a close never cuts a listener in the middle of a database write
+        for listener in self._listeners:
+
+            async def call(fn: OrderListener = listener) -> None:
+                await fn(report)
+
+            task: asyncio.Task[None] = asyncio.create_task(call())
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+            await asyncio.shield(task)
+
     async def _user_stream(self) -> None:
         # The stream has its own client: after a WebSocket API reconnect
         # python-binance does not resubscribe (it goes silent), so on any error
@@ -448,9 +463,7 @@ class BinanceExchange:
                         log.warning("user data stream error (%s): reopening", msg.get("m"))
                         break
                     if msg.get("e") == "executionReport":
-                        report = parse_execution_report(msg)
-                        for listener in self._listeners:
-                            await listener(report)
+                        await self._dispatch(parse_execution_report(msg))
             except asyncio.CancelledError:
                 if sock is not None:
                     self._close_later(sock, client)

@@ -116,16 +116,64 @@ class PaperExchange:
             )
 
     def _apply_fill(self, symbol: str, side: str, fill: Fill, *, locked: Decimal) -> None:
+        self.book(
+            symbol,
+            side,
+            fill.price,
+            fill.qty,
+            fill.commission,
+            self._commission_asset(symbol, fill),
+            locked=locked,
+        )
+
+    def book(
+        self,
+        symbol: str,
+        side: str,
+        price: Decimal,
+        qty: Decimal,
+        commission: Decimal,
+        commission_asset: str,
+        *,
+        locked: Decimal = Decimal(0),
+    ) -> None:
+        """Move the balances for one fill (also used to replay recorded fills at a restart)."""
         base, quote = self.split(symbol)
-        notional = fill.price * fill.qty
+        notional = price * qty
         if side == "BUY":
             self._take(quote, notional, locked)
-            self._free[base] = self._free.get(base, Decimal(0)) + fill.qty
+            self._free[base] = self._free.get(base, Decimal(0)) + qty
         else:
-            self._take(base, fill.qty, locked)
+            self._take(base, qty, locked)
             self._free[quote] = self._free.get(quote, Decimal(0)) + notional
-        asset = self._commission_asset(symbol, fill)
-        self._free[asset] = self._free.get(asset, Decimal(0)) - fill.commission
+        self._free[commission_asset] = self._free.get(commission_asset, Decimal(0)) - commission
+
+    async def settle(
+        self, symbol: str, side: str, qty: Decimal, price: Decimal, ts: int, client_order_id: str
+    ) -> OrderReport:
+        """An exit at the simulated price the stop tracker reports (taker fee)."""
+        filters = await self.symbol_filters(symbol)
+        fee = self.model.fee(filters, side, price, qty)
+        base, quote = self.split(symbol)
+        asset = base if side == "BUY" else quote
+        self.book(symbol, side, price, qty, fee, asset)
+        fill = OrderFill(price, qty, fee, asset, next(self._ids), ts)
+        report = OrderReport(
+            symbol=symbol,
+            client_order_id=client_order_id,
+            side=side,
+            type="MARKET",
+            status="FILLED",
+            orig_qty=qty,
+            executed_qty=qty,
+            cumulative_quote=price * qty,
+            order_id=next(self._ids),
+            time=ts,
+            fills=(fill,),
+        )
+        self._orders[client_order_id] = report
+        self._record(report, report.fills)
+        return report
 
     def _take(self, asset: str, amount: Decimal, locked: Decimal) -> None:
         from_locked = min(amount, locked)

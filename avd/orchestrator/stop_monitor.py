@@ -30,6 +30,7 @@ from avd.exchange.exchange import (
     OrderRequest,
     client_order_id,
 )
+from avd.exchange.paper_exchange import PaperExchange
 from avd.orchestrator.events import KlineReceived, SLAdjusted
 from avd.orchestrator.hub import EventHub
 from avd.trading import (
@@ -326,7 +327,10 @@ class StopMonitor:
         leg: str,
     ) -> None:
         report: OrderReport | None = None
-        if t.live:
+        if isinstance(t.exchange, PaperExchange):
+            cid = client_order_id(t.client_id, t.trade_id, leg, t.namespace)
+            report = await t.exchange.settle(t.symbol, t.exit_side, qty, price, ts, cid)
+        elif t.live:
             filled = await self._cancel_protective(t) if self.protective_orders else None
             if filled is not None:
                 report, qty = filled, filled.executed_qty
