@@ -993,6 +993,7 @@ class TradeEngine:
                 blocked=st.blocked if st is not None else False,
                 blocked_reason=st.blocked_reason if st is not None else "",
             )
+        await self._restore_paper_accounts()
         for t in sorted(active, key=lambda t: t.id):
             try:
                 await self._recover_trade(t, rec)
@@ -1021,6 +1022,23 @@ class TradeEngine:
             len(rec.flagged),
         )
         return rec
+
+    async def _restore_paper_accounts(self) -> None:
+        """Rebuild each paper account from its recorded fills (paper state lives in memory)."""
+        async with self.db.read() as s:
+            rows = [t for t in await repo.trades_of(s, None, None, limit=10_000_000)]
+            fills: list[tuple[int, str, str, Any]] = []
+            for t in sorted(rows, key=lambda t: t.id):
+                if t.mode != "paper":
+                    continue
+                for o in await repo.orders_of(s, t.id):
+                    fills += [
+                        (t.client_id, t.symbol, o.side, f) for f in await repo.fills_of(s, o.id)
+                    ]
+        for client_id, symbol, side, f in fills:
+            ex = await self.exchange_for(client_id, "paper")
+            assert isinstance(ex, PaperExchange)
+            ex.book(symbol, side, f.price, f.qty, f.commission, f.commission_asset)
 
     async def _recover_trade(self, t: TradeRecord, rec: Reconciliation) -> None:
         ex = await self.exchange_for(t.client_id, t.mode)

@@ -8,6 +8,8 @@ token.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,7 +23,7 @@ from avd.orchestrator.trade_engine import TradeOrder, TradeRefused
 from avd.store.models import TradeRecord
 
 
-def trade_out(t: TradeRecord) -> m.Trade:
+def trade_out(t: TradeRecord, tracked_stop: Decimal | None = None) -> m.Trade:
     """A trade row as the API's :class:`~avd.api.trade.schemas.Trade`."""
     return m.Trade(
         id=t.id,
@@ -33,6 +35,7 @@ def trade_out(t: TradeRecord) -> m.Trade:
         entry_price=t.entry_price,
         stop_loss=t.stop_loss,
         initial_stop=t.initial_stop,
+        tracked_stop=tracked_stop,
         mode=t.mode,
         origin=t.origin,
         type=t.order_type,
@@ -54,6 +57,9 @@ def routes(service: TradeService) -> list[BaseRoute]:
     svc = service
     engine = svc.engine
     refusals = (400, 401, 403, 409, 422, 503)
+
+    def out(t: TradeRecord) -> m.Trade:
+        return trade_out(t, engine.monitor.stop_of(t.id))
 
     @operation(
         "Open a trade (market or limit), sized and risk-checked",
@@ -90,7 +96,7 @@ def routes(service: TradeService) -> list[BaseRoute]:
             trade = await engine.execute(user.id, order)
         except TradeRefused as exc:
             raise _refused(exc) from None
-        return reply(trade_out(trade), 201)
+        return reply(out(trade), 201)
 
     @operation(
         "The client's open and pending trades",
@@ -102,7 +108,7 @@ def routes(service: TradeService) -> list[BaseRoute]:
     async def active(request: Request) -> Response:
         user = await svc.authenticate(bearer(request))
         rows = await engine.trades(user.id, ("pending", "open"), limit=500, offset=0)
-        return reply(m.TradeList(trades=[trade_out(t) for t in rows], limit=500, offset=0))
+        return reply(m.TradeList(trades=[out(t) for t in rows], limit=500, offset=0))
 
     @operation(
         "The client's trades, newest first",
@@ -117,7 +123,7 @@ def routes(service: TradeService) -> list[BaseRoute]:
         page = query(request, m.Page)
         rows = await engine.trades(user.id, None, limit=page.limit, offset=page.offset)
         return reply(
-            m.TradeList(trades=[trade_out(t) for t in rows], limit=page.limit, offset=page.offset)
+            m.TradeList(trades=[out(t) for t in rows], limit=page.limit, offset=page.offset)
         )
 
     @operation(
@@ -134,7 +140,7 @@ def routes(service: TradeService) -> list[BaseRoute]:
             trade = await engine.close(user.id, trade_id)
         except TradeRefused as exc:
             raise _refused(exc) from None
-        return reply(trade_out(trade))
+        return reply(out(trade))
 
     @operation(
         "Move the stop-loss or replace the take-profit targets",
@@ -161,7 +167,7 @@ def routes(service: TradeService) -> list[BaseRoute]:
             )
         except TradeRefused as exc:
             raise _refused(exc) from None
-        return reply(trade_out(trade))
+        return reply(out(trade))
 
     @operation(
         "The client's risk state and the limits in force",

@@ -71,6 +71,8 @@ class Trade(BaseModel):
     entry_price: Decimal | None
     stop_loss: Decimal
     initial_stop: Decimal
+    #: the stop the stop tracker holds now (null when the position is not tracked)
+    tracked_stop: Decimal | None = None
     mode: str
     origin: str
     type: str
