@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from avd.api.client.gateway import ClientGateway
 from avd.api.client.parameters import BotParameters
+from avd.api.client.schemas import FeeCharge
 from avd.exceptions import InvalidParameterError
 from avd.exchange.binance_exchange import BinanceExchange
 from avd.exchange.exchange import (
@@ -779,6 +780,9 @@ class TradeEngine:
                 row.open_quantity = D0
             total_pnl = row.realized_pnl
             client_id, symbol, side = row.client_id, row.symbol, row.side
+            entry = row.entry_price
+            # 1-based: this exit is already in the history (autoflush)
+            level = sum(1 for h in await repo.history_of(s, row.id) if h.kind == "partial_exit")
             closed_qty = row.quantity
         if not final:
             await self._publish(
@@ -786,7 +790,7 @@ class TradeEngine:
                     trade_id=t.trade_id,
                     client_id=client_id,
                     symbol=symbol,
-                    level=0,
+                    level=level,
                     quantity=_s(qty),
                     price=_s(price),
                     ts=ts,
@@ -812,6 +816,30 @@ class TradeEngine:
         if dd is not None:
             await self._publish(dd)
         self.risk.pending_events.clear()
+        await self._charge_fee(t.trade_id, client_id, symbol, closed_qty * entry, total_pnl)
+
+    async def _charge_fee(
+        self, trade_id: int, client_id: int, symbol: str, notional: Decimal, pnl: Decimal
+    ) -> None:
+        """The platform fee on a closed trade, through the Client service (idempotent)."""
+        ref = f"trade{self.namespace}-{trade_id}"
+        try:
+            charged = await self.gateway.charge_fee(
+                FeeCharge(
+                    client_id=client_id,
+                    trade_ref=ref,
+                    symbol=symbol,
+                    notional=repo.q8(notional),
+                    profit=repo.q8(pnl),
+                )
+            )
+        except Exception as exc:  # the trade stays closed; the fee can be charged again
+            log.warning("fee for trade %d not charged: %s", trade_id, exc)
+            return
+        async with self.db.write() as s:
+            await repo.log(
+                s, trade_id, "fee_charged", fee=_s(charged.charged), shortfall=_s(charged.shortfall)
+            )
 
     async def _save_risk(self, client_id: int) -> None:
         st = self.risk.state(client_id)

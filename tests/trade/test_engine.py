@@ -351,3 +351,93 @@ def test_live_stop_moves_cancel_and_replace_the_protective_order(sim: Sim, tmp_p
             await close_stack(stack)
 
     run(go())
+
+
+def test_paper_partial_exit_and_stop_pnl_by_hand(sim: Sim, tmp_path: Path) -> None:
+    from avd.orchestrator.events import PartialExitTaken
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            cid, _ = await stack.client("pnl@example.com")
+            p = await sim_price(sim)
+            t = await stack.engine.execute(
+                cid,
+                TradeOrder(
+                    "BTCUSDT",
+                    "BUY",
+                    quantity=Dec("0.01"),
+                    stop_loss=p - 1000,
+                    take_profits=((Dec(1), Dec("0.5")),),
+                ),
+            )
+            assert t.quantity == Dec("0.00999")  # 0.01 less the 0.00001 BTC commission
+            await stack.engine.on_tick("BTCUSDT", 10**13, p + 1000)  # +1R
+            await stack.engine.on_tick("BTCUSDT", 10**13 + 1, p - Dec("1000.5"))  # through the stop
+            await stack.hub.drain()
+            q8 = Dec("0.00000001")
+            part = Dec("0.00499")  # half of 0.00999, down to the 0.00001 step
+            rest = Dec("0.00999") - part
+            fee1 = (part * (p + 1000) * Dec("0.001")).quantize(q8, ROUND_UP)
+            fee2 = (rest * (p - Dec("1000.5")) * Dec("0.001")).quantize(q8, ROUND_UP)
+            pnl = part * 1000 - fee1 + rest * Dec("-1000.5") - fee2
+            partials = [e for e in stack.events if isinstance(e, PartialExitTaken)]
+            assert [(e.level, Dec(e.quantity), Dec(e.price)) for e in partials] == [
+                (1, part, p + 1000)
+            ]
+            closed = [e for e in stack.events if isinstance(e, TradeClosed)]
+            assert [(e.reason, Dec(e.exit_price), Dec(e.pnl)) for e in closed] == [
+                ("stop_loss", p - Dec("1000.5"), pnl)
+            ]
+            row = await stack.engine.trade_of(cid, t.id)
+            assert (row.status, row.realized_pnl, row.open_quantity) == ("closed", pnl, 0)
+            # paper account: 0.01 BTC bought, everything sold back, fees paid
+            bal = await stack.engine.paper[cid].balances()
+            assert bal["BTC"].free == 0
+            assert bal["USDT"].free == (
+                Dec(10000)
+                - Dec("0.01") * p
+                + part * (p + 1000)
+                - fee1
+                + rest * (p - Dec("1000.5"))
+                - fee2
+            )
+            # the platform fee went to the Client service's ledger (0.1% of the notional)
+            assert await stack.clients.balance(cid) < Dec(10000)
+        finally:
+            await close_stack(stack)
+
+    run(go())
+
+
+def test_paper_limit_entry_opens_when_the_price_reaches_it(sim: Sim, tmp_path: Path) -> None:
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            cid, _ = await stack.client("limit@example.com")
+            p = await sim_price(sim)
+            await stack.engine.on_tick("BTCUSDT", 10**13, p)
+            t = await stack.engine.execute(
+                cid,
+                TradeOrder(
+                    "BTCUSDT",
+                    "BUY",
+                    type="LIMIT",
+                    quantity=Dec("0.001"),
+                    price=p - 500,
+                    stop_loss=p - 2000,
+                ),
+            )
+            assert t.status == "pending" and t.requested_quantity == Dec("0.001")
+            await stack.engine.on_tick("BTCUSDT", 10**13 + 1, p - 400)
+            assert (await stack.engine.trade_of(cid, t.id)).status == "pending"
+            await stack.engine.on_tick("BTCUSDT", 10**13 + 2, p - 600)  # trades through
+            await stack.hub.drain()
+            row = await stack.engine.trade_of(cid, t.id)
+            assert (row.status, row.entry_price) == ("open", p - 500)  # a maker fill at the limit
+            assert row.quantity == Dec("0.00099")  # 0.001 less the 0.000001 commission, stepped
+            assert [e.trade_id for e in stack.events if isinstance(e, TradePlaced)] == [t.id]
+        finally:
+            await close_stack(stack)
+
+    run(go())
