@@ -93,6 +93,8 @@ class TradeEngineSettings(BaseModel):
     stop_limit_offset_bps: Decimal = Decimal(50)
     #: how long the list of enabled bots is cached
     bots_cache_s: float = Field(10.0, ge=0)
+    #: a stream price older than this is fetched again before an entry
+    price_max_age_s: float = Field(10.0, gt=0)
 
 
 class TradeRefused(Exception):  # noqa: N818 - the domain name
@@ -224,6 +226,7 @@ class TradeEngine:
         self._open: dict[int, _Open] = {}
         self._close_reason: dict[int, str] = {}
         self._prices: dict[str, tuple[int, Decimal]] = {}
+        self._seen: dict[str, float] = {}
         self._bots_cache: tuple[float, list[tuple[int, BotParameters]]] = (0.0, [])
         self._lock = asyncio.Lock()
         self.reconciliation = Reconciliation()
@@ -319,6 +322,7 @@ class TradeEngine:
         price = dec(ev.close)
         ts = ev.open_time + 59_999 if ev.closed else (ev.event_time or ev.open_time)
         self._prices[ev.symbol] = (ts, price)
+        self._seen[ev.symbol] = time.monotonic()
         for ex in list(self.paper.values()):
             await ex.on_price(ev.symbol, ts, price)
         await self.monitor.on_kline(ev)
@@ -326,6 +330,7 @@ class TradeEngine:
     async def on_tick(self, symbol: str, ts: int, price: Decimal) -> None:
         """One price (from a poller when no kline stream feeds the engine)."""
         self._prices[symbol] = (ts, price)
+        self._seen[symbol] = time.monotonic()
         for ex in list(self.paper.values()):
             await ex.on_price(symbol, ts, price)
         await self.monitor.on_price(symbol, price, ts)
@@ -333,12 +338,14 @@ class TradeEngine:
     async def current_price(self, symbol: str, ex: Exchange) -> Decimal:
         """The stream's latest price, else the price source's, else the exchange's."""
         got = self.last_price(symbol)
-        if got is not None:
+        fresh = time.monotonic() - self._seen.get(symbol, 0.0) <= self.settings.price_max_age_s
+        if got is not None and (fresh or self._price_source is None):
             return got
         if self._price_source is not None:
             price = await self._price_source(symbol)
             ts = int(time.time() * 1000)
             self._prices[symbol] = (ts, price)
+            self._seen[symbol] = time.monotonic()
             for p in list(self.paper.values()):
                 await p.on_price(symbol, ts, price)
             return price
