@@ -271,7 +271,9 @@ class RiskManager:
                 f"trading is blocked until an admin unblocks: {st.blocked_reason}",
                 max_drawdown_percent=lim.max_drawdown_percent,
             )
-        equity = await self.equity(req.client_id)
+        bal = await self.gateway.internal_balance(req.client_id)
+        equity = bal.balance + st.realized_pnl
+        self._roll(st, equity)
         if st.day_start_equity == 0:
             st.day_start_equity = equity - st.day_pnl
         loss_limit = st.day_start_equity * lim.daily_loss_limit_percent / HUNDRED
@@ -292,7 +294,6 @@ class RiskManager:
                 leverage=req.leverage,
                 max_leverage=lim.max_leverage,
             )
-        bal = await self.gateway.internal_balance(req.client_id)
         if not bal.can_trade:
             raise RiskRefusal(
                 "client_cannot_trade",

@@ -519,6 +519,8 @@ class TradeEngine:
         if o is None:
             return
         if o.purpose == "entry":
+            if o.status == report.status and o.executed_qty == report.executed_qty:
+                return  # already recorded (the REST answer came first)
             await self.apply_report(o.trade_id, report)
         elif o.purpose == "stop" and report.status == "FILLED":
             await self.stop_filled(o.trade_id, report)
