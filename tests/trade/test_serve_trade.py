@@ -6,7 +6,10 @@ import asyncio
 from decimal import Decimal as Dec
 from pathlib import Path
 
+import orjson
+import pytest
 from starlette.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 from typer.testing import CliRunner
 
 from avd.api.client import schemas as cm
@@ -48,13 +51,19 @@ def test_the_service_alone_trades_on_paper(sim: Sim, tmp_path: Path) -> None:
     )
     with TestClient(create_app(settings)) as c:
         auth = {"Authorization": f"Bearer {token}"}
-        r = c.post(
-            "/trades/execute",
-            json={"symbol": "ETHUSDT", "side": "BUY", "quote_amount": "50"},
-            headers=auth,
-        )
-        assert r.status_code == 201, r.text
-        t = r.json()
+        with pytest.raises(WebSocketDisconnect) as ei, c.websocket_connect("/trades/stream"):
+            pass
+        assert ei.value.code == 4401
+        with c.websocket_connect(f"/trades/stream?token={token}") as ws:
+            r = c.post(
+                "/trades/execute",
+                json={"symbol": "ETHUSDT", "side": "BUY", "quote_amount": "50"},
+                headers=auth,
+            )
+            assert r.status_code == 201, r.text
+            t = r.json()
+            ev = orjson.loads(ws.receive_bytes())
+        assert (ev["type"], ev["trade_id"], ev["symbol"]) == ("TradePlaced", t["id"], "ETHUSDT")
         assert t["mode"] == "paper" and t["status"] == "open" and t["tracked_stop"] is not None
         # the default stop: 2% under the entry (the client's stop rules)
         assert Dec(t["stop_loss"]) < Dec(t["entry_price"])

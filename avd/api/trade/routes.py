@@ -8,19 +8,41 @@ token.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from decimal import Decimal
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from avd.api.client.http import bearer, body, path_id, query, reply
 from avd.api.errors import ApiError
 from avd.api.openapi import operation
 from avd.api.trade import schemas as m
 from avd.api.trade.service import TradeService
+from avd.orchestrator.events import (
+    DrawdownLimitReached,
+    Event,
+    OrderRejected,
+    PartialExitTaken,
+    SLAdjusted,
+    TradeClosed,
+    TradePlaced,
+)
 from avd.orchestrator.trade_engine import TradeOrder, TradeRefused
 from avd.store.models import TradeRecord
+
+TRADE_EVENTS = (
+    TradePlaced,
+    SLAdjusted,
+    PartialExitTaken,
+    TradeClosed,
+    DrawdownLimitReached,
+    OrderRejected,
+)
 
 
 def trade_out(t: TradeRecord, tracked_stop: Decimal | None = None) -> m.Trade:
@@ -208,7 +230,35 @@ def routes(service: TradeService) -> list[BaseRoute]:
         closed = await engine.kill_switch(req.active, req.reason)
         return reply(m.KillSwitch(active=req.active, closed=closed))
 
+    async def stream(ws: WebSocket) -> None:
+        """The client's own trade events, live (token in the header or ``?token=``)."""
+        token = bearer(ws) or ws.query_params.get("token")  # type: ignore[arg-type]
+        try:
+            user = await svc.authenticate(token)
+        except ApiError as exc:
+            await ws.close(code=4401 if exc.status == 401 else 4403, reason=exc.detail[:120])
+            return
+        await ws.accept()
+        outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
+
+        async def forward(e: Event) -> None:
+            if getattr(e, "client_id", None) == user.id:
+                with contextlib.suppress(asyncio.QueueFull):
+                    outbox.put_nowait(orjson.dumps(e.to_dict()))
+
+        sub = svc.hub.subscribe(
+            f"trade-ws:{id(ws)}", forward, *TRADE_EVENTS, maxsize=1000, lossy=True
+        )
+        try:
+            while True:
+                await ws.send_bytes(await outbox.get())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            await svc.hub.unsubscribe(sub)
+
     return [
+        WebSocketRoute("/trades/stream", stream),
         Route("/trades/execute", execute, methods=["POST"]),
         Route("/trades/active", active, methods=["GET"]),
         Route("/trades/history", history, methods=["GET"]),
