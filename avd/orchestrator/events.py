@@ -129,6 +129,89 @@ class StreamStatusChanged(Event):
     detail: str = ""
 
 
+# -- the trade engine's events (money as decimal strings, so they record as JSON) --
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradePlaced(Event):
+    """An entry order filled (or was accepted) and a position is open."""
+
+    trade_id: int
+    client_id: int
+    symbol: str
+    side: str
+    quantity: str
+    entry_price: str
+    stop_loss: str
+    mode: str
+    client_order_id: str
+    origin: str = "manual"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SLAdjusted(Event):
+    """The tracked stop of a position moved (trailing, break-even, manual)."""
+
+    trade_id: int
+    client_id: int
+    symbol: str
+    old_stop: str
+    new_stop: str
+    reason: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PartialExitTaken(Event):
+    """Part of a position was taken off at a take-profit level."""
+
+    trade_id: int
+    client_id: int
+    symbol: str
+    level: int
+    quantity: str
+    price: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeClosed(Event):
+    """A position closed; ``reason``: stop, trailing, take_profit, time, manual, kill_switch."""
+
+    trade_id: int
+    client_id: int
+    symbol: str
+    side: str
+    reason: str
+    quantity: str
+    exit_price: str
+    pnl: str
+    ts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DrawdownLimitReached(Event):
+    """Equity fell from its peak by more than the limit: trading is blocked."""
+
+    client_id: int
+    equity: str
+    peak: str
+    drawdown_percent: str
+    limit_percent: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected(Event):
+    """Risk, funds, filters or the exchange refused an order."""
+
+    client_id: int
+    symbol: str
+    side: str
+    rule: str
+    detail: str
+    origin: str = "manual"
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -138,5 +221,11 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SignalGenerated,
         GapDetected,
         StreamStatusChanged,
+        TradePlaced,
+        SLAdjusted,
+        PartialExitTaken,
+        TradeClosed,
+        DrawdownLimitReached,
+        OrderRejected,
     )
 }

@@ -32,6 +32,9 @@ from avd.api.client.settings import ClientSettings
 from avd.api.errors import EXCEPTION_HANDLERS
 from avd.api.market.app import routes as market_routes
 from avd.api.openapi import openapi_route
+from avd.api.trade.app import service_for as trade_service
+from avd.api.trade.routes import routes as trade_routes
+from avd.api.trade.service import TradeService
 from avd.engine import EngineConfig, load_engine_config
 from avd.exchange.simulator.config import SimConfig
 from avd.exchange.simulator.server import BackgroundSimulator, free_port
@@ -43,6 +46,7 @@ from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
 from avd.orchestrator.recorder import Recorder
 from avd.orchestrator.timers import PeriodicTimer
+from avd.orchestrator.trade_engine import TradeEngineSettings
 from avd.paths import data_dir
 from avd.settings import ServiceSettings
 from avd.store.candles import SqlCandleHistory
@@ -88,6 +92,8 @@ class PlatformSettings(ServiceSettings):
     #: port of the in-process simulator; 0 = a free port
     sim_port: int = Field(0, ge=0, le=65535)
     client: ClientSettings = Field(default_factory=ClientSettings)
+    #: the trade engine (paper trading by default)
+    trade: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
 
 
 def _default_sim_start(sim: SimConfig, warmup_bars: int) -> SimConfig:
@@ -126,6 +132,13 @@ class Platform:
         self.history: CandleHistory = (
             SqlCandleHistory(self.db) if settings.persist_candles else MemoryCandleHistory()
         )
+        self.trade: TradeService | None = (
+            trade_service(
+                self.hub, self.client, settings.exchange, self._sim_address, settings.trade
+            )
+            if self.client is not None
+            else None
+        )
         self.simulator: BackgroundSimulator | None = None
         self.collector: MarketDataCollector | None = None
         self.recorder: Recorder | None = None
@@ -136,6 +149,11 @@ class Platform:
         self._server: uvicorn.Server | None = None
 
     # -- parts ---------------------------------------------------------------------
+
+    def _sim_address(self) -> str:
+        if self.simulator is None:
+            raise RuntimeError("the simulator is not running")
+        return self.simulator.address
 
     def _start_simulator(self) -> str:
         sim_cfg = _default_sim_start(self.settings.sim, self.settings.market.warmup_bars)
@@ -184,6 +202,8 @@ class Platform:
         own: list[BaseRoute] = [*market_routes(self.market, self.hub, self, self.history)]
         if self.client is not None:
             own.extend(client_routes(self.client))
+        if self.trade is not None:
+            own.extend(trade_routes(self.trade))
         return [
             *own,
             openapi_route(
@@ -242,6 +262,8 @@ class Platform:
         self.collector = self._collector()
         await self.collector.start()
         self.health_timer.start()
+        if self.trade is not None:
+            await self.trade.start()
         log.info(
             "platform up: %d streams, exchange %s",
             len(self.collector.streams),
@@ -253,6 +275,9 @@ class Platform:
         await self.health_timer.stop()
         if self.collector is not None:
             await self.collector.stop()
+        if self.trade is not None:
+            with contextlib.suppress(Exception):
+                await self.trade.stop()
         await self.hub.stop()
         if self.recorder is not None:
             self.recorder.close()

@@ -204,3 +204,118 @@ class CandleRecord(Base):
     quote_volume: Mapped[float | None] = mapped_column(Float, default=None)
     trades: Mapped[float | None] = mapped_column(Float, default=None)
     taker_buy_base: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+# -- the trade engine ------------------------------------------------------------------
+# client_id is not a foreign key: the Client service may keep its accounts in
+# another database when the services run apart.
+
+
+class TradeRecord(Base):
+    """A position from its entry order to its close (status: pending, open, closed, ...)."""
+
+    __tablename__ = "trades"
+    __table_args__ = (Index("ix_trades_client_status", "client_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[int] = mapped_column(Integer)
+    symbol: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str] = mapped_column(String(4))
+    mode: Mapped[str] = mapped_column(String(8))
+    origin: Mapped[str] = mapped_column(String(16), default="manual")
+    # pending -> open -> closed; or rejected; flagged when the exchange lost the entry
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    order_type: Mapped[str] = mapped_column(String(16), default="MARKET")
+    requested_quantity: Mapped[Decimal] = mapped_column(Money)
+    limit_price: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    quantity: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    open_quantity: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    entry_price: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    initial_stop: Mapped[Decimal] = mapped_column(Money)
+    stop_loss: Mapped[Decimal] = mapped_column(Money)
+    stop_version: Mapped[int] = mapped_column(Integer, default=0)
+    # the StopPlan as JSON (trailing, break-even, take-profits, time stop)
+    plan: Mapped[str] = mapped_column(Text, default="{}")
+    exit_price: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    realized_pnl: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    fees_quote: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    close_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+    opened_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class OrderRecord(Base):
+    """One exchange order of a trade, by its deterministic client order id."""
+
+    __tablename__ = "trade_orders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade_id: Mapped[int] = mapped_column(ForeignKey("trades.id", ondelete="CASCADE"), index=True)
+    client_order_id: Mapped[str] = mapped_column(String(36), unique=True)
+    exchange_order_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    purpose: Mapped[str] = mapped_column(String(12))  # entry | exit | stop | partial
+    symbol: Mapped[str] = mapped_column(String(20))
+    side: Mapped[str] = mapped_column(String(4))
+    type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20))
+    quantity: Mapped[Decimal] = mapped_column(Money)
+    price: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    stop_price: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    executed_qty: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    cumulative_quote: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    flag: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FillRecord(Base):
+    """One execution of an order."""
+
+    __tablename__ = "trade_fills"
+    __table_args__ = (UniqueConstraint("order_id", "exchange_trade_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("trade_orders.id", ondelete="CASCADE"), index=True
+    )
+    exchange_trade_id: Mapped[int] = mapped_column(BigInteger)
+    price: Mapped[Decimal] = mapped_column(Money)
+    qty: Mapped[Decimal] = mapped_column(Money)
+    commission: Mapped[Decimal] = mapped_column(Money)
+    commission_asset: Mapped[str] = mapped_column(String(16))
+    ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class TradeEventRecord(Base):
+    """The history of a trade: placed, stop moved, partial exit, closed, flagged."""
+
+    __tablename__ = "trade_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade_id: Mapped[int] = mapped_column(ForeignKey("trades.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="{}")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RiskStateRecord(Base):
+    """A client's risk state that must survive a restart (peak equity, drawdown block)."""
+
+    __tablename__ = "risk_states"
+
+    client_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    peak_equity: Mapped[Decimal | None] = mapped_column(Money, default=None)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked_reason: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MetaRecord(Base):
+    """Key-value facts of the trade engine's database (its client order id namespace)."""
+
+    __tablename__ = "trade_engine_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""The TradeEngine REST service: execute, list, close and amend trades; risk status."""

@@ -1,0 +1,132 @@
+"""The TradeEngine service alone (``avd serve trade --config trade.json``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+from starlette.applications import Starlette
+
+import avd
+from avd.api.client.service import ClientService
+from avd.api.client.settings import ClientSettings
+from avd.api.errors import EXCEPTION_HANDLERS
+from avd.api.openapi import openapi_route
+from avd.api.trade.routes import routes
+from avd.api.trade.service import MarketAccess, TradeService
+from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from avd.orchestrator.hub import EventHub
+from avd.orchestrator.trade_engine import TradeEngineSettings
+from avd.settings import ServiceSettings
+
+TITLE = "AVD TradeEngine service"
+DESCRIPTION = (
+    "Sized, risk-checked trades (paper by default), stop tracking, risk status. "
+    "Amounts are decimal strings; refusals name the rule and the numbers."
+)
+
+
+class TradeSettings(ServiceSettings):
+    """Settings of ``avd serve trade``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="AVD_TRADE_", extra="forbid", env_nested_delimiter="__", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8002, ge=0, le=65535)
+    data_dir: Path | None = Field(default=None, description="default: $AVD_DATA_DIR or ./avd-data")
+    #: market data and live orders: a running simulator (``avd sim``) or Binance
+    exchange: Literal["sim", "binance"] = "sim"
+    sim_address: str = "127.0.0.1:8765"
+    #: how often prices are polled for the open positions (no kline stream alone)
+    poll_prices_s: float = Field(default=2.0, gt=0)
+    engine: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
+    #: the Client service's settings: same database and JWT secret (tokens verified in process)
+    client: ClientSettings = Field(default_factory=ClientSettings)
+
+
+def service_for(
+    hub: EventHub,
+    clients: ClientService,
+    exchange: str,
+    sim_address: str | Callable[[], str],
+    engine: TradeEngineSettings,
+) -> TradeService:
+    """A :class:`TradeService` whose market and live orders go to the simulator or Binance.
+
+    ``sim_address`` may be a callable: ``avd run`` knows it only once its
+    simulator has started.
+    """
+    if exchange == "sim":
+        from avd.exchange.simulator.client import SimClient
+
+        def addr() -> str:
+            return sim_address if isinstance(sim_address, str) else sim_address()
+
+        async def public() -> Any:
+            return await SimClient(addr()).create()
+
+        async def live(key: str | None, secret: str | None) -> Any:
+            # the simulator has its own accounts: every client trades on the default one
+            return await SimClient(addr()).create(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+
+        return TradeService(
+            hub,
+            clients,
+            settings=engine,
+            market=MarketAccess(public),
+            live_client=live,
+            socket_manager=lambda c: SimClient(addr()).socket_manager(c, max_queue_size=1000),
+            live_uses_client_keys=False,
+        )
+    from binance import AsyncClient, BinanceSocketManager
+
+    async def public_b() -> Any:
+        return await AsyncClient.create()
+
+    async def live_b(key: str | None, secret: str | None) -> Any:
+        return await AsyncClient.create(key, secret)
+
+    return TradeService(
+        hub,
+        clients,
+        settings=engine,
+        market=MarketAccess(public_b),
+        live_client=live_b,
+        socket_manager=lambda c: BinanceSocketManager(c, max_queue_size=1000),
+    )
+
+
+def create_app(settings: TradeSettings) -> Starlette:
+    """The TradeEngine service alone: its routes and ``/openapi.json``."""
+    client_settings = settings.client
+    if client_settings.data_dir is None and settings.data_dir is not None:
+        client_settings = client_settings.model_copy(update={"data_dir": settings.data_dir})
+    clients = ClientService(client_settings)
+    hub = EventHub()
+    svc = service_for(hub, clients, settings.exchange, settings.sim_address, settings.engine)
+    own = routes(svc)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        hub.start()
+        await svc.start(poll_prices_s=settings.poll_prices_s)
+        try:
+            yield
+        finally:
+            await svc.stop()
+            await hub.stop()
+            await clients.stop()
+
+    app = Starlette(
+        routes=[*own, openapi_route(TITLE, avd.__version__, lambda: own, description=DESCRIPTION)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.trade_service = svc
+    return app

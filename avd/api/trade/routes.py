@@ -1,0 +1,270 @@
+"""The TradeEngine service's routes: ``/trades/*`` and ``/risk/*``.
+
+Every route takes the client's bearer token (verified by the Client
+service's token logic, in process); a client sees and changes only its own
+trades: another client's trade answers 404. The admin routes take an admin
+token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from decimal import Decimal
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from avd.api.client.http import bearer, body, path_id, query, reply
+from avd.api.errors import ApiError
+from avd.api.openapi import operation
+from avd.api.trade import schemas as m
+from avd.api.trade.service import TradeService
+from avd.orchestrator.events import (
+    DrawdownLimitReached,
+    Event,
+    OrderRejected,
+    PartialExitTaken,
+    SLAdjusted,
+    TradeClosed,
+    TradePlaced,
+)
+from avd.orchestrator.trade_engine import TradeOrder, TradeRefused
+from avd.store.models import TradeRecord
+
+TRADE_EVENTS = (
+    TradePlaced,
+    SLAdjusted,
+    PartialExitTaken,
+    TradeClosed,
+    DrawdownLimitReached,
+    OrderRejected,
+)
+
+
+def trade_out(t: TradeRecord, tracked_stop: Decimal | None = None) -> m.Trade:
+    """A trade row as the API's :class:`~avd.api.trade.schemas.Trade`."""
+    return m.Trade(
+        id=t.id,
+        status=t.status,
+        symbol=t.symbol,
+        side=t.side,
+        quantity=t.quantity if t.status != "pending" else t.requested_quantity,
+        open_quantity=t.open_quantity,
+        entry_price=t.entry_price,
+        stop_loss=t.stop_loss,
+        initial_stop=t.initial_stop,
+        tracked_stop=tracked_stop,
+        mode=t.mode,
+        origin=t.origin,
+        type=t.order_type,
+        exit_price=t.exit_price,
+        realized_pnl=t.realized_pnl,
+        close_reason=t.close_reason,
+        note=t.note,
+        created_at=t.created_at,
+        closed_at=t.closed_at,
+    )
+
+
+def _refused(exc: TradeRefused) -> ApiError:
+    return ApiError(exc.status, exc.detail, error=exc.rule, numbers=exc.numbers)
+
+
+def routes(service: TradeService) -> list[BaseRoute]:
+    """Every route of the TradeEngine service, bound to ``service``."""
+    svc = service
+    engine = svc.engine
+    refusals = (400, 401, 403, 409, 422, 503)
+
+    def out(t: TradeRecord) -> m.Trade:
+        return trade_out(t, engine.monitor.stop_of(t.id))
+
+    @operation(
+        "Open a trade (market or limit), sized and risk-checked",
+        body=m.ExecuteRequest,
+        response=m.Trade,
+        status=201,
+        security="bearer",
+        errors=refusals,
+        tags=("trades",),
+        description="Refusals answer {error: the rule, detail: the numbers}.",
+    )
+    async def execute(request: Request) -> Response:
+        user = await svc.authenticate(bearer(request))
+        req = await body(request, m.ExecuteRequest)
+        order = TradeOrder(
+            symbol=req.symbol,
+            side=req.side,
+            type=req.type,
+            quantity=req.quantity,
+            quote_amount=req.quote_amount,
+            risk_percent=req.risk_percent,
+            price=req.price,
+            stop_loss=req.stop_loss,
+            take_profits=(
+                tuple((t.r_multiple, t.fraction) for t in req.take_profits)
+                if req.take_profits is not None
+                else None
+            ),
+            trailing_percent=req.trailing_percent,
+            break_even_after_r=req.break_even_after_r,
+            leverage=req.leverage,
+        )
+        try:
+            trade = await engine.execute(user.id, order)
+        except TradeRefused as exc:
+            raise _refused(exc) from None
+        return reply(out(trade), 201)
+
+    @operation(
+        "The client's open and pending trades",
+        response=m.TradeList,
+        security="bearer",
+        errors=(401, 403),
+        tags=("trades",),
+    )
+    async def active(request: Request) -> Response:
+        user = await svc.authenticate(bearer(request))
+        rows = await engine.trades(user.id, ("pending", "open"), limit=500, offset=0)
+        return reply(m.TradeList(trades=[out(t) for t in rows], limit=500, offset=0))
+
+    @operation(
+        "The client's trades, newest first",
+        query=m.Page,
+        response=m.TradeList,
+        security="bearer",
+        errors=(401, 403, 422),
+        tags=("trades",),
+    )
+    async def history(request: Request) -> Response:
+        user = await svc.authenticate(bearer(request))
+        page = query(request, m.Page)
+        rows = await engine.trades(user.id, None, limit=page.limit, offset=page.offset)
+        return reply(
+            m.TradeList(trades=[out(t) for t in rows], limit=page.limit, offset=page.offset)
+        )
+
+    @operation(
+        "Close an open trade at the market",
+        response=m.Trade,
+        security="bearer",
+        errors=(401, 403, 404, 409),
+        tags=("trades",),
+    )
+    async def close(request: Request) -> Response:
+        user = await svc.authenticate(bearer(request))
+        trade_id = path_id(request, "trade_id")
+        try:
+            trade = await engine.close(user.id, trade_id)
+        except TradeRefused as exc:
+            raise _refused(exc) from None
+        return reply(out(trade))
+
+    @operation(
+        "Move the stop-loss or replace the take-profit targets",
+        body=m.AmendRequest,
+        response=m.Trade,
+        security="bearer",
+        errors=(401, 403, 404, 409, 422),
+        tags=("trades",),
+    )
+    async def amend(request: Request) -> Response:
+        user = await svc.authenticate(bearer(request))
+        trade_id = path_id(request, "trade_id")
+        req = await body(request, m.AmendRequest)
+        try:
+            trade = await engine.amend(
+                user.id,
+                trade_id,
+                stop_loss=req.stop_loss,
+                take_profits=(
+                    tuple((t.r_multiple, t.fraction) for t in req.take_profits)
+                    if req.take_profits is not None
+                    else None
+                ),
+            )
+        except TradeRefused as exc:
+            raise _refused(exc) from None
+        return reply(out(trade))
+
+    @operation(
+        "The client's risk state and the limits in force",
+        response=m.RiskStatus,
+        security="bearer",
+        errors=(401, 403),
+        tags=("risk",),
+    )
+    async def risk_status(request: Request) -> Response:
+        user = await svc.authenticate(bearer(request))
+        st = await engine.risk_status(user.id)
+        return reply(m.RiskStatus(**vars(st)))
+
+    @operation(
+        "Admin: lift the drawdown block",
+        body=m.UnblockRequest,
+        response=m.Unblocked,
+        security="bearer",
+        errors=(401, 403),
+        tags=("risk", "admin"),
+    )
+    async def unblock(request: Request) -> Response:
+        await svc.authenticate_admin(bearer(request))
+        req = await body(request, m.UnblockRequest)
+        return reply(m.Unblocked(unblocked=await engine.unblock(req.client_id)))
+
+    @operation(
+        "Admin: the kill switch (on: close every position and stop entries)",
+        body=m.KillSwitchRequest,
+        response=m.KillSwitch,
+        security="bearer",
+        errors=(401, 403),
+        tags=("risk", "admin"),
+    )
+    async def kill_switch(request: Request) -> Response:
+        await svc.authenticate_admin(bearer(request))
+        req = await body(request, m.KillSwitchRequest)
+        closed = await engine.kill_switch(req.active, req.reason)
+        return reply(m.KillSwitch(active=req.active, closed=closed))
+
+    async def stream(ws: WebSocket) -> None:
+        """The client's own trade events, live (token in the header or ``?token=``)."""
+        token = bearer(ws) or ws.query_params.get("token")  # type: ignore[arg-type]
+        try:
+            user = await svc.authenticate(token)
+        except ApiError as exc:
+            await ws.close(code=4401 if exc.status == 401 else 4403, reason=exc.detail[:120])
+            return
+        await ws.accept()
+        outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
+
+        async def forward(e: Event) -> None:
+            if getattr(e, "client_id", None) == user.id:
+                with contextlib.suppress(asyncio.QueueFull):
+                    outbox.put_nowait(orjson.dumps(e.to_dict()))
+
+        sub = svc.hub.subscribe(
+            f"trade-ws:{id(ws)}", forward, *TRADE_EVENTS, maxsize=1000, lossy=True
+        )
+        try:
+            while True:
+                await ws.send_bytes(await outbox.get())
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            await svc.hub.unsubscribe(sub)
+
+    return [
+        WebSocketRoute("/trades/stream", stream),
+        Route("/trades/execute", execute, methods=["POST"]),
+        Route("/trades/active", active, methods=["GET"]),
+        Route("/trades/history", history, methods=["GET"]),
+        Route("/trades/{trade_id:int}/close", close, methods=["POST"]),
+        Route("/trades/{trade_id:int}", amend, methods=["PATCH"]),
+        Route("/risk/status", risk_status, methods=["GET"]),
+        Route("/risk/unblock", unblock, methods=["POST"]),
+        Route("/risk/kill-switch", kill_switch, methods=["POST"]),
+    ]

@@ -1,0 +1,146 @@
+"""Request and response bodies of the TradeEngine service (amounts are decimal strings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from avd.api.client.parameters import TakeProfitLevel
+
+Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5,20}$")]
+Amount = Annotated[Decimal, Field(gt=0, max_digits=30, decimal_places=8)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ExecuteRequest(_Body):
+    """A trade to open: the size as a quantity, a quote amount or a risk percent."""
+
+    symbol: Symbol
+    side: Literal["BUY", "SELL"]
+    type: Literal["MARKET", "LIMIT"] = "MARKET"
+    quantity: Amount | None = None
+    quote_amount: Amount | None = None
+    risk_percent: Annotated[Decimal | None, Field(gt=0, le=100)] = None
+    price: Amount | None = None
+    stop_loss: Amount | None = None
+    take_profits: Annotated[list[TakeProfitLevel] | None, Field(max_length=10)] = None
+    trailing_percent: Annotated[Decimal | None, Field(gt=0, le=50)] = None
+    break_even_after_r: Annotated[Decimal | None, Field(gt=0, le=20)] = None
+    leverage: Annotated[Decimal, Field(gt=0, le=125)] = Decimal(1)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        given = [x for x in (self.quantity, self.quote_amount, self.risk_percent) if x is not None]
+        if len(given) > 1:
+            raise ValueError("give at most one of quantity, quote_amount and risk_percent")
+        if self.type == "LIMIT" and self.price is None:
+            raise ValueError("a LIMIT order needs a price")
+        if self.type == "MARKET" and self.price is not None:
+            raise ValueError("a MARKET order takes no price")
+        return self
+
+
+class AmendRequest(_Body):
+    """Move the stop-loss and/or replace the take-profit targets."""
+
+    stop_loss: Amount | None = None
+    take_profits: Annotated[list[TakeProfitLevel] | None, Field(max_length=10)] = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.stop_loss is None and self.take_profits is None:
+            raise ValueError("give stop_loss and/or take_profits")
+        return self
+
+
+class Trade(BaseModel):
+    """A trade as the API shows it."""
+
+    id: int
+    status: str
+    symbol: str
+    side: str
+    quantity: Decimal
+    open_quantity: Decimal
+    entry_price: Decimal | None
+    stop_loss: Decimal
+    initial_stop: Decimal
+    #: the stop the stop tracker holds now (null when the position is not tracked)
+    tracked_stop: Decimal | None = None
+    mode: str
+    origin: str
+    type: str
+    exit_price: Decimal | None
+    realized_pnl: Decimal
+    close_reason: str | None
+    note: str | None
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class TradeList(BaseModel):
+    """A page of trades, newest first."""
+
+    trades: list[Trade]
+    limit: int
+    offset: int
+
+
+class Page(_Body):
+    """Paging of ``GET /trades/history``."""
+
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=10_000_000)
+
+
+class RiskStatus(BaseModel):
+    """A client's risk state and the limits in force."""
+
+    client_id: int
+    equity: Decimal
+    peak_equity: Decimal
+    drawdown_percent: Decimal
+    daily_pnl: Decimal
+    daily_loss_limit: Decimal
+    entries_paused_until: str | None
+    blocked: bool
+    blocked_reason: str
+    kill_switch: bool
+    open_positions: int
+    exposure: Decimal
+    limits: dict[str, str]
+
+
+class UnblockRequest(_Body):
+    """Lift the drawdown block of one client (or of every client)."""
+
+    client_id: int | None = Field(None, ge=1)
+
+
+class Unblocked(BaseModel):
+    """Who was unblocked."""
+
+    unblocked: list[int]
+
+
+class KillSwitchRequest(_Body):
+    """Turn the kill switch on (close everything, stop entries) or off."""
+
+    active: bool = True
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+
+class KillSwitch(BaseModel):
+    """The kill switch's state and the trades it closed."""
+
+    active: bool
+    closed: list[int]
+
+
+Mode = Literal["paper", "live"]

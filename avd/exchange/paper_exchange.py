@@ -1,0 +1,368 @@
+"""Paper trading: orders filled by the Rust fill model against the market stream.
+
+Nothing is ever sent to an exchange. Market orders fill at once against the
+latest price of the stream (with the fill model's fees and slippage); limit
+and stop-limit orders wait as :class:`~avd.trading.SimOrder` and fill as the
+prices fed to :meth:`PaperExchange.on_price` reach them. Balances are kept in
+``Decimal``; commission is taken in the asset received (base on a BUY, quote
+on a SELL), as on Binance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from avd.exchange.exchange import (
+    AccountTrade,
+    Balance,
+    ExchangeError,
+    OrderFill,
+    OrderListener,
+    OrderReport,
+    OrderRequest,
+    split_symbol,
+)
+from avd.trading import Fill, FillModel, FilterViolation, SimOrder, SymbolFilters
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class _Working:
+    report: OrderReport
+    sim: SimOrder
+
+
+class PaperExchange:
+    """An :class:`~avd.exchange.exchange.Exchange` that fills on paper."""
+
+    mode = "paper"
+
+    def __init__(
+        self,
+        filters: dict[str, SymbolFilters],
+        balances: dict[str, Decimal] | None = None,
+        *,
+        model: FillModel | None = None,
+    ) -> None:
+        self.filters = dict(filters)
+        self.model = model if model is not None else FillModel()
+        self._free: dict[str, Decimal] = dict(
+            balances if balances is not None else {"USDT": Decimal("10000")}
+        )
+        self._locked: dict[str, Decimal] = {}
+        self._prices: dict[str, tuple[int, Decimal]] = {}
+        self._orders: dict[str, OrderReport] = {}
+        self._working: dict[str, _Working] = {}
+        self._trades: list[AccountTrade] = []
+        self._ids = itertools.count(1)
+        self._listeners: list[OrderListener] = []
+
+    # -- plumbing -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Nothing to connect."""
+
+    async def close(self) -> None:
+        """Nothing to disconnect."""
+
+    def on_order_update(self, listener: OrderListener) -> None:
+        """Call ``listener`` when a working order fills."""
+        self._listeners.append(listener)
+
+    def split(self, symbol: str) -> tuple[str, str]:
+        """(base, quote) of ``symbol`` (``BTCUSDT`` -> ``BTC``, ``USDT``)."""
+        try:
+            return split_symbol(symbol)
+        except ValueError:
+            raise ExchangeError(f"unknown quote asset in {symbol}", code=-1121) from None
+
+    async def symbol_filters(self, symbol: str) -> SymbolFilters:
+        """The filters given at construction."""
+        try:
+            return self.filters[symbol]
+        except KeyError:
+            raise ExchangeError(f"invalid symbol {symbol}", code=-1121) from None
+
+    async def last_price(self, symbol: str) -> Decimal:
+        """The latest price fed by the market stream."""
+        got = self._prices.get(symbol)
+        if got is None:
+            raise ExchangeError(
+                f"no market price for {symbol} yet: paper fills need the market stream",
+                rule="no_market_price",
+            )
+        return got[1]
+
+    # -- orders ---------------------------------------------------------------------
+
+    def _check_funds(self, symbol: str, side: str, qty: Decimal, price: Decimal) -> None:
+        base, quote = self.split(symbol)
+        if side == "BUY":
+            need, asset = qty * price, quote
+        else:
+            need, asset = qty, base
+        have = self._free.get(asset, Decimal(0))
+        if need > have:
+            raise ExchangeError(
+                "Account has insufficient balance for requested action. "
+                f"(needs {need.normalize():f} {asset}, has {have.normalize():f})",
+                code=-2010,
+            )
+
+    def _apply_fill(self, symbol: str, side: str, fill: Fill, *, locked: Decimal) -> None:
+        self.book(
+            symbol,
+            side,
+            fill.price,
+            fill.qty,
+            fill.commission,
+            self._commission_asset(symbol, fill),
+            locked=locked,
+        )
+
+    def book(
+        self,
+        symbol: str,
+        side: str,
+        price: Decimal,
+        qty: Decimal,
+        commission: Decimal,
+        commission_asset: str,
+        *,
+        locked: Decimal = Decimal(0),
+    ) -> None:
+        """Move the balances for one fill (also used to replay recorded fills at a restart)."""
+        base, quote = self.split(symbol)
+        notional = price * qty
+        if side == "BUY":
+            self._take(quote, notional, locked)
+            self._free[base] = self._free.get(base, Decimal(0)) + qty
+        else:
+            self._take(base, qty, locked)
+            self._free[quote] = self._free.get(quote, Decimal(0)) + notional
+        self._free[commission_asset] = self._free.get(commission_asset, Decimal(0)) - commission
+
+    async def settle(
+        self, symbol: str, side: str, qty: Decimal, price: Decimal, ts: int, client_order_id: str
+    ) -> OrderReport:
+        """An exit at the simulated price the stop tracker reports (taker fee)."""
+        filters = await self.symbol_filters(symbol)
+        fee = self.model.fee(filters, side, price, qty)
+        base, quote = self.split(symbol)
+        asset = base if side == "BUY" else quote
+        self.book(symbol, side, price, qty, fee, asset)
+        fill = OrderFill(price, qty, fee, asset, next(self._ids), ts)
+        report = OrderReport(
+            symbol=symbol,
+            client_order_id=client_order_id,
+            side=side,
+            type="MARKET",
+            status="FILLED",
+            orig_qty=qty,
+            executed_qty=qty,
+            cumulative_quote=price * qty,
+            order_id=next(self._ids),
+            time=ts,
+            fills=(fill,),
+        )
+        self._orders[client_order_id] = report
+        self._record(report, report.fills)
+        return report
+
+    def _take(self, asset: str, amount: Decimal, locked: Decimal) -> None:
+        from_locked = min(amount, locked)
+        if from_locked:
+            self._locked[asset] = self._locked.get(asset, Decimal(0)) - from_locked
+        self._free[asset] = self._free.get(asset, Decimal(0)) - (amount - from_locked)
+
+    def _commission_asset(self, symbol: str, fill: Fill) -> str:
+        # the fill model says BASE / QUOTE (or BNB); Binance names the asset
+        base, quote = self.split(symbol)
+        return {"BASE": base, "QUOTE": quote}.get(fill.commission_asset, fill.commission_asset)
+
+    def _fill_of(self, symbol: str, fill: Fill) -> OrderFill:
+        return OrderFill(
+            price=fill.price,
+            qty=fill.qty,
+            commission=fill.commission,
+            commission_asset=self._commission_asset(symbol, fill),
+            trade_id=next(self._ids),
+            ts=fill.ts,
+        )
+
+    def _record(self, report: OrderReport, fills: tuple[OrderFill, ...]) -> None:
+        for f in fills:
+            self._trades.append(
+                AccountTrade(
+                    symbol=report.symbol,
+                    id=f.trade_id,
+                    order_id=report.order_id,
+                    price=f.price,
+                    qty=f.qty,
+                    commission=f.commission,
+                    commission_asset=f.commission_asset,
+                    time=f.ts,
+                    is_buyer=report.side == "BUY",
+                )
+            )
+
+    async def place_order(self, order: OrderRequest) -> OrderReport:
+        """Fill a MARKET order now; queue a LIMIT or STOP_LOSS_LIMIT order."""
+        existing = self._orders.get(order.client_order_id)
+        if existing is not None and existing.is_open:
+            raise ExchangeError("Duplicate order sent.", code=-2010, rule="duplicate_order")
+        filters = await self.symbol_filters(order.symbol)
+        ts, last = self._prices.get(order.symbol, (0, Decimal(0)))
+        if order.type == "MARKET":
+            last = await self.last_price(order.symbol)
+            qty = filters.round_qty(order.quantity)
+            violation = filters.check(last, qty)
+            if violation is not None:
+                raise ExchangeError(
+                    f"Filter failure: {violation.filter} ({violation.detail})", code=-1013
+                )
+            self._check_funds(order.symbol, order.side, qty, last)
+            ex = self.model.execute(filters, order.side, qty, ts, points=[(ts, last)])
+            if isinstance(ex, FilterViolation):
+                raise ExchangeError(f"Filter failure: {ex.filter} ({ex.detail})", code=-1013)
+            fills = []
+            for f in ex.fills:
+                self._apply_fill(order.symbol, order.side, f, locked=Decimal(0))
+                fills.append(self._fill_of(order.symbol, f))
+            report = OrderReport(
+                symbol=order.symbol,
+                client_order_id=order.client_order_id,
+                side=order.side,
+                type="MARKET",
+                status="FILLED" if ex.remaining == 0 else "EXPIRED",
+                orig_qty=qty,
+                executed_qty=ex.filled,
+                cumulative_quote=sum((f.price * f.qty for f in fills), Decimal(0)),
+                order_id=next(self._ids),
+                time=ts or _now_ms(),
+                fills=tuple(fills),
+            )
+            self._orders[order.client_order_id] = report
+            self._record(report, report.fills)
+            return report
+        if order.price is None:
+            raise ExchangeError("a LIMIT order needs a price", code=-1102)
+        side_round = "BUY" if order.side == "BUY" else "SELL"
+        price = filters.round_price(order.price, side_round)
+        qty = filters.round_qty(order.quantity)
+        violation = filters.check(price, qty)
+        if violation is not None:
+            raise ExchangeError(
+                f"Filter failure: {violation.filter} ({violation.detail})", code=-1013
+            )
+        self._check_funds(order.symbol, order.side, qty, price)
+        base, quote = self.split(order.symbol)
+        lock_asset, lock_amount = (quote, qty * price) if order.side == "BUY" else (base, qty)
+        self._free[lock_asset] = self._free.get(lock_asset, Decimal(0)) - lock_amount
+        self._locked[lock_asset] = self._locked.get(lock_asset, Decimal(0)) + lock_amount
+        stop = filters.round_price(order.stop_price) if order.stop_price is not None else None
+        sim = self.model.submit(
+            filters,
+            order.side,
+            qty,
+            ts,
+            order_type=order.type,
+            price=price,
+            stop_price=stop,
+        )
+        report = OrderReport(
+            symbol=order.symbol,
+            client_order_id=order.client_order_id,
+            side=order.side,
+            type=order.type,
+            status="NEW",
+            orig_qty=qty,
+            executed_qty=Decimal(0),
+            cumulative_quote=Decimal(0),
+            order_id=next(self._ids),
+            price=price,
+            stop_price=stop or Decimal(0),
+            time=ts or _now_ms(),
+        )
+        self._orders[order.client_order_id] = report
+        self._working[order.client_order_id] = _Working(report, sim)
+        return report
+
+    async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
+        """Cancel a working order and release what it locked."""
+        w = self._working.pop(client_order_id, None)
+        if w is None:
+            raise ExchangeError("Unknown order sent.", code=-2011)
+        r = w.report
+        base, quote = self.split(symbol)
+        left = r.orig_qty - r.executed_qty
+        asset, amount = (quote, left * r.price) if r.side == "BUY" else (base, left)
+        self._locked[asset] = self._locked.get(asset, Decimal(0)) - amount
+        self._free[asset] = self._free.get(asset, Decimal(0)) + amount
+        done = replace(r, status="CANCELED")
+        self._orders[client_order_id] = done
+        return done
+
+    async def get_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        """The order with this id, or None."""
+        return self._orders.get(client_order_id)
+
+    async def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        """The working orders."""
+        return [
+            w.report for w in self._working.values() if symbol is None or w.report.symbol == symbol
+        ]
+
+    async def balances(self) -> dict[str, Balance]:
+        """Paper balances."""
+        assets = set(self._free) | set(self._locked)
+        return {
+            a: Balance(a, self._free.get(a, Decimal(0)), self._locked.get(a, Decimal(0)))
+            for a in sorted(assets)
+        }
+
+    async def trades_since(self, symbol: str, since_ms: int) -> list[AccountTrade]:
+        """Paper trades at or after ``since_ms``."""
+        return [t for t in self._trades if t.symbol == symbol and t.time >= since_ms]
+
+    # -- the market -----------------------------------------------------------------
+
+    async def on_price(self, symbol: str, ts: int, price: Decimal) -> None:
+        """A new market price: fill what it reaches."""
+        self._prices[symbol] = (ts, price)
+        for cid, w in list(self._working.items()):
+            if w.report.symbol != symbol:
+                continue
+            fill = w.sim.on_price(ts, price)
+            if fill is None:
+                continue
+            r = w.report
+            self._apply_fill(symbol, r.side, fill, locked=fill.qty * r.price)
+            if r.side == "BUY" and fill.price < r.price:  # price improvement unlocks the rest
+                _base, quote = self.split(symbol)
+                freed = fill.qty * (r.price - fill.price)
+                self._locked[quote] -= freed
+                self._free[quote] += freed
+            of = self._fill_of(symbol, fill)
+            executed = r.executed_qty + fill.qty
+            new = replace(
+                r,
+                executed_qty=executed,
+                cumulative_quote=r.cumulative_quote + fill.price * fill.qty,
+                status="FILLED" if executed >= r.orig_qty else "PARTIALLY_FILLED",
+                fills=(*r.fills, of),
+            )
+            self._record(new, (of,))
+            self._orders[cid] = new
+            if new.is_open:
+                w.report = new
+            else:
+                del self._working[cid]
+            for listener in self._listeners:
+                await listener(new)

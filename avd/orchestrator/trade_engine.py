@@ -1,0 +1,1140 @@
+"""The TradeEngine: signals and manual requests become sized, risk-checked orders.
+
+* ``SignalGenerated`` -> for each client whose bot is enabled and trades the
+  symbol: a BUY opens a long sized from the client's risk per trade and stop
+  rules; a SELL closes the client's longs in that symbol (spot holds no
+  shorts).
+* Manual trades come from the REST API (:meth:`TradeEngine.execute`).
+* Every trade is persisted before its entry order is sent (the order's client
+  order id derives from the trade id), with its orders, fills and history.
+* Open positions are tracked by the :class:`~avd.orchestrator.stop_monitor.StopMonitor`.
+* On start (:meth:`TradeEngine.recover`) pending and open trades are
+  reconciled with the exchange: an entry that filled while the platform was
+  down is recorded, one the exchange no longer knows is flagged, a
+  protective stop that filled is booked as the exit, and every remaining
+  stop is restored into the tracker. Nothing is sent twice: each order is
+  looked up by its client order id first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_DOWN, Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from avd.api.client.gateway import ClientGateway
+from avd.api.client.parameters import BotParameters
+from avd.api.client.schemas import FeeCharge
+from avd.exceptions import InvalidParameterError
+from avd.exchange.binance_exchange import BinanceExchange
+from avd.exchange.exchange import (
+    Exchange,
+    ExchangeError,
+    OrderFill,
+    OrderReport,
+    OrderRequest,
+    client_order_id,
+    split_symbol,
+)
+from avd.exchange.paper_exchange import PaperExchange
+from avd.orchestrator.events import (
+    Event,
+    KlineReceived,
+    OrderRejected,
+    PartialExitTaken,
+    SignalGenerated,
+    TradeClosed,
+    TradePlaced,
+)
+from avd.orchestrator.hub import EventHub
+from avd.orchestrator.risk_manager import (
+    EntryRequest,
+    OpenExposure,
+    RiskLimits,
+    RiskManager,
+    RiskRefusal,
+    RiskStatus,
+)
+from avd.orchestrator.stop_monitor import StopMonitor, Tracked, dec
+from avd.store import trades as repo
+from avd.store.database import Database
+from avd.store.models import OrderRecord, TradeRecord
+from avd.store.money import utcnow
+from avd.trading import FillModel, StopPlan, SymbolFilters
+
+log = logging.getLogger(__name__)
+
+D0 = Decimal(0)
+QTY_Q = Decimal("1e-20")
+HUNDRED = Decimal(100)
+
+
+class TradeEngineSettings(BaseModel):
+    """The trade engine's configuration (the ``trade`` section of ``avd run``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: where "live" clients trade: the simulator of ``avd run``, or Binance
+    live_exchange: Literal["sim", "binance"] = "sim"
+    risk: RiskLimits = Field(default_factory=lambda: RiskLimits())
+    paper_balances: dict[str, Decimal] = Field(default_factory=lambda: {"USDT": Decimal("10000")})
+    paper_taker_bps: Decimal = Decimal(10)
+    paper_maker_bps: Decimal = Decimal(10)
+    paper_slippage_bps: Decimal = Decimal(0)
+    protective_orders: bool = True
+    stop_limit_offset_bps: Decimal = Decimal(50)
+    #: how long the list of enabled bots is cached
+    bots_cache_s: float = Field(10.0, ge=0)
+    #: a stream price older than this is fetched again before an entry
+    price_max_age_s: float = Field(10.0, gt=0)
+
+
+class TradeRefused(Exception):  # noqa: N818 - the domain name
+    """A refused trade: the HTTP status, the rule and a clear detail with the numbers."""
+
+    def __init__(self, status: int, rule: str, detail: str, **numbers: str) -> None:
+        super().__init__(f"{rule}: {detail}")
+        self.status = status
+        self.rule = rule
+        self.detail = detail
+        self.numbers = numbers
+
+
+@dataclass(frozen=True)
+class TradeOrder:
+    """A trade to open (from the REST API or a signal)."""
+
+    symbol: str
+    side: str
+    type: str = "MARKET"
+    quantity: Decimal | None = None
+    quote_amount: Decimal | None = None
+    risk_percent: Decimal | None = None
+    price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    take_profits: tuple[tuple[Decimal, Decimal], ...] | None = None
+    trailing_percent: Decimal | None = None
+    break_even_after_r: Decimal | None = None
+    leverage: Decimal = Decimal(1)
+
+
+@dataclass
+class _Open:
+    client_id: int
+    symbol: str
+    notional: Decimal
+
+
+@dataclass
+class Reconciliation:
+    """What the last reconciliation with the exchanges found."""
+
+    at: float = 0.0
+    recorded_fills: int = 0
+    flagged: list[int] = field(default_factory=list)
+    restored_stops: int = 0
+    closed_while_down: list[int] = field(default_factory=list)
+    unknown_open_orders: list[str] = field(default_factory=list)
+    balances: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+ExchangeFactory = Callable[[int, str], Awaitable[Exchange]]
+FiltersSource = Callable[[str], Awaitable[SymbolFilters]]
+ParamsSource = Callable[[int], Awaitable[BotParameters]]
+BotsSource = Callable[[], Awaitable[list[tuple[int, BotParameters]]]]
+
+
+def _s(v: Decimal | None) -> str:
+    if v is None:
+        return ""
+    return f"{v.normalize():f}" if v != 0 else "0"
+
+
+def plan_json(order: TradeOrder, params: BotParameters) -> dict[str, Any]:
+    """The stop plan of a trade: the request's rules, else the client's."""
+    st = params.stops
+    tps = (
+        [[str(r), str(f)] for r, f in order.take_profits]
+        if order.take_profits is not None
+        else [[str(t.r_multiple), str(t.fraction)] for t in st.take_profit]
+    )
+    trail = order.trailing_percent if order.trailing_percent is not None else st.trailing_percent
+    be = order.break_even_after_r if order.break_even_after_r is not None else st.break_even_after_r
+    return {
+        "trail_pct": None if trail is None else str(trail),
+        "breakeven_after_r": None if be is None else str(be),
+        "take_profits": tps,
+    }
+
+
+def plan_from_json(raw: str) -> StopPlan | None:
+    """The :class:`StopPlan` stored with a trade."""
+    d = json.loads(raw or "{}")
+    tps = [(Decimal(r), Decimal(f)) for r, f in d.get("take_profits") or []]
+    if not d.get("trail_pct") and not d.get("breakeven_after_r") and not tps:
+        return None
+    return StopPlan(
+        trail_pct=Decimal(d["trail_pct"]) if d.get("trail_pct") else None,
+        breakeven_after_r=Decimal(d["breakeven_after_r"]) if d.get("breakeven_after_r") else None,
+        take_profits=tps or None,
+    )
+
+
+class TradeEngine:
+    """Execution, risk, stops and persistence for every client, on one hub."""
+
+    def __init__(
+        self,
+        hub: EventHub,
+        db: Database,
+        gateway: ClientGateway,
+        *,
+        params: ParamsSource,
+        bots: BotsSource,
+        filters: FiltersSource,
+        live_exchange: Callable[[int], Awaitable[Exchange]] | None = None,
+        price_source: Callable[[str], Awaitable[Decimal]] | None = None,
+        settings: TradeEngineSettings | None = None,
+    ) -> None:
+        self.hub = hub
+        self.db = db
+        self.gateway = gateway
+        self.settings = settings or TradeEngineSettings()
+        self._params = params
+        self._bots = bots
+        self._filters_source = filters
+        self._live_factory = live_exchange
+        self._price_source = price_source
+        self.risk = RiskManager(self.settings.risk, gateway)
+        self.monitor = StopMonitor(
+            hub,
+            self,
+            protective_orders=self.settings.protective_orders,
+            stop_limit_offset_bps=self.settings.stop_limit_offset_bps,
+        )
+        self.paper: dict[int, PaperExchange] = {}
+        self.live: dict[int, Exchange] = {}
+        self._filters: dict[str, SymbolFilters] = {}
+        self._open: dict[int, _Open] = {}
+        self._close_reason: dict[int, str] = {}
+        self._prices: dict[str, tuple[int, Decimal]] = {}
+        self._seen: dict[str, float] = {}
+        self._bots_cache: tuple[float, list[tuple[int, BotParameters]]] = (0.0, [])
+        self._lock = asyncio.Lock()
+        self.reconciliation = Reconciliation()
+        self._started = False
+        #: drawn once per database: part of every client order id
+        self.namespace = ""
+
+    # -- wiring ----------------------------------------------------------------------
+
+    def subscribe(self) -> None:
+        """Take klines (prices for paper fills and stops) and signals from the hub."""
+        self.hub.subscribe("trade-engine:market", self._on_market, KlineReceived)
+        self.hub.subscribe("trade-engine:signals", self._on_signal, SignalGenerated)
+
+    async def start(self) -> None:
+        """Migrate the database, then recover and reconcile."""
+        if self._started:
+            return
+        await self.db.upgrade()
+        async with self.db.write() as s:
+            self.namespace = await repo.namespace(s)
+        await self.recover()
+        self._started = True
+
+    async def stop(self) -> None:
+        """Close the exchanges."""
+        for ex in [*self.live.values(), *self.paper.values()]:
+            try:
+                await ex.close()
+            except Exception:  # pragma: no cover - best effort at shutdown
+                log.exception("closing an exchange")
+
+    def oid(self, client_id: int, trade_id: int, leg: str) -> str:
+        """The client order id of one leg of one trade (see :func:`client_order_id`)."""
+        return client_order_id(client_id, trade_id, leg, self.namespace)
+
+    async def filters(self, symbol: str) -> SymbolFilters:
+        """The symbol's filters (cached)."""
+        f = self._filters.get(symbol)
+        if f is None:
+            f = await self._filters_source(symbol)
+            self._filters[symbol] = f
+        return f
+
+    async def exchange_for(self, client_id: int, mode: str) -> Exchange:
+        """The client's exchange: its paper account, or the live (simulator) account."""
+        if mode == "paper":
+            ex = self.paper.get(client_id)
+            if ex is None:
+                s = self.settings
+                ex = PaperExchange(
+                    {},
+                    dict(s.paper_balances),
+                    model=FillModel(
+                        taker_bps=s.paper_taker_bps,
+                        maker_bps=s.paper_maker_bps,
+                        slippage_bps=s.paper_slippage_bps or None,
+                    ),
+                )
+                ex.filters = self._filters
+                for sym, (ts, px) in self._prices.items():
+                    await ex.on_price(sym, ts, px)
+                ex.on_order_update(self._order_update)
+                self.paper[client_id] = ex
+            return ex
+        live = self.live.get(client_id)
+        if live is None:
+            if self._live_factory is None:
+                raise TradeRefused(409, "live_unavailable", "live trading is not configured")
+            live = await self._live_factory(client_id)
+            live.on_order_update(self._order_update)
+            if isinstance(live, BinanceExchange):
+
+                async def reconcile() -> None:
+                    await self.reconcile_client(client_id)
+
+                live.on_reconnect(reconcile)
+            await live.start()
+            self.live[client_id] = live
+        return live
+
+    async def _publish(self, event: Event) -> None:
+        await self.hub.publish(event)
+
+    # -- the market ------------------------------------------------------------------
+
+    async def _on_market(self, event: Event) -> None:
+        assert isinstance(event, KlineReceived)
+        await self.on_kline(event)
+
+    async def on_kline(self, ev: KlineReceived) -> None:
+        """A kline: paper exchanges see its price, then the stops are updated."""
+        price = dec(ev.close)
+        ts = ev.open_time + 59_999 if ev.closed else (ev.event_time or ev.open_time)
+        self._prices[ev.symbol] = (ts, price)
+        self._seen[ev.symbol] = time.monotonic()
+        for ex in list(self.paper.values()):
+            await ex.on_price(ev.symbol, ts, price)
+        await self.monitor.on_kline(ev)
+
+    async def on_tick(self, symbol: str, ts: int, price: Decimal) -> None:
+        """One price (from a poller when no kline stream feeds the engine)."""
+        self._prices[symbol] = (ts, price)
+        self._seen[symbol] = time.monotonic()
+        for ex in list(self.paper.values()):
+            await ex.on_price(symbol, ts, price)
+        await self.monitor.on_price(symbol, price, ts)
+
+    async def current_price(self, symbol: str, ex: Exchange) -> Decimal:
+        """The stream's latest price, else the price source's, else the exchange's."""
+        got = self.last_price(symbol)
+        fresh = time.monotonic() - self._seen.get(symbol, 0.0) <= self.settings.price_max_age_s
+        if got is not None and (fresh or self._price_source is None):
+            return got
+        if self._price_source is not None:
+            price = await self._price_source(symbol)
+            ts = int(time.time() * 1000)
+            self._prices[symbol] = (ts, price)
+            self._seen[symbol] = time.monotonic()
+            for p in list(self.paper.values()):
+                await p.on_price(symbol, ts, price)
+            return price
+        return await ex.last_price(symbol)
+
+    def last_price(self, symbol: str) -> Decimal | None:
+        """The latest price seen on the stream."""
+        got = self._prices.get(symbol)
+        return None if got is None else got[1]
+
+    # -- entries ---------------------------------------------------------------------
+
+    def open_exposure(self, client_id: int) -> list[OpenExposure]:
+        """The client's open (and pending) positions as exposure."""
+        return [
+            OpenExposure(o.symbol, o.notional)
+            for o in self._open.values()
+            if o.client_id == client_id
+        ]
+
+    async def execute(
+        self, client_id: int, order: TradeOrder, *, origin: str = "manual"
+    ) -> TradeRecord:
+        """Risk-check, size, persist and place a trade; raise :class:`TradeRefused`."""
+        try:
+            return await self._execute(client_id, order, origin)
+        except TradeRefused as exc:
+            await self._publish(
+                OrderRejected(
+                    client_id=client_id,
+                    symbol=order.symbol,
+                    side=order.side,
+                    rule=exc.rule,
+                    detail=exc.detail,
+                    origin=origin,
+                )
+            )
+            raise
+
+    async def _execute(self, client_id: int, order: TradeOrder, origin: str) -> TradeRecord:
+        params = await self._params(client_id)
+        mode = params.mode
+        ex = await self.exchange_for(client_id, mode)
+        try:
+            filters = await self.filters(order.symbol)
+        except ExchangeError as exc:
+            raise TradeRefused(422, exc.rule, exc.message) from None
+        if order.type == "LIMIT":
+            if order.price is None:
+                raise TradeRefused(422, "missing_price", "a LIMIT order needs a price")
+            ref = filters.round_price(order.price, order.side)
+        else:
+            try:
+                ref = await self.current_price(order.symbol, ex)
+            except ExchangeError as exc:
+                raise TradeRefused(409, exc.rule, exc.message) from None
+        stop = order.stop_loss
+        if stop is None:
+            pct = params.stops.stop_loss_percent or Decimal(2)
+            raw = ref * (1 - pct / HUNDRED) if order.side == "BUY" else ref * (1 + pct / HUNDRED)
+            stop = filters.round_price(raw, "SELL" if order.side == "BUY" else "BUY")
+        else:
+            stop = filters.round_price(stop)
+        if (order.side == "BUY" and stop >= ref) or (order.side == "SELL" and stop <= ref):
+            where = "below" if order.side == "BUY" else "above"
+            raise TradeRefused(
+                422,
+                "stop_loss_side",
+                f"the stop-loss {_s(stop)} must be {where} the entry price {_s(ref)} "
+                f"for a {order.side}",
+            )
+        qty: Decimal | None = None
+        if order.quantity is not None:
+            qty = order.quantity
+        elif order.quote_amount is not None:
+            qty = filters.round_qty((order.quote_amount / ref).quantize(QTY_Q, ROUND_DOWN))
+        risk_pct = (
+            order.risk_percent if order.risk_percent is not None else params.risk_per_trade_percent
+        )
+        cash = None
+        if order.side == "BUY":
+            bal = (await ex.balances()).get(split_symbol(order.symbol)[1])
+            cash = bal.free if bal is not None else None
+        try:
+            sized = await self.risk.check_entry(
+                EntryRequest(
+                    client_id=client_id,
+                    symbol=order.symbol,
+                    side=order.side,
+                    entry=ref,
+                    stop=stop,
+                    filters=filters,
+                    risk_percent=risk_pct,
+                    quantity=qty,
+                    leverage=order.leverage,
+                    max_open_positions=params.max_open_positions,
+                    cash=cash,
+                ),
+                self.open_exposure(client_id),
+            )
+        except RiskRefusal as exc:
+            raise TradeRefused(422, exc.rule, exc.detail, **exc.numbers) from None
+        plan = plan_json(order, params)
+        async with self.db.write() as s:
+            trade = await repo.add_trade(
+                s,
+                TradeRecord(
+                    client_id=client_id,
+                    symbol=order.symbol,
+                    side=order.side,
+                    mode=mode,
+                    origin=origin,
+                    status="pending",
+                    order_type=order.type,
+                    requested_quantity=repo.q8(sized.quantity),
+                    limit_price=ref if order.type == "LIMIT" else None,
+                    initial_stop=stop,
+                    stop_loss=stop,
+                    plan=json.dumps(plan),
+                ),
+            )
+            cid = self.oid(client_id, trade.id, "e")
+            await repo.add_order(
+                s,
+                OrderRecord(
+                    trade_id=trade.id,
+                    client_order_id=cid,
+                    purpose="entry",
+                    symbol=order.symbol,
+                    side=order.side,
+                    type=order.type,
+                    status="PENDING_NEW",
+                    quantity=repo.q8(sized.quantity),
+                    price=ref if order.type == "LIMIT" else None,
+                ),
+            )
+            await repo.log(s, trade.id, "requested", origin=origin, quantity=_s(sized.quantity))
+        self._open[trade.id] = _Open(client_id, order.symbol, sized.notional)
+        req = OrderRequest(
+            symbol=order.symbol,
+            side=order.side,
+            type=order.type,
+            quantity=sized.quantity,
+            price=ref if order.type == "LIMIT" else None,
+            client_order_id=cid,
+        )
+        try:
+            report = await ex.place_order(req)
+        except ExchangeError as exc:
+            self._open.pop(trade.id, None)
+            async with self.db.write() as s:
+                t = await repo.get_trade(s, trade.id)
+                o = await repo.order_by_cid(s, cid)
+                assert t is not None and o is not None
+                t.status = "rejected"
+                t.note = exc.message
+                o.status = "REJECTED"
+                o.flag = exc.message
+                await repo.log(s, trade.id, "rejected", rule=exc.rule, detail=exc.message)
+            status = 422 if exc.code in (-2010, -1013) or exc.rule.startswith("filter") else 502
+            if exc.status_unknown:
+                status = 503
+            raise TradeRefused(status, exc.rule, exc.message) from None
+        return await self.apply_report(trade.id, report)
+
+    # -- order updates ---------------------------------------------------------------
+
+    async def _order_update(self, report: OrderReport) -> None:
+        async with self.db.read() as s:
+            o = await repo.order_by_cid(s, report.client_order_id)
+        if o is None:
+            return
+        if o.purpose == "entry":
+            if o.status == report.status and o.executed_qty == report.executed_qty:
+                return  # already recorded (the REST answer came first)
+            await self.apply_report(o.trade_id, report)
+        elif o.purpose == "stop" and report.status == "FILLED":
+            await self.stop_filled(o.trade_id, report)
+
+    async def stop_filled(self, trade_id: int, report: OrderReport) -> None:
+        """The protective stop filled on the exchange: that fill is the exit."""
+        tracked = self.monitor.detach(trade_id)
+        if tracked is None:
+            return
+        tracked.protective_id = None
+        full = report
+        if not report.fills or report.cumulative_quote == 0:
+            got = await tracked.exchange.get_order(tracked.symbol, report.client_order_id)
+            full = got if got is not None else report
+        await self.exited(
+            tracked,
+            full.executed_qty,
+            full.average_price,
+            "stop_loss",
+            full.time,
+            full,
+            True,
+        )
+
+    async def order_recorded(self, t: Tracked, purpose: str, report: OrderReport) -> None:
+        """Persist a protective stop order (placed or cancelled)."""
+        async with self.db.write() as s:
+            o = await repo.order_by_cid(s, report.client_order_id)
+            if o is None:
+                o = await repo.add_order(
+                    s,
+                    OrderRecord(
+                        trade_id=t.trade_id,
+                        client_order_id=report.client_order_id,
+                        purpose=purpose,
+                        symbol=t.symbol,
+                        side=report.side or t.exit_side,
+                        type=report.type or "STOP_LOSS_LIMIT",
+                        status=report.status,
+                        quantity=repo.q8(report.orig_qty),
+                        price=repo.q8(report.price) if report.price else None,
+                        stop_price=repo.q8(report.stop_price) if report.stop_price else None,
+                    ),
+                )
+            o.status = report.status
+            o.exchange_order_id = report.order_id or o.exchange_order_id
+            o.updated_at = utcnow()
+            await repo.log(
+                s,
+                t.trade_id,
+                f"{purpose}_order",
+                client_order_id=o.client_order_id,
+                status=report.status,
+                stop_price=_s(report.stop_price),
+            )
+
+    async def reconcile_client(self, client_id: int) -> None:
+        """After the user data stream reconnected: catch up on what it may have missed."""
+        async with self.db.read() as s:
+            rows = await repo.trades_of(s, client_id, repo.OPEN_STATUSES, limit=100_000)
+        for t in rows:
+            try:
+                ex = await self.exchange_for(client_id, t.mode)
+                if ex.mode == "paper":
+                    continue
+                if t.status == "pending":
+                    got = await ex.get_order(t.symbol, self.oid(client_id, t.id, "e"))
+                    if got is not None:
+                        await self.apply_report(t.id, got)
+                elif (tr := self.monitor.positions.get(t.id)) is not None and tr.protective_id:
+                    got = await ex.get_order(t.symbol, tr.protective_id)
+                    if got is not None and got.status == "FILLED":
+                        await self.stop_filled(t.id, got)
+            except ExchangeError as exc:
+                log.warning("reconciling trade %d: %s", t.id, exc.message)
+
+    async def apply_report(self, trade_id: int, report: OrderReport) -> TradeRecord:
+        """Record an entry order's state; open the position once it has filled."""
+        async with self._lock:
+            return await self._apply_report(trade_id, report)
+
+    async def _apply_report(self, trade_id: int, report: OrderReport) -> TradeRecord:
+        opened = False
+        async with self.db.write() as s:
+            t = await repo.get_trade(s, trade_id)
+            o = await repo.order_by_cid(s, report.client_order_id)
+            assert t is not None and o is not None
+            o.status = report.status
+            o.exchange_order_id = report.order_id or o.exchange_order_id
+            o.executed_qty = repo.q8(report.executed_qty)
+            o.cumulative_quote = repo.q8(report.cumulative_quote)
+            o.updated_at = utcnow()
+            base = split_symbol(t.symbol)[0]
+            base_fee = D0
+            for f in report.fills:
+                await repo.add_fill(
+                    s,
+                    o,
+                    exchange_trade_id=f.trade_id,
+                    price=f.price,
+                    qty=f.qty,
+                    commission=f.commission,
+                    commission_asset=f.commission_asset,
+                    ts=f.ts,
+                )
+            for f in report.fills:
+                if f.commission_asset == base and t.side == "BUY":
+                    base_fee += f.commission
+            if (t.status == "pending" and report.status == "FILLED") or (
+                t.status == "pending"
+                and report.status in ("EXPIRED", "CANCELED")
+                and report.executed_qty > 0
+            ):
+                filters = await self.filters(t.symbol)
+                net = filters.round_qty(report.executed_qty - base_fee)
+                t.quantity = net
+                t.open_quantity = net
+                t.entry_price = filters.round_price(report.average_price)
+                t.status = "open"
+                t.opened_ms = report.time or int(time.time() * 1000)
+                await repo.log(
+                    s,
+                    t.id,
+                    "opened",
+                    quantity=_s(net),
+                    entry_price=_s(t.entry_price),
+                    executed=_s(report.executed_qty),
+                )
+                opened = True
+            elif t.status == "pending" and report.status in ("CANCELED", "EXPIRED", "REJECTED"):
+                t.status = "cancelled"
+                await repo.log(s, t.id, "cancelled", status=report.status)
+                self._open.pop(t.id, None)
+        if opened:
+            assert t.entry_price is not None
+            self._open[t.id] = _Open(t.client_id, t.symbol, t.quantity * t.entry_price)
+            # tracked at once; the protective order follows the announcement
+            tracked = await self._track(t, protect=False)
+            await self._publish(
+                TradePlaced(
+                    trade_id=t.id,
+                    client_id=t.client_id,
+                    symbol=t.symbol,
+                    side=t.side,
+                    quantity=_s(t.quantity),
+                    entry_price=_s(t.entry_price),
+                    stop_loss=_s(t.stop_loss),
+                    mode=t.mode,
+                    client_order_id=report.client_order_id,
+                    origin=t.origin,
+                )
+            )
+            await self.monitor.protect(tracked)
+        return t
+
+    async def _track(
+        self, t: TradeRecord, *, restored: bool = False, protect: bool = True
+    ) -> Tracked:
+        assert t.entry_price is not None
+        ex = await self.exchange_for(t.client_id, t.mode)
+        tracked = Tracked(
+            trade_id=t.id,
+            client_id=t.client_id,
+            symbol=t.symbol,
+            side=t.side,
+            exchange=ex,
+            filters=await self.filters(t.symbol),
+            stop_version=t.stop_version,
+            namespace=self.namespace,
+        )
+        if restored and ex.mode != "paper" and self.settings.protective_orders:
+            tracked.protective_id = self.oid(t.client_id, t.id, f"s{t.stop_version}")
+            got = await ex.get_order(t.symbol, tracked.protective_id)
+            if got is None or not got.is_open:
+                tracked.protective_id = None
+        await self.monitor.add(
+            tracked,
+            entry=t.entry_price,
+            stop=t.initial_stop,
+            qty=t.open_quantity,
+            plan=plan_from_json(t.plan),
+            opened_at=t.opened_ms,
+            current_stop=t.stop_loss if t.stop_loss != t.initial_stop else None,
+            protect=protect,
+        )
+        return tracked
+
+    # -- the stop sink ---------------------------------------------------------------
+
+    async def stop_moved(
+        self, t: Tracked, old: Decimal, new: Decimal, reason: str, ts: int
+    ) -> None:
+        """Persist a stop move."""
+        async with self.db.write() as s:
+            row = await repo.get_trade(s, t.trade_id)
+            if row is None:
+                return
+            row.stop_loss = new
+            row.stop_version = t.stop_version
+            await repo.log(s, t.trade_id, "stop_moved", old=_s(old), new=_s(new), reason=reason)
+
+    async def exited(
+        self,
+        t: Tracked,
+        qty: Decimal,
+        price: Decimal,
+        reason: str,
+        ts: int,
+        report: OrderReport | None,
+        final: bool,
+    ) -> None:
+        """Book a partial or final exit."""
+        reason = self._close_reason.pop(t.trade_id, reason) if final else reason
+        async with self.db.write() as s:
+            row = await repo.get_trade(s, t.trade_id)
+            if row is None or row.entry_price is None:
+                return
+            sign = 1 if row.side == "BUY" else -1
+            pnl = repo.q8((price - row.entry_price) * qty * sign)
+            fee = D0
+            if report is not None:
+                o = await repo.order_by_cid(s, report.client_order_id)
+                if o is None:
+                    o = await repo.add_order(
+                        s,
+                        OrderRecord(
+                            trade_id=row.id,
+                            client_order_id=report.client_order_id,
+                            purpose="exit" if final else "partial",
+                            symbol=row.symbol,
+                            side=report.side,
+                            type=report.type,
+                            status=report.status,
+                            quantity=repo.q8(report.orig_qty),
+                        ),
+                    )
+                o.status = report.status
+                o.exchange_order_id = report.order_id
+                o.executed_qty = repo.q8(report.executed_qty)
+                o.cumulative_quote = repo.q8(report.cumulative_quote)
+                for f in report.fills:
+                    await repo.add_fill(
+                        s,
+                        o,
+                        exchange_trade_id=f.trade_id,
+                        price=f.price,
+                        qty=f.qty,
+                        commission=f.commission,
+                        commission_asset=f.commission_asset,
+                        ts=f.ts,
+                    )
+                    if row.symbol.endswith(f.commission_asset):
+                        fee += f.commission
+            pnl -= repo.q8(fee)
+            row.realized_pnl += pnl
+            row.open_quantity = max(row.open_quantity - qty, D0)
+            kind = "closed" if final else "partial_exit"
+            await repo.log(
+                s, row.id, kind, quantity=_s(qty), price=_s(price), reason=reason, pnl=_s(pnl)
+            )
+            if final:
+                row.status = "closed"
+                row.exit_price = repo.q8(price)
+                row.close_reason = reason
+                row.closed_at = utcnow()
+                row.open_quantity = D0
+            total_pnl = row.realized_pnl
+            client_id, symbol, side = row.client_id, row.symbol, row.side
+            entry = row.entry_price
+            # 1-based: this exit is already in the history (autoflush)
+            level = sum(1 for h in await repo.history_of(s, row.id) if h.kind == "partial_exit")
+            closed_qty = row.quantity
+        if not final:
+            await self._publish(
+                PartialExitTaken(
+                    trade_id=t.trade_id,
+                    client_id=client_id,
+                    symbol=symbol,
+                    level=level,
+                    quantity=_s(qty),
+                    price=_s(price),
+                    ts=ts,
+                )
+            )
+            return
+        self._open.pop(t.trade_id, None)
+        await self._publish(
+            TradeClosed(
+                trade_id=t.trade_id,
+                client_id=client_id,
+                symbol=symbol,
+                side=side,
+                reason=reason,
+                quantity=_s(closed_qty),
+                exit_price=_s(price),
+                pnl=_s(total_pnl),
+                ts=ts,
+            )
+        )
+        dd = await self.risk.on_trade_closed(client_id, total_pnl)
+        await self._save_risk(client_id)
+        if dd is not None:
+            await self._publish(dd)
+        self.risk.pending_events.clear()
+        await self._charge_fee(t.trade_id, client_id, symbol, closed_qty * entry, total_pnl)
+
+    async def _charge_fee(
+        self, trade_id: int, client_id: int, symbol: str, notional: Decimal, pnl: Decimal
+    ) -> None:
+        """The platform fee on a closed trade, through the Client service (idempotent)."""
+        ref = f"trade{self.namespace}-{trade_id}"
+        try:
+            charged = await self.gateway.charge_fee(
+                FeeCharge(
+                    client_id=client_id,
+                    trade_ref=ref,
+                    symbol=symbol,
+                    notional=repo.q8(notional),
+                    profit=repo.q8(pnl),
+                )
+            )
+        except Exception as exc:  # the trade stays closed; the fee can be charged again
+            log.warning("fee for trade %d not charged: %s", trade_id, exc)
+            return
+        async with self.db.write() as s:
+            await repo.log(
+                s, trade_id, "fee_charged", fee=_s(charged.charged), shortfall=_s(charged.shortfall)
+            )
+
+    async def _save_risk(self, client_id: int) -> None:
+        st = self.risk.state(client_id)
+        async with self.db.write() as s:
+            await repo.save_risk_state(
+                s,
+                client_id,
+                peak_equity=st.peak_equity,
+                blocked=st.blocked,
+                blocked_reason=st.blocked_reason,
+            )
+
+    # -- manual management -----------------------------------------------------------
+
+    async def trade_of(self, client_id: int, trade_id: int) -> TradeRecord:
+        """The client's trade, or 404 (another client's trade is not found either)."""
+        async with self.db.read() as s:
+            t = await repo.get_trade(s, trade_id)
+        if t is None or t.client_id != client_id:
+            raise TradeRefused(404, "not_found", f"no trade {trade_id} for this client")
+        return t
+
+    async def close(self, client_id: int, trade_id: int, *, reason: str = "manual") -> TradeRecord:
+        """Close an open position at the market."""
+        t = await self.trade_of(client_id, trade_id)
+        if t.status != "open" or trade_id not in self.monitor.positions:
+            raise TradeRefused(
+                409, "not_open", f"trade {trade_id} is {t.status}: only an open trade closes"
+            )
+        ex = await self.exchange_for(client_id, t.mode)
+        price = await self.current_price(t.symbol, ex)
+        ts = self._prices.get(t.symbol, (int(time.time() * 1000), price))[0]
+        self._close_reason[trade_id] = reason
+        await self.monitor.close(trade_id, price, ts)
+        return await self.trade_of(client_id, trade_id)
+
+    async def amend(
+        self,
+        client_id: int,
+        trade_id: int,
+        *,
+        stop_loss: Decimal | None = None,
+        take_profits: tuple[tuple[Decimal, Decimal], ...] | None = None,
+    ) -> TradeRecord:
+        """Move the stop and/or replace the take-profit targets of an open trade."""
+        t = await self.trade_of(client_id, trade_id)
+        if t.status != "open" or trade_id not in self.monitor.positions:
+            raise TradeRefused(409, "not_open", f"trade {trade_id} is {t.status}")
+        filters = await self.filters(t.symbol)
+        ts = self._prices.get(t.symbol, (int(time.time() * 1000), D0))[0]
+        if take_profits is not None:
+            plan = json.loads(t.plan or "{}")
+            plan["take_profits"] = [[str(r), str(f)] for r, f in take_profits]
+            async with self.db.write() as s:
+                row = await repo.get_trade(s, trade_id)
+                assert row is not None
+                row.plan = json.dumps(plan)
+                await repo.log(s, trade_id, "targets_changed", take_profits=plan["take_profits"])
+            tracked = self.monitor.positions.pop(trade_id)
+            state = self.monitor.tracker.remove(trade_id)
+            assert state is not None
+            await self.monitor.add(
+                tracked,
+                entry=state.entry,
+                stop=state.initial_stop,
+                qty=state.qty,
+                plan=plan_from_json(json.dumps(plan)),
+                opened_at=state.opened_at,
+                current_stop=state.stop,
+            )
+        if stop_loss is not None:
+            new = filters.round_price(stop_loss)
+            price = self.last_price(t.symbol)
+            if price is not None and (
+                (t.side == "BUY" and new >= price) or (t.side == "SELL" and new <= price)
+            ):
+                raise TradeRefused(
+                    422,
+                    "stop_loss_side",
+                    f"the stop-loss {_s(new)} would trigger at once (price {_s(price)})",
+                )
+            try:
+                await self.monitor.set_stop(trade_id, new, ts)
+            except InvalidParameterError as exc:
+                raise TradeRefused(
+                    422,
+                    "stop_loss_loosen",
+                    f"a stop only moves in the position's favour: {exc}",
+                ) from None
+        return await self.trade_of(client_id, trade_id)
+
+    async def kill_switch(self, active: bool, reason: str = "") -> list[int]:
+        """Turn the kill switch on (close everything, stop entries) or off."""
+        self.risk.set_kill_switch(active, reason)
+        closed: list[int] = []
+        if not active:
+            return closed
+        for trade_id, tr in list(self.monitor.positions.items()):
+            try:
+                await self.close(tr.client_id, trade_id, reason="kill_switch")
+                closed.append(trade_id)
+            except TradeRefused as exc:
+                log.warning("kill switch: trade %d not closed: %s", trade_id, exc.detail)
+        return closed
+
+    async def trades(
+        self, client_id: int, statuses: tuple[str, ...] | None, *, limit: int, offset: int
+    ) -> list[TradeRecord]:
+        """A client's trades, newest first."""
+        async with self.db.read() as s:
+            return await repo.trades_of(s, client_id, statuses, limit=limit, offset=offset)
+
+    async def unblock(self, client_id: int | None) -> list[int]:
+        """Lift the drawdown block (admin)."""
+        done = await self.risk.unblock(client_id)
+        for cid in done:
+            await self._save_risk(cid)
+        return done
+
+    async def risk_status(self, client_id: int) -> RiskStatus:
+        """The client's risk state."""
+        return await self.risk.status(client_id, self.open_exposure(client_id))
+
+    # -- automatic trading -----------------------------------------------------------
+
+    async def bots(self) -> list[tuple[int, BotParameters]]:
+        """Clients whose bot is enabled (cached briefly)."""
+        at, cached = self._bots_cache
+        if time.monotonic() - at > self.settings.bots_cache_s:
+            cached = [(cid, p) for cid, p in await self._bots() if p.enabled]
+            self._bots_cache = (time.monotonic(), cached)
+        return cached
+
+    async def _on_signal(self, event: Event) -> None:
+        assert isinstance(event, SignalGenerated)
+        await self.on_signal(event)
+
+    async def on_signal(self, sig: SignalGenerated) -> None:
+        """Trade a signal for every enabled bot that trades its symbol."""
+        for client_id, params in await self.bots():
+            if sig.symbol not in params.symbols:
+                continue
+            if sig.side == "SELL":
+                for trade_id, o in list(self._open.items()):
+                    if o.client_id == client_id and o.symbol == sig.symbol:
+                        with contextlib.suppress(TradeRefused):
+                            await self.close(client_id, trade_id, reason="signal")
+                continue
+            try:
+                await self.execute(
+                    client_id,
+                    TradeOrder(symbol=sig.symbol, side="BUY", type="MARKET"),
+                    origin="signal",
+                )
+            except TradeRefused as exc:
+                log.info(
+                    "signal %s %s for client %d refused: %s", sig.side, sig.symbol, client_id, exc
+                )
+
+    # -- recovery --------------------------------------------------------------------
+
+    async def recover(self) -> Reconciliation:
+        """Restore open positions and stops; reconcile with the exchanges."""
+        rec = Reconciliation(at=time.time())
+        async with self.db.read() as s:
+            active = await repo.trades_of(s, None, repo.OPEN_STATUSES, limit=100_000)
+            clients = {t.client_id for t in active}
+            states = {r.client_id: r for r in await repo.risk_states(s)}
+            clients |= set(states)
+            pnl = {c: await repo.realized(s, c) for c in clients}
+            day = {c: await repo.realized(s, c, repo.start_of_day()) for c in clients}
+        for c in clients:
+            st = states.get(c)
+            self.risk.restore(
+                c,
+                realized_pnl=pnl[c],
+                day_pnl=day[c],
+                peak_equity=st.peak_equity if st is not None else None,
+                blocked=st.blocked if st is not None else False,
+                blocked_reason=st.blocked_reason if st is not None else "",
+            )
+        await self._restore_paper_accounts()
+        for t in sorted(active, key=lambda t: t.id):
+            try:
+                await self._recover_trade(t, rec)
+            except ExchangeError as exc:
+                log.warning("recovery of trade %d: %s", t.id, exc.message)
+        for cid, ex in self.live.items():
+            try:
+                opened = await ex.open_orders()
+                known = {o.client_order_id for o in opened}
+                async with self.db.read() as s:
+                    for cid_ in known:
+                        if (
+                            cid_.startswith(f"avd-{cid}-")
+                            and await repo.order_by_cid(s, cid_) is None
+                        ):
+                            rec.unknown_open_orders.append(cid_)
+                bal = await ex.balances()
+                rec.balances[str(cid)] = {a: _s(b.total) for a, b in bal.items() if b.total}
+            except ExchangeError as exc:
+                log.warning("reconciliation of client %d: %s", cid, exc.message)
+        self.reconciliation = rec
+        log.info(
+            "trade engine recovered: %d stops restored, %d fills recorded, %d flagged",
+            rec.restored_stops,
+            rec.recorded_fills,
+            len(rec.flagged),
+        )
+        return rec
+
+    async def _restore_paper_accounts(self) -> None:
+        """Rebuild each paper account from its recorded fills (paper state lives in memory)."""
+        async with self.db.read() as s:
+            rows = [t for t in await repo.trades_of(s, None, None, limit=10_000_000)]
+            fills: list[tuple[int, str, str, Any]] = []
+            for t in sorted(rows, key=lambda t: t.id):
+                if t.mode != "paper":
+                    continue
+                for o in await repo.orders_of(s, t.id):
+                    fills += [
+                        (t.client_id, t.symbol, o.side, f) for f in await repo.fills_of(s, o.id)
+                    ]
+        for client_id, symbol, side, f in fills:
+            ex = await self.exchange_for(client_id, "paper")
+            assert isinstance(ex, PaperExchange)
+            ex.book(symbol, side, f.price, f.qty, f.commission, f.commission_asset)
+
+    async def _recover_trade(self, t: TradeRecord, rec: Reconciliation) -> None:
+        ex = await self.exchange_for(t.client_id, t.mode)
+        entry_cid = self.oid(t.client_id, t.id, "e")
+        if t.status == "pending":
+            got = await ex.get_order(t.symbol, entry_cid)
+            if got is None:
+                async with self.db.write() as s:
+                    row = await repo.get_trade(s, t.id)
+                    o = await repo.order_by_cid(s, entry_cid)
+                    assert row is not None
+                    row.status = "flagged"
+                    row.note = "the exchange does not know the entry order (never placed or lost)"
+                    if o is not None:
+                        o.flag = row.note
+                    await repo.log(s, t.id, "flagged", detail=row.note)
+                rec.flagged.append(t.id)
+                return
+            self._open[t.id] = _Open(
+                t.client_id, t.symbol, t.requested_quantity * (got.price or D0)
+            )
+            if got.executed_qty > 0 and not got.fills and ex.mode != "paper":
+                fills = [
+                    f for f in await ex.trades_since(t.symbol, 0) if f.order_id == got.order_id
+                ]
+                got = replace(
+                    got,
+                    fills=tuple(
+                        OrderFill(f.price, f.qty, f.commission, f.commission_asset, f.id, f.time)
+                        for f in fills
+                    ),
+                )
+                rec.recorded_fills += len(fills)
+            row = await self.apply_report(t.id, got)
+            if row.status == "open":
+                rec.restored_stops += 1
+            return
+        # open: a protective stop that filled while down is the exit
+        if ex.mode != "paper" and self.settings.protective_orders:
+            stop_cid = self.oid(t.client_id, t.id, f"s{t.stop_version}")
+            got = await ex.get_order(t.symbol, stop_cid)
+            if got is not None and got.status == "FILLED":
+                assert t.entry_price is not None
+                self._open[t.id] = _Open(t.client_id, t.symbol, t.quantity * t.entry_price)
+                tracked = Tracked(
+                    t.id,
+                    t.client_id,
+                    t.symbol,
+                    t.side,
+                    ex,
+                    await self.filters(t.symbol),
+                    namespace=self.namespace,
+                )
+                await self.exited(
+                    tracked, got.executed_qty, got.average_price, "stop_loss", got.time, got, True
+                )
+                rec.closed_while_down.append(t.id)
+                return
+        assert t.entry_price is not None
+        self._open[t.id] = _Open(t.client_id, t.symbol, t.quantity * t.entry_price)
+        await self._track(t, restored=True)
+        rec.restored_stops += 1

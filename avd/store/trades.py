@@ -1,0 +1,196 @@
+"""The trade engine's repository: trades, their orders and fills, history, risk state."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from avd.store.models import (
+    FillRecord,
+    MetaRecord,
+    OrderRecord,
+    RiskStateRecord,
+    TradeEventRecord,
+    TradeRecord,
+)
+from avd.store.money import QUANTUM, utcnow
+
+OPEN_STATUSES = ("pending", "open")
+
+
+def q8(v: Decimal) -> Decimal:
+    """Round to the 8 decimals the database keeps."""
+    return v.quantize(QUANTUM)
+
+
+def _json(detail: dict[str, Any]) -> str:
+    return json.dumps(detail, default=str, sort_keys=True)
+
+
+async def add_trade(s: AsyncSession, trade: TradeRecord) -> TradeRecord:
+    """Insert a trade (its id is set on return)."""
+    s.add(trade)
+    await s.flush()
+    return trade
+
+
+async def get_trade(s: AsyncSession, trade_id: int) -> TradeRecord | None:
+    """One trade by id."""
+    return await s.get(TradeRecord, trade_id)
+
+
+async def trades_of(
+    s: AsyncSession,
+    client_id: int | None,
+    statuses: tuple[str, ...] | None = None,
+    *,
+    exclude: tuple[str, ...] = (),
+    limit: int = 500,
+    offset: int = 0,
+) -> list[TradeRecord]:
+    """A client's trades (every client's when ``client_id`` is None), newest first."""
+    q = select(TradeRecord)
+    if client_id is not None:
+        q = q.where(TradeRecord.client_id == client_id)
+    if statuses is not None:
+        q = q.where(TradeRecord.status.in_(statuses))
+    if exclude:
+        q = q.where(TradeRecord.status.not_in(exclude))
+    q = q.order_by(TradeRecord.id.desc()).limit(limit).offset(offset)
+    return list((await s.scalars(q)).all())
+
+
+async def add_order(s: AsyncSession, order: OrderRecord) -> OrderRecord:
+    """Insert an order row."""
+    s.add(order)
+    await s.flush()
+    return order
+
+
+async def order_by_cid(s: AsyncSession, client_order_id: str) -> OrderRecord | None:
+    """An order by its client order id."""
+    return await s.scalar(select(OrderRecord).where(OrderRecord.client_order_id == client_order_id))
+
+
+async def orders_of(s: AsyncSession, trade_id: int) -> list[OrderRecord]:
+    """A trade's orders, oldest first."""
+    q = select(OrderRecord).where(OrderRecord.trade_id == trade_id).order_by(OrderRecord.id)
+    return list((await s.scalars(q)).all())
+
+
+async def add_fill(
+    s: AsyncSession,
+    order: OrderRecord,
+    *,
+    exchange_trade_id: int,
+    price: Decimal,
+    qty: Decimal,
+    commission: Decimal,
+    commission_asset: str,
+    ts: int,
+) -> bool:
+    """Record a fill once (False if it was already recorded)."""
+    seen = await s.scalar(
+        select(FillRecord.id).where(
+            FillRecord.order_id == order.id, FillRecord.exchange_trade_id == exchange_trade_id
+        )
+    )
+    if seen is not None:
+        return False
+    s.add(
+        FillRecord(
+            order_id=order.id,
+            exchange_trade_id=exchange_trade_id,
+            price=q8(price),
+            qty=q8(qty),
+            commission=q8(commission),
+            commission_asset=commission_asset,
+            ts=ts,
+        )
+    )
+    return True
+
+
+async def fills_of(s: AsyncSession, order_id: int) -> list[FillRecord]:
+    """An order's fills."""
+    q = select(FillRecord).where(FillRecord.order_id == order_id).order_by(FillRecord.id)
+    return list((await s.scalars(q)).all())
+
+
+async def log(s: AsyncSession, trade_id: int, kind: str, **detail: Any) -> None:
+    """Append to a trade's history."""
+    s.add(TradeEventRecord(trade_id=trade_id, kind=kind, detail=_json(detail)))
+
+
+async def history_of(s: AsyncSession, trade_id: int) -> list[TradeEventRecord]:
+    """A trade's history, oldest first."""
+    q = (
+        select(TradeEventRecord)
+        .where(TradeEventRecord.trade_id == trade_id)
+        .order_by(TradeEventRecord.id)
+    )
+    return list((await s.scalars(q)).all())
+
+
+async def realized(s: AsyncSession, client_id: int, since: datetime | None = None) -> Decimal:
+    """The realized P&L of a client's trades (closed since ``since``, if given)."""
+    q = select(func.coalesce(func.sum(TradeRecord.realized_pnl), 0)).where(
+        TradeRecord.client_id == client_id
+    )
+    if since is not None:
+        q = q.where(TradeRecord.closed_at >= since)
+    raw = await s.scalar(q)
+    return Decimal(int(raw or 0)).scaleb(-8)
+
+
+async def risk_state(s: AsyncSession, client_id: int) -> RiskStateRecord | None:
+    """A client's persisted risk state."""
+    return await s.get(RiskStateRecord, client_id)
+
+
+async def risk_states(s: AsyncSession) -> list[RiskStateRecord]:
+    """Every persisted risk state."""
+    return list((await s.scalars(select(RiskStateRecord))).all())
+
+
+async def save_risk_state(
+    s: AsyncSession,
+    client_id: int,
+    *,
+    peak_equity: Decimal | None,
+    blocked: bool,
+    blocked_reason: str,
+) -> None:
+    """Insert or update a client's risk state."""
+    row = await s.get(RiskStateRecord, client_id)
+    if row is None:
+        row = RiskStateRecord(client_id=client_id)
+        s.add(row)
+    row.peak_equity = q8(peak_equity) if peak_equity is not None else None
+    row.blocked = blocked
+    row.blocked_reason = blocked_reason
+    row.updated_at = utcnow()
+
+
+async def namespace(s: AsyncSession) -> str:
+    """The client order id namespace of the database (5 base-36 characters, drawn once)."""
+    row = await s.get(MetaRecord, "order_id_namespace")
+    if row is None:
+        alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+        value = "".join(secrets.choice(alphabet) for _ in range(5))
+        row = MetaRecord(key="order_id_namespace", value=value)
+        s.add(row)
+        await s.flush()
+    return row.value
+
+
+def start_of_day(now: datetime | None = None) -> datetime:
+    """Midnight UTC of today."""
+    n = now or datetime.now(UTC)
+    return datetime(n.year, n.month, n.day, tzinfo=UTC)

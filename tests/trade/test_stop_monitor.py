@@ -1,0 +1,131 @@
+"""The stop monitor driven by klines: trailing, break-even and partial exits, by hand."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal as Dec
+from typing import Any
+
+from avd.exchange.exchange import OrderReport
+from avd.exchange.paper_exchange import PaperExchange
+from avd.orchestrator.events import KlineReceived, SLAdjusted
+from avd.orchestrator.hub import EventHub
+from avd.orchestrator.stop_monitor import StopMonitor, Tracked
+from avd.trading import StopPlan, SymbolFilters
+
+BTC = SymbolFilters("0.01", "0.00001", min_qty="0.00001", min_notional="5")
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    async def stop_moved(self, t: Tracked, old: Dec, new: Dec, reason: str, ts: int) -> None:
+        self.calls.append(("moved", old, new, reason, ts))
+
+    async def exited(
+        self,
+        t: Tracked,
+        qty: Dec,
+        price: Dec,
+        reason: str,
+        ts: int,
+        report: OrderReport | None,
+        final: bool,
+    ) -> None:
+        self.calls.append(("exit", qty, price, reason, ts, final))
+
+    async def order_recorded(self, t: Tracked, purpose: str, report: OrderReport) -> None:
+        self.calls.append(("order", purpose, report.client_order_id, report.status))
+
+
+def tick(price: str, ts: int) -> KlineReceived:
+    p = float(price)
+    return KlineReceived(
+        symbol="BTCUSDT",
+        interval="1m",
+        open_time=0,
+        open=p,
+        high=p,
+        low=p,
+        close=p,
+        volume=1.0,
+        closed=False,
+        event_time=ts,
+    )
+
+
+def drive(plan: StopPlan, entry: str, stop: str, qty: str, path: list[str]) -> tuple[Any, Any]:
+    async def go() -> tuple[list[tuple[Any, ...]], list[Any]]:
+        hub = EventHub()
+        published: list[Any] = []
+
+        async def rec(e: Any) -> None:
+            published.append(e)
+
+        hub.subscribe("rec", rec, SLAdjusted)
+        hub.start()
+        sink = Sink()
+        mon = StopMonitor(hub, sink)
+        ex = PaperExchange({"BTCUSDT": BTC})
+        t = Tracked(1, 7, "BTCUSDT", "BUY", ex, BTC)
+        await mon.add(t, entry=Dec(entry), stop=Dec(stop), qty=Dec(qty), plan=plan, opened_at=0)
+        for i, price in enumerate(path, start=1):
+            await mon.on_kline(tick(price, i))
+        await asyncio.sleep(0)
+        await hub.drain()
+        await hub.stop()
+        return sink.calls, published
+
+    return asyncio.run(go())
+
+
+def test_trailing_stop_follows_the_peak_by_five_percent() -> None:
+    calls, published = drive(
+        StopPlan(trail_pct="5"),
+        "60000",
+        "57000",
+        "0.01",
+        ["60000", "62000", "61000", "64000.50", "60800.40", "60900"],
+    )
+    # hand-computed: stop = peak x 0.95, rounded to the 0.01 tick, never loosened
+    assert calls == [
+        ("moved", Dec("57000"), Dec("58900"), "TrailingPercent", 2),  # 62000 x 0.95
+        # 5% of 64000.50 is 3200.025, rounded down to the tick: 64000.50 - 3200.02
+        ("moved", Dec("58900"), Dec("60800.48"), "TrailingPercent", 4),
+        ("exit", Dec("0.01"), Dec("60800.40"), "trailing_stop", 5, True),
+    ]
+    assert [(Dec(e.old_stop), Dec(e.new_stop), e.trade_id, e.client_id) for e in published] == [
+        (Dec("57000"), Dec("58900"), 1, 7),
+        (Dec("58900"), Dec("60800.48"), 1, 7),
+    ]
+
+
+def test_break_even_after_one_r_then_stopped_at_the_gap_price() -> None:
+    calls, _ = drive(
+        StopPlan(breakeven_after_r=1), "100", "95", "1", ["103", "105", "104", "99.50"]
+    )
+    # R = 100 - 95 = 5: at 105 (+1R) the stop moves to the entry, 100
+    assert calls == [
+        ("moved", Dec("95"), Dec("100.00"), "BreakEven", 2),
+        ("exit", Dec("1"), Dec("99.50"), "break_even", 4, True),
+    ]
+
+
+def test_partial_exits_at_one_and_two_r_then_the_rest_stops_out() -> None:
+    calls, _ = drive(
+        StopPlan(take_profits=[(1, "0.5"), (2, "0.25")]),
+        "100",
+        "90",
+        "1",
+        ["105", "110", "115", "120.50", "89"],
+    )
+    # R = 10: half at 110 (1R), a quarter at 120.50 (first price >= 2R = 120), the rest at 89
+    assert calls == [
+        ("exit", Dec("0.5"), Dec("110"), "take_profit", 2, False),
+        ("exit", Dec("0.25"), Dec("120.50"), "take_profit", 4, False),
+        ("exit", Dec("0.25"), Dec("89"), "stop_loss", 5, True),
+    ]
+    # P&L by hand: 0.5 x 10 + 0.25 x 20.5 - 0.25 x 11 = 5 + 5.125 - 2.75 = 7.375
+    pnl = sum((c[2] - Dec(100)) * c[1] for c in calls)
+    assert pnl == Dec("7.375")
