@@ -824,8 +824,8 @@ pub(crate) mod tests {
         let r = run(&c, Some(&sub));
         let t = r.trades[0];
         assert_eq!((t.reason, t.exit_price, t.exit_time), (ExitReason::TakeProfit, 111.0, t5 + 666));
-        assert_eq!(r.counters.lower_tf_bars, 2);
-        // The opposite order in the finer series → the stop.
+        assert_eq!(r.counters.lower_tf_bars, 1); // only bar 5 has finer candles
+                                                 // The opposite order in the finer series → the stop.
         let sub = owned(&[(101.0, 101.0, 90.0, 95.0), (95.0, 112.0, 95.0, 105.0)], t5, 1_000);
         assert_eq!(run(&c, Some(&sub)).trades[0].reason, ExitReason::StopLoss);
     }
