@@ -127,6 +127,7 @@ def write_report(result: BacktestResult, out: str | Path, title: str = "AVD back
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a report is meant to be shared
     try:
         meta = {
             "symbols": ", ".join(result.symbols),

@@ -405,7 +405,7 @@ pub(crate) fn run_validated(
             }
             sym.next += 1;
             processed += 1;
-            if processed & 0xFFF == 0 {
+            if processed.trailing_zeros() >= 12 {
                 if let Some(p) = progress {
                     p.store(processed, Ordering::Relaxed);
                 }
@@ -622,8 +622,7 @@ pub(crate) fn run_validated(
     // Close what is still open at the last close, as taker.
     let last = times.len().saturating_sub(1);
     let last_time = times.last().copied().unwrap_or(0);
-    for si in 0..syms.len() {
-        let sym = &mut syms[si];
+    for (si, sym) in syms.iter_mut().enumerate() {
         if let Some(p) = sym.pos {
             let tr = if p.dir > 0 { &mut long_tr } else { &mut short_tr };
             tr.remove(p.id);
@@ -706,7 +705,7 @@ pub(crate) mod tests {
         c
     }
 
-    const T0: i64 = 1_700_000_040_000 - 1_700_000_040_000 % 60_000;
+    const T0: i64 = 1_700_000_040_000; // a whole minute
 
     /// Flat at 100, a BUY at the close of bar 2; bar 3 opens at 101; bar 5
     /// goes down to 90 (through the stop) and up to 112.
