@@ -24,7 +24,7 @@ SPECS: dict[str, tuple[list[str], list[str]]] = {
     "vectorbt": ([sys.executable], ["vectorbt==1.2.0"]),
     # NautilusTrader needs Python >= 3.12.
     "nautilus": (
-        ["python3.12", str(Path.home() / ".pyenv" / "versions" / "3.12.1" / "bin" / "python")],
+        [str(Path.home() / ".pyenv" / "versions" / "3.12.1" / "bin" / "python"), "python3.12"],
         ["nautilus_trader==1.231.0"],
     ),
 }
@@ -49,7 +49,7 @@ def ensure(name: str) -> Path | None:
     try:
         subprocess.run([base, "-m", "venv", str(PEERS / name)], check=True, capture_output=True)
         subprocess.run(
-            [str(py), "-m", "pip", "install", "-q", "numpy<2.4", *reqs],
+            [str(py), "-m", "pip", "install", "-q", *reqs],
             check=True,
             capture_output=True,
             timeout=1200,
