@@ -25,7 +25,8 @@ SPECS: dict[str, tuple[list[str], list[str]]] = {
     # NautilusTrader needs Python >= 3.12.
     "nautilus": (
         [str(Path.home() / ".pyenv" / "versions" / "3.12.1" / "bin" / "python"), "python3.12"],
-        ["nautilus_trader==1.231.0"],
+        # pandas 3 hands read-only buffers its bar wrangler cannot take.
+        ["nautilus_trader==1.231.0", "pandas<3"],
     ),
 }
 

@@ -118,7 +118,8 @@ def _peer_in_venv(
     with tempfile.TemporaryDirectory() as d:
         f = Path(d) / "bars.npz"
         np.savez(f, entries=e, exits=x, **million)
-        out = peer_venv.run(name, f, repeat=3)
+        # NautilusTrader takes about a minute per million bars: one run.
+        out = peer_venv.run(name, f, repeat=1 if name == "nautilus" else 3)
     if out is None:
         sys.stderr.write(f"{name}: peer venv unavailable, not compared\n")
         return None
