@@ -845,6 +845,74 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn symbols_are_merged_by_time_and_the_equity_is_sampled_once_per_step() {
+        // A trades at T0..T0+3m, B at T0+1m..T0+4m (one minute later): five
+        // steps. A BUY on A at step 0 fills at A's open of step 1 (101);
+        // B never trades. Equity: 10 000, then marked at A's closes.
+        let a = owned(
+            &[(100.0, 100.0, 100.0, 100.0), (101.0, 103.0, 101.0, 102.0), (102.0, 104.0, 102.0, 104.0)],
+            T0,
+            60_000,
+        );
+        let b = owned(&[(50.0, 50.0, 50.0, 50.0); 4], T0 + 60_000, 60_000);
+        let sig_a = [1i8, 0, 0];
+        let series = [
+            Series { symbol: "AUSDT", interval: Interval::M1, cols: cols(&a), lower: None, signals: Some(&sig_a) },
+            Series { symbol: "BUSDT", interval: Interval::M1, cols: cols(&b), lower: None, signals: None },
+        ];
+        let r = run_backtest(&cfg(), &series, Window::default(), None).unwrap();
+        assert_eq!(r.times, (0..5).map(|k| T0 + k * 60_000 + 59_999).collect::<Vec<_>>());
+        // 10 units (1 % of 10 000 over a 10.00 stop), entry fee 0.01 × 101 = 1.01.
+        let e0 = 10_000.0 - 1.01;
+        let want = [10_000.0, e0 + 10.0, e0 + 30.0, e0 + 30.0, 0.0];
+        for k in 0..4 {
+            assert!(close(r.equity[k], want[k]), "step {k}: {} vs {}", r.equity[k], want[k]);
+        }
+        // Closed at A's last close (104) at the end: fee 0.1 % × 1040 = 1.04.
+        let t = r.trades[0];
+        assert_eq!((t.symbol, t.reason, t.exit_price, t.exit_bar), (0, ExitReason::EndOfData, 104.0, 4));
+        assert!(close(*r.equity.last().unwrap(), e0 + 30.0 - 1.04));
+        // Candles before `start` only warm up: nothing is traded or sampled.
+        let r = run_backtest(&cfg(), &series, Window { start: Some(T0 + 60_000), end: Some(T0 + 3 * 60_000) }, None)
+            .unwrap();
+        assert_eq!(r.times.len(), 2);
+        assert!(r.trades.is_empty());
+    }
+
+    #[test]
+    fn a_sweep_gives_the_same_rows_on_one_thread_and_on_two() {
+        use crate::backtest::sweep::{run_sweep, SweepSpec};
+        // A deterministic random walk long enough for the engine's signals.
+        let mut x: u64 = 42;
+        let mut p = 100.0f64;
+        let rows: Vec<_> = (0..6_000)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                let r = ((x >> 33) as f64 / f64::from(1u32 << 31) - 0.5) * 0.01;
+                let o = p;
+                p *= 1.0 + r;
+                (o, o.max(p) * 1.002, o.min(p) * 0.998, p)
+            })
+            .collect();
+        let d = owned(&rows, T0, 60_000);
+        let s = [Series { symbol: "RWUSDT", interval: Interval::M1, cols: cols(&d), lower: None, signals: None }];
+        let mut base = BacktestConfig::default();
+        base.engine.signals.entry_threshold = 55.0;
+        base.engine.signals.rearm_threshold = 45.0;
+        let text = |t: usize| {
+            format!(r#"{{"threads": {t}, "grid": {{"stops.stop_atr": [1, 2, 3], "stops.trail_pct": [0, 1]}}}}"#)
+        };
+        let one = run_sweep(&base, &SweepSpec::from_json(&text(1)).unwrap(), &s, Window::default()).unwrap();
+        let two = run_sweep(&base, &SweepSpec::from_json(&text(2)).unwrap(), &s, Window::default()).unwrap();
+        assert_eq!(one.rows.len(), 6);
+        assert!(one.rows.iter().any(|r| r.stats.trades > 0), "the walk gives signals");
+        for (a, b) in one.rows.iter().zip(&two.rows) {
+            assert_eq!(a.values, b.values);
+            assert_eq!(a.stats.final_equity.to_bits(), b.stats.final_equity.to_bits());
+        }
+    }
+
+    #[test]
     fn open_positions_close_at_the_end_and_shorts_need_allow_short() {
         let mut c = cfg();
         c.stops.stop_pct = 50.0;
