@@ -864,9 +864,9 @@ pub(crate) mod tests {
         assert_eq!(r.times, (0..5).map(|k| T0 + k * 60_000 + 59_999).collect::<Vec<_>>());
         // 10 units (1 % of 10 000 over a 10.00 stop), entry fee 0.01 × 101 = 1.01.
         let e0 = 10_000.0 - 1.01;
-        let want = [10_000.0, e0 + 10.0, e0 + 30.0, e0 + 30.0, 0.0];
-        for k in 0..4 {
-            assert!(close(r.equity[k], want[k]), "step {k}: {} vs {}", r.equity[k], want[k]);
+        let want = [10_000.0, e0 + 10.0, e0 + 30.0, e0 + 30.0];
+        for (k, (&got, &w)) in r.equity.iter().zip(&want).enumerate() {
+            assert!(close(got, w), "step {k}: {got} vs {w}");
         }
         // Closed at A's last close (104) at the end: fee 0.1 % × 1040 = 1.04.
         let t = r.trades[0];
