@@ -34,6 +34,7 @@ __all__ = [
     "PartialExit",
     "PositionSize",
     "PositionState",
+    "Progress",
     "Roc",
     "Rsi",
     "SimOrder",
@@ -53,6 +54,8 @@ __all__ = [
     "adx",
     "atr",
     "bbands",
+    "check_backtest_config",
+    "default_backtest_config",
     "donchian",
     "ema",
     "from_signals",
@@ -65,11 +68,14 @@ __all__ = [
     "read_candles",
     "roc",
     "rsi",
+    "run_backtest",
+    "run_sweep",
     "size_position",
     "sma",
     "stddev",
     "stoch",
     "vwap",
+    "walk_forward",
     "wma",
     "zscore",
 ]
@@ -476,6 +482,43 @@ def from_signals(
     short_exits: NDArray[np.bool_] | None = None,
     periods_per_year: float = 365.0,
 ) -> tuple[dict[str, Any], NDArray[np.float64], dict[str, float]]: ...
+
+# -- strategy backtest, sweeps, walk-forward -----------------------------------
+
+@final
+class Progress:
+    """Candles processed by a running backtest (polled from another thread)."""
+
+    def __new__(cls) -> Progress: ...
+    @property
+    def done(self) -> int: ...
+
+def run_backtest(
+    config_json: str,
+    series: list[dict[str, Any]],
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]: ...
+def run_sweep(
+    config_json: str,
+    spec_json: str,
+    series: list[dict[str, Any]],
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    threads: int | None = None,
+) -> str: ...
+def walk_forward(
+    config_json: str,
+    spec_json: str,
+    series: list[dict[str, Any]],
+    *,
+    threads: int | None = None,
+) -> str: ...
+def default_backtest_config() -> str: ...
+def check_backtest_config(config_json: str) -> str: ...
 
 # -- fills ---------------------------------------------------------------------
 

@@ -185,6 +185,7 @@ def _print_report(report: list[dict[str, Any]]) -> None:
 # Commands of the other areas register themselves on `app` / `serve_app`.
 from avd.api.client import commands as _client_commands  # noqa: E402,F401
 from avd.api.trade import commands as _trade_commands  # noqa: E402,F401
+from avd.backtest import commands as _backtest_commands  # noqa: E402,F401
 from avd.exchange.simulator import commands as _sim_commands  # noqa: E402,F401
 from avd.orchestrator import commands as _run_commands  # noqa: E402,F401
 

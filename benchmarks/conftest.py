@@ -64,6 +64,7 @@ def side_by_side(request: pytest.FixtureRequest, benchmark: Any) -> Callable[...
         n: int,
         repeat: int = 7,
         peer_scale: float = 1.0,
+        peer_seconds: Callable[[], float | None] | None = None,
     ) -> None:
         benchmark(ours)
         if benchmark.disabled:
@@ -72,6 +73,10 @@ def side_by_side(request: pytest.FixtureRequest, benchmark: Any) -> Callable[...
         entry: dict[str, Any] = {"ours": benchmark.stats.stats.min, "n": n, "peer_name": peer_name}
         if peer is not None:
             entry["peer"] = best_of(peer, repeat) * peer_scale
+        elif peer_seconds is not None:  # a peer timed elsewhere (its own venv)
+            seconds = peer_seconds()
+            if seconds is not None:
+                entry["peer"] = seconds * peer_scale
         SIDE_BY_SIDE[name] = entry
 
     return run

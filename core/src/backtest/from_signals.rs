@@ -166,12 +166,15 @@ impl SignalInputs<'_> {
                 )));
             }
         }
-        for (i, p) in self.open.iter().chain(self.high).chain(self.low).chain(self.close).enumerate() {
-            if !(p.is_finite() && *p > 0.0) {
+        // `0 < p < inf` is false for NaN too; a branch-free fold per column
+        // vectorises, and the position is looked up only on failure.
+        let ok = |p: f64| p > 0.0 && p < f64::INFINITY;
+        for (name, col) in [("open", self.open), ("high", self.high), ("low", self.low), ("close", self.close)] {
+            if !col.iter().fold(true, |acc, &p| acc & ok(p)) {
+                let i = col.iter().position(|&p| !ok(p)).unwrap_or(0);
                 return Err(CoreError::InvalidInput(format!(
-                    "prices must be finite and > 0; found {p} at bar {} of `{}`",
-                    i % n.max(1),
-                    ["open", "high", "low", "close"][i / n.max(1)]
+                    "prices must be finite and > 0; found {} at bar {i} of `{name}`",
+                    col[i]
                 )));
             }
         }

@@ -9,6 +9,7 @@ pub mod indicators;
 pub mod money;
 pub mod risk;
 pub mod stops;
+pub mod strategy;
 pub mod util;
 
 use pyo3::prelude::*;
@@ -28,6 +29,11 @@ mod _core {
     // -- backtest --
     #[pymodule_export]
     use super::backtest::py_from_signals;
+    #[pymodule_export]
+    use super::strategy::{
+        py_check_backtest_config, py_default_backtest_config, py_run_backtest, py_run_sweep, py_walk_forward,
+        PyProgress,
+    };
 
     // -- candles --
     #[pymodule_export]

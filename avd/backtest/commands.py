@@ -1,0 +1,223 @@
+"""``avd backtest`` and ``avd sweep``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from avd.backtest.report import ARTIFACTS, fmt_stat, write_report
+from avd.backtest.runner import STAT_LABELS, Backtest, BacktestResult
+from avd.cli import _one_line_errors, app, console
+from avd.exceptions import ConfigError
+
+#: Runs longer than this many candles get a progress bar.
+PROGRESS_MIN_CANDLES = 500_000
+
+DataOpt = Annotated[
+    list[Path],
+    typer.Option(
+        "--data",
+        help="Candle file or folder (repeatable): AVD CSV, Binance raw kline CSV or JSON.",
+    ),
+]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Strategy configuration (JSON).")]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", help="Trade from this UTC date/time (YYYY-MM-DD[THH:MM]) or ms."),
+]
+ToOpt = Annotated[
+    str | None, typer.Option("--to", help="Trade until this UTC date/time (excluded).")
+]
+LowerOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--lower", help="Finer candles of the symbols, to resolve exits in a candle."),
+]
+
+
+def parse_time(text: str | None, what: str) -> int | None:
+    """Milliseconds since the epoch from ``YYYY-MM-DD[THH:MM[:SS]]`` (UTC) or an integer."""
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"--{what}: {text!r} is not a date (YYYY-MM-DD[THH:MM]) or ms") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a folder")
+
+
+def _stats_table(result: BacktestResult) -> Table:
+    t = Table(title=f"Backtest: {', '.join(result.symbols)}")
+    t.add_column("statistic")
+    t.add_column("value", justify="right")
+    for k, (label, _) in STAT_LABELS.items():
+        if k in result.stats:
+            t.add_row(label, fmt_stat(k, result.stats[k]))
+    return t
+
+
+def _run(
+    bt: Backtest, data: list[Path], lower: list[Path], start: int | None, end: int | None
+) -> BacktestResult:
+    from avd.backtest.data import load
+
+    candles = load(data)
+    finer = load(lower) if lower else []
+    total = sum(len(c) for c in candles)
+    if total < PROGRESS_MIN_CANDLES or not console.is_terminal:
+        return bt.run(*candles, lower=finer, start=start, end=end)
+    with Progress(
+        TextColumn("backtest"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f} candles"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("run", total=total)
+        return bt.run(
+            *candles,
+            lower=finer,
+            start=start,
+            end=end,
+            on_progress=lambda done, _n: bar.update(task, completed=done),
+        )
+
+
+@app.command()
+@_one_line_errors
+def backtest(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the report (replaced).")],
+    config: ConfigOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    lower: LowerOpt = None,
+    sweep: Annotated[
+        Path | None, typer.Option("--sweep", help="Run this sweep (JSON) instead of one backtest.")
+    ] = None,
+) -> None:
+    """Backtest the AVD strategy; writes report.json, trades.csv, equity.png, report.html."""
+    _check_out(out)
+    bt = Backtest(config)
+    start, end = parse_time(from_, "from"), parse_time(to, "to")
+    if sweep is not None:
+        _sweep(bt, sweep, data, lower or [], start, end, None, False, out)
+        return
+    result = _run(bt, data, lower or [], start, end)
+    console.print(_stats_table(result))
+    write_report(result, out)
+    console.print(f"wrote {', '.join(ARTIFACTS)} to {out}")
+
+
+def _write_json(out: Path, name: str, doc: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+    with os.fdopen(fd, "w") as f:
+        json.dump(doc, f, indent=2)
+    os.replace(tmp, out / name)
+
+
+def _sweep(
+    bt: Backtest,
+    spec: Path,
+    data: list[Path],
+    lower: list[Path],
+    start: int | None,
+    end: int | None,
+    threads: int | None,
+    walk: bool,
+    out: Path | None,
+    top: int = 20,
+) -> None:
+    from avd.backtest.data import load
+
+    candles = load(data)
+    finer = load(lower) if lower else []
+    if walk:
+        res = bt.walk_forward(spec, *candles, lower=finer, threads=threads)
+        t = Table(title=f"Walk-forward ({res['metric']})")
+        for c in ("train", "test", *res["params"], "train score", "test score", "test return"):
+            t.add_column(c)
+        for w in res["windows"]:
+            t.add_row(
+                _day(w["train_start"]) + " → " + _day(w["train_end"]),
+                _day(w["train_end"]) + " → " + _day(w["test_end"]),
+                *(json.dumps(v) for v in w["best"]),
+                _num(w["train_score"]),
+                _num(w["test_score"]),
+                fmt_stat("total_return", w["test"]["total_return"]),
+            )
+        console.print(t)
+        if out is not None:
+            _write_json(out, "walk_forward.json", res)
+        return
+    res = bt.sweep(spec, *candles, lower=finer, start=start, end=end, threads=threads)
+    t = Table(title=f"Sweep: {len(res['rows'])} runs ranked by {res['metric']}")
+    t.add_column("#", justify="right")
+    for p in res["params"]:
+        t.add_column(p)
+    for c in ("total_return", "sharpe", "max_drawdown", "trades"):
+        t.add_column(c, justify="right")
+    for i, r in enumerate(res["rows"][:top], 1):
+        s = r["stats"]
+        t.add_row(
+            str(i),
+            *(json.dumps(v) for v in r["values"]),
+            *(fmt_stat(c, _f(s[c])) for c in ("total_return", "sharpe", "max_drawdown", "trades")),
+        )
+    console.print(t)
+    if out is not None:
+        _write_json(out, "sweep.json", res)
+
+
+def _f(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def _num(v: Any) -> str:
+    return "n/a" if v is None else f"{float(v):.3f}"
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+@app.command()
+@_one_line_errors
+def sweep(
+    data: DataOpt,
+    spec: Annotated[Path, typer.Option("--spec", help="Sweep specification (JSON).")],
+    config: ConfigOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    lower: LowerOpt = None,
+    threads: Annotated[int | None, typer.Option(help="Worker threads (0: every core).")] = None,
+    walk_forward: Annotated[
+        bool, typer.Option("--walk-forward", help="Walk-forward analysis (spec: walk_forward).")
+    ] = False,
+    top: Annotated[int, typer.Option(help="Rows shown.")] = 20,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for sweep.json.")] = None,
+) -> None:
+    """Grid or random parameter sweep (parallel), or walk-forward analysis."""
+    if out is not None:
+        _check_out(out)
+    bt = Backtest(config)
+    start, end = parse_time(from_, "from"), parse_time(to, "to")
+    _sweep(bt, spec, data, lower or [], start, end, threads, walk_forward, out, top)

@@ -1,0 +1,160 @@
+"""Candle files for the backtester: the ../shared/data CSV, Binance's raw kline CSV and JSON.
+
+File names give the symbol and interval: ``BTCUSDT-1m.csv.gz`` (AVD's
+layout), ``BTCUSDT-1m-2024-01.csv`` (data.binance.vision's monthly dumps) or
+``BTCUSDT-1h.json`` (a ``GET /api/v3/klines`` response saved as is: a list
+of 12-field arrays). Several files of one symbol and interval (monthly
+dumps) are joined; overlapping candles are kept once.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from avd import _core
+from avd.exceptions import DataError
+from avd.history import Candles
+
+_NAME = re.compile(
+    r"^(?P<symbol>[A-Z0-9]{2,32})-(?P<interval>1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)"
+    r"(?:-[0-9A-Za-z_-]+)?\.(?P<ext>csv|json)(?:\.gz)?$"
+)
+_COLUMNS = (
+    "open_time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "quote_volume",
+    "trades",
+    "taker_buy_base",
+)
+
+
+def name_of(path: Path) -> tuple[str, str, str]:
+    """``(symbol, interval, 'csv' | 'json')`` from a candle file's name.
+
+    Raises
+    ------
+    DataError
+        If the name does not follow ``SYMBOL-INTERVAL[-suffix].csv|json[.gz]``.
+    """
+    m = _NAME.match(path.name)
+    if m is None:
+        raise DataError(
+            f"{path.name}: candle files are named SYMBOL-INTERVAL[-suffix].csv|json[.gz] "
+            "(e.g. BTCUSDT-1m.csv.gz, BTCUSDT-1m-2024-01.csv, BTCUSDT-1h.json)"
+        )
+    return m["symbol"], m["interval"], m["ext"]
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Every candle file named by ``paths`` (files, or folders of them), sorted.
+
+    Raises
+    ------
+    DataError
+        If a path does not exist or a folder holds no candle file.
+    """
+    out: list[Path] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_file():
+            name_of(p)
+            out.append(p)
+        elif p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.is_file() and _NAME.match(f.name))
+            if not files:
+                raise DataError(f"{p}: no SYMBOL-INTERVAL.csv|json candle files in this folder")
+            out.extend(files)
+        else:
+            raise DataError(f"{p}: no such file or folder")
+    return sorted(set(out))
+
+
+def _num(v: Any) -> float:
+    return float(v) if v not in (None, "") else float("nan")
+
+
+def read_kline_json(path: Path) -> dict[str, Any]:
+    """Columns of a Binance ``/api/v3/klines`` JSON response (a list of arrays).
+
+    Raises
+    ------
+    DataError
+        If the file is not a list of kline arrays of 6 to 12 fields.
+    """
+    raw = path.read_bytes()
+    if path.name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    try:
+        rows = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise DataError(f"{path.name}: not JSON ({exc})") from None
+    if not isinstance(rows, list) or not all(
+        isinstance(r, list) and 6 <= len(r) <= 12 for r in rows
+    ):
+        raise DataError(f"{path.name}: expected a list of Binance kline arrays [open_time, ...]")
+    n = len(rows)
+    cols: dict[str, Any] = {"open_time": np.empty(n, dtype=np.int64)}
+    for f in _COLUMNS[1:]:
+        cols[f] = np.full(n, np.nan)
+    # Binance's field order; 6 = close_time, 10 = taker_buy_quote, 11 = ignore.
+    where = {
+        1: "open",
+        2: "high",
+        3: "low",
+        4: "close",
+        5: "volume",
+        7: "quote_volume",
+        8: "trades",
+        9: "taker_buy_base",
+    }
+    try:
+        for i, r in enumerate(rows):
+            cols["open_time"][i] = int(r[0])
+            for k, name in where.items():
+                if k < len(r):
+                    cols[name][i] = _num(r[k])
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{path.name}: kline {i}: {exc}") from None
+    return cols
+
+
+def _read_one(path: Path) -> dict[str, Any]:
+    if name_of(path)[2] == "json":
+        return read_kline_json(path)
+    cols = _core.read_candles(path)
+    return {f: cols[f] for f in _COLUMNS}
+
+
+def load(paths: Iterable[str | Path]) -> list[Candles]:
+    """The candles of every symbol and interval found at ``paths``.
+
+    Raises
+    ------
+    DataError
+        For a missing path, a badly named file or a file that does not parse.
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for f in discover(paths):
+        sym, iv, _ = name_of(f)
+        try:
+            groups.setdefault((sym, iv), []).append(_read_one(f))
+        except (ValueError, OSError) as exc:
+            raise DataError(f"{f.name}: {exc}") from None
+    out = []
+    for (sym, iv), parts in sorted(groups.items()):
+        cat = {k: np.concatenate([p[k] for p in parts]) for k in _COLUMNS}
+        # Sorted, each open time once (monthly dumps may overlap).
+        _, keep = np.unique(cat["open_time"], return_index=True)
+        out.append(Candles(sym, iv, *(np.ascontiguousarray(cat[k][keep]) for k in _COLUMNS)))
+    return out
