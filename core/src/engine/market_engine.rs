@@ -164,7 +164,7 @@ impl MarketEngine {
                 out.count(step.outcome);
             }
             if let Some(sig) = step.signal {
-                out.signals.push(sig);
+                out.signals.push(*sig);
             }
         }
         Ok(out)

@@ -15,8 +15,9 @@ pub struct KlineStep {
     pub outcome: PushOutcome,
     /// Whether a new context score was computed (a closed candle past warm-up).
     pub scored: bool,
-    /// The signal it fired, if any.
-    pub signal: Option<TradeSignal>,
+    /// The signal it fired, if any (boxed: signals are rare, and a small
+    /// step is cheap to return on every kline).
+    pub signal: Option<Box<TradeSignal>>,
 }
 
 /// One stream's buffer, features, evaluator and latest context.
@@ -117,11 +118,12 @@ impl SymbolState {
         if !outcome.appended() {
             return KlineStep { outcome, scored: false, signal: None };
         }
-        let Some(f) = self.features.update(candle) else {
+        if !self.features.advance(candle) {
             return KlineStep { outcome, scored: false, signal: None };
-        };
-        let reading = patterns::detect(&f, &cfg.patterns);
-        let (components, score) = scorer.evaluate(&f, &reading);
+        }
+        let f = self.features.current();
+        let reading = patterns::detect(f, &cfg.patterns);
+        let (components, score) = scorer.evaluate(f, &reading);
         let timestamp = self.interval.close_time(candle.open_time);
         let ctx = match &mut self.context {
             Some(ctx) => ctx,
@@ -144,10 +146,10 @@ impl SymbolState {
         ctx.components = components;
         ctx.timestamp = timestamp;
         ctx.close = f.close;
-        let signal = self.evaluator.evaluate(ctx, &f);
+        let signal = self.evaluator.evaluate(ctx, f).map(Box::new);
         if let Some(s) = &signal {
             self.signals += 1;
-            self.last_signal = Some(s.clone());
+            self.last_signal = Some(TradeSignal::clone(s));
         }
         KlineStep { outcome, scored: true, signal }
     }

@@ -174,6 +174,18 @@ impl FeatureSet {
     /// Feeds one closed candle; returns the snapshot once every indicator
     /// is past its warm-up.
     pub fn update(&mut self, c: &Candle) -> Option<Features> {
+        self.advance(c).then_some(self.current)
+    }
+
+    /// The latest values, ready or not.
+    #[must_use]
+    pub fn current(&self) -> &Features {
+        &self.current
+    }
+
+    /// Feeds one closed candle; whether every indicator is past its warm-up
+    /// (the snapshot is then [`FeatureSet::current`]; no copy is made).
+    pub fn advance(&mut self, c: &Candle) -> bool {
         self.bars += 1;
         let hlc = Hlc { high: c.high, low: c.low, close: c.close };
         let ema_fast = self.ema_fast.update(c.close);
@@ -243,7 +255,7 @@ impl FeatureSet {
             && width_rank.is_finite();
         self.current = f;
         self.ready = ready;
-        ready.then_some(f)
+        ready
     }
 
     /// Named indicator values after the last candle (NaN while warming up).

@@ -351,7 +351,7 @@ impl PyMarketEngine {
             }
         }
         if let Some(s) = step.signal {
-            events.append(Py::new(py, PyTradeSignal { inner: s })?)?;
+            events.append(Py::new(py, PyTradeSignal { inner: *s })?)?;
         }
         Ok(events)
     }
