@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from avd import _core
 from avd.exchange.exchange import (
     Exchange,
     ExchangeError,
@@ -31,6 +32,7 @@ from avd.exchange.exchange import (
     client_order_id,
 )
 from avd.exchange.paper_exchange import PaperExchange
+from avd.indicators import Atr
 from avd.orchestrator.events import KlineReceived, SLAdjusted
 from avd.orchestrator.hub import EventHub
 from avd.trading import (
@@ -44,6 +46,9 @@ from avd.trading import (
 from avd.trading import SlAdjusted as RustSlAdjusted
 
 log = logging.getLogger(__name__)
+
+#: ATR period of chandelier stops (Wilder, as the engine's)
+ATR_PERIOD = 14
 
 #: tracker reasons -> the close reasons the API reports
 CLOSE_REASONS = {
@@ -139,6 +144,7 @@ class StopMonitor:
         self.offset = stop_limit_offset_bps / Decimal(10000)
         self.positions: dict[int, Tracked] = {}
         self._symbols: set[str] = set()
+        self._atr: dict[tuple[str, str], Atr] = {}
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -251,14 +257,18 @@ class StopMonitor:
         if ev.symbol not in self._symbols:
             return
         if ev.closed:
+            # ATR(14) of the stream, for chandelier stops (effective at the close)
+            atr = self._atr.setdefault((ev.symbol, ev.interval), Atr(ATR_PERIOD))
+            atr_value = atr.update(ev.high, ev.low, ev.close)
             events = self.tracker.on_candle(
                 ev.symbol,
                 ev.open_time,
-                ev.open_time + 59_999 if ev.interval == "1m" else ev.open_time,
+                _core.next_open_time(ev.interval, ev.open_time) - 1,
                 dec(ev.open),
                 dec(ev.high),
                 dec(ev.low),
                 dec(ev.close),
+                atr=atr_value if atr.is_ready else None,
             )
         else:
             ts = ev.event_time or ev.open_time

@@ -171,6 +171,10 @@ def plan_json(order: TradeOrder, params: BotParameters) -> dict[str, Any]:
     return {
         "trail_pct": None if trail is None else str(trail),
         "breakeven_after_r": None if be is None else str(be),
+        "chandelier_k": None
+        if st.chandelier_atr_multiple is None
+        else str(st.chandelier_atr_multiple),
+        "time_stop_ms": None if st.time_stop_minutes is None else st.time_stop_minutes * 60_000,
         "take_profits": tps,
     }
 
@@ -179,11 +183,14 @@ def plan_from_json(raw: str) -> StopPlan | None:
     """The :class:`StopPlan` stored with a trade."""
     d = json.loads(raw or "{}")
     tps = [(Decimal(r), Decimal(f)) for r, f in d.get("take_profits") or []]
-    if not d.get("trail_pct") and not d.get("breakeven_after_r") and not tps:
+    rules = ("trail_pct", "breakeven_after_r", "chandelier_k", "time_stop_ms")
+    if not tps and not any(d.get(k) for k in rules):
         return None
     return StopPlan(
         trail_pct=Decimal(d["trail_pct"]) if d.get("trail_pct") else None,
         breakeven_after_r=Decimal(d["breakeven_after_r"]) if d.get("breakeven_after_r") else None,
+        chandelier_k=Decimal(d["chandelier_k"]) if d.get("chandelier_k") else None,
+        time_stop_ms=int(d["time_stop_ms"]) if d.get("time_stop_ms") else None,
         take_profits=tps or None,
     )
 

@@ -129,3 +129,77 @@ def test_partial_exits_at_one_and_two_r_then_the_rest_stops_out() -> None:
     # P&L by hand: 0.5 x 10 + 0.25 x 20.5 - 0.25 x 11 = 5 + 5.125 - 2.75 = 7.375
     pnl = sum((c[2] - Dec(100)) * c[1] for c in calls)
     assert pnl == Dec("7.375")
+
+
+def candle(i: int, close: float) -> KlineReceived:
+    """A closed 1m candle: high and low 5 away from the close."""
+    return KlineReceived(
+        symbol="BTCUSDT",
+        interval="1m",
+        open_time=i * 60_000,
+        open=close - 2.0,
+        high=close + 5.0,
+        low=close - 5.0,
+        close=close,
+        volume=1.0,
+        closed=True,
+    )
+
+
+def run_klines(plan: StopPlan, klines: list[KlineReceived]) -> list[tuple[Any, ...]]:
+    async def go() -> list[tuple[Any, ...]]:
+        hub = EventHub()
+        hub.start()
+        sink = Sink()
+        mon = StopMonitor(hub, sink)
+        ex = PaperExchange({"BTCUSDT": BTC})
+        t = Tracked(1, 7, "BTCUSDT", "BUY", ex, BTC)
+        await mon.add(t, entry=Dec("100"), stop=Dec("90"), qty=Dec("1"), plan=plan, opened_at=0)
+        for k in klines:
+            await mon.on_kline(k)
+        await hub.drain()
+        await hub.stop()
+        return sink.calls
+
+    return asyncio.run(go())
+
+
+def test_chandelier_stop_trails_the_peak_by_k_atr() -> None:
+    # closes 102, 104, ..., 130: every true range is 10 (high - low; the
+    # gaps to the previous close are 7 and 3), so Wilder's ATR(14) is
+    # exactly 10 once ready, after the 15th candle. The stop then moves to
+    # the peak (the 15th high, 135) minus 2 x 10 = 115, at that close.
+    calls = run_klines(StopPlan(chandelier_k="2"), [candle(i, 100.0 + 2 * i) for i in range(1, 16)])
+    moves = [c for c in calls if c[0] == "moved"]
+    assert moves == [("moved", Dec("90"), Dec("115"), "Chandelier", 15 * 60_000 + 59_999)]
+
+
+def test_time_stop_closes_after_the_configured_minutes() -> None:
+    # opened at 0 with a 3-minute time stop: still open at 120 s, closed by
+    # the first price at or after 180 s (its own price)
+    calls = drive(StopPlan(time_stop_ms=180_000), "100", "90", "1", [])[0]
+    assert calls == []
+
+    async def go() -> list[tuple[Any, ...]]:
+        hub = EventHub()
+        hub.start()
+        sink = Sink()
+        mon = StopMonitor(hub, sink)
+        ex = PaperExchange({"BTCUSDT": BTC})
+        t = Tracked(1, 7, "BTCUSDT", "BUY", ex, BTC)
+        await mon.add(
+            t,
+            entry=Dec("100"),
+            stop=Dec("90"),
+            qty=Dec("1"),
+            plan=StopPlan(time_stop_ms=180_000),
+            opened_at=0,
+        )
+        for price, ts in (("101", 60_000), ("102", 120_000), ("103.5", 180_000), ("104", 240_000)):
+            await mon.on_kline(tick(price, ts))
+        await hub.drain()
+        await hub.stop()
+        return sink.calls
+
+    calls = asyncio.run(go())
+    assert calls == [("exit", Dec("1"), Dec("103.5"), "time_stop", 180_000, True)]

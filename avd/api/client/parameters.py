@@ -39,6 +39,12 @@ class StopRules(_Strict):
     break_even_after_r: Annotated[
         Decimal | None, Field(gt=0, le=20, max_digits=8, decimal_places=4)
     ] = None
+    #: ATR (chandelier) trailing: the stop follows the peak minus k x ATR(14)
+    chandelier_atr_multiple: Annotated[
+        Decimal | None, Field(gt=0, le=20, max_digits=8, decimal_places=4)
+    ] = None
+    #: close the position after this many minutes whatever the price
+    time_stop_minutes: Annotated[int | None, Field(ge=1, le=43_200)] = None
     take_profit: Annotated[list[TakeProfitLevel], Field(max_length=10)] = []
 
     @model_validator(mode="after")
