@@ -14,7 +14,6 @@ import asyncio
 import os
 import resource
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 
 from avd.exchange.simulator.client import SimClient
 from avd.history import sample_dir
+from avd.net import free_port
 from avd.orchestrator.candle_history import MemoryCandleHistory
 from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
 from avd.orchestrator.events import ContextScoreCalculated, Event, KlineReceived
@@ -36,12 +36,6 @@ from avd.orchestrator.market_context import MarketContext
 from .conftest import RESULTS
 
 REAL = sorted(sample_dir().glob("*-1m.csv.gz"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def symbol_folder(root: Path, n: int) -> tuple[Path, list[str]]:

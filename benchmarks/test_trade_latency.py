@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 import warnings
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from starlette.applications import Starlette
 
 from avd.api.errors import EXCEPTION_HANDLERS
 from avd.api.trade.routes import routes
+from avd.net import free_port as _free_port
 from avd.orchestrator.events import TradePlaced
 
 with warnings.catch_warnings():
@@ -37,12 +37,6 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Sim]:
     yield from _start(speed=1.0, paused=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_execute_to_trade_placed_latency(benchmark: Any, sim: Sim, tmp_path: Path) -> None:

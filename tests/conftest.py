@@ -11,7 +11,6 @@ import glob
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ import psycopg
 import pytest
 
 from avd.history import Candles, read_candles
+from avd.net import free_port as _free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -41,12 +41,6 @@ def btc_1m(shared_data: Path) -> Candles:
 @pytest.fixture(scope="session")
 def btc_1h(shared_data: Path) -> Candles:
     return read_candles(shared_data / "BTCUSDT-1h.csv.gz")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _as_postgres(*cmd: str) -> None:

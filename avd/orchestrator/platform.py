@@ -37,9 +37,10 @@ from avd.api.trade.routes import routes as trade_routes
 from avd.api.trade.service import TradeService
 from avd.engine import EngineConfig, load_engine_config
 from avd.exchange.simulator.config import SimConfig
-from avd.exchange.simulator.server import BackgroundSimulator, free_port
+from avd.exchange.simulator.server import BackgroundSimulator
 from avd.history import discover, read_candles, sample_dir
 from avd.logs import setup_logging
+from avd.net import free_port
 from avd.orchestrator.candle_history import CandleHistory, MemoryCandleHistory
 from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
 from avd.orchestrator.hub import EventHub

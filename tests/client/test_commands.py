@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, pool
 
+from avd.net import free_port as _free_port
 from avd.store.database import sync_url
 from avd.store.migrate import alembic_config, upgrade
 from avd.store.models import Base
@@ -96,12 +96,6 @@ def test_db_upgrade_and_admin_create(tmp_path: Path, database_url: str) -> None:
         timeout=60,
     )
     assert r.returncode == 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_client_really_serves(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -19,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
+
+from avd.net import free_port
 
 from .config import SimConfig
 from .errors import BinanceError
@@ -173,13 +174,6 @@ def serve(config: SimConfig) -> None:
     """Run the simulator until interrupted."""
     app = create_app(config)
     uvicorn.Server(uvicorn_config(app, config)).run()
-
-
-def free_port() -> int:
-    """A free TCP port on the loopback interface."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class BackgroundSimulator:
