@@ -57,17 +57,6 @@ class Sim:
         acct = self.bg.sim.accounts.by_key[KEY]
         return {a: (b.free, b.locked) for a, b in self.bg.call(lambda: dict(acct.balances)).items()}
 
-    def drop_user_streams(self) -> int:
-        """Close every WebSocket API connection (the user data streams) server-side."""
-
-        async def drop() -> int:
-            conns = list(self.bg.sim.users.conns)
-            for c in conns:
-                await c.ws.close(1001)
-            return len(conns)
-
-        return int(self.bg.call(drop))
-
     async def create(self) -> Any:
         return await self.client.create(KEY, SECRET)
 

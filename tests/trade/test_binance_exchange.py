@@ -197,8 +197,9 @@ def test_user_data_stream_recovers_after_a_dropped_connection(sim: Sim) -> None:
             await _until(lambda: any(g.client_order_id == "t-us-1" for g in got))
             before = [f"{g.client_order_id}:{g.status}" for g in got]
             t0 = time.monotonic()
-            await asyncio.to_thread(sim.admin, "drop")  # market streams ...
-            assert await asyncio.to_thread(sim.drop_user_streams) >= 1  # ... and the WS API
+            # the simulator closes the market streams and the WS API connections
+            dropped = await asyncio.to_thread(sim.admin, "drop")
+            assert dropped["user"] >= 1
             await asyncio.wait_for(reconciled.wait(), 15)
             took = time.monotonic() - t0
             n = len(got)

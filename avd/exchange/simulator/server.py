@@ -77,7 +77,13 @@ def _admin_routes(sim: Simulator) -> list[Route]:
         return json_response(sim.faults.state.model_dump(mode="json"))
 
     async def drop(request: Request) -> Response:
-        return json_response({"dropped": await sim.hub.drop_all()})
+        body = await _body(request)
+        what = body.get("what", "all")
+        if what not in ("all", "market", "user"):
+            raise BinanceError(-1100, "what must be all, market or user")
+        market = await sim.hub.drop_all() if what in ("all", "market") else 0
+        user = await sim.users.drop_all() if what in ("all", "user") else 0
+        return json_response({"dropped": market + user, "market": market, "user": user})
 
     return [
         Route("/sim/admin/state", state, methods=["GET"]),

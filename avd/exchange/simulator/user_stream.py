@@ -47,6 +47,13 @@ class UserStreams:
         self.conns: set[ApiConn] = set()
         sim.matcher.listeners.append(self.dispatch)
 
+    async def drop_all(self) -> int:
+        """Close every WebSocket API connection (their subscriptions die with them)."""
+        conns = list(self.conns)
+        for c in conns:
+            await c.ws.close(1001)
+        return len(conns)
+
     def dispatch(self, api_key: str, event: dict[str, Any]) -> None:
         """Deliver one account event."""
         for c in self.conns:
