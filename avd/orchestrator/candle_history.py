@@ -9,6 +9,9 @@ them in memory (tests, replays). The SQL implementation lives in
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections import defaultdict
 from typing import Protocol
 
@@ -16,6 +19,8 @@ import numpy as np
 
 from avd.history import Candles
 from avd.orchestrator.events import KlineReceived
+
+log = logging.getLogger(__name__)
 
 
 class CandleHistory(Protocol):
@@ -74,3 +79,69 @@ class MemoryCandleHistory:
     def open_times(self, symbol: str, interval: str) -> list[int]:
         """Every stored open time of a stream, sorted."""
         return sorted(self._rows.get((symbol, interval), {}))
+
+
+class WriteBehindHistory:
+    """A :class:`CandleHistory` that stores in the background, in batches.
+
+    The collector must not wait for a database write between two klines: a
+    minute's worth of closed candles (one per symbol) arrives at once.
+    :meth:`append` only queues; a background task writes batches to the
+    wrapped history. :meth:`tail` writes what is pending first, so reads
+    always see every candle appended before them.
+    """
+
+    def __init__(self, inner: CandleHistory, *, max_batch: int = 1000) -> None:
+        self.inner = inner
+        self.max_batch = max_batch
+        self._pending: list[KlineReceived] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        """Start the background writer (inside the running loop)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="candle-history-writer")
+
+    async def stop(self) -> None:
+        """Write what is pending and stop the writer."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write every pending candle now."""
+        async with self._lock:
+            while self._pending:
+                batch, self._pending = (
+                    self._pending[: self.max_batch],
+                    self._pending[self.max_batch :],
+                )
+                await self.inner.append(batch)
+                self.batches += 1
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("writing candles failed; they stay pending and are retried")
+                await asyncio.sleep(1.0)
+                self._wake.set()
+
+    async def append(self, klines: list[KlineReceived]) -> None:
+        """Queue closed candles for writing (returns at once)."""
+        self._pending.extend(k for k in klines if k.closed)
+        self._wake.set()
+
+    async def tail(self, symbol: str, interval: str, limit: int) -> Candles | None:
+        """The newest ``limit`` closed candles, pending ones included."""
+        await self.flush()
+        return await self.inner.tail(symbol, interval, limit)

@@ -41,7 +41,11 @@ from avd.exchange.simulator.server import BackgroundSimulator
 from avd.history import discover, read_candles, sample_dir
 from avd.logs import setup_logging
 from avd.net import free_port
-from avd.orchestrator.candle_history import CandleHistory, MemoryCandleHistory
+from avd.orchestrator.candle_history import (
+    CandleHistory,
+    MemoryCandleHistory,
+    WriteBehindHistory,
+)
 from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
@@ -130,9 +134,11 @@ class Platform:
             if self.client is not None
             else Database(client_settings.resolved_database_url())
         )
-        self.history: CandleHistory = (
+        # stored in the background: the collector never waits for the database
+        self.history_writer = WriteBehindHistory(
             SqlCandleHistory(self.db) if settings.persist_candles else MemoryCandleHistory()
         )
+        self.history: CandleHistory = self.history_writer
         self.trade: TradeService | None = (
             trade_service(
                 self.hub, self.client, settings.exchange, self._sim_address, settings.trade
@@ -260,6 +266,7 @@ class Platform:
             await self.client.start()  # applies the migrations too
         else:
             await self.db.upgrade()
+        self.history_writer.start()
         self.collector = self._collector()
         await self.collector.start()
         self.health_timer.start()

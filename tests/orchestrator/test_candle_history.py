@@ -1,0 +1,54 @@
+"""The write-behind candle history: appends return at once, reads see them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from avd.orchestrator.candle_history import MemoryCandleHistory, WriteBehindHistory
+from avd.orchestrator.events import KlineReceived
+
+
+def k(i: int, closed: bool = True) -> KlineReceived:
+    return KlineReceived(
+        symbol="BTCUSDT",
+        interval="1m",
+        open_time=i * 60_000,
+        open=1.0,
+        high=2.0,
+        low=0.5,
+        close=1.5,
+        volume=3.0,
+        closed=closed,
+    )
+
+
+def test_reads_see_pending_candles_and_stop_writes_everything() -> None:
+    async def main() -> None:
+        inner = MemoryCandleHistory()
+        h = WriteBehindHistory(inner, max_batch=4)
+        h.start()
+        await h.append([k(i) for i in range(10)] + [k(10, closed=False)])
+        tail = await h.tail("BTCUSDT", "1m", 100)  # flushes first
+        assert tail is not None and tail.open_time.tolist() == [i * 60_000 for i in range(10)]
+        assert h.batches == 3  # 4 + 4 + 2
+        await h.append([k(11), k(12)])
+        await h.stop()
+        assert inner.open_times("BTCUSDT", "1m")[-2:] == [11 * 60_000, 12 * 60_000]
+
+    asyncio.run(main())
+
+
+def test_the_background_writer_stores_without_a_read() -> None:
+    async def main() -> None:
+        inner = MemoryCandleHistory()
+        h = WriteBehindHistory(inner)
+        h.start()
+        await h.append([k(1), k(2)])
+        for _ in range(100):
+            if inner.open_times("BTCUSDT", "1m"):
+                break
+            await asyncio.sleep(0.01)
+        assert inner.open_times("BTCUSDT", "1m") == [60_000, 120_000]
+        await h.stop()
+
+    asyncio.run(main())
