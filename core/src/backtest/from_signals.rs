@@ -166,20 +166,27 @@ impl SignalInputs<'_> {
                 )));
             }
         }
-        // `0 < p < inf` is false for NaN too; a branch-free fold per column
-        // vectorises, and the position is looked up only on failure.
-        let ok = |p: f64| p > 0.0 && p < f64::INFINITY;
-        for (name, col) in [("open", self.open), ("high", self.high), ("low", self.low), ("close", self.close)] {
-            if !col.iter().fold(true, |acc, &p| acc & ok(p)) {
-                let i = col.iter().position(|&p| !ok(p)).unwrap_or(0);
-                return Err(CoreError::InvalidInput(format!(
-                    "prices must be finite and > 0; found {} at bar {i} of `{name}`",
-                    col[i]
-                )));
-            }
-        }
         Ok(n)
     }
+
+    /// The error naming the first bad price (called only when one exists).
+    fn bad_price(&self) -> CoreError {
+        for (name, col) in [("open", self.open), ("high", self.high), ("low", self.low), ("close", self.close)] {
+            if let Some(i) = col.iter().position(|&p| !price_ok(p)) {
+                return CoreError::InvalidInput(format!(
+                    "prices must be finite and > 0; found {} at bar {i} of `{name}`",
+                    col[i]
+                ));
+            }
+        }
+        CoreError::InvalidInput("prices must be finite and > 0".into())
+    }
+}
+
+/// `0 < p < inf` (false for NaN too).
+#[inline]
+fn price_ok(p: f64) -> bool {
+    p > 0.0 && p < f64::INFINITY
 }
 
 /// Runs the signals (see the module docs for the rules).
@@ -188,12 +195,32 @@ impl SignalInputs<'_> {
 /// `InvalidInput` for arrays of different lengths or bad prices,
 /// `InvalidParameter` for bad options.
 pub fn from_signals(inp: &SignalInputs<'_>, opt: &SignalOptions) -> CoreResult<SignalBacktest> {
+    let mut equity = vec![0.0; inp.open.len()];
+    let (trades, bars_in_market) = from_signals_into(inp, opt, &mut equity)?;
+    Ok(SignalBacktest { trades, equity, bars_in_market })
+}
+
+/// [`from_signals`] writing the equity curve into `equity` (one value per
+/// bar; the caller allocates it, e.g. as a numpy array). Returns the trades
+/// and the number of bars in the market.
+///
+/// # Errors
+/// As [`from_signals`], and `InvalidInput` if `equity` has another length.
+pub fn from_signals_into(
+    inp: &SignalInputs<'_>,
+    opt: &SignalOptions,
+    equity_out: &mut [f64],
+) -> CoreResult<(Vec<Trade>, usize)> {
     opt.validate()?;
     let n = inp.validate()?;
+    if equity_out.len() != n {
+        return Err(CoreError::InvalidInput(format!("the equity buffer has {} slots for {n} bars", equity_out.len())));
+    }
     let fee = opt.fee;
     let mut cash = opt.init_cash;
     let mut pos: Option<Open> = None;
-    let mut out = SignalBacktest { trades: Vec::new(), equity: Vec::with_capacity(n), bars_in_market: 0 };
+    let mut trades: Vec<Trade> = Vec::new();
+    let mut bars_in_market = 0usize;
     let no_short = [];
     let short_entries = inp.short_entries.unwrap_or(&no_short);
     let short_exits = inp.short_exits.unwrap_or(&no_short);
@@ -219,8 +246,12 @@ pub fn from_signals(inp: &SignalInputs<'_>, opt: &SignalOptions) -> CoreResult<S
         });
     };
 
-    for i in 0..n {
+    // prices are checked inside the one pass, branch-free; a bad price makes
+    // the run an error afterwards (nothing of it is returned)
+    let mut all_ok = true;
+    for (i, slot) in equity_out.iter_mut().enumerate() {
         let (o, h, l, c) = (inp.open[i], inp.high[i], inp.low[i], inp.close[i]);
+        all_ok &= price_ok(o) & price_ok(h) & price_ok(l) & price_ok(c);
         // 1. fills at this bar's open from the previous bar's signals
         if i > 0 {
             let j = i - 1;
@@ -228,7 +259,7 @@ pub fn from_signals(inp: &SignalInputs<'_>, opt: &SignalOptions) -> CoreResult<S
             let exit_short = shorts && short_exits.get(j).copied().unwrap_or(false);
             if let Some(p) = pos {
                 if (p.qty > 0.0 && exit_long) || (p.qty < 0.0 && exit_short) {
-                    close_at(&mut cash, p, i, o, TradeExit::Signal, &mut out.trades);
+                    close_at(&mut cash, p, i, o, TradeExit::Signal, &mut trades);
                     pos = None;
                 }
             }
@@ -272,7 +303,7 @@ pub fn from_signals(inp: &SignalInputs<'_>, opt: &SignalOptions) -> CoreResult<S
                 target_hit.map(|t| (if long { o.max(t) } else { o.min(t) }, TradeExit::TakeProfit))
             };
             if let Some((px, why)) = fill {
-                close_at(&mut cash, p, i, px, why, &mut out.trades);
+                close_at(&mut cash, p, i, px, why, &mut trades);
                 pos = None;
             } else {
                 p.extreme = if long { p.extreme.max(h) } else { p.extreme.min(l) };
@@ -280,22 +311,24 @@ pub fn from_signals(inp: &SignalInputs<'_>, opt: &SignalOptions) -> CoreResult<S
             }
         }
         // 3. mark to market at the close
-        let equity = match pos {
+        *slot = match pos {
             Some(p) => {
-                out.bars_in_market += 1;
+                bars_in_market += 1;
                 cash + p.qty * c
             }
             None => cash,
         };
-        out.equity.push(equity);
+    }
+    if !all_ok {
+        return Err(inp.bad_price());
     }
     if let Some(p) = pos {
-        close_at(&mut cash, p, n - 1, inp.close[n - 1], TradeExit::EndOfData, &mut out.trades);
-        if let Some(last) = out.equity.last_mut() {
+        close_at(&mut cash, p, n - 1, inp.close[n - 1], TradeExit::EndOfData, &mut trades);
+        if let Some(last) = equity_out.last_mut() {
             *last = cash;
         }
     }
-    Ok(out)
+    Ok((trades, bars_in_market))
 }
 
 #[cfg(test)]

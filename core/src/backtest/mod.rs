@@ -11,7 +11,9 @@ pub mod sweep;
 
 pub use config::{BacktestConfig, FillsConfig, FilterConfig, IntrabarRule, StopsConfig, TakeProfitConfig};
 pub use engine::{run_backtest, validate_series, LowerSeries, Series, Window};
-pub use from_signals::{from_signals, SignalBacktest, SignalInputs, SignalOptions, Trade, TradeExit};
+pub use from_signals::{
+    from_signals, from_signals_into, SignalBacktest, SignalInputs, SignalOptions, Trade, TradeExit,
+};
 pub use result::{BacktestResult, BacktestTrade, ExitReason, RunCounters};
 pub use stats::{compute_stats, Stats};
 pub use sweep::{run_sweep, walk_forward, SweepResult, SweepRow, SweepSpec, WalkForwardResult, WalkForwardWindow};

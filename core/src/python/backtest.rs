@@ -1,10 +1,10 @@
 //! Bindings for the signal backtester and the statistics.
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::util::slice;
-use crate::backtest::{compute_stats, from_signals, SignalInputs, SignalOptions};
+use crate::backtest::{compute_stats, from_signals_into, SignalInputs, SignalOptions};
 use crate::error::CoreError;
 
 fn bools<'a>(a: &'a PyReadonlyArray1<'_, bool>, name: &str) -> PyResult<&'a [bool]> {
@@ -53,13 +53,20 @@ pub fn py_from_signals<'py>(
     if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
         return Err(CoreError::param("periods_per_year", format!("must be > 0, got {periods_per_year}")).into());
     }
-    let (run, stats) = py.detach(|| {
-        from_signals(&inp, &opt).map(|r| {
-            let s = compute_stats(&r.equity, &r.trades, init_cash, r.bars_in_market, periods_per_year);
-            (r, s)
-        })
-    })?;
-    let t = &run.trades;
+    // the equity curve goes straight into a numpy array: numpy's allocator
+    // gets huge pages here, a fresh Rust Vec pays a page fault per 4 KiB
+    let equity = PyArray1::<f64>::zeros(py, inp.open.len(), false);
+    let (trades_vec, stats) = {
+        let mut rw = equity.try_readwrite()?;
+        let out = rw.as_slice_mut()?;
+        py.detach(|| {
+            from_signals_into(&inp, &opt, out).map(|(trades, bars_in_market)| {
+                let s = compute_stats(out, &trades, init_cash, bars_in_market, periods_per_year);
+                (trades, s)
+            })
+        })?
+    };
+    let t = &trades_vec;
     let trades = PyDict::new(py);
     let col = |f: fn(&crate::backtest::Trade) -> f64| PyArray1::from_iter(py, t.iter().map(f));
     let icol = |f: fn(&crate::backtest::Trade) -> i64| PyArray1::from_iter(py, t.iter().map(f));
@@ -80,5 +87,5 @@ pub fn py_from_signals<'py>(
             st.set_item(name, v)?;
         }
     }
-    Ok((trades, PyArray1::from_vec(py, run.equity), st))
+    Ok((trades, equity, st))
 }
