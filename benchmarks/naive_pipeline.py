@@ -77,7 +77,8 @@ def run(
             t = tr_s.update(tr)
             pdi, mdi = 100 * p / t if t else 0.0, 100 * m / t if t else 0.0
             dx = 100 * abs(pdi - mdi) / (pdi + mdi) if pdi + mdi else 0.0
-            ax = adx.update(dx)
+            # the ADX seed must only see real DX values (the DI need 14 bars first)
+            ax = adx.update(dx) if not math.isnan(dx) else math.nan
             obv += v if d > 0 else -v if d < 0 else 0.0
         else:
             rsi = a = ax = pdi = mdi = math.nan
