@@ -141,6 +141,10 @@ class OrderRequest:
     client_order_id: str
     price: Decimal | None = None
     stop_price: Decimal | None = None
+    #: paper trading only: a MARKET order decided at this time (ms: a signal
+    #: candle's close) fills at the first trade after it (plus the fill
+    #: model's latency), as the backtester fills it; exchanges send at once
+    after_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,16 @@
 """Paper trading: orders filled by the Rust fill model against the market stream.
 
-Nothing is ever sent to an exchange. Market orders fill at once against the
-latest price of the stream (with the fill model's fees and slippage); limit
-and stop-limit orders wait as :class:`~avd.trading.SimOrder` and fill as the
-prices fed to :meth:`PaperExchange.on_price` reach them. Balances are kept in
-``Decimal``; commission is taken in the asset received (base on a BUY, quote
-on a SELL), as on Binance.
+Nothing is ever sent to an exchange. A market order fills at once against
+the latest price of the stream (with the fill model's fees and slippage),
+unless it carries ``after_ms`` (a signal's candle close): then it waits, like
+limit and stop-limit orders, as a :class:`~avd.trading.SimOrder`, and fills at
+the first trade after that time plus the model's latency, which is the next
+candle's open, exactly as the backtester fills it. Working orders see the
+market through :meth:`PaperExchange.on_kline` (a candle's first trade, its
+open, at its open time; a closed candle seen whole runs along the fill
+model's intrabar path) and :meth:`PaperExchange.on_price`. Balances are kept
+in ``Decimal``; commission is taken in the asset received (base on a BUY,
+quote on a SELL), as on Binance.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ def _now_ms() -> int:
 class _Working:
     report: OrderReport
     sim: SimOrder
+    #: funds are checked when a waiting MARKET order fills (nothing is locked)
+    market: bool = False
 
 
 class PaperExchange:
@@ -62,6 +69,8 @@ class PaperExchange:
         self._trades: list[AccountTrade] = []
         self._ids = itertools.count(1)
         self._listeners: list[OrderListener] = []
+        #: open time of the newest candle seen per symbol
+        self._candle: dict[str, int] = {}
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -149,11 +158,28 @@ class PaperExchange:
         self._free[commission_asset] = self._free.get(commission_asset, Decimal(0)) - commission
 
     async def settle(
-        self, symbol: str, side: str, qty: Decimal, price: Decimal, ts: int, client_order_id: str
+        self,
+        symbol: str,
+        side: str,
+        qty: Decimal,
+        price: Decimal,
+        ts: int,
+        client_order_id: str,
+        *,
+        maker: bool = False,
     ) -> OrderReport:
-        """An exit at the simulated price the stop tracker reports (taker fee)."""
+        """An exit at the price the stop tracker reports.
+
+        A take-profit rests as a limit order: ``maker=True`` fills it at its
+        level with the maker fee. Any other exit is a market order: the
+        taker fee, after the model's slippage (as the backtester's exits).
+        """
         filters = await self.symbol_filters(symbol)
-        fee = self.model.fee(filters, side, price, qty)
+        if not maker:
+            ex = self.model.execute(filters, side, qty, ts, points=[(ts + self.model.latency_ms, price)])
+            if not isinstance(ex, FilterViolation) and ex.fills:
+                price = ex.fills[0].price
+        fee = self.model.fee(filters, side, price, qty, maker=maker)
         base, quote = self.split(symbol)
         asset = base if side == "BUY" else quote
         self.book(symbol, side, price, qty, fee, asset)
@@ -219,6 +245,8 @@ class PaperExchange:
             raise ExchangeError("Duplicate order sent.", code=-2010, rule="duplicate_order")
         filters = await self.symbol_filters(order.symbol)
         ts, last = self._prices.get(order.symbol, (0, Decimal(0)))
+        if order.type == "MARKET" and order.after_ms is not None:
+            return self._wait_market(order, filters)
         if order.type == "MARKET":
             last = await self.last_price(order.symbol)
             qty = filters.round_qty(order.quantity)
@@ -294,6 +322,29 @@ class PaperExchange:
         self._working[order.client_order_id] = _Working(report, sim)
         return report
 
+    def _wait_market(self, order: OrderRequest, filters: SymbolFilters) -> OrderReport:
+        """A MARKET order that fills at the first trade after ``order.after_ms``."""
+        assert order.after_ms is not None
+        qty = filters.round_qty(order.quantity)
+        if qty <= 0:
+            raise ExchangeError("Filter failure: LOT_SIZE (quantity rounds to zero)", code=-1013)
+        sim = self.model.submit(filters, order.side, qty, order.after_ms, order_type="MARKET")
+        report = OrderReport(
+            symbol=order.symbol,
+            client_order_id=order.client_order_id,
+            side=order.side,
+            type="MARKET",
+            status="NEW",
+            orig_qty=qty,
+            executed_qty=Decimal(0),
+            cumulative_quote=Decimal(0),
+            order_id=next(self._ids),
+            time=order.after_ms,
+        )
+        self._orders[order.client_order_id] = report
+        self._working[order.client_order_id] = _Working(report, sim, market=True)
+        return report
+
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """Cancel a working order and release what it locked."""
         w = self._working.pop(client_order_id, None)
@@ -303,6 +354,8 @@ class PaperExchange:
         base, quote = self.split(symbol)
         left = r.orig_qty - r.executed_qty
         asset, amount = (quote, left * r.price) if r.side == "BUY" else (base, left)
+        if w.market:
+            amount = Decimal(0)
         self._locked[asset] = self._locked.get(asset, Decimal(0)) - amount
         self._free[asset] = self._free.get(asset, Decimal(0)) + amount
         done = replace(r, status="CANCELED")
@@ -333,6 +386,39 @@ class PaperExchange:
 
     # -- the market -----------------------------------------------------------------
 
+    async def on_kline(
+        self,
+        symbol: str,
+        open_time: int,
+        close_time: int,
+        candle: tuple[Decimal, Decimal, Decimal, Decimal, Decimal],
+        *,
+        closed: bool,
+        ts: int,
+    ) -> None:
+        """A kline of the stream: ``candle`` is (open, high, low, close, volume).
+
+        The first time a candle is seen, its open is a trade at its open
+        time: a waiting order fills there first. A candle first seen closed
+        is offered whole to the working orders (the fill model's intrabar
+        path, as in the backtester); otherwise its latest price is.
+        """
+        o, h, lo, c, v = candle
+        new = open_time > self._candle.get(symbol, -1)
+        if new:
+            self._candle[symbol] = open_time
+        if new and closed:
+            self._prices[symbol] = (close_time, c)
+            for cid, w in list(self._working.items()):
+                if w.report.symbol == symbol:
+                    fill = w.sim.on_candle(open_time, close_time, o, h, lo, c, v)
+                    if fill is not None:
+                        await self._filled(cid, w, fill)
+            return
+        if new:
+            await self.on_price(symbol, open_time, o)
+        await self.on_price(symbol, close_time if closed else ts, c)
+
     async def on_price(self, symbol: str, ts: int, price: Decimal) -> None:
         """A new market price: fill what it reaches."""
         self._prices[symbol] = (ts, price)
@@ -340,29 +426,47 @@ class PaperExchange:
             if w.report.symbol != symbol:
                 continue
             fill = w.sim.on_price(ts, price)
-            if fill is None:
-                continue
-            r = w.report
+            if fill is not None:
+                await self._filled(cid, w, fill)
+
+    async def _filled(self, cid: str, w: _Working, fill: Fill) -> None:
+        """Book one fill of a working order and tell the listeners."""
+        r = w.report
+        symbol = r.symbol
+        if w.market:
+            try:
+                self._check_funds(symbol, r.side, fill.qty, fill.price)
+            except ExchangeError:
+                # as Binance would have refused it: nothing fills
+                del self._working[cid]
+                expired = replace(r, status="EXPIRED")
+                self._orders[cid] = expired
+                for listener in self._listeners:
+                    await listener(expired)
+                return
+            self._apply_fill(symbol, r.side, fill, locked=Decimal(0))
+        else:
             self._apply_fill(symbol, r.side, fill, locked=fill.qty * r.price)
             if r.side == "BUY" and fill.price < r.price:  # price improvement unlocks the rest
                 _base, quote = self.split(symbol)
                 freed = fill.qty * (r.price - fill.price)
                 self._locked[quote] -= freed
                 self._free[quote] += freed
-            of = self._fill_of(symbol, fill)
-            executed = r.executed_qty + fill.qty
-            new = replace(
-                r,
-                executed_qty=executed,
-                cumulative_quote=r.cumulative_quote + fill.price * fill.qty,
-                status="FILLED" if executed >= r.orig_qty else "PARTIALLY_FILLED",
-                fills=(*r.fills, of),
-            )
-            self._record(new, (of,))
-            self._orders[cid] = new
-            if new.is_open:
-                w.report = new
-            else:
-                del self._working[cid]
-            for listener in self._listeners:
-                await listener(new)
+        of = self._fill_of(symbol, fill)
+        executed = r.executed_qty + fill.qty
+        new = replace(
+            r,
+            executed_qty=executed,
+            cumulative_quote=r.cumulative_quote + fill.price * fill.qty,
+            status="FILLED" if executed >= r.orig_qty else "PARTIALLY_FILLED",
+            time=fill.ts,
+            fills=(*r.fills, of),
+        )
+        self._record(new, (of,))
+        self._orders[cid] = new
+        if new.is_open:
+            w.report = new
+        else:
+            del self._working[cid]
+        for listener in self._listeners:
+            await listener(new)

@@ -62,6 +62,21 @@ class KlineReceived(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CandleEvaluated(Event):
+    """The MarketContext ran a closed candle through the engine.
+
+    Published before that candle's :class:`ContextScoreCalculated` and
+    :class:`SignalGenerated`, by the one task that produces them: a
+    subscriber taking both this and the signals on one queue sees, per
+    stream, candle ``i``, then ``i``'s signal, then candle ``i + 1``. The
+    trade engine trades on that order (fills and stops of a candle, then
+    its signal), which is the backtester's.
+    """
+
+    kline: KlineReceived
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ContextScoreCalculated(Event):
     """The engine scored a symbol after a closed candle."""
 

@@ -1,8 +1,9 @@
 """The MarketContext service's core: the engine fed from the hub.
 
 It subscribes to :class:`KlineReceived`, runs each kline through the Rust
-:class:`~avd.engine.MarketEngine`, and publishes
-:class:`ContextScoreCalculated` and :class:`SignalGenerated`. It keeps what the
+:class:`~avd.engine.MarketEngine`, and publishes, for a closed candle,
+:class:`CandleEvaluated` then :class:`ContextScoreCalculated` and
+:class:`SignalGenerated` (that order is what the trade engine relies on). It keeps what the
 REST API and the live stream serve: the latest context per stream, the
 recent signals, and per-symbol state.
 """
@@ -21,6 +22,7 @@ from avd._core import ContextScore, TradeSignal
 from avd.engine import EngineConfig, MarketEngine
 from avd.history import Candles
 from avd.orchestrator.events import (
+    CandleEvaluated,
     CandlesLoaded,
     ContextScoreCalculated,
     Event,
@@ -111,6 +113,8 @@ class MarketContext:
         act = self.activity.setdefault((k.symbol, k.interval), SymbolActivity())
         act.last_price = k.close
         act.updated_at = time.time()
+        if k.closed:
+            await self.hub.publish(CandleEvaluated(kline=k))
         for e in events:
             if isinstance(e, ContextScore):
                 await self.hub.publish(context_event(e, k.event_time))

@@ -15,14 +15,23 @@ from typing import IO, Any
 import orjson
 
 from avd.exceptions import DataError
-from avd.orchestrator.events import EVENT_TYPES, CandlesLoaded, Event, KlineReceived
+from avd.orchestrator.events import (
+    EVENT_TYPES,
+    CandleEvaluated,
+    CandlesLoaded,
+    Event,
+    KlineReceived,
+)
 from avd.orchestrator.hub import EventHub, Subscription
 
 FILE_NAME = "events.jsonl"
 
 
 class Recorder:
-    """Writes every event of the hub to ``directory/events.jsonl``."""
+    """Writes every event of the hub to ``directory/events.jsonl``.
+
+    :class:`CandleEvaluated` is left out: it repeats a recorded kline.
+    """
 
     def __init__(self, hub: EventHub, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -33,6 +42,8 @@ class Recorder:
         self.subscription: Subscription = hub.subscribe("recorder", self._write, maxsize=100_000)
 
     async def _write(self, event: Event) -> None:
+        if isinstance(event, CandleEvaluated):
+            return  # derived from its recorded kline: a replay produces it again
         self._file.write(orjson.dumps(event.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY) + b"\n")
         self.written += 1
         if self.written % 1000 == 0:

@@ -326,6 +326,9 @@ class RiskManager:
                 req.entry,
                 req.stop,
                 cash=req.cash,
+                # a risk-sized entry is cut down to the exposure caps (as the
+                # backtester's ``max_position_pct``), not refused
+                max_notional=max(min(sym_cap - sym_now, total_cap - total_now), D0),
             )
             if not ps.accepted:
                 raise RiskRefusal(

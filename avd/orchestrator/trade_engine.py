@@ -1,9 +1,15 @@
 """The TradeEngine: signals and manual requests become sized, risk-checked orders.
 
 * ``SignalGenerated`` -> for each client whose bot is enabled and trades the
-  symbol: a BUY opens a long sized from the client's risk per trade and stop
-  rules; a SELL closes the client's longs in that symbol (spot holds no
-  shorts).
+  symbol: a BUY opens a long (one position per symbol) sized from the
+  client's risk per trade and stop rules at the signal's price; a SELL
+  closes the client's longs in that symbol (spot holds no shorts). In paper
+  mode these market orders fill at the first trade after the signal's
+  candle closed (the next candle's open), as the backtester fills them.
+* Klines and signals are taken on one queue, in the order the MarketContext
+  produced them (:class:`~avd.orchestrator.events.CandleEvaluated`, then the
+  candle's signal): a candle's fills and stops happen before its signal is
+  traded, the backtester's order.
 * Manual trades come from the REST API (:meth:`TradeEngine.execute`).
 * Every trade is persisted before its entry order is sent (the order's client
   order id derives from the trade id), with its orders, fills and history.
@@ -25,7 +31,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -45,7 +51,9 @@ from avd.exchange.exchange import (
     split_symbol,
 )
 from avd.exchange.paper_exchange import PaperExchange
+from avd import _core
 from avd.orchestrator.events import (
+    CandleEvaluated,
     Event,
     KlineReceived,
     OrderRejected,
@@ -89,6 +97,9 @@ class TradeEngineSettings(BaseModel):
     paper_taker_bps: Decimal = Decimal(10)
     paper_maker_bps: Decimal = Decimal(10)
     paper_slippage_bps: Decimal = Decimal(0)
+    #: paper orders of signals fill at the first price this long after the
+    #: signal's candle close (the backtest's ``fills.latency_ms``)
+    paper_latency_ms: int = Field(0, ge=0)
     protective_orders: bool = True
     stop_limit_offset_bps: Decimal = Decimal(50)
     #: how long the list of enabled bots is cached
@@ -124,6 +135,12 @@ class TradeOrder:
     trailing_percent: Decimal | None = None
     break_even_after_r: Decimal | None = None
     leverage: Decimal = Decimal(1)
+    #: a signal's decision price (its candle close): sizing and a percent
+    #: stop use it instead of the latest stream price
+    reference_price: Decimal | None = None
+    #: a signal's candle close (ms): a paper MARKET order fills at the first
+    #: trade after it (see :attr:`~avd.exchange.exchange.OrderRequest.after_ms`)
+    after_ms: int | None = None
 
 
 @dataclass
@@ -177,6 +194,15 @@ def plan_json(order: TradeOrder, params: BotParameters) -> dict[str, Any]:
         "time_stop_ms": None if st.time_stop_minutes is None else st.time_stop_minutes * 60_000,
         "take_profits": tps,
     }
+
+
+def stop_distance(price: Decimal, percent: Decimal, tick: Decimal) -> Decimal:
+    """``percent`` of ``price``, up to a whole tick: how far a percent stop sits.
+
+    The backtester computes the same distance in integer ticks (see
+    ``pct_distance`` in ``core/src/backtest/engine.rs``).
+    """
+    return (price * percent / HUNDRED / tick).to_integral_value(ROUND_CEILING) * tick
 
 
 def plan_from_json(raw: str) -> StopPlan | None:
@@ -238,15 +264,27 @@ class TradeEngine:
         self._lock = asyncio.Lock()
         self.reconciliation = Reconciliation()
         self._started = False
+        self._evaluated_candles = False
+        #: paper exits of signals waiting for the next trade: trade id -> order id
+        self._exit_orders: dict[int, str] = {}
         #: drawn once per database: part of every client order id
         self.namespace = ""
 
     # -- wiring ----------------------------------------------------------------------
 
-    def subscribe(self) -> None:
-        """Take klines (prices for paper fills and stops) and signals from the hub."""
-        self.hub.subscribe("trade-engine:market", self._on_market, KlineReceived)
-        self.hub.subscribe("trade-engine:signals", self._on_signal, SignalGenerated)
+    def subscribe(self, *, evaluated_candles: bool = False) -> None:
+        """Take klines (prices for paper fills and stops) and signals from the hub.
+
+        One queue for both, so they are handled in the order they were
+        published. ``evaluated_candles``: a MarketContext runs on this hub,
+        so closed candles are taken from its :class:`CandleEvaluated` (which
+        precedes the candle's signal) rather than from the collector's
+        kline (which may overtake the previous candle's signal).
+        """
+        self._evaluated_candles = evaluated_candles
+        self.hub.subscribe(
+            "trade-engine", self._on_event, KlineReceived, CandleEvaluated, SignalGenerated
+        )
 
     async def start(self) -> None:
         """Migrate the database, then recover and reconcile."""
@@ -291,6 +329,7 @@ class TradeEngine:
                         taker_bps=s.paper_taker_bps,
                         maker_bps=s.paper_maker_bps,
                         slippage_bps=s.paper_slippage_bps or None,
+                        latency_ms=s.paper_latency_ms,
                     ),
                 )
                 ex.filters = self._filters
@@ -320,18 +359,29 @@ class TradeEngine:
 
     # -- the market ------------------------------------------------------------------
 
-    async def _on_market(self, event: Event) -> None:
-        assert isinstance(event, KlineReceived)
-        await self.on_kline(event)
+    async def _on_event(self, event: Event) -> None:
+        if isinstance(event, KlineReceived):
+            if not (event.closed and self._evaluated_candles):
+                await self.on_kline(event)
+        elif isinstance(event, CandleEvaluated):
+            if self._evaluated_candles:
+                await self.on_kline(event.kline)
+        elif isinstance(event, SignalGenerated):
+            await self.on_signal(event)
 
     async def on_kline(self, ev: KlineReceived) -> None:
-        """A kline: paper exchanges see its price, then the stops are updated."""
+        """A kline: paper exchanges see it (fills), then the stops are updated."""
         price = dec(ev.close)
-        ts = ev.open_time + 59_999 if ev.closed else (ev.event_time or ev.open_time)
+        close_time = _core.next_open_time(ev.interval, ev.open_time) - 1
+        ts = close_time if ev.closed else (ev.event_time or ev.open_time)
         self._prices[ev.symbol] = (ts, price)
         self._seen[ev.symbol] = time.monotonic()
-        for ex in list(self.paper.values()):
-            await ex.on_price(ev.symbol, ts, price)
+        if self.paper:
+            candle = (dec(ev.open), dec(ev.high), dec(ev.low), price, dec(ev.volume))
+            for ex in list(self.paper.values()):
+                await ex.on_kline(
+                    ev.symbol, ev.open_time, close_time, candle, closed=ev.closed, ts=ts
+                )
         await self.monitor.on_kline(ev)
 
     async def on_tick(self, symbol: str, ts: int, price: Decimal) -> None:
@@ -404,16 +454,19 @@ class TradeEngine:
             if order.price is None:
                 raise TradeRefused(422, "missing_price", "a LIMIT order needs a price")
             ref = filters.round_price(order.price, order.side)
+        elif order.reference_price is not None:
+            ref = filters.round_price(order.reference_price)
         else:
             try:
                 ref = await self.current_price(order.symbol, ex)
             except ExchangeError as exc:
                 raise TradeRefused(409, exc.rule, exc.message) from None
         stop = order.stop_loss
+        distance: Decimal | None = None
         if stop is None:
             pct = params.stops.stop_loss_percent or Decimal(2)
-            raw = ref * (1 - pct / HUNDRED) if order.side == "BUY" else ref * (1 + pct / HUNDRED)
-            stop = filters.round_price(raw, "SELL" if order.side == "BUY" else "BUY")
+            distance = stop_distance(ref, pct, filters.tick_size)
+            stop = ref - distance if order.side == "BUY" else ref + distance
         else:
             stop = filters.round_price(stop)
         if (order.side == "BUY" and stop >= ref) or (order.side == "SELL" and stop <= ref):
@@ -456,6 +509,9 @@ class TradeEngine:
         except RiskRefusal as exc:
             raise TradeRefused(422, exc.rule, exc.detail, **exc.numbers) from None
         plan = plan_json(order, params)
+        if distance is not None:
+            # a percent stop sits that far from the fill, not from ``ref``
+            plan["stop_distance"] = str(distance)
         async with self.db.write() as s:
             trade = await repo.add_trade(
                 s,
@@ -498,6 +554,7 @@ class TradeEngine:
             quantity=sized.quantity,
             price=ref if order.type == "LIMIT" else None,
             client_order_id=cid,
+            after_ms=order.after_ms if order.type == "MARKET" else None,
         )
         try:
             report = await ex.place_order(req)
@@ -531,6 +588,10 @@ class TradeEngine:
             await self.apply_report(o.trade_id, report)
         elif o.purpose == "stop" and report.status == "FILLED":
             await self.stop_filled(o.trade_id, report)
+        elif o.purpose == "exit" and report.status == "FILLED":
+            await self._signal_exit_filled(o.trade_id, report)
+        elif o.purpose == "exit" and not report.is_open:
+            self._exit_orders.pop(o.trade_id, None)  # expired: the position stays
 
     async def stop_filled(self, trade_id: int, report: OrderReport) -> None:
         """The protective stop filled on the exchange: that fill is the exit."""
@@ -648,6 +709,18 @@ class TradeEngine:
                 t.entry_price = filters.round_price(report.average_price)
                 t.status = "open"
                 t.opened_ms = report.time or int(time.time() * 1000)
+                # the entry's cost: the base asset given up as commission
+                # (and the dust below the lot step), or a quote commission
+                quote_fee = sum(
+                    (f.commission for f in report.fills if t.symbol.endswith(f.commission_asset)),
+                    D0,
+                )
+                given_up = (report.executed_qty - net) if t.side == "BUY" else D0
+                t.realized_pnl = -repo.q8(given_up * t.entry_price + quote_fee)
+                distance = json.loads(t.plan or "{}").get("stop_distance")
+                if distance is not None:
+                    sign = 1 if t.side == "BUY" else -1
+                    t.initial_stop = t.stop_loss = t.entry_price - sign * Decimal(distance)
                 await repo.log(
                     s,
                     t.id,
@@ -814,6 +887,10 @@ class TradeEngine:
             )
             return
         self._open.pop(t.trade_id, None)
+        waiting = self._exit_orders.pop(t.trade_id, None)
+        if waiting is not None and (report is None or report.client_order_id != waiting):
+            with contextlib.suppress(ExchangeError):
+                await t.exchange.cancel_order(symbol, waiting)
         await self._publish(
             TradeClosed(
                 trade_id=t.trade_id,
@@ -989,31 +1066,114 @@ class TradeEngine:
             self._bots_cache = (time.monotonic(), cached)
         return cached
 
-    async def _on_signal(self, event: Event) -> None:
-        assert isinstance(event, SignalGenerated)
-        await self.on_signal(event)
-
     async def on_signal(self, sig: SignalGenerated) -> None:
-        """Trade a signal for every enabled bot that trades its symbol."""
+        """Trade a signal for every enabled bot that trades its symbol.
+
+        A BUY opens a long unless the client already holds (or waits for)
+        one in that symbol; a SELL closes the client's longs in it. Both go
+        at the signal's price and, in paper mode, fill at the first trade
+        after its candle closed.
+        """
+        reference = dec(sig.price)
         for client_id, params in await self.bots():
             if sig.symbol not in params.symbols:
                 continue
+            held = [
+                trade_id
+                for trade_id, o in self._open.items()
+                if o.client_id == client_id and o.symbol == sig.symbol
+            ]
             if sig.side == "SELL":
-                for trade_id, o in list(self._open.items()):
-                    if o.client_id == client_id and o.symbol == sig.symbol:
-                        with contextlib.suppress(TradeRefused):
-                            await self.close(client_id, trade_id, reason="signal")
+                for trade_id in held:
+                    with contextlib.suppress(TradeRefused):
+                        await self.close_on_signal(client_id, trade_id, sig.generated_at)
+                continue
+            if held:
+                log.info("signal BUY %s for client %d: a position is open", sig.symbol, client_id)
                 continue
             try:
                 await self.execute(
                     client_id,
-                    TradeOrder(symbol=sig.symbol, side="BUY", type="MARKET"),
+                    TradeOrder(
+                        symbol=sig.symbol,
+                        side="BUY",
+                        type="MARKET",
+                        reference_price=reference,
+                        after_ms=sig.generated_at,
+                    ),
                     origin="signal",
                 )
             except TradeRefused as exc:
                 log.info(
                     "signal %s %s for client %d refused: %s", sig.side, sig.symbol, client_id, exc
                 )
+
+    async def close_on_signal(self, client_id: int, trade_id: int, after_ms: int) -> None:
+        """Close a position because of a signal.
+
+        On an exchange: at the market now. On paper: a MARKET order that
+        fills at the first trade after the signal's candle (as the
+        backtester's ``exit_on_opposite``); the stops keep running until then.
+        """
+        t = await self.trade_of(client_id, trade_id)
+        tracked = self.monitor.positions.get(trade_id)
+        if t.status != "open" or tracked is None:
+            raise TradeRefused(409, "not_open", f"trade {trade_id} is {t.status}")
+        if not isinstance(tracked.exchange, PaperExchange):
+            await self.close(client_id, trade_id, reason="signal")
+            return
+        if trade_id in self._exit_orders:
+            return
+        st = self.monitor.tracker.get(trade_id)
+        assert st is not None
+        cid = self.oid(client_id, trade_id, "x")
+        async with self.db.write() as s:
+            await repo.add_order(
+                s,
+                OrderRecord(
+                    trade_id=trade_id,
+                    client_order_id=cid,
+                    purpose="exit",
+                    symbol=t.symbol,
+                    side=tracked.exit_side,
+                    type="MARKET",
+                    status="PENDING_NEW",
+                    quantity=repo.q8(st.qty),
+                ),
+            )
+            await repo.log(s, trade_id, "exit_requested", origin="signal")
+        self._exit_orders[trade_id] = cid
+        try:
+            await tracked.exchange.place_order(
+                OrderRequest(
+                    symbol=t.symbol,
+                    side=tracked.exit_side,
+                    type="MARKET",
+                    quantity=st.qty,
+                    client_order_id=cid,
+                    after_ms=after_ms,
+                )
+            )
+        except ExchangeError as exc:
+            self._exit_orders.pop(trade_id, None)
+            log.warning("trade %d: signal exit not placed: %s", trade_id, exc.message)
+
+    async def _signal_exit_filled(self, trade_id: int, report: OrderReport) -> None:
+        """A paper signal exit filled: that fill closes the position."""
+        if self._exit_orders.get(trade_id) != report.client_order_id:
+            return
+        tracked = self.monitor.detach(trade_id)
+        if tracked is None:
+            return
+        await self.exited(
+            tracked,
+            report.executed_qty,
+            report.average_price,
+            "signal",
+            report.time,
+            report,
+            True,
+        )
 
     # -- recovery --------------------------------------------------------------------
 

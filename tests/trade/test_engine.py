@@ -249,7 +249,21 @@ def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
 
 
 def test_signals_trade_for_enabled_bots_only(sim: Sim, tmp_path: Path) -> None:
+    """A paper bot's signal fills at the first trade after its candle, as a backtest fills it."""
     from avd.orchestrator.events import SignalGenerated
+
+    def signal(side: str, at: int, price: Dec) -> SignalGenerated:
+        return SignalGenerated(
+            symbol="BTCUSDT",
+            interval="1m",
+            side=side,
+            confidence=0.8,
+            reason="test",
+            generated_at=at,
+            score=80.0 if side == "BUY" else 20.0,
+            pattern="breakout",
+            price=float(price),
+        )
 
     async def go() -> None:
         stack = await make_stack(tmp_path, sim)
@@ -260,42 +274,47 @@ def test_signals_trade_for_enabled_bots_only(sim: Sim, tmp_path: Path) -> None:
             off, _ = await stack.client("bot-off@example.com", enabled=False)
             other, _ = await stack.client("bot-eth@example.com", enabled=True, symbols=["ETHUSDT"])
             price = await sim_price(sim)
-            sig = SignalGenerated(
-                symbol="BTCUSDT",
-                interval="1m",
-                side="BUY",
-                confidence=0.8,
-                reason="test",
-                generated_at=0,
-                score=80.0,
-                pattern="breakout",
-                price=float(price),
-            )
-            await stack.hub.publish(sig)
+            close_ms = 10**13 + 59_999  # the signal candle's close
+            await stack.hub.publish(signal("BUY", close_ms, price))
             await stack.hub.drain()
             mine = await stack.engine.trades(on, None, limit=10, offset=0)
-            assert [(t.origin, t.status, t.side) for t in mine] == [("signal", "open", "BUY")]
-            # sized from 1% risk of 10000 over the default 2% stop: 100 / (2% x price)
-            t = mine[0]
-            assert t.initial_stop < price
+            # decided at the candle's close; nothing has traded since
+            assert [(t.origin, t.status, t.side) for t in mine] == [("signal", "pending", "BUY")]
+            # a second BUY while one is pending: one position per symbol
+            await stack.hub.publish(signal("BUY", close_ms, price))
+            await stack.hub.drain()
+            assert len(await stack.engine.trades(on, None, limit=10, offset=0)) == 1
+            # the next trade (the next candle's open) fills it
+            fill = price + 7
+            await stack.engine.on_tick("BTCUSDT", close_ms + 1, fill)
+            await stack.hub.drain()
+            t = (await stack.engine.trades(on, None, limit=10, offset=0))[0]
+            # sized at the signal's price: 1 % of 10 000 over a 2 % stop
+            # distance, up to the 0.01 tick; the stop sits that far under the fill
+            dist = (price * Dec("0.02") / Dec("0.01")).to_integral_value(ROUND_UP) * Dec("0.01")
+            bought = (Dec(100) / dist).quantize(Dec("0.00001"), ROUND_DOWN)
+            commission = (bought * Dec("0.001")).quantize(Dec("1e-8"), ROUND_UP)
+            held = (bought - commission).quantize(Dec("0.00001"), ROUND_DOWN)
+            assert (t.status, t.entry_price, t.opened_ms) == ("open", fill, close_ms + 1)
+            assert (t.quantity, t.initial_stop) == (held, fill - dist)
             assert await stack.engine.trades(off, None, limit=10, offset=0) == []
             assert await stack.engine.trades(other, None, limit=10, offset=0) == []
-            await stack.hub.publish(
-                SignalGenerated(
-                    symbol="BTCUSDT",
-                    interval="1m",
-                    side="SELL",
-                    confidence=0.8,
-                    reason="exit",
-                    generated_at=1,
-                    score=20.0,
-                    pattern="breakdown",
-                    price=float(price),
-                )
-            )
+            # a SELL closes it at the first trade after its candle, not before
+            await stack.hub.publish(signal("SELL", close_ms + 60_000, price))
             await stack.hub.drain()
-            closed = await stack.engine.trades(on, None, limit=10, offset=0)
-            assert [(t.status, t.close_reason) for t in closed] == [("closed", "signal")]
+            assert (await stack.engine.trade_of(on, t.id)).status == "open"
+            out = fill + 100
+            await stack.engine.on_tick("BTCUSDT", close_ms + 60_001, out)
+            await stack.hub.drain()
+            row = await stack.engine.trade_of(on, t.id)
+            assert (row.status, row.close_reason, row.exit_price) == ("closed", "signal", out)
+            # the realized P&L is what the paper account gained: the entry's
+            # commission (taken in BTC) and the exit's (in USDT) included
+            exit_fee = (held * out * Dec("0.001")).quantize(Dec("1e-8"), ROUND_UP)
+            pnl = held * out - exit_fee - bought * fill
+            assert row.realized_pnl == pnl
+            bal = await stack.engine.paper[on].balances()
+            assert bal["USDT"].free == Dec(10000) + pnl
         finally:
             await close_stack(stack)
 
@@ -380,7 +399,8 @@ def test_paper_partial_exit_and_stop_pnl_by_hand(sim: Sim, tmp_path: Path) -> No
             rest = Dec("0.00999") - part
             fee1 = (part * (p + 1000) * Dec("0.001")).quantize(q8, ROUND_UP)
             fee2 = (rest * (p - Dec("1000.5")) * Dec("0.001")).quantize(q8, ROUND_UP)
-            pnl = part * 1000 - fee1 + rest * Dec("-1000.5") - fee2
+            # the P&L counts the entry's commission too: 0.00001 BTC given up at p
+            pnl = part * 1000 - fee1 + rest * Dec("-1000.5") - fee2 - Dec("0.00001") * p
             partials = [e for e in stack.events if isinstance(e, PartialExitTaken)]
             assert [(e.level, Dec(e.quantity), Dec(e.price)) for e in partials] == [
                 (1, part, p + 1000)
@@ -402,6 +422,7 @@ def test_paper_partial_exit_and_stop_pnl_by_hand(sim: Sim, tmp_path: Path) -> No
                 + rest * (p - Dec("1000.5"))
                 - fee2
             )
+            assert bal["USDT"].free == Dec(10000) + pnl
             # the platform fee went to the Client service's ledger (0.1% of the notional)
             assert await stack.clients.balance(cid) < Dec(10000)
         finally:

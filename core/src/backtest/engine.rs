@@ -30,9 +30,14 @@
 //!    `allow_short`.
 //!
 //! After the step, the equity (cash plus every open position marked at its
-//! symbol's latest close) is recorded. Fees are accounted in the quote asset
-//! at the fill price (a BUY's base-asset commission is valued at its
-//! price). Positions still open at the end close at the last close as taker.
+//! symbol's latest close) is recorded. A BUY pays its commission in the
+//! base asset, as on Binance: the position holds the bought quantity less
+//! the commission, rounded down to the lot step, and the base given up
+//! (valued at the fill price) is the entry's fee; every other fee is in the
+//! quote asset. This is how the live trade engine books a fill, so a
+//! backtest and paper trading of the same candles agree trade for trade
+//! (`tests/backtest/test_parity_with_live.py`). Positions still open at the
+//! end close at the last close as taker.
 //!
 //! Candles before `start` only warm the engine up (no trading, no equity);
 //! candles at or after `end` are ignored.
@@ -158,7 +163,8 @@ struct Open {
     stop_ticks: i64,
     fees: f64,
     gross: f64,
-    exit_value: f64,
+    /// Σ exit ticks × steps (exact), for the average exit price.
+    exit_atoms: i128,
     exited: i64,
     partials: u8,
 }
@@ -168,6 +174,8 @@ struct Sym<'a> {
     stream: StreamId,
     filters: SymbolFilters,
     tick: f64,
+    /// 1 / tick when that is a whole number, else 0.
+    ticks_per_unit: f64,
     step: f64,
     next: usize,
     lower_next: usize,
@@ -212,7 +220,18 @@ impl Sym<'_> {
     }
 
     fn price(&self, ticks: i64) -> f64 {
-        ticks as f64 * self.tick
+        self.price_f(ticks as f64)
+    }
+
+    /// A price in (fractional) ticks as a number: divided by the ticks per
+    /// unit when the tick is a power of ten (so 11100 ticks of 0.01 print
+    /// as 111.0, not 111.00000000000001).
+    fn price_f(&self, ticks: f64) -> f64 {
+        if self.ticks_per_unit > 0.0 {
+            ticks / self.ticks_per_unit
+        } else {
+            ticks * self.tick
+        }
     }
 
     fn unrealized(&self) -> f64 {
@@ -232,6 +251,28 @@ fn fee_quote(c: Commission, price: f64) -> f64 {
         FeeAsset::Base => v * price,
         FeeAsset::Quote => v,
     }
+}
+
+/// The steps a BUY of `qty` steps leaves in the account once a base-asset
+/// commission is taken, rounded down to the step (a quote-asset commission
+/// leaves them all).
+fn held_steps(filters: &SymbolFilters, qty: i64, commission: Commission) -> i64 {
+    if commission.asset != FeeAsset::Base || commission.amount == 0 {
+        return qty;
+    }
+    let (bought, fee) = (filters.qty(qty), commission.to_dec());
+    let scale = bought.scale.max(fee.scale);
+    let at = |d: Dec| d.units_at(scale).unwrap_or(i128::MAX);
+    let step = at(filters.qty(1));
+    i64::try_from((at(bought) - at(fee)).div_euclid(step)).unwrap_or(0).max(0)
+}
+
+/// A percent stop distance in ticks, exactly: `ceil(entry × pct / 100)`
+/// with the percent in millionths of the price (`ppm` = pct × 10 000), so
+/// that it equals the live trade engine's decimal arithmetic.
+fn pct_distance(entry: i64, ppm: i64) -> i64 {
+    let n = i128::from(entry) * i128::from(ppm);
+    i64::try_from((n + 999_999).div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
 
 fn dec_of(v: f64) -> Dec {
@@ -261,7 +302,7 @@ impl Book {
         self.cash += gross - fee;
         p.fees += fee;
         p.gross += gross;
-        p.exit_value += price * q as f64 * sym.step;
+        p.exit_atoms += i128::from(ticks) * i128::from(q);
         p.exited += q;
         p.qty -= q;
     }
@@ -280,7 +321,7 @@ impl Book {
             entry_bar: p.entry_bar,
             exit_bar,
             entry_price: entry,
-            exit_price: if p.exited > 0 { p.exit_value / (p.exited as f64 * sym.step) } else { entry },
+            exit_price: if p.exited > 0 { sym.price_f(p.exit_atoms as f64 / p.exited as f64) } else { entry },
             qty,
             pnl,
             return_pct: pnl / (entry * qty),
@@ -357,6 +398,10 @@ pub(crate) fn run_validated(
             stream: engine.track(s.symbol, interval)?,
             filters,
             tick: filters.price(1).to_string().parse().unwrap_or(f64::NAN),
+            ticks_per_unit: {
+                let p = filters.price(1).normalized();
+                if p.units == 1 { 10f64.powi(p.scale as i32) } else { 0.0 }
+            },
             step: filters.qty(1).to_string().parse().unwrap_or(f64::NAN),
             next: 0,
             lower_next: 0,
@@ -379,6 +424,7 @@ pub(crate) fn run_validated(
         counters: RunCounters::default(),
         events: Vec::with_capacity(16),
     };
+    let stop_pct_ppm = (cfg.stops.stop_pct * 10_000.0).round() as i64;
     let mut open_count = 0usize;
     let max_pos = if cfg.max_positions == 0 { usize::MAX } else { cfg.max_positions };
     let mut processed: u64 = 0;
@@ -442,8 +488,16 @@ pub(crate) fn run_validated(
                                 let side = pend.sim.order().side;
                                 let dir: i8 = if side == Side::Buy { 1 } else { -1 };
                                 let stop = fill.price - i64::from(dir) * dist;
-                                let fee = fee_quote(fill.commission, fill.price as f64 * sym.tick);
-                                if stop > 0 {
+                                // A BUY's commission is taken in the base asset: the
+                                // position holds what is left, down to the lot step
+                                // (as on Binance, and as the live trade engine books
+                                // it); the base given up is the entry's fee.
+                                let held = held_steps(&sym.filters, fill.qty, fill.commission);
+                                let fee = match fill.commission.asset {
+                                    FeeAsset::Base => (fill.qty - held) as f64 * sym.step * fill.price as f64 * sym.tick,
+                                    FeeAsset::Quote => fee_quote(fill.commission, fill.price as f64 * sym.tick),
+                                };
+                                if stop > 0 && held > 0 {
                                     let id = book.next_id;
                                     book.next_id += 1;
                                     let tr = if dir > 0 { &mut long_tr } else { &mut short_tr };
@@ -455,7 +509,7 @@ pub(crate) fn run_validated(
                                             side: if dir > 0 { PositionSide::Long } else { PositionSide::Short },
                                             entry: fill.price,
                                             stop,
-                                            qty: fill.qty,
+                                            qty: held,
                                             opened_at: fill.ts,
                                         },
                                         plan,
@@ -465,15 +519,15 @@ pub(crate) fn run_validated(
                                         id,
                                         dir,
                                         entry_ticks: fill.price,
-                                        qty0: fill.qty,
-                                        qty: fill.qty,
+                                        qty0: held,
+                                        qty: held,
                                         entry_time: fill.ts,
                                         signal_time: pend.signal_time,
                                         entry_bar: k,
                                         stop_ticks: stop,
                                         fees: fee,
                                         gross: 0.0,
-                                        exit_value: 0.0,
+                                        exit_atoms: 0,
                                         exited: 0,
                                         partials: 0,
                                     });
@@ -497,7 +551,7 @@ pub(crate) fn run_validated(
                                     book.cash += gross - fee;
                                     pm.fees += fee;
                                     pm.gross += gross;
-                                    pm.exit_value += fill.price as f64 * sym.tick * fill.qty as f64 * sym.step;
+                                    pm.exit_atoms += i128::from(fill.price) * i128::from(fill.qty);
                                     pm.exited += fill.qty;
                                     pm.qty -= fill.qty;
                                     book.finish(sym, si, fill.ts, k, ExitReason::Signal);
@@ -570,7 +624,7 @@ pub(crate) fn run_validated(
                         let dist = if cfg.stops.stop_atr > 0.0 {
                             atr_ticks.map_or(0, |a| (a * cfg.stops.stop_atr).ceil() as i64)
                         } else {
-                            ((entry as f64) * cfg.stops.stop_pct / 100.0).ceil() as i64
+                            pct_distance(entry, stop_pct_ppm)
                         };
                         let pending_entries = syms_pending_entries(&syms);
                         if dist <= 0 || open_count + pending_entries >= max_pos {
@@ -749,17 +803,19 @@ pub(crate) mod tests {
     #[test]
     fn fees_on_a_stopped_long_match_the_hand_computation() {
         // Sized at the signal: risk 100 over 100.00 - 90.00 → 10.000 units.
-        // Filled at bar 3's open 101.00; stop 101 - 10 = 91.00, hit inside
-        // bar 5 → exit at 91.00. Entry fee 0.010 units × 101 = 1.01; exit
-        // fee 0.1 % × 910 = 0.91; gross −100 → pnl −101.92.
+        // Filled at bar 3's open 101.00; the 0.1 % commission is 0.010 of
+        // the units bought, so 9.990 are held and the entry fee is
+        // 0.010 × 101 = 1.01. Stop 101 - 10 = 91.00, hit inside bar 5 → exit
+        // of 9.990 at 91.00: fee 0.1 % × 909.09 = 0.90909; gross
+        // −10 × 9.99 = −99.9 → pnl −101.81909.
         let r = run(&cfg(), None);
         assert_eq!(r.trades.len(), 1);
         let t = r.trades[0];
-        assert_eq!((t.entry_price, t.exit_price, t.qty, t.stop), (101.0, 91.0, 10.0, 91.0));
+        assert_eq!((t.entry_price, t.exit_price, t.qty, t.stop), (101.0, 91.0, 9.99, 91.0));
         assert_eq!((t.entry_time, t.exit_time), (T0 + 3 * 60_000, T0 + 5 * 60_000 + 19_999));
         assert_eq!((t.entry_bar, t.exit_bar, t.reason), (3, 5, ExitReason::StopLoss));
-        assert!(close(t.fees, 1.92) && close(t.pnl, -101.92), "{t:?}");
-        assert!(close(*r.equity.last().unwrap(), 10_000.0 - 101.92));
+        assert!(close(t.fees, 1.91909) && close(t.pnl, -101.81909), "{t:?}");
+        assert!(close(*r.equity.last().unwrap(), 10_000.0 - 101.81909));
         // Marked to market at bar 4's close (101): fee paid, nothing else.
         assert!(close(r.equity[4], 10_000.0 - 1.01));
         assert_eq!(r.times[0], T0 + 59_999);
@@ -768,14 +824,15 @@ pub(crate) mod tests {
     #[test]
     fn slippage_moves_both_fills_against_the_trader() {
         // 5 bps: BUY at 101 × 1.0005 = 101.0505 → 101.06 (up to the tick);
-        // stop 91.06; SELL at 91.06 × 0.9995 = 91.01447 → 91.01 (down).
-        // Fees 0.01 × 101.06 = 1.0106 and 0.1 % × 910.1 = 0.9101; gross
-        // (91.01 − 101.06) × 10 = −100.5 → pnl −102.4207.
+        // stop 91.06; SELL of the 9.99 held at 91.06 × 0.9995 = 91.01447 →
+        // 91.01 (down). Fees 0.01 × 101.06 = 1.0106 and 0.1 % × 909.1899 =
+        // 0.9091899; gross (91.01 − 101.06) × 9.99 = −100.3995 → pnl
+        // −102.3192899.
         let mut c = cfg();
         c.fills.slippage_bps = 5.0;
         let t = run(&c, None).trades[0];
         assert_eq!((t.entry_price, t.exit_price, t.stop), (101.06, 91.01, 91.06));
-        assert!(close(t.pnl, -102.4207), "{t:?}");
+        assert!(close(t.pnl, -102.319_289_9), "{t:?}");
     }
 
     #[test]
@@ -805,10 +862,10 @@ pub(crate) mod tests {
         assert_eq!((t.reason, t.exit_price), (ExitReason::StopLoss, 91.0));
         c.intrabar = IntrabarRule::Best;
         let t = run(&c, None).trades[0];
-        // The target: a maker fill at 111, fee 0.1 % × 1110 = 1.11 →
-        // pnl 100 − 1.01 − 1.11 = 97.88.
+        // The target: a maker fill of the 9.99 held at 111, fee 0.1 % ×
+        // 1108.89 = 1.10889 → pnl 99.9 − 1.01 − 1.10889 = 97.78111.
         assert_eq!((t.reason, t.exit_price), (ExitReason::TakeProfit, 111.0));
-        assert!(close(t.pnl, 97.88), "{t:?}");
+        assert!(close(t.pnl, 97.781_11), "{t:?}");
     }
 
     #[test]
@@ -838,10 +895,11 @@ pub(crate) mod tests {
         let r = run(&c, None);
         assert!(r.trades.is_empty());
         assert_eq!(r.counters.skipped, 1);
-        // 1 % over a 30 % stop: 100 / 30.00 = 3.333… → 3.333 (step 0.001).
+        // 1 % over a 30 % stop: 100 / 30.00 = 3.333… → 3.333 (step 0.001)
+        // bought; less the 0.003333 commission, 3.329 held (down to the step).
         c.risk_pct = 1.0;
         c.stops.stop_pct = 30.0;
-        assert_eq!(run(&c, None).trades[0].qty, 3.333);
+        assert_eq!(run(&c, None).trades[0].qty, 3.329);
     }
 
     #[test]
@@ -862,16 +920,17 @@ pub(crate) mod tests {
         ];
         let r = run_backtest(&cfg(), &series, Window::default(), None).unwrap();
         assert_eq!(r.times, (0..5).map(|k| T0 + k * 60_000 + 59_999).collect::<Vec<_>>());
-        // 10 units (1 % of 10 000 over a 10.00 stop), entry fee 0.01 × 101 = 1.01.
+        // 10 units bought (1 % of 10 000 over a 10.00 stop), 9.99 held, entry
+        // fee 0.01 × 101 = 1.01.
         let e0 = 10_000.0 - 1.01;
-        let want = [10_000.0, e0 + 10.0, e0 + 30.0, e0 + 30.0];
+        let want = [10_000.0, e0 + 9.99, e0 + 29.97, e0 + 29.97];
         for (k, (&got, &w)) in r.equity.iter().zip(&want).enumerate() {
             assert!(close(got, w), "step {k}: {got} vs {w}");
         }
-        // Closed at A's last close (104) at the end: fee 0.1 % × 1040 = 1.04.
+        // Closed at A's last close (104) at the end: fee 0.1 % × 1038.96 = 1.03896.
         let t = r.trades[0];
         assert_eq!((t.symbol, t.reason, t.exit_price, t.exit_bar), (0, ExitReason::EndOfData, 104.0, 4));
-        assert!(close(*r.equity.last().unwrap(), e0 + 30.0 - 1.04));
+        assert!(close(*r.equity.last().unwrap(), e0 + 29.97 - 1.038_96));
         // Candles before `start` only warm up: nothing is traded or sampled.
         let r = run_backtest(&cfg(), &series, Window { start: Some(T0 + 60_000), end: Some(T0 + 3 * 60_000) }, None)
             .unwrap();
