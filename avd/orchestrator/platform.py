@@ -271,7 +271,7 @@ class Platform:
         await self.collector.start()
         self.health_timer.start()
         if self.trade is not None:
-            await self.trade.start()
+            await self.trade.start(evaluated_candles=True)
         log.info(
             "platform up: %d streams, exchange %s",
             len(self.collector.streams),

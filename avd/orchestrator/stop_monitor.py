@@ -339,7 +339,11 @@ class StopMonitor:
         report: OrderReport | None = None
         if isinstance(t.exchange, PaperExchange):
             cid = client_order_id(t.client_id, t.trade_id, leg, t.namespace)
-            report = await t.exchange.settle(t.symbol, t.exit_side, qty, price, ts, cid)
+            # a take-profit rests as a limit (maker); other exits take the market
+            report = await t.exchange.settle(
+                t.symbol, t.exit_side, qty, price, ts, cid, maker=reason == "take_profit"
+            )
+            price = report.average_price  # after the model's slippage
         elif t.live:
             filled = await self._cancel_protective(t) if self.protective_orders else None
             if filled is not None:

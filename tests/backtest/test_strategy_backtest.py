@@ -73,21 +73,24 @@ def one_trade(cfg: dict[str, Any], lower: list[Candles] | None = None) -> dict[s
 
 
 def test_fees_slippage_and_latency_match_hand_computation() -> None:
-    # 1 % of 10 000 over a 10 % stop at the signal close 100 → 10 units.
-    # Filled at 101 (next open), stop 91, hit in bar 5. Fees: 0.01 unit x
-    # 101 = 1.01 in, 0.1 % x 910 = 0.91 out; gross -100 → pnl -101.92.
+    # 1 % of 10 000 over a 10 % stop at the signal close 100 → 10 units
+    # bought at 101 (next open); the 0.1 % commission is 0.01 unit of them,
+    # so 9.99 are held (fee 0.01 x 101 = 1.01). Stop 91, hit in bar 5: out
+    # 0.1 % x 9.99 x 91 = 0.90909; gross -10 x 9.99 → pnl -101.81909.
     t = one_trade(config())
     assert (t["entry_price"], t["exit_price"], t["qty"], t["reason"]) == (
         101.0,
         91.0,
-        10.0,
+        9.99,
         "stop_loss",
     )
-    assert t["fees"] == pytest.approx(1.92) and t["pnl"] == pytest.approx(-101.92)
-    # Taker fee 7.5 bps, maker irrelevant: 0.0075 x 101 = 0.7575 and
-    # 0.00075 x 910 = 0.6825.
+    assert t["fees"] == pytest.approx(1.91909) and t["pnl"] == pytest.approx(-101.81909)
+    # Taker fee 7.5 bps, maker irrelevant: 0.0075 unit of commission leaves
+    # 9.992 held (down to the 0.001 step), so 0.008 x 101 = 0.808 is given
+    # up; out 0.00075 x 9.992 x 91 = 0.681954.
     t = one_trade(config(fills={"taker_bps": 7.5}))
-    assert t["fees"] == pytest.approx(0.7575 + 0.6825)
+    assert t["qty"] == 9.992
+    assert t["fees"] == pytest.approx(0.808 + 0.681954)
     # 5 bps slippage: 101 x 1.0005 = 101.0505 → 101.06; stop 91.06;
     # 91.06 x 0.9995 = 91.01447 → 91.01.
     t = one_trade(config(fills={"slippage_bps": 5}))
@@ -145,12 +148,14 @@ def test_statistics_match_an_independent_numpy_calculation(shared_data: Path) ->
 
 
 def test_a_known_equity_curve_gives_the_known_statistics() -> None:
-    # One long of 10 units from 101 to 91 with 1.92 of fees: the equity is
-    # 10 000 until the fill, then marked at each close, and ends at 9 898.08.
+    # One long of 9.99 units (10 bought) from 101 to 91 with 1.91909 of
+    # fees: the equity is 10 000 until the fill, then marked at each close
+    # (bar 3 closes at 102: +9.99), and ends at 10 000 - 101.81909.
     r = Backtest(config()).run(candles(ROWS), signals={"TESTUSDT": BUY_AT_2})
-    expected = [10_000, 10_000, 10_000, 10_000 - 1.01 + 10, 10_000 - 1.01, 9_898.08, 9_898.08]
+    end = 10_000 - 101.81909
+    expected = [10_000, 10_000, 10_000, 10_000 - 1.01 + 9.99, 10_000 - 1.01, end, end]
     np.testing.assert_allclose(r.equity, expected)
-    dd = 1 - 9_898.08 / (10_000 - 1.01 + 10)
+    dd = 1 - end / (10_000 - 1.01 + 9.99)
     assert r.stats["max_drawdown"] == pytest.approx(dd)
     assert r.stats["win_rate"] == 0.0 and r.stats["trades"] == 1
 

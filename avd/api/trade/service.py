@@ -144,10 +144,17 @@ class TradeService:
         await self.clients.start()
         return await self.clients.authenticate(token, "admin")
 
-    async def start(self, *, poll_prices_s: float | None = None) -> None:
-        """Start the engine (recovery); optionally poll prices when no stream feeds it."""
+    async def start(
+        self, *, poll_prices_s: float | None = None, evaluated_candles: bool = False
+    ) -> None:
+        """Start the engine (recovery); optionally poll prices when no stream feeds it.
+
+        ``evaluated_candles``: a MarketContext shares the hub, so closed
+        candles come from it, ordered with their signals (see
+        :meth:`TradeEngine.subscribe`).
+        """
         await self.clients.start()
-        self.engine.subscribe()
+        self.engine.subscribe(evaluated_candles=evaluated_candles)
         await self.engine.start()
         if poll_prices_s:
             self._poller = asyncio.create_task(self._poll(poll_prices_s), name="price-poller")

@@ -17,9 +17,10 @@
 //!    series is given, otherwise along the configured
 //!    [`IntrabarRule`](super::config::IntrabarRule) (worst case by default:
 //!    the adverse extreme first, so a stop and a target inside one candle
-//!    resolve to the stop). A position filled at a candle's open is exposed
-//!    to that candle; one filled later inside it (a long latency) from the
-//!    next candle on. Stop and time exits are taker fills with slippage;
+//!    resolve to the stop). A position filled inside a candle (a long
+//!    latency) meets only the part of its path after the fill, as the live
+//!    stop monitor's tracker does; the time stop counts the candles held
+//!    from their open. Stop and time exits are taker fills with slippage;
 //!    take-profit exits are resting limits, maker fills at the level;
 //! 4. a signal opens a position sized by [`size_position`] from `risk_pct`
 //!    of the equity over the stop distance (ATR multiple or percent, known
@@ -400,7 +401,11 @@ pub(crate) fn run_validated(
             tick: filters.price(1).to_string().parse().unwrap_or(f64::NAN),
             ticks_per_unit: {
                 let p = filters.price(1).normalized();
-                if p.units == 1 { 10f64.powi(p.scale as i32) } else { 0.0 }
+                if p.units == 1 {
+                    10f64.powi(p.scale as i32)
+                } else {
+                    0.0
+                }
             },
             step: filters.qty(1).to_string().parse().unwrap_or(f64::NAN),
             next: 0,
@@ -444,6 +449,14 @@ pub(crate) fn run_validated(
         let trading = t >= start;
         let k = times.len();
         for si in 0..syms.len() {
+            // The quote asset spent on open positions (a pending entry must fit
+            // in what is left).
+            let committed: f64 = if syms[si].pending.as_ref().is_some_and(|p| matches!(p.intent, Intent::Entry { .. }))
+            {
+                syms.iter().map(Sym::notional).sum()
+            } else {
+                0.0
+            };
             let sym = &mut syms[si];
             let i = sym.next;
             if sym.s.cols.open_time.get(i) != Some(&t) {
@@ -494,10 +507,16 @@ pub(crate) fn run_validated(
                                 // it); the base given up is the entry's fee.
                                 let held = held_steps(&sym.filters, fill.qty, fill.commission);
                                 let fee = match fill.commission.asset {
-                                    FeeAsset::Base => (fill.qty - held) as f64 * sym.step * fill.price as f64 * sym.tick,
+                                    FeeAsset::Base => {
+                                        (fill.qty - held) as f64 * sym.step * fill.price as f64 * sym.tick
+                                    }
                                     FeeAsset::Quote => fee_quote(fill.commission, fill.price as f64 * sym.tick),
                                 };
-                                if stop > 0 && held > 0 {
+                                // Spot: the free quote asset must pay for the fill, or
+                                // the exchange (and the paper account) refuses it.
+                                let cost = fill.price as f64 * sym.tick * fill.qty as f64 * sym.step;
+                                let affordable = cost <= book.cash - committed + 1e-9;
+                                if stop > 0 && held > 0 && affordable {
                                     let id = book.next_id;
                                     book.next_id += 1;
                                     let tr = if dir > 0 { &mut long_tr } else { &mut short_tr };
@@ -532,7 +551,6 @@ pub(crate) fn run_validated(
                                         partials: 0,
                                     });
                                     open_count += 1;
-                                    exposed = fill.ts == bar.open_time;
                                 } else {
                                     book.counters.skipped += 1;
                                 }

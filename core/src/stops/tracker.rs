@@ -365,6 +365,9 @@ impl StopTracker {
             let dir = i64::from(p.dir);
             let mut closed = false;
             for (k, pt) in points.iter().enumerate() {
+                if pt.ts < p.opened_at {
+                    continue; // the path before the fill (a position opened inside the candle)
+                }
                 let out = p.on_price(plan, dir * pt.price, pt.ts, k > 0, book.atr, false, &mut self.events);
                 if matches!(out, Outcome::Closed) {
                     closed = true;
@@ -372,7 +375,9 @@ impl StopTracker {
                 }
             }
             if !closed {
-                p.bars += 1;
+                if p.opened_at <= bar.open_time {
+                    p.bars += 1; // candles held from their open
+                }
                 let close_x = dir * bar.close;
                 if plan.time_stop_bars > 0 && p.bars >= plan.time_stop_bars {
                     p.close_at(CloseReason::TimeStop, bar.close, bar.close_time, &mut self.events);
@@ -572,6 +577,23 @@ mod tests {
                 closed(1, CloseReason::TakeProfit, 1_250, 2, 1),
             ]
         );
+    }
+
+    #[test]
+    fn a_position_opened_inside_a_candle_meets_only_the_path_after_its_fill() {
+        // A bullish candle 100.00 → 95.00 → 110.00 → 108.00 (direction rule:
+        // points at +0, +19_999, +39_999, +59_999). A long filled at the high
+        // (+39_999) with its stop at 99.00 never saw the 95.00 low, which came
+        // before; filled at the open, it would have been stopped there.
+        let bar =
+            Bar { open_time: 0, close_time: 59_999, open: 10_000, high: 11_000, low: 9_500, close: 10_800, volume: 0 };
+        let plan = StopPlan::default();
+        let mut t = StopTracker::default();
+        t.add(&NewPosition { opened_at: 39_999, ..long(1, 11_000, 9_900, 3) }, &plan).unwrap();
+        assert!(t.on_candle(SYM, &bar, None).is_empty());
+        let mut t = StopTracker::default();
+        t.add(&long(1, 10_000, 9_900, 3), &plan).unwrap();
+        assert_eq!(t.on_candle(SYM, &bar, None), &[closed(1, CloseReason::StopLoss, 9_900, 3, 19_999)]);
     }
 
     #[test]
