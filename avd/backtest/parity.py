@@ -12,7 +12,7 @@ glue agrees on these rules:
 
 * a signal is decided at its candle's close and its market order fills at
   the first trade after it (plus latency): the next candle's open;
-* a percent stop's distance is ``ceil(price × pct / 100)`` ticks from the
+* a percent stop's distance is ``ceil(price x pct / 100)`` ticks from the
   signal's close, and the stop sits that far from the fill;
 * a BUY's commission is taken in the base asset: the position holds the
   rest, down to the lot step; the base given up is the entry's fee;
@@ -181,8 +181,7 @@ def live_config(
             "trail_pct": float(st.trailing_percent or 0),
             "breakeven_after_r": float(st.break_even_after_r or 0),
             "take_profits": [
-                {"r": float(tp.r_multiple), "fraction": float(tp.fraction)}
-                for tp in st.take_profit
+                {"r": float(tp.r_multiple), "fraction": float(tp.fraction)} for tp in st.take_profit
             ],
         },
         "fills": {

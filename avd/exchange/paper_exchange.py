@@ -176,7 +176,9 @@ class PaperExchange:
         """
         filters = await self.symbol_filters(symbol)
         if not maker:
-            ex = self.model.execute(filters, side, qty, ts, points=[(ts + self.model.latency_ms, price)])
+            ex = self.model.execute(
+                filters, side, qty, ts, points=[(ts + self.model.latency_ms, price)]
+            )
             if not isinstance(ex, FilterViolation) and ex.fills:
                 price = ex.fills[0].price
         fee = self.model.fee(filters, side, price, qty, maker=maker)

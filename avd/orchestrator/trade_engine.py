@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from avd import _core
 from avd.api.client.gateway import ClientGateway
 from avd.api.client.parameters import BotParameters
 from avd.api.client.schemas import FeeCharge
@@ -51,7 +52,6 @@ from avd.exchange.exchange import (
     split_symbol,
 )
 from avd.exchange.paper_exchange import PaperExchange
-from avd import _core
 from avd.orchestrator.events import (
     CandleEvaluated,
     Event,

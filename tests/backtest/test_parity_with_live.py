@@ -86,7 +86,8 @@ COSTS = {
 
 def _slice(shared: Path, folder: Path) -> tuple[Path, int]:
     """The first WARMUP + TRADED real BTCUSDT hours as a file; the replay's start."""
-    lines = gzip.open(shared / SOURCE, "rt").read().splitlines()
+    with gzip.open(shared / SOURCE, "rt") as f:
+        lines = f.read().splitlines()
     rows = lines[1 : 1 + WARMUP + TRADED]
     folder.mkdir()
     path = folder / "BTCUSDT-1h.csv"
@@ -112,7 +113,9 @@ async def _replay_live(
         ),
         trade=TradeEngineSettings(
             # the backtester does not model the risk manager's pauses
-            risk=RiskLimits(daily_loss_limit_percent=Decimal(100), max_drawdown_percent=Decimal(100)),
+            risk=RiskLimits(
+                daily_loss_limit_percent=Decimal(100), max_drawdown_percent=Decimal(100)
+            ),
             **costs,
         ),
     )
