@@ -694,9 +694,12 @@ class TradeEngine:
                     commission_asset=f.commission_asset,
                     ts=f.ts,
                 )
+            quote_fee = D0
             for f in report.fills:
                 if f.commission_asset == base and t.side == "BUY":
                     base_fee += f.commission
+                elif t.symbol.endswith(f.commission_asset):
+                    quote_fee += f.commission
             if (t.status == "pending" and report.status == "FILLED") or (
                 t.status == "pending"
                 and report.status in ("EXPIRED", "CANCELED")
@@ -711,10 +714,6 @@ class TradeEngine:
                 t.opened_ms = report.time or int(time.time() * 1000)
                 # the entry's cost: the base asset given up as commission
                 # (and the dust below the lot step), or a quote commission
-                quote_fee = sum(
-                    (f.commission for f in report.fills if t.symbol.endswith(f.commission_asset)),
-                    D0,
-                )
                 given_up = (report.executed_qty - net) if t.side == "BUY" else D0
                 t.realized_pnl = -repo.q8(given_up * t.entry_price + quote_fee)
                 distance = json.loads(t.plan or "{}").get("stop_distance")
