@@ -36,6 +36,7 @@ from avd.exchange.exchange import (
     OrderRequest,
     describe_binance_error,
 )
+from avd.exchange.order_log import log_order
 from avd.orchestrator.rest_limiter import RestLimiter
 from avd.trading import SymbolFilters, filters_from_exchange_info
 
@@ -199,6 +200,9 @@ class BinanceExchange:
         #: client order ids of the orders we watch (reconciled after a reconnect)
         self.tracked: dict[str, str] = {}
         self._reconcile_cb: Callable[[], Awaitable[None]] | None = None
+        #: the account's balances, kept by the user data stream (None: read again)
+        self._balances: dict[str, Balance] | None = None
+        self._balances_u = 0
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -306,6 +310,17 @@ class BinanceExchange:
 
     async def place_order(self, order: OrderRequest) -> OrderReport:
         """Place once; on an unknown status look the order up by its id before resending."""
+        try:
+            report = await self._place(order)
+        except ExchangeError as exc:
+            log_order("refused", self.mode, order, error=f"{exc.code}: {exc.message}")
+            raise
+        # the account changed: read it again (the stream keeps it current after)
+        self._balances = None
+        log_order("placed", self.mode, order, report)
+        return report
+
+    async def _place(self, order: OrderRequest) -> OrderReport:
         params = await self.prepare(order)
         self.tracked[order.client_order_id] = order.symbol
         last: ExchangeError | None = None
@@ -341,7 +356,10 @@ class BinanceExchange:
             lambda: self.client.cancel_order(symbol=symbol, origClientOrderId=client_order_id),
         )
         self.tracked.pop(client_order_id, None)
-        return parse_order(raw)
+        report = parse_order(raw)
+        self._balances = None
+        log_order("cancelled", self.mode, report=report)
+        return report
 
     async def get_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
         """The order by client order id; None when the exchange does not know it (-2013)."""
@@ -366,12 +384,36 @@ class BinanceExchange:
         return [parse_order(r) for r in rows]
 
     async def balances(self) -> dict[str, Balance]:
-        """Balances from the account endpoint."""
+        """The account's balances.
+
+        Read from the account endpoint (weight 20), then kept current by the
+        user data stream's ``outboundAccountPosition`` events while the
+        stream is connected; read again after an order of ours or a
+        reconnect.
+        """
+        if self._balances is not None and self.stream_connected.is_set():
+            return dict(self._balances)
         acct = await self._rest(20, "account", lambda: self.client.get_account())
-        return {
+        got = {
             b["asset"]: Balance(b["asset"], _d(b["free"]), _d(b["locked"]))
             for b in acct.get("balances", [])
         }
+        self._balances = got
+        self._balances_u = int(acct.get("updateTime") or 0)
+        return dict(got)
+
+    def _account_update(self, msg: dict[str, Any]) -> None:
+        """An ``outboundAccountPosition``: the assets that changed, absolute."""
+        if self._balances is None:
+            return
+        u = int(msg.get("u") or 0)
+        if u < self._balances_u:
+            return  # older than what the account endpoint said
+        self._balances_u = u
+        for b in msg.get("B") or ():
+            asset = str(b.get("a", ""))
+            if asset:
+                self._balances[asset] = Balance(asset, _d(b.get("f")), _d(b.get("l")))
 
     async def trades_since(self, symbol: str, since_ms: int) -> list[AccountTrade]:
         """``myTrades`` from ``since_ms``."""
@@ -464,6 +506,8 @@ class BinanceExchange:
                         break
                     if msg.get("e") == "executionReport":
                         await self._dispatch(parse_execution_report(msg))
+                    elif msg.get("e") == "outboundAccountPosition":
+                        self._account_update(msg)
             except asyncio.CancelledError:
                 if sock is not None:
                     self._close_later(sock, client)
@@ -471,6 +515,7 @@ class BinanceExchange:
             except Exception as exc:
                 log.warning("user data stream failed (%s); reopening", exc)
             self.stream_connected.clear()
+            self._balances = None  # events may be lost while disconnected
             if sock is not None:
                 self._close_later(sock, client)
             elif client is not None:

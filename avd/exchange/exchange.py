@@ -53,7 +53,8 @@ def client_order_id(client_id: int, trade_id: int, leg: str, namespace: str = ""
 
     ``avd<namespace>-<client>-<trade>-<leg>``; legs are ``e`` (entry), ``x``
     (exit), ``s<n>`` (the n-th protective stop), ``p<n>`` (partial
-    take-profit n). The namespace is drawn once per database, so two
+    take-profit n), ``m<n>`` (the n-th manual sale of part of the position).
+    The namespace is drawn once per database, so two
     databases trading one exchange account never reuse an id. The same trade
     and leg always give the same id, so a resend after a timeout or a restart
     finds the order instead of placing a second one.

@@ -30,6 +30,7 @@ from avd.exchange.exchange import (
     OrderRequest,
     split_symbol,
 )
+from avd.exchange.order_log import log_order
 from avd.trading import Fill, FillModel, FilterViolation, SimOrder, SymbolFilters
 
 
@@ -201,6 +202,7 @@ class PaperExchange:
         )
         self._orders[client_order_id] = report
         self._record(report, report.fills)
+        log_order("settled", "paper", report=report)
         return report
 
     def _take(self, asset: str, amount: Decimal, locked: Decimal) -> None:
@@ -242,6 +244,15 @@ class PaperExchange:
 
     async def place_order(self, order: OrderRequest) -> OrderReport:
         """Fill a MARKET order now; queue a LIMIT or STOP_LOSS_LIMIT order."""
+        try:
+            report = await self._place(order)
+        except ExchangeError as exc:
+            log_order("refused", "paper", order, error=f"{exc.code}: {exc.message}")
+            raise
+        log_order("placed", "paper", order, report)
+        return report
+
+    async def _place(self, order: OrderRequest) -> OrderReport:
         existing = self._orders.get(order.client_order_id)
         if existing is not None and existing.is_open:
             raise ExchangeError("Duplicate order sent.", code=-2010, rule="duplicate_order")
@@ -362,6 +373,7 @@ class PaperExchange:
         self._free[asset] = self._free.get(asset, Decimal(0)) + amount
         done = replace(r, status="CANCELED")
         self._orders[client_order_id] = done
+        log_order("cancelled", "paper", report=done)
         return done
 
     async def get_order(self, symbol: str, client_order_id: str) -> OrderReport | None:
@@ -420,6 +432,10 @@ class PaperExchange:
         if new:
             await self.on_price(symbol, open_time, o)
         await self.on_price(symbol, close_time if closed else ts, c)
+
+    def mark(self, symbol: str, ts: int, price: Decimal) -> None:
+        """Know the market price of ``symbol`` without matching any order (a new account)."""
+        self._prices[symbol] = (ts, price)
 
     async def on_price(self, symbol: str, ts: int, price: Decimal) -> None:
         """A new market price: fill what it reaches."""

@@ -50,6 +50,7 @@ from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
 from avd.orchestrator.recorder import Recorder
+from avd.orchestrator.stop_monitor import dec
 from avd.orchestrator.timers import PeriodicTimer
 from avd.orchestrator.trade_engine import TradeEngineSettings
 from avd.paths import data_dir
@@ -271,12 +272,27 @@ class Platform:
         await self.collector.start()
         self.health_timer.start()
         if self.trade is not None:
+            await self._seed_trade_prices()
             await self.trade.start(evaluated_candles=True)
         log.info(
             "platform up: %d streams, exchange %s",
             len(self.collector.streams),
             self.settings.exchange,
         )
+
+    async def _seed_trade_prices(self) -> None:
+        """Tell the trade engine the newest stored candle of every stream.
+
+        A paper fill or a stop then never uses a price older than what the
+        platform has already seen (see :meth:`TradeEngine.seed_candle`).
+        """
+        assert self.trade is not None and self.collector is not None
+        for symbol, interval in list(self.collector.streams):
+            last = await self.history.tail(symbol, interval, 1)
+            if last is not None and len(last.open_time):
+                self.trade.engine.seed_candle(
+                    symbol, interval, int(last.open_time[-1]), dec(float(last.close[-1]))
+                )
 
     async def stop(self) -> None:
         """Stop everything started, in reverse order."""

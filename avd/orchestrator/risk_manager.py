@@ -1,18 +1,27 @@
 """The risk manager: position sizing and the limits every new entry must pass.
 
-Sizing: ``equity * risk% / |entry - stop|`` (the Rust :func:`~avd.trading.size_position`),
-with equity from the Client service's internal balance (through the
-:class:`~avd.api.client.gateway.ClientGateway`) plus the realized P&L of the
-client's closed trades.
+The trading capital is the account the trades happen on: the client's
+Binance account live, its paper account on paper. Its equity (every balance
+marked to market, see :mod:`avd.orchestrator.trading_account`) sizes the
+positions and scales the caps. The Client service's prepaid balance only
+gates trading (the trade engine asks it before each entry); it never sizes.
+
+Sizing: ``equity * risk% / |entry - stop|`` (the Rust :func:`~avd.trading.size_position`).
 
 Limits, in the order they are checked: the kill switch, the drawdown block
 (equity down more than ``max_drawdown_percent`` from its peak blocks trading
 until an admin unblocks), the daily loss limit (realized losses of the UTC
-day above ``daily_loss_limit_percent`` of the day's starting equity pause new
-entries until the next UTC day), the leverage cap (spot is 1), the client's
-permission to trade, the maximum open positions, and the exposure per symbol
-and in total. Every refusal is a :class:`RiskRefusal` naming the rule and the
+day at or above ``daily_loss_limit_percent`` of the day's starting equity
+pause new entries until the next UTC day), then, with the exposure the
+client already holds (open positions and pending entries), the leverage cap
+(spot is 1), the maximum open positions and the exposure per symbol and in
+total. Every refusal is a :class:`RiskRefusal` naming the rule and the
 numbers.
+
+:meth:`RiskManager.gate` takes the time-dependent checks; :meth:`RiskManager.size`
+is pure and runs inside the trade engine's entry guard (a per-client lock
+plus a database lock), against the exposure read in that same transaction,
+so that concurrent entries cannot all pass the same caps.
 """
 
 from __future__ import annotations
@@ -25,7 +34,6 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from avd.api.client.gateway import ClientGateway
 from avd.orchestrator.events import DrawdownLimitReached
 from avd.trading import SymbolFilters, size_position
 
@@ -67,13 +75,14 @@ class RiskRefusal(Exception):  # noqa: N818 - the domain name
 class ClientRisk:
     """What the risk manager remembers of one client."""
 
-    realized_pnl: Decimal = D0
     peak_equity: Decimal | None = None
     day: date | None = None
     day_start_equity: Decimal = D0
     day_pnl: Decimal = D0
     blocked: bool = False
     blocked_reason: str = ""
+    #: the trading mode (paper or live) the peak and the day were observed in
+    mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,7 @@ class EntryRequest:
     quantity: Decimal | None = None
     leverage: Decimal = Decimal(1)
     max_open_positions: int = 10
+    #: the quote asset free to pay for the entry (spot: no borrowing)
     cash: Decimal | None = None
 
 
@@ -117,6 +127,7 @@ class RiskStatus:
     """A client's risk state, for ``GET /risk/status``."""
 
     client_id: int
+    mode: str
     equity: Decimal
     peak_equity: Decimal
     drawdown_percent: Decimal
@@ -134,21 +145,12 @@ class RiskStatus:
 class RiskManager:
     """Sizing and limits; keeps each client's peak equity and daily P&L."""
 
-    def __init__(
-        self,
-        limits: RiskLimits,
-        gateway: ClientGateway,
-        *,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, limits: RiskLimits, *, clock: Callable[[], float] = time.time) -> None:
         self.limits = limits
-        self.gateway = gateway
         self.clock = clock
         self.kill_switch = False
         self.kill_reason = ""
         self._clients: dict[int, ClientRisk] = {}
-        #: DrawdownLimitReached events to publish (the engine drains them)
-        self.pending_events: list[DrawdownLimitReached] = []
 
     def state(self, client_id: int) -> ClientRisk:
         """The client's remembered state."""
@@ -157,74 +159,78 @@ class RiskManager:
     def _today(self) -> date:
         return datetime.fromtimestamp(self.clock(), UTC).date()
 
-    async def balance(self, client_id: int) -> Decimal:
-        """The client's internal balance from the Client service."""
-        return (await self.gateway.internal_balance(client_id)).balance
+    def observe(self, client_id: int, mode: str, equity: Decimal) -> ClientRisk:
+        """Record an observation of the account's equity: roll the UTC day and the peak.
 
-    async def equity(self, client_id: int) -> Decimal:
-        """Internal balance plus realized P&L; rolls the day and the peak forward."""
+        Paper and live are different accounts: when the client's mode changes,
+        the peak restarts from the new account's equity.
+        """
         st = self.state(client_id)
-        eq = await self.balance(client_id) + st.realized_pnl
-        self._roll(st, eq)
-        return eq
-
-    def _roll(self, st: ClientRisk, equity: Decimal) -> None:
+        if st.mode != mode:
+            st.mode = mode
+            st.peak_equity = None
+            st.day_start_equity = D0
         today = self._today()
         if st.day != today:
             st.day = today
-            st.day_start_equity = equity
             st.day_pnl = D0
+            st.day_start_equity = equity
+        if st.day_start_equity == 0:
+            # first observation since a restart: today's realized P&L is already in
+            st.day_start_equity = equity - st.day_pnl
         if st.peak_equity is None or equity > st.peak_equity:
             st.peak_equity = equity
+        return st
 
     def restore(
         self,
         client_id: int,
         *,
-        realized_pnl: Decimal,
         day_pnl: Decimal,
         peak_equity: Decimal | None,
         blocked: bool,
         blocked_reason: str = "",
+        mode: str | None = None,
     ) -> None:
         """Restore a client's state after a restart (from the trade history)."""
         st = self.state(client_id)
-        st.realized_pnl = realized_pnl
         st.peak_equity = peak_equity
         st.blocked = blocked
         st.blocked_reason = blocked_reason
+        st.mode = mode
         st.day = self._today()
         st.day_pnl = day_pnl
-        st.day_start_equity = D0  # set on the first equity() below
+        st.day_start_equity = D0  # set by the first observe() below
 
-    async def on_trade_closed(self, client_id: int, pnl: Decimal) -> DrawdownLimitReached | None:
-        """Book a closed trade's P&L; block the client when the drawdown limit is passed."""
+    def on_trade_closed(
+        self, client_id: int, mode: str, pnl: Decimal, equity: Decimal
+    ) -> DrawdownLimitReached | None:
+        """Book a closed trade's P&L (``equity``: the account after it).
+
+        Blocks the client when its drawdown from the peak passes the limit.
+        """
         st = self.state(client_id)
-        eq_before = await self.equity(client_id)
-        st.realized_pnl += pnl
+        if st.mode != mode or st.day != self._today():
+            self.observe(client_id, mode, equity - pnl)  # the account before this close
         st.day_pnl += pnl
-        eq = eq_before + pnl
-        if st.peak_equity is None or eq > st.peak_equity:
-            st.peak_equity = eq
+        st = self.observe(client_id, mode, equity)
+        assert st.peak_equity is not None
+        dd = self._drawdown(st.peak_equity, equity)
+        if st.blocked or dd <= self.limits.max_drawdown_percent:
             return None
-        dd = self._drawdown(st.peak_equity, eq)
-        if not st.blocked and dd > self.limits.max_drawdown_percent:
-            st.blocked = True
-            st.blocked_reason = (
-                f"drawdown {_s(dd)}% from the peak equity {_s(st.peak_equity)} "
-                f"(equity {_s(eq)}) exceeds max_drawdown_percent "
-                f"{_s(self.limits.max_drawdown_percent)}%"
-            )
-            ev = DrawdownLimitReached(
-                client_id=client_id,
-                equity=_s(eq),
-                peak=_s(st.peak_equity),
-                drawdown_percent=_s(dd),
-                limit_percent=_s(self.limits.max_drawdown_percent),
-            )
-            self.pending_events.append(ev)
-            return ev
-        return None
+        st.blocked = True
+        st.blocked_reason = (
+            f"drawdown {_s(dd)}% from the peak equity {_s(st.peak_equity)} "
+            f"(equity {_s(equity)}) exceeds max_drawdown_percent "
+            f"{_s(self.limits.max_drawdown_percent)}%"
+        )
+        return DrawdownLimitReached(
+            client_id=client_id,
+            equity=_s(equity),
+            peak=_s(st.peak_equity),
+            drawdown_percent=_s(dd),
+            limit_percent=_s(self.limits.max_drawdown_percent),
+        )
 
     @staticmethod
     def _drawdown(peak: Decimal, equity: Decimal) -> Decimal:
@@ -232,8 +238,8 @@ class RiskManager:
             return D0
         return ((peak - equity) / peak * HUNDRED).quantize(Decimal("0.0001"))
 
-    async def unblock(self, client_id: int | None = None) -> list[int]:
-        """Lift the drawdown block (an admin's decision); the peak restarts from now."""
+    def unblock(self, client_id: int | None = None) -> list[int]:
+        """Lift the drawdown block (an admin's decision); the peak restarts at the next look."""
         ids = [client_id] if client_id is not None else list(self._clients)
         done = []
         for cid in ids:
@@ -242,7 +248,6 @@ class RiskManager:
                 st.blocked = False
                 st.blocked_reason = ""
                 st.peak_equity = None
-                await self.equity(cid)
                 done.append(cid)
         return done
 
@@ -255,8 +260,15 @@ class RiskManager:
         nxt = datetime.combine(self._today() + timedelta(days=1), datetime.min.time(), UTC)
         return nxt.isoformat().replace("+00:00", "Z")
 
-    async def check_entry(self, req: EntryRequest, open_positions: list[OpenExposure]) -> Sized:
-        """Size the entry and check every limit; raise :class:`RiskRefusal` if one refuses."""
+    def daily_loss_limit(self, st: ClientRisk) -> Decimal:
+        """The loss that pauses entries today."""
+        return st.day_start_equity * self.limits.daily_loss_limit_percent / HUNDRED
+
+    def gate(self, client_id: int, mode: str, equity: Decimal) -> None:
+        """The checks before sizing: kill switch, drawdown block, daily loss limit.
+
+        ``equity`` is the account's equity now (it rolls the day and the peak).
+        """
         lim = self.limits
         if self.kill_switch:
             raise RiskRefusal(
@@ -264,19 +276,14 @@ class RiskManager:
                 "the kill switch is on: no new entries"
                 + (f" ({self.kill_reason})" if self.kill_reason else ""),
             )
-        st = self.state(req.client_id)
+        st = self.observe(client_id, mode, equity)
         if st.blocked:
             raise RiskRefusal(
                 "max_drawdown",
                 f"trading is blocked until an admin unblocks: {st.blocked_reason}",
                 max_drawdown_percent=lim.max_drawdown_percent,
             )
-        bal = await self.gateway.internal_balance(req.client_id)
-        equity = bal.balance + st.realized_pnl
-        self._roll(st, equity)
-        if st.day_start_equity == 0:
-            st.day_start_equity = equity - st.day_pnl
-        loss_limit = st.day_start_equity * lim.daily_loss_limit_percent / HUNDRED
+        loss_limit = self.daily_loss_limit(st)
         if st.day_pnl < 0 and -st.day_pnl >= loss_limit:
             raise RiskRefusal(
                 "daily_loss_limit",
@@ -286,6 +293,14 @@ class RiskManager:
                 daily_loss=-st.day_pnl,
                 limit=loss_limit,
             )
+
+    def size(self, req: EntryRequest, equity: Decimal, open_positions: list[OpenExposure]) -> Sized:
+        """Size the entry against ``equity`` and the exposure held; raise :class:`RiskRefusal`.
+
+        Pure: the trade engine calls it inside its entry guard, with the
+        pending and open positions read in the same transaction.
+        """
+        lim = self.limits
         if req.leverage > lim.max_leverage:
             raise RiskRefusal(
                 "max_leverage",
@@ -294,20 +309,19 @@ class RiskManager:
                 leverage=req.leverage,
                 max_leverage=lim.max_leverage,
             )
-        if not bal.can_trade:
-            raise RiskRefusal(
-                "client_cannot_trade",
-                f"the Client service refuses trading for this account (balance {_s(bal.balance)}"
-                f"{', blocked' if bal.blocked else ''})",
-                balance=bal.balance,
-            )
         max_pos = min(req.max_open_positions, lim.max_open_positions)
         if len(open_positions) >= max_pos:
             raise RiskRefusal(
                 "max_open_positions",
-                f"{len(open_positions)} positions are open; the maximum is {max_pos}",
+                f"{len(open_positions)} positions are open or pending; the maximum is {max_pos}",
                 open_positions=len(open_positions),
                 max_open_positions=max_pos,
+            )
+        if equity <= 0:
+            raise RiskRefusal(
+                "no_equity",
+                f"the trading account's equity is {_s(equity)}: nothing to trade with",
+                equity=equity,
             )
         sym_now = sum((p.notional for p in open_positions if p.symbol == req.symbol), D0)
         total_now = sum((p.notional for p in open_positions), D0)
@@ -349,7 +363,7 @@ class RiskManager:
             raise RiskRefusal(
                 "max_exposure_per_symbol",
                 f"{req.symbol} exposure would be {_s(sym_now + notional)} "
-                f"(open {_s(sym_now)} + new {_s(notional)}), above the cap {_s(sym_cap)} "
+                f"(held {_s(sym_now)} + new {_s(notional)}), above the cap {_s(sym_cap)} "
                 f"({_s(lim.max_exposure_per_symbol_percent)}% of equity {_s(equity)})",
                 exposure=sym_now + notional,
                 cap=sym_cap,
@@ -358,24 +372,32 @@ class RiskManager:
             raise RiskRefusal(
                 "max_total_exposure",
                 f"total exposure would be {_s(total_now + notional)} "
-                f"(open {_s(total_now)} + new {_s(notional)}), above the cap {_s(total_cap)} "
+                f"(held {_s(total_now)} + new {_s(notional)}), above the cap {_s(total_cap)} "
                 f"({_s(lim.max_total_exposure_percent)}% of equity {_s(equity)})",
                 exposure=total_now + notional,
                 cap=total_cap,
             )
+        if req.cash is not None and req.side == "BUY" and notional > req.cash:
+            raise RiskRefusal(
+                "insufficient_funds",
+                f"the entry costs {_s(notional)} but the account has {_s(req.cash)} free "
+                "(less what pending entries reserve)",
+                cost=notional,
+                free=req.cash,
+            )
         return Sized(qty, notional, risk_amount, equity, capped_by)
 
-    async def status(self, client_id: int, open_positions: list[OpenExposure]) -> RiskStatus:
-        """The client's risk state."""
-        equity = await self.equity(client_id)
-        st = self.state(client_id)
-        if st.day_start_equity == 0:
-            st.day_start_equity = equity - st.day_pnl
+    def status(
+        self, client_id: int, mode: str, equity: Decimal, open_positions: list[OpenExposure]
+    ) -> RiskStatus:
+        """The client's risk state (``equity``: the account's, now)."""
+        st = self.observe(client_id, mode, equity)
         peak = st.peak_equity if st.peak_equity is not None else equity
-        limit = st.day_start_equity * self.limits.daily_loss_limit_percent / HUNDRED
+        limit = self.daily_loss_limit(st)
         paused = st.day_pnl < 0 and -st.day_pnl >= limit
         return RiskStatus(
             client_id=client_id,
+            mode=mode,
             equity=equity,
             peak_equity=peak,
             drawdown_percent=self._drawdown(peak, equity),

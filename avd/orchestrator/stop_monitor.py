@@ -288,6 +288,19 @@ class StopMonitor:
         """Close a position now (manual close, kill switch) at ``price``."""
         await self.handle(self.tracker.close(trade_id, price, ts))
 
+    async def reduce(
+        self, trade_id: int, qty: Decimal, price: Decimal, ts: int, *, leg: str
+    ) -> None:
+        """Sell part of a position now at the market (a manual SELL of part of a holding).
+
+        The tracker keeps the stop and the plan for what is left; the exit
+        goes out as every exit does (paper: at ``price`` after slippage;
+        live: a market order, then the protective stop for the rest).
+        """
+        t = self.positions[trade_id]
+        self.tracker.reduce(trade_id, qty)
+        await self._exit(t, qty, price, "manual", ts, final=False, leg=leg)
+
     async def handle(self, events: list[StopEvent]) -> None:
         """Act on the tracker's events, in order."""
         for e in events:

@@ -40,6 +40,7 @@ from avd import _core
 from avd.api.client.gateway import ClientGateway
 from avd.api.client.parameters import BotParameters
 from avd.api.client.schemas import FeeCharge
+from avd.api.errors import ApiError
 from avd.exceptions import InvalidParameterError
 from avd.exchange.binance_exchange import BinanceExchange
 from avd.exchange.exchange import (
@@ -72,6 +73,12 @@ from avd.orchestrator.risk_manager import (
     RiskStatus,
 )
 from avd.orchestrator.stop_monitor import StopMonitor, Tracked, dec
+from avd.orchestrator.trading_account import (
+    AccountView,
+    PositionValue,
+    Valuation,
+    value_balances,
+)
 from avd.store import trades as repo
 from avd.store.database import Database
 from avd.store.models import OrderRecord, TradeRecord
@@ -93,7 +100,10 @@ class TradeEngineSettings(BaseModel):
     #: where "live" clients trade: the simulator of ``avd run``, or Binance
     live_exchange: Literal["sim", "binance"] = "sim"
     risk: RiskLimits = Field(default_factory=lambda: RiskLimits())
-    paper_balances: dict[str, Decimal] = Field(default_factory=lambda: {"USDT": Decimal("10000")})
+    #: the currency trading accounts are valued in (symbols must be quoted in it)
+    account_currency: str = Field("USDT", pattern=r"^[A-Z0-9]{2,10}$")
+    #: what a new paper account starts with (a client may reset it to another balance)
+    paper_starting_balance: Decimal = Field(Decimal(10000), gt=0, max_digits=20, decimal_places=8)
     paper_taker_bps: Decimal = Decimal(10)
     paper_maker_bps: Decimal = Decimal(10)
     paper_slippage_bps: Decimal = Decimal(0)
@@ -148,6 +158,15 @@ class _Open:
     client_id: int
     symbol: str
     notional: Decimal
+
+
+@dataclass(frozen=True)
+class SellResult:
+    """What a manual SELL did: how much it sold and the trades it reduced or closed."""
+
+    symbol: str
+    quantity: Decimal
+    trades: list[TradeRecord]
 
 
 @dataclass
@@ -246,7 +265,7 @@ class TradeEngine:
         self._filters_source = filters
         self._live_factory = live_exchange
         self._price_source = price_source
-        self.risk = RiskManager(self.settings.risk, gateway)
+        self.risk = RiskManager(self.settings.risk)
         self.monitor = StopMonitor(
             hub,
             self,
@@ -259,9 +278,15 @@ class TradeEngine:
         self._open: dict[int, _Open] = {}
         self._close_reason: dict[int, str] = {}
         self._prices: dict[str, tuple[int, Decimal]] = {}
+        #: open time of the newest closed candle per (symbol, interval)
+        self._closed_open: dict[tuple[str, str], int] = {}
         self._seen: dict[str, float] = {}
         self._bots_cache: tuple[float, list[tuple[int, BotParameters]]] = (0.0, [])
         self._lock = asyncio.Lock()
+        #: entries (and sells, resets) of one client are decided one at a time
+        self._client_locks: dict[int, asyncio.Lock] = {}
+        #: symbols the price source does not know (no market price to mark them)
+        self._unpriced: set[str] = set()
         self.reconciliation = Reconciliation()
         self._started = False
         self._evaluated_candles = False
@@ -321,22 +346,18 @@ class TradeEngine:
         if mode == "paper":
             ex = self.paper.get(client_id)
             if ex is None:
-                s = self.settings
-                ex = PaperExchange(
-                    {},
-                    dict(s.paper_balances),
-                    model=FillModel(
-                        taker_bps=s.paper_taker_bps,
-                        maker_bps=s.paper_maker_bps,
-                        slippage_bps=s.paper_slippage_bps or None,
-                        latency_ms=s.paper_latency_ms,
-                    ),
-                )
-                ex.filters = self._filters
-                for sym, (ts, px) in self._prices.items():
-                    await ex.on_price(sym, ts, px)
-                ex.on_order_update(self._order_update)
-                self.paper[client_id] = ex
+                async with self.db.write() as s:
+                    row = await repo.paper_account(s, client_id)
+                    if row is None:
+                        row = await repo.save_paper_account(
+                            s,
+                            client_id,
+                            currency=self.settings.account_currency,
+                            starting_balance=self.settings.paper_starting_balance,
+                            since=0,
+                        )
+                    start = {row.currency: row.starting_balance}
+                ex = self._new_paper(client_id, start)
             return ex
         live = self.live.get(client_id)
         if live is None:
@@ -354,6 +375,32 @@ class TradeEngine:
             self.live[client_id] = live
         return live
 
+    def _new_paper(self, client_id: int, balances: dict[str, Decimal]) -> PaperExchange:
+        s = self.settings
+        ex = PaperExchange(
+            {},
+            balances,
+            model=FillModel(
+                taker_bps=s.paper_taker_bps,
+                maker_bps=s.paper_maker_bps,
+                slippage_bps=s.paper_slippage_bps or None,
+                latency_ms=s.paper_latency_ms,
+            ),
+        )
+        ex.filters = self._filters
+        for sym, (ts, px) in self._prices.items():
+            ex.mark(sym, ts, px)
+        ex.on_order_update(self._order_update)
+        self.paper[client_id] = ex
+        return ex
+
+    def client_lock(self, client_id: int) -> asyncio.Lock:
+        """The in-process half of a client's entry guard (see :meth:`execute`)."""
+        lock = self._client_locks.get(client_id)
+        if lock is None:
+            lock = self._client_locks[client_id] = asyncio.Lock()
+        return lock
+
     async def _publish(self, event: Event) -> None:
         await self.hub.publish(event)
 
@@ -369,8 +416,38 @@ class TradeEngine:
         elif isinstance(event, SignalGenerated):
             await self.on_signal(event)
 
+    def seed_candle(self, symbol: str, interval: str, open_time: int, close: Decimal) -> None:
+        """The newest closed candle the platform holds of a stream (at start, from the store).
+
+        Klines of that stream up to it are then ignored: a paper fill or a
+        stop never uses a price older than the newest candle the platform
+        has seen (a replay that starts over, a late duplicate).
+        """
+        key = (symbol, interval)
+        if open_time <= self._closed_open.get(key, -1):
+            return
+        self._closed_open[key] = open_time
+        close_time = _core.next_open_time(interval, open_time) - 1
+        if close_time >= self._prices.get(symbol, (-1, D0))[0]:
+            self._prices[symbol] = (close_time, close)
+            for ex in self.paper.values():
+                ex.mark(symbol, close_time, close)
+
+    def _stale(self, ev: KlineReceived) -> bool:
+        """A kline of a candle at or before the newest closed one of its stream."""
+        key = (ev.symbol, ev.interval)
+        newest = self._closed_open.get(key, -1)
+        if ev.open_time <= newest:  # that candle has closed already
+            return True
+        if ev.closed:
+            self._closed_open[key] = ev.open_time
+        return False
+
     async def on_kline(self, ev: KlineReceived) -> None:
         """A kline: paper exchanges see it (fills), then the stops are updated."""
+        if self._stale(ev):
+            log.debug("ignored a stale kline %s %s %d", ev.symbol, ev.interval, ev.open_time)
+            return
         price = dec(ev.close)
         close_time = _core.next_open_time(ev.interval, ev.open_time) - 1
         ts = close_time if ev.closed else (ev.event_time or ev.open_time)
@@ -426,9 +503,19 @@ class TradeEngine:
     async def execute(
         self, client_id: int, order: TradeOrder, *, origin: str = "manual"
     ) -> TradeRecord:
-        """Risk-check, size, persist and place a trade; raise :class:`TradeRefused`."""
+        """Risk-check, size, persist and place an entry (a BUY); raise :class:`TradeRefused`.
+
+        Entries of one client are decided one at a time: an in-process lock
+        per client, and inside it one database transaction that locks the
+        client's row (:func:`~avd.store.trades.lock_entries`), reads the
+        pending and open trades, sizes against them and books the new trade
+        with the exposure it reserves. Concurrent requests, the bot's signals
+        and another process sharing the database all see each other's
+        reservations, so the caps and the position count hold.
+        """
         try:
-            return await self._execute(client_id, order, origin)
+            async with self.client_lock(client_id):
+                return await self._execute(client_id, order, origin)
         except TradeRefused as exc:
             await self._publish(
                 OrderRejected(
@@ -442,7 +529,35 @@ class TradeEngine:
             )
             raise
 
+    async def allowed(self, client_id: int) -> None:
+        """The Client service's gate: a prepaid balance left, an account not blocked.
+
+        Refusals keep the Client service's status (402 ``insufficient_balance``,
+        403 ``account_blocked``, 503 when it cannot be reached).
+        """
+        try:
+            await self.gateway.check_trade(client_id)
+        except ApiError as exc:
+            raise TradeRefused(exc.status, exc.error, exc.detail) from None
+
+    def _quote(self, symbol: str) -> str:
+        """The symbol's quote asset, which must be the account currency."""
+        quote = split_symbol(symbol)[1]
+        currency = self.settings.account_currency
+        if quote != currency:
+            raise TradeRefused(
+                422,
+                "quote_currency",
+                f"{symbol} is quoted in {quote}; trading accounts are valued in {currency}, "
+                f"so only {currency} pairs are traded",
+            )
+        return quote
+
     async def _execute(self, client_id: int, order: TradeOrder, origin: str) -> TradeRecord:
+        if order.side != "BUY":
+            raise TradeRefused(
+                422, "spot_no_short", "spot holds no shorts: a SELL reduces or closes a holding"
+            )
         params = await self._params(client_id)
         mode = params.mode
         ex = await self.exchange_for(client_id, mode)
@@ -450,6 +565,7 @@ class TradeEngine:
             filters = await self.filters(order.symbol)
         except ExchangeError as exc:
             raise TradeRefused(422, exc.rule, exc.message) from None
+        quote = self._quote(order.symbol)
         if order.type == "LIMIT":
             if order.price is None:
                 raise TradeRefused(422, "missing_price", "a LIMIT order needs a price")
@@ -466,16 +582,14 @@ class TradeEngine:
         if stop is None:
             pct = params.stops.stop_loss_percent or Decimal(2)
             distance = stop_distance(ref, pct, filters.tick_size)
-            stop = ref - distance if order.side == "BUY" else ref + distance
+            stop = ref - distance
         else:
             stop = filters.round_price(stop)
-        if (order.side == "BUY" and stop >= ref) or (order.side == "SELL" and stop <= ref):
-            where = "below" if order.side == "BUY" else "above"
+        if stop >= ref:
             raise TradeRefused(
                 422,
                 "stop_loss_side",
-                f"the stop-loss {_s(stop)} must be {where} the entry price {_s(ref)} "
-                f"for a {order.side}",
+                f"the stop-loss {_s(stop)} must be below the entry price {_s(ref)} for a BUY",
             )
         qty: Decimal | None = None
         if order.quantity is not None:
@@ -485,27 +599,12 @@ class TradeEngine:
         risk_pct = (
             order.risk_percent if order.risk_percent is not None else params.risk_per_trade_percent
         )
-        cash = None
-        if order.side == "BUY":
-            bal = (await ex.balances()).get(split_symbol(order.symbol)[1])
-            cash = bal.free if bal is not None else None
+        await self.allowed(client_id)
+        equity = (await self.valuation(client_id, mode)).equity
+        bal = (await ex.balances()).get(quote)
+        free = bal.free if bal is not None else D0
         try:
-            sized = await self.risk.check_entry(
-                EntryRequest(
-                    client_id=client_id,
-                    symbol=order.symbol,
-                    side=order.side,
-                    entry=ref,
-                    stop=stop,
-                    filters=filters,
-                    risk_percent=risk_pct,
-                    quantity=qty,
-                    leverage=order.leverage,
-                    max_open_positions=params.max_open_positions,
-                    cash=cash,
-                ),
-                self.open_exposure(client_id),
-            )
+            self.risk.gate(client_id, mode, equity)
         except RiskRefusal as exc:
             raise TradeRefused(422, exc.rule, exc.detail, **exc.numbers) from None
         plan = plan_json(order, params)
@@ -513,6 +612,41 @@ class TradeEngine:
             # a percent stop sits that far from the fill, not from ``ref``
             plan["stop_distance"] = str(distance)
         async with self.db.write() as s:
+            await repo.lock_entries(s, client_id)
+            held = await repo.held_exposure(s, client_id)
+            if origin == "signal" and any(t.symbol == order.symbol for t in held):
+                raise TradeRefused(
+                    409, "position_open", f"the bot holds (or waits for) {order.symbol} already"
+                )
+            # a waiting market BUY has not paid yet: what it reserves is not free
+            reserved = sum(
+                (
+                    t.exposure
+                    for t in held
+                    if t.status == "pending" and t.order_type == "MARKET" and t.mode == mode
+                ),
+                D0,
+            )
+            try:
+                sized = self.risk.size(
+                    EntryRequest(
+                        client_id=client_id,
+                        symbol=order.symbol,
+                        side=order.side,
+                        entry=ref,
+                        stop=stop,
+                        filters=filters,
+                        risk_percent=risk_pct,
+                        quantity=qty,
+                        leverage=order.leverage,
+                        max_open_positions=params.max_open_positions,
+                        cash=max(free - reserved, D0),
+                    ),
+                    equity,
+                    [OpenExposure(t.symbol, t.exposure) for t in held],
+                )
+            except RiskRefusal as exc:
+                raise TradeRefused(422, exc.rule, exc.detail, **exc.numbers) from None
             trade = await repo.add_trade(
                 s,
                 TradeRecord(
@@ -528,6 +662,7 @@ class TradeEngine:
                     initial_stop=stop,
                     stop_loss=stop,
                     plan=json.dumps(plan),
+                    exposure=repo.q8(sized.notional),
                 ),
             )
             cid = self.oid(client_id, trade.id, "e")
@@ -566,6 +701,7 @@ class TradeEngine:
                 assert t is not None and o is not None
                 t.status = "rejected"
                 t.note = exc.message
+                t.exposure = D0
                 o.status = "REJECTED"
                 o.flag = exc.message
                 await repo.log(s, trade.id, "rejected", rule=exc.rule, detail=exc.message)
@@ -592,6 +728,43 @@ class TradeEngine:
             await self._signal_exit_filled(o.trade_id, report)
         elif o.purpose == "exit" and not report.is_open:
             self._exit_orders.pop(o.trade_id, None)  # expired: the position stays
+
+    async def _record_fill(self, s: Any, t: TradeRecord, o: OrderRecord, f: OrderFill) -> None:
+        """Record one fill of an order once, and log it."""
+        new = await repo.add_fill(
+            s,
+            o,
+            exchange_trade_id=f.trade_id,
+            price=f.price,
+            qty=f.qty,
+            commission=f.commission,
+            commission_asset=f.commission_asset,
+            ts=f.ts,
+        )
+        if new:
+            log.info(
+                "fill %s %s %s at %s",
+                o.side,
+                _s(f.qty),
+                t.symbol,
+                _s(f.price),
+                extra={
+                    "event": "fill",
+                    "client_id": t.client_id,
+                    "trade_id": t.id,
+                    "mode": t.mode,
+                    "client_order_id": o.client_order_id,
+                    "purpose": o.purpose,
+                    "symbol": t.symbol,
+                    "side": o.side,
+                    "price": _s(f.price),
+                    "qty": _s(f.qty),
+                    "commission": _s(f.commission),
+                    "commission_asset": f.commission_asset,
+                    "exchange_trade_id": f.trade_id,
+                    "ts": f.ts,
+                },
+            )
 
     async def stop_filled(self, trade_id: int, report: OrderReport) -> None:
         """The protective stop filled on the exchange: that fill is the exit."""
@@ -684,16 +857,7 @@ class TradeEngine:
             base = split_symbol(t.symbol)[0]
             base_fee = D0
             for f in report.fills:
-                await repo.add_fill(
-                    s,
-                    o,
-                    exchange_trade_id=f.trade_id,
-                    price=f.price,
-                    qty=f.qty,
-                    commission=f.commission,
-                    commission_asset=f.commission_asset,
-                    ts=f.ts,
-                )
+                await self._record_fill(s, t, o, f)
             quote_fee = D0
             for f in report.fills:
                 if f.commission_asset == base and t.side == "BUY":
@@ -712,10 +876,11 @@ class TradeEngine:
                 t.entry_price = filters.round_price(report.average_price)
                 t.status = "open"
                 t.opened_ms = report.time or int(time.time() * 1000)
-                # the entry's cost: the base asset given up as commission
-                # (and the dust below the lot step), or a quote commission
-                given_up = (report.executed_qty - net) if t.side == "BUY" else D0
-                t.realized_pnl = -repo.q8(given_up * t.entry_price + quote_fee)
+                # the entry's cost is its commission (in the base asset, valued
+                # at the fill, or in the quote asset); what it leaves below the
+                # lot step stays on the account as dust, marked at market
+                t.realized_pnl = -repo.q8(base_fee * t.entry_price + quote_fee)
+                t.exposure = repo.q8(net * t.entry_price)
                 distance = json.loads(t.plan or "{}").get("stop_distance")
                 if distance is not None:
                     sign = 1 if t.side == "BUY" else -1
@@ -731,6 +896,7 @@ class TradeEngine:
                 opened = True
             elif t.status == "pending" and report.status in ("CANCELED", "EXPIRED", "REJECTED"):
                 t.status = "cancelled"
+                t.exposure = D0
                 await repo.log(s, t.id, "cancelled", status=report.status)
                 self._open.pop(t.id, None)
         if opened:
@@ -841,21 +1007,13 @@ class TradeEngine:
                 o.executed_qty = repo.q8(report.executed_qty)
                 o.cumulative_quote = repo.q8(report.cumulative_quote)
                 for f in report.fills:
-                    await repo.add_fill(
-                        s,
-                        o,
-                        exchange_trade_id=f.trade_id,
-                        price=f.price,
-                        qty=f.qty,
-                        commission=f.commission,
-                        commission_asset=f.commission_asset,
-                        ts=f.ts,
-                    )
+                    await self._record_fill(s, row, o, f)
                     if row.symbol.endswith(f.commission_asset):
                         fee += f.commission
             pnl -= repo.q8(fee)
             row.realized_pnl += pnl
             row.open_quantity = max(row.open_quantity - qty, D0)
+            row.exposure = repo.q8(row.open_quantity * row.entry_price)
             kind = "closed" if final else "partial_exit"
             await repo.log(
                 s, row.id, kind, quantity=_s(qty), price=_s(price), reason=reason, pnl=_s(pnl)
@@ -866,13 +1024,18 @@ class TradeEngine:
                 row.close_reason = reason
                 row.closed_at = utcnow()
                 row.open_quantity = D0
+                row.exposure = D0
             total_pnl = row.realized_pnl
-            client_id, symbol, side = row.client_id, row.symbol, row.side
+            client_id, symbol, side, mode = row.client_id, row.symbol, row.side, row.mode
             entry = row.entry_price
+            exposure = row.exposure
             # 1-based: this exit is already in the history (autoflush)
             level = sum(1 for h in await repo.history_of(s, row.id) if h.kind == "partial_exit")
             closed_qty = row.quantity
         if not final:
+            held = self._open.get(t.trade_id)
+            if held is not None:
+                held.notional = exposure
             await self._publish(
                 PartialExitTaken(
                     trade_id=t.trade_id,
@@ -886,6 +1049,28 @@ class TradeEngine:
             )
             return
         self._open.pop(t.trade_id, None)
+        log.info(
+            "trade %d closed (%s): %s %s, P&L %s",
+            t.trade_id,
+            reason,
+            symbol,
+            _s(closed_qty),
+            _s(total_pnl),
+            extra={
+                "event": "trade_closed",
+                "client_id": client_id,
+                "trade_id": t.trade_id,
+                "mode": mode,
+                "symbol": symbol,
+                "side": side,
+                "reason": reason,
+                "quantity": _s(closed_qty),
+                "entry_price": _s(entry),
+                "exit_price": _s(price),
+                "pnl": _s(total_pnl),
+                "ts": ts,
+            },
+        )
         waiting = self._exit_orders.pop(t.trade_id, None)
         if waiting is not None and (report is None or report.client_order_id != waiting):
             with contextlib.suppress(ExchangeError):
@@ -903,11 +1088,15 @@ class TradeEngine:
                 ts=ts,
             )
         )
-        dd = await self.risk.on_trade_closed(client_id, total_pnl)
-        await self._save_risk(client_id)
-        if dd is not None:
-            await self._publish(dd)
-        self.risk.pending_events.clear()
+        try:
+            equity = (await self.valuation(client_id, mode)).equity
+        except TradeRefused as exc:
+            log.warning("trade %d: account not valued after the close: %s", t.trade_id, exc)
+        else:
+            dd = self.risk.on_trade_closed(client_id, mode, total_pnl, equity)
+            await self._save_risk(client_id)
+            if dd is not None:
+                await self._publish(dd)
         await self._charge_fee(t.trade_id, client_id, symbol, closed_qty * entry, total_pnl)
 
     async def _charge_fee(
@@ -942,6 +1131,7 @@ class TradeEngine:
                 peak_equity=st.peak_equity,
                 blocked=st.blocked,
                 blocked_reason=st.blocked_reason,
+                mode=st.mode,
             )
 
     # -- manual management -----------------------------------------------------------
@@ -956,6 +1146,10 @@ class TradeEngine:
 
     async def close(self, client_id: int, trade_id: int, *, reason: str = "manual") -> TradeRecord:
         """Close an open position at the market."""
+        async with self.client_lock(client_id):
+            return await self._close(client_id, trade_id, reason=reason)
+
+    async def _close(self, client_id: int, trade_id: int, *, reason: str) -> TradeRecord:
         t = await self.trade_of(client_id, trade_id)
         if t.status != "open" or trade_id not in self.monitor.positions:
             raise TradeRefused(
@@ -967,6 +1161,128 @@ class TradeEngine:
         self._close_reason[trade_id] = reason
         await self.monitor.close(trade_id, price, ts)
         return await self.trade_of(client_id, trade_id)
+
+    async def sell(self, client_id: int, order: TradeOrder) -> SellResult:
+        """A manual SELL: reduce or close the client's holding in the symbol (spot: no shorts).
+
+        The client's open longs in the symbol (in its current mode) are sold
+        first in, first out: each one sold whole is closed, the one sold in
+        part keeps its stop and plan for the rest. ``quantity`` (or
+        ``quote_amount`` at the market price) says how much; neither sells
+        everything held. Nothing held, more than is held, or a rest below
+        the symbol's minimums is refused, and nothing is written.
+        """
+        try:
+            async with self.client_lock(client_id):
+                return await self._sell(client_id, order)
+        except TradeRefused as exc:
+            await self._publish(
+                OrderRejected(
+                    client_id=client_id,
+                    symbol=order.symbol,
+                    side="SELL",
+                    rule=exc.rule,
+                    detail=exc.detail,
+                    origin="manual",
+                )
+            )
+            raise
+
+    async def _sell(self, client_id: int, order: TradeOrder) -> SellResult:
+        if order.type != "MARKET":
+            raise TradeRefused(
+                422,
+                "sell_market_only",
+                "a SELL reduces or closes a holding at the market; "
+                "set take-profit targets on the trade for a limit exit",
+            )
+        if order.risk_percent is not None:
+            raise TradeRefused(
+                422, "sell_size", "a SELL takes a quantity or a quote_amount (or neither: all)"
+            )
+        params = await self._params(client_id)
+        mode = params.mode
+        ex = await self.exchange_for(client_id, mode)
+        try:
+            filters = await self.filters(order.symbol)
+        except ExchangeError as exc:
+            raise TradeRefused(422, exc.rule, exc.message) from None
+        async with self.db.read() as s:
+            held = [
+                t
+                for t in await repo.held_exposure(s, client_id)
+                if t.mode == mode
+                and t.symbol == order.symbol
+                and t.status == "open"
+                and t.id in self.monitor.positions
+            ]
+        total = sum((t.open_quantity for t in held), D0)
+        if not held or total <= 0:
+            raise TradeRefused(
+                409,
+                "no_holding",
+                f"nothing of {order.symbol} is held in the {mode} account to sell "
+                "(spot trading holds no shorts)",
+            )
+        try:
+            price = await self.current_price(order.symbol, ex)
+        except ExchangeError as exc:
+            raise TradeRefused(409, exc.rule, exc.message) from None
+        if order.quantity is not None:
+            want = filters.round_qty(order.quantity)
+        elif order.quote_amount is not None:
+            want = filters.round_qty((order.quote_amount / price).quantize(QTY_Q, ROUND_DOWN))
+        else:
+            want = total
+        if want <= 0:
+            raise TradeRefused(
+                422, "quantity", "the quantity rounds to zero at the symbol's step size"
+            )
+        if want > total:
+            raise TradeRefused(
+                422,
+                "sell_exceeds_holding",
+                f"selling {_s(want)} {order.symbol} but {_s(total)} is held",
+                requested=_s(want),
+                held=_s(total),
+            )
+        # FIFO: whole trades first, then part of one
+        plan: list[tuple[TradeRecord, Decimal]] = []
+        left = want
+        for t in held:
+            if left <= 0:
+                break
+            take = min(left, t.open_quantity)
+            plan.append((t, take))
+            left -= take
+        last, part = plan[-1]
+        if part < last.open_quantity:
+            rest = last.open_quantity - part
+            for what, q in (("the sale", part), ("the rest", rest)):
+                v = filters.check(price, q)
+                if v is not None:
+                    raise TradeRefused(
+                        422,
+                        "sell_leaves_dust",
+                        f"{what} of trade {last.id} ({_s(q)} at {_s(price)}) breaks "
+                        f"{v.filter} ({v.detail}); sell all {_s(total)} or a different amount",
+                    )
+        ts = self._prices.get(order.symbol, (int(time.time() * 1000), price))[0]
+        done: list[int] = []
+        for t, q in plan:
+            if q == t.open_quantity:
+                await self._close(client_id, t.id, reason="manual")
+            else:
+                async with self.db.read() as s:
+                    n = sum(
+                        1
+                        for o in await repo.orders_of(s, t.id)
+                        if o.client_order_id.rsplit("-", 1)[-1].startswith("m")
+                    )
+                await self.monitor.reduce(t.id, q, price, ts, leg=f"m{n + 1}")
+            done.append(t.id)
+        trades = [await self.trade_of(client_id, tid) for tid in done]
+        return SellResult(order.symbol, want, trades)
 
     async def amend(
         self,
@@ -1046,14 +1362,121 @@ class TradeEngine:
 
     async def unblock(self, client_id: int | None) -> list[int]:
         """Lift the drawdown block (admin)."""
-        done = await self.risk.unblock(client_id)
+        done = self.risk.unblock(client_id)
         for cid in done:
             await self._save_risk(cid)
         return done
 
     async def risk_status(self, client_id: int) -> RiskStatus:
-        """The client's risk state."""
-        return await self.risk.status(client_id, self.open_exposure(client_id))
+        """The client's risk state, against its trading account's equity now."""
+        mode = (await self._params(client_id)).mode
+        equity = (await self.valuation(client_id, mode)).equity
+        return self.risk.status(client_id, mode, equity, self.open_exposure(client_id))
+
+    # -- the trading account ---------------------------------------------------------
+
+    async def mark_price(self, symbol: str) -> Decimal | None:
+        """The market price of ``symbol`` (the stream's, else the price source's), if any."""
+        got = self.last_price(symbol)
+        if got is not None:
+            return got
+        if self._price_source is None or symbol in self._unpriced:
+            return None
+        try:
+            return await self._price_source(symbol)
+        except Exception:  # an asset with no market in the account currency
+            self._unpriced.add(symbol)
+            return None
+
+    async def valuation(self, client_id: int, mode: str) -> Valuation:
+        """The client's trading account (paper or live) marked to market."""
+        ex = await self.exchange_for(client_id, mode)
+        try:
+            balances = await ex.balances()
+        except ExchangeError as exc:
+            raise TradeRefused(
+                503, "account_unavailable", f"the {mode} trading account cannot be read: {exc}"
+            ) from None
+        return await value_balances(balances, self.settings.account_currency, self.mark_price)
+
+    async def account(self, client_id: int, mode: str | None = None) -> AccountView:
+        """``GET /trades/account``: balances, equity, exposure, realized and unrealized P&L."""
+        if mode is None:
+            mode = (await self._params(client_id)).mode
+        val = await self.valuation(client_id, mode)
+        async with self.db.read() as s:
+            paper = await repo.paper_account(s, client_id) if mode == "paper" else None
+            since = paper.since_trade_id if paper is not None else 0
+            realized = await repo.realized(s, client_id, mode=mode, after_trade_id=since)
+            held = [t for t in await repo.held_exposure(s, client_id) if t.mode == mode]
+        positions: list[PositionValue] = []
+        unrealized = D0
+        for t in held:
+            if t.status != "open" or t.entry_price is None:
+                continue
+            price = await self.mark_price(t.symbol)
+            pnl = None if price is None else (price - t.entry_price) * t.open_quantity
+            unrealized += pnl or D0
+            positions.append(
+                PositionValue(t.id, t.symbol, t.open_quantity, t.entry_price, price, pnl)
+            )
+        return AccountView(
+            client_id=client_id,
+            mode=mode,
+            currency=val.currency,
+            equity=val.equity,
+            balances=val.assets,
+            unpriced=val.unpriced,
+            positions=positions,
+            open_exposure=sum((t.exposure for t in held), D0),
+            realized_pnl=realized,
+            unrealized_pnl=unrealized,
+            starting_balance=paper.starting_balance if paper is not None else None,
+            reset_at=paper.reset_at.isoformat().replace("+00:00", "Z") if paper else None,
+        )
+
+    async def reset_paper_account(self, client_id: int, balance: Decimal) -> AccountView:
+        """Start the client's paper account again from ``balance`` (account currency).
+
+        Refused while a paper trade is open or pending (close it first): a
+        reset never strands a position. The peak equity restarts too.
+        """
+        async with self.client_lock(client_id):
+            async with self.db.write() as s:
+                await repo.lock_entries(s, client_id)
+                held = [t for t in await repo.held_exposure(s, client_id) if t.mode == "paper"]
+                if held:
+                    raise TradeRefused(
+                        409,
+                        "positions_open",
+                        f"{len(held)} paper trade(s) are open or pending "
+                        f"({', '.join(str(t.id) for t in held)}): close them before a reset",
+                    )
+                since = await repo.last_trade_id(s)
+                await repo.save_paper_account(
+                    s,
+                    client_id,
+                    currency=self.settings.account_currency,
+                    starting_balance=balance,
+                    since=since,
+                )
+            old = self.paper.pop(client_id, None)
+            if old is not None:
+                await old.close()
+            self._new_paper(client_id, {self.settings.account_currency: repo.q8(balance)})
+            st = self.risk.state(client_id)
+            if st.mode == "paper":
+                st.peak_equity = None
+                st.day_start_equity = D0
+            await self._save_risk(client_id)
+        log.info(
+            "paper account of client %d reset to %s %s",
+            client_id,
+            _s(balance),
+            self.settings.account_currency,
+            extra={"event": "paper_reset", "client_id": client_id, "balance": _s(balance)},
+        )
+        return await self.account(client_id, "paper")
 
     # -- automatic trading -----------------------------------------------------------
 
@@ -1184,17 +1607,24 @@ class TradeEngine:
             clients = {t.client_id for t in active}
             states = {r.client_id: r for r in await repo.risk_states(s)}
             clients |= set(states)
-            pnl = {c: await repo.realized(s, c) for c in clients}
-            day = {c: await repo.realized(s, c, repo.start_of_day()) for c in clients}
+            day = {
+                c: await repo.realized(
+                    s,
+                    c,
+                    repo.start_of_day(),
+                    mode=states[c].mode if c in states else None,
+                )
+                for c in clients
+            }
         for c in clients:
             st = states.get(c)
             self.risk.restore(
                 c,
-                realized_pnl=pnl[c],
                 day_pnl=day[c],
                 peak_equity=st.peak_equity if st is not None else None,
                 blocked=st.blocked if st is not None else False,
                 blocked_reason=st.blocked_reason if st is not None else "",
+                mode=st.mode if st is not None else None,
             )
         await self._restore_paper_accounts()
         for t in sorted(active, key=lambda t: t.id):
@@ -1227,12 +1657,13 @@ class TradeEngine:
         return rec
 
     async def _restore_paper_accounts(self) -> None:
-        """Rebuild each paper account from its recorded fills (paper state lives in memory)."""
+        """Rebuild each paper account: its starting balance, then the fills since its reset."""
         async with self.db.read() as s:
+            since = {a.client_id: a.since_trade_id for a in await repo.paper_accounts(s)}
             rows = [t for t in await repo.trades_of(s, None, None, limit=10_000_000)]
             fills: list[tuple[int, str, str, Any]] = []
             for t in sorted(rows, key=lambda t: t.id):
-                if t.mode != "paper":
+                if t.mode != "paper" or t.id <= since.get(t.client_id, 0):
                     continue
                 for o in await repo.orders_of(s, t.id):
                     fills += [

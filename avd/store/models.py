@@ -239,6 +239,10 @@ class TradeRecord(Base):
     exit_price: Mapped[Decimal | None] = mapped_column(Money, default=None)
     realized_pnl: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     fees_quote: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
+    #: the exposure the trade holds against the risk caps (quote asset): reserved
+    #: at booking (quantity x decision price), quantity x entry once open,
+    #: reduced by partial exits, 0 once closed; summed under the entry guard
+    exposure: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     close_reason: Mapped[str | None] = mapped_column(String(32), default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     opened_ms: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -309,7 +313,27 @@ class RiskStateRecord(Base):
     peak_equity: Mapped[Decimal | None] = mapped_column(Money, default=None)
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     blocked_reason: Mapped[str] = mapped_column(Text, default="")
+    #: the trading mode the peak equity was observed in (paper and live
+    #: accounts are different accounts: a switch restarts the peak)
+    mode: Mapped[str | None] = mapped_column(String(8), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaperAccountRecord(Base):
+    """A client's paper trading account: its starting balance and since when it counts.
+
+    The balances are rebuilt at start from ``starting_balance`` and the
+    recorded fills of the client's paper trades with an id above
+    ``since_trade_id`` (the trades before its last reset).
+    """
+
+    __tablename__ = "paper_accounts"
+
+    client_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(16), default="USDT")
+    starting_balance: Mapped[Decimal] = mapped_column(Money)
+    since_trade_id: Mapped[int] = mapped_column(Integer, default=0)
+    reset_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class MetaRecord(Base):

@@ -9,12 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avd.store.models import (
     FillRecord,
     MetaRecord,
     OrderRecord,
+    PaperAccountRecord,
     RiskStateRecord,
     TradeEventRecord,
     TradeRecord,
@@ -138,15 +141,93 @@ async def history_of(s: AsyncSession, trade_id: int) -> list[TradeEventRecord]:
     return list((await s.scalars(q)).all())
 
 
-async def realized(s: AsyncSession, client_id: int, since: datetime | None = None) -> Decimal:
-    """The realized P&L of a client's trades (closed since ``since``, if given)."""
-    q = select(func.coalesce(func.sum(TradeRecord.realized_pnl), 0)).where(
-        TradeRecord.client_id == client_id
+async def realized(
+    s: AsyncSession,
+    client_id: int,
+    since: datetime | None = None,
+    *,
+    mode: str | None = None,
+    after_trade_id: int = 0,
+) -> Decimal:
+    """The realized P&L of a client's trades.
+
+    ``since``: only trades closed since then; ``mode``: only paper or live
+    trades; ``after_trade_id``: only trades with a greater id (a paper
+    account counts the trades since its last reset).
+    """
+    q = select(func.coalesce(func.sum(TradeRecord.realized_pnl), Decimal(0))).where(
+        TradeRecord.client_id == client_id, TradeRecord.id > after_trade_id
     )
     if since is not None:
         q = q.where(TradeRecord.closed_at >= since)
+    if mode is not None:
+        q = q.where(TradeRecord.mode == mode)
+    # the column's Money type already turns the summed atoms into a Decimal
     raw = await s.scalar(q)
-    return Decimal(int(raw or 0)).scaleb(-8)
+    return raw if isinstance(raw, Decimal) else Decimal(raw or 0)
+
+
+async def lock_entries(s: AsyncSession, client_id: int) -> None:
+    """Take the client's entry lock for the rest of the transaction.
+
+    The database-level half of the entry guard: the client's ``risk_states``
+    row is created if missing and locked (``SELECT ... FOR UPDATE`` on
+    PostgreSQL), so entries of one client are decided one at a time across
+    processes; SQLite's ``BEGIN IMMEDIATE`` write transactions already are.
+    """
+    dialect = s.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    await s.execute(
+        insert(RiskStateRecord)
+        .values(client_id=client_id, blocked=False, blocked_reason="", updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["client_id"])
+    )
+    await s.execute(
+        select(RiskStateRecord.client_id)
+        .where(RiskStateRecord.client_id == client_id)
+        .with_for_update()
+    )
+
+
+async def held_exposure(s: AsyncSession, client_id: int) -> list[TradeRecord]:
+    """The client's pending and open trades (what counts against the caps), oldest first."""
+    q = (
+        select(TradeRecord)
+        .where(TradeRecord.client_id == client_id, TradeRecord.status.in_(OPEN_STATUSES))
+        .order_by(TradeRecord.id)
+    )
+    return list((await s.scalars(q)).all())
+
+
+async def paper_account(s: AsyncSession, client_id: int) -> PaperAccountRecord | None:
+    """A client's paper account row."""
+    return await s.get(PaperAccountRecord, client_id)
+
+
+async def paper_accounts(s: AsyncSession) -> list[PaperAccountRecord]:
+    """Every paper account row."""
+    return list((await s.scalars(select(PaperAccountRecord))).all())
+
+
+async def save_paper_account(
+    s: AsyncSession, client_id: int, *, currency: str, starting_balance: Decimal, since: int
+) -> PaperAccountRecord:
+    """Create or reset a client's paper account."""
+    row = await s.get(PaperAccountRecord, client_id)
+    if row is None:
+        row = PaperAccountRecord(client_id=client_id)
+        s.add(row)
+    row.currency = currency
+    row.starting_balance = q8(starting_balance)
+    row.since_trade_id = since
+    row.reset_at = utcnow()
+    await s.flush()
+    return row
+
+
+async def last_trade_id(s: AsyncSession) -> int:
+    """The highest trade id (0 when there is none)."""
+    return int(await s.scalar(select(func.coalesce(func.max(TradeRecord.id), 0))) or 0)
 
 
 async def risk_state(s: AsyncSession, client_id: int) -> RiskStateRecord | None:
@@ -166,6 +247,7 @@ async def save_risk_state(
     peak_equity: Decimal | None,
     blocked: bool,
     blocked_reason: str,
+    mode: str | None = None,
 ) -> None:
     """Insert or update a client's risk state."""
     row = await s.get(RiskStateRecord, client_id)
@@ -175,6 +257,8 @@ async def save_risk_state(
     row.peak_equity = q8(peak_equity) if peak_equity is not None else None
     row.blocked = blocked
     row.blocked_reason = blocked_reason
+    if mode is not None:
+        row.mode = mode
     row.updated_at = utcnow()
 
 

@@ -86,11 +86,12 @@ def test_fees_slippage_and_latency_match_hand_computation() -> None:
     )
     assert t["fees"] == pytest.approx(1.91909) and t["pnl"] == pytest.approx(-101.81909)
     # Taker fee 7.5 bps, maker irrelevant: 0.0075 unit of commission leaves
-    # 9.992 held (down to the 0.001 step), so 0.008 x 101 = 0.808 is given
-    # up; out 0.00075 x 9.992 x 91 = 0.681954.
+    # 9.9925, so 9.992 held (down to the 0.001 step); the fee is the
+    # commission, 0.0075 x 101 = 0.7575 (the 0.0005 below the step stays on
+    # the account as dust, not a fee); out 0.00075 x 9.992 x 91 = 0.681954.
     t = one_trade(config(fills={"taker_bps": 7.5}))
     assert t["qty"] == 9.992
-    assert t["fees"] == pytest.approx(0.808 + 0.681954)
+    assert t["fees"] == pytest.approx(0.7575 + 0.681954)
     # 5 bps slippage: 101 x 1.0005 = 101.0505 → 101.06; stop 91.06;
     # 91.06 x 0.9995 = 91.01447 → 91.01.
     t = one_trade(config(fills={"slippage_bps": 5}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_DOWN
 from decimal import Decimal as Dec
 from pathlib import Path
 from typing import Any
@@ -72,10 +73,15 @@ def test_rest_contract(sim: Sim, tmp_path: Path) -> None:
                     and f"{(price + 10).normalize():f}" in r.json()["detail"]
                 )
 
+                # the cap is 100 % of the paper account's equity: 10 000 USDT less
+                # the entry's 0.1 % commission, taken in BTC (the position and its
+                # dust are marked at the unchanged price)
+                bought = (Dec(100) / price).quantize(Dec("0.00001"), ROUND_DOWN)
+                equity = Dec(10000) - bought * Dec("0.001") * price
                 huge = {**body, "quote_amount": "50000"}
                 r = await c.post("/trades/execute", json=huge, headers=bearer(ta))
                 assert r.status_code == 422 and r.json()["error"] == "max_exposure_per_symbol"
-                assert "numbers" in r.json() and r.json()["numbers"]["cap"] == "10000"
+                assert Dec(r.json()["numbers"]["cap"]) == equity.quantize(Dec("1e-8"))  # 8 decimals
 
                 r = await c.post(
                     "/trades/execute", json={**body, "quantity": "1"}, headers=bearer(ta)
@@ -108,7 +114,7 @@ def test_rest_contract(sim: Sim, tmp_path: Path) -> None:
                 r = await c.get("/risk/status", headers=bearer(ta))
                 assert r.status_code == 200
                 st = r.json()
-                assert st["open_positions"] == 1 and Dec(st["equity"]) == Dec(10000)
+                assert st["open_positions"] == 1 and Dec(st["equity"]) == equity
 
                 r = await c.post("/risk/kill-switch", json={"active": True}, headers=bearer(ta))
                 assert r.status_code == 403

@@ -67,7 +67,8 @@ def test_rejections_leave_nothing_open(sim: Sim, tmp_path: Path) -> None:
                 await stack.engine.execute(
                     cid, TradeOrder("BTCUSDT", "BUY", quantity=Dec("5"), stop_loss=price - 500)
                 )
-            assert (ei.value.status, ei.value.rule) == (422, "insufficient_balance")
+            # refused before anything is booked: the paper account has not the cash
+            assert (ei.value.status, ei.value.rule) == (422, "insufficient_funds")
             with pytest.raises(TradeRefused) as ei:  # 0.00001 BTC is below minNotional 5
                 await stack.engine.execute(
                     cid,
@@ -77,9 +78,9 @@ def test_rejections_leave_nothing_open(sim: Sim, tmp_path: Path) -> None:
             await stack.hub.drain()
             assert await stack.engine.trades(cid, ("pending", "open"), limit=10, offset=0) == []
             statuses = [t.status for t in await stack.engine.trades(cid, None, limit=10, offset=0)]
-            assert statuses == ["rejected", "rejected"]
+            assert statuses == ["rejected"]  # the exchange refused the second one
             assert [e.rule for e in stack.events if isinstance(e, OrderRejected)] == [
-                "insufficient_balance",
+                "insufficient_funds",
                 "filter_failure",
             ]
             assert stack.engine.monitor.positions == {}
@@ -308,13 +309,21 @@ def test_signals_trade_for_enabled_bots_only(sim: Sim, tmp_path: Path) -> None:
             await stack.hub.drain()
             row = await stack.engine.trade_of(on, t.id)
             assert (row.status, row.close_reason, row.exit_price) == ("closed", "signal", out)
-            # the realized P&L is what the paper account gained: the entry's
-            # commission (taken in BTC) and the exit's (in USDT) included
+            # the realized P&L: the price move on what was held, less the entry's
+            # commission (taken in BTC, valued at the fill) and the exit's (in
+            # USDT); the dust below the lot step is not a loss: it stays in the
+            # paper account as BTC
             exit_fee = (held * out * Dec("0.001")).quantize(Dec("1e-8"), ROUND_UP)
-            pnl = held * out - exit_fee - bought * fill
+
+            def q8(x: Dec) -> Dec:  # each booking is kept to 8 decimals
+                return x.quantize(Dec("1e-8"))
+
+            pnl = q8(held * (out - fill)) - q8(commission * fill) - exit_fee
             assert row.realized_pnl == pnl
             bal = await stack.engine.paper[on].balances()
-            assert bal["USDT"].free == Dec(10000) + pnl
+            # the account paid for all it bought and got the sale of what it held
+            assert bal["USDT"].free == Dec(10000) - bought * fill + held * out - exit_fee
+            assert bal["BTC"].free == bought - commission - held > 0
         finally:
             await close_stack(stack)
 

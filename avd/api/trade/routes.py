@@ -33,6 +33,7 @@ from avd.orchestrator.events import (
     TradePlaced,
 )
 from avd.orchestrator.trade_engine import TradeOrder, TradeRefused
+from avd.orchestrator.trading_account import AccountView
 from avd.store.models import TradeRecord
 
 TRADE_EVENTS = (
@@ -70,6 +71,39 @@ def trade_out(t: TradeRecord, tracked_stop: Decimal | None = None) -> m.Trade:
     )
 
 
+def account_out(v: AccountView) -> m.Account:
+    """The trading account as the API shows it."""
+    return m.Account(
+        client_id=v.client_id,
+        mode=v.mode,
+        currency=v.currency,
+        equity=v.equity,
+        balances=[
+            m.AccountBalance(
+                asset=b.asset, free=b.free, locked=b.locked, price=b.price, value=b.value
+            )
+            for b in v.balances
+        ],
+        unpriced=v.unpriced,
+        positions=[
+            m.AccountPosition(
+                trade_id=p.trade_id,
+                symbol=p.symbol,
+                quantity=p.quantity,
+                entry_price=p.entry_price,
+                price=p.price,
+                unrealized_pnl=p.unrealized_pnl,
+            )
+            for p in v.positions
+        ],
+        open_exposure=v.open_exposure,
+        realized_pnl=v.realized_pnl,
+        unrealized_pnl=v.unrealized_pnl,
+        starting_balance=v.starting_balance,
+        reset_at=v.reset_at,
+    )
+
+
 def _refused(exc: TradeRefused) -> ApiError:
     return ApiError(exc.status, exc.detail, error=exc.rule, numbers=exc.numbers)
 
@@ -84,14 +118,26 @@ def routes(service: TradeService) -> list[BaseRoute]:
         return trade_out(t, engine.monitor.stop_of(t.id))
 
     @operation(
-        "Open a trade (market or limit), sized and risk-checked",
+        "Open a trade (BUY, market or limit, sized and risk-checked), or sell a holding",
         body=m.ExecuteRequest,
         response=m.Trade,
         status=201,
         security="bearer",
-        errors=refusals,
+        errors=(*refusals, 402),
         tags=("trades",),
-        description="Refusals answer {error: the rule, detail: the numbers}.",
+        extra_responses={
+            200: (
+                "A SELL: the holding reduced or closed, first in first out (spot holds no "
+                "shorts; a SELL with nothing held is a 409 and writes nothing)",
+                m.SellResult,
+            )
+        },
+        description=(
+            "A BUY opens a long (201). A SELL sells what the client holds in the symbol "
+            "(200): `quantity` or `quote_amount`, or neither for all of it. "
+            "Refusals answer {error: the rule, detail: the numbers}; 402 when the prepaid "
+            "platform balance is exhausted, 503 when the Client service cannot be reached."
+        ),
     )
     async def execute(request: Request) -> Response:
         user = await svc.authenticate(bearer(request))
@@ -115,10 +161,58 @@ def routes(service: TradeService) -> list[BaseRoute]:
             leverage=req.leverage,
         )
         try:
+            if req.side == "SELL":
+                sold = await engine.sell(user.id, order)
+                return reply(
+                    m.SellResult(
+                        symbol=sold.symbol,
+                        quantity=sold.quantity,
+                        trades=[out(t) for t in sold.trades],
+                    )
+                )
             trade = await engine.execute(user.id, order)
         except TradeRefused as exc:
             raise _refused(exc) from None
         return reply(out(trade), 201)
+
+    @operation(
+        "The trading account: balances, equity, exposure, realized and unrealized P&L",
+        query=m.AccountQuery,
+        response=m.Account,
+        security="bearer",
+        errors=(401, 403, 409, 422, 503),
+        tags=("trades",),
+        description=(
+            "The capital trades are sized and capped against: the client's Binance account "
+            "live, its paper account on paper (not the prepaid platform balance)."
+        ),
+    )
+    async def account(request: Request) -> Response:
+        user = await svc.authenticate(bearer(request))
+        q = query(request, m.AccountQuery)
+        try:
+            view = await engine.account(user.id, q.mode)
+        except TradeRefused as exc:
+            raise _refused(exc) from None
+        return reply(account_out(view))
+
+    @operation(
+        "Reset the paper account to a starting balance",
+        body=m.AccountReset,
+        response=m.Account,
+        security="bearer",
+        errors=(401, 403, 409, 422),
+        tags=("trades",),
+        description="Refused (409) while a paper trade is open or pending.",
+    )
+    async def account_reset(request: Request) -> Response:
+        user = await svc.authenticate(bearer(request))
+        req = await body(request, m.AccountReset)
+        try:
+            view = await engine.reset_paper_account(user.id, req.balance)
+        except TradeRefused as exc:
+            raise _refused(exc) from None
+        return reply(account_out(view))
 
     @operation(
         "The client's open and pending trades",
@@ -195,12 +289,15 @@ def routes(service: TradeService) -> list[BaseRoute]:
         "The client's risk state and the limits in force",
         response=m.RiskStatus,
         security="bearer",
-        errors=(401, 403),
+        errors=(401, 403, 503),
         tags=("risk",),
     )
     async def risk_status(request: Request) -> Response:
         user = await svc.authenticate(bearer(request))
-        st = await engine.risk_status(user.id)
+        try:
+            st = await engine.risk_status(user.id)
+        except TradeRefused as exc:
+            raise _refused(exc) from None
         return reply(m.RiskStatus(**vars(st)))
 
     @operation(
@@ -260,6 +357,8 @@ def routes(service: TradeService) -> list[BaseRoute]:
     return [
         WebSocketRoute("/trades/stream", stream),
         Route("/trades/execute", execute, methods=["POST"]),
+        Route("/trades/account", account, methods=["GET"]),
+        Route("/trades/account/reset", account_reset, methods=["POST"]),
         Route("/trades/active", active, methods=["GET"]),
         Route("/trades/history", history, methods=["GET"]),
         Route("/trades/{trade_id:int}/close", close, methods=["POST"]),

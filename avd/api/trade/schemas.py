@@ -99,10 +99,76 @@ class Page(_Body):
     offset: int = Field(0, ge=0, le=10_000_000)
 
 
+class SellResult(BaseModel):
+    """A manual SELL: what it sold and the trades it reduced or closed (oldest first)."""
+
+    symbol: str
+    quantity: Decimal
+    trades: list[Trade]
+
+
+class AccountBalance(BaseModel):
+    """One asset of the trading account, valued in the account currency."""
+
+    asset: str
+    free: Decimal
+    locked: Decimal
+    #: the asset's price in the account currency (null: no market for it)
+    price: Decimal | None
+    value: Decimal | None
+
+
+class AccountPosition(BaseModel):
+    """An open trade marked to market."""
+
+    trade_id: int
+    symbol: str
+    quantity: Decimal
+    entry_price: Decimal
+    price: Decimal | None
+    unrealized_pnl: Decimal | None
+
+
+class Account(BaseModel):
+    """The trading account: the capital that sizes and caps the trades.
+
+    Live: the client's Binance account. Paper: its paper account. Never the
+    prepaid platform balance of the Client service.
+    """
+
+    client_id: int
+    mode: str
+    currency: str
+    equity: Decimal
+    balances: list[AccountBalance]
+    #: assets held that have no price in the currency (left out of the equity)
+    unpriced: list[str]
+    positions: list[AccountPosition]
+    open_exposure: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    starting_balance: Decimal | None = None
+    reset_at: str | None = None
+
+
+class AccountQuery(_Body):
+    """Which account ``GET /trades/account`` shows (default: the client's current mode)."""
+
+    mode: Literal["paper", "live"] | None = None
+
+
+class AccountReset(_Body):
+    """Start the paper account again from ``balance`` (in the account currency)."""
+
+    balance: Annotated[Decimal, Field(gt=0, le=Decimal("1e11"), max_digits=20, decimal_places=8)]
+
+
 class RiskStatus(BaseModel):
     """A client's risk state and the limits in force."""
 
     client_id: int
+    #: the trading account the equity is read from (paper or live)
+    mode: str
     equity: Decimal
     peak_equity: Decimal
     drawdown_percent: Decimal

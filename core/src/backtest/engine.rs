@@ -30,11 +30,13 @@
 //!    market (`exit_on_opposite`); SELL signals open shorts only with
 //!    `allow_short`.
 //!
-//! After the step, the equity (cash plus every open position marked at its
-//! symbol's latest close) is recorded. A BUY pays its commission in the
-//! base asset, as on Binance: the position holds the bought quantity less
-//! the commission, rounded down to the lot step, and the base given up
-//! (valued at the fill price) is the entry's fee; every other fee is in the
+//! After the step, the equity (cash, every open position and every dust
+//! balance marked at its symbol's latest close) is recorded. A BUY pays its
+//! commission in the base asset, as on Binance: the position holds the
+//! bought quantity less the commission, rounded down to the lot step; the
+//! commission (valued at the fill price) is the entry's fee, and what is
+//! left below the step stays on the account as dust (bought, not lost:
+//! marked at market in the equity, never sold). Every other fee is in the
 //! quote asset. This is how the live trade engine books a fill, so a
 //! backtest and paper trading of the same candles agree trade for trade
 //! (`tests/backtest/test_parity_with_live.py`). Positions still open at the
@@ -184,6 +186,8 @@ struct Sym<'a> {
     pos: Option<Open>,
     last_close: f64,
     last_close_ticks: i64,
+    /// Base asset left below the lot step by base commissions (dust).
+    dust: f64,
 }
 
 impl Sym<'_> {
@@ -239,6 +243,11 @@ impl Sym<'_> {
         self.pos.map_or(0.0, |p| {
             f64::from(p.dir) * (self.last_close - self.price(p.entry_ticks)) * p.qty as f64 * self.step
         })
+    }
+
+    /// The dust balance marked at the latest close.
+    fn dust_value(&self) -> f64 {
+        self.dust * self.last_close
     }
 
     fn notional(&self) -> f64 {
@@ -414,6 +423,7 @@ pub(crate) fn run_validated(
             pos: None,
             last_close: 0.0,
             last_close_ticks: 0,
+            dust: 0.0,
         });
     }
     let start = window.start.unwrap_or(i64::MIN);
@@ -504,13 +514,18 @@ pub(crate) fn run_validated(
                                 // A BUY's commission is taken in the base asset: the
                                 // position holds what is left, down to the lot step
                                 // (as on Binance, and as the live trade engine books
-                                // it); the base given up is the entry's fee.
+                                // it); the commission is the entry's fee and the rest
+                                // below the step stays as dust, bought at the fill.
                                 let held = held_steps(&sym.filters, fill.qty, fill.commission);
-                                let fee = match fill.commission.asset {
+                                let px = fill.price as f64 * sym.tick;
+                                let fee = fee_quote(fill.commission, px);
+                                let dust = match fill.commission.asset {
                                     FeeAsset::Base => {
-                                        (fill.qty - held) as f64 * sym.step * fill.price as f64 * sym.tick
+                                        let c = fill.commission;
+                                        let paid = c.amount as f64 / 10f64.powi(c.precision as i32);
+                                        ((fill.qty - held) as f64 * sym.step - paid).max(0.0)
                                     }
-                                    FeeAsset::Quote => fee_quote(fill.commission, fill.price as f64 * sym.tick),
+                                    FeeAsset::Quote => 0.0,
                                 };
                                 // Spot: the free quote asset must pay for the fill, or
                                 // the exchange (and the paper account) refuses it.
@@ -533,7 +548,8 @@ pub(crate) fn run_validated(
                                         },
                                         plan,
                                     )?;
-                                    book.cash -= fee;
+                                    book.cash -= fee + dust * px;
+                                    sym.dust += dust;
                                     sym.pos = Some(Open {
                                         id,
                                         dir,
@@ -648,10 +664,12 @@ pub(crate) fn run_validated(
                         if dist <= 0 || open_count + pending_entries >= max_pos {
                             book.counters.skipped += 1;
                         } else {
-                            let eq = book.cash + syms.iter().map(Sym::unrealized).sum::<f64>();
+                            let eq = book.cash
+                                + syms.iter().map(|s| s.unrealized() + s.dust_value()).sum::<f64>();
                             let committed: f64 = syms.iter().map(Sym::notional).sum();
                             let sym = &syms[si];
-                            let free = eq - committed;
+                            // the quote asset free to pay (as the paper account's)
+                            let free = book.cash - committed;
                             let side = if dir > 0 { Side::Buy } else { Side::Sell };
                             let req = SizingRequest {
                                 side,
@@ -684,8 +702,9 @@ pub(crate) fn run_validated(
         }
         if trading {
             let unreal: f64 = if open_count > 0 { syms.iter().map(Sym::unrealized).sum() } else { 0.0 };
+            let dust: f64 = syms.iter().map(Sym::dust_value).sum();
             times.push(interval.close_time(t));
-            equity.push(book.cash + unreal);
+            equity.push(book.cash + unreal + dust);
             if open_count > 0 {
                 bars_in_market += 1;
             }
@@ -704,7 +723,7 @@ pub(crate) fn run_validated(
         }
     }
     if let Some(e) = equity.last_mut() {
-        *e = book.cash;
+        *e = book.cash + syms.iter().map(Sym::dust_value).sum::<f64>();
     }
     book.counters.candles = processed;
     if let Some(p) = progress {
@@ -918,6 +937,28 @@ pub(crate) mod tests {
         c.risk_pct = 1.0;
         c.stops.stop_pct = 30.0;
         assert_eq!(run(&c, None).trades[0].qty, 3.329);
+    }
+
+    #[test]
+    fn dust_below_the_step_stays_on_the_account_and_is_not_a_fee() {
+        // 1 % over a 30 % stop: 3.333 bought at bar 3's open 101.00. The
+        // 0.1 % commission is 0.003333 (fee 0.003333 × 101 = 0.336633);
+        // 3.329667 are left, 3.329 held (down to the step 0.001) and 0.000667
+        // stays as dust, paid 0.000667 × 101 = 0.067367: cash 9 999.596.
+        let mut c = cfg();
+        c.stops.stop_pct = 30.0;
+        let r = run(&c, None);
+        let t = r.trades[0];
+        assert_eq!((t.qty, t.reason, t.exit_price), (3.329, ExitReason::EndOfData, 105.0));
+        // At bar 3's close (102): 9 999.596 + 1 × 3.329 + 0.000667 × 102.
+        assert!(close(r.equity[3], 10_002.993_034), "{}", r.equity[3]);
+        // Closed at the last close 105 as taker: fee 0.1 % × 349.545 =
+        // 0.349545; gross 4 × 3.329 = 13.316. The trade's fees are the two
+        // commissions only (0.686178), its P&L 12.629822.
+        assert!(close(t.fees, 0.686_178) && close(t.pnl, 12.629_822), "{t:?}");
+        // The account keeps the dust at 105: 9 999.596 + 13.316 − 0.349545 +
+        // 0.000667 × 105 = 10 012.63249.
+        assert!(close(*r.equity.last().unwrap(), 10_012.632_49), "{}", r.equity.last().unwrap());
     }
 
     #[test]

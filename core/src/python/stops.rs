@@ -455,6 +455,16 @@ impl PyStopTracker {
         self.events(py, &symbol, &ev)
     }
 
+    /// Reduces a position by `qty` (Decimal or str, on the step grid) sold
+    /// outside the tracker; its new state. Selling all of it is a close.
+    fn reduce(&mut self, py: Python<'_>, position_id: u64, qty: &Bound<'_, PyAny>) -> PyResult<PyPositionState> {
+        let symbol = self.symbol_of(position_id)?;
+        let f = PySymbolFilters { inner: *self.filters_of(&symbol)? };
+        let steps = f.steps(qty, "qty", Rounding::Exact)?;
+        let v = self.inner.reduce(position_id, steps)?;
+        state_to_py(py, self.filters_of(&symbol)?, &v)
+    }
+
     /// Closes a position by hand at `price` (reason `"Manual"`).
     fn close<'py>(
         &mut self,

@@ -251,6 +251,30 @@ impl StopTracker {
         Ok(&self.events)
     }
 
+    /// Reduces a position by `qty` steps sold outside the tracker (a
+    /// manual partial sale): the stop, the peak and the plan's progress
+    /// stay; the take-profit fractions still to come apply to what is left
+    /// (the initial quantity is scaled in proportion). Its new state.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidParameter`] for an unknown id or a `qty` outside
+    /// `1..position qty` (selling everything is a close).
+    pub fn reduce(&mut self, id: u64, qty: i64) -> CoreResult<PositionView> {
+        let (s, i) = self.locate(id)?;
+        let p = &mut self.books[s as usize].positions[i as usize];
+        if qty <= 0 || qty >= p.qty {
+            return Err(CoreError::param(
+                "qty",
+                format!("must be between 1 and {} steps (the rest of position {id}), got {qty}", p.qty - 1),
+            ));
+        }
+        let left = p.qty - qty;
+        let scaled = i128::from(p.initial_qty) * i128::from(left) / i128::from(p.qty);
+        p.initial_qty = i64::try_from(scaled).unwrap_or(left).max(left);
+        p.qty = left;
+        Ok(self.view(s, i))
+    }
+
     /// Closes a position by hand at `price` (reason `Manual`).
     ///
     /// # Errors
@@ -553,6 +577,43 @@ mod tests {
                 closed(3, CloseReason::TrailingStop, 10_380, 250, 4), // 500 + 250 + 250 = 1000
             ]
         );
+    }
+
+    #[test]
+    fn a_manual_reduction_keeps_the_stop_and_scales_the_take_profits_still_to_come() {
+        // 1000 steps at 10_000, stop 9_800 (R = 200); 50% at 1R, 25% at 2R;
+        // break-even at 1R.
+        let plan = StopPlan {
+            take_profits: vec![
+                TakeProfit { r_milli: 1_000, fraction_ppm: 500_000 },
+                TakeProfit { r_milli: 2_000, fraction_ppm: 250_000 },
+            ],
+            breakeven_after_r_milli: 1_000,
+            ..StopPlan::default()
+        };
+        let mut t = StopTracker::default();
+        t.add(&long(4, 10_000, 9_800, 1_000), &plan).unwrap();
+        // 1R: 500 sold, the stop at break-even (10_000).
+        assert_eq!(run(&mut t, &[(1, 10_200)]).len(), 2);
+        // 200 of the 500 left are sold by hand: 300 left, the initial 1000
+        // scaled by 300/500 to 600, so 2R takes 25% of 600 = 150 (half of
+        // what is left, as it would have taken 250 of 500).
+        let v = t.reduce(4, 200).unwrap();
+        assert_eq!((v.qty, v.initial_qty, v.stop), (300, 600, 10_000));
+        let ev = run(&mut t, &[(2, 10_400), (3, 10_000)]);
+        assert_eq!(
+            ev,
+            vec![
+                StopEvent::PartialExit { position_id: 4, level: 1, fraction_ppm: 250_000, qty: 150, price: 10_400, ts: 2 },
+                closed(4, CloseReason::BreakEvenStop, 10_000, 150, 3),
+            ]
+        );
+        // Nothing, everything, or an unknown id: refused.
+        t.add(&long(5, 10_000, 9_800, 10), &plan).unwrap();
+        assert!(t.reduce(5, 0).is_err());
+        assert!(t.reduce(5, 10).is_err());
+        assert!(t.reduce(99, 1).is_err());
+        assert_eq!(t.get(5).unwrap().qty, 10);
     }
 
     #[test]
