@@ -83,6 +83,8 @@ class ClientRisk:
     blocked_reason: str = ""
     #: the trading mode (paper or live) the peak and the day were observed in
     mode: str | None = None
+    #: changed since it was last persisted (the trade engine saves it)
+    dirty: bool = False
 
 
 @dataclass(frozen=True)
@@ -170,16 +172,21 @@ class RiskManager:
             st.mode = mode
             st.peak_equity = None
             st.day_start_equity = D0
+            st.dirty = True
         today = self._today()
         if st.day != today:
             st.day = today
             st.day_pnl = D0
             st.day_start_equity = equity
+            st.dirty = True
         if st.day_start_equity == 0:
-            # first observation since a restart: today's realized P&L is already in
+            # first look at the account today, after a restart: today's
+            # realized P&L is already in its equity
             st.day_start_equity = equity - st.day_pnl
+            st.dirty = True
         if st.peak_equity is None or equity > st.peak_equity:
             st.peak_equity = equity
+            st.dirty = True
         return st
 
     def restore(
@@ -191,8 +198,16 @@ class RiskManager:
         blocked: bool,
         blocked_reason: str = "",
         mode: str | None = None,
+        day: date | None = None,
+        day_start_equity: Decimal | None = None,
     ) -> None:
-        """Restore a client's state after a restart (from the trade history)."""
+        """Restore a client's state after a restart.
+
+        ``day_pnl``: today's realized P&L (from the trade history);
+        ``day``/``day_start_equity``: the day the limit counted and its
+        starting equity as saved (another day's are not today's: the first
+        look at the account today sets it).
+        """
         st = self.state(client_id)
         st.peak_equity = peak_equity
         st.blocked = blocked
@@ -200,7 +215,8 @@ class RiskManager:
         st.mode = mode
         st.day = self._today()
         st.day_pnl = day_pnl
-        st.day_start_equity = D0  # set by the first observe() below
+        same_day = day == st.day and day_start_equity is not None
+        st.day_start_equity = day_start_equity if same_day and day_start_equity else D0
 
     def on_trade_closed(
         self, client_id: int, mode: str, pnl: Decimal, equity: Decimal

@@ -31,6 +31,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any, Literal
 
@@ -347,17 +348,15 @@ class TradeEngine:
             ex = self.paper.get(client_id)
             if ex is None:
                 async with self.db.write() as s:
-                    row = await repo.paper_account(s, client_id)
-                    if row is None:
-                        row = await repo.save_paper_account(
-                            s,
-                            client_id,
-                            currency=self.settings.account_currency,
-                            starting_balance=self.settings.paper_starting_balance,
-                            since=0,
-                        )
+                    row = await repo.ensure_paper_account(
+                        s,
+                        client_id,
+                        currency=self.settings.account_currency,
+                        starting_balance=self.settings.paper_starting_balance,
+                    )
                     start = {row.currency: row.starting_balance}
-                ex = self._new_paper(client_id, start)
+                # another task may have opened it while this one read the row
+                ex = self.paper.get(client_id) or self._new_paper(client_id, start)
             return ex
         live = self.live.get(client_id)
         if live is None:
@@ -607,6 +606,8 @@ class TradeEngine:
             self.risk.gate(client_id, mode, equity)
         except RiskRefusal as exc:
             raise TradeRefused(422, exc.rule, exc.detail, **exc.numbers) from None
+        finally:
+            await self._save_risk(client_id, if_changed=True)
         plan = plan_json(order, params)
         if distance is not None:
             # a percent stop sits that far from the fill, not from ``ref``
@@ -1122,8 +1123,11 @@ class TradeEngine:
                 s, trade_id, "fee_charged", fee=_s(charged.charged), shortfall=_s(charged.shortfall)
             )
 
-    async def _save_risk(self, client_id: int) -> None:
+    async def _save_risk(self, client_id: int, *, if_changed: bool = False) -> None:
         st = self.risk.state(client_id)
+        if if_changed and not st.dirty:
+            return
+        st.dirty = False
         async with self.db.write() as s:
             await repo.save_risk_state(
                 s,
@@ -1132,6 +1136,8 @@ class TradeEngine:
                 blocked=st.blocked,
                 blocked_reason=st.blocked_reason,
                 mode=st.mode,
+                day=st.day.isoformat() if st.day is not None else None,
+                day_start_equity=st.day_start_equity or None,
             )
 
     # -- manual management -----------------------------------------------------------
@@ -1371,7 +1377,9 @@ class TradeEngine:
         """The client's risk state, against its trading account's equity now."""
         mode = (await self._params(client_id)).mode
         equity = (await self.valuation(client_id, mode)).equity
-        return self.risk.status(client_id, mode, equity, self.open_exposure(client_id))
+        status = self.risk.status(client_id, mode, equity, self.open_exposure(client_id))
+        await self._save_risk(client_id, if_changed=True)
+        return status
 
     # -- the trading account ---------------------------------------------------------
 
@@ -1625,6 +1633,8 @@ class TradeEngine:
                 blocked=st.blocked if st is not None else False,
                 blocked_reason=st.blocked_reason if st is not None else "",
                 mode=st.mode if st is not None else None,
+                day=date.fromisoformat(st.day) if st is not None and st.day else None,
+                day_start_equity=st.day_start_equity if st is not None else None,
             )
         await self._restore_paper_accounts()
         for t in sorted(active, key=lambda t: t.id):

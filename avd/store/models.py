@@ -316,6 +316,10 @@ class RiskStateRecord(Base):
     #: the trading mode the peak equity was observed in (paper and live
     #: accounts are different accounts: a switch restarts the peak)
     mode: Mapped[str | None] = mapped_column(String(8), default=None)
+    #: the UTC day (ISO date) the daily loss limit counts, and the account's
+    #: equity when it started: restored as they were, not re-derived
+    day: Mapped[str | None] = mapped_column(String(10), default=None)
+    day_start_equity: Mapped[Decimal | None] = mapped_column(Money, default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -209,6 +209,27 @@ async def paper_accounts(s: AsyncSession) -> list[PaperAccountRecord]:
     return list((await s.scalars(select(PaperAccountRecord))).all())
 
 
+async def ensure_paper_account(
+    s: AsyncSession, client_id: int, *, currency: str, starting_balance: Decimal
+) -> PaperAccountRecord:
+    """The client's paper account, opened with ``starting_balance`` if it has none yet."""
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await s.execute(
+        insert(PaperAccountRecord)
+        .values(
+            client_id=client_id,
+            currency=currency,
+            starting_balance=q8(starting_balance),
+            since_trade_id=0,
+            reset_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["client_id"])
+    )
+    row = await s.get(PaperAccountRecord, client_id)
+    assert row is not None
+    return row
+
+
 async def save_paper_account(
     s: AsyncSession, client_id: int, *, currency: str, starting_balance: Decimal, since: int
 ) -> PaperAccountRecord:
@@ -248,6 +269,8 @@ async def save_risk_state(
     blocked: bool,
     blocked_reason: str,
     mode: str | None = None,
+    day: str | None = None,
+    day_start_equity: Decimal | None = None,
 ) -> None:
     """Insert or update a client's risk state."""
     row = await s.get(RiskStateRecord, client_id)
@@ -259,6 +282,8 @@ async def save_risk_state(
     row.blocked_reason = blocked_reason
     if mode is not None:
         row.mode = mode
+    row.day = day
+    row.day_start_equity = q8(day_start_equity) if day_start_equity is not None else None
     row.updated_at = utcnow()
 
 

@@ -471,3 +471,56 @@ def test_paper_limit_entry_opens_when_the_price_reaches_it(sim: Sim, tmp_path: P
             await close_stack(stack)
 
     run(go())
+
+
+def test_a_replay_that_starts_over_never_moves_stops_or_fills(sim: Sim, tmp_path: Path) -> None:
+    # After a restart the platform tells the engine its newest stored candle;
+    # klines of candles up to it (a replay that started over) are ignored:
+    # they would hit the stop at a price older than what was already seen.
+    from avd.orchestrator.events import KlineReceived
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            cid, _ = await stack.client("stale@example.com")
+            price = await sim_price(sim)
+            t = await stack.engine.execute(
+                cid,
+                TradeOrder("BTCUSDT", "BUY", quote_amount=Dec("100"), stop_loss=price - 1000),
+            )
+            # the newest stored 1m candle: five minutes after the fill, so that
+            # the older ones below are all after it too (the tracker would act)
+            newest = (t.opened_ms // 60_000 + 5) * 60_000
+            stack.engine.seed_candle("BTCUSDT", "1m", newest, price)
+
+            def kline(open_time: int, low: Dec) -> KlineReceived:
+                p = float(price)
+                return KlineReceived(
+                    symbol="BTCUSDT",
+                    interval="1m",
+                    open_time=open_time,
+                    open=p,
+                    high=p,
+                    low=float(low),
+                    close=p,
+                    volume=1.0,
+                    closed=True,
+                )
+
+            for back in (3, 2, 1, 0):  # old candles through the stop, and the newest again
+                await stack.hub.publish(kline(newest - back * 60_000, price - 2000))
+            await stack.hub.drain()
+            assert (await stack.engine.trade_of(cid, t.id)).status == "open"
+            # the next candle is news: it goes through the stop
+            await stack.hub.publish(kline(newest + 60_000, price - 2000))
+            await stack.hub.drain()
+            row = await stack.engine.trade_of(cid, t.id)
+            assert (row.status, row.close_reason, row.exit_price) == (
+                "closed",
+                "stop_loss",
+                price - 1000,
+            )
+        finally:
+            await close_stack(stack)
+
+    run(go())

@@ -31,6 +31,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("exposure", sa.BigInteger(), nullable=False, server_default="0"))
     with op.batch_alter_table("risk_states") as batch:
         batch.add_column(sa.Column("mode", sa.String(length=8), nullable=True))
+        batch.add_column(sa.Column("day", sa.String(length=10), nullable=True))
+        batch.add_column(sa.Column("day_start_equity", sa.BigInteger(), nullable=True))
     # Open trades hold quantity x entry; pending ones reserve their requested
     # quantity at the limit price (or, lacking one, at the stop: the decision
     # price of a market order was not stored before this revision). Computed
@@ -57,6 +59,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Revert."""
     with op.batch_alter_table("risk_states") as batch:
+        batch.drop_column("day_start_equity")
+        batch.drop_column("day")
         batch.drop_column("mode")
     with op.batch_alter_table("trades") as batch:
         batch.drop_column("exposure")
