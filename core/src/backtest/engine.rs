@@ -24,8 +24,8 @@
 //!    take-profit exits are resting limits, maker fills at the level;
 //! 4. a signal opens a position sized by [`size_position`] from `risk_pct`
 //!    of the equity over the stop distance (ATR multiple or percent, known
-//!    at the signal), capped by `max_position_pct` and by the equity not
-//!    already committed; the order must pass the symbol's filters (minimum
+//!    at the signal), capped by `max_position_pct` and by the cash not
+//!    already committed (as the paper account's free quote asset); the order must pass the symbol's filters (minimum
 //!    notional, lot size). A signal of the other side closes a position at
 //!    market (`exit_on_opposite`); SELL signals open shorts only with
 //!    `allow_short`.
@@ -664,8 +664,7 @@ pub(crate) fn run_validated(
                         if dist <= 0 || open_count + pending_entries >= max_pos {
                             book.counters.skipped += 1;
                         } else {
-                            let eq = book.cash
-                                + syms.iter().map(|s| s.unrealized() + s.dust_value()).sum::<f64>();
+                            let eq = book.cash + syms.iter().map(|s| s.unrealized() + s.dust_value()).sum::<f64>();
                             let committed: f64 = syms.iter().map(Sym::notional).sum();
                             let sym = &syms[si];
                             // the quote asset free to pay (as the paper account's)

@@ -604,7 +604,14 @@ mod tests {
         assert_eq!(
             ev,
             vec![
-                StopEvent::PartialExit { position_id: 4, level: 1, fraction_ppm: 250_000, qty: 150, price: 10_400, ts: 2 },
+                StopEvent::PartialExit {
+                    position_id: 4,
+                    level: 1,
+                    fraction_ppm: 250_000,
+                    qty: 150,
+                    price: 10_400,
+                    ts: 2
+                },
                 closed(4, CloseReason::BreakEvenStop, 10_000, 150, 3),
             ]
         );
