@@ -222,3 +222,51 @@ async def _until(cond: Any, timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         await asyncio.sleep(0.05)
+
+
+def test_balances_follow_the_user_stream_between_account_reads(sim: Sim) -> None:
+    # Read once from the account endpoint, then kept by outboundAccountPosition:
+    # an order placed by another connection (nothing this exchange object did)
+    # shows in its balances without another account read.
+    async def go() -> tuple[Dec, Dec, int, int]:
+        ex = exchange(sim)
+        other = exchange(sim, user_stream=False)
+        await ex.start()
+        try:
+            await asyncio.wait_for(ex.stream_connected.wait(), 10)
+            # count the account reads (the real call still goes to the simulator)
+            account_reads = 0
+            real_get_account = ex.client.get_account
+
+            async def get_account(**kw: Any) -> Any:
+                nonlocal account_reads
+                account_reads += 1
+                return await real_get_account(**kw)
+
+            ex.client.get_account = get_account
+            first = (await ex.balances())["BTC"].total
+            reads = account_reads
+            r = await other.place_order(
+                OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("0.001"), "t-bal-1")
+            )
+            assert r.status == "FILLED"
+            got = first
+
+            async def changed() -> bool:
+                nonlocal got
+                got = (await ex.balances())["BTC"].total
+                return got != first
+
+            deadline = time.monotonic() + 10
+            while not await changed():
+                assert time.monotonic() < deadline, "the stream never updated the balances"
+                await asyncio.sleep(0.05)
+            return first, got, reads, account_reads
+        finally:
+            await other.close()
+            await ex.close()
+
+    first, got, reads, after = run(go())
+    # 0.001 BTC bought, 0.1 % of it taken as commission
+    assert got - first == Dec("0.001") - Dec("0.000001")
+    assert (reads, after) == (1, 1)  # one account read, then the stream

@@ -108,3 +108,31 @@ def test_the_account_shows_balances_equity_exposure_and_pnl_and_resets(
             await close_stack(again)
 
     run(go())
+
+
+def test_a_live_account_is_the_exchange_account_marked_to_market(
+    sim: Sim, tmp_path: Path
+) -> None:
+    # Live on the simulator: the account is the simulator's own (every asset it
+    # holds), each valued at the simulator's ticker price in USDT.
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            _cid, token = await stack.client("live@example.com", mode="live")
+            async with http(stack) as c:
+                r = await c.get("/trades/account", headers=bearer(token))
+                assert r.status_code == 200, r.text
+                acct = r.json()
+                status = (await c.get("/risk/status", headers=bearer(token))).json()
+            held = {a: free + locked for a, (free, locked) in sim.balances().items()}
+            want = Dec(0)
+            for asset, amount in held.items():
+                if amount:
+                    want += amount if asset == "USDT" else amount * await sim_price(sim, asset + "USDT")
+            assert acct["mode"] == "live" and acct["starting_balance"] is None
+            assert Dec(acct["equity"]) == want
+            assert Dec(status["equity"]) == want and status["mode"] == "live"
+        finally:
+            await close_stack(stack)
+
+    run(go())
