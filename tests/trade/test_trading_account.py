@@ -110,9 +110,7 @@ def test_the_account_shows_balances_equity_exposure_and_pnl_and_resets(
     run(go())
 
 
-def test_a_live_account_is_the_exchange_account_marked_to_market(
-    sim: Sim, tmp_path: Path
-) -> None:
+def test_a_live_account_is_the_exchange_account_marked_to_market(sim: Sim, tmp_path: Path) -> None:
     # Live on the simulator: the account is the simulator's own (every asset it
     # holds), each valued at the simulator's ticker price in USDT.
     async def go() -> None:
@@ -127,8 +125,10 @@ def test_a_live_account_is_the_exchange_account_marked_to_market(
             held = {a: free + locked for a, (free, locked) in sim.balances().items()}
             want = Dec(0)
             for asset, amount in held.items():
-                if amount:
-                    want += amount if asset == "USDT" else amount * await sim_price(sim, asset + "USDT")
+                if amount and asset == "USDT":
+                    want += amount
+                elif amount:
+                    want += amount * await sim_price(sim, asset + "USDT")
             assert acct["mode"] == "live" and acct["starting_balance"] is None
             assert Dec(acct["equity"]) == want
             assert Dec(status["equity"]) == want and status["mode"] == "live"
