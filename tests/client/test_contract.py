@@ -177,6 +177,6 @@ def test_openapi_document(api: TestClient) -> None:
     ):
         assert p in paths, p
     assert paths["/auth/register"]["post"]["responses"]["201"]
-    assert set(paths["/client/parameters"]) == {"get", "put"}
+    assert set(paths["/client/parameters"]) == {"get", "put", "patch"}
     amount = doc["components"]["schemas"]["DepositRequest"]["properties"]["amount"]
     assert amount["type"] == "string"

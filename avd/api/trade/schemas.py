@@ -1,4 +1,10 @@
-"""Request and response bodies of the TradeEngine service (amounts are decimal strings)."""
+"""Request and response bodies of the TradeEngine service.
+
+Decimals are strings both ways (:mod:`avd.api.money`): a JSON number in a
+request is a 422; a response writes money (P&L, equity, exposure, limits)
+with 2 to 8 decimals and prices, quantities and percents in the plain
+normalized form.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,13 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from avd.api.client.parameters import TakeProfitLevel
+from avd.api.money import DecimalIn, DecimalOut, MoneyOut
 
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5,20}$")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=30, decimal_places=8)]
+#: a quantity, quote amount or price in a request
+Amount = Annotated[DecimalIn, Field(gt=0, max_digits=30, decimal_places=8)]
+#: a percent or a multiple in a request (each field adds its upper bound)
+Factor = Annotated[DecimalIn, Field(gt=0, max_digits=12, decimal_places=8)]
 
 
 class _Body(BaseModel):
@@ -26,13 +36,13 @@ class ExecuteRequest(_Body):
     type: Literal["MARKET", "LIMIT"] = "MARKET"
     quantity: Amount | None = None
     quote_amount: Amount | None = None
-    risk_percent: Annotated[Decimal | None, Field(gt=0, le=100)] = None
+    risk_percent: Annotated[Factor, Field(le=100)] | None = None
     price: Amount | None = None
     stop_loss: Amount | None = None
     take_profits: Annotated[list[TakeProfitLevel] | None, Field(max_length=10)] = None
-    trailing_percent: Annotated[Decimal | None, Field(gt=0, le=50)] = None
-    break_even_after_r: Annotated[Decimal | None, Field(gt=0, le=20)] = None
-    leverage: Annotated[Decimal, Field(gt=0, le=125)] = Decimal(1)
+    trailing_percent: Annotated[Factor, Field(le=50)] | None = None
+    break_even_after_r: Annotated[Factor, Field(le=20)] | None = None
+    leverage: Annotated[Factor, Field(le=125)] = Decimal(1)
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -66,18 +76,18 @@ class Trade(BaseModel):
     status: str
     symbol: str
     side: str
-    quantity: Decimal
-    open_quantity: Decimal
-    entry_price: Decimal | None
-    stop_loss: Decimal
-    initial_stop: Decimal
+    quantity: DecimalOut
+    open_quantity: DecimalOut
+    entry_price: DecimalOut | None
+    stop_loss: DecimalOut
+    initial_stop: DecimalOut
     #: the stop the stop tracker holds now (null when the position is not tracked)
-    tracked_stop: Decimal | None = None
+    tracked_stop: DecimalOut | None = None
     mode: str
     origin: str
     type: str
-    exit_price: Decimal | None
-    realized_pnl: Decimal
+    exit_price: DecimalOut | None
+    realized_pnl: MoneyOut
     close_reason: str | None
     note: str | None
     created_at: datetime
@@ -103,18 +113,19 @@ class RiskStatus(BaseModel):
     """A client's risk state and the limits in force."""
 
     client_id: int
-    equity: Decimal
-    peak_equity: Decimal
-    drawdown_percent: Decimal
-    daily_pnl: Decimal
-    daily_loss_limit: Decimal
+    equity: MoneyOut
+    peak_equity: MoneyOut
+    drawdown_percent: DecimalOut
+    daily_pnl: MoneyOut
+    daily_loss_limit: MoneyOut
     entries_paused_until: str | None
     blocked: bool
     blocked_reason: str
     kill_switch: bool
     open_positions: int
-    exposure: Decimal
-    limits: dict[str, str]
+    exposure: MoneyOut
+    #: the risk limits in force: percents, multiples and counts
+    limits: dict[str, DecimalOut]
 
 
 class UnblockRequest(_Body):
