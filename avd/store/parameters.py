@@ -27,9 +27,9 @@ async def save_client(s: AsyncSession, user_id: int, data: str) -> None:
     await s.flush()
 
 
-async def global_(s: AsyncSession) -> str | None:
-    """The global parameters JSON, if ever saved."""
-    row = await s.get(GlobalParameters, GLOBAL_ID)
+async def global_(s: AsyncSession, *, for_update: bool = False) -> str | None:
+    """The global parameters JSON, if ever saved (its row locked with ``for_update``)."""
+    row = await s.get(GlobalParameters, GLOBAL_ID, with_for_update=for_update)
     return None if row is None else row.data
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
+from tests.api.canonical import number_types
 from tests.client.conftest import PASSWORD, admin_auth, auth, service_headers
 
 
@@ -177,6 +178,11 @@ def test_openapi_document(api: TestClient) -> None:
     ):
         assert p in paths, p
     assert paths["/auth/register"]["post"]["responses"]["201"]
-    assert set(paths["/client/parameters"]) == {"get", "put"}
+    assert set(paths["/client/parameters"]) == {"get", "put", "patch"}
+    assert set(paths["/admin/parameters"]) == {"get", "put", "patch"}
     amount = doc["components"]["schemas"]["DepositRequest"]["properties"]["amount"]
     assert amount["type"] == "string"
+    # decimals are strings in and out: no request or response allows a JSON number
+    assert number_types(doc) == []
+    fee = doc["components"]["schemas"]["Funds"]["properties"]["fee_percent"]
+    assert fee["type"] == "string"

@@ -26,9 +26,10 @@ def test_a_client_never_reaches_another_clients_data(api: TestClient) -> None:
     api.post(
         "/client/deposit", headers=alice, json={"amount": "50", "idempotency_key": "shared-key"}
     )
-    api.put(
+    r = api.patch(
         "/client/parameters", headers=alice, json={"symbols": ["ETHUSDT"], "max_open_positions": 7}
     )
+    assert r.status_code == 200, r.text
 
     # bob sees none of it
     assert api.get("/client/api-keys", headers=bob).json()["keys"] == []
@@ -48,7 +49,7 @@ def test_a_client_never_reaches_another_clients_data(api: TestClient) -> None:
     assert r.status_code == 201 and r.json()["balance"] == "7.00"
     assert api.get("/client/funds", headers=alice).json()["balance"] == "50.00"
     # bob's parameters do not touch alice's
-    api.put("/client/parameters", headers=bob, json={"symbols": ["SOLUSDT"]})
+    assert api.patch("/client/parameters", headers=bob, json={"symbols": ["SOLUSDT"]}).is_success
     assert api.get("/client/parameters", headers=alice).json()["symbols"] == ["ETHUSDT"]
     # no client route takes another account's id; the admin and internal ones refuse clients
     alice_id = api.get("/client/me", headers=alice).json()["id"]
@@ -175,8 +176,8 @@ def test_injection_strings_do_no_harm(api: TestClient) -> None:
                 {"label": s, "api_key": API_KEY, "api_secret": API_SECRET},
             ),
             ("POST", "/client/api-keys", h, {"api_key": s, "api_secret": s}),
-            ("PUT", "/client/parameters", h, {"symbols": [s]}),
-            ("PUT", "/client/parameters", h, {"mode": s}),
+            ("PATCH", "/client/parameters", h, {"symbols": [s]}),
+            ("PATCH", "/client/parameters", h, {"mode": s}),
             ("POST", f"/admin/clients/{cid}/adjustments", admin, {"amount": "1", "reason": s}),
             ("POST", f"/admin/clients/{victim}/block", admin, {"reason": s}),
             ("POST", f"/admin/clients/{victim}/unblock", admin, {"reason": s}),

@@ -84,7 +84,7 @@ def test_sigkill_with_open_positions_then_restart(tmp_path: Path) -> None:
             c.headers["Authorization"] = f"Bearer {token}"
             r = c.post("/client/deposit", json={"amount": "1000", "idempotency_key": "d-1"})
             assert r.status_code in (200, 201), r.text
-            r = c.put(
+            r = c.patch(
                 "/client/parameters",
                 json={"max_open_positions": 5, "stops": {"stop_loss_percent": "20"}},
             )

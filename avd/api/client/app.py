@@ -18,7 +18,7 @@ from avd.api.openapi import openapi_route
 TITLE = "AVD Client service"
 DESCRIPTION = (
     "Accounts, authentication with 2FA, encrypted exchange keys, the prepaid-fee ledger, "
-    "bot parameters and history. Amounts are decimal strings."
+    "bot parameters and history. Decimals are strings in and out; JSON numbers are refused."
 )
 
 

@@ -1,16 +1,27 @@
-"""The bot's per-client parameters and the platform's global parameters."""
+"""The bot's per-client parameters and the platform's global parameters.
+
+Both are shown whole (every field, ``null`` for an optional setting that is
+off); ``PUT`` takes them whole (:data:`BotParametersPut`,
+:data:`GlobalParametersPut`), ``PATCH`` takes a JSON merge patch (documented
+by :data:`BotParametersPatch`, :data:`GlobalParametersPatch`). Decimals are
+strings (:mod:`avd.api.money`).
+"""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from avd.api.money import NonNegativeMoney
+from avd.api.money import STORED, DecimalIn, NonNegativeMoney
+from avd.api.patch import every_field_required, patch_model
 
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5,20}$")]
-Percent = Annotated[Decimal, Field(gt=0, le=100, max_digits=12, decimal_places=6)]
+#: a stop or trailing distance in percent, or a multiple (of the risk R, of the ATR)
+Distance = Annotated[DecimalIn, Field(gt=0, le=50, max_digits=8, decimal_places=4)]
+Multiple = Annotated[DecimalIn, Field(gt=0, le=20, max_digits=8, decimal_places=4)]
 
 
 class _Strict(BaseModel):
@@ -20,29 +31,19 @@ class _Strict(BaseModel):
 class TakeProfitLevel(_Strict):
     """Take ``fraction`` of the position off at ``r_multiple`` times the initial risk."""
 
-    r_multiple: Annotated[Decimal, Field(gt=0, le=50, max_digits=8, decimal_places=4)]
-    fraction: Annotated[Decimal, Field(gt=0, le=1, max_digits=6, decimal_places=4)]
+    r_multiple: Annotated[DecimalIn, Field(gt=0, le=50, max_digits=8, decimal_places=4)]
+    fraction: Annotated[DecimalIn, Field(gt=0, le=1, max_digits=6, decimal_places=4)]
 
 
 class StopRules(_Strict):
     """Stop and exit rules; exactly one initial stop (percent or ATR multiple)."""
 
-    stop_loss_percent: Annotated[
-        Decimal | None, Field(gt=0, le=50, max_digits=8, decimal_places=4)
-    ] = Decimal("2")
-    stop_loss_atr_multiple: Annotated[
-        Decimal | None, Field(gt=0, le=20, max_digits=8, decimal_places=4)
-    ] = None
-    trailing_percent: Annotated[
-        Decimal | None, Field(gt=0, le=50, max_digits=8, decimal_places=4)
-    ] = None
-    break_even_after_r: Annotated[
-        Decimal | None, Field(gt=0, le=20, max_digits=8, decimal_places=4)
-    ] = None
+    stop_loss_percent: Distance | None = Decimal("2")
+    stop_loss_atr_multiple: Multiple | None = None
+    trailing_percent: Distance | None = None
+    break_even_after_r: Multiple | None = None
     #: ATR (chandelier) trailing: the stop follows the peak minus k x ATR(14)
-    chandelier_atr_multiple: Annotated[
-        Decimal | None, Field(gt=0, le=20, max_digits=8, decimal_places=4)
-    ] = None
+    chandelier_atr_multiple: Multiple | None = None
     #: close the position after this many minutes whatever the price
     time_stop_minutes: Annotated[int | None, Field(ge=1, le=43_200)] = None
     take_profit: Annotated[list[TakeProfitLevel], Field(max_length=10)] = []
@@ -66,7 +67,7 @@ class BotParameters(_Strict):
     mode: Literal["paper", "live"] = "paper"
     symbols: Annotated[list[Symbol], Field(max_length=50)] = ["BTCUSDT"]
     risk_per_trade_percent: Annotated[
-        Decimal, Field(gt=0, le=10, max_digits=8, decimal_places=4)
+        DecimalIn, Field(gt=0, le=10, max_digits=8, decimal_places=4)
     ] = Decimal("1")
     max_open_positions: Annotated[int, Field(ge=1, le=50)] = 3
     stops: StopRules = StopRules()
@@ -82,8 +83,28 @@ class GlobalParameters(_Strict):
     """Platform-wide parameters, changed by admins."""
 
     fee_mode: Literal["notional", "profit"] = "notional"
-    fee_percent: Annotated[Decimal, Field(ge=0, le=50, max_digits=10, decimal_places=6)] = Decimal(
-        "0.1"
+    fee_percent: Annotated[DecimalIn, Field(ge=0, le=50, max_digits=10, decimal_places=6)] = (
+        Decimal("0.1")
     )
     min_balance_to_trade: NonNegativeMoney = Decimal("0")
     registration_open: bool = True
+
+
+BotParametersPut = every_field_required(BotParameters, "BotParametersPut")
+StopRulesPatch = patch_model(StopRules, "StopRulesPatch")
+BotParametersPatch = patch_model(BotParameters, "BotParametersPatch", {"stops": StopRulesPatch})
+GlobalParametersPut = every_field_required(GlobalParameters, "GlobalParametersPut")
+GlobalParametersPatch = patch_model(GlobalParameters, "GlobalParametersPatch")
+
+P = TypeVar("P", bound=BaseModel)
+
+
+def load_stored(model: type[P], raw: str) -> P:
+    """Parameters stored as JSON text, whichever version wrote them.
+
+    Rows are written with decimals as canonical strings; a row written with
+    JSON numbers or exponents (``1.5``, ``"1E+1"``) by an older version or by
+    hand still loads (read leniently, not migrated): the strict rule is for
+    request bodies, not for what the platform stored itself.
+    """
+    return model.model_validate(json.loads(raw, parse_float=Decimal), context=STORED)

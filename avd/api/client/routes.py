@@ -12,12 +12,35 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from avd.api.client import schemas as m
-from avd.api.client.http import bearer, body, client_ip, path_id, query, reply
-from avd.api.client.parameters import BotParameters, GlobalParameters
+from avd.api.client.http import (
+    bearer,
+    body,
+    client_ip,
+    json_object,
+    path_id,
+    query,
+    reply,
+    whole_body,
+)
+from avd.api.client.parameters import (
+    BotParameters,
+    BotParametersPatch,
+    BotParametersPut,
+    GlobalParameters,
+    GlobalParametersPatch,
+    GlobalParametersPut,
+)
 from avd.api.client.service import ClientService, user_out
 from avd.api.errors import ApiError
 from avd.api.openapi import operation
 from avd.store.models import User
+
+_PATCH_DOC = (
+    "A JSON merge patch (RFC 7396; `application/merge-patch+json` or `application/json`): "
+    "only the fields given change, objects (`stops`) are merged field by field, arrays "
+    "are replaced whole, `null` clears an optional setting. The result is validated as a "
+    "whole: a 422 names what is wrong and nothing is saved. Decimals are strings."
+)
 
 
 def routes(service: ClientService) -> list[BaseRoute]:
@@ -186,17 +209,33 @@ def routes(service: ClientService) -> list[BaseRoute]:
         return reply(await svc.parameters(user.id))
 
     @operation(
-        "Replace the bot parameters",
-        body=BotParameters,
+        "Replace the bot parameters (every field)",
+        body=BotParametersPut,
         response=BotParameters,
         security="bearer",
         errors=(409,),
         tags=("client",),
+        description="PUT replaces the whole set: a missing field is a 422 that names it "
+        "(`missing`), never reset to a default. To change some fields, use PATCH.",
     )
     async def put_parameters(request: Request) -> Response:
         user = await client(request)
-        params = await body(request, BotParameters)
+        params = await whole_body(request, BotParametersPut)
         return reply(await svc.save_parameters(user.id, params))
+
+    @operation(
+        "Change some bot parameters (JSON merge patch)",
+        body=BotParametersPatch,
+        response=BotParameters,
+        security="bearer",
+        errors=(409,),
+        tags=("client",),
+        description=_PATCH_DOC,
+    )
+    async def patch_parameters(request: Request) -> Response:
+        user = await client(request)
+        patch = await json_object(request)
+        return reply(await svc.patch_parameters(user.id, patch))
 
     @operation(
         "Operations: deposits, fees, refunds, adjustments, trades",
@@ -359,16 +398,30 @@ def routes(service: ClientService) -> list[BaseRoute]:
         return reply(await svc.global_parameters())
 
     @operation(
-        "Replace the global parameters",
-        body=GlobalParameters,
+        "Replace the global parameters (every field)",
+        body=GlobalParametersPut,
         response=GlobalParameters,
         security="bearer",
         tags=("admin",),
+        description="A missing field is a 422 that names it; to change some fields, use PATCH.",
     )
     async def put_global(request: Request) -> Response:
         who = await admin(request)
-        params = await body(request, GlobalParameters)
+        params = await whole_body(request, GlobalParametersPut)
         return reply(await svc.save_global_parameters(who, params, client_ip(request)))
+
+    @operation(
+        "Change some global parameters (JSON merge patch)",
+        body=GlobalParametersPatch,
+        response=GlobalParameters,
+        security="bearer",
+        tags=("admin",),
+        description=_PATCH_DOC,
+    )
+    async def patch_global(request: Request) -> Response:
+        who = await admin(request)
+        patch = await json_object(request)
+        return reply(await svc.patch_global_parameters(who, patch, client_ip(request)))
 
     @operation(
         "The journal (audit log), newest first",
@@ -397,6 +450,7 @@ def routes(service: ClientService) -> list[BaseRoute]:
         Route("/client/funds", funds, methods=["GET"]),
         Route("/client/parameters", get_parameters, methods=["GET"]),
         Route("/client/parameters", put_parameters, methods=["PUT"]),
+        Route("/client/parameters", patch_parameters, methods=["PATCH"]),
         Route("/client/history", history, methods=["GET"]),
         Route("/client/api-keys", add_key, methods=["POST"]),
         Route("/client/api-keys", list_keys, methods=["GET"]),
@@ -412,5 +466,6 @@ def routes(service: ClientService) -> list[BaseRoute]:
         Route("/admin/deposits/{deposit_id:int}/settle", settle, methods=["POST"]),
         Route("/admin/parameters", get_global, methods=["GET"]),
         Route("/admin/parameters", put_global, methods=["PUT"]),
+        Route("/admin/parameters", patch_global, methods=["PATCH"]),
         Route("/admin/journal", get_journal, methods=["GET"]),
     ]

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from avd.api.money import Money, NonNegativeMoney, NonZeroMoney, PositiveMoney
+from avd.api.money import DecimalOut, Money, NonNegativeMoney, NonZeroMoney, PositiveMoney
 
 Email = Annotated[
     str,
@@ -142,7 +142,7 @@ class Funds(BaseModel):
     currency: Literal["USDT"] = "USDT"
     can_trade: bool
     fee_mode: Literal["notional", "profit"]
-    fee_percent: Decimal
+    fee_percent: DecimalOut
     min_balance_to_trade: NonNegativeMoney
 
 

@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import select
@@ -29,9 +30,10 @@ from avd.api.auth.ratelimit import RateLimiter
 from avd.api.auth.tokens import Claims, TokenError, Tokens, new_secret
 from avd.api.client import schemas as m
 from avd.api.client.fees import PaymentSimulator, compute_fee
-from avd.api.client.parameters import BotParameters, GlobalParameters
+from avd.api.client.parameters import BotParameters, GlobalParameters, load_stored
 from avd.api.client.settings import ClientSettings
 from avd.api.errors import ApiError
+from avd.api.patch import merge_patch
 from avd.store import accounts, journal, keys, ledger, parameters
 from avd.store.database import Database
 from avd.store.models import ApiKey, JournalEntry, User
@@ -412,7 +414,7 @@ class ClientService:
         """The platform-wide parameters."""
         async with self.db.read() as s:
             raw = await parameters.global_(s)
-        return GlobalParameters.model_validate_json(raw) if raw else GlobalParameters()
+        return load_stored(GlobalParameters, raw) if raw else GlobalParameters()
 
     async def deposit(self, user_id: int, req: m.DepositRequest) -> tuple[m.Deposit, bool]:
         """Deposit through the simulator; ``(deposit, replayed)``.
@@ -509,22 +511,54 @@ class ClientService:
         """The client's bot parameters (defaults until saved)."""
         async with self.db.read() as s:
             raw = await parameters.client(s, user_id)
-        return BotParameters.model_validate_json(raw) if raw else BotParameters()
+        return load_stored(BotParameters, raw) if raw else BotParameters()
 
     async def save_parameters(self, user_id: int, params: BotParameters) -> BotParameters:
         """Replace the bot parameters; live mode needs a stored API key."""
         async with self.db.write() as s:
-            if params.mode == "live" and await keys.newest(s, user_id) is None:
-                raise ApiError(409, "live mode needs an exchange API key: add one first")
-            await parameters.save_client(s, user_id, params.model_dump_json())
-            await journal.record(
-                s,
-                "parameters_changed",
-                subject_id=user_id,
-                mode=params.mode,
-                enabled=params.enabled,
-            )
+            await accounts.lock(s, user_id)
+            await self._store_parameters(s, user_id, params, "replaced")
         return params
+
+    async def patch_parameters(self, user_id: int, patch: dict[str, Any]) -> BotParameters:
+        """Apply a JSON merge patch to the bot parameters (RFC 7396, see avd.api.patch).
+
+        The result is validated whole (a ``ValidationError`` names what is
+        wrong, and nothing is saved). The read, the merge and the write are
+        one transaction holding the account's row (``FOR UPDATE`` on
+        PostgreSQL, the write lock on SQLite), so concurrent patches of one
+        client apply one after the other and none is lost.
+        """
+        async with self.db.write() as s:
+            await accounts.lock(s, user_id)
+            raw = await parameters.client(s, user_id)
+            current = load_stored(BotParameters, raw) if raw else BotParameters()
+            merged = merge_patch(current.model_dump(mode="json"), patch)
+            # JSON validation, so a number in the patch is refused as in any body
+            params = BotParameters.model_validate_json(json.dumps(merged))
+            await self._store_parameters(s, user_id, params, "patched", sorted(patch))
+        return params
+
+    async def _store_parameters(
+        self,
+        s: AsyncSession,
+        user_id: int,
+        params: BotParameters,
+        how: str,
+        fields: Sequence[str] | None = None,
+    ) -> None:
+        if params.mode == "live" and await keys.newest(s, user_id) is None:
+            raise ApiError(409, "live mode needs an exchange API key: add one first")
+        await parameters.save_client(s, user_id, params.model_dump_json())
+        await journal.record(
+            s,
+            "parameters_changed",
+            subject_id=user_id,
+            how=how,
+            fields=list(fields if fields is not None else BotParameters.model_fields),
+            mode=params.mode,
+            enabled=params.enabled,
+        )
 
     # --- exchange keys ----------------------------------------------------------------
 
@@ -728,15 +762,36 @@ class ClientService:
     ) -> GlobalParameters:
         """Replace the global parameters (journaled)."""
         async with self.db.write() as s:
-            await parameters.save_global(s, params.model_dump_json())
-            await journal.record(
-                s,
-                "global_parameters_changed",
-                actor_id=admin.id,
-                ip=ip,
-                **json.loads(params.model_dump_json()),
-            )
+            await self._store_global(s, admin, params, ip)
         return params
+
+    async def patch_global_parameters(
+        self, admin: User, patch: dict[str, Any], ip: str | None
+    ) -> GlobalParameters:
+        """Apply a JSON merge patch to the global parameters, validated whole (journaled).
+
+        One write transaction: SQLite's write lock, on PostgreSQL the
+        parameters' row locked before it is read.
+        """
+        async with self.db.write() as s:
+            raw = await parameters.global_(s, for_update=True)
+            current = load_stored(GlobalParameters, raw) if raw else GlobalParameters()
+            merged = merge_patch(current.model_dump(mode="json"), patch)
+            params = GlobalParameters.model_validate_json(json.dumps(merged))
+            await self._store_global(s, admin, params, ip)
+        return params
+
+    async def _store_global(
+        self, s: AsyncSession, admin: User, params: GlobalParameters, ip: str | None
+    ) -> None:
+        await parameters.save_global(s, params.model_dump_json())
+        await journal.record(
+            s,
+            "global_parameters_changed",
+            actor_id=admin.id,
+            ip=ip,
+            **json.loads(params.model_dump_json()),
+        )
 
     async def settle_deposit(
         self, admin: User, deposit_id: int, succeeded: bool, ip: str | None

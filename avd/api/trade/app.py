@@ -26,7 +26,8 @@ from avd.settings import ServiceSettings
 TITLE = "AVD TradeEngine service"
 DESCRIPTION = (
     "Sized, risk-checked trades (paper by default), stop tracking, risk status. "
-    "Amounts are decimal strings; refusals name the rule and the numbers."
+    "Decimals are strings in and out (JSON numbers are refused); refusals name the rule and "
+    "the numbers."
 )
 
 

@@ -1,4 +1,10 @@
-"""Request and response bodies of the TradeEngine service (amounts are decimal strings)."""
+"""Request and response bodies of the TradeEngine service.
+
+Decimals are strings both ways (:mod:`avd.api.money`): a JSON number in a
+request is a 422; a response writes money (P&L, equity, exposure, limits)
+with 2 to 8 decimals and prices, quantities and percents in the plain
+normalized form.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,13 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from avd.api.client.parameters import TakeProfitLevel
+from avd.api.money import DecimalIn, DecimalOut, MoneyOut, PositiveMoney
 
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5,20}$")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=30, decimal_places=8)]
+#: a quantity, quote amount or price in a request
+Amount = Annotated[DecimalIn, Field(gt=0, max_digits=30, decimal_places=8)]
+#: a percent or a multiple in a request (each field adds its upper bound)
+Factor = Annotated[DecimalIn, Field(gt=0, max_digits=12, decimal_places=8)]
 
 
 class _Body(BaseModel):
@@ -26,13 +36,13 @@ class ExecuteRequest(_Body):
     type: Literal["MARKET", "LIMIT"] = "MARKET"
     quantity: Amount | None = None
     quote_amount: Amount | None = None
-    risk_percent: Annotated[Decimal | None, Field(gt=0, le=100)] = None
+    risk_percent: Annotated[Factor, Field(le=100)] | None = None
     price: Amount | None = None
     stop_loss: Amount | None = None
     take_profits: Annotated[list[TakeProfitLevel] | None, Field(max_length=10)] = None
-    trailing_percent: Annotated[Decimal | None, Field(gt=0, le=50)] = None
-    break_even_after_r: Annotated[Decimal | None, Field(gt=0, le=20)] = None
-    leverage: Annotated[Decimal, Field(gt=0, le=125)] = Decimal(1)
+    trailing_percent: Annotated[Factor, Field(le=50)] | None = None
+    break_even_after_r: Annotated[Factor, Field(le=20)] | None = None
+    leverage: Annotated[Factor, Field(le=125)] = Decimal(1)
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -66,18 +76,18 @@ class Trade(BaseModel):
     status: str
     symbol: str
     side: str
-    quantity: Decimal
-    open_quantity: Decimal
-    entry_price: Decimal | None
-    stop_loss: Decimal
-    initial_stop: Decimal
+    quantity: DecimalOut
+    open_quantity: DecimalOut
+    entry_price: DecimalOut | None
+    stop_loss: DecimalOut
+    initial_stop: DecimalOut
     #: the stop the stop tracker holds now (null when the position is not tracked)
-    tracked_stop: Decimal | None = None
+    tracked_stop: DecimalOut | None = None
     mode: str
     origin: str
     type: str
-    exit_price: Decimal | None
-    realized_pnl: Decimal
+    exit_price: DecimalOut | None
+    realized_pnl: MoneyOut
     close_reason: str | None
     note: str | None
     created_at: datetime
@@ -103,7 +113,7 @@ class SellResult(BaseModel):
     """A manual SELL: what it sold and the trades it reduced or closed (oldest first)."""
 
     symbol: str
-    quantity: Decimal
+    quantity: DecimalOut
     trades: list[Trade]
 
 
@@ -111,11 +121,11 @@ class AccountBalance(BaseModel):
     """One asset of the trading account, valued in the account currency."""
 
     asset: str
-    free: Decimal
-    locked: Decimal
+    free: DecimalOut
+    locked: DecimalOut
     #: the asset's price in the account currency (null: no market for it)
-    price: Decimal | None
-    value: Decimal | None
+    price: DecimalOut | None
+    value: MoneyOut | None
 
 
 class AccountPosition(BaseModel):
@@ -123,10 +133,10 @@ class AccountPosition(BaseModel):
 
     trade_id: int
     symbol: str
-    quantity: Decimal
-    entry_price: Decimal
-    price: Decimal | None
-    unrealized_pnl: Decimal | None
+    quantity: DecimalOut
+    entry_price: DecimalOut
+    price: DecimalOut | None
+    unrealized_pnl: MoneyOut | None
 
 
 class Account(BaseModel):
@@ -139,15 +149,15 @@ class Account(BaseModel):
     client_id: int
     mode: str
     currency: str
-    equity: Decimal
+    equity: MoneyOut
     balances: list[AccountBalance]
     #: assets held that have no price in the currency (left out of the equity)
     unpriced: list[str]
     positions: list[AccountPosition]
-    open_exposure: Decimal
-    realized_pnl: Decimal
-    unrealized_pnl: Decimal
-    starting_balance: Decimal | None = None
+    open_exposure: MoneyOut
+    realized_pnl: MoneyOut
+    unrealized_pnl: MoneyOut
+    starting_balance: MoneyOut | None = None
     reset_at: str | None = None
 
 
@@ -160,7 +170,7 @@ class AccountQuery(_Body):
 class AccountReset(_Body):
     """Start the paper account again from ``balance`` (in the account currency)."""
 
-    balance: Annotated[Decimal, Field(gt=0, le=Decimal("1e11"), max_digits=20, decimal_places=8)]
+    balance: PositiveMoney
 
 
 class RiskStatus(BaseModel):
@@ -169,18 +179,19 @@ class RiskStatus(BaseModel):
     client_id: int
     #: the trading account the equity is read from (paper or live)
     mode: str
-    equity: Decimal
-    peak_equity: Decimal
-    drawdown_percent: Decimal
-    daily_pnl: Decimal
-    daily_loss_limit: Decimal
+    equity: MoneyOut
+    peak_equity: MoneyOut
+    drawdown_percent: DecimalOut
+    daily_pnl: MoneyOut
+    daily_loss_limit: MoneyOut
     entries_paused_until: str | None
     blocked: bool
     blocked_reason: str
     kill_switch: bool
     open_positions: int
-    exposure: Decimal
-    limits: dict[str, str]
+    exposure: MoneyOut
+    #: the risk limits in force: percents, multiples and counts
+    limits: dict[str, DecimalOut]
 
 
 class UnblockRequest(_Body):
