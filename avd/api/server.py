@@ -38,10 +38,12 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def config(app: Any, host: str, port: int, **options: Any) -> uvicorn.Config:
-    """uvicorn's configuration for an AVD app (``options`` override the defaults)."""
+    """The uvicorn configuration of an AVD app (``options`` override the defaults)."""
     defaults: dict[str, Any] = {
         "log_config": None,
         "access_log": False,
+        # uvicorn's info lines quote the query string, where a stream's token may be
+        "log_level": "warning",
         "lifespan": "on",
         "ws": "websockets-sansio",
         "timeout_graceful_shutdown": GRACE_S,

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.datastructures import QueryParams
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from avd.api.encoding import dumps
 from avd.api.errors import ApiError
@@ -60,7 +60,7 @@ MAX_REASON_BYTES = 123
 Authenticate = Callable[[str | None], Awaitable[int]]
 
 
-class StreamRefused(Exception):
+class StreamRequestError(Exception):
     """A stream request that is closed at once, with ``code`` and ``reason``."""
 
     def __init__(self, code: int, reason: str) -> None:
@@ -115,20 +115,18 @@ class Catalogue:
 
         Raises
         ------
-        StreamRefused
+        StreamRequestError
             4400 for an unknown parameter or name, naming it and what is accepted.
         """
         extra = sorted(set(query.keys()) - self.params)
         if extra:
-            raise StreamRefused(
+            raise StreamRequestError(
                 BAD_REQUEST,
                 close_reason(
                     f"unknown parameter {_names(extra)}; accepted: {', '.join(sorted(self.params))}"
                 ),
             )
-        names = [
-            n.strip().lower() for value in query.getlist("types") for n in value.split(",")
-        ]
+        names = [n.strip().lower() for value in query.getlist("types") for n in value.split(",")]
         wanted = list(dict.fromkeys(n for n in names if n)) or list(self.default)
         unknown = [n for n in wanted if n not in self.kinds]
         if unknown:
@@ -137,7 +135,7 @@ class Catalogue:
             reason = f"unknown {noun} {_names(unknown)}; known: {known}"
             if self.note and len((reason + self.note).encode()) <= MAX_REASON_BYTES:
                 reason += self.note
-            raise StreamRefused(BAD_REQUEST, close_reason(reason))
+            raise StreamRequestError(BAD_REQUEST, close_reason(reason))
         return tuple(dict.fromkeys(cls for n in wanted for cls in self.kinds[n]))
 
 
@@ -217,7 +215,7 @@ class Streams:
             try:
                 owner = await self._owner(ws, authenticate)
                 classes = catalogue.select(ws.query_params)
-            except StreamRefused as exc:
+            except StreamRequestError as exc:
                 await self._close(ws, exc.code, exc.reason)
                 return
             except Exception:
@@ -235,7 +233,7 @@ class Streams:
         try:
             return await authenticate(token_of(ws))
         except ApiError as exc:
-            raise StreamRefused(4000 + exc.status, close_reason(exc.detail)) from None
+            raise StreamRequestError(4000 + exc.status, close_reason(exc.detail)) from None
 
     async def _run(
         self,
@@ -267,16 +265,18 @@ class Streams:
         reader = asyncio.create_task(_read_until_closed(ws), name="ws-reader")
         writer = asyncio.create_task(_write(ws, outbox), name="ws-writer")
         stopped = asyncio.create_task(stop.wait(), name="ws-stop")
+        tasks = (reader, writer, stopped)
         try:
-            done, _ = await asyncio.wait(
-                {reader, writer, stopped}, return_when=asyncio.FIRST_COMPLETED
-            )
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for t in (reader, writer, stopped):
+            for t in tasks:
                 t.cancel()
-            # also retrieves a failed send's exception (the client went away)
-            await asyncio.gather(reader, writer, stopped, return_exceptions=True)
             await hub.unsubscribe(sub)
+            # wait(), not gather(): a cancellation of this handler keeps its own message
+            await asyncio.wait(tasks)
+            for t in tasks:
+                if not t.cancelled() and t.exception() is not None:
+                    log.warning("stream %s: %r", ws.url.path, t.exception())
         if stopped not in done:
             return  # the client closed, or the connection is gone
         if self._closing:
@@ -305,5 +305,8 @@ async def _read_until_closed(ws: WebSocket) -> None:
 
 
 async def _write(ws: WebSocket, outbox: asyncio.Queue[str]) -> None:
-    while True:
-        await ws.send_text(await outbox.get())
+    try:
+        while True:
+            await ws.send_text(await outbox.get())
+    except (WebSocketDisconnect, WebSocketDisconnected, OSError):
+        return  # the client is gone; the reader sees it too
