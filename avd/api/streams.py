@@ -249,6 +249,11 @@ class Streams:
 
         async def forward(e: Event) -> None:
             nonlocal overflowed
+            if sub.stats.dropped:
+                # the hub already dropped events for this client: it has fallen behind
+                overflowed = True
+                stop.set()
+                return
             # the ownership rule holds on every endpoint, whatever it subscribed to
             client_id = getattr(e, "client_id", None)
             if (client_id is not None and client_id != owner) or not catalogue.keep(e):
@@ -281,7 +286,7 @@ class Streams:
             return  # the client closed, or the connection is gone
         if self._closing:
             await self._close(ws, GOING_AWAY, "server shutting down")
-        elif overflowed or sub.stats.dropped:
+        elif overflowed:
             await self._close(
                 ws,
                 TRY_AGAIN_LATER,
