@@ -10,7 +10,6 @@ them in memory (tests, replays). The SQL implementation lives in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from typing import Protocol
@@ -108,21 +107,25 @@ class WriteBehindHistory:
     async def stop(self) -> None:
         """Write what is pending and stop the writer."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            # a batch it was writing stays queued (see flush): written below
+            await asyncio.wait([task])
         await self.flush()
 
     async def flush(self) -> None:
-        """Write every pending candle now."""
+        """Write every pending candle now.
+
+        A batch leaves the queue only once written: a write interrupted
+        (the writer cancelled at shutdown, a database error) is written again
+        by the next flush; storing a candle twice is harmless.
+        """
         async with self._lock:
             while self._pending:
-                batch, self._pending = (
-                    self._pending[: self.max_batch],
-                    self._pending[self.max_batch :],
-                )
+                batch = self._pending[: self.max_batch]
                 await self.inner.append(batch)
+                # appends only add at the end; the front is this batch
+                del self._pending[: len(batch)]
                 self.batches += 1
 
     async def _run(self) -> None:

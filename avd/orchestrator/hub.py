@@ -22,7 +22,6 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -140,12 +139,16 @@ class Subscription:
             self._task = asyncio.create_task(self._run(), name=f"hub:{self.name}")
 
     async def stop(self) -> None:
-        """Stop the delivery task (queued events are not delivered)."""
+        """Stop the delivery task (queued events are not delivered).
+
+        A caller cancelled while it waits stays cancelled, with its own
+        cancellation: only the delivery task's ends here.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+            task, self._task = self._task, None
+            task.cancel()
+            # wait() neither raises the task's CancelledError nor swallows the caller's
+            await asyncio.wait([task])
 
     async def drained(self) -> None:
         """Wait until every queued event has been handled."""
@@ -212,9 +215,10 @@ class EventHub:
         return sub
 
     async def unsubscribe(self, sub: Subscription) -> None:
-        """Stop and remove a subscriber."""
+        """Remove a subscriber (at once: it gets no event after this call) and stop it."""
+        if sub in self._subs:
+            self._subs.remove(sub)
         await sub.stop()
-        self._subs.remove(sub)
 
     async def publish(self, event: Event) -> None:
         """Deliver ``event`` to every interested subscriber.
@@ -235,7 +239,7 @@ class EventHub:
     async def stop(self) -> None:
         """Stop every delivery task."""
         self._started = False
-        for sub in self._subs:
+        for sub in list(self._subs):
             await sub.stop()
 
     async def drain(self) -> None:

@@ -10,6 +10,7 @@ overridable by a JSON file and ``AVD_*`` environment variables).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -32,6 +33,9 @@ from avd.api.client.settings import ClientSettings
 from avd.api.errors import EXCEPTION_HANDLERS
 from avd.api.market.app import routes as market_routes
 from avd.api.openapi import openapi_route
+from avd.api.server import Server
+from avd.api.server import config as server_config
+from avd.api.streams import Streams
 from avd.api.trade.app import service_for as trade_service
 from avd.api.trade.routes import routes as trade_routes
 from avd.api.trade.service import TradeService
@@ -154,6 +158,8 @@ class Platform:
         self.health_timer = PeriodicTimer(
             "health-log", 60.0, self._log_health, align=True, offset_s=2.0
         )
+        #: the live WebSocket streams, closed when the server stops
+        self.streams = Streams()
         self._server: uvicorn.Server | None = None
 
     # -- parts ---------------------------------------------------------------------
@@ -207,11 +213,13 @@ class Platform:
 
     def routes(self) -> list[BaseRoute]:
         """Every service's routes on the one port."""
-        own: list[BaseRoute] = [*market_routes(self.market, self.hub, self, self.history)]
+        own: list[BaseRoute] = [
+            *market_routes(self.market, self.hub, self, self.history, self.streams)
+        ]
         if self.client is not None:
             own.extend(client_routes(self.client))
         if self.trade is not None:
-            own.extend(trade_routes(self.trade))
+            own.extend(trade_routes(self.trade, self.streams))
         return [
             *own,
             openapi_route(
@@ -295,13 +303,26 @@ class Platform:
                 )
 
     async def stop(self) -> None:
-        """Stop everything started, in reverse order."""
+        """Stop everything started, in reverse order.
+
+        Nothing is left half-written: the candles still queued for the
+        database are written, the recorder writes every event it was given,
+        then the database is closed.
+        """
         await self.health_timer.stop()
         if self.collector is not None:
             await self.collector.stop()
         if self.trade is not None:
             with contextlib.suppress(Exception):
                 await self.trade.stop()
+        try:
+            await self.history_writer.stop()
+        except Exception:
+            log.exception("writing the last candles failed")
+        if self.recorder is not None:
+            # nothing publishes any more: what the recorder holds is all there is
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.recorder.subscription.drained(), 10.0)
         await self.hub.stop()
         if self.recorder is not None:
             self.recorder.close()
@@ -318,16 +339,9 @@ class Platform:
         s = self.settings
         setup_logging(self.folder / "logs" / "avd.jsonl", s.log_level)
         app = self.app()
-        config = uvicorn.Config(
-            app,
-            host=s.host,
-            port=s.port,
-            loop="none",
-            log_level="warning",
-            lifespan="on",
-            ws="websockets-sansio",
-        )
-        self._server = uvicorn.Server(config)
+        config = server_config(app, s.host, s.port, loop="none", log_level="warning")
+        # SIGINT and SIGTERM: streams closed (1001), then this platform's stop
+        self._server = Server(config, self.streams)
         await self._server.serve()
 
 

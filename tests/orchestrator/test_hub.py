@@ -199,3 +199,24 @@ def test_a_lossy_subscriber_drops_instead_of_slowing_the_publisher() -> None:
         await hub.stop()
 
     asyncio.run(main())
+
+
+def test_a_caller_cancelled_while_it_unsubscribes_stays_cancelled() -> None:
+    # a WebSocket handler unsubscribes in its cleanup; if the server cancels it
+    # meanwhile, swallowing that cancellation would keep the handler running
+    async def main() -> None:
+        hub = EventHub()
+
+        async def handler(e: Event) -> None:
+            pass
+
+        sub = hub.subscribe("ws", handler, KlineReceived)
+        hub.start()
+        caller = asyncio.create_task(hub.unsubscribe(sub))
+        await asyncio.sleep(0)  # the caller now waits for the delivery task to end
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert caller.cancelled()
+
+    asyncio.run(main())

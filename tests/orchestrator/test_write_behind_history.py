@@ -52,3 +52,32 @@ def test_the_background_writer_stores_without_a_read() -> None:
         await h.stop()
 
     asyncio.run(main())
+
+
+class _SlowStore(MemoryCandleHistory):
+    """A store whose first write takes until it is let go (a slow database)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writing = asyncio.Event()
+        self.let_go = asyncio.Event()
+
+    async def append(self, klines: list[KlineReceived]) -> None:
+        if not self.writing.is_set():
+            self.writing.set()
+            await self.let_go.wait()
+        await super().append(klines)
+
+
+def test_stop_while_a_batch_is_being_written_still_stores_it() -> None:
+    # at shutdown the writer is cancelled; a batch it was writing must not be lost
+    async def main() -> None:
+        inner = _SlowStore()
+        h = WriteBehindHistory(inner)
+        h.start()
+        await h.append([k(i) for i in range(5)])
+        await asyncio.wait_for(inner.writing.wait(), 5)
+        await h.stop()
+        assert inner.open_times("BTCUSDT", "1m") == [i * 60_000 for i in range(5)]
+
+    asyncio.run(main())

@@ -54,21 +54,16 @@ def serve_client(
     host: Annotated[str | None, typer.Option("--host", help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
 ) -> None:
-    """Run the Client service alone (migrations are applied at start)."""
-    import uvicorn
+    """Run the Client service alone (migrations are applied at start).
 
+    SIGINT or SIGTERM stops it cleanly (exit status 0).
+    """
     from avd.api.client.app import create_app
+    from avd.api.server import run
 
     settings = _settings(config, data_dir, host=host, port=port)
     _logging(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    run(create_app(settings), settings.host, settings.port)
 
 
 @admin_app.command("create")

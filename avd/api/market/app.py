@@ -2,28 +2,31 @@
 
 ``GET /symbols/contexts``, ``GET /symbols/{symbol}/candles``,
 ``GET /signals``, ``GET /health`` and the live ``/stream`` WebSocket of
-context and signal events.
+market events (contexts, signals, closed candles).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import math
 from typing import Any, Literal, Protocol
 
-import orjson
 from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from avd import _core
+from avd.api.encoding import dumps
 from avd.api.errors import ApiError
 from avd.api.openapi import operation
+from avd.api.streams import Catalogue, Streams
 from avd.orchestrator.candle_history import CandleHistory
-from avd.orchestrator.events import ContextScoreCalculated, Event, SignalGenerated
+from avd.orchestrator.events import (
+    ContextScoreCalculated,
+    Event,
+    KlineReceived,
+    SignalGenerated,
+)
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
 
@@ -43,17 +46,25 @@ class JSON(Response):
 
     def render(self, content: Any) -> bytes:
         """Encode with orjson."""
-        return orjson.dumps(_finite(content), option=orjson.OPT_SERIALIZE_NUMPY)
+        return dumps(content)
 
 
-def _finite(x: Any) -> Any:
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    return x
+def _closed_candles_only(e: Event) -> bool:
+    return not isinstance(e, KlineReceived) or e.closed
+
+
+#: what ``/stream`` offers: market events only, public. Trade and account
+#: events belong to one client each: they are on ``/trades/stream``, with its token.
+MARKET_STREAM = Catalogue(
+    kinds={
+        "context": (ContextScoreCalculated,),
+        "signal": (SignalGenerated,),
+        "candle": (KlineReceived,),
+    },
+    default=("context", "signal"),
+    keep=_closed_candles_only,
+    note=" (trade events: /trades/stream)",
+)
 
 
 class ContextsQuery(BaseModel):
@@ -178,12 +189,16 @@ def routes(
     hub: EventHub,
     health: HealthSource | None = None,
     history: CandleHistory | None = None,
+    streams: Streams | None = None,
 ) -> list[BaseRoute]:
     """The service's routes, to mount alone or in the all-in-one app.
 
     Candles are served from the persisted ``history`` when given (beyond the
-    engine's ring buffer), else from the engine's buffer.
+    engine's ring buffer), else from the engine's buffer. ``/stream``
+    connections belong to ``streams`` (the app's, closed when it stops).
     """
+    if streams is None:
+        streams = Streams()
 
     @operation(
         "Every tracked symbol's latest context",
@@ -283,29 +298,7 @@ def routes(
         )
 
     async def stream(ws: WebSocket) -> None:
-        await ws.accept()
-        wanted = set((ws.query_params.get("types") or "context,signal").split(","))
-        types: list[type[Event]] = []
-        if "context" in wanted:
-            types.append(ContextScoreCalculated)
-        if "signal" in wanted:
-            types.append(SignalGenerated)
-        outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
-
-        async def forward(e: Event) -> None:
-            with contextlib.suppress(asyncio.QueueFull):
-                outbox.put_nowait(
-                    orjson.dumps(_finite(e.to_dict()), option=orjson.OPT_SERIALIZE_NUMPY)
-                )
-
-        sub = hub.subscribe(f"ws:{id(ws)}", forward, *types, maxsize=1000, lossy=True)
-        try:
-            while True:
-                await ws.send_bytes(await outbox.get())
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            await hub.unsubscribe(sub)
+        await streams.pump(ws, hub, MARKET_STREAM)
 
     return [
         Route("/symbols/contexts", contexts, methods=["GET"]),

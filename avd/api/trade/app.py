@@ -16,6 +16,7 @@ from avd.api.client.service import ClientService
 from avd.api.client.settings import ClientSettings
 from avd.api.errors import EXCEPTION_HANDLERS
 from avd.api.openapi import openapi_route
+from avd.api.streams import Streams
 from avd.api.trade.routes import routes
 from avd.api.trade.service import MarketAccess, TradeService
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
@@ -111,7 +112,8 @@ def create_app(settings: TradeSettings) -> Starlette:
     clients = ClientService(client_settings)
     hub = EventHub()
     svc = service_for(hub, clients, settings.exchange, settings.sim_address, settings.engine)
-    own = routes(svc)
+    streams = Streams()
+    own = routes(svc, streams)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -130,4 +132,6 @@ def create_app(settings: TradeSettings) -> Starlette:
         lifespan=lifespan,
     )
     app.state.trade_service = svc
+    #: closed by the server when it stops (see avd.api.server)
+    app.state.streams = streams
     return app

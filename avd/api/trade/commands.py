@@ -20,18 +20,14 @@ def serve_trade(
     host: Annotated[str | None, typer.Option("--host", help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
 ) -> None:
-    """Run the TradeEngine service alone (paper trading by default)."""
-    import uvicorn
+    """Run the TradeEngine service alone (paper trading by default).
 
+    SIGINT or SIGTERM stops it cleanly (streams closed, exit status 0).
+    """
+    from avd.api.server import run
     from avd.api.trade.app import TradeSettings, create_app
 
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = load_settings(TradeSettings, config, **overrides)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-    )
+    app = create_app(settings)
+    run(app, settings.host, settings.port, app.state.streams)

@@ -8,24 +8,21 @@ token.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from decimal import Decimal
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from avd.api.client.http import bearer, body, path_id, query, reply
 from avd.api.errors import ApiError
 from avd.api.openapi import operation
+from avd.api.streams import Catalogue, Streams
 from avd.api.trade import schemas as m
 from avd.api.trade.service import TradeService
 from avd.orchestrator.events import (
     DrawdownLimitReached,
-    Event,
     OrderRejected,
     PartialExitTaken,
     SLAdjusted,
@@ -36,13 +33,16 @@ from avd.orchestrator.trade_engine import TradeOrder, TradeRefused
 from avd.orchestrator.trading_account import AccountView
 from avd.store.models import TradeRecord
 
-TRADE_EVENTS = (
-    TradePlaced,
-    SLAdjusted,
-    PartialExitTaken,
-    TradeClosed,
-    DrawdownLimitReached,
-    OrderRejected,
+#: what ``/trades/stream`` offers, every event the client's own (the stream is private)
+TRADE_STREAM = Catalogue(
+    kinds={
+        "trade": (TradePlaced, SLAdjusted, PartialExitTaken, TradeClosed),
+        "order": (OrderRejected,),
+        "risk": (DrawdownLimitReached,),
+    },
+    default=("trade", "order", "risk"),
+    params=frozenset({"types", "token"}),
+    note=" (market events: /stream)",
 )
 
 
@@ -108,9 +108,15 @@ def _refused(exc: TradeRefused) -> ApiError:
     return ApiError(exc.status, exc.detail, error=exc.rule, numbers=exc.numbers)
 
 
-def routes(service: TradeService) -> list[BaseRoute]:
-    """Every route of the TradeEngine service, bound to ``service``."""
+def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRoute]:
+    """Every route of the TradeEngine service, bound to ``service``.
+
+    ``/trades/stream`` connections belong to ``streams`` (the app's, closed
+    when it stops).
+    """
     svc = service
+    if streams is None:
+        streams = Streams()
     engine = svc.engine
     refusals = (400, 401, 403, 409, 422, 503)
 
@@ -327,32 +333,12 @@ def routes(service: TradeService) -> list[BaseRoute]:
         closed = await engine.kill_switch(req.active, req.reason)
         return reply(m.KillSwitch(active=req.active, closed=closed))
 
+    async def owner(token: str | None) -> int:
+        return (await svc.authenticate(token)).id
+
     async def stream(ws: WebSocket) -> None:
         """The client's own trade events, live (token in the header or ``?token=``)."""
-        token = bearer(ws) or ws.query_params.get("token")  # type: ignore[arg-type]
-        try:
-            user = await svc.authenticate(token)
-        except ApiError as exc:
-            await ws.close(code=4401 if exc.status == 401 else 4403, reason=exc.detail[:120])
-            return
-        await ws.accept()
-        outbox: asyncio.Queue[bytes] = asyncio.Queue(maxsize=1000)
-
-        async def forward(e: Event) -> None:
-            if getattr(e, "client_id", None) == user.id:
-                with contextlib.suppress(asyncio.QueueFull):
-                    outbox.put_nowait(orjson.dumps(e.to_dict()))
-
-        sub = svc.hub.subscribe(
-            f"trade-ws:{id(ws)}", forward, *TRADE_EVENTS, maxsize=1000, lossy=True
-        )
-        try:
-            while True:
-                await ws.send_bytes(await outbox.get())
-        except (WebSocketDisconnect, RuntimeError):
-            pass
-        finally:
-            await svc.hub.unsubscribe(sub)
+        await streams.pump(ws, svc.hub, TRADE_STREAM, authenticate=owner)
 
     return [
         WebSocketRoute("/trades/stream", stream),

@@ -1,0 +1,135 @@
+"""A real ``avd run`` in a subprocess, on a fresh data folder and a free port."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from avd.net import free_port
+
+CHEAP_ARGON2 = {"time_cost": 1, "memory_cost_kib": 1024, "parallelism": 1}
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class RunningPlatform:
+    """One ``avd run`` process and how to talk to it."""
+
+    proc: subprocess.Popen[bytes]
+    port: int
+    folder: Path
+    output_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.output_path.read_text(errors="replace")
+
+    def wait_ready(self, deadline_s: float = 90) -> None:
+        deadline = time.monotonic() + deadline_s
+        while True:
+            assert self.proc.poll() is None, f"avd run exited early:\n{self.output()}"
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"avd run did not come up:\n{self.output()}"
+            time.sleep(0.2)
+
+    def client(self, email: str, deposit: str = "1000") -> tuple[int, str]:
+        """Register, log in and prepay: the client's id and access token."""
+        r = httpx.post(f"{self.url}/auth/register", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        client_id = r.json()["id"]
+        r = httpx.post(f"{self.url}/auth/login", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        token = r.json()["access_token"]
+        r = httpx.post(
+            f"{self.url}/client/deposit",
+            json={"amount": deposit, "idempotency_key": f"first-deposit-{client_id}"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 201, r.text
+        return client_id, token
+
+    def stop(self, sig: int, deadline_s: float = 20) -> int:
+        """Send ``sig``; the exit status, or a failure if it is still running at the deadline."""
+        self.proc.send_signal(sig)
+        return self.wait(deadline_s)
+
+    def wait(self, deadline_s: float = 20) -> int:
+        try:
+            return self.proc.wait(timeout=deadline_s)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"avd run still running {deadline_s} s after the signal:\n{self.output()}")
+
+
+def start_platform(folder: Path, *args: str) -> RunningPlatform:
+    """``avd run`` on ``folder`` (offline simulator), with cheap password hashing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "platform.json"
+    config.write_text(json.dumps({"client": {"argon2": CHEAP_ARGON2}}))
+    port = free_port()
+    out = folder / "output.txt"
+    with out.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "avd",
+                "run",
+                "--config",
+                str(config),
+                "--port",
+                str(port),
+                "--data-dir",
+                str(folder / "data"),
+                *args,
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    running = RunningPlatform(proc, port, folder / "data", out)
+    try:
+        running.wait_ready()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return running
+
+
+@pytest.fixture
+def platform_factory(tmp_path: Path) -> Iterator[Any]:
+    """Start ``avd run`` processes; any still running at the end is killed."""
+    started: list[RunningPlatform] = []
+
+    def start(*args: str) -> RunningPlatform:
+        p = start_platform(tmp_path / f"run{len(started)}", *args)
+        started.append(p)
+        return p
+
+    yield start
+    for p in started:
+        if p.proc.poll() is None:
+            p.proc.send_signal(signal.SIGKILL)
+            p.proc.wait()
