@@ -86,5 +86,7 @@ class StartupGuard:
             self.failure.error = exc
             self.failure.phase = "start" if held[0]["type"] == _FAILED[0] else "stop"
             log.debug("the service failed to start or stop", exc_info=exc)
-            logging.getLogger("uvicorn.error").addFilter(_DropServerFailureLines())
+            server_log = logging.getLogger("uvicorn.error")
+            if not any(isinstance(f, _DropServerFailureLines) for f in server_log.filters):
+                server_log.addFilter(_DropServerFailureLines())
             await send({"type": held[0]["type"], "message": ""})
