@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 import avd
+from avd.api.startup import StartupFailure
 from avd.engine import BatchResult, MarketEngine, load_engine_config
 from avd.exceptions import AvdError
 from avd.history import discover, read_candles, sample_dir
@@ -25,8 +26,13 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click hands these to every sub-command's context: `-h` works everywhere
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-serve_app = typer.Typer(help="Run one service alone, from its JSON config.", no_args_is_help=True)
+serve_app = typer.Typer(
+    help="Serve one service alone, on its own port (`avd run` serves all of them together).",
+    no_args_is_help=True,
+)
 app.add_typer(serve_app, name="serve")
 
 # Wide enough for the context table even when the output is not a terminal.
@@ -48,6 +54,22 @@ def _one_line_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(2) from None
 
     return run
+
+
+def _run_server(serve: Callable[[], None], failure: StartupFailure, what: str) -> None:
+    """Run a server until it returns; a failed start is one line and exit status 2.
+
+    uvicorn exits (status 3) when the app's lifespan failed; the
+    :class:`~avd.api.startup.StartupGuard` in the app kept the reason.
+    """
+    try:
+        serve()
+    except SystemExit:
+        if failure.error is None:
+            raise
+    if failure.error is not None:
+        typer.echo(f"error: {what} did not {failure.phase}: {failure.describe()}", err=True)
+        raise typer.Exit(2)
 
 
 def _version(value: bool) -> None:

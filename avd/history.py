@@ -8,7 +8,9 @@ header, 12 columns) are read too. Parsing is done by the Rust core.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
@@ -123,3 +125,109 @@ def discover(path: str | Path) -> list[Path]:
 def sample_dir() -> Path:
     """The folder of bundled sample candles (real Binance 1m data)."""
     return Path(str(resources.files("avd") / "sample"))
+
+
+@dataclass(frozen=True)
+class IntervalChoice:
+    """The one candle interval used from files of several intervals per symbol.
+
+    A backtest trades one strategy interval and the simulator replays one
+    interval, so a folder such as ``../shared/data`` (1m, 5m, 1h and 1d files)
+    is read at one interval: :attr:`interval`, for :attr:`symbols`.
+    """
+
+    interval: str
+    #: the symbols that have a file of :attr:`interval`, sorted
+    symbols: list[str]
+    #: symbols in the data without a file of :attr:`interval`
+    skipped: list[str]
+    #: every interval found in the data, finest first
+    available: list[str]
+    #: True when the interval was asked for (``--interval``), not chosen
+    given: bool
+
+    @property
+    def was_choice(self) -> bool:
+        """True when files were left out (other intervals or skipped symbols)."""
+        return len(self.available) > 1 or bool(self.skipped)
+
+    def note(self) -> str:
+        """One line saying what was chosen and why."""
+        why = (
+            "as asked"
+            if self.given
+            else "the finest interval every symbol has"
+            if not self.skipped
+            else "the finest interval in the data"
+        )
+        line = f"{self.interval} candles of {', '.join(self.symbols)} ({why}"
+        others = [i for i in self.available if i != self.interval]
+        if others:
+            line += f"; also in the data: {', '.join(others)}"
+        if not self.given:
+            line += "; --interval picks another"
+        line += ")"
+        if self.skipped:
+            line += f"; without {self.interval} candles: {', '.join(self.skipped)}"
+        return line
+
+
+def utc_text(ms: int) -> str:
+    """A time in ms since the epoch as ``YYYY-MM-DD HH:MM`` (UTC)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def interval_key(interval: str) -> int:
+    """Sort key of an interval name: its length in ms (``1m`` < ``5m`` < ``1h``)."""
+    return _core.interval_ms(interval)
+
+
+def choose_interval(
+    available: Mapping[str, Collection[str]], interval: str | None = None
+) -> IntervalChoice:
+    """The interval to read from candle files of several intervals, and who has it.
+
+    Parameters
+    ----------
+    available
+        The intervals found per symbol.
+    interval
+        The interval asked for; ``None`` chooses the finest interval every
+        symbol has, else (the symbols share none) the finest interval found.
+
+    Raises
+    ------
+    DataError
+        If no symbol has a file of the interval asked for.
+    """
+    if not available:
+        raise DataError("no candle files")
+    every = sorted({i for ivs in available.values() for i in ivs}, key=interval_key)
+    if interval is None:
+        shared = set.intersection(*(set(v) for v in available.values()))
+        chosen = min(shared or set(every), key=interval_key)
+    else:
+        interval_key(interval)  # an unknown interval is a clear error
+        chosen = interval
+    having = sorted(s for s, ivs in available.items() if chosen in ivs)
+    if not having:
+        raise DataError(
+            f"no {chosen} candle files (the data has {', '.join(every)}): "
+            "give one of those with --interval"
+        )
+    return IntervalChoice(
+        interval=chosen,
+        symbols=having,
+        skipped=sorted(set(available) - set(having)),
+        available=every,
+        given=interval is not None,
+    )
+
+
+def intervals_by_symbol(files: Iterable[Path]) -> dict[str, dict[str, Path]]:
+    """``{symbol: {interval: file}}`` for ``SYMBOL-INTERVAL.csv[.gz]`` files."""
+    out: dict[str, dict[str, Path]] = {}
+    for f in files:
+        symbol, interval = parse_name(f)
+        out.setdefault(symbol, {})[interval] = f
+    return out

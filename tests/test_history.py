@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from avd.exceptions import DataError
-from avd.history import discover, parse_name, read_candles, sample_dir
+from avd.history import choose_interval, discover, parse_name, read_candles, sample_dir
 
 
 @pytest.mark.parametrize(
@@ -83,3 +83,33 @@ def test_bad_files_give_clear_errors(tmp_path: Path) -> None:
         discover(tmp_path / "empty")
     with pytest.raises(OSError):
         read_candles(tmp_path / "ETHUSDT-1m.csv.gz")
+
+
+def test_one_interval_is_chosen_from_files_of_several() -> None:
+    # ../shared/data: 1m for all five, 5m for all but BNB, 1h and 1d for all
+    found = {
+        "BNBUSDT": ["1d", "1h", "1m"],
+        "BTCUSDT": ["1d", "1h", "1m", "5m"],
+        "ETHUSDT": ["5m", "1d", "1m", "1h"],
+    }
+    c = choose_interval(found)
+    assert (c.interval, c.symbols, c.skipped, c.given) == (
+        "1m",
+        ["BNBUSDT", "BTCUSDT", "ETHUSDT"],
+        [],
+        False,
+    )
+    assert c.available == ["1m", "5m", "1h", "1d"] and c.was_choice
+    assert c.note().startswith("1m candles of BNBUSDT, BTCUSDT, ETHUSDT (the finest interval")
+    c = choose_interval(found, "5m")
+    assert (c.interval, c.symbols, c.skipped) == ("5m", ["BTCUSDT", "ETHUSDT"], ["BNBUSDT"])
+    assert c.note().endswith("without 5m candles: BNBUSDT")
+    # no interval shared by every symbol: the finest there is, for those who have it
+    c = choose_interval({"BTCUSDT": ["1h"], "ETHUSDT": ["5m", "1d"]})
+    assert (c.interval, c.symbols, c.skipped) == ("5m", ["ETHUSDT"], ["BTCUSDT"])
+    # one file per symbol: no choice to talk about
+    assert not choose_interval({"BTCUSDT": ["1h"], "ETHUSDT": ["1h"]}).was_choice
+    with pytest.raises(DataError, match="no 4h candle files"):
+        choose_interval(found, "4h")
+    with pytest.raises(ValueError, match="unknown interval"):
+        choose_interval(found, "7m")

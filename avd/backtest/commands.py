@@ -13,10 +13,13 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from avd.backtest.checks import check_in_data, check_lower_overlap, check_out, check_window
+from avd.backtest.data import load_lower, load_one_interval
 from avd.backtest.report import ARTIFACTS, fmt_stat, write_report
 from avd.backtest.runner import STAT_LABELS, Backtest, BacktestResult
 from avd.cli import _one_line_errors, app, console
 from avd.exceptions import ConfigError
+from avd.history import Candles
 
 #: Runs longer than this many candles get a progress bar.
 PROGRESS_MIN_CANDLES = 500_000
@@ -38,7 +41,19 @@ ToOpt = Annotated[
 ]
 LowerOpt = Annotated[
     list[Path] | None,
-    typer.Option("--lower", help="Finer candles of the symbols, to resolve exits in a candle."),
+    typer.Option(
+        "--lower",
+        help="Finer candles of the symbols, to resolve exits in a candle "
+        "(file or folder, repeatable; each symbol's finest interval is used).",
+    ),
+]
+IntervalOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--interval",
+        help="The interval to trade when --data holds several per symbol "
+        "(default: the finest every symbol has).",
+    ),
 ]
 
 
@@ -57,11 +72,6 @@ def parse_time(text: str | None, what: str) -> int | None:
     return int(dt.timestamp() * 1000)
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a folder")
-
-
 def _stats_table(result: BacktestResult) -> Table:
     t = Table(title=f"Backtest: {', '.join(result.symbols)}")
     t.add_column("statistic")
@@ -72,13 +82,34 @@ def _stats_table(result: BacktestResult) -> Table:
     return t
 
 
-def _run(
-    bt: Backtest, data: list[Path], lower: list[Path], start: int | None, end: int | None
-) -> BacktestResult:
-    from avd.backtest.data import load
+def _load(
+    data: list[Path],
+    lower: list[Path],
+    interval: str | None,
+    start: int | None,
+    end: int | None,
+) -> tuple[list[Candles], list[Candles]]:
+    """The traded and the finer candles, checked against the window; says what was chosen."""
+    candles, choice = load_one_interval(data, interval)
+    if choice.was_choice:
+        console.print(f"data: {choice.note()}", soft_wrap=True, markup=False)
+    check_in_data(candles, start, end)
+    finer: list[Candles] = []
+    if lower:
+        finer, note = load_lower(lower, {c.symbol: c.interval for c in candles})
+        if note is not None:
+            console.print(note, soft_wrap=True, markup=False)
+        check_lower_overlap(candles, finer, start, end)
+    return candles, finer
 
-    candles = load(data)
-    finer = load(lower) if lower else []
+
+def _run(
+    bt: Backtest,
+    candles: list[Candles],
+    finer: list[Candles],
+    start: int | None,
+    end: int | None,
+) -> BacktestResult:
     total = sum(len(c) for c in candles)
     if total < PROGRESS_MIN_CANDLES or not console.is_terminal:
         return bt.run(*candles, lower=finer, start=start, end=end)
@@ -112,15 +143,22 @@ def backtest(
     sweep: Annotated[
         Path | None, typer.Option("--sweep", help="Run this sweep (JSON) instead of one backtest.")
     ] = None,
+    interval: IntervalOpt = None,
 ) -> None:
-    """Backtest the AVD strategy; writes report.json, trades.csv, equity.png, report.html."""
-    _check_out(out)
-    bt = Backtest(config)
+    """Backtest the AVD strategy; writes report.json, trades.csv, equity.png, report.html.
+
+    Everything is checked before the run: the report folder can be written,
+    --from is before --to and holds candles, --lower overlaps the data.
+    """
+    check_out(out)
     start, end = parse_time(from_, "from"), parse_time(to, "to")
+    check_window(start, end)
+    bt = Backtest(config)
+    candles, finer = _load(data, lower or [], interval, start, end)
     if sweep is not None:
-        _sweep(bt, sweep, data, lower or [], start, end, None, False, out)
+        _sweep(bt, sweep, candles, finer, start, end, None, False, out)
         return
-    result = _run(bt, data, lower or [], start, end)
+    result = _run(bt, candles, finer, start, end)
     console.print(_stats_table(result))
     write_report(result, out)
     console.print(f"wrote {', '.join(ARTIFACTS)} to {out}")
@@ -137,8 +175,8 @@ def _write_json(out: Path, name: str, doc: dict[str, Any]) -> None:
 def _sweep(
     bt: Backtest,
     spec: Path,
-    data: list[Path],
-    lower: list[Path],
+    candles: list[Candles],
+    finer: list[Candles],
     start: int | None,
     end: int | None,
     threads: int | None,
@@ -146,10 +184,6 @@ def _sweep(
     out: Path | None,
     top: int = 20,
 ) -> None:
-    from avd.backtest.data import load
-
-    candles = load(data)
-    finer = load(lower) if lower else []
     if walk:
         res = bt.walk_forward(spec, *candles, lower=finer, threads=threads)
         t = Table(title=f"Walk-forward ({res['metric']})")
@@ -214,10 +248,13 @@ def sweep(
     ] = False,
     top: Annotated[int, typer.Option(help="Rows shown.")] = 20,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for sweep.json.")] = None,
+    interval: IntervalOpt = None,
 ) -> None:
     """Grid or random parameter sweep (parallel), or walk-forward analysis."""
     if out is not None:
-        _check_out(out)
-    bt = Backtest(config)
+        check_out(out)
     start, end = parse_time(from_, "from"), parse_time(to, "to")
-    _sweep(bt, spec, data, lower or [], start, end, threads, walk_forward, out, top)
+    check_window(start, end)
+    bt = Backtest(config)
+    candles, finer = _load(data, lower or [], interval, start, end)
+    _sweep(bt, spec, candles, finer, start, end, threads, walk_forward, out, top)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ import orjson
 
 from avd import _core
 from avd.exceptions import DataError
-from avd.history import Candles
+from avd.history import Candles, IntervalChoice, choose_interval, interval_key
 
 _NAME = re.compile(
     r"^(?P<symbol>[A-Z0-9]{2,32})-(?P<interval>1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)"
@@ -158,3 +158,70 @@ def load(paths: Iterable[str | Path]) -> list[Candles]:
         _, keep = np.unique(cat["open_time"], return_index=True)
         out.append(Candles(sym, iv, *(np.ascontiguousarray(cat[k][keep]) for k in _COLUMNS)))
     return out
+
+
+def _by_symbol(files: Iterable[Path]) -> dict[str, dict[str, list[Path]]]:
+    out: dict[str, dict[str, list[Path]]] = {}
+    for f in files:
+        sym, iv, _ = name_of(f)
+        out.setdefault(sym, {}).setdefault(iv, []).append(f)
+    return out
+
+
+def load_one_interval(
+    paths: Iterable[str | Path], interval: str | None = None
+) -> tuple[list[Candles], IntervalChoice]:
+    """The candles at ``paths`` at one interval (a backtest trades one).
+
+    ``interval``, or the finest interval every symbol has (see
+    :func:`avd.history.choose_interval`): ``../shared/data`` holds 1m, 5m,
+    1h and 1d files of the same symbols.
+
+    Raises
+    ------
+    DataError
+        As :func:`load`, or when no file has the interval.
+    """
+    found = _by_symbol(discover(paths))
+    choice = choose_interval({s: list(ivs) for s, ivs in found.items()}, interval)
+    return load(f for s in choice.symbols for f in found[s][choice.interval]), choice
+
+
+def load_lower(
+    paths: Iterable[str | Path], traded: Mapping[str, str]
+) -> tuple[list[Candles], str | None]:
+    """Finer candles for the traded symbols: each symbol's finest interval at ``paths``.
+
+    Files of other symbols in a folder are left out; a file named
+    explicitly must be of a traded symbol.
+
+    Parameters
+    ----------
+    traded
+        The traded interval per symbol.
+
+    Returns
+    -------
+    The candles, and a line saying what was chosen when a symbol had several
+    intervals (else None).
+
+    Raises
+    ------
+    DataError
+        For a file of a symbol not traded, or as :func:`load`.
+    """
+    given = [Path(p) for p in paths]
+    named = sorted({name_of(p)[0] for p in given if p.is_file()} - set(traded))
+    if named:
+        raise DataError(
+            f"--lower: {', '.join(named)} is not traded (traded: {', '.join(sorted(traded))})"
+        )
+    found = {s: ivs for s, ivs in _by_symbol(discover(given)).items() if s in traded}
+    if not found:
+        raise DataError(f"--lower: no candles of the traded symbols ({', '.join(sorted(traded))})")
+    chosen = {s: min(ivs, key=interval_key) for s, ivs in found.items()}
+    note = None
+    if any(len(ivs) > 1 for ivs in found.values()):
+        note = "finer candles: " + ", ".join(f"{s} {iv}" for s, iv in sorted(chosen.items()))
+        note += " (the finest of each symbol)"
+    return load(f for s, iv in chosen.items() for f in found[s][iv]), note

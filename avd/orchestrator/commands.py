@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvloop
 
-from avd.cli import _one_line_errors, app, console, serve_app
+from avd.cli import _one_line_errors, _run_server, app, console, serve_app
+from avd.exceptions import ConfigError
+from avd.exchange.preflight import check_binance_reachable
+from avd.net import check_port_free
+from avd.paths import data_dir, move_aside
 from avd.settings import load_settings
+
+if TYPE_CHECKING:
+    from avd.orchestrator.platform import PlatformSettings
 
 
 def _overrides(
@@ -50,10 +57,20 @@ def _overrides(
     return o
 
 
-def _start(config: Path | None, overrides: dict[str, Any], *, client: bool, banner: str) -> None:
+def _start(
+    config: Path | None,
+    overrides: dict[str, Any],
+    *,
+    client: bool,
+    banner: str,
+    restart_replay: bool = False,
+) -> None:
     from avd.orchestrator.platform import Platform, PlatformSettings
 
     settings = load_settings(PlatformSettings, config, **_merge_file(config, overrides))
+    preflight(settings)
+    if restart_replay:
+        fresh_data_dir(settings)
     platform = Platform(settings, client=client)
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]{banner}[/bold] on {url}  (exchange: {settings.exchange}; Ctrl-C stops)")
@@ -63,7 +80,61 @@ def _start(config: Path | None, overrides: dict[str, Any], *, client: bool, bann
         f"  logs: {platform.folder / 'logs' / 'avd.jsonl'}"
     )
     with contextlib.suppress(KeyboardInterrupt):
-        uvloop.run(platform.serve())
+        _run_server(lambda: uvloop.run(platform.serve()), platform.startup_failure, banner)
+
+
+def preflight(settings: PlatformSettings) -> None:
+    """Refuse, before anything starts, what would fail inside the server's startup.
+
+    Raises
+    ------
+    ConfigError
+        ``--exchange binance`` without ``--symbols``.
+    OSError
+        Binance unreachable (bounded by a short timeout), or the API port taken.
+    """
+    if settings.exchange == "binance":
+        if not settings.market.symbols:
+            raise ConfigError(
+                "--exchange binance needs the symbols to track: --symbols BTCUSDT,ETHUSDT "
+                "(or market.symbols in the config)"
+            )
+        check_binance_reachable()
+    elif len(settings.market.intervals) > 1:
+        raise ConfigError(
+            f"the simulator replays one interval, not {', '.join(settings.market.intervals)}: "
+            "give one (--interval 1m)"
+        )
+    check_port_free(settings.host, settings.port)
+
+
+def fresh_data_dir(settings: PlatformSettings) -> None:
+    """Move the data folder aside (renamed, never deleted) so the platform starts afresh.
+
+    Raises
+    ------
+    ConfigError
+        With ``--exchange binance`` (there is no replay), or when the
+        database lives outside the data folder (it would not start afresh).
+    """
+    if settings.exchange != "sim":
+        raise ConfigError(
+            "--restart-replay restarts the simulator's replay: use it with --exchange sim"
+        )
+    folder = data_dir(settings.data_dir, create=False)
+    client = settings.client
+    if client.database_url is not None or (
+        client.data_dir is not None and data_dir(client.data_dir, create=False) != folder
+    ):
+        raise ConfigError(
+            "--restart-replay starts a fresh data folder, but the database is configured "
+            "outside it (client.database_url / client.data_dir): point it at a new database instead"
+        )
+    if not folder.exists():
+        typer.echo(f"no data folder at {folder} yet: starting fresh")
+        return
+    moved = move_aside(folder)
+    typer.echo(f"previous data folder moved to {moved} (nothing deleted); starting fresh")
 
 
 def _merge_file(config: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +156,9 @@ Config = Annotated[Path | None, typer.Option("--config", help="JSON settings fil
 Data = Annotated[
     Path | None,
     typer.Option(
-        "--data", help="Folder of SYMBOL-INTERVAL.csv.gz files to replay (default: bundled sample)."
+        "--data",
+        help="Folder of SYMBOL-INTERVAL.csv.gz files to replay (default: bundled sample); "
+        "one interval is replayed: --interval, else the finest every symbol has.",
     ),
 ]
 Speed = Annotated[
@@ -102,10 +175,28 @@ DataDir = Annotated[
     Path | None, typer.Option("--data-dir", help="Data folder (default ./avd-data).")
 ]
 Symbols = Annotated[
-    str | None, typer.Option("--symbols", help="Comma-separated symbols (default: all replayed).")
+    str | None,
+    typer.Option(
+        "--symbols",
+        help="Comma-separated symbols (default: all replayed; required with --exchange binance).",
+    ),
 ]
 Interval = Annotated[
-    str | None, typer.Option("--interval", help="Comma-separated kline intervals (default 1m).")
+    str | None,
+    typer.Option(
+        "--interval",
+        help="Kline interval (default: the finest in --data; 1m on Binance, "
+        "where a comma-separated list works too).",
+    ),
+]
+RestartReplay = Annotated[
+    bool,
+    typer.Option(
+        "--restart-replay",
+        help="Replay from the start on a fresh data folder: the current one is renamed "
+        "with a UTC time suffix (nothing is deleted). By default a restart resumes the "
+        "replay after the newest stored candle.",
+    ),
 ]
 
 
@@ -121,10 +212,16 @@ def run(
     data_dir: DataDir = None,
     symbols: Symbols = None,
     interval: Interval = None,
+    restart_replay: RestartReplay = False,
 ) -> None:
-    """Run the whole platform in one process (offline on the simulator by default)."""
+    """Run the whole platform in one process (offline on the simulator by default).
+
+    The market, trade and client services share one port and one data
+    folder. On the simulator, a restart on the same data folder resumes the
+    replay after the newest stored candle.
+    """
     o = _overrides(data, speed, port, exchange, record, data_dir, symbols, interval)
-    _start(config, o, client=True, banner="AVD platform")
+    _start(config, o, client=True, banner="AVD platform", restart_replay=restart_replay)
 
 
 @serve_app.command("market")
@@ -139,10 +236,23 @@ def serve_market(
     data_dir: DataDir = None,
     symbols: Symbols = None,
     interval: Interval = None,
+    restart_replay: RestartReplay = False,
 ) -> None:
-    """Run the MarketContext service alone."""
+    """Serve the MarketContext service alone: market data, contexts, signals, /stream.
+
+    Its collector, engine and (offline) simulator replay, with the market
+    routes only: no accounts and no trading (`avd serve client` and
+    `avd serve trade` serve those; `avd run` serves all three together).
+    It takes the platform's configuration file.
+    """
     o = _overrides(data, speed, port, exchange, record, data_dir, symbols, interval)
-    _start(config, o, client=False, banner="AVD MarketContext service")
+    _start(
+        config,
+        o,
+        client=False,
+        banner="AVD MarketContext service",
+        restart_replay=restart_replay,
+    )
 
 
 @app.command()

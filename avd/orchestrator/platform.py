@@ -16,7 +16,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,6 +23,7 @@ import uvicorn
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 import avd
@@ -35,6 +35,7 @@ from avd.api.market.app import routes as market_routes
 from avd.api.openapi import openapi_route
 from avd.api.server import Server
 from avd.api.server import config as server_config
+from avd.api.startup import StartupFailure, StartupGuard
 from avd.api.streams import Streams
 from avd.api.trade.app import service_for as trade_service
 from avd.api.trade.routes import routes as trade_routes
@@ -42,7 +43,6 @@ from avd.api.trade.service import TradeService
 from avd.engine import EngineConfig, load_engine_config
 from avd.exchange.simulator.config import SimConfig
 from avd.exchange.simulator.server import BackgroundSimulator
-from avd.history import discover, read_candles, sample_dir
 from avd.logs import setup_logging
 from avd.net import free_port
 from avd.orchestrator.candle_history import (
@@ -54,6 +54,7 @@ from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
 from avd.orchestrator.hub import EventHub
 from avd.orchestrator.market_context import MarketContext
 from avd.orchestrator.recorder import Recorder
+from avd.orchestrator.replay_start import ReplayPlan, plan_replay, report
 from avd.orchestrator.stop_monitor import dec
 from avd.orchestrator.timers import PeriodicTimer
 from avd.orchestrator.trade_engine import TradeEngineSettings
@@ -72,7 +73,8 @@ class MarketSection(BaseModel):
 
     #: symbols to track; empty = every symbol the simulator replays
     symbols: list[str] = Field(default_factory=list)
-    intervals: list[str] = Field(default_factory=lambda: ["1m"], min_length=1)
+    #: kline intervals; [] = the replayed interval (simulator) or 1m (Binance)
+    intervals: list[str] = Field(default_factory=list)
     #: the engine configuration (see the README's "Engine configuration")
     engine: dict[str, Any] = Field(default_factory=dict)
     warmup_bars: int = Field(300, ge=1, le=5000)
@@ -104,17 +106,6 @@ class PlatformSettings(ServiceSettings):
     client: ClientSettings = Field(default_factory=ClientSettings)
     #: the trade engine (paper trading by default)
     trade: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
-
-
-def _default_sim_start(sim: SimConfig, warmup_bars: int) -> SimConfig:
-    """Start the replay after enough candles for the engine to warm up on."""
-    if sim.start is not None:
-        return sim
-    files = discover(sim.data if sim.data is not None else sample_dir())
-    first = read_candles(files[0])
-    idx = min(warmup_bars + 60, max(len(first) - 1, 0))
-    start = datetime.fromtimestamp(int(first.open_time[idx]) / 1000, tz=UTC)
-    return sim.model_copy(update={"start": start})
 
 
 class Platform:
@@ -152,6 +143,8 @@ class Platform:
             else None
         )
         self.simulator: BackgroundSimulator | None = None
+        #: what the simulator replays and from when (set by :meth:`start`)
+        self.replay: ReplayPlan | None = None
         self.collector: MarketDataCollector | None = None
         self.recorder: Recorder | None = None
         # one line of health in the log just after every minute's candles close
@@ -161,6 +154,8 @@ class Platform:
         #: the live WebSocket streams, closed when the server stops
         self.streams = Streams()
         self._server: uvicorn.Server | None = None
+        #: why the platform did not start, for ``avd run`` to print in one line
+        self.startup_failure = StartupFailure()
 
     # -- parts ---------------------------------------------------------------------
 
@@ -169,10 +164,22 @@ class Platform:
             raise RuntimeError("the simulator is not running")
         return self.simulator.address
 
+    async def _plan_replay(self) -> ReplayPlan:
+        s = self.settings
+        plan = await plan_replay(
+            s.sim,
+            self.history,
+            symbols=s.market.symbols,
+            intervals=s.market.intervals,
+            warmup_bars=s.market.warmup_bars,
+        )
+        report(plan)
+        return plan
+
     def _start_simulator(self) -> str:
-        sim_cfg = _default_sim_start(self.settings.sim, self.settings.market.warmup_bars)
+        assert self.replay is not None
         self.simulator = BackgroundSimulator(
-            sim_cfg, port=self.settings.sim_port or free_port()
+            self.replay.config, port=self.settings.sim_port or free_port()
         ).start()
         log.info("simulator replaying on %s", self.simulator.address)
         return self.simulator.address
@@ -200,9 +207,12 @@ class Platform:
             def bsm(client: Any, queue: int) -> Any:
                 return BinanceSocketManager(client, max_queue_size=queue)
 
+        intervals = s.market.intervals or (
+            [self.replay.choice.interval] if self.replay is not None else ["1m"]
+        )
         settings = CollectorSettings(
             symbols=symbols,
-            intervals=s.market.intervals,
+            intervals=intervals,
             warmup_bars=s.market.warmup_bars,
             silence_timeout_s=s.market.silence_timeout_s,
             max_streams_per_connection=s.market.max_streams_per_connection,
@@ -242,7 +252,10 @@ class Platform:
                 await self.stop()
 
         return Starlette(
-            routes=self.routes(), exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan
+            routes=self.routes(),
+            exception_handlers=EXCEPTION_HANDLERS,
+            lifespan=lifespan,
+            middleware=[Middleware(StartupGuard, failure=self.startup_failure)],
         )
 
     async def _log_health(self) -> None:
@@ -267,7 +280,18 @@ class Platform:
     # -- lifecycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Start the hub, the client service, the exchange side and the collector."""
+        """Start the hub, the client service, the exchange side and the collector.
+
+        A failure stops what was started and is raised.
+        """
+        try:
+            await self._start()
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise
+
+    async def _start(self) -> None:
         if self.settings.record is not None:
             self.recorder = Recorder(self.hub, self.settings.record)
         self.hub.start()
@@ -276,6 +300,9 @@ class Platform:
         else:
             await self.db.upgrade()
         self.history_writer.start()
+        if self.settings.exchange == "sim":
+            # after the history is up: a restart resumes after the stored candles
+            self.replay = await self._plan_replay()
         self.collector = self._collector()
         await self.collector.start()
         self.health_timer.start()

@@ -186,3 +186,123 @@ def test_binance_raw_kline_csv_and_json_read_like_the_avd_csv(
             "taker_buy_base",
         ):
             np.testing.assert_allclose(getattr(got, f), getattr(c, f)[:n], rtol=1e-12, err_msg=f)
+
+
+#: rows of the 1m and 5m files of ../shared/data (its README's table)
+ROWS_1M = {"BNBUSDT": 43_199, "BTCUSDT": 43_199, "ETHUSDT": 43_199, "SOLUSDT": 43_199}
+ROWS_1M["XRPUSDT"] = 43_200
+ROWS_5M = 28_966
+
+
+def test_a_folder_of_several_intervals_trades_the_finest_every_symbol_has(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    r = avd_cmd("backtest", "--data", shared_data, "--from", "2026-04-20", "--out", out)
+    assert r.returncode == 0, r.stderr
+    said = " ".join(r.stdout.split())
+    assert "1m candles of BNBUSDT, BTCUSDT, ETHUSDT, SOLUSDT, XRPUSDT" in said
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["meta"]["symbols"] == "BNBUSDT, BTCUSDT, ETHUSDT, SOLUSDT, XRPUSDT"
+    assert rep["counters"]["candles"] == sum(ROWS_1M.values())
+
+
+def test_interval_picks_another_and_names_the_symbols_without_it(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    r = avd_cmd("backtest", "--data", shared_data, "--interval", "5m", "--out", out)
+    assert r.returncode == 0, r.stderr
+    said = " ".join(r.stdout.split())
+    assert "5m candles of BTCUSDT, ETHUSDT, SOLUSDT, XRPUSDT" in said
+    assert "without 5m candles: BNBUSDT" in said
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["meta"]["symbols"] == "BTCUSDT, ETHUSDT, SOLUSDT, XRPUSDT"
+    assert rep["counters"]["candles"] == 4 * ROWS_5M
+
+
+@pytest.mark.parametrize("command", ["backtest", "sweep"])
+@pytest.mark.parametrize(
+    ("window", "message"),
+    [
+        (["--from", "2021-01-01", "--to", "2020-01-01"], "is not before --to"),
+        (["--from", "2020-01-01", "--to", "2020-01-01"], "is not before --to"),
+        # the data: 2017-08-17 .. 2025-05-19 (daily)
+        (["--from", "2026-01-01"], "holds no candle"),
+        (["--to", "2017-01-01"], "holds no candle"),
+        (["--from", "2010-01-01", "--to", "2017-08-01"], "holds no candle"),
+    ],
+)
+def test_a_window_without_candles_is_refused_before_the_run(
+    shared_data: Path, tmp_path: Path, command: str, window: list[str], message: str
+) -> None:
+    out = tmp_path / "out"
+    extra: list[str | Path] = []
+    if command == "sweep":
+        spec = tmp_path / "grid.json"
+        spec.write_text(json.dumps({"grid": {"stops.stop_atr": [2, 3]}}))
+        extra = ["--spec", spec]
+    r = avd_cmd(command, "--data", shared_data / "BTCUSDT-1d.csv.gz", *window, *extra, "--out", out)
+    assert r.returncode == 2
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stdout == "" and not out.exists()
+
+
+def test_an_unwritable_out_is_refused_before_the_run(shared_data: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    r = avd_cmd(
+        "backtest", "--data", shared_data / "BTCUSDT-1h.csv.gz", "--out", blocker / "report"
+    )
+    assert r.returncode == 2
+    assert "--out" in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    # refused up front: no statistics were computed and printed
+    assert r.stdout == ""
+
+
+def test_lower_candles_that_do_not_overlap_the_data_are_refused(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # hourly 2017-2022 against minutes of 2026
+    r = avd_cmd(
+        "backtest",
+        "--data",
+        shared_data / "BTCUSDT-1h.csv.gz",
+        "--lower",
+        shared_data / "BTCUSDT-1m.csv.gz",
+        "--out",
+        tmp_path / "out",
+    )
+    assert r.returncode == 2
+    line = r.stderr.strip()
+    assert "does not overlap" in line and "BTCUSDT 1m" in line and len(line.splitlines()) == 1
+    # inside the data but outside the traded window: the same
+    r = avd_cmd(
+        "backtest",
+        "--data",
+        shared_data / "full_fields" / "BTCUSDT-1h.csv.gz",
+        "--lower",
+        shared_data / "full_fields" / "BTCUSDT-1m.csv.gz",
+        "--from",
+        "2025-01-01",
+        "--out",
+        tmp_path / "out",
+    )
+    assert r.returncode == 2 and "does not overlap" in r.stderr, r.stderr
+
+
+def test_overlapping_lower_candles_are_used(shared_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = avd_cmd(
+        "backtest",
+        "--data",
+        shared_data / "full_fields" / "BTCUSDT-1h.csv.gz",
+        "--lower",
+        shared_data / "full_fields",
+        "--out",
+        out,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "finer candles: BTCUSDT 1m" in " ".join(r.stdout.split())
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["counters"]["lower_tf_bars"] > 0

@@ -37,3 +37,42 @@ def test_avd_sim_command_serves_on_loopback() -> None:
         proc.wait(timeout=15)
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_avd_sim_on_a_folder_of_several_intervals_replays_one(shared_data: Path) -> None:
+    """../shared/data holds 1m (2026), 5m (2022), 1h and 1d files: the replay
+    runs at the finest interval every symbol has, from its first candle."""
+    port = free_port()
+    avd = Path(sys.executable).with_name("avd")
+    proc = subprocess.Popen(
+        [str(avd), "sim", "--data", str(shared_data), "--port", str(port), "--speed", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                state = httpx.get(f"{url}/sim/admin/state", timeout=1).json()
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline, "avd sim did not start"
+                time.sleep(0.2)
+        # 2026-03-23 12:09 UTC: the first open time of the 1m files (their README)
+        assert state["now"] == 1774267740000
+        assert state["symbols"] == ["BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]
+        r = httpx.get(
+            f"{url}/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1m"}, timeout=5
+        )
+        assert r.status_code == 200
+        r = httpx.get(
+            f"{url}/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1h"}, timeout=5
+        )
+        assert r.json() == []  # one interval is replayed
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        if proc.stderr:
+            proc.stderr.close()

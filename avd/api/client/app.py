@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 import avd
@@ -14,6 +15,7 @@ from avd.api.client.service import ClientService
 from avd.api.client.settings import ClientSettings
 from avd.api.errors import EXCEPTION_HANDLERS
 from avd.api.openapi import openapi_route
+from avd.api.startup import StartupFailure, StartupGuard
 
 TITLE = "AVD Client service"
 DESCRIPTION = (
@@ -30,6 +32,7 @@ def create_app(settings: ClientSettings, *, service: ClientService | None = None
     """
     svc = service if service is not None else ClientService(settings)
     own = routes(svc)
+    failure = StartupFailure()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -43,8 +46,10 @@ def create_app(settings: ClientSettings, *, service: ClientService | None = None
         routes=[*own, openapi_route(TITLE, avd.__version__, lambda: own, description=DESCRIPTION)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
+        middleware=[Middleware(StartupGuard, failure=failure)],
     )
     app.state.client_service = svc
+    app.state.startup_failure = failure
     return app
 
 

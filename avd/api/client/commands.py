@@ -10,7 +10,8 @@ from typing import Annotated, Any
 import typer
 
 from avd.api.client.settings import ClientSettings
-from avd.cli import _one_line_errors, app, serve_app
+from avd.cli import _one_line_errors, _run_server, app, serve_app
+from avd.net import check_port_free
 from avd.settings import load_settings
 
 admin_app = typer.Typer(help="Administer accounts.", no_args_is_help=True)
@@ -54,7 +55,7 @@ def serve_client(
     host: Annotated[str | None, typer.Option("--host", help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
 ) -> None:
-    """Run the Client service alone (migrations are applied at start).
+    """Serve the Client service alone (migrations are applied at start).
 
     SIGINT or SIGTERM stops it cleanly (exit status 0).
     """
@@ -62,8 +63,14 @@ def serve_client(
     from avd.api.server import run
 
     settings = _settings(config, data_dir, host=host, port=port)
+    check_port_free(settings.host, settings.port)
     _logging(settings)
-    run(create_app(settings), settings.host, settings.port)
+    app = create_app(settings)
+    _run_server(
+        lambda: run(app, settings.host, settings.port),
+        app.state.startup_failure,
+        "the Client service",
+    )
 
 
 @admin_app.command("create")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 import avd
 from avd.api.client.service import ClientService
 from avd.api.client.settings import ClientSettings
 from avd.api.errors import EXCEPTION_HANDLERS
 from avd.api.openapi import openapi_route
+from avd.api.startup import StartupFailure, StartupGuard
 from avd.api.streams import Streams
 from avd.api.trade.routes import routes
 from avd.api.trade.service import MarketAccess, TradeService
@@ -114,11 +117,20 @@ def create_app(settings: TradeSettings) -> Starlette:
     svc = service_for(hub, clients, settings.exchange, settings.sim_address, settings.engine)
     streams = Streams()
     own = routes(svc, streams)
+    failure = StartupFailure()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         hub.start()
-        await svc.start(poll_prices_s=settings.poll_prices_s)
+        try:
+            await svc.start(poll_prices_s=settings.poll_prices_s)
+        except Exception:
+            # what started must stop, or its tasks keep the failed process alive
+            with contextlib.suppress(Exception):
+                await svc.stop()
+                await hub.stop()
+                await clients.stop()
+            raise
         try:
             yield
         finally:
@@ -130,8 +142,10 @@ def create_app(settings: TradeSettings) -> Starlette:
         routes=[*own, openapi_route(TITLE, avd.__version__, lambda: own, description=DESCRIPTION)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
+        middleware=[Middleware(StartupGuard, failure=failure)],
     )
     app.state.trade_service = svc
     #: closed by the server when it stops (see avd.api.server)
     app.state.streams = streams
+    app.state.startup_failure = failure
     return app

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-from avd.cli import _one_line_errors, serve_app
+from avd.cli import _one_line_errors, _run_server, serve_app
+from avd.exchange.preflight import check_binance_reachable
+from avd.net import check_port_free
 from avd.settings import load_settings
 
 
@@ -19,15 +21,30 @@ def serve_trade(
     ] = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
+    exchange: Annotated[
+        str | None,
+        typer.Option(
+            "--exchange", help="sim (a running `avd sim`, the default) or binance (needs network)."
+        ),
+    ] = None,
 ) -> None:
-    """Run the TradeEngine service alone (paper trading by default).
+    """Serve the TradeEngine service alone (paper trading by default).
 
     SIGINT or SIGTERM stops it cleanly (streams closed, exit status 0).
     """
     from avd.api.server import run
     from avd.api.trade.app import TradeSettings, create_app
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    overrides = {
+        k: v for k, v in {"host": host, "port": port, "exchange": exchange}.items() if v is not None
+    }
     settings = load_settings(TradeSettings, config, **overrides)
+    if settings.exchange == "binance":
+        check_binance_reachable()
+    check_port_free(settings.host, settings.port)
     app = create_app(settings)
-    run(app, settings.host, settings.port, app.state.streams)
+    _run_server(
+        lambda: run(app, settings.host, settings.port, app.state.streams),
+        app.state.startup_failure,
+        "the TradeEngine service",
+    )

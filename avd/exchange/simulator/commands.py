@@ -29,6 +29,13 @@ def sim(
     start: Annotated[
         str | None, typer.Option("--start", help="Replay start, ISO 8601 (UTC by default).")
     ] = None,
+    interval: Annotated[
+        str | None,
+        typer.Option(
+            "--interval",
+            help="Interval replayed (default: the finest every symbol has in --data).",
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="Simulator configuration (JSON).")
     ] = None,
@@ -45,6 +52,8 @@ def sim(
         overrides["speed"] = speed
     if start is not None:
         overrides["start"] = datetime.fromisoformat(start)
+    if interval is not None:
+        overrides["interval"] = interval
     cfg = load_settings(SimConfig, config, **overrides)
     typer.echo(
         f"avd sim on http://{cfg.host}:{cfg.port} (streams ws://{cfg.host}:{cfg.port}/, "

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from avd import _core
 from avd.settings import ServiceSettings
 
 DEFAULT_API_KEY = "avdSimulatorKey0000000000000000000000000000000000000000000000001"
@@ -69,6 +70,10 @@ class SimConfig(ServiceSettings):
         default=None, description="folder (or file) of SYMBOL-INTERVAL.csv.gz"
     )
     symbols: list[str] = Field(default_factory=list, description="subset to replay; [] = all")
+    interval: str | None = Field(
+        default=None,
+        description="the candle interval replayed; default: the finest interval every symbol has",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
     speed: float = Field(
@@ -101,6 +106,13 @@ class SimConfig(ServiceSettings):
         default_factory=lambda: [AccountConfig(api_key=DEFAULT_API_KEY, secret=DEFAULT_API_SECRET)]
     )
     faults: FaultConfig = Field(default_factory=lambda: FaultConfig())
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: str | None) -> str | None:
+        if v is not None:
+            _core.interval_ms(v)  # a ValueError naming the known intervals
+        return v
 
     @field_validator("start")
     @classmethod

@@ -23,7 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from avd.exceptions import DataError
-from avd.history import Candles, discover, read_candles
+from avd.history import (
+    Candles,
+    IntervalChoice,
+    choose_interval,
+    discover,
+    intervals_by_symbol,
+    read_candles,
+)
 from avd.types import FloatArray
 
 from .book import Book
@@ -414,7 +421,7 @@ class Market:
         self.symbols: dict[str, SymbolMarket] = {}
         for s in series:
             if s.symbol in self.symbols:
-                continue  # the first (finest) interval of a symbol drives its market
+                raise DataError(f"{s.symbol}: one candle series per symbol is replayed")
             tick = 10 ** (8 - s.price_decimals)
             base = max(int(s.mean_volume * SCALE / 20), 1)
             trade_base = np.concatenate([[1], np.cumsum(s.n)[:-1] + 1]).astype(np.int64)
@@ -450,19 +457,40 @@ class Market:
         return self.symbols.get(symbol)
 
 
-def load_series(data: Path, symbols: list[str], step_ms: int) -> list[Series]:
-    """Read every candle file of ``data`` (finest interval first per symbol)."""
-    wanted = {s.upper() for s in symbols}
-    out = []
-    for f in discover(data):
-        cd = read_candles(f)
-        if wanted and cd.symbol not in wanted:
-            continue
-        out.append(Series.from_candles(cd, step_ms))
-    if wanted - {s.symbol for s in out}:
-        missing = ", ".join(sorted(wanted - {s.symbol for s in out}))
-        raise DataError(f"{data}: no candle file for {missing}")
-    out.sort(key=lambda s: (s.symbol, s.interval_ms))
+def replay_files(
+    data: Path, symbols: list[str], interval: str | None = None
+) -> tuple[IntervalChoice, dict[str, Path]]:
+    """The one file per symbol the replay reads from ``data``, and the interval chosen.
+
+    A folder may hold several intervals per symbol (``../shared/data``): one
+    interval is replayed, ``interval`` or the finest every symbol has (see
+    :func:`avd.history.choose_interval`).
+
+    Raises
+    ------
+    DataError
+        If a symbol asked for has no file (of the interval).
+    """
+    found = intervals_by_symbol(discover(data))
+    wanted = sorted({s.upper() for s in symbols})
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise DataError(f"{data}: no candle file for {', '.join(missing)}")
+    if wanted:
+        found = {s: found[s] for s in wanted}
+    choice = choose_interval({s: list(ivs) for s, ivs in found.items()}, interval)
+    if wanted and choice.skipped:
+        raise DataError(f"{data}: no {choice.interval} candle file for {', '.join(choice.skipped)}")
+    return choice, {s: found[s][choice.interval] for s in choice.symbols}
+
+
+def load_series(
+    data: Path, symbols: list[str], step_ms: int, interval: str | None = None
+) -> list[Series]:
+    """The series replayed from ``data``: one interval (see :func:`replay_files`)."""
+    _, files = replay_files(data, symbols, interval)
+    out = [Series.from_candles(read_candles(f), step_ms) for f in files.values()]
+    out.sort(key=lambda s: s.symbol)
     return out
 
 
@@ -474,5 +502,6 @@ __all__ = [
     "SymbolMarket",
     "Tick",
     "load_series",
+    "replay_files",
     "rest_row",
 ]

@@ -7,7 +7,7 @@ import contextlib
 import logging
 from typing import Any
 
-from avd.history import sample_dir
+from avd.history import sample_dir, utc_text
 
 from .accounts import Accounts
 from .config import SimConfig
@@ -30,7 +30,7 @@ class Simulator:
     def __init__(self, config: SimConfig, fill_model: FillModel | None = None) -> None:
         self.config = config
         data = config.data if config.data is not None else sample_dir()
-        series = load_series(data, config.symbols, config.step_ms)
+        series = load_series(data, config.symbols, config.step_ms, config.interval)
         self.market = Market(
             series, config.step_ms, config.start_ms, config.book_levels, config.agg_trades_kept
         )
@@ -93,7 +93,15 @@ class Simulator:
         """The replay loop: real time x speed, or as fast as consumers take (speed 0)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time()
+        told_end = False
         while True:
+            if self.market.finished and not told_end:
+                # say it once: a finished replay streams nothing more, silently otherwise
+                told_end = True
+                log.warning(
+                    "the replay reached the end of its data (%s UTC): no more candles will stream",
+                    utc_text(self.market.end),
+                )
             if self.paused or self.market.finished:
                 await self._sleep(0.5)
                 deadline = loop.time()
