@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 
-_STD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
+# the attributes of every record, and those a formatter adds: never "extra" fields
+_STD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 _SECRETS = re.compile(
     r"(?i)(bearer\s+|api[_-]?secret[\"'=:\s]+|secret[\"'=:\s]+|signature=|password[\"'=:\s]+)([A-Za-z0-9._~+/=-]{6,})"
@@ -37,6 +38,14 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class _CleanCloseFilter(logging.Filter):
+    """python-binance logs a normal close (1000 both ways) as an ERROR: drop that one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but a clean close."""
+        return "ConnectionClosedOK" not in record.getMessage()
+
+
 class JsonLinesFormatter(logging.Formatter):
     """One JSON object per line."""
 
@@ -50,7 +59,7 @@ class JsonLinesFormatter(logging.Formatter):
         }
         for k, v in vars(record).items():
             if k not in _STD and not k.startswith("_"):
-                out[k] = v
+                out.setdefault(k, v)  # an extra never replaces ts, level, logger or msg
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(out, default=str).decode()
@@ -78,3 +87,6 @@ def setup_logging(log_file: Path | None, level: str = "INFO", *, console: bool =
         root.addHandler(fh)
     for noisy in ("websockets", "aiohttp.access", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    reconnecting = logging.getLogger("binance.ws.reconnecting_websocket")
+    if not any(isinstance(f, _CleanCloseFilter) for f in reconnecting.filters):
+        reconnecting.addFilter(_CleanCloseFilter())

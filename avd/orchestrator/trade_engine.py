@@ -763,7 +763,7 @@ class TradeEngine:
                     "commission": _s(f.commission),
                     "commission_asset": f.commission_asset,
                     "exchange_trade_id": f.trade_id,
-                    "ts": f.ts,
+                    "at_ms": f.ts,
                 },
             )
 
@@ -1069,7 +1069,7 @@ class TradeEngine:
                 "entry_price": _s(entry),
                 "exit_price": _s(price),
                 "pnl": _s(total_pnl),
-                "ts": ts,
+                "at_ms": ts,
             },
         )
         waiting = self._exit_orders.pop(t.trade_id, None)
