@@ -516,16 +516,7 @@ class TradeEngine:
             async with self.client_lock(client_id):
                 return await self._execute(client_id, order, origin)
         except TradeRefused as exc:
-            await self._publish(
-                OrderRejected(
-                    client_id=client_id,
-                    symbol=order.symbol,
-                    side=order.side,
-                    rule=exc.rule,
-                    detail=exc.detail,
-                    origin=origin,
-                )
-            )
+            await self._rejected(client_id, order, origin, exc)
             raise
 
     async def allowed(self, client_id: int) -> None:
@@ -538,6 +529,32 @@ class TradeEngine:
             await self.gateway.check_trade(client_id)
         except ApiError as exc:
             raise TradeRefused(exc.status, exc.error, exc.detail) from None
+
+    async def _venue(
+        self, client_id: int, symbol: str
+    ) -> tuple[BotParameters, Exchange, SymbolFilters]:
+        """The client's parameters, the exchange of its mode, and the symbol's filters."""
+        params = await self._params(client_id)
+        ex = await self.exchange_for(client_id, params.mode)
+        try:
+            filters = await self.filters(symbol)
+        except ExchangeError as exc:
+            raise TradeRefused(422, exc.rule, exc.message) from None
+        return params, ex, filters
+
+    async def _rejected(
+        self, client_id: int, order: TradeOrder, origin: str, exc: TradeRefused
+    ) -> None:
+        await self._publish(
+            OrderRejected(
+                client_id=client_id,
+                symbol=order.symbol,
+                side=order.side,
+                rule=exc.rule,
+                detail=exc.detail,
+                origin=origin,
+            )
+        )
 
     def _quote(self, symbol: str) -> str:
         """The symbol's quote asset, which must be the account currency."""
@@ -557,13 +574,8 @@ class TradeEngine:
             raise TradeRefused(
                 422, "spot_no_short", "spot holds no shorts: a SELL reduces or closes a holding"
             )
-        params = await self._params(client_id)
+        params, ex, filters = await self._venue(client_id, order.symbol)
         mode = params.mode
-        ex = await self.exchange_for(client_id, mode)
-        try:
-            filters = await self.filters(order.symbol)
-        except ExchangeError as exc:
-            raise TradeRefused(422, exc.rule, exc.message) from None
         quote = self._quote(order.symbol)
         if order.type == "LIMIT":
             if order.price is None:
@@ -1182,16 +1194,7 @@ class TradeEngine:
             async with self.client_lock(client_id):
                 return await self._sell(client_id, order)
         except TradeRefused as exc:
-            await self._publish(
-                OrderRejected(
-                    client_id=client_id,
-                    symbol=order.symbol,
-                    side="SELL",
-                    rule=exc.rule,
-                    detail=exc.detail,
-                    origin="manual",
-                )
-            )
+            await self._rejected(client_id, order, "manual", exc)
             raise
 
     async def _sell(self, client_id: int, order: TradeOrder) -> SellResult:
@@ -1206,13 +1209,8 @@ class TradeEngine:
             raise TradeRefused(
                 422, "sell_size", "a SELL takes a quantity or a quote_amount (or neither: all)"
             )
-        params = await self._params(client_id)
+        params, ex, filters = await self._venue(client_id, order.symbol)
         mode = params.mode
-        ex = await self.exchange_for(client_id, mode)
-        try:
-            filters = await self.filters(order.symbol)
-        except ExchangeError as exc:
-            raise TradeRefused(422, exc.rule, exc.message) from None
         async with self.db.read() as s:
             held = [
                 t

@@ -272,11 +272,10 @@ async def save_risk_state(
     day: str | None = None,
     day_start_equity: Decimal | None = None,
 ) -> None:
-    """Insert or update a client's risk state."""
-    row = await s.get(RiskStateRecord, client_id)
-    if row is None:
-        row = RiskStateRecord(client_id=client_id)
-        s.add(row)
+    """Insert or update a client's risk state (the row locked, as for an entry)."""
+    await lock_entries(s, client_id)  # creates the row if missing: no insert race
+    row = await s.get(RiskStateRecord, client_id, populate_existing=True)
+    assert row is not None
     row.peak_equity = q8(peak_equity) if peak_equity is not None else None
     row.blocked = blocked
     row.blocked_reason = blocked_reason
