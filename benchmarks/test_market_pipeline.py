@@ -24,14 +24,14 @@ import httpx
 import numpy as np
 import pytest
 
+from avd.domain.events import ContextScoreCalculated, Event, KlineReceived
 from avd.exchange.simulator.client import SimClient
 from avd.history import sample_dir
 from avd.net import free_port
-from avd.orchestrator.candle_history import MemoryCandleHistory
-from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
-from avd.orchestrator.events import ContextScoreCalculated, Event, KlineReceived
-from avd.orchestrator.hub import EventHub
-from avd.orchestrator.market_context import MarketContext
+from avd.runtime.hub import EventHub
+from avd.services.market.candle_history import MemoryCandleHistory
+from avd.services.market.collector import CollectorSettings, MarketDataCollector
+from avd.services.market.service import MarketContext
 
 from .conftest import RESULTS
 

@@ -22,10 +22,10 @@ import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from avd.api.errors import EXCEPTION_HANDLERS
-from avd.api.trade.routes import routes
+from avd.domain.events import TradePlaced
 from avd.net import free_port as _free_port
-from avd.orchestrator.events import TradePlaced
+from avd.services.trade.routes import routes
+from avd.web.errors import EXCEPTION_HANDLERS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

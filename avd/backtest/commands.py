@@ -17,7 +17,7 @@ from avd.backtest.checks import check_in_data, check_lower_overlap, check_out, c
 from avd.backtest.data import load_lower, load_one_interval
 from avd.backtest.report import ARTIFACTS, fmt_stat, write_report
 from avd.backtest.runner import STAT_LABELS, Backtest, BacktestResult
-from avd.cli import _one_line_errors, app, console
+from avd.console import console, one_line_errors
 from avd.exceptions import ConfigError
 from avd.history import Candles
 
@@ -131,8 +131,7 @@ def _run(
         )
 
 
-@app.command()
-@_one_line_errors
+@one_line_errors
 def backtest(
     data: DataOpt,
     out: Annotated[Path, typer.Option("--out", help="Folder for the report (replaced).")],
@@ -233,8 +232,7 @@ def _day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d")
 
 
-@app.command()
-@_one_line_errors
+@one_line_errors
 def sweep(
     data: DataOpt,
     spec: Annotated[Path, typer.Option("--spec", help="Sweep specification (JSON).")],
@@ -258,3 +256,9 @@ def sweep(
     bt = Backtest(config)
     candles, finer = _load(data, lower or [], interval, start, end)
     _sweep(bt, spec, candles, finer, start, end, threads, walk_forward, out, top)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``avd backtest`` and ``avd sweep`` to the command line."""
+    app.command()(backtest)
+    app.command()(sweep)

@@ -37,8 +37,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from avd.api.client.parameters import BotParameters
 from avd.backtest.runner import Backtest, ConfigSource
+from avd.domain.parameters import BotParameters
 from avd.store import trades as repo
 from avd.store.database import Database
 from avd.trading import SymbolFilters

@@ -1,8 +1,8 @@
 """The one interface the trade engine trades through, and its error.
 
-Three implementations: :class:`~avd.exchange.binance_exchange.BinanceExchange`
+Three implementations: :class:`~avd.exchange.binance.BinanceExchange`
 (live Binance, or the local simulator: the same python-binance client) and
-:class:`~avd.exchange.paper_exchange.PaperExchange` (fills simulated with the
+:class:`~avd.exchange.paper.PaperExchange` (fills simulated with the
 Rust fill model; never sends an order out).
 
 Every order carries a deterministic client order id (:func:`client_order_id`),

@@ -1,6 +1,6 @@
 """The candle history on SQLAlchemy (SQLite by default, PostgreSQL by URL).
 
-Implements :class:`avd.orchestrator.candle_history.CandleHistory`: the
+Implements :class:`avd.services.market.candle_history.CandleHistory`: the
 collector appends every closed candle, warms up from :meth:`tail`, and the
 market API serves candles back from it.
 """
@@ -13,8 +13,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from avd.domain.events import KlineReceived
 from avd.history import Candles
-from avd.orchestrator.events import KlineReceived
 from avd.store.database import Database
 from avd.store.models import CandleRecord
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +12,9 @@ from sqlalchemy import create_engine, pool
 from avd.store.database import sync_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+#: Alembic keeps its ``op`` and ``context`` in module globals: one upgrade at a
+#: time per process (two services in one process may start together)
+_UPGRADING = threading.Lock()
 
 
 def alembic_config() -> Config:
@@ -24,7 +28,7 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision`` (synchronous)."""
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     try:
-        with engine.begin() as conn:
+        with _UPGRADING, engine.begin() as conn:
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)

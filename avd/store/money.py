@@ -8,41 +8,26 @@ float there), so every amount is stored as a signed 64-bit count of
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCALE = 8
-QUANTUM = Decimal(1).scaleb(-SCALE)
-# The largest amount a signed 64-bit count of atoms can hold (~92 billion).
-MAX_AMOUNT = Decimal(2**63 - 1).scaleb(-SCALE)
+from avd.domain.money import MAX_AMOUNT, QUANTUM, SCALE, from_atoms, money_str, to_atoms
 
-
-def to_atoms(amount: Decimal) -> int:
-    """``amount`` as an integer count of 1e-8 units; refuses a finer precision."""
-    try:
-        atoms = amount.scaleb(SCALE)
-    except InvalidOperation:  # pragma: no cover - only for NaN and friends
-        raise ValueError(f"not a finite amount: {amount}") from None
-    if not atoms.is_finite() or atoms != atoms.to_integral_value():
-        raise ValueError(f"an amount has at most {SCALE} decimals: {amount}")
-    return int(atoms)
-
-
-def from_atoms(atoms: int) -> Decimal:
-    """The ``Decimal`` for an integer count of 1e-8 units."""
-    return Decimal(atoms).scaleb(-SCALE)
-
-
-def money_str(amount: Decimal) -> str:
-    """A decimal string with at least two and at most eight decimals (``"100.50"``)."""
-    q = amount.quantize(QUANTUM)
-    text = f"{q:f}"
-    whole, _, frac = text.partition(".")
-    frac = frac.rstrip("0").ljust(2, "0")
-    return f"{whole}.{frac}"
+# the exact decimal rules live in the domain; the database stores them as atoms
+__all__ = [
+    "MAX_AMOUNT",
+    "QUANTUM",
+    "SCALE",
+    "Money",
+    "UTCDateTime",
+    "from_atoms",
+    "money_str",
+    "to_atoms",
+    "utcnow",
+]
 
 
 class Money(TypeDecorator[Decimal]):

@@ -1,6 +1,6 @@
 """Test helpers: the canonical decimal strings, and a walk over a JSON response.
 
-Written independently of :mod:`avd.api.money`: the field kinds and the
+Written independently of :mod:`avd.domain.money`: the field kinds and the
 patterns below are the documented rule (README, API section), not imports.
 """
 

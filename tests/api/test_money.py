@@ -8,7 +8,7 @@ from typing import Annotated
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
-from avd.api.money import DecimalIn, DecimalOut, Money, MoneyOut, decimal_out, money_out
+from avd.domain.money import DecimalIn, DecimalOut, Money, MoneyOut, decimal_out, money_out
 
 NUMBER = 'decimals are JSON strings like "100.50", not JSON numbers'
 

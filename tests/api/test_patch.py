@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from avd.api.patch import merge_patch
+from avd.web.patch import merge_patch
 
 
 @pytest.mark.parametrize(

@@ -15,11 +15,11 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 from websockets.exceptions import ConnectionClosed
 
-from avd.api.server import config
-from avd.api.streams import Catalogue, Streams
+from avd.domain.events import SignalGenerated
 from avd.net import free_port
-from avd.orchestrator.events import SignalGenerated
-from avd.orchestrator.hub import EventHub
+from avd.runtime.hub import EventHub
+from avd.web.server import config
+from avd.web.streams import Catalogue, Streams
 
 SIGNALS = Catalogue(kinds={"signal": (SignalGenerated,)}, default=("signal",))
 

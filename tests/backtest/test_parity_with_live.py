@@ -22,8 +22,6 @@ from typing import Any
 
 import pytest
 
-from avd.api.client import schemas as cm
-from avd.api.client.parameters import BotParameters, GlobalParameters
 from avd.backtest.parity import (
     PARITY_FIELDS,
     backtest_trades,
@@ -32,10 +30,12 @@ from avd.backtest.parity import (
     normalise,
     pnls,
 )
+from avd.domain.parameters import BotParameters, GlobalParameters
 from avd.exchange.simulator import SimConfig
-from avd.orchestrator.platform import MarketSection, Platform, PlatformSettings
-from avd.orchestrator.risk_manager import RiskLimits
-from avd.orchestrator.trade_engine import TradeEngineSettings
+from avd.runtime.platform import MarketSection, Platform, PlatformSettings
+from avd.services.client import schemas as cm
+from avd.services.trade.engine import TradeEngineSettings
+from avd.services.trade.risk import RiskLimits
 from avd.store import accounts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

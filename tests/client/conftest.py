@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from avd.api.client.app import create_app
-from avd.api.client.settings import ClientSettings
+from avd.services.client.app import create_app
+from avd.services.client.settings import ClientSettings
 
 CHEAP_ARGON2 = {"time_cost": 1, "memory_cost_kib": 1024, "parallelism": 1}
 PASSWORD = "correct horse battery"

@@ -152,8 +152,8 @@ def test_keys_rotate(tmp_path: Path, database_url: str) -> None:
     import asyncio
     from decimal import Decimal  # noqa: F401
 
-    from avd.api.client import schemas as m
-    from avd.api.client.service import ClientService
+    from avd.services.client import schemas as m
+    from avd.services.client.service import ClientService
     from tests.client.conftest import make_settings
 
     data = tmp_path / "data"

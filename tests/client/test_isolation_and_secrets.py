@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from avd.api.client.settings import ClientSettings
+from avd.services.client.settings import ClientSettings
 from tests.client.conftest import PASSWORD, admin_auth, auth, service_headers
 
 API_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"

@@ -11,12 +11,14 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from avd.api.client import schemas as m
-from avd.api.client.app import create_app
-from avd.api.client.fees import compute_fee
-from avd.api.client.gateway import LocalClientGateway, RestClientGateway
-from avd.api.client.service import ClientService
-from avd.api.errors import ApiError
+from avd.domain import errors as de
+from avd.domain.gateways import Principal
+from avd.runtime.transports import LocalClientGateway
+from avd.services.client import schemas as m
+from avd.services.client.app import create_app
+from avd.services.client.fees import compute_fee
+from avd.services.client.service import ClientService
+from avd.services.trade.remote import RestClientGateway
 from tests.client.conftest import admin_auth, auth, make_settings, service_headers
 
 
@@ -291,19 +293,26 @@ def test_local_and_rest_gateways_agree(tmp_path: Path, database_url: str) -> Non
                     client_id=user.id, trade_ref="x2", symbol="BTCUSDT", notional=Decimal("1000")
                 )
             )
+            token = svc.tokens.encode(svc.tokens.issue(user.id, "client", 0, "access"))
             for gw in (local, rest):
-                with pytest.raises(ApiError) as exc:
+                with pytest.raises(de.PaymentRequired) as paid:
                     await gw.check_trade(user.id)
-                assert (exc.value.status, exc.value.error) == (402, "insufficient_balance")
-                with pytest.raises(ApiError) as exc:
+                assert paid.value.rule == "insufficient_balance"
+                with pytest.raises(de.NotFound):
                     await gw.internal_balance(999_999)
-                assert exc.value.status == 404
+                # the same principal, parameters and bots through both transports
+                assert await gw.authenticate(token, "client") == Principal(user.id, "client")
+                with pytest.raises(de.Forbidden):
+                    await gw.authenticate(token, "admin")
+                with pytest.raises(de.Unauthorized):
+                    await gw.authenticate("not-a-token", "client")
+                assert (await gw.parameters(user.id)).max_open_positions == 3
+                assert [c for c, _ in await gw.bots()] == [user.id]
             bad = RestClientGateway(
                 "http://client", "wrong-token", transport=httpx.ASGITransport(app=app)
             )
-            with pytest.raises(ApiError) as exc:
+            with pytest.raises(de.Unauthorized):
                 await bad.internal_balance(user.id)
-            assert exc.value.status == 401
             await bad.aclose()
         finally:
             await rest.aclose()

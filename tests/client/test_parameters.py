@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from avd.api.client.service import ClientService
+from avd.services.client.service import ClientService
 from avd.store import parameters
 from tests.client.conftest import admin_auth, auth, make_settings
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 
-from avd.api.client.app import create_app
+from avd.services.client.app import create_app
 from tests.client.conftest import PASSWORD, make_settings
 
 HEADERS: dict[str, dict[str, str]] = {}

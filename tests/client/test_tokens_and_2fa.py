@@ -11,8 +11,8 @@ import jwt
 import pyotp
 from starlette.testclient import TestClient
 
-from avd.api.client.app import create_app
-from avd.api.client.settings import ClientSettings
+from avd.services.client.app import create_app
+from avd.services.client.settings import ClientSettings
 from tests.client.conftest import PASSWORD, admin_auth, auth, make_settings
 
 

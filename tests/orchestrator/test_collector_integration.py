@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
+from avd.domain.events import Event, KlineReceived
 from avd.exchange.simulator import BackgroundSimulator, SimConfig
 from avd.exchange.simulator.client import SimClient
 from avd.history import Candles, sample_dir
-from avd.orchestrator.candle_history import MemoryCandleHistory
-from avd.orchestrator.collector import CollectorSettings, MarketDataCollector
-from avd.orchestrator.events import Event, KlineReceived
-from avd.orchestrator.hub import EventHub
+from avd.runtime.hub import EventHub
+from avd.services.market.candle_history import MemoryCandleHistory
+from avd.services.market.collector import CollectorSettings, MarketDataCollector
 
 START = datetime(2026, 4, 20, tzinfo=UTC)
 MINUTE = 60_000

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from avd.orchestrator.events import Event, KlineReceived, SignalGenerated
-from avd.orchestrator.hub import EventHub
+from avd.domain.events import Event, KlineReceived, SignalGenerated
+from avd.runtime.hub import EventHub
 
 
 def kline(

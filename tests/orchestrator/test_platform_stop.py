@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from avd.api.client.settings import ClientSettings
+from avd.domain.events import KlineReceived
 from avd.history import Candles
-from avd.orchestrator.events import KlineReceived
-from avd.orchestrator.platform import Platform, PlatformSettings
+from avd.runtime.platform import Platform, PlatformSettings
+from avd.services.client.settings import ClientSettings
 from avd.store.candles import SqlCandleHistory
 from avd.store.database import Database
 

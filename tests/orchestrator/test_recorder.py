@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from avd.domain.events import ContextScoreCalculated, Event, KlineReceived, SignalGenerated
 from avd.history import read_candles, sample_dir
-from avd.orchestrator.events import ContextScoreCalculated, Event, KlineReceived, SignalGenerated
-from avd.orchestrator.hub import EventHub
-from avd.orchestrator.market_context import MarketContext
-from avd.orchestrator.recorder import Recorder, read_recording, recorded_inputs
+from avd.runtime.hub import EventHub
+from avd.runtime.recorder import Recorder, read_recording, recorded_inputs
+from avd.services.market.service import MarketContext
 
 
 def sample_klines(n: int) -> list[KlineReceived]:

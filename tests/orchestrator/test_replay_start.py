@@ -26,10 +26,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from avd.domain.events import KlineReceived
 from avd.exchange.simulator import SimConfig
 from avd.net import free_port
-from avd.orchestrator.events import KlineReceived
-from avd.orchestrator.platform import MarketSection, Platform, PlatformSettings
+from avd.runtime.platform import MarketSection, Platform, PlatformSettings
 
 MINUTE = 60_000
 WARMUP = 50

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from avd.orchestrator.rest_limiter import RestLimiter
+from avd.exchange.rest_limiter import RestLimiter
 
 
 class Clock:

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from avd.orchestrator.timers import PeriodicTimer, next_boundary
+from avd.runtime.timers import PeriodicTimer, next_boundary
 
 
 def test_next_boundary_lands_on_the_grid_plus_offset() -> None:

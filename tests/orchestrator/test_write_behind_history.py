@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from avd.orchestrator.candle_history import MemoryCandleHistory, WriteBehindHistory
-from avd.orchestrator.events import KlineReceived
+from avd.domain.events import KlineReceived
+from avd.services.market.candle_history import MemoryCandleHistory, WriteBehindHistory
 
 
 def k(i: int, closed: bool = True) -> KlineReceived:

@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
+from avd.domain.events import KlineReceived
 from avd.history import read_candles, sample_dir
-from avd.orchestrator.events import KlineReceived
 from avd.store.candles import SqlCandleHistory
 from avd.store.database import Database
 

@@ -14,16 +14,16 @@ from typing import Any
 import httpx
 import pytest
 
-from avd.api.client import schemas as cm
-from avd.api.client.service import ClientService
-from avd.api.client.settings import ClientSettings
-from avd.api.trade.app import service_for
-from avd.api.trade.service import TradeService
 from avd.exchange.simulator import BackgroundSimulator, SimConfig
 from avd.exchange.simulator.client import SimClient
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from avd.orchestrator.hub import EventHub
-from avd.orchestrator.trade_engine import TradeEngineSettings
+from avd.runtime.hub import EventHub
+from avd.runtime.standalone import service_for
+from avd.services.client import schemas as cm
+from avd.services.client.service import ClientService
+from avd.services.client.settings import ClientSettings
+from avd.services.trade.engine import TradeEngineSettings
+from avd.services.trade.service import TradeService
 from avd.store import accounts
 
 with warnings.catch_warnings():
@@ -108,7 +108,7 @@ class Stack:
                 admin, u.id, cm.Adjustment(amount=Decimal(balance), reason="test funds"), None
             )
         if params:
-            from avd.api.client.parameters import BotParameters
+            from avd.domain.parameters import BotParameters
 
             if params.get("mode") == "live":
                 await self.clients.add_api_key(
@@ -134,7 +134,7 @@ async def make_stack(tmp: Path, sim: Sim, database_url: str | None = None, **eng
     async def record(e: Any) -> None:
         events.append(e)
 
-    from avd.orchestrator.events import (
+    from avd.domain.events import (
         DrawdownLimitReached,
         OrderRejected,
         PartialExitTaken,

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from avd.api.errors import EXCEPTION_HANDLERS
-from avd.api.trade.routes import routes
+from avd.services.trade.routes import routes
+from avd.web.errors import EXCEPTION_HANDLERS
 from tests.trade.conftest import Sim, Stack, close_stack, make_stack, run
 from tests.trade.test_engine import sim_price
 

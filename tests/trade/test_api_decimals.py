@@ -16,10 +16,10 @@ import httpx
 from pydantic.json_schema import models_json_schema
 from starlette.applications import Starlette
 
-from avd.api.client.routes import routes as client_routes
-from avd.api.errors import EXCEPTION_HANDLERS
-from avd.api.trade import schemas as m
-from avd.api.trade.routes import routes as trade_routes
+from avd.services.client.routes import routes as client_routes
+from avd.services.trade import schemas as m
+from avd.services.trade.routes import routes as trade_routes
+from avd.web.errors import EXCEPTION_HANDLERS
 from tests.api.canonical import NUMBER, check_decimals, number_types
 from tests.trade.conftest import Sim, Stack, close_stack, make_stack, run
 from tests.trade.test_engine import sim_price

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from avd.exchange.binance_exchange import BinanceExchange
+from avd.exchange.binance import BinanceExchange
 from avd.exchange.exchange import ExchangeError, OrderReport, OrderRequest, client_order_id
 from tests.trade.conftest import Sim, run
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from avd.orchestrator.events import OrderRejected, TradeClosed, TradePlaced
-from avd.orchestrator.trade_engine import TradeOrder, TradeRefused
+from avd.domain.events import OrderRejected, TradeClosed, TradePlaced
+from avd.services.trade.engine import TradeOrder, TradeRefused
 from tests.trade.conftest import Sim, close_stack, make_stack, run
 
 
@@ -251,7 +251,7 @@ def test_recovery_restores_stops_records_fills_and_flags_the_unknown(
 
 def test_signals_trade_for_enabled_bots_only(sim: Sim, tmp_path: Path) -> None:
     """A paper bot's signal fills at the first trade after its candle, as a backtest fills it."""
-    from avd.orchestrator.events import SignalGenerated
+    from avd.domain.events import SignalGenerated
 
     def signal(side: str, at: int, price: Dec) -> SignalGenerated:
         return SignalGenerated(
@@ -382,7 +382,7 @@ def test_live_stop_moves_cancel_and_replace_the_protective_order(sim: Sim, tmp_p
 
 
 def test_paper_partial_exit_and_stop_pnl_by_hand(sim: Sim, tmp_path: Path) -> None:
-    from avd.orchestrator.events import PartialExitTaken
+    from avd.domain.events import PartialExitTaken
 
     async def go() -> None:
         stack = await make_stack(tmp_path, sim)
@@ -477,7 +477,7 @@ def test_a_replay_that_starts_over_never_moves_stops_or_fills(sim: Sim, tmp_path
     # After a restart the platform tells the engine its newest stored candle;
     # klines of candles up to it (a replay that started over) are ignored:
     # they would hit the stop at a price older than what was already seen.
-    from avd.orchestrator.events import KlineReceived
+    from avd.domain.events import KlineReceived
 
     async def go() -> None:
         stack = await make_stack(tmp_path, sim)

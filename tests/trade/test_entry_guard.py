@@ -12,7 +12,7 @@ from decimal import Decimal as Dec
 from pathlib import Path
 from typing import Any
 
-from avd.orchestrator.trade_engine import TradeOrder, TradeRefused
+from avd.services.trade.engine import TradeOrder, TradeRefused
 from tests.trade.conftest import Sim, Stack, close_stack, make_stack, run
 from tests.trade.test_api import bearer, http
 from tests.trade.test_engine import sim_price

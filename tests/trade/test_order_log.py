@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from avd.logs import JsonLinesFormatter, RedactingFilter
-from avd.orchestrator.trade_engine import TradeOrder
+from avd.services.trade.engine import TradeOrder
 from tests.trade.conftest import Sim, close_stack, make_stack, run
 from tests.trade.test_engine import sim_price
 

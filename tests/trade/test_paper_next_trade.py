@@ -11,7 +11,7 @@ import asyncio
 from decimal import Decimal as Dec
 
 from avd.exchange.exchange import OrderReport, OrderRequest
-from avd.exchange.paper_exchange import PaperExchange
+from avd.exchange.paper import PaperExchange
 from avd.trading import FillModel, SymbolFilters
 
 BTC = SymbolFilters("0.01", "0.00001", min_qty="0.00001", min_notional="5")

@@ -11,7 +11,7 @@ from decimal import Decimal as Dec
 
 import pytest
 
-from avd.orchestrator.risk_manager import (
+from avd.services.trade.risk import (
     EntryRequest,
     OpenExposure,
     RiskLimits,

@@ -20,12 +20,12 @@ from starlette.websockets import WebSocketDisconnect
 from typer.testing import CliRunner
 from websockets.exceptions import ConnectionClosed
 
-from avd.api.client import schemas as cm
-from avd.api.client.service import ClientService
-from avd.api.client.settings import ClientSettings
-from avd.api.trade.app import TradeSettings, create_app
 from avd.cli import app as cli
 from avd.net import free_port
+from avd.runtime.standalone import TradeSettings, create_app
+from avd.services.client import schemas as cm
+from avd.services.client.service import ClientService
+from avd.services.client.settings import ClientSettings
 from avd.store import accounts
 from tests.trade.conftest import CHEAP_ARGON2, Sim
 

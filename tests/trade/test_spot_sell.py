@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal as Dec
 from pathlib import Path
 
-from avd.orchestrator.events import OrderRejected
+from avd.domain.events import OrderRejected
 from tests.trade.conftest import Sim, close_stack, make_stack, run
 from tests.trade.test_api import bearer, http
 from tests.trade.test_engine import sim_price

@@ -6,11 +6,11 @@ import asyncio
 from decimal import Decimal as Dec
 from typing import Any
 
+from avd.domain.events import KlineReceived, SLAdjusted
 from avd.exchange.exchange import OrderReport
-from avd.exchange.paper_exchange import PaperExchange
-from avd.orchestrator.events import KlineReceived, SLAdjusted
-from avd.orchestrator.hub import EventHub
-from avd.orchestrator.stop_monitor import StopMonitor, Tracked
+from avd.exchange.paper import PaperExchange
+from avd.runtime.hub import EventHub
+from avd.services.trade.stops import StopMonitor, Tracked
 from avd.trading import StopPlan, SymbolFilters
 
 BTC = SymbolFilters("0.01", "0.00001", min_qty="0.00001", min_notional="5")

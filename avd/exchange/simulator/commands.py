@@ -8,14 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
-from avd.cli import _one_line_errors, app
+from avd.console import one_line_errors
 from avd.settings import load_settings
 
 from .config import SimConfig
 
 
-@app.command()
-@_one_line_errors
+@one_line_errors
 def sim(
     data: Annotated[
         Path | None,
@@ -61,3 +60,8 @@ def sim(
         err=True,
     )
     serve(cfg)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``avd sim`` to the command line."""
+    app.command()(sim)

@@ -1,1 +1,0 @@
-"""The REST services (Starlette apps) and what they share."""

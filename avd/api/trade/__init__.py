@@ -1,1 +1,0 @@
-"""The TradeEngine REST service: execute, list, close and amend trades; risk status."""

@@ -1,1 +1,0 @@
-"""The uvloop runtime: event hub, timers, collector and the services' wiring."""

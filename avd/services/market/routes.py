@@ -1,0 +1,309 @@
+"""The MarketContext REST service (Starlette).
+
+``GET /symbols/contexts``, ``GET /symbols/{symbol}/candles``,
+``GET /signals``, ``GET /health`` and the live ``/stream`` WebSocket of
+market events (contexts, signals, closed candles).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from avd import _core
+from avd.domain.bus import EventBus
+from avd.domain.events import (
+    ContextScoreCalculated,
+    Event,
+    KlineReceived,
+    SignalGenerated,
+)
+from avd.services.market.candle_history import CandleHistory
+from avd.services.market.service import MarketContext
+from avd.web.encoding import dumps
+from avd.web.errors import ApiError
+from avd.web.openapi import operation
+from avd.web.streams import Catalogue, Streams
+
+
+class HealthSource(Protocol):
+    """Something that reports stream health (the collector)."""
+
+    def health(self) -> dict[str, Any]:
+        """Per-connection lag, last message time and reconnect count."""
+        ...
+
+
+class JSON(Response):
+    """orjson-encoded JSON; NaN and infinities become null."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Encode with orjson."""
+        return dumps(content)
+
+
+def _closed_candles_only(e: Event) -> bool:
+    return not isinstance(e, KlineReceived) or e.closed
+
+
+#: what ``/stream`` offers: market events only, public. Trade and account
+#: events belong to one client each: they are on ``/trades/stream``, with its token.
+MARKET_STREAM = Catalogue(
+    kinds={
+        "context": (ContextScoreCalculated,),
+        "signal": (SignalGenerated,),
+        "candle": (KlineReceived,),
+    },
+    default=("context", "signal"),
+    keep=_closed_candles_only,
+    note=" (trade events: /trades/stream)",
+)
+
+
+class ContextsQuery(BaseModel):
+    """Filters and sorting of ``GET /symbols/contexts``."""
+
+    model_config = {"extra": "forbid"}
+
+    min_score: float | None = Field(None, ge=0, le=100)
+    max_score: float | None = Field(None, ge=0, le=100)
+    pattern: (
+        Literal["breakout", "accumulation", "distribution", "trend", "range", "none"] | None
+    ) = None
+    direction: Literal["long", "short", "neutral"] | None = None
+    interval: str | None = None
+    symbol: str | None = None
+    sort: Literal["score", "-score", "symbol"] = "-score"
+    limit: int = Field(1000, ge=1, le=10_000)
+
+
+class CandlesQuery(BaseModel):
+    """Parameters of ``GET /symbols/{symbol}/candles``."""
+
+    model_config = {"extra": "forbid"}
+
+    interval: str = "1m"
+    limit: int = Field(100, ge=1, le=5000)
+
+
+class SignalsQuery(BaseModel):
+    """Parameters of ``GET /signals``."""
+
+    model_config = {"extra": "forbid"}
+
+    since: int = Field(0, ge=0, description="only signals generated at or after this time (ms)")
+    symbol: str | None = None
+    limit: int = Field(500, ge=1, le=10_000)
+
+
+class ContextRow(BaseModel):
+    """One stream's latest context."""
+
+    symbol: str
+    interval: str
+    score: float | None = Field(None, description="0..100, null while warming up")
+    direction: str | None = None
+    pattern: str | None = None
+    components: dict[str, float] | None = None
+    timestamp: int | None = Field(None, description="close time of the scored candle (ms)")
+    last_action: str | None = None
+    last_signal_at: int | None = None
+    signal_state: dict[str, Any]
+    last_price: float | None = None
+    updated_at: float | None = None
+
+
+class ContextsResponse(BaseModel):
+    """``GET /symbols/contexts``."""
+
+    contexts: list[ContextRow]
+    count: int
+
+
+class CandleRow(BaseModel):
+    """One closed candle."""
+
+    open_time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class CandlesResponse(BaseModel):
+    """``GET /symbols/{symbol}/candles``."""
+
+    symbol: str
+    interval: str
+    candles: list[CandleRow]
+
+
+class SignalRow(BaseModel):
+    """One trade signal."""
+
+    type: str
+    symbol: str
+    interval: str
+    side: str
+    confidence: float
+    reason: str
+    generated_at: int
+    score: float
+    pattern: str
+    price: float
+
+
+class SignalsResponse(BaseModel):
+    """``GET /signals``."""
+
+    signals: list[SignalRow]
+
+
+class HealthResponse(BaseModel):
+    """``GET /health``."""
+
+    status: str
+    klines_processed: int
+    streams: dict[str, Any] | None
+    hub: dict[str, Any]
+
+
+def _query(model: type[BaseModel], request: Request) -> Any:
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ApiError(400, problems, error="bad_parameters") from None
+
+
+def routes(
+    market: MarketContext,
+    hub: EventBus,
+    health: HealthSource | None = None,
+    history: CandleHistory | None = None,
+    streams: Streams | None = None,
+) -> list[BaseRoute]:
+    """The service's routes, to mount alone or in the all-in-one app.
+
+    Candles are served from the persisted ``history`` when given (beyond the
+    engine's ring buffer), else from the engine's buffer. ``/stream``
+    connections belong to ``streams`` (the app's, closed when it stops).
+    """
+    if streams is None:
+        streams = Streams()
+
+    @operation(
+        "Every tracked symbol's latest context",
+        query=ContextsQuery,
+        response=ContextsResponse,
+        errors=(400,),
+        tags=("market",),
+    )
+    async def contexts(request: Request) -> Response:
+        q: ContextsQuery = _query(ContextsQuery, request)
+        rows = market.contexts()
+
+        def keep(r: dict[str, Any]) -> bool:
+            s = r["score"]
+            return (
+                (q.min_score is None or (s is not None and s >= q.min_score))
+                and (q.max_score is None or (s is not None and s <= q.max_score))
+                and (q.pattern is None or r["pattern"] == q.pattern)
+                and (q.direction is None or r["direction"] == q.direction)
+                and (q.interval is None or r["interval"] == q.interval)
+                and (q.symbol is None or r["symbol"] == q.symbol.upper())
+            )
+
+        rows = [r for r in rows if keep(r)]
+        if q.sort == "symbol":
+            rows.sort(key=lambda r: (r["symbol"], r["interval"]))
+        else:
+            rows.sort(
+                key=lambda r: -1.0 if r["score"] is None else r["score"], reverse=q.sort == "-score"
+            )
+        return JSON({"contexts": rows[: q.limit], "count": len(rows)})
+
+    @operation(
+        "A symbol's closed candles",
+        query=CandlesQuery,
+        response=CandlesResponse,
+        errors=(400, 404),
+        tags=("market",),
+    )
+    async def candles(request: Request) -> Response:
+        symbol = request.path_params["symbol"].upper()
+        q: CandlesQuery = _query(CandlesQuery, request)
+        try:
+            _core.interval_ms(q.interval)
+        except ValueError as exc:
+            raise ApiError(400, str(exc), error="bad_parameters") from None
+        if (symbol, q.interval) not in set(market.engine.streams()):
+            tracked = sorted({s for s, _ in market.engine.streams()})
+            raise ApiError(
+                404, f"{symbol} {q.interval} is not tracked; tracked symbols: {', '.join(tracked)}"
+            )
+        cols: Any
+        if history is not None:
+            stored = await history.tail(symbol, q.interval, q.limit)
+            cols = market.engine.candles(symbol, q.interval) if stored is None else vars(stored)
+        else:
+            cols = market.engine.candles(symbol, q.interval)
+        n = min(q.limit, len(cols["open_time"]))
+        rows = [
+            {
+                "open_time": int(cols["open_time"][i]),
+                "open": float(cols["open"][i]),
+                "high": float(cols["high"][i]),
+                "low": float(cols["low"][i]),
+                "close": float(cols["close"][i]),
+                "volume": float(cols["volume"][i]),
+            }
+            for i in range(len(cols["open_time"]) - n, len(cols["open_time"]))
+        ]
+        return JSON({"symbol": symbol, "interval": q.interval, "candles": rows})
+
+    @operation(
+        "Recent trade signals",
+        query=SignalsQuery,
+        response=SignalsResponse,
+        errors=(400,),
+        tags=("market",),
+    )
+    async def signals(request: Request) -> Response:
+        q: SignalsQuery = _query(SignalsQuery, request)
+        rows = [
+            s.to_dict()
+            for s in market.signals
+            if s.generated_at >= q.since and (q.symbol is None or s.symbol == q.symbol.upper())
+        ]
+        return JSON({"signals": rows[-q.limit :]})
+
+    @operation("Stream health, engine and hub counters", response=HealthResponse, tags=("market",))
+    async def health_route(request: Request) -> Response:
+        return JSON(
+            {
+                "status": "ok",
+                "klines_processed": market.klines_processed,
+                "streams": health.health() if health is not None else None,
+                "hub": hub.stats(),
+            }
+        )
+
+    async def stream(ws: WebSocket) -> None:
+        await streams.pump(ws, hub, MARKET_STREAM)
+
+    return [
+        Route("/symbols/contexts", contexts, methods=["GET"]),
+        Route("/symbols/{symbol}/candles", candles, methods=["GET"]),
+        Route("/signals", signals, methods=["GET"]),
+        Route("/health", health_route, methods=["GET"]),
+        WebSocketRoute("/stream", stream),
+    ]

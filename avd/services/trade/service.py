@@ -1,0 +1,157 @@
+"""The TradeEngine service: the engine, how it reaches the market and the Client service.
+
+Used by ``avd serve trade`` (alone: it polls prices when no market stream
+feeds it) and by ``avd run`` (on the platform's hub, fed by its collector).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any
+
+from avd.domain.bus import EventBus
+from avd.domain.gateways import ClientGateway, Principal
+from avd.exchange.binance import BinanceExchange
+from avd.exchange.exchange import Exchange, ExchangeError
+from avd.services.trade.engine import TradeEngine, TradeEngineSettings
+from avd.store.database import Database
+from avd.trading import SymbolFilters, filters_from_exchange_info
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[..., Awaitable[Any]]
+
+
+class MarketAccess:
+    """Public market data over one python-binance client: filters and prices."""
+
+    def __init__(self, factory: ClientFactory) -> None:
+        self._factory = factory
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Any:
+        """The (lazily created) client."""
+        async with self._lock:
+            if self._client is None:
+                self._client = await self._factory()
+            return self._client
+
+    async def filters(self, symbol: str) -> SymbolFilters:
+        """The symbol's filters from exchangeInfo."""
+        c = await self.client()
+        info = await c.get_symbol_info(symbol)
+        if not info:
+            raise ExchangeError(f"invalid symbol {symbol}", code=-1121)
+        return filters_from_exchange_info(info)
+
+    async def price(self, symbol: str) -> Decimal:
+        """The latest price."""
+        c = await self.client()
+        return Decimal(str((await c.get_symbol_ticker(symbol=symbol))["price"]))
+
+    async def close(self) -> None:
+        """Close the client."""
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._client.close_connection(), 2)
+            self._client = None
+
+
+class TradeService:
+    """The trade engine with its authentication, market access and exchanges."""
+
+    def __init__(
+        self,
+        hub: EventBus,
+        gateway: ClientGateway,
+        *,
+        database_url: str,
+        settings: TradeEngineSettings,
+        market: MarketAccess,
+        live_client: Callable[[str | None, str | None], Awaitable[Any]] | None = None,
+        socket_manager: Callable[[Any], Any] | None = None,
+        live_uses_client_keys: bool = True,
+    ) -> None:
+        self.hub = hub
+        self.market = market
+        self.gateway = gateway
+        self._live_client = live_client
+        self._bsm = socket_manager
+        self._client_keys = live_uses_client_keys
+        self.db = Database(database_url)
+        self.engine = TradeEngine(
+            hub,
+            self.db,
+            self.gateway,
+            params=gateway.parameters,
+            bots=gateway.bots,
+            filters=market.filters,
+            live_exchange=self._live if live_client is not None else None,
+            price_source=market.price,
+            settings=settings,
+        )
+        self._poller: asyncio.Task[None] | None = None
+
+    async def _live(self, client_id: int) -> Exchange:
+        assert self._live_client is not None
+        factory = self._live_client
+        key: str | None = None
+        secret: str | None = None
+        if self._client_keys:
+            creds = await self.gateway.decrypt_api_secret(client_id)
+            key, secret = creds.api_key, creds.api_secret
+
+        async def create() -> Any:
+            return await factory(key, secret)
+
+        return BinanceExchange(create, self._bsm, mode="live")
+
+    async def authenticate(self, token: str | None) -> Principal:
+        """The client a bearer token belongs to (the Client service says)."""
+        return await self.gateway.authenticate(token, "client")
+
+    async def authenticate_admin(self, token: str | None) -> Principal:
+        """An admin's token."""
+        return await self.gateway.authenticate(token, "admin")
+
+    async def start(
+        self, *, poll_prices_s: float | None = None, evaluated_candles: bool = False
+    ) -> None:
+        """Start the engine (recovery); optionally poll prices when no stream feeds it.
+
+        ``evaluated_candles``: a MarketContext shares the hub, so closed
+        candles come from it, ordered with their signals (see
+        :meth:`TradeEngine.subscribe`).
+        """
+        self.engine.subscribe(evaluated_candles=evaluated_candles)
+        await self.engine.start()
+        if poll_prices_s:
+            self._poller = asyncio.create_task(self._poll(poll_prices_s), name="price-poller")
+
+    async def _poll(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            symbols = {t.symbol for t in self.engine.monitor.positions.values()}
+            for sym in symbols:
+                try:
+                    price = await self.market.price(sym)
+                except Exception as exc:
+                    log.warning("price poll %s: %s", sym, exc)
+                    continue
+                await self.engine.on_tick(sym, int(time.time() * 1000), price)
+
+    async def stop(self) -> None:
+        """Stop the poller, the exchanges and the market client."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        await self.engine.stop()
+        await self.market.close()
+        await self.db.dispose()
