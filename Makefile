@@ -41,6 +41,7 @@ lint: $(BUILT)
 	$(BIN)/ruff format --check avd tests benchmarks
 	$(BIN)/mypy
 	$(PY) -m mypy.stubtest avd._core
+	$(BIN)/lint-imports
 
 # The client tests start a private PostgreSQL server: install Debian's package if missing.
 postgres:

@@ -29,7 +29,7 @@ from avd.web.errors import EXCEPTION_HANDLERS
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    from tests.trade.conftest import Sim, _start, close_stack, make_stack
+    from tests.services.trade.conftest import Sim, _start, close_stack, make_stack
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

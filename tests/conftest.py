@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,23 @@ import pytest
 from avd.history import Candles, read_candles
 from avd.net import free_port as _free_port
 
+with warnings.catch_warnings():
+    # python-binance 1.0.37 imports websockets' legacy client, deprecated upstream
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import binance  # noqa: F401
+
 REPO = Path(__file__).resolve().parents[1]
+
+#: tests that run python-binance (the exchange, the simulator, the services, the runtime)
+_BINANCE = ("tests/exchange/", "tests/services/trade/", "tests/services/market/", "tests/runtime/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(part in str(item.path) for part in _BINANCE):
+            item.add_marker(pytest.mark.filterwarnings("ignore::DeprecationWarning"))
+
+
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
