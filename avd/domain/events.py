@@ -7,6 +7,7 @@ made) so the hub can report how far behind each subscriber is.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,8 @@ class Event:
         d: dict[str, Any] = {"type": type(self).__name__}
         for name in self.__dataclass_fields__:
             if name != "created_ns":
-                d[name] = getattr(self, name)
+                value = getattr(self, name)
+                d[name] = value.to_dict() if isinstance(value, Event) else value
         return d
 
 
@@ -231,6 +233,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
         KlineReceived,
+        CandleEvaluated,
         CandlesLoaded,
         ContextScoreCalculated,
         SignalGenerated,
@@ -244,3 +247,28 @@ EVENT_TYPES: dict[str, type[Event]] = {
         OrderRejected,
     )
 }
+
+
+def event_from_dict(d: Mapping[str, Any]) -> Event:
+    """An event from its :meth:`Event.to_dict` form, as JSON gave it back.
+
+    JSON has no NaN: a float field with a NaN default that came back
+    ``null`` is NaN again; a nested event (``CandleEvaluated.kline``) is
+    rebuilt too.
+
+    Raises
+    ------
+    KeyError
+        An unknown ``type``.
+    TypeError
+        Fields that are not the event's.
+    """
+    fields = dict(d)
+    cls = EVENT_TYPES[fields.pop("type")]
+    for name, f in cls.__dataclass_fields__.items():
+        value = fields.get(name)
+        if isinstance(value, Mapping) and "type" in value:
+            fields[name] = event_from_dict(value)
+        elif name in fields and value is None and isinstance(f.default, float):
+            fields[name] = float("nan")
+    return cls(**fields)

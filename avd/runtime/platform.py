@@ -60,6 +60,7 @@ from avd.web.errors import EXCEPTION_HANDLERS
 from avd.web.openapi import openapi_route
 from avd.web.server import Server
 from avd.web.server import config as server_config
+from avd.web.service_token import service_token
 from avd.web.startup import StartupFailure, StartupGuard
 from avd.web.streams import Streams
 
@@ -224,7 +225,14 @@ class Platform:
     def routes(self) -> list[BaseRoute]:
         """Every service's routes on the one port."""
         own: list[BaseRoute] = [
-            *market_routes(self.market, self.hub, self, self.history, self.streams)
+            *market_routes(
+                self.market,
+                self.hub,
+                self,
+                self.history,
+                self.streams,
+                service_token(self.folder),
+            )
         ]
         if self.client is not None:
             own.extend(client_routes(self.client))

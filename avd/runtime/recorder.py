@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import orjson
 
 from avd.domain.events import (
-    EVENT_TYPES,
     CandleEvaluated,
     CandlesLoaded,
     Event,
     KlineReceived,
+    event_from_dict,
 )
 from avd.exceptions import DataError
 from avd.runtime.hub import EventHub, Subscription
@@ -71,9 +71,7 @@ def read_recording(directory: Path) -> Iterator[Event]:
             if not line.strip():
                 continue
             try:
-                d: dict[str, Any] = orjson.loads(line)
-                cls = EVENT_TYPES[d.pop("type")]
-                yield cls(**_restore_nan(cls, d))
+                yield event_from_dict(orjson.loads(line))
             except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
                 raise DataError(f"{path}:{n}: not a recorded event ({exc})") from None
 
@@ -83,11 +81,3 @@ def recorded_inputs(directory: Path) -> Iterator[KlineReceived | CandlesLoaded]:
     for e in read_recording(directory):
         if isinstance(e, KlineReceived | CandlesLoaded):
             yield e
-
-
-def _restore_nan(cls: type[Event], d: dict[str, Any]) -> dict[str, Any]:
-    """JSON has no NaN: unknown float fields were written as null."""
-    for name, f in cls.__dataclass_fields__.items():
-        if name in d and d[name] is None and isinstance(f.default, float):
-            d[name] = float("nan")
-    return d

@@ -95,6 +95,9 @@ class Catalogue:
         A last filter on each event (e.g. closed candles only).
     note
         Appended to the refusal of an unknown name (where the other events are).
+    outbox
+        Events queued for one connection before it counts as too slow
+        (default: the :class:`Streams`' own).
     """
 
     kinds: Mapping[str, tuple[type[Event], ...]]
@@ -102,6 +105,7 @@ class Catalogue:
     params: frozenset[str] = frozenset({"types"})
     keep: Callable[[Event], bool] = field(default=_always)
     note: str = ""
+    outbox: int | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.default) - set(self.kinds)
@@ -247,7 +251,8 @@ class Streams:
         owner: int | None,
         stop: asyncio.Event,
     ) -> None:
-        outbox: asyncio.Queue[str] = asyncio.Queue(self.outbox)
+        size = catalogue.outbox or self.outbox
+        outbox: asyncio.Queue[str] = asyncio.Queue(size)
         overflowed = False
 
         async def forward(e: Event) -> None:
@@ -268,7 +273,7 @@ class Streams:
                 stop.set()
 
         sub = hub.subscribe(
-            f"ws:{ws.url.path}:{id(ws)}", forward, *classes, maxsize=self.outbox, lossy=True
+            f"ws:{ws.url.path}:{id(ws)}", forward, *classes, maxsize=size, lossy=True
         )
         reader = asyncio.create_task(_read_until_closed(ws), name="ws-reader")
         writer = asyncio.create_task(_write(ws, outbox), name="ws-writer")
@@ -293,7 +298,7 @@ class Streams:
             await self._close(
                 ws,
                 TRY_AGAIN_LATER,
-                f"client too slow: over {self.outbox} events unsent; reconnect",
+                f"client too slow: over {size} events unsent; reconnect",
             )
 
     async def _close(self, ws: WebSocket, code: int, reason: str) -> None:

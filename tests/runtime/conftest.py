@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -88,25 +89,27 @@ def start_platform(folder: Path, *args: str) -> RunningPlatform:
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "platform.json"
     config.write_text(json.dumps({"client": {"argon2": CHEAP_ARGON2}}))
-    port = free_port()
+    return start_avd(
+        folder, "run", "--config", str(config), "--data-dir", str(folder / "data"), *args
+    )
+
+
+def start_avd(
+    folder: Path,
+    *args: str,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+) -> RunningPlatform:
+    """``avd <args> --port P`` in a subprocess, ready once ``/health`` answers."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
     out = folder / "output.txt"
-    with out.open("wb") as sink:
+    with out.open("ab") as sink:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "avd",
-                "run",
-                "--config",
-                str(config),
-                "--port",
-                str(port),
-                "--data-dir",
-                str(folder / "data"),
-                *args,
-            ],
+            [sys.executable, "-m", "avd", *args, "--port", str(port)],
             stdout=sink,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     running = RunningPlatform(proc, port, folder / "data", out)
     try:

@@ -23,9 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avd.domain.parameters import BotParameters, GlobalParameters, load_stored
+from avd.secret_files import read_or_create
 from avd.services.client import schemas as m
 from avd.services.client.auth import totp
-from avd.services.client.auth.files import read_or_create
 from avd.services.client.auth.keyring import KeyRing
 from avd.services.client.auth.passwords import Passwords
 from avd.services.client.auth.ratelimit import RateLimiter

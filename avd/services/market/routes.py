@@ -17,7 +17,9 @@ from starlette.websockets import WebSocket
 
 from avd import _core
 from avd.domain.bus import EventBus
+from avd.domain.errors import Unauthorized
 from avd.domain.events import (
+    CandleEvaluated,
     ContextScoreCalculated,
     Event,
     KlineReceived,
@@ -28,6 +30,7 @@ from avd.services.market.service import MarketContext
 from avd.web.encoding import dumps
 from avd.web.errors import ApiError
 from avd.web.openapi import operation
+from avd.web.service_token import is_service_token
 from avd.web.streams import Catalogue, Streams
 
 
@@ -64,6 +67,27 @@ MARKET_STREAM = Catalogue(
     default=("context", "signal"),
     keep=_closed_candles_only,
     note=" (trade events: /trades/stream)",
+)
+
+
+def _in_progress_klines_only(e: Event) -> bool:
+    # a closed candle comes as CandleEvaluated, ordered with its signal
+    return not isinstance(e, KlineReceived) or not e.closed
+
+
+#: what the trade service takes from the market service, with the service
+#: token: in-progress klines (prices), each closed candle as the engine
+#: evaluated it, and the signals, in the order the MarketContext made them
+MARKET_FEED = Catalogue(
+    kinds={
+        "kline": (KlineReceived,),
+        "candle": (CandleEvaluated,),
+        "signal": (SignalGenerated,),
+    },
+    default=("kline", "candle", "signal"),
+    keep=_in_progress_klines_only,
+    # a trade service that falls this far behind is closed and reconnects
+    outbox=100_000,
 )
 
 
@@ -190,12 +214,14 @@ def routes(
     health: HealthSource | None = None,
     history: CandleHistory | None = None,
     streams: Streams | None = None,
+    service_token: str | None = None,
 ) -> list[BaseRoute]:
     """The service's routes, to mount alone or in the all-in-one app.
 
     Candles are served from the persisted ``history`` when given (beyond the
     engine's ring buffer), else from the engine's buffer. ``/stream``
     connections belong to ``streams`` (the app's, closed when it stops).
+    With a ``service_token``, ``/internal/feed`` serves the trade service.
     """
     if streams is None:
         streams = Streams()
@@ -300,7 +326,19 @@ def routes(
     async def stream(ws: WebSocket) -> None:
         await streams.pump(ws, hub, MARKET_STREAM)
 
+    async def service_only(token: str | None) -> int:
+        if service_token is None or not is_service_token(token, service_token):
+            raise Unauthorized("unauthorized", "the feed is for the services (service token)")
+        return 0
+
+    async def feed(ws: WebSocket) -> None:
+        await streams.pump(ws, hub, MARKET_FEED, authenticate=service_only)
+
+    internal: list[BaseRoute] = (
+        [WebSocketRoute("/internal/feed", feed)] if service_token is not None else []
+    )
     return [
+        *internal,
         Route("/symbols/contexts", contexts, methods=["GET"]),
         Route("/symbols/{symbol}/candles", candles, methods=["GET"]),
         Route("/signals", signals, methods=["GET"]),

@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from avd.exceptions import ConfigError
-from avd.services.client.auth.files import read_or_create, write_private
+from avd.secret_files import read_or_create, write_private
 
 
 class KeyRing:
