@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
 import uvicorn
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
@@ -28,6 +29,7 @@ from starlette.routing import BaseRoute
 
 import avd
 from avd.engine import EngineConfig, load_engine_config
+from avd.exceptions import ConfigError
 from avd.exchange.simulator.config import SimConfig
 from avd.exchange.simulator.server import BackgroundSimulator
 from avd.logs import setup_logging
@@ -104,6 +106,10 @@ class PlatformSettings(ServiceSettings):
     persist_candles: bool = True
     #: port of the in-process simulator; 0 = a free port
     sim_port: int = Field(0, ge=0, le=65535)
+    #: a simulator already running (``avd sim``), e.g. ``http://127.0.0.1:8765``:
+    #: python-binance talks to it and no in-process simulator starts (the
+    #: symbols and the interval are the ones it replays, unless given)
+    exchange_url: str | None = Field(None, pattern=r"^https?://[^/\s]+/?$")
     client: ClientSettings = Field(default_factory=ClientSettings)
     #: the trade engine (paper trading by default)
     trade: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
@@ -144,6 +150,9 @@ class Platform:
             else None
         )
         self.simulator: BackgroundSimulator | None = None
+        #: what a simulator at ``exchange_url`` replays (read at start)
+        self._external_symbols: list[str] = []
+        self._external_intervals: list[str] = ["1m"]
         #: what the simulator replays and from when (set by :meth:`start`)
         self.replay: ReplayPlan | None = None
         self.collector: MarketDataCollector | None = None
@@ -161,9 +170,33 @@ class Platform:
     # -- parts ---------------------------------------------------------------------
 
     def _sim_address(self) -> str:
+        url = self.settings.exchange_url
+        if url is not None:
+            return url.split("://", 1)[1].rstrip("/")
         if self.simulator is None:
             raise RuntimeError("the simulator is not running")
         return self.simulator.address
+
+    async def _external_replay(self) -> None:
+        """What the running simulator at ``exchange_url`` replays (symbols, interval)."""
+        url = str(self.settings.exchange_url).rstrip("/")
+        try:
+            async with httpx.AsyncClient(timeout=10) as http:
+                r = await http.get(f"{url}/sim/admin/state")
+                r.raise_for_status()
+                state = r.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise ConfigError(
+                f"no simulator answers at {url} ({type(exc).__name__}): start `avd sim` first"
+            ) from None
+        self._external_symbols = list(state["symbols"])
+        self._external_intervals = sorted(set(state.get("intervals", {}).values())) or ["1m"]
+        log.info(
+            "streaming from the simulator at %s: %s (%s)",
+            url,
+            ", ".join(self._external_symbols),
+            ", ".join(self._external_intervals),
+        )
 
     async def _plan_replay(self) -> ReplayPlan:
         s = self.settings
@@ -187,12 +220,22 @@ class Platform:
 
     def _collector(self) -> MarketDataCollector:
         s = self.settings
-        if s.exchange == "sim":
+        if s.exchange == "sim" and s.exchange_url is not None:
+            from avd.exchange.simulator.client import SimClient
+
+            sim = SimClient(self._sim_address())
+            symbols = s.market.symbols or self._external_symbols
+            client_factory: Any = sim.create
+
+            def bsm(client: Any, queue: int) -> Any:
+                return sim.socket_manager(client, max_queue_size=queue)
+
+        elif s.exchange == "sim":
             from avd.exchange.simulator.client import SimClient
 
             sim = SimClient(self._start_simulator())
             symbols = s.market.symbols or sorted(self.simulator.sim.market.symbols)  # type: ignore[union-attr]
-            client_factory: Any = sim.create
+            client_factory = sim.create
 
             def bsm(client: Any, queue: int) -> Any:
                 return sim.socket_manager(client, max_queue_size=queue)
@@ -209,7 +252,7 @@ class Platform:
                 return BinanceSocketManager(client, max_queue_size=queue)
 
         intervals = s.market.intervals or (
-            [self.replay.choice.interval] if self.replay is not None else ["1m"]
+            [self.replay.choice.interval] if self.replay is not None else self._external_intervals
         )
         settings = CollectorSettings(
             symbols=symbols,
@@ -308,7 +351,9 @@ class Platform:
         else:
             await self.db.upgrade()
         self.history_writer.start()
-        if self.settings.exchange == "sim":
+        if self.settings.exchange == "sim" and self.settings.exchange_url is not None:
+            await self._external_replay()
+        elif self.settings.exchange == "sim":
             # after the history is up: a restart resumes after the stored candles
             self.replay = await self._plan_replay()
         self.collector = self._collector()

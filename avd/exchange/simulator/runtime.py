@@ -149,6 +149,10 @@ class Simulator:
             "steps": self.steps,
             "step_ms": self.config.step_ms,
             "symbols": sorted(self.market.symbols),
+            # the replayed interval of each symbol (what a platform streams from it)
+            "intervals": {
+                sym: sm.series.interval for sym, sm in sorted(self.market.symbols.items())
+            },
             "stream_connections": len(self.hub.conns),
             "user_connections": len(self.users.conns),
         }

@@ -28,6 +28,7 @@ def market_overrides(
     data_dir: Path | None,
     symbols: str | None,
     interval: str | None,
+    exchange_url: str | None = None,
 ) -> dict[str, Any]:
     """The command-line options as overrides of the platform's settings."""
     o: dict[str, Any] = {}
@@ -45,6 +46,8 @@ def market_overrides(
         o["record"] = record
     if data_dir is not None:
         o["data_dir"] = data_dir
+    if exchange_url is not None:
+        o["exchange_url"] = exchange_url
     if symbols:
         market["symbols"] = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     if interval:
@@ -93,6 +96,14 @@ Interval = Annotated[
         "where a comma-separated list works too).",
     ),
 ]
+ExchangeUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--exchange-url",
+        help="A running simulator (`avd sim`), e.g. http://127.0.0.1:8765: python-binance "
+        "talks to it instead of starting one here (its symbols and interval by default).",
+    ),
+]
 RestartReplay = Annotated[
     bool,
     typer.Option(
@@ -119,6 +130,7 @@ def register(app: typer.Typer, serve: typer.Typer, launch: Launch) -> None:
         data_dir: DataDir = None,
         symbols: Symbols = None,
         interval: Interval = None,
+        exchange_url: ExchangeUrl = None,
         restart_replay: RestartReplay = False,
     ) -> None:
         """Serve the MarketContext service alone: market data, contexts, signals, /stream.
@@ -128,5 +140,7 @@ def register(app: typer.Typer, serve: typer.Typer, launch: Launch) -> None:
         `avd serve trade` serve those; `avd run` serves all three together).
         It takes the platform's configuration file.
         """
-        o = market_overrides(data, speed, port, exchange, record, data_dir, symbols, interval)
+        o = market_overrides(
+            data, speed, port, exchange, record, data_dir, symbols, interval, exchange_url
+        )
         launch(config, o, restart_replay)
