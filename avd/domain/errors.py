@@ -13,7 +13,7 @@ Forbidden           403      authenticated, not allowed (role, blocked)
 NotFound            404      no such thing for this caller
 Conflict            409      the state does not allow it now
 PaymentRequired     402      the prepaid balance is exhausted
-Locked              423      locked after repeated failures
+Locked              423      locked after repeated failures (``retry_after_s``)
 TooManyRequests     429      rate-limited (``retry_after_s``)
 UpstreamFailed      502      the exchange refused or failed unexpectedly
 Unavailable         503      a service or the exchange cannot be reached
@@ -60,7 +60,11 @@ class PaymentRequired(Refusal):
 
 
 class Locked(Refusal):
-    """Locked after repeated failures."""
+    """Locked after repeated failures; unlocked after ``retry_after_s``."""
+
+    def __init__(self, rule: str, detail: str, *, retry_after_s: int = 1, **numbers: str) -> None:
+        super().__init__(rule, detail, **numbers)
+        self.retry_after_s = retry_after_s
 
 
 class TooManyRequests(Refusal):

@@ -4,33 +4,15 @@ In the all-in-one process the trade service reaches the Client service
 through a :class:`LocalClientGateway`; apart, it uses the REST adapter of
 :mod:`avd.services.trade.remote`. Both implement
 :class:`~avd.domain.gateways.ClientGateway` and raise the same
-:mod:`avd.domain.errors` refusals for the same answer.
+:mod:`avd.domain.errors` refusals for the same answer (the Client service
+raises them itself: nothing to translate here).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TypeVar
-
 from avd.domain import gateways as g
-from avd.domain.errors import Refusal
 from avd.domain.parameters import BotParameters
 from avd.services.client.service import ClientService
-from avd.web.errors import ApiError, refusal_from
-
-T = TypeVar("T")
-
-
-async def _call(answer: Awaitable[T]) -> T:
-    """The Client service's answer; its HTTP-shaped refusals as domain refusals."""
-    try:
-        return await answer
-    except ApiError as exc:
-        raise _refusal(exc) from None
-
-
-def _refusal(exc: ApiError) -> Refusal:
-    return refusal_from(exc.status, exc.error, exc.detail)
 
 
 class LocalClientGateway:
@@ -42,37 +24,37 @@ class LocalClientGateway:
     async def authenticate(self, token: str | None, role: g.Role) -> g.Principal:
         """Who ``token`` belongs to."""
         await self._svc.start()
-        user = await _call(self._svc.authenticate(token, role))
+        user = await self._svc.authenticate(token, role)
         return g.Principal(user.id, user.role)
 
     async def parameters(self, client_id: int) -> BotParameters:
         """A client's bot parameters."""
         await self._svc.start()
-        return await _call(self._svc.parameters(client_id))
+        return await self._svc.parameters(client_id)
 
     async def bots(self) -> list[tuple[int, BotParameters]]:
         """Every client allowed to trade, with its parameters."""
         await self._svc.start()
-        return await _call(self._svc.bots())
+        return await self._svc.bots()
 
     async def internal_balance(self, client_id: int) -> g.InternalBalance:
         """Balance and whether the client may trade."""
         await self._svc.start()
-        return await _call(self._svc.internal_balance(client_id))
+        return await self._svc.internal_balance(client_id)
 
     async def check_trade(self, client_id: int) -> g.TradeAllowance:
         """Allow a new trade, or raise ``PaymentRequired`` / ``Forbidden``."""
         await self._svc.start()
-        return await _call(self._svc.check_trade(client_id))
+        return await self._svc.check_trade(client_id)
 
     async def charge_fee(self, charge: g.FeeCharge) -> g.FeeCharged:
         """Charge the platform fee on a closed trade."""
         await self._svc.start()
-        return await _call(self._svc.charge_fee(charge))
+        return await self._svc.charge_fee(charge)
 
     async def decrypt_api_secret(
         self, client_id: int, key_id: int | None = None
     ) -> g.ExchangeCredentials:
         """The decrypted key pair."""
         await self._svc.start()
-        return await _call(self._svc.credentials(client_id, key_id))
+        return await self._svc.credentials(client_id, key_id)

@@ -184,6 +184,20 @@ class JournalEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")
 
 
+class RateLimitWindow(Base):
+    """The recent hits on one key (the login attempts of one address), for every process.
+
+    Stored, not kept in memory, so the limit holds across the processes that
+    share the database; a row whose window has passed is deleted.
+    """
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hits: Mapped[str] = mapped_column(Text)  # JSON array of epoch seconds, oldest first
+    expires_at: Mapped[float] = mapped_column(Float, index=True)  # last hit + window
+
+
 class CandleRecord(Base):
     """A closed candle (the seeds' PriceAndVolume storage).
 

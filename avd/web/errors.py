@@ -1,7 +1,11 @@
 """One error shape for every REST service: ``{"error": ..., "detail": ...}``.
 
-Raise :class:`ApiError` (or let a validation error escape) anywhere in a
-handler; :data:`EXCEPTION_HANDLERS` turns it into JSON with the right status.
+A service raises the refusals of :mod:`avd.domain.errors` (or lets a
+validation error escape); :data:`EXCEPTION_HANDLERS` turns them into JSON
+with the status of :data:`STATUS_OF`: ``{"error": rule, "detail": sentence,
+"numbers": {...}}`` (``numbers`` only when the refusal carries some), with
+``Retry-After`` on a 429 or 423 and ``WWW-Authenticate: Bearer`` on a 401.
+:class:`ApiError` is left for what only HTTP knows (a body too large).
 ``error`` is a stable machine code (``"not_found"``, ``"invalid_request"``),
 ``detail`` a sentence for people.
 """
@@ -116,12 +120,19 @@ async def _validation_error(_: Request, exc: Exception) -> Response:
     return error_response(422, "invalid_request", problems)
 
 
+def refusal_headers(refusal: e.Refusal) -> dict[str, str] | None:
+    """The headers HTTP asks for with a refusal: when to retry, how to authenticate."""
+    if isinstance(refusal, e.TooManyRequests | e.Locked):
+        return {"Retry-After": str(max(1, refusal.retry_after_s))}
+    if isinstance(refusal, e.Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}  # RFC 6750: a 401 names the scheme
+    return None
+
+
 async def _refusal(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.Refusal)
     status = status_of(exc)
-    headers = (
-        {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, e.TooManyRequests) else None
-    )
+    headers = refusal_headers(exc)
     extra: dict[str, Any] = {"numbers": exc.numbers} if exc.numbers else {}
     if isinstance(exc, e.Unavailable) and exc.service:
         extra["service"] = exc.service

@@ -1,4 +1,4 @@
-"""``avd serve client``, ``avd admin create``, ``avd db upgrade``, ``avd keys rotate``."""
+"""``avd serve client``, ``avd admin create``, ``avd db upgrade``, ``avd keys rotate[-signing]``."""
 
 from __future__ import annotations
 
@@ -87,9 +87,9 @@ def admin_create(
     data_dir: DataDirOpt = None,
 ) -> None:
     """Create an admin account (the first one, or another)."""
+    from avd.domain.errors import Refusal
     from avd.services.client import schemas as m
     from avd.services.client.service import ClientService
-    from avd.web.errors import ApiError
 
     try:
         req = m.RegisterRequest(email=email, password=password)
@@ -109,7 +109,7 @@ def admin_create(
 
     try:
         user_id = asyncio.run(run())
-    except ApiError as exc:
+    except Refusal as exc:
         typer.echo(f"error: {exc.detail}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"admin {req.email} created (id {user_id})")
@@ -164,12 +164,38 @@ def keys_rotate(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
     typer.echo(f"{count} secrets re-encrypted under the new key")
 
 
+@one_line_errors
+def keys_rotate_signing(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Sign access tokens with a new Ed25519 key; the previous key is still published.
+
+    Restart the Client service to sign with the new key. The previous key stays
+    in ``GET /.well-known/jwks.json``, so the tokens it signed keep verifying
+    until they expire (the other services fetch the new key when they first see
+    its ``kid``). With ``AVD_CLIENT_JWT_SIGNING_KEYS``, put a new key first in
+    that list instead (``python -c "from avd.services.client.auth.signing import
+    new_seed; print(new_seed())"``).
+    """
+    from avd.exceptions import ConfigError
+    from avd.services.client.auth.signing import SigningKeys
+    from avd.services.client.service import SIGNING_KEYS_FILE
+
+    settings = _settings(config, data_dir)
+    if settings.jwt_signing_keys is not None:
+        raise ConfigError(
+            "the signing keys come from AVD_CLIENT_JWT_SIGNING_KEYS: put a new key first there"
+        )
+    keys = SigningKeys.rotate_file(settings.resolved_data_dir() / SIGNING_KEYS_FILE)
+    kids = [k["kid"] for k in keys.jwks()["keys"]]
+    typer.echo(f"access tokens are now signed with key {kids[0]}; published: {', '.join(kids)}")
+
+
 def register(app: typer.Typer, serve: typer.Typer) -> None:
     """Add ``avd serve client``, ``avd admin``, ``avd db`` and ``avd keys``."""
     serve.command("client")(serve_client)
     admin_app.command("create")(admin_create)
     db_app.command("upgrade")(db_upgrade)
     keys_app.command("rotate")(keys_rotate)
+    keys_app.command("rotate-signing")(keys_rotate_signing)
     app.add_typer(admin_app, name="admin")
     app.add_typer(db_app, name="db")
     app.add_typer(keys_app, name="keys")

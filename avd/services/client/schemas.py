@@ -222,6 +222,23 @@ class Principal(BaseModel):
     role: Role
 
 
+class Jwk(BaseModel):
+    """A public key that verifies access tokens (RFC 8037: Ed25519 as an OKP key)."""
+
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str = Field(description="the public key, base64url")
+    kid: str = Field(description="its RFC 7638 thumbprint, named in each token's header")
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class Jwks(BaseModel):
+    """The JSON Web Key Set of the Client service, newest key first."""
+
+    keys: list[Jwk]
+
+
 class ClientBot(BaseModel):
     """A client allowed to trade and its bot parameters."""
 

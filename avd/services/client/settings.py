@@ -51,7 +51,13 @@ class ClientSettings(ServiceSettings):
         description="sqlite:///... or postgresql://...; default: client.db in the data dir",
     )
     jwt_secret: SecretStr | None = Field(
-        default=None, description="default: generated in the data dir"
+        default=None,
+        description="HS256 secret of refresh tokens; default: generated in the data dir",
+    )
+    jwt_signing_keys: SecretStr | None = Field(
+        default=None,
+        description="Ed25519 keys of access tokens (base64url seeds, comma-separated, newest "
+        "first); default: jwt-signing.keys in the data dir",
     )
     fernet_keys: SecretStr | None = Field(
         default=None,

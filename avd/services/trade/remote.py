@@ -17,6 +17,7 @@ from avd.domain import gateways as g
 from avd.domain.errors import Unavailable
 from avd.domain.parameters import BotParameters
 from avd.web.errors import refusal_from
+from avd.web.tokens import TokenVerifier
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -31,6 +32,7 @@ class RestClientGateway:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        verifier: TokenVerifier | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
@@ -38,6 +40,9 @@ class RestClientGateway:
             timeout=timeout,
             transport=transport,
         )
+        # tokens are verified here with the Client service's public keys (and its
+        # revocation answer when it can give one), so reads go on while it is down
+        self._verifier = verifier if verifier is not None else TokenVerifier(self._http)
 
     def __repr__(self) -> str:  # the token stays out of reprs and logs
         return f"RestClientGateway(base_url={str(self._http.base_url)!r})"
@@ -69,12 +74,12 @@ class RestClientGateway:
         return model.model_validate_json(r.content)
 
     async def authenticate(self, token: str | None, role: g.Role) -> g.Principal:
-        """Who ``token`` belongs to, as the Client service says."""
-        r = await self._request(
-            "POST", "/client/internal/whoami", json={"token": token or "", "role": role}
-        )
-        body = r.json()
-        return g.Principal(int(body["id"]), str(body["role"]))
+        """Who ``token`` belongs to: verified here, offline if the Client service is down.
+
+        See :class:`avd.web.tokens.TokenVerifier` (signature, expiry, issuer,
+        role; a revocation check when the Client service answers).
+        """
+        return await self._verifier.verify(token, role)
 
     async def parameters(self, client_id: int) -> BotParameters:
         """A client's bot parameters."""

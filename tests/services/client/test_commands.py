@@ -193,3 +193,31 @@ def test_keys_rotate(tmp_path: Path, database_url: str) -> None:
     assert (data / "fernet.keys").stat().st_mode & 0o077 == 0
     # decrypts with the new key alone
     assert asyncio.run(read(uid)) == secret
+
+
+def test_keys_rotate_signing_keeps_the_previous_key_published(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    cfg = _config(tmp_path, f"sqlite:///{tmp_path / 'rot.db'}")
+
+    def rotate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*AVD, "keys", "rotate-signing", "--config", str(cfg), "--data-dir", str(data)],
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    r = rotate()  # the first run creates the key file, then rotates it
+    assert r.returncode == 0, r.stderr
+    first = (data / "jwt-signing.keys").read_text().split()
+    assert len(first) == 2
+    r = rotate()
+    assert r.returncode == 0, r.stderr
+    second = (data / "jwt-signing.keys").read_text().split()
+    # a new key first, the previous one kept, the one before dropped
+    assert len(second) == 2 and second[1] == first[0] and second[0] not in first
+    assert (data / "jwt-signing.keys").stat().st_mode & 0o077 == 0
+    for seed in first + second:
+        assert seed not in r.stdout + r.stderr
+    assert "published:" in r.stdout

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from starlette.testclient import TestClient
 
 from tests.services.client.conftest import PASSWORD, admin_auth, auth, service_headers
@@ -175,8 +182,13 @@ def test_openapi_document(api: TestClient) -> None:
         "/admin/clients",
         "/admin/journal",
         "/admin/parameters",
+        "/.well-known/jwks.json",
     ):
         assert p in paths, p
+    jwks = paths["/.well-known/jwks.json"]["get"]
+    assert "security" not in jwks  # public: anyone may verify a token
+    schema = jwks["responses"]["200"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/Jwks"}
     assert paths["/auth/register"]["post"]["responses"]["201"]
     assert set(paths["/client/parameters"]) == {"get", "put", "patch"}
     assert set(paths["/admin/parameters"]) == {"get", "put", "patch"}
@@ -186,3 +198,26 @@ def test_openapi_document(api: TestClient) -> None:
     assert number_types(doc) == []
     fee = doc["components"]["schemas"]["Funds"]["properties"]["fee_percent"]
     assert fee["type"] == "string"
+
+
+def test_jwks_publishes_the_key_that_signs_access_tokens(api: TestClient, tmp_path: Path) -> None:
+    r = api.get("/.well-known/jwks.json")
+    assert r.status_code == 200 and "max-age" in r.headers["cache-control"]
+    (key,) = r.json()["keys"]
+    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("OKP", "Ed25519", "EdDSA", "sig")
+    assert set(key) == {"kty", "crv", "x", "kid", "alg", "use"}  # no private part ("d")
+    # x is the public half of the seed in the data folder; kid its RFC 7638 thumbprint
+    seed = (tmp_path / "jwt-signing.keys").read_text().split()[0]
+    private = Ed25519PrivateKey.from_private_bytes(
+        base64.urlsafe_b64decode(seed + "=" * (-len(seed) % 4))
+    )
+    x = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    assert key["x"] == base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+    thumb = hashlib.sha256(('{"crv":"Ed25519","kty":"OKP","x":"' + key["x"] + '"}').encode())
+    assert key["kid"] == base64.urlsafe_b64encode(thumb.digest()).rstrip(b"=").decode()
+    # an access token names that key and verifies with the published half alone
+    token = auth(api, "jwks@example.com")["Authorization"].removeprefix("Bearer ")
+    assert jwt.get_unverified_header(token) == {"alg": "EdDSA", "kid": key["kid"], "typ": "JWT"}
+    public = jwt.PyJWK(key).key
+    claims = jwt.decode(token, public, algorithms=["EdDSA"], issuer="avd")
+    assert (claims["typ"], claims["role"]) == ("access", "client")

@@ -118,13 +118,17 @@ def test_secrets_stay_out_of_responses_logs_and_the_database(
     svc = api.app.state.client_service  # type: ignore[attr-defined]
     jwt_secret = (tmp_path / "jwt.secret").read_text().strip()
     fernet = (tmp_path / "fernet.keys").read_text().strip()
+    signing = (tmp_path / "jwt-signing.keys").read_text().strip()
     logged = "\n".join(rec.getMessage() for rec in caplog.records) + caplog.text
-    for secret in (API_KEY, API_SECRET, PASSWORD, jwt_secret, fernet, svc._service_token):
+    for secret in (API_KEY, API_SECRET, PASSWORD, jwt_secret, fernet, signing, svc._service_token):
         assert secret not in logged
     assert "keys@example.com" not in repr(svc)
+    # the JWKS publishes public keys only
+    assert signing not in api.get("/.well-known/jwks.json").text
+    assert signing not in repr(svc.signing_keys) and signing not in repr(svc.tokens)
 
     # generated secrets are 0600
-    for name in ("jwt.secret", "fernet.keys", "service.token"):
+    for name in ("jwt.secret", "jwt-signing.keys", "fernet.keys", "service.token"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
 
     if settings.resolved_database_url().startswith("sqlite"):

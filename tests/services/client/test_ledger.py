@@ -139,6 +139,7 @@ def test_fees_charged_on_closed_trades_and_trading_refused_when_exhausted(api: T
 
     r = api.post("/client/internal/trade-check", headers=svc, json={"client_id": cid})
     assert r.status_code == 402 and r.json()["error"] == "insufficient_balance"
+    assert r.json()["numbers"] == {"balance": "0.00"}  # 5.00 deposited, 2.50 + 2.50 charged
     assert api.get("/client/funds", headers=h).json()["can_trade"] is False
     ops = api.get("/client/history", headers=h).json()["operations"]
     assert [o["amount"] for o in ops if o["type"] == "fee_charge"] == ["-2.50", "-2.50"]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from pathlib import Path
 
 import jwt
 import pyotp
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from starlette.testclient import TestClient
 
 from avd.services.client.app import create_app
@@ -22,6 +25,23 @@ def _b64(data: dict[str, object]) -> str:
 
 def _claims(token: str) -> dict[str, object]:
     return jwt.decode(token, options={"verify_signature": False})
+
+
+def _sign(data_dir: Path, claims: dict[str, object]) -> str:
+    """``claims`` signed with the service's own access-token key (from its data folder)."""
+    seed = (data_dir / "jwt-signing.keys").read_text().split()[0]
+    key = Ed25519PrivateKey.from_private_bytes(
+        base64.urlsafe_b64decode(seed + "=" * (-len(seed) % 4))
+    )
+    x = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    # the kid is the key's RFC 7638 thumbprint
+    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": _b64url(x)}, separators=(",", ":"))
+    kid = _b64url(hashlib.sha256(canonical.encode()).digest())
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def test_tampered_expired_and_unsigned_tokens_are_refused(api: TestClient, tmp_path: Path) -> None:
@@ -54,15 +74,13 @@ def test_tampered_expired_and_unsigned_tokens_are_refused(api: TestClient, tmp_p
         get(jwt.encode(claims, "another-secret-another-secret-another-secret", algorithm="HS256"))
         == 401
     )
-    # expired, but correctly signed with the service's own secret
+    # signed with the refresh tokens' HMAC secret: an access token is EdDSA only
     secret = (tmp_path / "jwt.secret").read_text().strip()
+    assert get(jwt.encode(claims, secret, algorithm="HS256")) == 401
+    # expired, but correctly signed with the service's own key
     expired = {**claims, "exp": int(time.time()) - 10, "iat": int(time.time()) - 100}
-    assert get(jwt.encode(expired, secret, algorithm="HS256")) == 401
-    r = api.get(
-        "/client/me",
-        headers={"Authorization": f"Bearer {jwt.encode(expired, secret, algorithm='HS256')}"},
-    )
-    assert r.json()["detail"] == "the token has expired"
+    r = api.get("/client/me", headers={"Authorization": f"Bearer {_sign(tmp_path, expired)}"})
+    assert r.status_code == 401 and r.json()["detail"] == "the token has expired"
     # a refresh token is not an access token
     login = api.post(
         "/auth/login", json={"email": "mallory@example.com", "password": PASSWORD}
@@ -77,7 +95,7 @@ def test_tampered_expired_and_unsigned_tokens_are_refused(api: TestClient, tmp_p
     assert (
         api.get(
             "/admin/clients",
-            headers={"Authorization": f"Bearer {jwt.encode(promoted, secret, algorithm='HS256')}"},
+            headers={"Authorization": f"Bearer {_sign(tmp_path, promoted)}"},
         ).status_code
         == 403
     )
