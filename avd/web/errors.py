@@ -3,7 +3,9 @@
 Raise :class:`ApiError` (or let a validation error escape) anywhere in a
 handler; :data:`EXCEPTION_HANDLERS` turns it into JSON with the right status.
 ``error`` is a stable machine code (``"not_found"``, ``"invalid_request"``),
-``detail`` a sentence for people.
+``detail`` a sentence for people. A service's refusal (:mod:`avd.domain.errors`)
+also carries ``numbers`` (the numbers behind the rule, ``{}`` when none) and,
+for a 503, the ``service`` that cannot be reached.
 """
 
 from __future__ import annotations
@@ -122,7 +124,8 @@ async def _refusal(_: Request, exc: Exception) -> Response:
     headers = (
         {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, e.TooManyRequests) else None
     )
-    extra: dict[str, Any] = {"numbers": exc.numbers} if exc.numbers else {}
+    # always there (empty when the rule has none): a client reads one shape
+    extra: dict[str, Any] = {"numbers": exc.numbers}
     if isinstance(exc, e.Unavailable) and exc.service:
         extra["service"] = exc.service
     return error_response(status, exc.rule, exc.detail, headers, **extra)
