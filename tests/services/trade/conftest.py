@@ -119,12 +119,24 @@ class Stack:
     admin_id: int = 0
 
 
-async def make_stack(tmp: Path, sim: Sim, database_url: str | None = None, **engine: Any) -> Stack:
+async def make_stack(
+    tmp: Path,
+    sim: Sim,
+    database_url: str | None = None,
+    *,
+    limiter: RestLimiter | None = None,
+    **engine: Any,
+) -> Stack:
     url = database_url or f"sqlite:///{tmp / 'avd.db'}"
     clients = ClientService(ClientSettings(data_dir=tmp, database_url=url, argon2=CHEAP_ARGON2))
     hub = EventHub()
     svc = service_for(
-        hub, clients, "sim", sim.address, TradeEngineSettings(**engine), limiter=RestLimiter()
+        hub,
+        clients,
+        "sim",
+        sim.address,
+        TradeEngineSettings(**engine),
+        limiter=limiter or RestLimiter(),
     )
     events: list[Any] = []
 
