@@ -152,12 +152,23 @@ class StopMonitor:
         self.positions: dict[int, Tracked] = {}
         self._symbols: set[str] = set()
         self._atr: dict[tuple[str, str], Atr] = {}
-        # the market and the exits asked for now take turns: a stop hit while
-        # a manual sale is on its way to the exchange never sells twice
-        self._lock = asyncio.Lock()
+        # per symbol, the market and the exits asked for now take turns: a
+        # stop hit while a manual sale is on its way to the exchange never
+        # sells twice
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def __len__(self) -> int:
         return len(self.positions)
+
+    def _lock(self, symbol: str) -> asyncio.Lock:
+        lock = self._locks.get(symbol)
+        if lock is None:
+            lock = self._locks[symbol] = asyncio.Lock()
+        return lock
+
+    def _symbol_of(self, trade_id: int) -> str:
+        t = self.positions.get(trade_id)
+        return "" if t is None else t.symbol
 
     async def add(
         self,
@@ -209,7 +220,7 @@ class StopMonitor:
         """Feed a kline (closed: its path; in progress: its latest price)."""
         if ev.symbol not in self._symbols:
             return
-        async with self._lock:
+        async with self._lock(ev.symbol):
             if ev.closed:
                 # ATR(14) of the stream, for chandelier stops (effective at the close)
                 atr = self._atr.setdefault((ev.symbol, ev.interval), Atr(ATR_PERIOD))
@@ -232,12 +243,12 @@ class StopMonitor:
     async def on_price(self, symbol: str, price: Decimal, ts: int) -> None:
         """Feed one price."""
         if symbol in self._symbols:
-            async with self._lock:
+            async with self._lock(symbol):
                 await self.handle(self.tracker.on_price(symbol, price, ts))
 
     async def set_stop(self, trade_id: int, stop: Decimal, ts: int) -> None:
         """Move a stop by hand (``PATCH /trades/{id}``)."""
-        async with self._lock:
+        async with self._lock(self._symbol_of(trade_id)):
             await self.handle(self.tracker.set_stop(trade_id, stop, ts))
 
     async def close(self, trade_id: int, price: Decimal, ts: int) -> None:
@@ -252,7 +263,7 @@ class StopMonitor:
             The exchange refused the exit or could not be reached: the
             position stays tracked, with its protective stop on the exchange.
         """
-        async with self._lock:
+        async with self._lock(self._symbol_of(trade_id)):
             t = self.positions.get(trade_id)
             st = self.tracker.get(trade_id)
             if t is None or st is None or not t.live:
@@ -277,7 +288,7 @@ class StopMonitor:
             The exchange refused the sale or could not be reached: nothing
             was sold, the position stays as it was (and protected).
         """
-        async with self._lock:
+        async with self._lock(self._symbol_of(trade_id)):
             t = self.positions[trade_id]
             if not t.live:
                 self.tracker.reduce(trade_id, qty)

@@ -10,6 +10,7 @@ the exchange; once the exchange is back, the same close goes through.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal as Dec
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,39 @@ def test_a_sale_the_exchange_fails_is_a_503_and_sells_nothing(sim: Sim, tmp_path
                 tid = r.json()["trades"][0]["id"]
                 stop1 = stack.engine.oid(cid, tid, "s1")
                 assert (await _orders(sim, stop1))[stop1]["status"] == "NEW"
+        finally:
+            await close_stack(stack)
+
+    run(go(), timeout=120)
+
+
+def test_a_stop_hit_while_a_close_is_on_its_way_sells_once(sim: Sim, tmp_path: Path) -> None:
+    # The close goes to the exchange before the tracker lets the position go;
+    # a price through the stop meanwhile waits for it, then finds nothing to sell.
+    from avd.domain.events import TradeClosed
+    from avd.services.trade.plans import TradeOrder
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            cid, _ = await stack.client("race@example.com", mode="live")
+            price = await sim_price(sim)
+            t = await stack.engine.execute(
+                cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(100), stop_loss=price - 2000)
+            )
+            closing = asyncio.create_task(stack.engine.close(cid, t.id))
+            while t.id not in stack.engine.positions.close_reason:  # the exit is on its way
+                assert not closing.done(), closing
+                await asyncio.sleep(0)
+            await stack.engine.on_tick("BTCUSDT", 10**13, price - 3000)  # through the stop
+            closed = await closing
+            await stack.hub.drain()
+            assert (closed.status, closed.close_reason) == ("closed", "manual")
+            events = [e for e in stack.events if isinstance(e, TradeClosed)]
+            assert [(e.trade_id, e.reason) for e in events] == [(t.id, "manual")]
+            orders = await _orders(sim, stack.engine.oid(cid, t.id, ""))
+            sold = [o for o in orders.values() if (o["type"], o["side"]) == ("MARKET", "SELL")]
+            assert [o["status"] for o in sold] == ["FILLED"]
         finally:
             await close_stack(stack)
 
