@@ -12,10 +12,14 @@ module          responsibility
 ``booking``     order reports, fills, exits, realized P&L, the fee, the risk state
 ``orders``      order-update routing, tracking and protecting positions, signal exits
 ``stops``       the stop monitor (the Rust stop tracker on the market stream)
+``protection``  live positions: the protective stop order, the market exits
 ``recovery``    restart recovery and reconciliation with the exchanges
 ``signals``     the bots: a signal becomes a trade for every enabled bot
 ``manual``      close, amend, the kill switch, the account and the queries
 ``risk``        sizing and the limits every entry must pass
+``plans``       a trade request and its stop plan
+``positions``   what is held in memory; the client order ids
+``settings``    :class:`TradeEngineSettings`
 ==============  ===============================================================
 
 * Klines and signals are taken on one queue, in the order the MarketContext
