@@ -31,21 +31,21 @@ __all__ = [
     "Macd",
     "MarketEngine",
     "Obv",
-    "PartialExit",
+    "PositionClosed",
+    "PositionReduced",
     "PositionSize",
     "PositionState",
     "Progress",
     "Roc",
     "Rsi",
     "SimOrder",
-    "SlAdjusted",
     "Sma",
     "StdDev",
     "Stoch",
+    "StopMoved",
     "StopPlan",
     "StopTracker",
     "SymbolFilters",
-    "TradeClosed",
     "TradeSignal",
     "Vwap",
     "Wma",
@@ -728,7 +728,7 @@ class StopPlan:
     def __ne__(self, value: object, /) -> bool: ...
 
 @final
-class SlAdjusted:
+class StopMoved:
     @property
     def position_id(self) -> int: ...
     @property
@@ -743,7 +743,7 @@ class SlAdjusted:
     def ts(self) -> int: ...
 
 @final
-class PartialExit:
+class PositionReduced:
     @property
     def position_id(self) -> int: ...
     @property
@@ -760,7 +760,7 @@ class PartialExit:
     def ts(self) -> int: ...
 
 @final
-class TradeClosed:
+class PositionClosed:
     @property
     def position_id(self) -> int: ...
     @property
@@ -774,7 +774,7 @@ class TradeClosed:
     @property
     def ts(self) -> int: ...
 
-_StopEvent: TypeAlias = SlAdjusted | PartialExit | TradeClosed
+_StopEvent: TypeAlias = StopMoved | PositionReduced | PositionClosed
 
 @final
 class PositionState:

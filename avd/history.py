@@ -1,18 +1,21 @@
-"""Candle history files: discovery, loading, and the bundled sample.
+"""Candle history: the :class:`Candles` columns, files, and the bundled sample.
 
 Files follow the ``SYMBOL-INTERVAL.csv.gz`` naming of ``../shared/data``
 (``BTCUSDT-1m.csv.gz``); plain ``.csv`` and Binance's raw kline CSV (no
 header, 12 columns) are read too. Parsing is done by the Rust core.
+Klines given one by one (the collector's, stored rows, a Binance REST
+answer) become columns in one place: :func:`candles_from_klines`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,6 +99,57 @@ def read_candles(
         symbol = symbol or sym
         interval = interval or iv
     cols = _core.read_candles(p)
+    return Candles(symbol, interval, *(cols[f] for f in _COLUMNS))
+
+
+#: where Binance's kline array keeps each column (6 is the close time; 10, 11 unused)
+_BINANCE_FIELD = {
+    "open_time": 0,
+    "open": 1,
+    "high": 2,
+    "low": 3,
+    "close": 4,
+    "volume": 5,
+    "quote_volume": 7,
+    "trades": 8,
+    "taker_buy_base": 9,
+}
+
+
+def _field(kline: Any, name: str) -> Any:
+    if isinstance(kline, list | tuple):
+        i = _BINANCE_FIELD[name]
+        return kline[i] if i < len(kline) else None
+    return getattr(kline, name, None)
+
+
+def candles_from_klines(symbol: str, interval: str, klines: Sequence[Any]) -> Candles:
+    """Candle columns from klines given one by one, oldest first.
+
+    A kline is anything with the column names as attributes (a
+    :class:`~avd.domain.events.KlineReceived`, a stored candle row) or
+    Binance's kline array (``[open_time, open, high, low, close, volume,
+    close_time, quote_volume, trades, taker_buy_base, ...]``, numbers or
+    decimal strings). A value a kline lacks, or holds as ``None`` or ``""``,
+    is NaN.
+
+    Raises
+    ------
+    ValueError
+        When a value is not a number (the message names the kline's index).
+    """
+    n = len(klines)
+    cols: dict[str, Any] = {"open_time": np.empty(n, dtype=np.int64)}
+    for name in _COLUMNS[1:]:
+        cols[name] = np.empty(n, dtype=np.float64)
+    for i, k in enumerate(klines):
+        try:
+            cols["open_time"][i] = int(_field(k, "open_time"))
+            for name in _COLUMNS[1:]:
+                v = _field(k, name)
+                cols[name][i] = np.nan if v is None or v == "" else float(v)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"kline {i}: {exc}") from None
     return Candles(symbol, interval, *(cols[f] for f in _COLUMNS))
 
 

@@ -4,14 +4,24 @@ errors on bad files."""
 from __future__ import annotations
 
 import gzip
+from dataclasses import asdict
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from avd.domain.events import KlineReceived
 from avd.exceptions import DataError
-from avd.history import choose_interval, discover, parse_name, read_candles, sample_dir
+from avd.history import (
+    candles_from_klines,
+    choose_interval,
+    discover,
+    parse_name,
+    read_candles,
+    sample_dir,
+)
 
 
 @pytest.mark.parametrize(
@@ -113,3 +123,58 @@ def test_one_interval_is_chosen_from_files_of_several() -> None:
         choose_interval(found, "4h")
     with pytest.raises(ValueError, match="unknown interval"):
         choose_interval(found, "7m")
+
+
+def test_klines_of_every_shape_become_the_same_columns() -> None:
+    # the same two candles: as the collector's klines, as stored rows (an
+    # unknown optional value is NULL) and as Binance's REST kline arrays
+    received = [
+        KlineReceived(
+            symbol="BTCUSDT",
+            interval="1m",
+            open_time=60_000,
+            open=100.5,
+            high=101.0,
+            low=99.25,
+            close=100.75,
+            volume=3.5,
+            quote_volume=352.0,
+            trades=12.0,
+            taker_buy_base=1.5,
+            closed=True,
+        ),
+        KlineReceived(
+            symbol="BTCUSDT",
+            interval="1m",
+            open_time=120_000,
+            open=100.75,
+            high=102.0,
+            low=100.0,
+            close=101.5,
+            volume=2.0,
+            closed=True,
+        ),
+    ]
+    stored = [
+        SimpleNamespace(**asdict(received[0])),
+        SimpleNamespace(**{**asdict(received[1]), "quote_volume": None, "trades": None}),
+    ]
+    arrays = [
+        [60_000, "100.5", "101.0", "99.25", "100.75", "3.5", 119_999, "352.0", 12, "1.5", "0", "0"],
+        [120_000, "100.75", "102.0", "100.0", "101.5", "2.0"],
+    ]
+    nan = float("nan")
+    for klines in (received, stored, arrays):
+        c = candles_from_klines("BTCUSDT", "1m", klines)
+        assert (c.symbol, c.interval, len(c)) == ("BTCUSDT", "1m", 2)
+        assert c.open_time.dtype == np.int64 and c.open_time.tolist() == [60_000, 120_000]
+        np.testing.assert_array_equal(c.open, [100.5, 100.75])
+        np.testing.assert_array_equal(c.high, [101.0, 102.0])
+        np.testing.assert_array_equal(c.low, [99.25, 100.0])
+        np.testing.assert_array_equal(c.close, [100.75, 101.5])
+        np.testing.assert_array_equal(c.volume, [3.5, 2.0])
+        np.testing.assert_array_equal(c.quote_volume, [352.0, nan])
+        np.testing.assert_array_equal(c.trades, [12.0, nan])
+        np.testing.assert_array_equal(c.taker_buy_base, [1.5, nan])
+    with pytest.raises(ValueError, match="kline 1"):
+        candles_from_klines("BTCUSDT", "1m", [arrays[0], [180_000, "x", "1", "1", "1", "1"]])

@@ -20,7 +20,13 @@ import orjson
 
 from avd import _core
 from avd.exceptions import DataError
-from avd.history import Candles, IntervalChoice, choose_interval, interval_key
+from avd.history import (
+    Candles,
+    IntervalChoice,
+    candles_from_klines,
+    choose_interval,
+    interval_key,
+)
 
 _NAME = re.compile(
     r"^(?P<symbol>[A-Z0-9]{2,32})-(?P<interval>1s|1m|3m|5m|15m|30m|1h|2h|4h|6h|8h|12h|1d|3d|1w|1M)"
@@ -80,10 +86,6 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return sorted(set(out))
 
 
-def _num(v: Any) -> float:
-    return float(v) if v not in (None, "") else float("nan")
-
-
 def read_kline_json(path: Path) -> dict[str, Any]:
     """Columns of a Binance ``/api/v3/klines`` JSON response (a list of arrays).
 
@@ -103,30 +105,11 @@ def read_kline_json(path: Path) -> dict[str, Any]:
         isinstance(r, list) and 6 <= len(r) <= 12 for r in rows
     ):
         raise DataError(f"{path.name}: expected a list of Binance kline arrays [open_time, ...]")
-    n = len(rows)
-    cols: dict[str, Any] = {"open_time": np.empty(n, dtype=np.int64)}
-    for f in _COLUMNS[1:]:
-        cols[f] = np.full(n, np.nan)
-    # Binance's field order; 6 = close_time, 10 = taker_buy_quote, 11 = ignore.
-    where = {
-        1: "open",
-        2: "high",
-        3: "low",
-        4: "close",
-        5: "volume",
-        7: "quote_volume",
-        8: "trades",
-        9: "taker_buy_base",
-    }
     try:
-        for i, r in enumerate(rows):
-            cols["open_time"][i] = int(r[0])
-            for k, name in where.items():
-                if k < len(r):
-                    cols[name][i] = _num(r[k])
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{path.name}: kline {i}: {exc}") from None
-    return cols
+        c = candles_from_klines("", "", rows)
+    except ValueError as exc:
+        raise DataError(f"{path.name}: {exc}") from None
+    return {f: getattr(c, f) for f in _COLUMNS}
 
 
 def _read_one(path: Path) -> dict[str, Any]:

@@ -4,8 +4,10 @@ The same class serves both: give it a factory that creates the client
 (``AsyncClient.create`` for Binance, ``SimClient(address).create`` for the
 simulator) and one that makes its socket manager.
 
-* Every REST call goes through :class:`~avd.exchange.rest_limiter.RestLimiter`
-  (weight budget, 429/418 with Retry-After).
+* Every REST call goes through the process's one
+  :class:`~avd.exchange.rest_limiter.RestLimiter` (given by the runtime:
+  Binance counts the weight per IP, so every client of a process shares one
+  budget, and waits out 429/418 with Retry-After).
 * Quantities are rounded down to LOT_SIZE's step, limit prices to the tick
   in the passive direction, and an order that still breaks PRICE_FILTER,
   LOT_SIZE or NOTIONAL is refused locally with the rule and the numbers.
@@ -34,11 +36,11 @@ from avd.exchange.exchange import (
     OrderListener,
     OrderReport,
     OrderRequest,
+    SymbolInfo,
     describe_binance_error,
 )
 from avd.exchange.order_log import log_order
 from avd.exchange.rest_limiter import RestLimiter
-from avd.trading import SymbolFilters, filters_from_exchange_info
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +176,7 @@ class BinanceExchange:
         socket_manager: Callable[[Any], Any] | None = None,
         *,
         mode: str = "live",
-        limiter: RestLimiter | None = None,
+        limiter: RestLimiter,
         request_timeout_s: float = 10.0,
         max_attempts: int = 3,
         user_stream: bool = True,
@@ -183,13 +185,13 @@ class BinanceExchange:
         self.mode = mode
         self._factory = client_factory
         self._bsm_factory = socket_manager
-        self.limiter = limiter or RestLimiter()
+        self.limiter = limiter
         self.timeout = request_timeout_s
         self.max_attempts = max_attempts
         self._want_stream = user_stream and socket_manager is not None
         self._watch_s = watch_interval_s
         self.client: Any = None
-        self._filters: dict[str, SymbolFilters] = {}
+        self._symbols: dict[str, SymbolInfo] = {}
         self._listeners: list[OrderListener] = []
         self._stream_task: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[Any]] = set()
@@ -207,9 +209,18 @@ class BinanceExchange:
     # -- life cycle -----------------------------------------------------------------
 
     async def start(self) -> None:
-        """Create the client, read exchangeInfo, open the user data stream."""
+        """Create the client and open the user data stream.
+
+        Raises
+        ------
+        ExchangeError
+            When the exchange cannot be reached or refuses the client.
+        """
         if self.client is None:
-            self.client = await self._factory()
+            try:
+                self.client = await self._factory()
+            except Exception as exc:
+                raise to_exchange_error(exc) from None
         if self._want_stream and self._stream_task is None:
             self._stream_task = asyncio.create_task(self._user_stream(), name="user-stream")
 
@@ -260,16 +271,16 @@ class BinanceExchange:
         except Exception as exc:
             raise to_exchange_error(exc) from None
 
-    async def symbol_filters(self, symbol: str) -> SymbolFilters:
-        """The symbol's filters from exchangeInfo (cached)."""
-        f = self._filters.get(symbol)
-        if f is None:
+    async def symbol_info(self, symbol: str) -> SymbolInfo:
+        """The symbol's assets and filters from exchangeInfo (cached)."""
+        got = self._symbols.get(symbol)
+        if got is None:
             info = await self._rest(20, "exchangeInfo", lambda: self.client.get_symbol_info(symbol))
             if not info:
                 raise ExchangeError(f"invalid symbol {symbol}", code=-1121)
-            f = filters_from_exchange_info(info)
-            self._filters[symbol] = f
-        return f
+            got = SymbolInfo.from_exchange_info(info)
+            self._symbols[symbol] = got
+        return got
 
     async def last_price(self, symbol: str) -> Decimal:
         """The latest price (``ticker/price``)."""
@@ -278,7 +289,7 @@ class BinanceExchange:
 
     async def prepare(self, order: OrderRequest) -> dict[str, str]:
         """The POST /order parameters, rounded to the filters; refused when they cannot fit."""
-        f = await self.symbol_filters(order.symbol)
+        f = (await self.symbol_info(order.symbol)).filters
         qty = f.round_qty(order.quantity)
         params: dict[str, str] = {
             "symbol": order.symbol,

@@ -13,12 +13,12 @@ instead of being sent again.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
-from avd.trading import SymbolFilters
+from avd.trading import SymbolFilters, filters_from_exchange_info
 
 CLIENT_ORDER_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
@@ -37,15 +37,29 @@ RULES: dict[int, str] = {
 }
 
 
-QUOTE_ASSETS = ("USDT", "FDUSD", "USDC", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
+@dataclass(frozen=True, slots=True)
+class SymbolInfo:
+    """A symbol as the exchange lists it in ``exchangeInfo``: its two assets and its filters.
 
+    The base and quote assets are the exchange's ``baseAsset`` and
+    ``quoteAsset``, never guessed from the symbol's name (``BTCUSDT`` could be
+    split at any quote asset the exchange lists).
+    """
 
-def split_symbol(symbol: str) -> tuple[str, str]:
-    """(base, quote) of a spot symbol: ``BTCUSDT`` -> ``("BTC", "USDT")``."""
-    for q in QUOTE_ASSETS:
-        if symbol.endswith(q) and len(symbol) > len(q):
-            return symbol[: -len(q)], q
-    raise ValueError(f"unknown quote asset in {symbol}")
+    symbol: str
+    base: str
+    quote: str
+    filters: SymbolFilters
+
+    @classmethod
+    def from_exchange_info(cls, info: Mapping[str, Any]) -> SymbolInfo:
+        """One entry of ``exchangeInfo["symbols"]`` (python-binance's ``get_symbol_info``)."""
+        return cls(
+            symbol=str(info["symbol"]),
+            base=str(info["baseAsset"]),
+            quote=str(info["quoteAsset"]),
+            filters=filters_from_exchange_info(info),
+        )
 
 
 def client_order_id(client_id: int, trade_id: int, leg: str, namespace: str = "") -> str:
@@ -242,8 +256,8 @@ class Exchange(Protocol):
         """Disconnect."""
         ...
 
-    async def symbol_filters(self, symbol: str) -> SymbolFilters:
-        """PRICE_FILTER, LOT_SIZE and NOTIONAL of ``symbol``."""
+    async def symbol_info(self, symbol: str) -> SymbolInfo:
+        """The assets of ``symbol`` and its PRICE_FILTER, LOT_SIZE and NOTIONAL."""
         ...
 
     async def last_price(self, symbol: str) -> Decimal:

@@ -10,7 +10,9 @@ market through :meth:`PaperExchange.on_kline` (a candle's first trade, its
 open, at its open time; a closed candle seen whole runs along the fill
 model's intrabar path) and :meth:`PaperExchange.on_price`. Balances are kept
 in ``Decimal``; commission is taken in the asset received (base on a BUY,
-quote on a SELL), as on Binance.
+quote on a SELL), as on Binance; which asset is the base and which the quote
+comes from each symbol's :class:`~avd.exchange.exchange.SymbolInfo` (the
+exchange's ``exchangeInfo``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from avd.exchange.exchange import (
     OrderListener,
     OrderReport,
     OrderRequest,
-    split_symbol,
+    SymbolInfo,
 )
 from avd.exchange.order_log import log_order
 from avd.trading import Fill, FillModel, FilterViolation, SimOrder, SymbolFilters
@@ -53,12 +55,13 @@ class PaperExchange:
 
     def __init__(
         self,
-        filters: dict[str, SymbolFilters],
+        symbols: dict[str, SymbolInfo],
         balances: dict[str, Decimal] | None = None,
         *,
         model: FillModel | None = None,
     ) -> None:
-        self.filters = dict(filters)
+        #: the tradable symbols (the trade engine shares its own cache here)
+        self.symbols = dict(symbols)
         self.model = model if model is not None else FillModel()
         self._free: dict[str, Decimal] = dict(
             balances if balances is not None else {"USDT": Decimal("10000")}
@@ -85,19 +88,20 @@ class PaperExchange:
         """Call ``listener`` when a working order fills."""
         self._listeners.append(listener)
 
-    def split(self, symbol: str) -> tuple[str, str]:
-        """(base, quote) of ``symbol`` (``BTCUSDT`` -> ``BTC``, ``USDT``)."""
+    def _info(self, symbol: str) -> SymbolInfo:
         try:
-            return split_symbol(symbol)
-        except ValueError:
-            raise ExchangeError(f"unknown quote asset in {symbol}", code=-1121) from None
-
-    async def symbol_filters(self, symbol: str) -> SymbolFilters:
-        """The filters given at construction."""
-        try:
-            return self.filters[symbol]
+            return self.symbols[symbol]
         except KeyError:
             raise ExchangeError(f"invalid symbol {symbol}", code=-1121) from None
+
+    def split(self, symbol: str) -> tuple[str, str]:
+        """(base, quote) of ``symbol`` as the exchange lists it (``BTC``, ``USDT``)."""
+        info = self._info(symbol)
+        return info.base, info.quote
+
+    async def symbol_info(self, symbol: str) -> SymbolInfo:
+        """The symbol as given at construction (or added since)."""
+        return self._info(symbol)
 
     async def last_price(self, symbol: str) -> Decimal:
         """The latest price fed by the market stream."""
@@ -175,7 +179,7 @@ class PaperExchange:
         level with the maker fee. Any other exit is a market order: the
         taker fee, after the model's slippage (as the backtester's exits).
         """
-        filters = await self.symbol_filters(symbol)
+        filters = self._info(symbol).filters
         if not maker:
             ex = self.model.execute(
                 filters, side, qty, ts, points=[(ts + self.model.latency_ms, price)]
@@ -256,7 +260,7 @@ class PaperExchange:
         existing = self._orders.get(order.client_order_id)
         if existing is not None and existing.is_open:
             raise ExchangeError("Duplicate order sent.", code=-2010, rule="duplicate_order")
-        filters = await self.symbol_filters(order.symbol)
+        filters = self._info(order.symbol).filters
         ts, last = self._prices.get(order.symbol, (0, Decimal(0)))
         if order.type == "MARKET" and order.after_ms is not None:
             return self._wait_market(order, filters)

@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute
 import avd
 from avd.engine import EngineConfig, load_engine_config
 from avd.exceptions import ConfigError
+from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator.config import SimConfig
 from avd.exchange.simulator.server import BackgroundSimulator
 from avd.logs import setup_logging
@@ -51,9 +52,9 @@ from avd.services.market.candle_history import (
 from avd.services.market.collector import CollectorSettings, MarketDataCollector
 from avd.services.market.routes import routes as market_routes
 from avd.services.market.service import MarketContext
-from avd.services.trade.engine import TradeEngineSettings
 from avd.services.trade.routes import routes as trade_routes
 from avd.services.trade.service import TradeService
+from avd.services.trade.settings import TradeEngineSettings
 from avd.services.trade.stops import dec
 from avd.settings import ServiceSettings
 from avd.store.candles import SqlCandleHistory
@@ -110,6 +111,9 @@ class PlatformSettings(ServiceSettings):
     #: python-binance talks to it and no in-process simulator starts (the
     #: symbols and the interval are the ones it replays, unless given)
     exchange_url: str | None = Field(None, pattern=r"^https?://[^/\s]+/?$")
+    #: Binance's REST weight budget per minute, per IP: one limiter for the
+    #: process, shared by the collector and every exchange client
+    rest_weight_per_minute: int = Field(6000, ge=1)
     client: ClientSettings = Field(default_factory=ClientSettings)
     #: the trade engine (paper trading by default)
     trade: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
@@ -142,9 +146,16 @@ class Platform:
             SqlCandleHistory(self.db) if settings.persist_candles else MemoryCandleHistory()
         )
         self.history: CandleHistory = self.history_writer
+        # Binance counts REST weight per IP: one budget for every client of the process
+        self.limiter = RestLimiter(settings.rest_weight_per_minute)
         self.trade: TradeService | None = (
             trade_service(
-                self.hub, self.client, settings.exchange, self._sim_address, settings.trade
+                self.hub,
+                self.client,
+                settings.exchange,
+                self._sim_address,
+                settings.trade,
+                limiter=self.limiter,
             )
             if self.client is not None
             else None
@@ -262,7 +273,13 @@ class Platform:
             max_streams_per_connection=s.market.max_streams_per_connection,
         )
         return MarketDataCollector(
-            settings, self.hub, self.history, client_factory, bsm, on_history=self.market.on_history
+            settings,
+            self.hub,
+            self.history,
+            client_factory,
+            bsm,
+            on_history=self.market.on_history,
+            limiter=self.limiter,
         )
 
     def routes(self) -> list[BaseRoute]:

@@ -18,14 +18,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 import avd
+from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from avd.runtime.hub import EventHub
 from avd.runtime.transports import LocalClientGateway
 from avd.services.client.service import ClientService
 from avd.services.client.settings import ClientSettings
-from avd.services.trade.engine import TradeEngineSettings
 from avd.services.trade.routes import routes
 from avd.services.trade.service import MarketAccess, TradeService
+from avd.services.trade.settings import TradeEngineSettings
 from avd.settings import ServiceSettings
 from avd.web.errors import EXCEPTION_HANDLERS
 from avd.web.openapi import openapi_route
@@ -55,6 +56,8 @@ class TradeSettings(ServiceSettings):
     sim_address: str = "127.0.0.1:8765"
     #: how often prices are polled for the open positions (no kline stream alone)
     poll_prices_s: float = Field(default=2.0, gt=0)
+    #: Binance's REST weight budget per minute, per IP: one limiter for the process
+    rest_weight_per_minute: int = Field(default=6000, ge=1)
     engine: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
     #: the Client service's settings: same database and JWT secret (tokens verified in process)
     client: ClientSettings = Field(default_factory=ClientSettings)
@@ -66,12 +69,16 @@ def service_for(
     exchange: str,
     sim_address: str | Callable[[], str],
     engine: TradeEngineSettings,
+    *,
+    limiter: RestLimiter,
 ) -> TradeService:
     """A :class:`TradeService` whose market and live orders go to the simulator or Binance.
 
     ``sim_address`` may be a callable: ``avd run`` knows it only once its
     simulator has started. The trade service reaches ``clients`` through the
-    in-process gateway and keeps its trades in the same database.
+    in-process gateway and keeps its trades in the same database. Every REST
+    call to the exchange (market data and every client's orders) goes
+    through ``limiter``, the process's one weight budget.
     """
     gateway = LocalClientGateway(clients)
     database_url = clients.settings.resolved_database_url()
@@ -93,7 +100,8 @@ def service_for(
             gateway,
             database_url=database_url,
             settings=engine,
-            market=MarketAccess(public),
+            market=MarketAccess(public, limiter),
+            limiter=limiter,
             live_client=live,
             socket_manager=lambda c: SimClient(addr()).socket_manager(c, max_queue_size=1000),
             live_uses_client_keys=False,
@@ -111,7 +119,8 @@ def service_for(
         gateway,
         database_url=database_url,
         settings=engine,
-        market=MarketAccess(public_b),
+        market=MarketAccess(public_b, limiter),
+        limiter=limiter,
         live_client=live_b,
         socket_manager=lambda c: BinanceSocketManager(c, max_queue_size=1000),
     )
@@ -124,7 +133,10 @@ def create_app(settings: TradeSettings) -> Starlette:
         client_settings = client_settings.model_copy(update={"data_dir": settings.data_dir})
     clients = ClientService(client_settings)
     hub = EventHub()
-    svc = service_for(hub, clients, settings.exchange, settings.sim_address, settings.engine)
+    limiter = RestLimiter(settings.rest_weight_per_minute)
+    svc = service_for(
+        hub, clients, settings.exchange, settings.sim_address, settings.engine, limiter=limiter
+    )
     streams = Streams()
     own = routes(svc, streams)
     failure = StartupFailure()

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from avd.domain.events import KlineReceived
-from avd.history import Candles
+from avd.history import Candles, candles_from_klines
 from avd.store.database import Database
 from avd.store.models import CandleRecord
 
@@ -68,20 +67,4 @@ class SqlCandleHistory:
         if not rows:
             return None
 
-        def col(name: str) -> np.ndarray:
-            vals = [getattr(r, name) for r in rows]
-            return np.array([math.nan if v is None else v for v in vals], dtype=np.float64)
-
-        return Candles(
-            symbol,
-            interval,
-            np.array([r.open_time for r in rows], dtype=np.int64),
-            col("open"),
-            col("high"),
-            col("low"),
-            col("close"),
-            col("volume"),
-            col("quote_volume"),
-            col("trades"),
-            col("taker_buy_base"),
-        )
+        return candles_from_klines(symbol, interval, rows)

@@ -29,7 +29,9 @@ ticks (``tickSize``) and a quantity an integer number of steps (``stepSize``).
 - :class:`StopTracker` and :class:`StopPlan` — fixed, trailing (percent from
   the peak, chandelier ``peak - k * ATR``), break-even after N*R, partial
   take-profits at multiples of R and time stops, for thousands of positions;
-  emits :class:`SlAdjusted`, :class:`PartialExit` and :class:`TradeClosed`.
+  emits :class:`StopMoved`, :class:`PositionReduced` and :class:`PositionClosed`
+  (named apart from the domain events ``SLAdjusted`` and ``TradeClosed`` of
+  :mod:`avd.domain.events`, which the trade service publishes from them).
   A stop only ever moves in the position's favour.
 - :func:`size_position` — ``equity * risk% / |entry - stop|`` rounded down to
   the step, capped by maxQty, maxNotional, a max position notional and the
@@ -46,15 +48,15 @@ from avd._core import (
     Fill,
     FillModel,
     FilterViolation,
-    PartialExit,
+    PositionClosed,
+    PositionReduced,
     PositionSize,
     PositionState,
     SimOrder,
-    SlAdjusted,
+    StopMoved,
     StopPlan,
     StopTracker,
     SymbolFilters,
-    TradeClosed,
     size_position,
 )
 
@@ -63,21 +65,21 @@ __all__ = [
     "Fill",
     "FillModel",
     "FilterViolation",
-    "PartialExit",
+    "PositionClosed",
+    "PositionReduced",
     "PositionSize",
     "PositionState",
     "SimOrder",
-    "SlAdjusted",
     "StopEvent",
+    "StopMoved",
     "StopPlan",
     "StopTracker",
     "SymbolFilters",
-    "TradeClosed",
     "filters_from_exchange_info",
     "size_position",
 ]
 
-StopEvent = SlAdjusted | PartialExit | TradeClosed
+StopEvent = StopMoved | PositionReduced | PositionClosed
 """Any event of the :class:`StopTracker`."""
 
 

@@ -7,7 +7,9 @@ with the status of :data:`STATUS_OF`: ``{"error": rule, "detail": sentence,
 ``Retry-After`` on a 429 or 423 and ``WWW-Authenticate: Bearer`` on a 401.
 :class:`ApiError` is left for what only HTTP knows (a body too large).
 ``error`` is a stable machine code (``"not_found"``, ``"invalid_request"``),
-``detail`` a sentence for people.
+``detail`` a sentence for people. A service's refusal (:mod:`avd.domain.errors`)
+also carries ``numbers`` (the numbers behind the rule, ``{}`` when none) and,
+for a 503, the ``service`` that cannot be reached.
 """
 
 from __future__ import annotations
@@ -133,7 +135,8 @@ async def _refusal(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.Refusal)
     status = status_of(exc)
     headers = refusal_headers(exc)
-    extra: dict[str, Any] = {"numbers": exc.numbers} if exc.numbers else {}
+    # always there (empty when the rule has none): a client reads one shape
+    extra: dict[str, Any] = {"numbers": exc.numbers}
     if isinstance(exc, e.Unavailable) and exc.service:
         extra["service"] = exc.service
     return error_response(status, exc.rule, exc.detail, headers, **extra)

@@ -39,6 +39,12 @@ ERROR_SCHEMA: dict[str, Any] = {
     "properties": {
         "error": {"type": "string", "description": "a stable machine code"},
         "detail": {"type": "string", "description": "a sentence for people"},
+        "numbers": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "a refusal's numbers (limits, amounts), as decimal strings",
+        },
+        "service": {"type": "string", "description": "503: the service that cannot be reached"},
     },
 }
 _ERROR_TEXT = {
@@ -51,6 +57,7 @@ _ERROR_TEXT = {
     422: "The request does not validate",
     423: "Locked after repeated failures",
     429: "Rate-limited (see Retry-After)",
+    502: "The exchange refused or failed unexpectedly",
     503: "Temporarily unavailable",
 }
 

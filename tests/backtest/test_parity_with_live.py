@@ -34,8 +34,8 @@ from avd.domain.parameters import BotParameters, GlobalParameters
 from avd.exchange.simulator import SimConfig
 from avd.runtime.platform import MarketSection, Platform, PlatformSettings
 from avd.services.client import schemas as cm
-from avd.services.trade.engine import TradeEngineSettings
 from avd.services.trade.risk import RiskLimits
+from avd.services.trade.settings import TradeEngineSettings
 from avd.store import accounts
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

@@ -12,10 +12,12 @@ import pytest
 
 from avd.exchange.binance import BinanceExchange
 from avd.exchange.exchange import ExchangeError, OrderReport, OrderRequest, client_order_id
+from avd.exchange.rest_limiter import RestLimiter
 from tests.services.trade.conftest import Sim, run
 
 
 def exchange(sim: Sim, **kw: Any) -> BinanceExchange:
+    kw.setdefault("limiter", RestLimiter())
     return BinanceExchange(sim.create, lambda c: sim.client.socket_manager(c), mode="sim", **kw)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal as Dec
 
-from avd.exchange.exchange import OrderReport, OrderRequest
+from avd.exchange.exchange import OrderReport, OrderRequest, SymbolInfo
 from avd.exchange.paper import PaperExchange
 from avd.trading import FillModel, SymbolFilters
 
 BTC = SymbolFilters("0.01", "0.00001", min_qty="0.00001", min_notional="5")
+BTCUSDT = SymbolInfo("BTCUSDT", "BTC", "USDT", BTC)
 SIGNAL_CLOSE = 59_999
 NEXT = 60_000
 CANDLE = (Dec(100), Dec(103), Dec(99), Dec(102), Dec(10))
@@ -25,7 +26,7 @@ def _buy(after_ms: int | None) -> OrderRequest:
 
 
 def _exchange(**model: object) -> tuple[PaperExchange, list[OrderReport]]:
-    ex = PaperExchange({"BTCUSDT": BTC}, {"USDT": Dec(1000)}, model=FillModel(**model))
+    ex = PaperExchange({"BTCUSDT": BTCUSDT}, {"USDT": Dec(1000)}, model=FillModel(**model))
     seen: list[OrderReport] = []
 
     async def listen(r: OrderReport) -> None:

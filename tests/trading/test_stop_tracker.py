@@ -7,13 +7,13 @@ import pytest
 
 from avd.exceptions import InvalidParameterError
 from avd.trading import (
-    PartialExit,
-    SlAdjusted,
+    PositionClosed,
+    PositionReduced,
     StopEvent,
+    StopMoved,
     StopPlan,
     StopTracker,
     SymbolFilters,
-    TradeClosed,
 )
 
 SYM = "BTCUSDT"
@@ -35,12 +35,12 @@ def walk(t: StopTracker, path: list[tuple[int, str]]) -> list[StopEvent]:
 def brief(events: list[StopEvent]) -> list[tuple[object, ...]]:
     out: list[tuple[object, ...]] = []
     for e in events:
-        if isinstance(e, SlAdjusted):
+        if isinstance(e, StopMoved):
             out.append(("adj", e.old_stop, e.new_stop, e.reason, e.ts))
-        elif isinstance(e, PartialExit):
+        elif isinstance(e, PositionReduced):
             out.append(("part", e.level, e.qty, e.price, e.ts))
         else:
-            assert isinstance(e, TradeClosed)
+            assert isinstance(e, PositionClosed)
             out.append(("closed", e.reason, e.price, e.qty, e.ts))
     return out
 

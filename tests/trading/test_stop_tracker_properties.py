@@ -7,7 +7,14 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avd.trading import PartialExit, SlAdjusted, StopPlan, StopTracker, SymbolFilters, TradeClosed
+from avd.trading import (
+    PositionClosed,
+    PositionReduced,
+    StopMoved,
+    StopPlan,
+    StopTracker,
+    SymbolFilters,
+)
 
 FILTERS = SymbolFilters("0.01", "0.001", min_qty="0.001")
 SYM = "XUSDT"
@@ -74,16 +81,16 @@ def test_stop_never_loosens_and_quantity_never_goes_negative(
         price = max(1, price + move)
         atr = None if atr_ticks is None else atr_ticks / 100
         for e in t.on_price(SYM, FILTERS.from_ticks(price), ts, atr=atr):
-            if isinstance(e, SlAdjusted):
+            if isinstance(e, StopMoved):
                 # Only ever in the position's favour.
                 assert (e.new_stop - e.old_stop) * d > 0
                 assert e.old_stop == last_stop
                 last_stop = e.new_stop
-            elif isinstance(e, PartialExit):
+            elif isinstance(e, PositionReduced):
                 assert e.qty > 0
                 sold += e.qty
             else:
-                assert isinstance(e, TradeClosed)
+                assert isinstance(e, PositionClosed)
                 assert e.qty >= 0
                 sold += e.qty
         state = t.get(1)

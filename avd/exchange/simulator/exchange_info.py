@@ -123,7 +123,14 @@ class SymbolRules:
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
-    """``BTCUSDT`` -> ``("BTC", "USDT")`` by the known quote assets."""
+    """``BTCUSDT`` -> ``("BTC", "USDT")`` by the known quote assets.
+
+    The platform's one guess of a symbol's assets, kept here because this is
+    where no ``exchangeInfo`` exists yet: the simulator makes it from candle
+    files, whose names carry only the symbol. Everywhere else the assets are
+    the exchange's ``baseAsset`` and ``quoteAsset``
+    (:class:`~avd.exchange.exchange.SymbolInfo`).
+    """
     for q in QUOTES:
         if symbol.endswith(q) and len(symbol) > len(q):
             return symbol[: -len(q)], q

@@ -14,10 +14,8 @@ import logging
 from collections import defaultdict
 from typing import Protocol
 
-import numpy as np
-
 from avd.domain.events import KlineReceived
-from avd.history import Candles
+from avd.history import Candles, candles_from_klines
 
 log = logging.getLogger(__name__)
 
@@ -32,27 +30,6 @@ class CandleHistory(Protocol):
     async def append(self, klines: list[KlineReceived]) -> None:
         """Store closed candles (duplicates by open time are ignored)."""
         ...
-
-
-def candles_from_klines(symbol: str, interval: str, klines: list[KlineReceived]) -> Candles:
-    """Columns from a list of closed klines."""
-
-    def col(name: str) -> np.ndarray:
-        return np.array([getattr(k, name) for k in klines], dtype=np.float64)
-
-    return Candles(
-        symbol,
-        interval,
-        np.array([k.open_time for k in klines], dtype=np.int64),
-        col("open"),
-        col("high"),
-        col("low"),
-        col("close"),
-        col("volume"),
-        col("quote_volume"),
-        col("trades"),
-        col("taker_buy_base"),
-    )
 
 
 class MemoryCandleHistory:

@@ -36,8 +36,8 @@ from avd import _core
 from avd.domain.bus import EventBus
 from avd.domain.events import GapDetected, KlineReceived, StreamStatusChanged
 from avd.exchange.rest_limiter import RestLimiter
-from avd.history import Candles
-from avd.services.market.candle_history import CandleHistory, candles_from_klines
+from avd.history import Candles, candles_from_klines
+from avd.services.market.candle_history import CandleHistory
 
 log = logging.getLogger(__name__)
 

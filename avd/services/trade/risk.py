@@ -15,8 +15,8 @@ day at or above ``daily_loss_limit_percent`` of the day's starting equity
 pause new entries until the next UTC day), then, with the exposure the
 client already holds (open positions and pending entries), the leverage cap
 (spot is 1), the maximum open positions and the exposure per symbol and in
-total. Every refusal is a :class:`RiskRefusal` naming the rule and the
-numbers.
+total. Every refusal is an :class:`~avd.domain.errors.InvalidRequest`
+naming the rule and the numbers.
 
 :meth:`RiskManager.gate` takes the time-dependent checks; :meth:`RiskManager.size`
 is pure and runs inside the trade engine's entry guard (a per-client lock
@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from avd.domain.errors import InvalidRequest
 from avd.domain.events import DrawdownLimitReached
+from avd.services.trade.schemas import RiskStatus
 from avd.trading import SymbolFilters, size_position
 
 D0 = Decimal(0)
@@ -59,16 +61,13 @@ class RiskLimits(BaseModel):
     max_drawdown_percent: Decimal = Field(Decimal(20), gt=0, le=100)
 
 
-class RiskRefusal(Exception):  # noqa: N818 - the domain name
-    """A refused entry: which rule, why, and the numbers behind it."""
-
-    def __init__(self, rule: str, detail: str, **numbers: Decimal | int | str) -> None:
-        super().__init__(f"{rule}: {detail}")
-        self.rule = rule
-        self.detail = detail
-        self.numbers = {
-            k: (_s(v) if isinstance(v, Decimal) else str(v)) for k, v in numbers.items()
-        }
+def refused(rule: str, detail: str, **numbers: Decimal | int | str) -> InvalidRequest:
+    """A refused entry: which rule, why, and the numbers behind it (money to 8 decimals)."""
+    return InvalidRequest(
+        rule,
+        detail,
+        **{k: (_s(v) if isinstance(v, Decimal) else str(v)) for k, v in numbers.items()},
+    )
 
 
 @dataclass
@@ -122,26 +121,6 @@ class Sized:
     risk_amount: Decimal
     equity: Decimal
     capped_by: str | None = None
-
-
-@dataclass
-class RiskStatus:
-    """A client's risk state, for ``GET /risk/status``."""
-
-    client_id: int
-    mode: str
-    equity: Decimal
-    peak_equity: Decimal
-    drawdown_percent: Decimal
-    daily_pnl: Decimal
-    daily_loss_limit: Decimal
-    entries_paused_until: str | None
-    blocked: bool
-    blocked_reason: str
-    kill_switch: bool
-    open_positions: int
-    exposure: Decimal
-    limits: dict[str, str] = field(default_factory=dict)
 
 
 class RiskManager:
@@ -287,21 +266,21 @@ class RiskManager:
         """
         lim = self.limits
         if self.kill_switch:
-            raise RiskRefusal(
+            raise refused(
                 "kill_switch",
                 "the kill switch is on: no new entries"
                 + (f" ({self.kill_reason})" if self.kill_reason else ""),
             )
         st = self.observe(client_id, mode, equity)
         if st.blocked:
-            raise RiskRefusal(
+            raise refused(
                 "max_drawdown",
                 f"trading is blocked until an admin unblocks: {st.blocked_reason}",
                 max_drawdown_percent=lim.max_drawdown_percent,
             )
         loss_limit = self.daily_loss_limit(st)
         if st.day_pnl < 0 and -st.day_pnl >= loss_limit:
-            raise RiskRefusal(
+            raise refused(
                 "daily_loss_limit",
                 f"lost {_s(-st.day_pnl)} today, at or above the daily loss limit "
                 f"{_s(loss_limit)} ({_s(lim.daily_loss_limit_percent)}% of the day's starting "
@@ -311,14 +290,19 @@ class RiskManager:
             )
 
     def size(self, req: EntryRequest, equity: Decimal, open_positions: list[OpenExposure]) -> Sized:
-        """Size the entry against ``equity`` and the exposure held; raise :class:`RiskRefusal`.
+        """Size the entry against ``equity`` and the exposure held, or refuse it.
 
         Pure: the trade engine calls it inside its entry guard, with the
         pending and open positions read in the same transaction.
+
+        Raises
+        ------
+        InvalidRequest
+            The rule the entry breaks, with the numbers.
         """
         lim = self.limits
         if req.leverage > lim.max_leverage:
-            raise RiskRefusal(
+            raise refused(
                 "max_leverage",
                 f"leverage {_s(req.leverage)} is above the maximum {_s(lim.max_leverage)} "
                 "(spot trading is unleveraged)",
@@ -327,14 +311,14 @@ class RiskManager:
             )
         max_pos = min(req.max_open_positions, lim.max_open_positions)
         if len(open_positions) >= max_pos:
-            raise RiskRefusal(
+            raise refused(
                 "max_open_positions",
                 f"{len(open_positions)} positions are open or pending; the maximum is {max_pos}",
                 open_positions=len(open_positions),
                 max_open_positions=max_pos,
             )
         if equity <= 0:
-            raise RiskRefusal(
+            raise refused(
                 "no_equity",
                 f"the trading account's equity is {_s(equity)}: nothing to trade with",
                 equity=equity,
@@ -361,7 +345,7 @@ class RiskManager:
                 max_notional=max(min(sym_cap - sym_now, total_cap - total_now), D0),
             )
             if not ps.accepted:
-                raise RiskRefusal(
+                raise refused(
                     ps.rule or "sizing",
                     ps.reason or "the position cannot be sized",
                     equity=equity,
@@ -371,12 +355,12 @@ class RiskManager:
                 )
             qty, capped_by, risk_amount = ps.qty, ps.capped_by, ps.risk_amount
         if qty <= 0:
-            raise RiskRefusal(
+            raise refused(
                 "quantity", "the quantity rounds to zero at the symbol's step size", quantity=qty
             )
         notional = qty * req.entry
         if sym_now + notional > sym_cap:
-            raise RiskRefusal(
+            raise refused(
                 "max_exposure_per_symbol",
                 f"{req.symbol} exposure would be {_s(sym_now + notional)} "
                 f"(held {_s(sym_now)} + new {_s(notional)}), above the cap {_s(sym_cap)} "
@@ -385,7 +369,7 @@ class RiskManager:
                 cap=sym_cap,
             )
         if total_now + notional > total_cap:
-            raise RiskRefusal(
+            raise refused(
                 "max_total_exposure",
                 f"total exposure would be {_s(total_now + notional)} "
                 f"(held {_s(total_now)} + new {_s(notional)}), above the cap {_s(total_cap)} "
@@ -394,7 +378,7 @@ class RiskManager:
                 cap=total_cap,
             )
         if req.cash is not None and req.side == "BUY" and notional > req.cash:
-            raise RiskRefusal(
+            raise refused(
                 "insufficient_funds",
                 f"the entry costs {_s(notional)} but the account has {_s(req.cash)} free "
                 "(less what pending entries reserve)",
@@ -425,5 +409,5 @@ class RiskManager:
             kill_switch=self.kill_switch,
             open_positions=len(open_positions),
             exposure=sum((p.notional for p in open_positions), D0),
-            limits={k: str(v) for k, v in self.limits.model_dump().items()},
+            limits={k: Decimal(v) for k, v in self.limits.model_dump().items()},
         )

@@ -3,7 +3,10 @@
 Every route takes the client's bearer token (verified by the Client
 service's token logic, in process); a client sees and changes only its own
 trades: another client's trade answers 404. The admin routes take an admin
-token.
+token. A refusal of the service (an :mod:`avd.domain.errors` class, an
+exchange failure included) is answered by the app's exception handlers
+(:data:`avd.web.errors.EXCEPTION_HANDLERS`) as ``{"error": the rule,
+"detail", "numbers"}`` with the status of its class.
 """
 
 from __future__ import annotations
@@ -25,10 +28,9 @@ from avd.domain.events import (
 )
 from avd.services.trade import schemas as m
 from avd.services.trade.accounts import AccountView
-from avd.services.trade.engine import TradeOrder, TradeRefused
+from avd.services.trade.plans import TradeOrder
 from avd.services.trade.service import TradeService
 from avd.store.models import TradeRecord
-from avd.web.errors import ApiError
 from avd.web.http import bearer, body, path_id, query, reply
 from avd.web.openapi import operation
 from avd.web.streams import Catalogue, Streams
@@ -104,10 +106,6 @@ def account_out(v: AccountView) -> m.Account:
     )
 
 
-def _refused(exc: TradeRefused) -> ApiError:
-    return ApiError(exc.status, exc.detail, error=exc.rule, numbers=exc.numbers)
-
-
 def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRoute]:
     """Every route of the TradeEngine service, bound to ``service``.
 
@@ -118,7 +116,7 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
     if streams is None:
         streams = Streams()
     engine = svc.engine
-    refusals = (400, 401, 403, 409, 422, 503)
+    refusals = (400, 401, 403, 409, 422, 502, 503)
 
     def out(t: TradeRecord) -> m.Trade:
         return trade_out(t, engine.monitor.stop_of(t.id))
@@ -141,8 +139,9 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
         description=(
             "A BUY opens a long (201). A SELL sells what the client holds in the symbol "
             "(200): `quantity` or `quote_amount`, or neither for all of it. "
-            "Refusals answer {error: the rule, detail: the numbers}; 402 when the prepaid "
-            "platform balance is exhausted, 503 when the Client service cannot be reached."
+            "Refusals answer {error: the rule, detail, numbers}; 402 when the prepaid "
+            "platform balance is exhausted, 502 when the exchange refuses the order, 503 "
+            "when the Client service or the exchange cannot be reached (`service` names it)."
         ),
     )
     async def execute(request: Request) -> Response:
@@ -166,19 +165,16 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
             break_even_after_r=req.break_even_after_r,
             leverage=req.leverage,
         )
-        try:
-            if req.side == "SELL":
-                sold = await engine.sell(user.id, order)
-                return reply(
-                    m.SellResult(
-                        symbol=sold.symbol,
-                        quantity=sold.quantity,
-                        trades=[out(t) for t in sold.trades],
-                    )
+        if req.side == "SELL":
+            sold = await engine.sell(user.id, order)
+            return reply(
+                m.SellResult(
+                    symbol=sold.symbol,
+                    quantity=sold.quantity,
+                    trades=[out(t) for t in sold.trades],
                 )
-            trade = await engine.execute(user.id, order)
-        except TradeRefused as exc:
-            raise _refused(exc) from None
+            )
+        trade = await engine.execute(user.id, order)
         return reply(out(trade), 201)
 
     @operation(
@@ -196,10 +192,7 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
     async def account(request: Request) -> Response:
         user = await svc.authenticate(bearer(request))
         q = query(request, m.AccountQuery)
-        try:
-            view = await engine.account(user.id, q.mode)
-        except TradeRefused as exc:
-            raise _refused(exc) from None
+        view = await engine.account(user.id, q.mode)
         return reply(account_out(view))
 
     @operation(
@@ -214,10 +207,7 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
     async def account_reset(request: Request) -> Response:
         user = await svc.authenticate(bearer(request))
         req = await body(request, m.AccountReset)
-        try:
-            view = await engine.reset_paper_account(user.id, req.balance)
-        except TradeRefused as exc:
-            raise _refused(exc) from None
+        view = await engine.reset_paper_account(user.id, req.balance)
         return reply(account_out(view))
 
     @operation(
@@ -252,16 +242,17 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
         "Close an open trade at the market",
         response=m.Trade,
         security="bearer",
-        errors=(401, 403, 404, 409),
+        errors=(401, 403, 404, 409, 422, 502, 503),
         tags=("trades",),
+        description=(
+            "502 when the exchange refuses the exit, 503 when it cannot be reached: the "
+            "position then stays open, tracked and protected by its stop."
+        ),
     )
     async def close(request: Request) -> Response:
         user = await svc.authenticate(bearer(request))
         trade_id = path_id(request, "trade_id")
-        try:
-            trade = await engine.close(user.id, trade_id)
-        except TradeRefused as exc:
-            raise _refused(exc) from None
+        trade = await engine.close(user.id, trade_id)
         return reply(out(trade))
 
     @operation(
@@ -269,26 +260,23 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
         body=m.AmendRequest,
         response=m.Trade,
         security="bearer",
-        errors=(401, 403, 404, 409, 422),
+        errors=(401, 403, 404, 409, 422, 502, 503),
         tags=("trades",),
     )
     async def amend(request: Request) -> Response:
         user = await svc.authenticate(bearer(request))
         trade_id = path_id(request, "trade_id")
         req = await body(request, m.AmendRequest)
-        try:
-            trade = await engine.amend(
-                user.id,
-                trade_id,
-                stop_loss=req.stop_loss,
-                take_profits=(
-                    tuple((t.r_multiple, t.fraction) for t in req.take_profits)
-                    if req.take_profits is not None
-                    else None
-                ),
-            )
-        except TradeRefused as exc:
-            raise _refused(exc) from None
+        trade = await engine.amend(
+            user.id,
+            trade_id,
+            stop_loss=req.stop_loss,
+            take_profits=(
+                tuple((t.r_multiple, t.fraction) for t in req.take_profits)
+                if req.take_profits is not None
+                else None
+            ),
+        )
         return reply(out(trade))
 
     @operation(
@@ -300,11 +288,7 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
     )
     async def risk_status(request: Request) -> Response:
         user = await svc.authenticate(bearer(request))
-        try:
-            st = await engine.risk_status(user.id)
-        except TradeRefused as exc:
-            raise _refused(exc) from None
-        return reply(m.RiskStatus(**vars(st)))
+        return reply(await engine.risk_status(user.id))
 
     @operation(
         "Admin: lift the drawdown block",

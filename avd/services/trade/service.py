@@ -16,11 +16,12 @@ from typing import Any
 
 from avd.domain.bus import EventBus
 from avd.domain.gateways import ClientGateway, Principal
-from avd.exchange.binance import BinanceExchange
-from avd.exchange.exchange import Exchange, ExchangeError
-from avd.services.trade.engine import TradeEngine, TradeEngineSettings
+from avd.exchange.binance import BinanceExchange, to_exchange_error
+from avd.exchange.exchange import Exchange, ExchangeError, SymbolInfo
+from avd.exchange.rest_limiter import RestLimiter
+from avd.services.trade.engine import TradeEngine
+from avd.services.trade.settings import TradeEngineSettings
 from avd.store.database import Database
-from avd.trading import SymbolFilters, filters_from_exchange_info
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,15 @@ ClientFactory = Callable[..., Awaitable[Any]]
 
 
 class MarketAccess:
-    """Public market data over one python-binance client: filters and prices."""
+    """Public market data over one python-binance client: symbols and prices.
 
-    def __init__(self, factory: ClientFactory) -> None:
+    Every call goes through the process's REST weight limiter; a failure is
+    an :class:`~avd.exchange.exchange.ExchangeError`.
+    """
+
+    def __init__(self, factory: ClientFactory, limiter: RestLimiter) -> None:
         self._factory = factory
+        self.limiter = limiter
         self._client: Any = None
         self._lock = asyncio.Lock()
 
@@ -39,21 +45,35 @@ class MarketAccess:
         """The (lazily created) client."""
         async with self._lock:
             if self._client is None:
-                self._client = await self._factory()
+                try:
+                    self._client = await self._factory()
+                except Exception as exc:
+                    raise to_exchange_error(exc) from None
             return self._client
 
-    async def filters(self, symbol: str) -> SymbolFilters:
-        """The symbol's filters from exchangeInfo."""
+    async def _rest(self, weight: int, what: str, call: Callable[[Any], Awaitable[Any]]) -> Any:
         c = await self.client()
-        info = await c.get_symbol_info(symbol)
+        try:
+            return await self.limiter.call(
+                weight,
+                lambda: call(c),
+                headers=lambda: getattr(getattr(c, "response", None), "headers", None),
+                what=what,
+            )
+        except Exception as exc:
+            raise to_exchange_error(exc) from None
+
+    async def symbol(self, symbol: str) -> SymbolInfo:
+        """The symbol's assets and filters from exchangeInfo."""
+        info = await self._rest(20, "exchangeInfo", lambda c: c.get_symbol_info(symbol))
         if not info:
             raise ExchangeError(f"invalid symbol {symbol}", code=-1121)
-        return filters_from_exchange_info(info)
+        return SymbolInfo.from_exchange_info(info)
 
     async def price(self, symbol: str) -> Decimal:
         """The latest price."""
-        c = await self.client()
-        return Decimal(str((await c.get_symbol_ticker(symbol=symbol))["price"]))
+        got = await self._rest(2, "ticker", lambda c: c.get_symbol_ticker(symbol=symbol))
+        return Decimal(str(got["price"]))
 
     async def close(self) -> None:
         """Close the client."""
@@ -74,12 +94,15 @@ class TradeService:
         database_url: str,
         settings: TradeEngineSettings,
         market: MarketAccess,
+        limiter: RestLimiter,
         live_client: Callable[[str | None, str | None], Awaitable[Any]] | None = None,
         socket_manager: Callable[[Any], Any] | None = None,
         live_uses_client_keys: bool = True,
     ) -> None:
         self.hub = hub
         self.market = market
+        #: the process's REST weight limiter, shared by every exchange client
+        self.limiter = limiter
         self.gateway = gateway
         self._live_client = live_client
         self._bsm = socket_manager
@@ -91,7 +114,7 @@ class TradeService:
             self.gateway,
             params=gateway.parameters,
             bots=gateway.bots,
-            filters=market.filters,
+            symbols=market.symbol,
             live_exchange=self._live if live_client is not None else None,
             price_source=market.price,
             settings=settings,
@@ -110,7 +133,7 @@ class TradeService:
         async def create() -> Any:
             return await factory(key, secret)
 
-        return BinanceExchange(create, self._bsm, mode="live")
+        return BinanceExchange(create, self._bsm, mode="live", limiter=self.limiter)
 
     async def authenticate(self, token: str | None) -> Principal:
         """The client a bearer token belongs to (the Client service says)."""

@@ -4,20 +4,28 @@ Closed klines go through :meth:`StopTracker.on_candle` (the intrabar path),
 in-progress klines through :meth:`StopTracker.on_price` (their latest
 price). What the tracker emits becomes:
 
-* ``SlAdjusted`` -> :class:`~avd.domain.events.SLAdjusted` on the hub; in
+* ``StopMoved`` -> :class:`~avd.domain.events.SLAdjusted` on the hub; in
   live (and simulator) mode the protective STOP_LOSS_LIMIT order on the
   exchange is cancelled and replaced at the new stop, each version with its
   own deterministic client order id (``...-s<version>``);
-* ``PartialExit`` / ``TradeClosed`` -> the position is reduced or closed: in
-  paper mode at the simulated price the tracker reports, in live mode by a
-  market order (after cancelling the protective stop; if the exchange already
-  filled it, that fill is the exit).
+* ``PositionReduced`` / ``PositionClosed`` -> the position is reduced or
+  closed: in paper mode at the simulated price the tracker reports, in live
+  mode by a market order (after cancelling the protective stop; if the
+  exchange already filled it, that fill is the exit).
 
-Persistence and P&L belong to the :class:`StopSink` (the trade engine).
+A close or a sale asked for now (:meth:`StopMonitor.close`,
+:meth:`StopMonitor.reduce`) goes to the exchange before the tracker lets go
+of the quantity: when the exchange refuses the order or cannot be reached,
+the position stays tracked and protected, and the :class:`ExchangeError` is
+raised to the caller.
+
+Persistence and P&L belong to the :class:`StopSink` (the trade service's
+orders and booking).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,24 +34,19 @@ from typing import Protocol
 from avd import _core
 from avd.domain.bus import EventBus
 from avd.domain.events import KlineReceived, SLAdjusted
-from avd.exchange.exchange import (
-    Exchange,
-    ExchangeError,
-    OrderReport,
-    OrderRequest,
-    client_order_id,
-)
+from avd.exchange.exchange import Exchange, OrderReport, client_order_id
 from avd.exchange.paper import PaperExchange
 from avd.indicators import Atr
+from avd.services.trade.protection import Protection
 from avd.trading import (
-    PartialExit,
+    PositionClosed,
+    PositionReduced,
     StopEvent,
+    StopMoved,
     StopPlan,
     StopTracker,
     SymbolFilters,
-    TradeClosed,
 )
-from avd.trading import SlAdjusted as RustSlAdjusted
 
 log = logging.getLogger(__name__)
 
@@ -140,14 +143,32 @@ class StopMonitor:
         self.hub = hub
         self.sink = sink
         self.tracker = StopTracker(intrabar)
-        self.protective_orders = protective_orders
-        self.offset = stop_limit_offset_bps / Decimal(10000)
+        self.protection = Protection(
+            self.tracker,
+            sink,
+            enabled=protective_orders,
+            stop_limit_offset_bps=stop_limit_offset_bps,
+        )
         self.positions: dict[int, Tracked] = {}
         self._symbols: set[str] = set()
         self._atr: dict[tuple[str, str], Atr] = {}
+        # per symbol, the market and the exits asked for now take turns: a
+        # stop hit while a manual sale is on its way to the exchange never
+        # sells twice
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def __len__(self) -> int:
         return len(self.positions)
+
+    def _lock(self, symbol: str) -> asyncio.Lock:
+        lock = self._locks.get(symbol)
+        if lock is None:
+            lock = self._locks[symbol] = asyncio.Lock()
+        return lock
+
+    def _symbol_of(self, trade_id: int) -> str:
+        t = self.positions.get(trade_id)
+        return "" if t is None else t.symbol
 
     async def add(
         self,
@@ -180,8 +201,8 @@ class StopMonitor:
 
     async def protect(self, t: Tracked) -> None:
         """Place the protective stop order of a live position if it has none."""
-        if t.live and self.protective_orders and t.protective_id is None:
-            await self._protect(t)
+        if t.live and self.protection.enabled and t.protective_id is None:
+            await self.protection.place(t)
 
     def detach(self, trade_id: int) -> Tracked | None:
         """Stop tracking a position (its exit happened on the exchange)."""
@@ -193,100 +214,64 @@ class StopMonitor:
         st = self.tracker.get(trade_id)
         return None if st is None else st.stop
 
-    # -- the protective order (live / simulator) -------------------------------------
-
-    def _stop_request(self, t: Tracked, version: int) -> OrderRequest | None:
-        st = self.tracker.get(t.trade_id)
-        if st is None:
-            return None
-        stop = st.stop
-        limit = stop * (1 - self.offset) if t.exit_side == "SELL" else stop * (1 + self.offset)
-        return OrderRequest(
-            symbol=t.symbol,
-            side=t.exit_side,
-            type="STOP_LOSS_LIMIT",
-            quantity=st.qty,
-            price=t.filters.round_price(limit, t.exit_side),
-            stop_price=stop,
-            client_order_id=client_order_id(t.client_id, t.trade_id, f"s{version}", t.namespace),
-        )
-
-    async def _protect(self, t: Tracked) -> None:
-        req = self._stop_request(t, t.stop_version)
-        if req is None:
-            return
-        try:
-            existing = await t.exchange.get_order(t.symbol, req.client_order_id)
-            if existing is None:  # never twice: the id is looked up first
-                placed = await t.exchange.place_order(req)
-                await self.sink.order_recorded(t, "stop", placed)
-            t.protective_id = req.client_order_id
-        except ExchangeError as exc:
-            log.warning("trade %d: protective stop not placed: %s", t.trade_id, exc.message)
-
-    async def _replace_protective(self, t: Tracked) -> None:
-        old = t.protective_id
-        if old is not None:
-            try:
-                cancelled = await t.exchange.cancel_order(t.symbol, old)
-                await self.sink.order_recorded(t, "stop", cancelled)
-            except ExchangeError as exc:
-                log.warning("trade %d: cancel of stop %s: %s", t.trade_id, old, exc.message)
-                return  # it may have filled: the tracker's close handles it
-        t.stop_version += 1
-        t.protective_id = None
-        await self._protect(t)
-
-    async def _cancel_protective(self, t: Tracked) -> OrderReport | None:
-        """Cancel the protective stop; its report if the exchange already filled it."""
-        if t.protective_id is None:
-            return None
-        cid, t.protective_id = t.protective_id, None
-        try:
-            cancelled = await t.exchange.cancel_order(t.symbol, cid)
-            await self.sink.order_recorded(t, "stop", cancelled)
-            return None
-        except ExchangeError:
-            got = await t.exchange.get_order(t.symbol, cid)
-            return got if got is not None and got.executed_qty > 0 else None
-
     # -- the market ------------------------------------------------------------------
 
     async def on_kline(self, ev: KlineReceived) -> None:
         """Feed a kline (closed: its path; in progress: its latest price)."""
         if ev.symbol not in self._symbols:
             return
-        if ev.closed:
-            # ATR(14) of the stream, for chandelier stops (effective at the close)
-            atr = self._atr.setdefault((ev.symbol, ev.interval), Atr(ATR_PERIOD))
-            atr_value = atr.update(ev.high, ev.low, ev.close)
-            events = self.tracker.on_candle(
-                ev.symbol,
-                ev.open_time,
-                _core.next_open_time(ev.interval, ev.open_time) - 1,
-                dec(ev.open),
-                dec(ev.high),
-                dec(ev.low),
-                dec(ev.close),
-                atr=atr_value if atr.is_ready else None,
-            )
-        else:
-            ts = ev.event_time or ev.open_time
-            events = self.tracker.on_price(ev.symbol, dec(ev.close), ts)
-        await self.handle(events)
+        async with self._lock(ev.symbol):
+            if ev.closed:
+                # ATR(14) of the stream, for chandelier stops (effective at the close)
+                atr = self._atr.setdefault((ev.symbol, ev.interval), Atr(ATR_PERIOD))
+                atr_value = atr.update(ev.high, ev.low, ev.close)
+                events = self.tracker.on_candle(
+                    ev.symbol,
+                    ev.open_time,
+                    _core.next_open_time(ev.interval, ev.open_time) - 1,
+                    dec(ev.open),
+                    dec(ev.high),
+                    dec(ev.low),
+                    dec(ev.close),
+                    atr=atr_value if atr.is_ready else None,
+                )
+            else:
+                ts = ev.event_time or ev.open_time
+                events = self.tracker.on_price(ev.symbol, dec(ev.close), ts)
+            await self.handle(events)
 
     async def on_price(self, symbol: str, price: Decimal, ts: int) -> None:
         """Feed one price."""
         if symbol in self._symbols:
-            await self.handle(self.tracker.on_price(symbol, price, ts))
+            async with self._lock(symbol):
+                await self.handle(self.tracker.on_price(symbol, price, ts))
 
     async def set_stop(self, trade_id: int, stop: Decimal, ts: int) -> None:
         """Move a stop by hand (``PATCH /trades/{id}``)."""
-        await self.handle(self.tracker.set_stop(trade_id, stop, ts))
+        async with self._lock(self._symbol_of(trade_id)):
+            await self.handle(self.tracker.set_stop(trade_id, stop, ts))
 
     async def close(self, trade_id: int, price: Decimal, ts: int) -> None:
-        """Close a position now (manual close, kill switch) at ``price``."""
-        await self.handle(self.tracker.close(trade_id, price, ts))
+        """Close a position now (manual close, kill switch) at ``price``.
+
+        On an exchange the market order goes out first: the tracker lets the
+        position go once the exchange took it.
+
+        Raises
+        ------
+        ExchangeError
+            The exchange refused the exit or could not be reached: the
+            position stays tracked, with its protective stop on the exchange.
+        """
+        async with self._lock(self._symbol_of(trade_id)):
+            t = self.positions.get(trade_id)
+            st = self.tracker.get(trade_id)
+            if t is None or st is None or not t.live:
+                await self.handle(self.tracker.close(trade_id, price, ts))
+                return
+            report, qty, price = await self.protection.exit_now(t, st.qty, price, "x")
+            if self.detach(trade_id) is not None:  # else the stop's fill was booked meanwhile
+                await self._booked(t, qty, price, "manual", ts, report, final=True)
 
     async def reduce(
         self, trade_id: int, qty: Decimal, price: Decimal, ts: int, *, leg: str
@@ -295,11 +280,51 @@ class StopMonitor:
 
         The tracker keeps the stop and the plan for what is left; the exit
         goes out as every exit does (paper: at ``price`` after slippage;
-        live: a market order, then the protective stop for the rest).
+        live: a market order first, then the protective stop for the rest).
+
+        Raises
+        ------
+        ExchangeError
+            The exchange refused the sale or could not be reached: nothing
+            was sold, the position stays as it was (and protected).
         """
-        t = self.positions[trade_id]
-        self.tracker.reduce(trade_id, qty)
-        await self._exit(t, qty, price, "manual", ts, final=False, leg=leg)
+        async with self._lock(self._symbol_of(trade_id)):
+            t = self.positions[trade_id]
+            if not t.live:
+                self.tracker.reduce(trade_id, qty)
+                await self._exit(t, qty, price, "manual", ts, final=False, leg=leg)
+                return
+            protective = t.protective_id
+            report, sold, price = await self.protection.exit_now(t, qty, price, leg)
+            st = self.tracker.get(trade_id)
+            if trade_id not in self.positions or st is None:
+                return  # the stop's fill was booked meanwhile
+            if report.client_order_id == protective or sold >= st.qty:
+                # the protective stop had filled (that fill is the exit), or all is sold
+                self.detach(trade_id)
+                reason = "stop_loss" if report.client_order_id == protective else "manual"
+                await self._booked(t, sold, price, reason, ts, report, final=True)
+                return
+            self.tracker.reduce(trade_id, sold)
+            await self.protection.place_next(t)
+            await self._booked(t, sold, price, "manual", ts, report, final=False)
+
+    async def _booked(
+        self,
+        t: Tracked,
+        qty: Decimal,
+        price: Decimal,
+        reason: str,
+        ts: int,
+        report: OrderReport,
+        final: bool,
+    ) -> None:
+        # the exchange took the exit: a failure to book it is logged (as for
+        # the tracker's own exits), never a refusal of what happened
+        try:
+            await self.sink.exited(t, qty, price, reason, ts, report, final)
+        except Exception:
+            log.exception("stop monitor: trade %d: booking the exit failed", t.trade_id)
 
     async def handle(self, events: list[StopEvent]) -> None:
         """Act on the tracker's events, in order."""
@@ -308,13 +333,13 @@ class StopMonitor:
             if t is None:
                 continue
             try:
-                if isinstance(e, RustSlAdjusted):
+                if isinstance(e, StopMoved):
                     await self._adjusted(t, e)
-                elif isinstance(e, PartialExit):
+                elif isinstance(e, PositionReduced):
                     await self._exit(
                         t, e.qty, e.price, "take_profit", e.ts, final=False, leg=f"p{e.level}"
                     )
-                elif isinstance(e, TradeClosed):
+                elif isinstance(e, PositionClosed):
                     self.positions.pop(e.position_id, None)
                     await self._exit(
                         t, e.qty, e.price, close_reason(e.reason), e.ts, final=True, leg="x"
@@ -322,9 +347,9 @@ class StopMonitor:
             except Exception:
                 log.exception("stop monitor: trade %d failed on %s", t.trade_id, type(e).__name__)
 
-    async def _adjusted(self, t: Tracked, e: RustSlAdjusted) -> None:
-        if t.live and self.protective_orders:
-            await self._replace_protective(t)
+    async def _adjusted(self, t: Tracked, e: StopMoved) -> None:
+        if t.live and self.protection.enabled:
+            await self.protection.replace(t)
         await self.sink.stop_moved(t, e.old_stop, e.new_stop, e.reason, e.ts)
         await self.hub.publish(
             SLAdjusted(
@@ -358,22 +383,7 @@ class StopMonitor:
             )
             price = report.average_price  # after the model's slippage
         elif t.live:
-            filled = await self._cancel_protective(t) if self.protective_orders else None
-            if filled is not None:
-                report, qty = filled, filled.executed_qty
-                price = filled.average_price
-            else:
-                req = OrderRequest(
-                    symbol=t.symbol,
-                    side=t.exit_side,
-                    type="MARKET",
-                    quantity=qty,
-                    client_order_id=client_order_id(t.client_id, t.trade_id, leg, t.namespace),
-                )
-                report = await t.exchange.place_order(req)
-                if report.executed_qty > 0:
-                    price = report.average_price
-            if not final and self.protective_orders:
-                t.stop_version += 1
-                await self._protect(t)
+            report, qty, price = await self.protection.market_exit(t, qty, price, leg)
+            if not final:
+                await self.protection.place_next(t)
         await self.sink.exited(t, qty, price, reason, ts, report, final)

@@ -49,7 +49,7 @@ mod _core {
 
     // -- stops --
     #[pymodule_export]
-    use super::stops::{PyPartialExit, PyPositionState, PySlAdjusted, PyStopPlan, PyStopTracker, PyTradeClosed};
+    use super::stops::{PyPositionClosed, PyPositionReduced, PyPositionState, PyStopMoved, PyStopPlan, PyStopTracker};
 
     // -- risk --
     #[pymodule_export]

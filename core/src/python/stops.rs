@@ -1,5 +1,5 @@
 //! Bindings for the stop tracker: `StopPlan`, `StopTracker`, its events
-//! (`SlAdjusted`, `PartialExit`, `TradeClosed`) and `PositionState`.
+//! (`StopMoved`, `PositionReduced`, `PositionClosed`) and `PositionState`.
 //! Prices and quantities cross as `decimal.Decimal`, converted with the
 //! symbol's `SymbolFilters`.
 use std::collections::HashMap;
@@ -119,8 +119,8 @@ impl PyStopPlan {
 }
 
 /// The stop moved (only ever in the position's favour).
-#[pyclass(name = "SlAdjusted", module = "avd._core", frozen, get_all)]
-pub struct PySlAdjusted {
+#[pyclass(name = "StopMoved", module = "avd._core", frozen, get_all)]
+pub struct PyStopMoved {
     position_id: u64,
     symbol: String,
     old_stop: Py<PyAny>,
@@ -131,8 +131,8 @@ pub struct PySlAdjusted {
 }
 
 /// Part of a position sold at a take-profit level.
-#[pyclass(name = "PartialExit", module = "avd._core", frozen, get_all)]
-pub struct PyPartialExit {
+#[pyclass(name = "PositionReduced", module = "avd._core", frozen, get_all)]
+pub struct PyPositionReduced {
     position_id: u64,
     symbol: String,
     /// Index of the take-profit level.
@@ -145,8 +145,8 @@ pub struct PyPartialExit {
 }
 
 /// The position is closed; `qty` is what this exit sold.
-#[pyclass(name = "TradeClosed", module = "avd._core", frozen, get_all)]
-pub struct PyTradeClosed {
+#[pyclass(name = "PositionClosed", module = "avd._core", frozen, get_all)]
+pub struct PyPositionClosed {
     position_id: u64,
     symbol: String,
     /// `"StopLoss"`, `"TrailingStop"`, `"BreakEvenStop"`, `"TakeProfit"`,
@@ -192,9 +192,9 @@ macro_rules! show_plain {
 }
 show_plain!(u64, i64, u8);
 
-event_repr!(PySlAdjusted, "SlAdjusted", position_id, symbol, old_stop, new_stop, reason, ts);
-event_repr!(PyPartialExit, "PartialExit", position_id, symbol, level, fraction, qty, price, ts);
-event_repr!(PyTradeClosed, "TradeClosed", position_id, symbol, reason, price, qty, ts);
+event_repr!(PyStopMoved, "StopMoved", position_id, symbol, old_stop, new_stop, reason, ts);
+event_repr!(PyPositionReduced, "PositionReduced", position_id, symbol, level, fraction, qty, price, ts);
+event_repr!(PyPositionClosed, "PositionClosed", position_id, symbol, reason, price, qty, ts);
 
 fn event_to_py(py: Python<'_>, symbol: &str, f: &SymbolFilters, e: &StopEvent) -> PyResult<Py<PyAny>> {
     let dp = |t: i64| to_py(py, f.price(t)).map(Bound::unbind);
@@ -202,7 +202,7 @@ fn event_to_py(py: Python<'_>, symbol: &str, f: &SymbolFilters, e: &StopEvent) -
     Ok(match *e {
         StopEvent::SlAdjusted { position_id, old_stop, new_stop, reason, ts } => Py::new(
             py,
-            PySlAdjusted {
+            PyStopMoved {
                 position_id,
                 symbol: symbol.to_owned(),
                 old_stop: dp(old_stop)?,
@@ -214,7 +214,7 @@ fn event_to_py(py: Python<'_>, symbol: &str, f: &SymbolFilters, e: &StopEvent) -
         .into_any(),
         StopEvent::PartialExit { position_id, level, fraction_ppm, qty, price, ts } => Py::new(
             py,
-            PyPartialExit {
+            PyPositionReduced {
                 position_id,
                 symbol: symbol.to_owned(),
                 level,
@@ -227,7 +227,7 @@ fn event_to_py(py: Python<'_>, symbol: &str, f: &SymbolFilters, e: &StopEvent) -
         .into_any(),
         StopEvent::TradeClosed { position_id, reason, price, qty, ts } => Py::new(
             py,
-            PyTradeClosed {
+            PyPositionClosed {
                 position_id,
                 symbol: symbol.to_owned(),
                 reason: reason.as_str(),

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator import BackgroundSimulator, SimConfig
 from avd.exchange.simulator.client import SimClient
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
@@ -22,8 +23,8 @@ from avd.runtime.standalone import service_for
 from avd.services.client import schemas as cm
 from avd.services.client.service import ClientService
 from avd.services.client.settings import ClientSettings
-from avd.services.trade.engine import TradeEngineSettings
 from avd.services.trade.service import TradeService
+from avd.services.trade.settings import TradeEngineSettings
 from avd.store import accounts
 
 with warnings.catch_warnings():
@@ -118,11 +119,25 @@ class Stack:
     admin_id: int = 0
 
 
-async def make_stack(tmp: Path, sim: Sim, database_url: str | None = None, **engine: Any) -> Stack:
+async def make_stack(
+    tmp: Path,
+    sim: Sim,
+    database_url: str | None = None,
+    *,
+    limiter: RestLimiter | None = None,
+    **engine: Any,
+) -> Stack:
     url = database_url or f"sqlite:///{tmp / 'avd.db'}"
     clients = ClientService(ClientSettings(data_dir=tmp, database_url=url, argon2=CHEAP_ARGON2))
     hub = EventHub()
-    svc = service_for(hub, clients, "sim", sim.address, TradeEngineSettings(**engine))
+    svc = service_for(
+        hub,
+        clients,
+        "sim",
+        sim.address,
+        TradeEngineSettings(**engine),
+        limiter=limiter or RestLimiter(),
+    )
     events: list[Any] = []
 
     async def record(e: Any) -> None:

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from avd.domain.errors import Refusal
 from avd.domain.events import OrderRejected, TradeClosed, TradePlaced
-from avd.services.trade.engine import TradeOrder, TradeRefused
+from avd.services.trade.plans import TradeOrder
+from avd.web.errors import status_of
 from tests.services.trade.conftest import Sim, close_stack, make_stack, run
 
 
@@ -63,13 +65,13 @@ def test_rejections_leave_nothing_open(sim: Sim, tmp_path: Path) -> None:
         try:
             cid, _ = await stack.client("b@example.com")
             price = await sim_price(sim)
-            with pytest.raises(TradeRefused) as ei:  # 5 BTC with 10000 USDT of paper money
+            with pytest.raises(Refusal) as ei:  # 5 BTC with 10000 USDT of paper money
                 await stack.engine.execute(
                     cid, TradeOrder("BTCUSDT", "BUY", quantity=Dec("5"), stop_loss=price - 500)
                 )
             # refused before anything is booked: the paper account has not the cash
-            assert (ei.value.status, ei.value.rule) == (422, "insufficient_funds")
-            with pytest.raises(TradeRefused) as ei:  # 0.00001 BTC is below minNotional 5
+            assert (status_of(ei.value), ei.value.rule) == (422, "insufficient_funds")
+            with pytest.raises(Refusal) as ei:  # 0.00001 BTC is below minNotional 5
                 await stack.engine.execute(
                     cid,
                     TradeOrder("BTCUSDT", "BUY", quantity=Dec("0.00001"), stop_loss=price - 500),
@@ -96,12 +98,12 @@ def test_risk_refusals_name_the_rule_and_numbers(sim: Sim, tmp_path: Path) -> No
         try:
             cid, _ = await stack.client("c@example.com")
             price = await sim_price(sim)
-            with pytest.raises(TradeRefused) as ei:
+            with pytest.raises(Refusal) as ei:
                 await stack.engine.execute(
                     cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(50), stop_loss=price + 1)
                 )
             assert ei.value.rule == "stop_loss_side"
-            with pytest.raises(TradeRefused) as ei:
+            with pytest.raises(Refusal) as ei:
                 await stack.engine.execute(
                     cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(50), leverage=Dec(3))
                 )
@@ -114,7 +116,7 @@ def test_risk_refusals_name_the_rule_and_numbers(sim: Sim, tmp_path: Path) -> No
                 ),
             )
             assert t.status == "open"
-            with pytest.raises(TradeRefused) as ei:
+            with pytest.raises(Refusal) as ei:
                 await stack.engine.execute(cid, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(50)))
             assert ei.value.rule == "max_open_positions"
             assert ei.value.numbers == {"open_positions": "1", "max_open_positions": "1"}
@@ -137,7 +139,7 @@ def test_kill_switch_closes_everything_and_stops_entries(sim: Sim, tmp_path: Pat
             await stack.hub.drain()
             reasons = {e.trade_id: e.reason for e in stack.events if isinstance(e, TradeClosed)}
             assert reasons == {ta.id: "kill_switch", tb.id: "kill_switch"}
-            with pytest.raises(TradeRefused) as ei:
+            with pytest.raises(Refusal) as ei:
                 await stack.engine.execute(a, TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(60)))
             assert ei.value.rule == "kill_switch"
             await stack.engine.kill_switch(False)

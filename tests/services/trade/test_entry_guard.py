@@ -12,7 +12,8 @@ from decimal import Decimal as Dec
 from pathlib import Path
 from typing import Any
 
-from avd.services.trade.engine import TradeOrder, TradeRefused
+from avd.domain.errors import Refusal
+from avd.services.trade.plans import TradeOrder
 from tests.services.trade.conftest import Sim, Stack, close_stack, make_stack, run
 from tests.services.trade.test_api import bearer, http
 from tests.services.trade.test_engine import sim_price
@@ -104,7 +105,7 @@ def test_two_engines_on_one_database_share_the_caps(
                         cid,
                         TradeOrder("BTCUSDT", "BUY", quote_amount=Dec(500), stop_loss=price - 1000),
                     )
-                except TradeRefused as exc:
+                except Refusal as exc:
                     assert exc.rule == "max_total_exposure", exc
                     return False
                 return True

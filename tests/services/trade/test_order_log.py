@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from avd.logs import JsonLinesFormatter, RedactingFilter
-from avd.services.trade.engine import TradeOrder
+from avd.services.trade.plans import TradeOrder
 from tests.services.trade.conftest import Sim, close_stack, make_stack, run
 from tests.services.trade.test_engine import sim_price
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from avd.services.trade.engine import TradeOrder
+from avd.services.trade.plans import TradeOrder
 from avd.store.database import Database
 from avd.store.models import Base
 from avd.store.money import Money

@@ -11,12 +11,12 @@ from decimal import Decimal as Dec
 
 import pytest
 
+from avd.domain.errors import InvalidRequest
 from avd.services.trade.risk import (
     EntryRequest,
     OpenExposure,
     RiskLimits,
     RiskManager,
-    RiskRefusal,
 )
 from avd.trading import SymbolFilters
 
@@ -60,13 +60,13 @@ def test_caps_count_what_is_held_and_pending() -> None:
     rm = RiskManager(RiskLimits(max_open_positions=3, max_exposure_per_symbol_percent=Dec(50)))
     held = [OpenExposure("BTCUSDT", Dec(3000)), OpenExposure("ETHUSDT", Dec(1000))]
     # 0.05 BTC at 60000 = 3000 more BTC: 6000 > 50% of 10000
-    with pytest.raises(RiskRefusal) as ei:
+    with pytest.raises(InvalidRequest) as ei:
         rm.size(entry(quantity=Dec("0.05")), EQUITY, held)
     assert ei.value.rule == "max_exposure_per_symbol"
     assert ei.value.numbers == {"exposure": "6000", "cap": "5000"}
     # 0.03 BTC = 1800: 4800 <= 5000, accepted
     assert rm.size(entry(quantity=Dec("0.03")), EQUITY, held).notional == Dec(1800)
-    with pytest.raises(RiskRefusal) as ei:
+    with pytest.raises(InvalidRequest) as ei:
         rm.size(entry(), EQUITY, [*held, OpenExposure("SOLUSDT", Dec(10))])
     assert ei.value.rule == "max_open_positions"
     assert ei.value.numbers == {"open_positions": "3", "max_open_positions": "3"}
@@ -74,7 +74,7 @@ def test_caps_count_what_is_held_and_pending() -> None:
 
 def test_a_buy_needs_the_cash_to_pay_for_it() -> None:
     rm = RiskManager(RiskLimits())
-    with pytest.raises(RiskRefusal) as ei:
+    with pytest.raises(InvalidRequest) as ei:
         rm.size(entry(quantity=Dec("0.1"), cash=Dec("5000")), EQUITY, [])
     assert ei.value.rule == "insufficient_funds"
     assert ei.value.numbers == {"cost": "6000", "free": "5000"}
@@ -87,7 +87,7 @@ def test_daily_loss_limit_pauses_entries_until_the_next_utc_day() -> None:
     assert rm.on_trade_closed(1, "paper", Dec("-300"), Dec(9700)) is None
     rm.gate(1, "paper", Dec(9700))  # lost 300 of the 500 allowed
     assert rm.on_trade_closed(1, "paper", Dec("-250"), Dec(9450)) is None
-    with pytest.raises(RiskRefusal) as ei:
+    with pytest.raises(InvalidRequest) as ei:
         rm.gate(1, "paper", Dec(9450))
     e = ei.value
     assert e.rule == "daily_loss_limit"
@@ -104,7 +104,7 @@ def test_after_a_restart_the_day_starts_before_the_losses_already_booked() -> No
     rm.restore(1, day_pnl=Dec(-480), peak_equity=Dec(10000), blocked=False, mode="paper")
     rm.gate(1, "paper", Dec(9520))
     rm.on_trade_closed(1, "paper", Dec(-20), Dec(9500))
-    with pytest.raises(RiskRefusal) as ei:
+    with pytest.raises(InvalidRequest) as ei:
         rm.gate(1, "paper", Dec(9500))
     assert ei.value.numbers == {"daily_loss": "500", "limit": "500"}
 
@@ -125,7 +125,7 @@ def test_drawdown_from_peak_blocks_until_an_admin_unblocks() -> None:
         "10.9091",
         "10",
     )
-    with pytest.raises(RiskRefusal) as ei:
+    with pytest.raises(InvalidRequest) as ei:
         rm.gate(1, "paper", Dec(9800))
     assert ei.value.rule == "max_drawdown" and "10.9091%" in ei.value.detail
     assert rm.unblock(1) == [1]
@@ -145,7 +145,7 @@ def test_switching_account_restarts_the_peak() -> None:
 
 def test_leverage_above_the_maximum_is_refused() -> None:
     rm = RiskManager(RiskLimits(max_leverage=Dec(1)))
-    with pytest.raises(RiskRefusal) as ei:
+    with pytest.raises(InvalidRequest) as ei:
         rm.size(entry(leverage=Dec(2)), EQUITY, [])
     assert ei.value.rule == "max_leverage"
     assert ei.value.numbers == {"leverage": "2", "max_leverage": "1"}

@@ -7,13 +7,14 @@ from decimal import Decimal as Dec
 from typing import Any
 
 from avd.domain.events import KlineReceived, SLAdjusted
-from avd.exchange.exchange import OrderReport
+from avd.exchange.exchange import OrderReport, SymbolInfo
 from avd.exchange.paper import PaperExchange
 from avd.runtime.hub import EventHub
 from avd.services.trade.stops import StopMonitor, Tracked
 from avd.trading import StopPlan, SymbolFilters
 
 BTC = SymbolFilters("0.01", "0.00001", min_qty="0.00001", min_notional="5")
+BTCUSDT = SymbolInfo("BTCUSDT", "BTC", "USDT", BTC)
 
 
 class Sink:
@@ -67,7 +68,7 @@ def drive(plan: StopPlan, entry: str, stop: str, qty: str, path: list[str]) -> t
         hub.start()
         sink = Sink()
         mon = StopMonitor(hub, sink)
-        ex = PaperExchange({"BTCUSDT": BTC})
+        ex = PaperExchange({"BTCUSDT": BTCUSDT})
         t = Tracked(1, 7, "BTCUSDT", "BUY", ex, BTC)
         await mon.add(t, entry=Dec(entry), stop=Dec(stop), qty=Dec(qty), plan=plan, opened_at=0)
         for i, price in enumerate(path, start=1):
@@ -152,7 +153,7 @@ def run_klines(plan: StopPlan, klines: list[KlineReceived]) -> list[tuple[Any, .
         hub.start()
         sink = Sink()
         mon = StopMonitor(hub, sink)
-        ex = PaperExchange({"BTCUSDT": BTC})
+        ex = PaperExchange({"BTCUSDT": BTCUSDT})
         t = Tracked(1, 7, "BTCUSDT", "BUY", ex, BTC)
         await mon.add(t, entry=Dec("100"), stop=Dec("90"), qty=Dec("1"), plan=plan, opened_at=0)
         for k in klines:
@@ -185,7 +186,7 @@ def test_time_stop_closes_after_the_configured_minutes() -> None:
         hub.start()
         sink = Sink()
         mon = StopMonitor(hub, sink)
-        ex = PaperExchange({"BTCUSDT": BTC})
+        ex = PaperExchange({"BTCUSDT": BTCUSDT})
         t = Tracked(1, 7, "BTCUSDT", "BUY", ex, BTC)
         await mon.add(
             t,

@@ -1,0 +1,114 @@
+"""The bots: a signal becomes a trade for every client whose bot is enabled and trades it.
+
+A BUY opens a long (one position per symbol) sized from the client's risk
+per trade and stop rules at the signal's price; a SELL closes the client's
+longs in that symbol (spot holds no shorts). In paper mode both go as market
+orders that fill at the first trade after the signal's candle closed (the
+next candle's open), as the backtester fills them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from avd.domain.errors import Conflict, Refusal
+from avd.domain.events import SignalGenerated
+from avd.domain.parameters import BotParameters
+from avd.exchange.paper import PaperExchange
+from avd.services.trade.entries import Entries
+from avd.services.trade.manual import Manual
+from avd.services.trade.orders import Orders
+from avd.services.trade.plans import TradeOrder
+from avd.services.trade.positions import Positions
+from avd.services.trade.stops import dec
+
+log = logging.getLogger(__name__)
+
+BotsSource = Callable[[], Awaitable[list[tuple[int, BotParameters]]]]
+
+
+class Signals:
+    """Trades the signals for the enabled bots."""
+
+    def __init__(
+        self,
+        bots: BotsSource,
+        entries: Entries,
+        manual: Manual,
+        orders: Orders,
+        positions: Positions,
+        *,
+        cache_s: float,
+    ) -> None:
+        self._bots = bots
+        self.entries = entries
+        self.manual = manual
+        self.orders = orders
+        self.positions = positions
+        self.cache_s = cache_s
+        self._cache: tuple[float, list[tuple[int, BotParameters]]] = (0.0, [])
+
+    async def bots(self) -> list[tuple[int, BotParameters]]:
+        """Clients whose bot is enabled (cached briefly)."""
+        at, cached = self._cache
+        if time.monotonic() - at > self.cache_s:
+            cached = [(cid, p) for cid, p in await self._bots() if p.enabled]
+            self._cache = (time.monotonic(), cached)
+        return cached
+
+    async def on_signal(self, sig: SignalGenerated) -> None:
+        """Trade a signal for every enabled bot that trades its symbol.
+
+        A BUY opens a long unless the client already holds (or waits for)
+        one in that symbol; a SELL closes the client's longs in it. Both go
+        at the signal's price and, in paper mode, fill at the first trade
+        after its candle closed.
+        """
+        reference = dec(sig.price)
+        for client_id, params in await self.bots():
+            if sig.symbol not in params.symbols:
+                continue
+            held = self.positions.in_symbol(client_id, sig.symbol)
+            if sig.side == "SELL":
+                for trade_id in held:
+                    with contextlib.suppress(Refusal):
+                        await self.close_on_signal(client_id, trade_id, sig.generated_at)
+                continue
+            if held:
+                log.info("signal BUY %s for client %d: a position is open", sig.symbol, client_id)
+                continue
+            try:
+                await self.entries.execute(
+                    client_id,
+                    TradeOrder(
+                        symbol=sig.symbol,
+                        side="BUY",
+                        type="MARKET",
+                        reference_price=reference,
+                        after_ms=sig.generated_at,
+                    ),
+                    origin="signal",
+                )
+            except Refusal as exc:
+                log.info(
+                    "signal %s %s for client %d refused: %s", sig.side, sig.symbol, client_id, exc
+                )
+
+    async def close_on_signal(self, client_id: int, trade_id: int, after_ms: int) -> None:
+        """Close a position because of a signal.
+
+        On an exchange: at the market now. On paper: a MARKET order that
+        fills at the first trade after the signal's candle (as the
+        backtester's ``exit_on_opposite``); the stops keep running until then.
+        """
+        t = await self.manual.trade_of(client_id, trade_id)
+        tracked = self.orders.monitor.positions.get(trade_id)
+        if t.status != "open" or tracked is None:
+            raise Conflict("not_open", f"trade {trade_id} is {t.status}")
+        if not isinstance(tracked.exchange, PaperExchange):
+            await self.manual.close(client_id, trade_id, reason="signal")
+            return
+        await self.orders.place_signal_exit(t, tracked, after_ms)
