@@ -284,6 +284,10 @@ class OrderRecord(Base):
     executed_qty: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     cumulative_quote: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     flag: Mapped[str | None] = mapped_column(Text, default=None)
+    #: paper trading: a MARKET order decided at this time (a signal's candle
+    #: close) fills at the first trade after it; kept to place it again after
+    #: a restart (the paper exchange lives in memory)
+    after_ms: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -352,6 +356,31 @@ class PaperAccountRecord(Base):
     starting_balance: Mapped[Decimal] = mapped_column(Money)
     since_trade_id: Mapped[int] = mapped_column(Integer, default=0)
     reset_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FeeDueRecord(Base):
+    """A platform fee owed on a closed trade, kept until the Client service has charged it.
+
+    Written in the transaction that closes the trade (an outbox): a fee is
+    never lost when the Client service is down, and the charge is idempotent
+    per ``trade_ref``, so a retry never charges twice.
+    """
+
+    __tablename__ = "fees_due"
+
+    trade_id: Mapped[int] = mapped_column(
+        ForeignKey("trades.id", ondelete="CASCADE"), primary_key=True
+    )
+    client_id: Mapped[int] = mapped_column(Integer, index=True)
+    trade_ref: Mapped[str] = mapped_column(String(64))
+    symbol: Mapped[str] = mapped_column(String(20))
+    notional: Mapped[Decimal] = mapped_column(Money)
+    profit: Mapped[Decimal] = mapped_column(Money)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: when the Client service confirmed the charge (null: still owed)
+    charged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
 
 
 class MetaRecord(Base):

@@ -27,12 +27,13 @@ from typing import Any
 from avd.domain.bus import EventBus
 from avd.domain.errors import Refusal
 from avd.domain.events import PartialExitTaken, TradeClosed
-from avd.domain.gateways import ClientGateway, FeeCharge
 from avd.exchange.exchange import ExchangeError, OrderFill, OrderReport
+from avd.services.trade.fees import FeeOutbox
 from avd.services.trade.positions import OrderIds, Positions
 from avd.services.trade.risk import RiskManager
 from avd.services.trade.stops import Tracked
 from avd.services.trade.venues import Venues
+from avd.store import fees_due
 from avd.store import trades as repo
 from avd.store.database import Database
 from avd.store.models import OrderRecord, TradeRecord
@@ -103,7 +104,7 @@ class Booking:
         hub: EventBus,
         venues: Venues,
         risk: RiskManager,
-        gateway: ClientGateway,
+        fees: FeeOutbox,
         positions: Positions,
         ids: OrderIds,
     ) -> None:
@@ -111,7 +112,7 @@ class Booking:
         self.hub = hub
         self.venues = venues
         self.risk = risk
-        self.gateway = gateway
+        self.fees = fees
         self.positions = positions
         self.ids = ids
 
@@ -240,6 +241,16 @@ class Booking:
                 row.closed_at = utcnow()
                 row.open_quantity = D0
                 row.exposure = D0
+                # owed with the close itself: a fee is never lost (see fees.py)
+                await fees_due.owe(
+                    s,
+                    trade_id=row.id,
+                    client_id=row.client_id,
+                    trade_ref=self.ids.fee_ref(row.id),
+                    symbol=row.symbol,
+                    notional=row.quantity * row.entry_price,
+                    profit=row.realized_pnl,
+                )
             # 1-based: this exit is already in the history (autoflush)
             level = sum(1 for h in await repo.history_of(s, row.id) if h.kind == "partial_exit")
         if not final:
@@ -345,35 +356,7 @@ class Booking:
             await self.save_risk(row.client_id)
             if dd is not None:
                 await self.hub.publish(dd)
-        await self.charge_fee(
-            t.trade_id, row.client_id, row.symbol, row.quantity * row.entry_price, row.realized_pnl
-        )
-
-    async def charge_fee(
-        self, trade_id: int, client_id: int, symbol: str, notional: Decimal, pnl: Decimal
-    ) -> None:
-        """The platform fee on a closed trade, through the Client service (idempotent)."""
-        try:
-            charged = await self.gateway.charge_fee(
-                FeeCharge(
-                    client_id=client_id,
-                    trade_ref=self.ids.fee_ref(trade_id),
-                    symbol=symbol,
-                    notional=repo.q8(notional),
-                    profit=repo.q8(pnl),
-                )
-            )
-        except Exception as exc:  # the trade stays closed; the fee can be charged again
-            log.warning("fee for trade %d not charged: %s", trade_id, exc)
-            return
-        async with self.db.write() as s:
-            await repo.log(
-                s,
-                trade_id,
-                "fee_charged",
-                fee=fmt(charged.charged),
-                shortfall=fmt(charged.shortfall),
-            )
+        await self.fees.flush(t.trade_id)
 
     async def save_risk(self, client_id: int, *, if_changed: bool = False) -> None:
         """Persist the client's risk state (``if_changed``: only when it changed)."""

@@ -46,6 +46,7 @@ from avd.exchange.paper import PaperExchange
 from avd.services.trade.accounts import AccountView
 from avd.services.trade.booking import Booking
 from avd.services.trade.entries import ClientLocks, Entries, ParamsSource
+from avd.services.trade.fees import FeeOutbox
 from avd.services.trade.manual import Manual
 from avd.services.trade.orders import Orders
 from avd.services.trade.plans import TradeOrder
@@ -94,7 +95,8 @@ class TradeEngine:
         self.venues = Venues(
             db, s, symbols=symbols, live_exchange=live_exchange, price_source=price_source
         )
-        self.booking = Booking(db, hub, self.venues, self.risk, gateway, self.positions, self.ids)
+        self.fees = FeeOutbox(db, gateway, retry_s=s.fee_retry_s)
+        self.booking = Booking(db, hub, self.venues, self.risk, self.fees, self.positions, self.ids)
         self.orders = Orders(db, hub, self.venues, self.booking, self.positions, self.ids, s)
         self.monitor: StopMonitor = self.orders.monitor
         self.entries = Entries(
@@ -167,10 +169,13 @@ class TradeEngine:
         async with self.db.write() as s:
             self.ids.namespace = await repo.namespace(s)
         await self.recovery.recover()
+        # fees owed before a restart (or while the Client service was down)
+        self.fees.start()
         self._started = True
 
     async def stop(self) -> None:
-        """Close the exchanges."""
+        """Stop charging owed fees and close the exchanges."""
+        await self.fees.stop()
         await self.venues.close()
 
     @property

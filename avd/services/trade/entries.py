@@ -244,6 +244,7 @@ class Entries:
                     status="PENDING_NEW",
                     quantity=repo.q8(sized.quantity),
                     price=ref if order.type == "LIMIT" else None,
+                    after_ms=order.after_ms if order.type == "MARKET" else None,
                 ),
             )
             await repo.log(s, trade.id, "requested", origin=origin, quantity=fmt(sized.quantity))

@@ -144,6 +144,10 @@ class Orders:
             await self._signal_exit_filled(o.trade_id, report)
         elif o.purpose == "exit" and not report.is_open:
             self.positions.exit_orders.pop(o.trade_id, None)  # expired: the position stays
+            async with self.db.write() as s:
+                row = await repo.order_by_cid(s, report.client_order_id)
+                if row is not None:
+                    row.status = report.status
 
     async def stop_filled(self, trade_id: int, report: OrderReport) -> None:
         """The protective stop filled on the exchange: that fill is the exit."""
@@ -185,6 +189,7 @@ class Orders:
                     type="MARKET",
                     status="PENDING_NEW",
                     quantity=repo.q8(st.qty),
+                    after_ms=after_ms,
                 ),
             )
             await repo.log(s, t.id, "exit_requested", origin="signal")

@@ -19,7 +19,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from avd.exchange.exchange import ExchangeError, OrderFill
+from avd.exchange.exchange import ExchangeError, OrderFill, OrderReport, OrderRequest
 from avd.exchange.paper import PaperExchange
 from avd.services.trade.booking import Booking, fmt
 from avd.services.trade.orders import Orders
@@ -42,6 +42,8 @@ class Reconciliation:
     recorded_fills: int = 0
     flagged: list[int] = field(default_factory=list)
     restored_stops: int = 0
+    #: paper orders that were waiting (entries, signal exits), placed again
+    restored_orders: int = 0
     closed_while_down: list[int] = field(default_factory=list)
     unknown_open_orders: list[str] = field(default_factory=list)
     balances: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -160,6 +162,11 @@ class Recovery:
         entry_cid = self.ids.oid(t.client_id, t.id, "e")
         if t.status == "pending":
             got = await ex.get_order(t.symbol, entry_cid)
+            if got is None and isinstance(ex, PaperExchange):
+                # the paper exchange lives in memory: its waiting order went
+                # with the process; placed again, with its id and decision time
+                got = await self._place_again(ex, entry_cid)
+                rec.restored_orders += got is not None
             if got is None:
                 async with self.db.write() as s:
                     row = await repo.get_trade(s, t.id)
@@ -215,6 +222,47 @@ class Recovery:
         self.positions.hold(t.id, t.client_id, t.symbol, t.quantity * t.entry_price)
         await self.orders.track(t, restored=True)
         rec.restored_stops += 1
+        if isinstance(ex, PaperExchange):
+            await self._restore_signal_exit(ex, t, rec)
+
+    async def _place_again(self, ex: PaperExchange, client_order_id: str) -> OrderReport | None:
+        """A paper order the database holds as waiting, placed again on the paper exchange."""
+        async with self.db.read() as s:
+            o = await repo.order_by_cid(s, client_order_id)
+        if o is None or o.status not in ("PENDING_NEW", "NEW", "PARTIALLY_FILLED"):
+            return None
+        await self.venues.symbol(o.symbol)  # the paper exchange learns its filters
+        try:
+            return await ex.place_order(
+                OrderRequest(
+                    symbol=o.symbol,
+                    side=o.side,
+                    type=o.type,
+                    quantity=o.quantity - o.executed_qty,
+                    client_order_id=o.client_order_id,
+                    price=o.price,
+                    stop_price=o.stop_price,
+                    after_ms=o.after_ms,
+                )
+            )
+        except ExchangeError as exc:
+            log.warning("paper order %s not placed again: %s", client_order_id, exc.message)
+            return None
+
+    async def _restore_signal_exit(
+        self, ex: PaperExchange, t: TradeRecord, rec: Reconciliation
+    ) -> None:
+        """A paper signal exit that was waiting for the next trade waits again."""
+        async with self.db.read() as s:
+            waiting = [
+                o
+                for o in await repo.orders_of(s, t.id)
+                if o.purpose == "exit" and o.status in ("PENDING_NEW", "NEW")
+            ]
+        for o in waiting:
+            if await self._place_again(ex, o.client_order_id) is not None:
+                self.positions.exit_orders[t.id] = o.client_order_id
+                rec.restored_orders += 1
 
     async def reconcile_client(self, client_id: int) -> None:
         """After the user data stream reconnected: catch up on what it may have missed."""

@@ -34,3 +34,5 @@ class TradeEngineSettings(BaseModel):
     bots_cache_s: float = Field(10.0, ge=0)
     #: a stream price older than this is fetched again before an entry
     price_max_age_s: float = Field(10.0, gt=0)
+    #: how often fees the Client service could not be charged are tried again
+    fee_retry_s: float = Field(5.0, gt=0)
