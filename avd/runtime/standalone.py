@@ -1,7 +1,16 @@
-"""The services alone: how `avd serve trade` is wired (its settings, its app).
+"""How the trade service is wired: with the others in one process, or alone.
 
-The trade service gets its market access and its Client service here: for
-now the Client service runs in the same process on the same database.
+* :func:`service_for`: in ``avd run`` (and the tests), the trade service
+  reaches the Client service through the in-process gateway and shares its
+  database; the MarketContext runs on the same hub.
+* :func:`create_app` / :func:`serve_trade`: ``avd serve trade`` alone. It
+  keeps its trades in its own database (``trade.db`` in its data folder, or
+  a URL), reaches the Client service over REST
+  (:class:`~avd.services.trade.remote.RestClientGateway`: bearer tokens
+  verified here with the Client service's public keys) and takes the market
+  service's feed (:class:`~avd.services.trade.market_feed.MarketFeed`), both
+  with the service token. Without a market URL it polls the prices of its
+  open positions from the exchange.
 """
 
 from __future__ import annotations
@@ -10,26 +19,26 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 import avd
+from avd.domain.gateways import ClientGateway
 from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from avd.runtime.hub import EventHub
 from avd.runtime.transports import LocalClientGateway
 from avd.services.client.service import ClientService
-from avd.services.client.settings import ClientSettings
-from avd.services.trade.routes import routes
+from avd.services.trade.market_feed import MarketFeed
+from avd.services.trade.remote import RestClientGateway
+from avd.services.trade.routes import health_route, routes
 from avd.services.trade.service import MarketAccess, TradeService
-from avd.services.trade.settings import TradeEngineSettings
-from avd.settings import ServiceSettings
+from avd.services.trade.settings import TradeEngineSettings, TradeSettings
 from avd.web.errors import EXCEPTION_HANDLERS
 from avd.web.openapi import openapi_route
+from avd.web.service_token import service_token
 from avd.web.startup import StartupFailure, StartupGuard
 from avd.web.streams import Streams
 
@@ -41,28 +50,6 @@ DESCRIPTION = (
 )
 
 
-class TradeSettings(ServiceSettings):
-    """Settings of ``avd serve trade``."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="AVD_TRADE_", extra="forbid", env_nested_delimiter="__", frozen=True
-    )
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8002, ge=0, le=65535)
-    data_dir: Path | None = Field(default=None, description="default: $AVD_DATA_DIR or ./avd-data")
-    #: market data and live orders: a running simulator (``avd sim``) or Binance
-    exchange: Literal["sim", "binance"] = "sim"
-    sim_address: str = "127.0.0.1:8765"
-    #: how often prices are polled for the open positions (no kline stream alone)
-    poll_prices_s: float = Field(default=2.0, gt=0)
-    #: Binance's REST weight budget per minute, per IP: one limiter for the process
-    rest_weight_per_minute: int = Field(default=6000, ge=1)
-    engine: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
-    #: the Client service's settings: same database and JWT secret (tokens verified in process)
-    client: ClientSettings = Field(default_factory=ClientSettings)
-
-
 def service_for(
     hub: EventHub,
     clients: ClientService,
@@ -72,7 +59,7 @@ def service_for(
     *,
     limiter: RestLimiter,
 ) -> TradeService:
-    """A :class:`TradeService` whose market and live orders go to the simulator or Binance.
+    """A :class:`TradeService` on ``clients`` in the same process (``avd run``).
 
     ``sim_address`` may be a callable: ``avd run`` knows it only once its
     simulator has started. The trade service reaches ``clients`` through the
@@ -80,8 +67,28 @@ def service_for(
     call to the exchange (market data and every client's orders) goes
     through ``limiter``, the process's one weight budget.
     """
-    gateway = LocalClientGateway(clients)
-    database_url = clients.settings.resolved_database_url()
+    return trade_service(
+        hub,
+        LocalClientGateway(clients),
+        clients.settings.resolved_database_url(),
+        exchange,
+        sim_address,
+        engine,
+        limiter=limiter,
+    )
+
+
+def trade_service(
+    hub: EventHub,
+    gateway: ClientGateway,
+    database_url: str,
+    exchange: str,
+    sim_address: str | Callable[[], str],
+    engine: TradeEngineSettings,
+    *,
+    limiter: RestLimiter,
+) -> TradeService:
+    """A :class:`TradeService` whose market and live orders go to the simulator or Binance."""
     if exchange == "sim":
         from avd.exchange.simulator.client import SimClient
 
@@ -127,38 +134,56 @@ def service_for(
 
 
 def create_app(settings: TradeSettings) -> Starlette:
-    """The TradeEngine service alone: its routes and ``/openapi.json``."""
-    client_settings = settings.client
-    if client_settings.data_dir is None and settings.data_dir is not None:
-        client_settings = client_settings.model_copy(update={"data_dir": settings.data_dir})
-    clients = ClientService(client_settings)
+    """The TradeEngine service alone: its routes, ``/health`` and ``/openapi.json``."""
     hub = EventHub()
     limiter = RestLimiter(settings.rest_weight_per_minute)
-    svc = service_for(
-        hub, clients, settings.exchange, settings.sim_address, settings.engine, limiter=limiter
+    token = service_token(
+        settings.resolved_data_dir(),
+        settings.service_token.get_secret_value() if settings.service_token else None,
     )
+    gateway = RestClientGateway(settings.client_url, token)
+    svc = trade_service(
+        hub,
+        gateway,
+        settings.resolved_database_url(),
+        settings.exchange,
+        settings.sim_address(),
+        settings.engine,
+        limiter=limiter,
+    )
+    if settings.market_url is not None:
+        svc.market_feed = MarketFeed(settings.market_url, token, hub)
     streams = Streams()
-    own = routes(svc, streams)
+    own = [*routes(svc, streams), health_route(svc)]
     failure = StartupFailure()
+
+    async def start() -> None:
+        if svc.market_feed is not None:
+            # klines, evaluated candles and signals come in order from the market service
+            await svc.start(evaluated_candles=True)
+            svc.market_feed.start()
+        else:
+            await svc.start(poll_prices_s=settings.poll_prices_s)
+
+    async def stop() -> None:
+        await svc.stop()
+        await hub.stop()
+        await gateway.aclose()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         hub.start()
         try:
-            await svc.start(poll_prices_s=settings.poll_prices_s)
+            await start()
         except Exception:
             # what started must stop, or its tasks keep the failed process alive
             with contextlib.suppress(Exception):
-                await svc.stop()
-                await hub.stop()
-                await clients.stop()
+                await stop()
             raise
         try:
             yield
         finally:
-            await svc.stop()
-            await hub.stop()
-            await clients.stop()
+            await stop()
 
     app = Starlette(
         routes=[*own, openapi_route(TITLE, avd.__version__, lambda: own, description=DESCRIPTION)],

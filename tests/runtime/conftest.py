@@ -30,6 +30,8 @@ class RunningPlatform:
     port: int
     folder: Path
     output_path: Path
+    #: answers 200 once the process serves
+    ready_path: str = "/health"
 
     @property
     def url(self) -> str:
@@ -47,7 +49,7 @@ class RunningPlatform:
         while True:
             assert self.proc.poll() is None, f"avd run exited early:\n{self.output()}"
             try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}{self.ready_path}", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -99,8 +101,9 @@ def start_avd(
     *args: str,
     port: int | None = None,
     env: dict[str, str] | None = None,
+    ready_path: str = "/health",
 ) -> RunningPlatform:
-    """``avd <args> --port P`` in a subprocess, ready once ``/health`` answers."""
+    """``avd <args> --port P`` in a subprocess, ready once ``ready_path`` answers."""
     folder.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     out = folder / "output.txt"
@@ -111,7 +114,7 @@ def start_avd(
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
         )
-    running = RunningPlatform(proc, port, folder / "data", out)
+    running = RunningPlatform(proc, port, folder / "data", out, ready_path)
     try:
         running.wait_ready()
     except BaseException:

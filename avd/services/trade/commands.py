@@ -37,14 +37,47 @@ def register(app: typer.Typer, serve: typer.Typer, launch: Launch) -> None:
                 help="sim (a running `avd sim`, the default) or binance (needs network).",
             ),
         ] = None,
+        data_dir: Annotated[
+            Path | None,
+            typer.Option("--data-dir", help="Data folder (its trade.db; default ./avd-data)."),
+        ] = None,
+        exchange_url: Annotated[
+            str | None,
+            typer.Option(
+                "--exchange-url",
+                help="The running simulator (`avd sim`), default http://127.0.0.1:8765.",
+            ),
+        ] = None,
+        client_url: Annotated[
+            str | None,
+            typer.Option(
+                "--client-url",
+                help="The Client service (`avd serve client`), default http://127.0.0.1:8003.",
+            ),
+        ] = None,
+        market_url: Annotated[
+            str | None,
+            typer.Option(
+                "--market-url",
+                help="The MarketContext service (`avd serve market`): its feed drives the "
+                "stops, the paper fills and the bots; without it prices are polled.",
+            ),
+        ] = None,
     ) -> None:
         """Serve the TradeEngine service alone (paper trading by default).
 
-        SIGINT or SIGTERM stops it cleanly (streams closed, exit status 0).
+        It keeps its trades in its own data folder and talks to the Client
+        and MarketContext services over the network, with the service token
+        (AVD_SERVICE_TOKEN, or service.token in the data folder). SIGINT or
+        SIGTERM stops it cleanly (streams closed, exit status 0).
         """
-        overrides = {
-            k: v
-            for k, v in {"host": host, "port": port, "exchange": exchange}.items()
-            if v is not None
+        given = {
+            "host": host,
+            "port": port,
+            "exchange": exchange,
+            "data_dir": data_dir,
+            "exchange_url": exchange_url,
+            "client_url": client_url,
+            "market_url": market_url,
         }
-        launch(config, overrides)
+        launch(config, {k: v for k, v in given.items() if v is not None})

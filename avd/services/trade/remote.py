@@ -8,6 +8,7 @@ Client service that cannot be reached is ``Unavailable`` (503) naming it.
 
 from __future__ import annotations
 
+import time
 from typing import Any, TypeVar
 
 import httpx
@@ -43,6 +44,10 @@ class RestClientGateway:
         # tokens are verified here with the Client service's public keys (and its
         # revocation answer when it can give one), so reads go on while it is down
         self._verifier = verifier if verifier is not None else TokenVerifier(self._http)
+        #: what the last call found (``GET /health`` of the trade service)
+        self.reachable = True
+        self.last_ok_at: float | None = None
+        self.last_error = ""
 
     def __repr__(self) -> str:  # the token stays out of reprs and logs
         return f"RestClientGateway(base_url={str(self._http.base_url)!r})"
@@ -51,22 +56,36 @@ class RestClientGateway:
         """Close the connection pool."""
         await self._http.aclose()
 
+    def health(self) -> dict[str, Any]:
+        """Whether the Client service answered the last call, and when it last did."""
+        return {
+            "url": str(self._http.base_url),
+            "reachable": self.reachable,
+            "last_ok_at": self.last_ok_at,
+            "last_error": self.last_error,
+        }
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
             r = await self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
+            self.reachable = False
+            self.last_error = type(exc).__name__
             raise Unavailable(
                 "client_service_unavailable",
                 f"the client service is unreachable: {type(exc).__name__}",
                 service="client",
             ) from None
+        self.reachable, self.last_ok_at, self.last_error = True, time.time(), ""
         if r.status_code >= 400:
+            numbers: dict[str, str] = {}
             try:
                 err = r.json()
                 error, detail = str(err.get("error", "error")), str(err.get("detail", ""))
-            except ValueError:
+                numbers = {str(k): str(v) for k, v in (err.get("numbers") or {}).items()}
+            except (ValueError, AttributeError):
                 error, detail = "error", r.text[:200]
-            raise refusal_from(r.status_code, error, detail)
+            raise refusal_from(r.status_code, error, detail, **numbers)
         return r
 
     async def _call(self, method: str, path: str, model: type[M], **kwargs: Any) -> M:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -337,3 +337,16 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
         Route("/risk/unblock", unblock, methods=["POST"]),
         Route("/risk/kill-switch", kill_switch, methods=["POST"]),
     ]
+
+
+def health_route(service: TradeService) -> BaseRoute:
+    """``GET /health`` of the trade service alone (``avd run`` has the market's)."""
+
+    @operation(
+        "The trade service's links (market feed, Client service) and what it holds",
+        tags=("trades",),
+    )
+    async def health(request: Request) -> Response:
+        return JSONResponse(await service.health())
+
+    return Route("/health", health, methods=["GET"])

@@ -20,6 +20,7 @@ from avd.exchange.binance import BinanceExchange, to_exchange_error
 from avd.exchange.exchange import Exchange, ExchangeError, SymbolInfo
 from avd.exchange.rest_limiter import RestLimiter
 from avd.services.trade.engine import TradeEngine
+from avd.services.trade.market_feed import MarketFeed
 from avd.services.trade.settings import TradeEngineSettings
 from avd.store.database import Database
 
@@ -120,6 +121,29 @@ class TradeService:
             settings=settings,
         )
         self._poller: asyncio.Task[None] | None = None
+        #: the market service's feed, when the services run apart
+        self.market_feed: MarketFeed | None = None
+
+    async def health(self) -> dict[str, Any]:
+        """The service's health: its links to the market and the Client service, what it holds.
+
+        ``status`` is ``degraded`` while the market feed is down or the Client
+        service did not answer the last call (open positions are still
+        managed; new entries are refused with 503 until it answers).
+        """
+        client = getattr(self.gateway, "health", None)
+        client_health: dict[str, Any] | None = client() if callable(client) else None
+        market = self.market_feed.health() if self.market_feed is not None else None
+        degraded = (client_health is not None and not client_health["reachable"]) or (
+            market is not None and not market["connected"]
+        )
+        return {
+            "status": "degraded" if degraded else "ok",
+            "positions": len(self.engine.monitor.positions),
+            "fees_owed": await self.engine.fees.owed(),
+            "client": client_health,
+            "market": market,
+        }
 
     async def _live(self, client_id: int) -> Exchange:
         assert self._live_client is not None
@@ -170,7 +194,9 @@ class TradeService:
                 await self.engine.on_tick(sym, int(time.time() * 1000), price)
 
     async def stop(self) -> None:
-        """Stop the poller, the exchanges and the market client."""
+        """Stop the market feed, the poller, the exchanges and the market client."""
+        if self.market_feed is not None:
+            await self.market_feed.stop()
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
+from avd.paths import data_dir
 from avd.services.trade.risk import RiskLimits
+from avd.settings import ServiceSettings
+from avd.store.database import default_sqlite_url
 
 
 class TradeEngineSettings(BaseModel):
@@ -36,3 +41,54 @@ class TradeEngineSettings(BaseModel):
     price_max_age_s: float = Field(10.0, gt=0)
     #: how often fees the Client service could not be charged are tried again
     fee_retry_s: float = Field(5.0, gt=0)
+
+
+class TradeSettings(ServiceSettings):
+    """Settings of ``avd serve trade``: the TradeEngine service alone.
+
+    It keeps its trades in its own database, reaches the Client service and
+    the MarketContext service over the network (REST and the market feed,
+    with the service token) and the exchange through python-binance.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="AVD_TRADE_", extra="forbid", env_nested_delimiter="__", frozen=True
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8002, ge=0, le=65535)
+    data_dir: Path | None = Field(default=None, description="default: $AVD_DATA_DIR or ./avd-data")
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="sqlite:///... or postgresql://...; default: trade.db in the data dir",
+    )
+    #: market data and live orders: a running simulator (``avd sim``) or Binance
+    exchange: Literal["sim", "binance"] = "sim"
+    #: the running simulator python-binance talks to (with ``exchange: sim``)
+    exchange_url: str = Field("http://127.0.0.1:8765", pattern=r"^https?://[^/\s]+/?$")
+    #: the Client service (accounts, tokens, parameters, the prepaid fees)
+    client_url: str = Field("http://127.0.0.1:8003", pattern=r"^https?://[^\s]+$")
+    #: the MarketContext service's feed (klines, candles, signals); without
+    #: it, the prices of the open positions are polled from the exchange
+    market_url: str | None = Field(None, pattern=r"^https?://[^\s]+$")
+    #: default: ``AVD_SERVICE_TOKEN``, else ``service.token`` in the data dir
+    service_token: SecretStr | None = None
+    #: how often prices are polled for the open positions (no market feed)
+    poll_prices_s: float = Field(default=2.0, gt=0)
+    #: Binance's REST weight budget per minute, per IP: one limiter for the process
+    rest_weight_per_minute: int = Field(default=6000, ge=1)
+    engine: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
+
+    def resolved_data_dir(self) -> Path:
+        """The data folder (created 0700)."""
+        return data_dir(self.data_dir)
+
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or ``trade.db`` in the data folder."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return default_sqlite_url(self.resolved_data_dir(), "trade.db")
+
+    def sim_address(self) -> str:
+        """``host:port`` of the simulator of :attr:`exchange_url`."""
+        return self.exchange_url.split("://", 1)[1].rstrip("/")

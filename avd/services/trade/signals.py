@@ -55,7 +55,13 @@ class Signals:
         """Clients whose bot is enabled (cached briefly)."""
         at, cached = self._cache
         if time.monotonic() - at > self.cache_s:
-            cached = [(cid, p) for cid, p in await self._bots() if p.enabled]
+            try:
+                cached = [(cid, p) for cid, p in await self._bots() if p.enabled]
+            except Refusal as exc:
+                # the Client service is down: the bots known last go on trading
+                # (their entries are refused until it answers; exits go on)
+                log.warning("the bots could not be refreshed (%s); the last list is used", exc)
+                return cached
             self._cache = (time.monotonic(), cached)
         return cached
 

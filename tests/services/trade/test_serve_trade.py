@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from decimal import Decimal as Dec
 from pathlib import Path
 
@@ -22,11 +24,9 @@ from websockets.exceptions import ConnectionClosed
 
 from avd.cli import app as cli
 from avd.net import free_port
-from avd.runtime.standalone import TradeSettings, create_app
-from avd.services.client import schemas as cm
-from avd.services.client.service import ClientService
-from avd.services.client.settings import ClientSettings
-from avd.store import accounts
+from avd.runtime.standalone import create_app
+from avd.services.trade.settings import TradeSettings
+from tests.runtime.conftest import PASSWORD, RunningPlatform, start_avd
 from tests.services.trade.conftest import CHEAP_ARGON2, Sim
 
 
@@ -35,28 +35,57 @@ def test_serve_trade_is_registered() -> None:
     assert r.exit_code == 0 and "--config" in r.output
 
 
-def test_the_service_alone_trades_on_paper(sim: Sim, tmp_path: Path) -> None:
-    client_settings = ClientSettings(
-        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'client.db'}", argon2=CHEAP_ARGON2
+TOKEN = "serve-trade-test-service-token-0123"
+
+
+@pytest.fixture
+def client_service(tmp_path: Path) -> Iterator[RunningPlatform]:
+    """A real ``avd serve client`` on its own data folder, with the test's service token."""
+    folder = tmp_path / "client"
+    folder.mkdir()
+    (folder / "client.json").write_text(json.dumps({"argon2": CHEAP_ARGON2}))
+    p = start_avd(
+        folder,
+        "serve",
+        "client",
+        "--config",
+        str(folder / "client.json"),
+        "--data-dir",
+        str(folder / "data"),
+        env={"AVD_SERVICE_TOKEN": TOKEN},
+        ready_path="/.well-known/jwks.json",
     )
+    try:
+        yield p
+    finally:
+        if p.proc.poll() is None:
+            p.stop(signal.SIGTERM)
 
-    async def setup() -> str:
-        svc = ClientService(client_settings)
-        await svc.start()
-        try:
-            admin = await svc.create_user("adm@example.com", "correct horse battery", "admin")
-            user = await svc.create_user("solo@example.com", "correct horse battery", "client")
-            async with svc.db.read() as s:
-                adm = await accounts.get(s, admin.id)
-            assert adm is not None
-            await svc.adjust(adm, user.id, cm.Adjustment(amount=Dec(5000), reason="t"), None)
-            return svc.tokens.encode(svc.tokens.issue(user.id, "client", 0, "access"))
-        finally:
-            await svc.stop()
 
-    token = asyncio.run(setup())
+def _client_token(client: RunningPlatform, email: str) -> str:
+    r = httpx.post(f"{client.url}/auth/register", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    r = httpx.post(f"{client.url}/auth/login", json={"email": email, "password": PASSWORD})
+    token: str = r.json()["access_token"]
+    r = httpx.post(
+        f"{client.url}/client/deposit",
+        json={"amount": "50", "idempotency_key": "d-" + email.replace("@", "-")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 201, r.text
+    return token
+
+
+def test_the_service_alone_trades_on_paper(
+    sim: Sim, tmp_path: Path, client_service: RunningPlatform
+) -> None:
+    token = _client_token(client_service, "solo@example.com")
     settings = TradeSettings(
-        data_dir=tmp_path, sim_address=sim.address, client=client_settings, poll_prices_s=0.2
+        data_dir=tmp_path / "trade",
+        exchange_url=f"http://{sim.address}",
+        client_url=client_service.url,
+        service_token=TOKEN,
+        poll_prices_s=0.2,
     )
     with TestClient(create_app(settings)) as c:
         auth = {"Authorization": f"Bearer {token}"}
@@ -83,31 +112,24 @@ def test_the_service_alone_trades_on_paper(sim: Sim, tmp_path: Path) -> None:
         assert r.status_code == 200 and r.json()["status"] == "closed"
 
 
-def test_sigterm_stops_the_service_with_an_idle_stream_open(sim: Sim, tmp_path: Path) -> None:
+def test_sigterm_stops_the_service_with_an_idle_stream_open(
+    sim: Sim, tmp_path: Path, client_service: RunningPlatform
+) -> None:
     # before the fix, an idle /trades/stream client kept `avd serve trade` running forever
-    db = f"sqlite:///{tmp_path / 'client.db'}"
-    client = {"data_dir": str(tmp_path), "database_url": db, "argon2": CHEAP_ARGON2}
-
-    async def token() -> str:
-        svc = ClientService(ClientSettings(**client))  # type: ignore[arg-type]
-        await svc.start()
-        try:
-            user = await svc.create_user("idle@example.com", "correct horse battery", "client")
-            return svc.tokens.encode(svc.tokens.issue(user.id, "client", 0, "access"))
-        finally:
-            await svc.stop()
-
-    access = asyncio.run(token())
+    access = _client_token(client_service, "idle@example.com")
     port = free_port()
     config = tmp_path / "trade.json"
-    config.write_text(json.dumps({"sim_address": sim.address, "client": client}))
+    config.write_text(
+        json.dumps({"exchange_url": f"http://{sim.address}", "client_url": client_service.url})
+    )
     out = tmp_path / "output.txt"
     with out.open("wb") as sink:
         command = ["serve", "trade", "--config", str(config), "--port", str(port)]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "avd", *command],
+            [sys.executable, "-m", "avd", *command, "--data-dir", str(tmp_path / "trade")],
             stdout=sink,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "AVD_SERVICE_TOKEN": TOKEN},
         )
     try:
         deadline = time.monotonic() + 60
