@@ -211,6 +211,7 @@ def _scenario(d: Deployment, client: httpx.Client, trade: httpx.Client) -> None:
     # the market service goes down: the trade service says so, and takes the feed again
     d.procs["market"].proc.send_signal(signal.SIGKILL)
     d.procs["market"].proc.wait()
+
     def market_down() -> dict[str, Any] | None:
         h: dict[str, Any] = trade.get("/health").json()
         return None if h["market"]["connected"] else h
