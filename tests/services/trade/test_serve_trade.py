@@ -7,11 +7,9 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from decimal import Decimal as Dec
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 import websockets
@@ -27,6 +25,7 @@ from avd.services.client import schemas as cm
 from avd.services.client.service import ClientService
 from avd.services.client.settings import ClientSettings
 from avd.store import accounts
+from tests.polling import wait_http_ok
 from tests.services.trade.conftest import CHEAP_ARGON2, Sim
 
 
@@ -110,16 +109,11 @@ def test_sigterm_stops_the_service_with_an_idle_stream_open(sim: Sim, tmp_path: 
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, out.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, out.read_text()
-            time.sleep(0.2)
+        wait_http_ok(
+            f"http://127.0.0.1:{port}/openapi.json",
+            lambda: f"avd serve trade:\n{out.read_text()}",
+            proc=proc,
+        )
 
         async def idle_then_stop() -> object:
             async with websockets.connect(
