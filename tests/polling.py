@@ -30,7 +30,7 @@ def _text(what: Message) -> str:
 
 
 def wait_until(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],
     what: Message,
     *,
     timeout: float = 30.0,
@@ -55,7 +55,7 @@ def wait_until(
 
 
 async def until(
-    condition: Callable[[], T | Awaitable[T]],
+    condition: Callable[[], T | Awaitable[T | None] | None],
     what: Message,
     *,
     timeout: float = 30.0,
@@ -69,7 +69,7 @@ async def until(
         if inspect.isawaitable(got):
             got = await got
         if got:
-            return got  # type: ignore[return-value]
+            return got
         if loop.time() >= deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {_text(what)}")
         await asyncio.sleep(interval)
