@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -40,15 +41,24 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         wait_http_ok(f"{url}/health", "avd run", proc=proc)
         yield url
     finally:
-        proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("avd run did not stop on SIGINT")
+            interrupt(proc, folder)
         finally:
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def interrupt(proc: subprocess.Popen[Any], folder: Path) -> None:
+    """SIGINT, and the process must stop; killed (and reaped) if it does not."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        log = folder / "logs" / "avd.jsonl"
+        tail = log.read_text().splitlines()[-8:] if log.exists() else []
+        pytest.fail("avd run did not stop on SIGINT; its log ends:\n" + "\n".join(tail))
 
 
 def contexts(url: str) -> dict[str, dict]:
@@ -191,8 +201,7 @@ def test_a_recorded_session_replays_to_the_same_signals(tmp_path: Path) -> None:
 
         wait_until(signalled, "a signal", timeout=120, interval=0.2)
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
+        interrupt(proc, tmp_path / "data")
     lines = (record / "events.jsonl").read_text().splitlines()
     assert any('"CandlesLoaded"' in x for x in lines)
     assert sum('"KlineReceived"' in x for x in lines) > 20
