@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 
@@ -32,6 +31,7 @@ from avd.runtime.hub import EventHub
 from avd.services.market.candle_history import MemoryCandleHistory
 from avd.services.market.collector import CollectorSettings, MarketDataCollector
 from avd.services.market.service import MarketContext
+from tests.polling import until, wait_http_ok
 
 from .conftest import RESULTS
 
@@ -74,17 +74,7 @@ class SimProcess:
             stderr=subprocess.DEVNULL,
         )
         self.address = f"127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://{self.address}/api/v3/ping", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, (
-                "simulator did not start"
-            )
-            time.sleep(0.2)
+        wait_http_ok(f"http://{self.address}/api/v3/ping", "avd sim", proc=self.proc, timeout=120)
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGINT)
@@ -99,6 +89,7 @@ async def measure(address: str, symbols: list[str], seconds: float) -> dict[str,
     market = MarketContext(hub)
     latencies: list[float] = []
     klines = 0
+    streaming: set[str] = set()
 
     async def on_context(e: Event) -> None:
         assert isinstance(e, ContextScoreCalculated)
@@ -108,6 +99,8 @@ async def measure(address: str, symbols: list[str], seconds: float) -> dict[str,
     async def on_kline(e: Event) -> None:
         nonlocal klines
         klines += 1
+        assert isinstance(e, KlineReceived)
+        streaming.add(e.symbol)
 
     hub.subscribe("latency", on_context, ContextScoreCalculated)
     hub.subscribe("count", on_kline, KlineReceived)
@@ -129,7 +122,8 @@ async def measure(address: str, symbols: list[str], seconds: float) -> dict[str,
         on_history=market.on_history,
     )
     await col.start()
-    await asyncio.sleep(1.0)  # settle
+    # steady state: every symbol's stream has delivered a kline
+    await until(lambda: len(streaming) == len(symbols), "a kline of every symbol", timeout=120)
     latencies.clear()
     k0, r0, t0 = klines, resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     await asyncio.sleep(seconds)

@@ -26,6 +26,7 @@ from avd.domain.events import TradePlaced
 from avd.net import free_port as _free_port
 from avd.services.trade.routes import routes
 from avd.web.errors import EXCEPTION_HANDLERS
+from tests.polling import until
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -58,8 +59,7 @@ def test_execute_to_trade_placed_latency(benchmark: Any, sim: Sim, tmp_path: Pat
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
         )
         task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.01)
+        await until(lambda: server.started, "the server to start", timeout=30)
         http = httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
         )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +36,7 @@ from avd.services.client import schemas as cm
 from avd.services.trade.risk import RiskLimits
 from avd.services.trade.settings import TradeEngineSettings
 from avd.store import accounts
+from tests.polling import until
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -140,16 +140,18 @@ async def _replay_live(
         sim = platform.simulator
         sim.call(lambda: setattr(sim.sim, "paused", False))
         sim.call(sim.sim.wake)
-        deadline = time.monotonic() + 600
-        while not sim.call(lambda: sim.sim.market.finished):
-            assert time.monotonic() < deadline, "the replay did not finish"
-            await asyncio.sleep(0.2)
+        await until(
+            lambda: sim.call(lambda: sim.sim.market.finished),
+            "the end of the replay",
+            timeout=600,
+            interval=0.1,  # each check is a call into the simulator's thread
+        )
         # every candle replayed (the one before the start comes by backfill)
-        while platform.market.klines_processed < TRADED + 1:
-            assert time.monotonic() < deadline, (
-                f"{platform.market.klines_processed} of {TRADED + 1} candles evaluated"
-            )
-            await asyncio.sleep(0.2)
+        await until(
+            lambda: platform.market.klines_processed >= TRADED + 1,
+            lambda: f"{platform.market.klines_processed} of {TRADED + 1} candles evaluated",
+            timeout=120,
+        )
         await platform.hub.drain()
         trades = await live_trades(platform.trade.db, user.id)
         filters = await platform.trade.engine.filters("BTCUSDT")

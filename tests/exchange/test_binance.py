@@ -13,6 +13,7 @@ import pytest
 from avd.exchange.binance import BinanceExchange
 from avd.exchange.exchange import ExchangeError, OrderReport, OrderRequest, client_order_id
 from avd.exchange.rest_limiter import RestLimiter
+from tests.polling import until
 from tests.services.trade.conftest import Sim, run
 
 
@@ -196,7 +197,11 @@ def test_user_data_stream_recovers_after_a_dropped_connection(sim: Sim) -> None:
         try:
             await asyncio.wait_for(ex.stream_connected.wait(), 10)
             await ex.place_order(OrderRequest("BTCUSDT", "BUY", "MARKET", Dec("0.0002"), "t-us-1"))
-            await _until(lambda: any(g.client_order_id == "t-us-1" for g in got))
+            await until(
+                lambda: any(g.client_order_id == "t-us-1" for g in got),
+                "t-us-1's report",
+                timeout=10,
+            )
             before = [f"{g.client_order_id}:{g.status}" for g in got]
             t0 = time.monotonic()
             # the simulator closes the market streams and the WS API connections
@@ -206,7 +211,11 @@ def test_user_data_stream_recovers_after_a_dropped_connection(sim: Sim) -> None:
             took = time.monotonic() - t0
             n = len(got)
             await ex.place_order(OrderRequest("BTCUSDT", "SELL", "MARKET", Dec("0.0002"), "t-us-2"))
-            await _until(lambda: any(g.client_order_id == "t-us-2" for g in got[n:]))
+            await until(
+                lambda: any(g.client_order_id == "t-us-2" for g in got[n:]),
+                "t-us-2's report after the reconnect",
+                timeout=10,
+            )
             return before, [f"{g.client_order_id}:{g.status}" for g in got[n:]], took
         finally:
             await ex.close()
@@ -216,14 +225,6 @@ def test_user_data_stream_recovers_after_a_dropped_connection(sim: Sim) -> None:
     assert before == ["t-us-1:NEW", "t-us-1:FILLED"]
     assert after == ["t-us-2:NEW", "t-us-2:FILLED"]
     assert took < 10
-
-
-async def _until(cond: Any, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
 
 
 def test_balances_follow_the_user_stream_between_account_reads(sim: Sim) -> None:
@@ -259,10 +260,7 @@ def test_balances_follow_the_user_stream_between_account_reads(sim: Sim) -> None
                 got = (await ex.balances())["BTC"].total
                 return got != first
 
-            deadline = time.monotonic() + 10
-            while not await changed():
-                assert time.monotonic() < deadline, "the stream never updated the balances"
-                await asyncio.sleep(0.05)
+            await until(changed, "the stream to update the balances", timeout=10)
             return first, got, reads, account_reads
         finally:
             await other.close()

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from avd.net import free_port
+from tests.polling import wait_http_ok
 
 CHEAP_ARGON2 = {"time_cost": 1, "memory_cost_kib": 1024, "parallelism": 1}
 PASSWORD = "correct horse battery"
@@ -45,16 +45,12 @@ class RunningPlatform:
         return self.output_path.read_text(errors="replace")
 
     def wait_ready(self, deadline_s: float = 90) -> None:
-        deadline = time.monotonic() + deadline_s
-        while True:
-            assert self.proc.poll() is None, f"avd run exited early:\n{self.output()}"
-            try:
-                if httpx.get(f"{self.url}{self.ready_path}", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"avd run did not come up:\n{self.output()}"
-            time.sleep(0.2)
+        wait_http_ok(
+            f"{self.url}{self.ready_path}",
+            lambda: f"avd {self.ready_path}:\n{self.output()}",
+            proc=self.proc,
+            timeout=deadline_s,
+        )
 
     def client(self, email: str, deposit: str = "1000") -> tuple[int, str]:
         """Register, log in and prepay: the client's id and access token."""

@@ -9,6 +9,7 @@ import pytest
 
 from avd.domain.events import Event, KlineReceived, SignalGenerated
 from avd.runtime.hub import EventHub
+from tests.polling import until
 
 
 def kline(
@@ -41,7 +42,8 @@ def test_a_slow_subscriber_gets_every_closed_candle_in_order_through_backpressur
         sub = hub.subscribe("slow", slow, KlineReceived, maxsize=2)
         hub.start()
         publisher = asyncio.create_task(_publish_all(hub, [kline(i) for i in range(10)]))
-        await asyncio.sleep(0.05)
+        # one event in the handler, two queued: the third publish waits for room
+        await until(lambda: sub.stats.blocked_publishes >= 1, "the publisher to block", timeout=5)
         assert not publisher.done(), "the publisher must wait while the queue is full"
         assert sub.stats.depth == 2
         gate.set()
@@ -65,8 +67,10 @@ def test_in_progress_updates_coalesce_per_symbol_and_never_block() -> None:
         hub = EventHub()
         gate = asyncio.Event()
         got: list[tuple[str, bool, float]] = []
+        handling = asyncio.Event()
 
         async def slow(e: Event) -> None:
+            handling.set()
             await gate.wait()
             assert isinstance(e, KlineReceived)
             got.append((e.symbol, e.closed, e.close))
@@ -74,7 +78,7 @@ def test_in_progress_updates_coalesce_per_symbol_and_never_block() -> None:
         sub = hub.subscribe("slow", slow, maxsize=3)
         hub.start()
         await hub.publish(kline(0, closed=True))
-        await asyncio.sleep(0.01)  # the first event is now in the handler
+        await asyncio.wait_for(handling.wait(), 5)  # the first event is now in the handler
         for k in range(100):
             await hub.publish(kline(1, closed=False, close=float(k)))
             await hub.publish(kline(1, closed=False, symbol="ETHUSDT", close=float(k)))

@@ -8,9 +8,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -18,6 +18,7 @@ import pytest
 import websockets
 
 from avd.net import free_port
+from tests.polling import wait_http_ok, wait_until
 
 SYMBOLS = {"BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"}
 
@@ -37,27 +38,27 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the platform did not come up"
-            time.sleep(0.3)
+        wait_http_ok(f"{url}/health", "avd run", proc=proc)
         yield url
     finally:
-        proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            pytest.fail("avd run did not stop on SIGINT")
+            interrupt(proc, folder)
         finally:
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def interrupt(proc: subprocess.Popen[Any], folder: Path) -> None:
+    """SIGINT, and the process must stop; killed (and reaped) if it does not."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        log = folder / "logs" / "avd.jsonl"
+        tail = log.read_text().splitlines()[-8:] if log.exists() else []
+        pytest.fail("avd run did not stop on SIGINT; its log ends:\n" + "\n".join(tail))
 
 
 def contexts(url: str) -> dict[str, dict]:
@@ -79,8 +80,13 @@ def test_contexts_cover_every_symbol_with_scores_in_range_and_advancing_time(pla
             "breakout",
             "flow",
         }
-    time.sleep(3.0)  # at 60x a 1m candle closes every second
-    later = contexts(platform)
+
+    def advanced() -> dict[str, dict] | None:
+        now = contexts(platform)
+        return now if all(now[s]["timestamp"] > first[s]["timestamp"] for s in SYMBOLS) else None
+
+    # at 60x a 1m candle closes every second
+    later = wait_until(advanced, "every symbol's context to advance")
     for s in SYMBOLS:
         assert later[s]["timestamp"] > first[s]["timestamp"], s
         assert 0 <= later[s]["score"] <= 100
@@ -181,23 +187,25 @@ def test_a_recorded_session_replays_to_the_same_signals(tmp_path: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.3)
-        time.sleep(8.0)  # about 16 candles per symbol at 120x
+        wait_http_ok(f"{url}/health", "avd run", proc=proc)
+
+        def signalled() -> bool:
+            # a session worth replaying: klines and at least one signal (the
+            # first comes some 13 candles in, about 7 s at 120x); the recorder
+            # writes every event it was given before the platform stops
+            processed = httpx.get(f"{url}/health", timeout=5).json()["klines_processed"]
+            signals = httpx.get(f"{url}/signals", params={"since": 0}, timeout=5).json()
+            return processed > 20 and len(signals["signals"]) >= 1
+
+        wait_until(signalled, "a signal", timeout=120, interval=0.2)
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
+        interrupt(proc, tmp_path / "data")
     lines = (record / "events.jsonl").read_text().splitlines()
     assert any('"CandlesLoaded"' in x for x in lines)
     assert sum('"KlineReceived"' in x for x in lines) > 20
+    assert any('"SignalGenerated"' in x for x in lines)
     r = subprocess.run(
         [sys.executable, "-m", "avd", "replay", str(record)],
         capture_output=True,

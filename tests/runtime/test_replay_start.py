@@ -19,9 +19,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +29,7 @@ from avd.domain.events import KlineReceived
 from avd.exchange.simulator import SimConfig
 from avd.net import free_port
 from avd.runtime.platform import MarketSection, Platform, PlatformSettings
+from tests.polling import until, wait_http_ok, wait_until
 
 MINUTE = 60_000
 WARMUP = 50
@@ -76,18 +76,6 @@ def _settings(data: Path, home: Path, *, paused: bool) -> PlatformSettings:
     )
 
 
-async def _until(what: str, ok: Callable[[], bool | Awaitable[bool]], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = ok()
-        if not isinstance(got, bool):
-            got = await got
-        if got:
-            return
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
 async def _run(
     settings: PlatformSettings, steps: int, received: list[KlineReceived] | None = None
 ) -> None:
@@ -109,7 +97,9 @@ async def _run(
             conns = sim.call(lambda: [list(c.names) for c in sim.sim.hub.conns])
             return any("@kline_" in n for names in conns for n in names)
 
-        await _until("the collector's kline stream", lambda: asyncio.to_thread(subscribed))
+        await until(
+            lambda: asyncio.to_thread(subscribed), "the collector's kline stream", timeout=60
+        )
         await asyncio.to_thread(sim.call, lambda: sim.sim.step(steps))
         last_closed = sim.call(lambda: sim.sim.market.now) - MINUTE
 
@@ -118,7 +108,7 @@ async def _run(
                 any(k.symbol == s and k.open_time == last_closed for k in got) for s in SYMBOLS
             )
 
-        await _until("the last closed candle of every symbol", all_in)
+        await until(all_in, "the last closed candle of every symbol", timeout=60)
         await platform.hub.drain()
         await platform.history_writer.flush()
     finally:
@@ -190,16 +180,7 @@ def test_a_restart_at_the_end_of_the_data_says_so(
 
 
 def _wait_healthy(proc: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        assert proc.poll() is None, "avd run exited"
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the platform did not come up"
-        time.sleep(0.2)
+    wait_http_ok(f"{url}/health", "avd run", proc=proc)
 
 
 def _interrupt(proc: subprocess.Popen[str]) -> tuple[str, str]:
@@ -296,14 +277,15 @@ def test_run_on_a_folder_of_several_intervals_streams_the_finest(
     last = max(btc)
     try:
         _wait_healthy(proc, url)
-        deadline = time.monotonic() + 60
-        while True:
+
+        def streamed_to_the_end() -> list[dict[str, Any]] | None:
             r = httpx.get(f"{url}/symbols/BTCUSDT/candles", params={"limit": 1000}, timeout=10)
-            candles = r.json().get("candles", [])
-            if candles and candles[-1]["open_time"] == last:
-                break
-            assert time.monotonic() < deadline, "the last 1m candle was not streamed"
-            time.sleep(0.2)
+            got: list[dict[str, Any]] = r.json().get("candles", [])
+            return got if got and got[-1]["open_time"] == last else None
+
+        candles = wait_until(
+            streamed_to_the_end, "the last 1m candle to be streamed", timeout=60, interval=0.2
+        )
     finally:
         _, err = _interrupt(proc)
     c = candles[-1]

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from avd.runtime.timers import PeriodicTimer, next_boundary
+from tests.polling import until
 
 
 def test_next_boundary_lands_on_the_grid_plus_offset() -> None:
@@ -29,7 +30,8 @@ def test_a_timer_ticks_and_survives_a_failing_callback() -> None:
 
         t = PeriodicTimer("t", 0.02, tick)
         t.start()
-        await asyncio.sleep(0.2)
+        # ticks are counted after the callback, the failing one included
+        await until(lambda: t.ticks >= 4, "four ticks", timeout=10)
         await t.stop()
         return calls, t.ticks, t.errors
 

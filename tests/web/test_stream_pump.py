@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ from avd.net import free_port
 from avd.runtime.hub import EventHub
 from avd.web.server import config
 from avd.web.streams import Catalogue, Streams
+from tests.polling import until
 
 SIGNALS = Catalogue(kinds={"signal": (SignalGenerated,)}, default=("signal",))
 
@@ -38,12 +39,6 @@ def signal(i: int) -> SignalGenerated:
     )
 
 
-async def _until(condition: Callable[[], bool], deadline_s: float = 10) -> None:
-    async with asyncio.timeout(deadline_s):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 @asynccontextmanager
 async def serving(hub: EventHub, streams: Streams) -> AsyncIterator[str]:
     """``/s`` streams the hub's signals through ``streams``, on a free loopback port."""
@@ -57,7 +52,7 @@ async def serving(hub: EventHub, streams: Streams) -> AsyncIterator[str]:
     task = asyncio.create_task(server.serve())
     hub.start()
     try:
-        await _until(lambda: server.started)
+        await until(lambda: server.started, "the server to start", timeout=10)
         yield f"ws://127.0.0.1:{port}/s"
     finally:
         server.should_exit = True
@@ -83,7 +78,9 @@ def test_a_client_that_falls_behind_is_closed_rather_than_left_missing_events() 
     async def main() -> None:
         hub, streams = EventHub(), Streams(outbox=8)
         async with serving(hub, streams) as url, websockets.connect(url) as ws:
-            await _until(lambda: bool(_stream_subscribers(hub)))
+            await until(
+                lambda: _stream_subscribers(hub), "the stream's hub subscription", timeout=10
+            )
             # a burst the stream cannot keep up with; the hub never waits for it
             for i in range(100):
                 await hub.publish(signal(i))
@@ -95,7 +92,7 @@ def test_a_client_that_falls_behind_is_closed_rather_than_left_missing_events() 
             got = [orjson.loads(f)["reason"] for f in frames]
             assert got == [f"breakout {i}" for i in range(len(got))]
             assert len(got) <= 8
-            await _until(lambda: not _stream_subscribers(hub))
+            await until(lambda: not _stream_subscribers(hub), "the subscription to end", timeout=10)
 
     asyncio.run(main())
 
@@ -105,9 +102,17 @@ def test_a_client_leaving_ends_its_handler_and_its_hub_subscription() -> None:
         hub, streams = EventHub(), Streams()
         async with serving(hub, streams) as url:
             async with websockets.connect(url):
-                await _until(lambda: bool(_stream_subscribers(hub)) and streams.open == 1)
+                await until(
+                    lambda: _stream_subscribers(hub) and streams.open == 1,
+                    "the stream open and subscribed",
+                    timeout=10,
+                )
             # an idle stream: no event would ever have told the handler the client left
-            await _until(lambda: not _stream_subscribers(hub) and streams.open == 0)
+            await until(
+                lambda: not _stream_subscribers(hub) and streams.open == 0,
+                "the handler and its subscription to end",
+                timeout=10,
+            )
 
     asyncio.run(main())
 
@@ -117,7 +122,7 @@ def test_close_all_closes_every_stream_with_going_away_and_refuses_new_ones() ->
         hub, streams = EventHub(), Streams()
         async with serving(hub, streams) as url:
             async with websockets.connect(url) as a, websockets.connect(url) as b:
-                await _until(lambda: streams.open == 2)
+                await until(lambda: streams.open == 2, "two open streams", timeout=10)
                 await streams.close_all()
                 for ws in (a, b):
                     frames, close = await _close_frame(ws)

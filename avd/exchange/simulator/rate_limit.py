@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import BinanceError
@@ -55,17 +56,29 @@ class _Ip:
 
 
 class RateLimiter:
-    """Weight accounting per client IP."""
+    """Weight accounting per client IP.
 
-    def __init__(self, limit: int, ban_after: int, ban_seconds: int) -> None:
+    ``clock`` (seconds since the epoch) decides the minute; tests pin it so a
+    minute cannot roll over mid-test.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        ban_after: int,
+        ban_seconds: int,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.limit = limit
         self.ban_after = ban_after
         self.ban_seconds = ban_seconds
+        self.clock = clock
         self.ips: dict[str, _Ip] = {}
 
     def charge(self, ip: str, w: int) -> int:
         """Add ``w`` to the IP's minute; the weight used, or a 429/418 BinanceError."""
-        now = time.time()
+        now = self.clock()
         st = self.ips.setdefault(ip, _Ip())
         if st.banned_until > now:
             left = int(st.banned_until - now) + 1
@@ -99,4 +112,4 @@ class RateLimiter:
     def used(self, ip: str) -> int:
         """Weight used this minute."""
         st = self.ips.get(ip)
-        return 0 if st is None or st.minute != int(time.time() // 60) else st.used
+        return 0 if st is None or st.minute != int(self.clock() // 60) else st.used

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from avd.exchange.simulator.server import free_port
+from tests.polling import wait_http_ok
 
 
 def test_avd_sim_command_serves_on_loopback() -> None:
@@ -19,15 +19,7 @@ def test_avd_sim_command_serves_on_loopback() -> None:
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/v3/ping", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "avd sim did not start"
-                time.sleep(0.2)
+        r = wait_http_ok(f"http://127.0.0.1:{port}/api/v3/ping", "avd sim", proc=proc, timeout=30)
         assert r.status_code == 200 and r.json() == {}
         state = httpx.get(f"http://127.0.0.1:{port}/sim/admin/state", timeout=5).json()
         assert state["now"] == 1776643200000 and state["speed"] == 0
@@ -51,15 +43,7 @@ def test_avd_sim_on_a_folder_of_several_intervals_replays_one(shared_data: Path)
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                state = httpx.get(f"{url}/sim/admin/state", timeout=1).json()
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "avd sim did not start"
-                time.sleep(0.2)
+        state = wait_http_ok(f"{url}/sim/admin/state", "avd sim", proc=proc, timeout=60).json()
         # 2026-03-23 12:09 UTC: the first open time of the 1m files (their README)
         assert state["now"] == 1774267740000
         assert state["symbols"] == ["BNBUSDT", "BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"]

@@ -3,13 +3,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from binance.exceptions import BinanceAPIException
 
+from avd.exchange.simulator.rate_limit import RateLimiter
 from tests.exchange.simulator.conftest import Sim, _start, run
+
+#: 2026-04-20 00:00:00 UTC, in seconds: the start of a minute
+MINUTE_START = 1_776_643_200.0
 
 
 @pytest.fixture(scope="module")
@@ -48,21 +53,48 @@ def test_injected_429_carries_retry_after_then_recovers(faulty_sim: Sim) -> None
     run(go())
 
 
+@contextmanager
+def pinned_limiter(sim: Sim, now: list[float]) -> Iterator[None]:
+    """The simulator's rate limits (100 weight a minute, a ban after one 429, for
+    120 s) on a clock the test sets: no minute rolls over unless the test says so."""
+    server = sim.bg.sim
+    own = RateLimiter(100, 1, 120, clock=lambda: now[0])
+    real = sim.bg.call(lambda: server.limiter)
+    sim.bg.call(lambda: setattr(server, "limiter", own))
+    try:
+        yield
+    finally:
+        sim.bg.call(lambda: setattr(server, "limiter", real))
+        # the weight the earlier tests used this minute is forgotten, as after a ban
+        sim.bg.call(lambda: real.ips.clear())
+
+
 def test_request_weight_limit_answers_429_then_418(faulty_sim: Sim) -> None:
     http = faulty_sim.http
-    statuses = []
-    for _ in range(8):  # exchangeInfo weighs 20; the test limit is 100 per minute
-        r = http.get("/api/v3/exchangeInfo")
-        statuses.append(r.status_code)
-        if r.status_code == 418:
-            break
-    if 200 in statuses[1:] and statuses[0] != 200:
-        pytest.skip("the wall-clock minute rolled over mid-test")
-    assert 429 in statuses and statuses[-1] == 418
-    r429 = http.get("/api/v3/ping")
-    assert r429.status_code == 418 and int(r429.headers["Retry-After"]) > 0
-    assert r429.json()["code"] == -1003
-    faulty_sim.bg.call(lambda: faulty_sim.bg.sim.limiter.ips.clear())  # lift the ban
+    now = [MINUTE_START + 30.0]
+    with pinned_limiter(faulty_sim, now):
+        # exchangeInfo weighs 20: five fill the minute's 100, the sixth is refused
+        # (429), the seventh is a refusal past the one allowed: a ban (418)
+        statuses = [http.get("/api/v3/exchangeInfo").status_code for _ in range(7)]
+        assert statuses == [200] * 5 + [429, 418]
+        r418 = http.get("/api/v3/ping")
+        assert r418.status_code == 418 and int(r418.headers["Retry-After"]) > 0
+        assert r418.json()["code"] == -1003
+        now[0] += 119  # still banned, though the minute is new
+        assert http.get("/api/v3/ping").status_code == 418
+        now[0] += 1  # the 120 s ban is over
+        assert http.get("/api/v3/ping").status_code == 200
+
+
+def test_a_new_minute_starts_with_no_weight_used(faulty_sim: Sim) -> None:
+    # the case the wall clock used to make a test skip: the minute rolls over mid-run
+    http = faulty_sim.http
+    now = [MINUTE_START + 59.5]
+    with pinned_limiter(faulty_sim, now):
+        assert [http.get("/api/v3/exchangeInfo").status_code for _ in range(4)] == [200] * 4
+        now[0] += 1  # 80 of 100 used, then the next minute begins
+        statuses = [http.get("/api/v3/exchangeInfo").status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
 
 
 def test_dropped_stream_reconnects_to_the_same_url(faulty_sim: Sim) -> None:

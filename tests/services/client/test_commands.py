@@ -7,11 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -21,6 +19,7 @@ from avd.net import free_port as _free_port
 from avd.store.database import sync_url
 from avd.store.migrate import alembic_config, upgrade
 from avd.store.models import Base
+from tests.polling import wait_http_ok
 
 AVD = [str(Path(sys.executable).with_name("avd"))]
 
@@ -119,16 +118,9 @@ def test_serve_client_really_serves(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    out = proc.stdout.read().decode() if proc.stdout else ""
-                    pytest.fail(f"avd serve client did not come up: {out}")
-                time.sleep(0.2)
+        r = wait_http_ok(
+            f"http://127.0.0.1:{port}/openapi.json", "avd serve client", proc=proc, timeout=30
+        )
         assert r.status_code == 200 and "/client/me" in r.json()["paths"]
         base = f"http://127.0.0.1:{port}"
         body = {"email": "served@example.com", "password": "correct horse battery"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,9 +21,11 @@ from avd.history import Candles, sample_dir
 from avd.runtime.hub import EventHub
 from avd.services.market.candle_history import MemoryCandleHistory
 from avd.services.market.collector import CollectorSettings, MarketDataCollector
+from tests.polling import until
 
 START = datetime(2026, 4, 20, tzinfo=UTC)
 MINUTE = 60_000
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
 
 def source_rows(symbol: str) -> dict[int, list[str]]:
@@ -80,16 +82,38 @@ def test_five_dropped_connections_lose_and_duplicate_no_candle(sim: BackgroundSi
         col = collector_for(sim, hub, history)
         await col.start()
         health = col.connections[0]
+
+        async def streaming(n: int) -> None:
+            """Connection ``n`` is up and has streamed candles of both symbols."""
+            await until(
+                lambda: health.connected and health.connects == n, f"connection {n}", timeout=20
+            )
+            since = len(closed)
+
+            def streamed() -> bool:
+                # streamed, not backfilled (a fetched kline has no send time)
+                live = [k.symbol for k in closed[since:] if k.event_time]
+                return all(live.count(s) >= 2 for s in ("BTCUSDT", "ETHUSDT"))
+
+            await until(streamed, f"candles streamed on connection {n}", timeout=20)
+
         async with httpx.AsyncClient(base_url=f"http://{sim.address}") as http:
             for n in range(1, 6):
-                await _until(lambda n=n: health.connected and health.connects == n)
-                await asyncio.sleep(0.7)  # let some candles stream on this connection
+                await streaming(n)
                 r = await http.post("/sim/admin/drop")
                 assert r.status_code == 200 and r.json()["dropped"] >= 1
-            await _until(lambda: health.connected and health.connects == 6)
-            await asyncio.sleep(1.0)
-            await http.post("/sim/admin/pause")
-        await asyncio.sleep(1.0)  # let the last candles arrive
+            await streaming(6)
+            r = await http.post("/sim/admin/pause")
+            # the replay stops here: the last candle closed before its clock
+            last = r.json()["now"] // MINUTE * MINUTE - MINUTE
+
+        def arrived() -> bool:
+            return all(
+                any(k.symbol == s and k.open_time == last for k in closed)
+                for s in ("BTCUSDT", "ETHUSDT")
+            )
+
+        await until(arrived, "the last closed candle of both symbols", timeout=20)
         await hub.drain()
         await col.stop()
         await hub.stop()
@@ -114,14 +138,6 @@ def test_five_dropped_connections_lose_and_duplicate_no_candle(sim: BackgroundSi
     assert sum(s.backfilled for s in col.streams.values()) >= 1, (
         "the drops made backfills necessary"
     )
-
-
-async def _until(cond: Any, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not cond():
-        assert loop.time() < end, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 def test_a_429_with_retry_after_is_waited_out(sim: BackgroundSimulator) -> None:
@@ -162,22 +178,37 @@ def test_a_restart_warms_up_from_history_and_fetches_only_the_missing_tail(
     async def on_history(c: Candles) -> None:
         batches.append(c)
 
-    async def session(seconds: float) -> MarketDataCollector:
+    def newest(symbol: str) -> int:
+        return history.open_times(symbol, "1m")[-1]
+
+    async def session(streamed: Callable[[], bool]) -> MarketDataCollector:
+        """Warm up (inside ``start``), then run until ``streamed()``."""
         hub = EventHub()
         hub.start()
         col = collector_for(sim, hub, history)
         col._on_history = on_history
         await col.start()
-        await asyncio.sleep(seconds)
+        await until(streamed, "candles streamed after the warm-up", timeout=30)
         await col.stop()
         await hub.stop()
         return col
 
-    asyncio.run(asyncio.wait_for(session(3.0), 60))
+    # the first run: the 50 candles of the warm-up, then two streamed per symbol
+    asyncio.run(session(lambda: all(len(history.open_times(s, "1m")) >= 52 for s in SYMBOLS)))
     first_batches = len(batches)
-    stored_before = {s: history.open_times(s, "1m")[-1] for s in ("BTCUSDT", "ETHUSDT")}
-    asyncio.run(asyncio.sleep(4.0))  # the exchange moves on while we are down (~4 candles)
-    asyncio.run(asyncio.wait_for(session(0.5), 60))
+    stored_before = {s: newest(s) for s in SYMBOLS}
+    # the exchange moves on 4 candles while we are down (40 steps of 6 s)
+    r = httpx.post(f"http://{sim.address}/sim/admin/step", json={"n": 40}, timeout=10)
+    assert r.status_code == 200 and r.json()["stepped"] == 40
+    # the restart: its warm-up, then one candle streamed after the fetched tail per symbol
+    tail_end: dict[str, int] = {}
+
+    def past_the_tail() -> bool:
+        for tail in batches[first_batches + 1 :: 2]:
+            tail_end[tail.symbol] = int(tail.open_time[-1])
+        return len(tail_end) == 2 and all(newest(s) > tail_end[s] for s in SYMBOLS)
+
+    asyncio.run(session(past_the_tail))
     restart = batches[first_batches:]
     # per symbol: the stored history first, then only the candles closed since
     stored, tails = restart[0::2], restart[1::2]
@@ -186,6 +217,6 @@ def test_a_restart_warms_up_from_history_and_fetches_only_the_missing_tail(
     for tail in tails:
         assert 1 <= len(tail) <= 10, "only the missing tail is fetched"
         assert int(tail.open_time[0]) == stored_before[tail.symbol] + MINUTE
-    for s in ("BTCUSDT", "ETHUSDT"):
+    for s in SYMBOLS:
         t = history.open_times(s, "1m")
         assert t == list(range(t[0], t[-1] + MINUTE, MINUTE))

@@ -6,6 +6,7 @@ import asyncio
 
 from avd.domain.events import KlineReceived
 from avd.services.market.candle_history import MemoryCandleHistory, WriteBehindHistory
+from tests.polling import until
 
 
 def k(i: int, closed: bool = True) -> KlineReceived:
@@ -44,10 +45,7 @@ def test_the_background_writer_stores_without_a_read() -> None:
         h = WriteBehindHistory(inner)
         h.start()
         await h.append([k(1), k(2)])
-        for _ in range(100):
-            if inner.open_times("BTCUSDT", "1m"):
-                break
-            await asyncio.sleep(0.01)
+        await until(lambda: inner.open_times("BTCUSDT", "1m"), "the background write", timeout=10)
         assert inner.open_times("BTCUSDT", "1m") == [60_000, 120_000]
         await h.stop()
 

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from decimal import Decimal as Dec
 from pathlib import Path
@@ -26,6 +25,7 @@ from avd.cli import app as cli
 from avd.net import free_port
 from avd.runtime.standalone import create_app
 from avd.services.trade.settings import TradeSettings
+from tests.polling import wait_http_ok
 from tests.runtime.conftest import PASSWORD, RunningPlatform, start_avd
 from tests.services.trade.conftest import CHEAP_ARGON2, Sim
 
@@ -132,16 +132,11 @@ def test_sigterm_stops_the_service_with_an_idle_stream_open(
             env={**os.environ, "AVD_SERVICE_TOKEN": TOKEN},
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, out.read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2).is_success:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, out.read_text()
-            time.sleep(0.2)
+        wait_http_ok(
+            f"http://127.0.0.1:{port}/openapi.json",
+            lambda: f"avd serve trade:\n{out.read_text()}",
+            proc=proc,
+        )
 
         async def idle_then_stop() -> object:
             async with websockets.connect(
