@@ -7,9 +7,9 @@ market events (contexts, signals, closed candles).
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
@@ -25,6 +25,7 @@ from avd.domain.events import (
     KlineReceived,
     SignalGenerated,
 )
+from avd.services.market import schemas as m
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.service import MarketContext
 from avd.web.encoding import dumps
@@ -91,115 +92,6 @@ MARKET_FEED = Catalogue(
 )
 
 
-class ContextsQuery(BaseModel):
-    """Filters and sorting of ``GET /symbols/contexts``."""
-
-    model_config = {"extra": "forbid"}
-
-    min_score: float | None = Field(None, ge=0, le=100)
-    max_score: float | None = Field(None, ge=0, le=100)
-    pattern: (
-        Literal["breakout", "accumulation", "distribution", "trend", "range", "none"] | None
-    ) = None
-    direction: Literal["long", "short", "neutral"] | None = None
-    interval: str | None = None
-    symbol: str | None = None
-    sort: Literal["score", "-score", "symbol"] = "-score"
-    limit: int = Field(1000, ge=1, le=10_000)
-
-
-class CandlesQuery(BaseModel):
-    """Parameters of ``GET /symbols/{symbol}/candles``."""
-
-    model_config = {"extra": "forbid"}
-
-    interval: str = "1m"
-    limit: int = Field(100, ge=1, le=5000)
-
-
-class SignalsQuery(BaseModel):
-    """Parameters of ``GET /signals``."""
-
-    model_config = {"extra": "forbid"}
-
-    since: int = Field(0, ge=0, description="only signals generated at or after this time (ms)")
-    symbol: str | None = None
-    limit: int = Field(500, ge=1, le=10_000)
-
-
-class ContextRow(BaseModel):
-    """One stream's latest context."""
-
-    symbol: str
-    interval: str
-    score: float | None = Field(None, description="0..100, null while warming up")
-    direction: str | None = None
-    pattern: str | None = None
-    components: dict[str, float] | None = None
-    timestamp: int | None = Field(None, description="close time of the scored candle (ms)")
-    last_action: str | None = None
-    last_signal_at: int | None = None
-    signal_state: dict[str, Any]
-    last_price: float | None = None
-    updated_at: float | None = None
-
-
-class ContextsResponse(BaseModel):
-    """``GET /symbols/contexts``."""
-
-    contexts: list[ContextRow]
-    count: int
-
-
-class CandleRow(BaseModel):
-    """One closed candle."""
-
-    open_time: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-
-
-class CandlesResponse(BaseModel):
-    """``GET /symbols/{symbol}/candles``."""
-
-    symbol: str
-    interval: str
-    candles: list[CandleRow]
-
-
-class SignalRow(BaseModel):
-    """One trade signal."""
-
-    type: str
-    symbol: str
-    interval: str
-    side: str
-    confidence: float
-    reason: str
-    generated_at: int
-    score: float
-    pattern: str
-    price: float
-
-
-class SignalsResponse(BaseModel):
-    """``GET /signals``."""
-
-    signals: list[SignalRow]
-
-
-class HealthResponse(BaseModel):
-    """``GET /health``."""
-
-    status: str
-    klines_processed: int
-    streams: dict[str, Any] | None
-    hub: dict[str, Any]
-
-
 def _query(model: type[BaseModel], request: Request) -> Any:
     try:
         return model.model_validate(dict(request.query_params))
@@ -228,13 +120,13 @@ def routes(
 
     @operation(
         "Every tracked symbol's latest context",
-        query=ContextsQuery,
-        response=ContextsResponse,
+        query=m.ContextsQuery,
+        response=m.ContextsResponse,
         errors=(400,),
         tags=("market",),
     )
     async def contexts(request: Request) -> Response:
-        q: ContextsQuery = _query(ContextsQuery, request)
+        q: m.ContextsQuery = _query(m.ContextsQuery, request)
         rows = market.contexts()
 
         def keep(r: dict[str, Any]) -> bool:
@@ -259,14 +151,14 @@ def routes(
 
     @operation(
         "A symbol's closed candles",
-        query=CandlesQuery,
-        response=CandlesResponse,
+        query=m.CandlesQuery,
+        response=m.CandlesResponse,
         errors=(400, 404),
         tags=("market",),
     )
     async def candles(request: Request) -> Response:
         symbol = request.path_params["symbol"].upper()
-        q: CandlesQuery = _query(CandlesQuery, request)
+        q: m.CandlesQuery = _query(m.CandlesQuery, request)
         try:
             _core.interval_ms(q.interval)
         except ValueError as exc:
@@ -298,13 +190,13 @@ def routes(
 
     @operation(
         "Recent trade signals",
-        query=SignalsQuery,
-        response=SignalsResponse,
+        query=m.SignalsQuery,
+        response=m.SignalsResponse,
         errors=(400,),
         tags=("market",),
     )
     async def signals(request: Request) -> Response:
-        q: SignalsQuery = _query(SignalsQuery, request)
+        q: m.SignalsQuery = _query(m.SignalsQuery, request)
         rows = [
             s.to_dict()
             for s in market.signals
@@ -312,7 +204,9 @@ def routes(
         ]
         return JSON({"signals": rows[-q.limit :]})
 
-    @operation("Stream health, engine and hub counters", response=HealthResponse, tags=("market",))
+    @operation(
+        "Stream health, engine and hub counters", response=m.HealthResponse, tags=("market",)
+    )
     async def health_route(request: Request) -> Response:
         return JSON(
             {
