@@ -11,7 +11,8 @@ service token:
                      --client-url http://127.0.0.1:PC --market-url http://127.0.0.1:PM
 
 A client registers and logs in on the client service and trades with the
-same token on the trade service. When the client service dies, the trade
+same token on the trade service; ``avd run`` passes the same path
+(:func:`trade_and_pay`). When the client service dies, the trade
 service keeps the open position and its stop, answers the reads, refuses a
 new entry with 503 naming the client service, and charges the fee it owes
 once the client service is back, exactly once.
@@ -34,7 +35,13 @@ import psycopg
 import pytest
 
 from avd.net import free_port
-from tests.runtime.conftest import CHEAP_ARGON2, PASSWORD, RunningPlatform, start_avd
+from tests.runtime.conftest import (
+    CHEAP_ARGON2,
+    PASSWORD,
+    RunningPlatform,
+    start_avd,
+    start_platform,
+)
 
 
 def _until(cond: Any, deadline_s: float = 60, what: str = "") -> Any:
@@ -150,37 +157,70 @@ def test_four_processes_trade_and_survive_the_client_service_going_down(
         _scenario(d, client, trade)
 
 
-def _scenario(d: Deployment, client: httpx.Client, trade: httpx.Client) -> None:
-    # the trade service takes the market's feed
-    _until(lambda: trade.get("/health").json()["market"]["connected"], what="market feed")
+def fee_of(t: dict[str, Any]) -> Decimal:
+    """The default platform fee: 0.1 % of the notional (quantity x entry)."""
+    notional = Decimal(t["quantity"]) * Decimal(t["entry_price"])
+    return (notional * Decimal("0.001")).quantize(Decimal("1e-8"), ROUND_HALF_EVEN)
 
-    r = client.post("/auth/register", json={"email": "apart@example.com", "password": PASSWORD})
-    assert r.status_code == 201, r.text
-    r = client.post("/auth/login", json={"email": "apart@example.com", "password": PASSWORD})
-    auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
-    r = client.post("/client/deposit", json={"amount": "50", "idempotency_key": "d1"}, headers=auth)
-    assert r.status_code == 201, r.text
 
-    buy = {"symbol": "SOLUSDT", "side": "BUY", "type": "MARKET", "quote_amount": "100"}
-    r = trade.post("/trades/execute", json=buy, headers=auth)
-    assert r.status_code == 201, r.text  # 50 prepaid, 100 traded: the paper account pays
-    first = r.json()
-    r = trade.post(f"/trades/{first['id']}/close", headers=auth)
-    assert r.status_code == 200 and r.json()["status"] == "closed", r.text
+class Client:
+    """One client of the platform, through the client and trade services' APIs."""
 
-    def fee_of(t: dict[str, Any]) -> Decimal:
-        # the default platform fee: 0.1 % of the notional (quantity x entry)
-        notional = Decimal(t["quantity"]) * Decimal(t["entry_price"])
-        return (notional * Decimal("0.001")).quantize(Decimal("1e-8"), ROUND_HALF_EVEN)
+    def __init__(self, client: httpx.Client, trade: httpx.Client, email: str) -> None:
+        self.client, self.trade = client, trade
+        r = client.post("/auth/register", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 201, r.text
+        r = client.post("/auth/login", json={"email": email, "password": PASSWORD})
+        self.auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
 
-    def fees() -> list[tuple[str, Decimal]]:
-        ops = client.get("/client/history", headers=auth).json()["operations"]
+    def fees(self) -> list[tuple[str, Decimal]]:
+        ops = self.client.get("/client/history", headers=self.auth).json()["operations"]
         return sorted(
             (str(o["trade_ref"]), -Decimal(o["amount"])) for o in ops if o["type"] == "fee_charge"
         )
 
-    charged = _until(lambda: fees() if len(fees()) == 1 else None, what="the first fee")
+
+BUY = {"symbol": "SOLUSDT", "side": "BUY", "type": "MARKET", "quote_amount": "100"}
+
+
+def trade_and_pay(c: Client) -> dict[str, Any]:
+    """The end-to-end path every deployment must give: deposit 50, trade 100, close, fee.
+
+    The trade's id and the fee charged once on the prepaid balance, checked
+    against the fee worked out from the trade's own quantity and price.
+    """
+    r = c.client.post(
+        "/client/deposit", json={"amount": "50", "idempotency_key": "d1"}, headers=c.auth
+    )
+    assert r.status_code == 201, r.text
+    r = c.trade.post("/trades/execute", json=BUY, headers=c.auth)
+    assert r.status_code == 201, r.text  # 50 prepaid, 100 traded: the paper account pays
+    first: dict[str, Any] = r.json()
+    assert first["mode"] == "paper" and first["status"] == "open"
+    r = c.trade.post(f"/trades/{first['id']}/close", headers=c.auth)
+    assert r.status_code == 200 and r.json()["status"] == "closed", r.text
+    charged = _until(lambda: c.fees() if len(c.fees()) == 1 else None, what="the first fee")
     assert [f for _, f in charged] == [fee_of(first)]
+    funds = c.client.get("/client/funds", headers=c.auth).json()
+    assert Decimal(funds["balance"]) == Decimal(50) - fee_of(first)
+    return first
+
+
+def test_avd_run_passes_the_same_end_to_end_path(tmp_path: Path) -> None:
+    platform = start_platform(tmp_path)
+    try:
+        with httpx.Client(base_url=platform.url) as http:
+            trade_and_pay(Client(http, http, "together@example.com"))
+    finally:
+        platform.stop(signal.SIGTERM)
+
+
+def _scenario(d: Deployment, client: httpx.Client, trade: httpx.Client) -> None:
+    # the trade service takes the market's feed
+    _until(lambda: trade.get("/health").json()["market"]["connected"], what="market feed")
+    c = Client(client, trade, "apart@example.com")
+    first = trade_and_pay(c)
+    auth, buy, fees = c.auth, BUY, c.fees
 
     # a second position, open while the client service goes down
     r = trade.post("/trades/execute", json=buy, headers=auth)
