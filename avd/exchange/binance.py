@@ -13,10 +13,13 @@ simulator) and one that makes its socket manager.
   LOT_SIZE or NOTIONAL is refused locally with the rule and the numbers.
 * On a timeout or a 5xx the order's status is unknown: it is looked up by its
   client order id before it is sent again, so nothing is placed twice.
-* The user data stream (``user_socket()``, over the WebSocket API) is watched:
-  on any error dict, and when the WebSocket API connection is lost (after
-  which python-binance goes silent without resubscribing), the user socket is
-  closed, a new one opened, and the tracked orders reconciled by REST.
+* The user data stream (``user_socket()``, over the WebSocket API) is watched
+  by :class:`~avd.exchange.binance_stream.UserDataStream`: on any error dict,
+  and when the WebSocket API connection is lost, it is reopened and the
+  tracked orders reconciled by REST.
+
+The wire format (answers as reports, exceptions as :class:`ExchangeError`)
+is in :mod:`avd.exchange.binance_wire`.
 """
 
 from __future__ import annotations
@@ -28,143 +31,40 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from avd.exchange.binance_stream import UserDataStream, shutdown_client
+from avd.exchange.binance_wire import (
+    dec,
+    fmt,
+    parse_account_trade,
+    parse_execution_report,
+    parse_order,
+    to_exchange_error,
+)
 from avd.exchange.exchange import (
     AccountTrade,
     Balance,
     ExchangeError,
-    OrderFill,
     OrderListener,
     OrderReport,
     OrderRequest,
     SymbolInfo,
-    describe_binance_error,
 )
 from avd.exchange.order_log import log_order
 from avd.exchange.rest_limiter import RestLimiter
 
+# the wire functions and shutdown_client were defined here first: still importable from here
+__all__ = [
+    "BinanceExchange",
+    "fmt",
+    "parse_execution_report",
+    "parse_order",
+    "shutdown_client",
+    "to_exchange_error",
+]
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-D0 = Decimal(0)
-
-
-def _d(v: Any) -> Decimal:
-    return Decimal(str(v)) if v not in (None, "") else D0
-
-
-def parse_order(raw: dict[str, Any]) -> OrderReport:
-    """An :class:`OrderReport` from a REST order answer (ACK, RESULT, FULL or GET)."""
-    fills = tuple(
-        OrderFill(
-            price=_d(f["price"]),
-            qty=_d(f["qty"]),
-            commission=_d(f.get("commission")),
-            commission_asset=str(f.get("commissionAsset") or ""),
-            trade_id=int(f.get("tradeId", 0)),
-            ts=int(raw.get("transactTime", 0)),
-        )
-        for f in raw.get("fills", ())
-    )
-    return OrderReport(
-        symbol=str(raw["symbol"]),
-        client_order_id=str(raw.get("origClientOrderId") or raw.get("clientOrderId") or ""),
-        side=str(raw.get("side", "")),
-        type=str(raw.get("type", "")),
-        status=str(raw.get("status", "NEW")),
-        orig_qty=_d(raw.get("origQty")),
-        executed_qty=_d(raw.get("executedQty")),
-        cumulative_quote=_d(raw.get("cummulativeQuoteQty")),
-        order_id=int(raw.get("orderId", 0)),
-        price=_d(raw.get("price")),
-        stop_price=_d(raw.get("stopPrice")),
-        time=int(raw.get("transactTime") or raw.get("updateTime") or raw.get("time") or 0),
-        fills=fills,
-    )
-
-
-def parse_execution_report(e: dict[str, Any]) -> OrderReport:
-    """An :class:`OrderReport` from a user-data ``executionReport`` event."""
-    fills: tuple[OrderFill, ...] = ()
-    if e.get("x") == "TRADE":
-        fills = (
-            OrderFill(
-                price=_d(e.get("L")),
-                qty=_d(e.get("l")),
-                commission=_d(e.get("n")),
-                commission_asset=str(e.get("N") or ""),
-                trade_id=int(e.get("t", -1)),
-                ts=int(e.get("T", 0)),
-            ),
-        )
-    return OrderReport(
-        symbol=str(e["s"]),
-        client_order_id=str(e.get("C") or e.get("c") or ""),
-        side=str(e.get("S", "")),
-        type=str(e.get("o", "")),
-        status=str(e.get("X", "")),
-        orig_qty=_d(e.get("q")),
-        executed_qty=_d(e.get("z")),
-        cumulative_quote=_d(e.get("Z")),
-        order_id=int(e.get("i", 0)),
-        price=_d(e.get("p")),
-        stop_price=_d(e.get("P")),
-        time=int(e.get("T", 0)),
-        fills=fills,
-    )
-
-
-def to_exchange_error(exc: BaseException) -> ExchangeError:
-    """A python-binance (or transport) exception as an :class:`ExchangeError`."""
-    if isinstance(exc, ExchangeError):
-        return exc
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
-        return ExchangeError(
-            "the exchange did not answer in time: the order's status is unknown",
-            status_unknown=True,
-        )
-    status = getattr(exc, "status_code", None)
-    code = getattr(exc, "code", None)
-    if isinstance(status, int):
-        msg = str(getattr(exc, "message", "") or exc)
-        return ExchangeError(
-            describe_binance_error(code if isinstance(code, int) else None, status, msg),
-            code=code if isinstance(code, int) else None,
-            status=status,
-            status_unknown=status >= 500,
-        )
-    if not isinstance(exc, OSError | ConnectionError) and "aiohttp" not in type(exc).__module__:
-        raise exc
-    # a dropped connection, a reset: the request may have reached the exchange
-    return ExchangeError(
-        f"transport failure ({type(exc).__name__}: {exc}): the order's status is unknown",
-        status_unknown=True,
-    )
-
-
-async def shutdown_client(client: Any) -> None:
-    """Close a python-binance client at once.
-
-    Its WebSocket API read loop notices a close only at its next 10 s
-    timeout; aborting the transport first makes the close immediate.
-    """
-    ws_api = getattr(client, "ws_api", None)
-    if ws_api is not None and getattr(ws_api, "_handle_read_loop", None):
-        from binance.ws.constants import WSListenerState
-
-        ws_api.ws_state = WSListenerState.EXITING
-    ws = getattr(ws_api, "ws", None)
-    transport = getattr(ws, "transport", None)
-    if transport is not None:
-        with contextlib.suppress(Exception):
-            transport.abort()
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(client.close_connection(), 12)
-
-
-def fmt(v: Decimal) -> str:
-    """A plain decimal string (never exponent notation)."""
-    return f"{v.normalize():f}" if v != 0 else "0"
 
 
 class BinanceExchange:
@@ -184,24 +84,23 @@ class BinanceExchange:
     ) -> None:
         self.mode = mode
         self._factory = client_factory
-        self._bsm_factory = socket_manager
         self.limiter = limiter
         self.timeout = request_timeout_s
         self.max_attempts = max_attempts
         self._want_stream = user_stream and socket_manager is not None
-        self._watch_s = watch_interval_s
         self.client: Any = None
         self._symbols: dict[str, SymbolInfo] = {}
-        self._listeners: list[OrderListener] = []
-        self._stream_task: asyncio.Task[None] | None = None
-        self._closing: set[asyncio.Task[Any]] = set()
-        self._inflight: set[asyncio.Task[None]] = set()
-        self.stream_connected = asyncio.Event()
-        #: how many times the user data stream was (re)opened
-        self.stream_opens = 0
+        self._stream = UserDataStream(
+            client_factory,
+            socket_manager,
+            watch_interval_s=watch_interval_s,
+            on_account=self._account_update,
+            on_lost=self._forget_balances,
+        )
+        #: set while the user data stream is connected
+        self.stream_connected = self._stream.connected
         #: client order ids of the orders we watch (reconciled after a reconnect)
         self.tracked: dict[str, str] = {}
-        self._reconcile_cb: Callable[[], Awaitable[None]] | None = None
         #: the account's balances, kept by the user data stream (None: read again)
         self._balances: dict[str, Balance] | None = None
         self._balances_u = 0
@@ -221,33 +120,28 @@ class BinanceExchange:
                 self.client = await self._factory()
             except Exception as exc:
                 raise to_exchange_error(exc) from None
-        if self._want_stream and self._stream_task is None:
-            self._stream_task = asyncio.create_task(self._user_stream(), name="user-stream")
+        if self._want_stream:
+            self._stream.start()
 
     async def close(self) -> None:
         """Stop the user data stream and close the client."""
-        if self._stream_task is not None:
-            self._stream_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._stream_task
-            self._stream_task = None
-        if self._inflight:
-            await asyncio.wait(list(self._inflight), timeout=10)
-        if self._closing:
-            await asyncio.wait(list(self._closing), timeout=3)
-        for t in list(self._closing):
-            t.cancel()
+        await self._stream.stop()
         if self.client is not None:
             await shutdown_client(self.client)
             self.client = None
 
     def on_order_update(self, listener: OrderListener) -> None:
         """Call ``listener`` with every order update of the user data stream."""
-        self._listeners.append(listener)
+        self._stream.listeners.append(listener)
 
     def on_reconnect(self, reconcile: Callable[[], Awaitable[None]]) -> None:
         """Run ``reconcile`` after the user data stream was reopened."""
-        self._reconcile_cb = reconcile
+        self._stream.reconcile = reconcile
+
+    @property
+    def stream_opens(self) -> int:
+        """How many times the user data stream was (re)opened."""
+        return self._stream.opens
 
     async def on_price(self, symbol: str, ts: int, price: Decimal) -> None:
         """The exchange matches orders itself: nothing to do."""
@@ -285,7 +179,7 @@ class BinanceExchange:
     async def last_price(self, symbol: str) -> Decimal:
         """The latest price (``ticker/price``)."""
         t = await self._rest(2, "ticker", lambda: self.client.get_symbol_ticker(symbol=symbol))
-        return _d(t["price"])
+        return dec(t["price"])
 
     async def prepare(self, order: OrderRequest) -> dict[str, str]:
         """The POST /order parameters, rounded to the filters; refused when they cannot fit."""
@@ -406,12 +300,15 @@ class BinanceExchange:
             return dict(self._balances)
         acct = await self._rest(20, "account", lambda: self.client.get_account())
         got = {
-            b["asset"]: Balance(b["asset"], _d(b["free"]), _d(b["locked"]))
+            b["asset"]: Balance(b["asset"], dec(b["free"]), dec(b["locked"]))
             for b in acct.get("balances", [])
         }
         self._balances = got
         self._balances_u = int(acct.get("updateTime") or 0)
         return dict(got)
+
+    def _forget_balances(self) -> None:
+        self._balances = None
 
     def _account_update(self, msg: dict[str, Any]) -> None:
         """An ``outboundAccountPosition``: the assets that changed, absolute."""
@@ -424,7 +321,7 @@ class BinanceExchange:
         for b in msg.get("B") or ():
             asset = str(b.get("a", ""))
             if asset:
-                self._balances[asset] = Balance(asset, _d(b.get("f")), _d(b.get("l")))
+                self._balances[asset] = Balance(asset, dec(b.get("f")), dec(b.get("l")))
 
     async def trades_since(self, symbol: str, since_ms: int) -> list[AccountTrade]:
         """``myTrades`` from ``since_ms``."""
@@ -433,103 +330,4 @@ class BinanceExchange:
             "myTrades",
             lambda: self.client.get_my_trades(symbol=symbol, startTime=since_ms, limit=1000),
         )
-        return [
-            AccountTrade(
-                symbol=r["symbol"],
-                id=int(r["id"]),
-                order_id=int(r["orderId"]),
-                price=_d(r["price"]),
-                qty=_d(r["qty"]),
-                commission=_d(r.get("commission")),
-                commission_asset=str(r.get("commissionAsset") or ""),
-                time=int(r["time"]),
-                is_buyer=bool(r.get("isBuyer")),
-            )
-            for r in rows
-        ]
-
-    # -- the user data stream -------------------------------------------------------
-
-    def _ws_api_alive(self, client: Any) -> bool:
-        ws_api = getattr(client, "ws_api", None)
-        ws = getattr(ws_api, "ws", None)
-        if ws is None:
-            return True
-        state = getattr(ws, "state", None)
-        name = getattr(state, "name", None)
-        return name in (None, "OPEN", "CONNECTING")
-
-    def _close_later(self, sock: Any, client: Any) -> None:
-        # closing a quiet python-binance socket can take 10 s: do not wait for it
-        async def close() -> None:
-            timer = getattr(sock, "_timer", None)
-            if timer is not None:
-                timer.cancel()
-            # the subscription died with its connection: closing the client is enough
-            await shutdown_client(client)
-
-        t = asyncio.create_task(close())
-        self._closing.add(t)
-        t.add_done_callback(self._closing.discard)
-
-    async def _dispatch(self, report: OrderReport) -> None:
-        # shielded: a close never cuts a listener in the middle of a database write
-        for listener in self._listeners:
-
-            async def call(fn: OrderListener = listener) -> None:
-                await fn(report)
-
-            task: asyncio.Task[None] = asyncio.create_task(call())
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
-            await asyncio.shield(task)
-
-    async def _user_stream(self) -> None:
-        # The stream has its own client: after a WebSocket API reconnect
-        # python-binance does not resubscribe (it goes silent), so on any error
-        # the whole client is dropped and a fresh one subscribes again.
-        assert self._bsm_factory is not None
-        backoff = 0.2
-        while True:
-            sock: Any = None
-            client: Any = None
-            try:
-                client = await self._factory()
-                sock = self._bsm_factory(client).user_socket()
-                await sock.__aenter__()
-                self.stream_opens += 1
-                self.stream_connected.set()
-                backoff = 0.2
-                if self.stream_opens > 1 and self._reconcile_cb is not None:
-                    await self._reconcile_cb()
-                while True:
-                    try:
-                        msg = await asyncio.wait_for(sock.recv(), self._watch_s)
-                    except TimeoutError:
-                        if not self._ws_api_alive(client):
-                            log.warning("user data stream: WebSocket API connection lost")
-                            break
-                        continue
-                    if not isinstance(msg, dict):
-                        continue
-                    if msg.get("e") == "error":
-                        log.warning("user data stream error (%s): reopening", msg.get("m"))
-                        break
-                    if msg.get("e") == "executionReport":
-                        await self._dispatch(parse_execution_report(msg))
-                    elif msg.get("e") == "outboundAccountPosition":
-                        self._account_update(msg)
-            except asyncio.CancelledError:
-                if sock is not None:
-                    self._close_later(sock, client)
-                raise
-            except Exception as exc:
-                log.warning("user data stream failed (%s); reopening", exc)
-            self.stream_connected.clear()
-            self._balances = None  # events may be lost while disconnected
-            if sock is not None:
-                self._close_later(sock, client)
-            elif client is not None:
-                await shutdown_client(client)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 10.0)
+        return [parse_account_trade(r) for r in rows]

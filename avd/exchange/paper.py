@@ -8,18 +8,17 @@ the first trade after that time plus the model's latency, which is the next
 candle's open, exactly as the backtester fills it. Working orders see the
 market through :meth:`PaperExchange.on_kline` (a candle's first trade, its
 open, at its open time; a closed candle seen whole runs along the fill
-model's intrabar path) and :meth:`PaperExchange.on_price`. Balances are kept
-in ``Decimal``; commission is taken in the asset received (base on a BUY,
-quote on a SELL), as on Binance; which asset is the base and which the quote
-comes from each symbol's :class:`~avd.exchange.exchange.SymbolInfo` (the
-exchange's ``exchangeInfo``).
+model's intrabar path) and :meth:`PaperExchange.on_price`
+(:mod:`avd.exchange.paper_market`). The balances, in ``Decimal``, are in
+:mod:`avd.exchange.paper_account`; which asset is the base and which the
+quote comes from each symbol's :class:`~avd.exchange.exchange.SymbolInfo`.
 """
 
 from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 
 from avd.exchange.exchange import (
@@ -33,19 +32,13 @@ from avd.exchange.exchange import (
     SymbolInfo,
 )
 from avd.exchange.order_log import log_order
-from avd.trading import Fill, FillModel, FilterViolation, SimOrder, SymbolFilters
+from avd.exchange.paper_account import PaperAccount, commission_asset
+from avd.exchange.paper_market import PaperMarket, Working
+from avd.trading import Fill, FillModel, FilterViolation, SymbolFilters
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-@dataclass
-class _Working:
-    report: OrderReport
-    sim: SimOrder
-    #: funds are checked when a waiting MARKET order fills (nothing is locked)
-    market: bool = False
 
 
 class PaperExchange:
@@ -63,18 +56,13 @@ class PaperExchange:
         #: the tradable symbols (the trade engine shares its own cache here)
         self.symbols = dict(symbols)
         self.model = model if model is not None else FillModel()
-        self._free: dict[str, Decimal] = dict(
+        self.account = PaperAccount(
             balances if balances is not None else {"USDT": Decimal("10000")}
         )
-        self._locked: dict[str, Decimal] = {}
-        self._prices: dict[str, tuple[int, Decimal]] = {}
+        self.market = PaperMarket(self._filled)
         self._orders: dict[str, OrderReport] = {}
-        self._working: dict[str, _Working] = {}
-        self._trades: list[AccountTrade] = []
         self._ids = itertools.count(1)
         self._listeners: list[OrderListener] = []
-        #: open time of the newest candle seen per symbol
-        self._candle: dict[str, int] = {}
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -105,40 +93,15 @@ class PaperExchange:
 
     async def last_price(self, symbol: str) -> Decimal:
         """The latest price fed by the market stream."""
-        got = self._prices.get(symbol)
-        if got is None:
-            raise ExchangeError(
-                f"no market price for {symbol} yet: paper fills need the market stream",
-                rule="no_market_price",
-            )
-        return got[1]
+        return self.market.last_price(symbol)
 
     # -- orders ---------------------------------------------------------------------
 
     def _check_funds(self, symbol: str, side: str, qty: Decimal, price: Decimal) -> None:
-        base, quote = self.split(symbol)
-        if side == "BUY":
-            need, asset = qty * price, quote
-        else:
-            need, asset = qty, base
-        have = self._free.get(asset, Decimal(0))
-        if need > have:
-            raise ExchangeError(
-                "Account has insufficient balance for requested action. "
-                f"(needs {need.normalize():f} {asset}, has {have.normalize():f})",
-                code=-2010,
-            )
+        self.account.check_funds(*self.split(symbol), side, qty, price)
 
     def _apply_fill(self, symbol: str, side: str, fill: Fill, *, locked: Decimal) -> None:
-        self.book(
-            symbol,
-            side,
-            fill.price,
-            fill.qty,
-            fill.commission,
-            self._commission_asset(symbol, fill),
-            locked=locked,
-        )
+        self.account.book_fill(*self.split(symbol), side, fill, locked=locked)
 
     def book(
         self,
@@ -153,14 +116,9 @@ class PaperExchange:
     ) -> None:
         """Move the balances for one fill (also used to replay recorded fills at a restart)."""
         base, quote = self.split(symbol)
-        notional = price * qty
-        if side == "BUY":
-            self._take(quote, notional, locked)
-            self._free[base] = self._free.get(base, Decimal(0)) + qty
-        else:
-            self._take(base, qty, locked)
-            self._free[quote] = self._free.get(quote, Decimal(0)) + notional
-        self._free[commission_asset] = self._free.get(commission_asset, Decimal(0)) - commission
+        self.account.book(
+            base, quote, side, price, qty, commission, commission_asset, locked=locked
+        )
 
     async def settle(
         self,
@@ -205,46 +163,19 @@ class PaperExchange:
             fills=(fill,),
         )
         self._orders[client_order_id] = report
-        self._record(report, report.fills)
+        self.account.record(report, report.fills)
         log_order("settled", "paper", report=report)
         return report
-
-    def _take(self, asset: str, amount: Decimal, locked: Decimal) -> None:
-        from_locked = min(amount, locked)
-        if from_locked:
-            self._locked[asset] = self._locked.get(asset, Decimal(0)) - from_locked
-        self._free[asset] = self._free.get(asset, Decimal(0)) - (amount - from_locked)
-
-    def _commission_asset(self, symbol: str, fill: Fill) -> str:
-        # the fill model says BASE / QUOTE (or BNB); Binance names the asset
-        base, quote = self.split(symbol)
-        return {"BASE": base, "QUOTE": quote}.get(fill.commission_asset, fill.commission_asset)
 
     def _fill_of(self, symbol: str, fill: Fill) -> OrderFill:
         return OrderFill(
             price=fill.price,
             qty=fill.qty,
             commission=fill.commission,
-            commission_asset=self._commission_asset(symbol, fill),
+            commission_asset=commission_asset(*self.split(symbol), fill),
             trade_id=next(self._ids),
             ts=fill.ts,
         )
-
-    def _record(self, report: OrderReport, fills: tuple[OrderFill, ...]) -> None:
-        for f in fills:
-            self._trades.append(
-                AccountTrade(
-                    symbol=report.symbol,
-                    id=f.trade_id,
-                    order_id=report.order_id,
-                    price=f.price,
-                    qty=f.qty,
-                    commission=f.commission,
-                    commission_asset=f.commission_asset,
-                    time=f.ts,
-                    is_buyer=report.side == "BUY",
-                )
-            )
 
     async def place_order(self, order: OrderRequest) -> OrderReport:
         """Fill a MARKET order now; queue a LIMIT or STOP_LOSS_LIMIT order."""
@@ -261,7 +192,7 @@ class PaperExchange:
         if existing is not None and existing.is_open:
             raise ExchangeError("Duplicate order sent.", code=-2010, rule="duplicate_order")
         filters = self._info(order.symbol).filters
-        ts, last = self._prices.get(order.symbol, (0, Decimal(0)))
+        ts, last = self.market.prices.get(order.symbol, (0, Decimal(0)))
         if order.type == "MARKET" and order.after_ms is not None:
             return self._wait_market(order, filters)
         if order.type == "MARKET":
@@ -294,7 +225,7 @@ class PaperExchange:
                 fills=tuple(fills),
             )
             self._orders[order.client_order_id] = report
-            self._record(report, report.fills)
+            self.account.record(report, report.fills)
             return report
         if order.price is None:
             raise ExchangeError("a LIMIT order needs a price", code=-1102)
@@ -309,8 +240,7 @@ class PaperExchange:
         self._check_funds(order.symbol, order.side, qty, price)
         base, quote = self.split(order.symbol)
         lock_asset, lock_amount = (quote, qty * price) if order.side == "BUY" else (base, qty)
-        self._free[lock_asset] = self._free.get(lock_asset, Decimal(0)) - lock_amount
-        self._locked[lock_asset] = self._locked.get(lock_asset, Decimal(0)) + lock_amount
+        self.account.lock(lock_asset, lock_amount)
         stop = filters.round_price(order.stop_price) if order.stop_price is not None else None
         sim = self.model.submit(
             filters,
@@ -336,7 +266,7 @@ class PaperExchange:
             time=ts or _now_ms(),
         )
         self._orders[order.client_order_id] = report
-        self._working[order.client_order_id] = _Working(report, sim)
+        self.market.working[order.client_order_id] = Working(report, sim)
         return report
 
     def _wait_market(self, order: OrderRequest, filters: SymbolFilters) -> OrderReport:
@@ -359,12 +289,12 @@ class PaperExchange:
             time=order.after_ms,
         )
         self._orders[order.client_order_id] = report
-        self._working[order.client_order_id] = _Working(report, sim, market=True)
+        self.market.working[order.client_order_id] = Working(report, sim, market=True)
         return report
 
     async def cancel_order(self, symbol: str, client_order_id: str) -> OrderReport:
         """Cancel a working order and release what it locked."""
-        w = self._working.pop(client_order_id, None)
+        w = self.market.working.pop(client_order_id, None)
         if w is None:
             raise ExchangeError("Unknown order sent.", code=-2011)
         r = w.report
@@ -373,8 +303,7 @@ class PaperExchange:
         asset, amount = (quote, left * r.price) if r.side == "BUY" else (base, left)
         if w.market:
             amount = Decimal(0)
-        self._locked[asset] = self._locked.get(asset, Decimal(0)) - amount
-        self._free[asset] = self._free.get(asset, Decimal(0)) + amount
+        self.account.release(asset, amount)
         done = replace(r, status="CANCELED")
         self._orders[client_order_id] = done
         log_order("cancelled", "paper", report=done)
@@ -387,20 +316,18 @@ class PaperExchange:
     async def open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         """The working orders."""
         return [
-            w.report for w in self._working.values() if symbol is None or w.report.symbol == symbol
+            w.report
+            for w in self.market.working.values()
+            if symbol is None or w.report.symbol == symbol
         ]
 
     async def balances(self) -> dict[str, Balance]:
         """Paper balances."""
-        assets = set(self._free) | set(self._locked)
-        return {
-            a: Balance(a, self._free.get(a, Decimal(0)), self._locked.get(a, Decimal(0)))
-            for a in sorted(assets)
-        }
+        return self.account.balances()
 
     async def trades_since(self, symbol: str, since_ms: int) -> list[AccountTrade]:
         """Paper trades at or after ``since_ms``."""
-        return [t for t in self._trades if t.symbol == symbol and t.time >= since_ms]
+        return self.account.trades_since(symbol, since_ms)
 
     # -- the market -----------------------------------------------------------------
 
@@ -421,37 +348,17 @@ class PaperExchange:
         is offered whole to the working orders (the fill model's intrabar
         path, as in the backtester); otherwise its latest price is.
         """
-        o, h, lo, c, v = candle
-        new = open_time > self._candle.get(symbol, -1)
-        if new:
-            self._candle[symbol] = open_time
-        if new and closed:
-            self._prices[symbol] = (close_time, c)
-            for cid, w in list(self._working.items()):
-                if w.report.symbol == symbol:
-                    fill = w.sim.on_candle(open_time, close_time, o, h, lo, c, v)
-                    if fill is not None:
-                        await self._filled(cid, w, fill)
-            return
-        if new:
-            await self.on_price(symbol, open_time, o)
-        await self.on_price(symbol, close_time if closed else ts, c)
+        await self.market.on_kline(symbol, open_time, close_time, candle, closed=closed, ts=ts)
 
     def mark(self, symbol: str, ts: int, price: Decimal) -> None:
         """Know the market price of ``symbol`` without matching any order (a new account)."""
-        self._prices[symbol] = (ts, price)
+        self.market.prices[symbol] = (ts, price)
 
     async def on_price(self, symbol: str, ts: int, price: Decimal) -> None:
         """A new market price: fill what it reaches."""
-        self._prices[symbol] = (ts, price)
-        for cid, w in list(self._working.items()):
-            if w.report.symbol != symbol:
-                continue
-            fill = w.sim.on_price(ts, price)
-            if fill is not None:
-                await self._filled(cid, w, fill)
+        await self.market.on_price(symbol, ts, price)
 
-    async def _filled(self, cid: str, w: _Working, fill: Fill) -> None:
+    async def _filled(self, cid: str, w: Working, fill: Fill) -> None:
         """Book one fill of a working order and tell the listeners."""
         r = w.report
         symbol = r.symbol
@@ -460,7 +367,7 @@ class PaperExchange:
                 self._check_funds(symbol, r.side, fill.qty, fill.price)
             except ExchangeError:
                 # as Binance would have refused it: nothing fills
-                del self._working[cid]
+                del self.market.working[cid]
                 expired = replace(r, status="EXPIRED")
                 self._orders[cid] = expired
                 for listener in self._listeners:
@@ -472,8 +379,7 @@ class PaperExchange:
             if r.side == "BUY" and fill.price < r.price:  # price improvement unlocks the rest
                 _base, quote = self.split(symbol)
                 freed = fill.qty * (r.price - fill.price)
-                self._locked[quote] -= freed
-                self._free[quote] += freed
+                self.account.release(quote, freed)
         of = self._fill_of(symbol, fill)
         executed = r.executed_qty + fill.qty
         new = replace(
@@ -484,11 +390,11 @@ class PaperExchange:
             time=fill.ts,
             fills=(*r.fills, of),
         )
-        self._record(new, (of,))
+        self.account.record(new, (of,))
         self._orders[cid] = new
         if new.is_open:
             w.report = new
         else:
-            del self._working[cid]
+            del self.market.working[cid]
         for listener in self._listeners:
             await listener(new)

@@ -35,7 +35,7 @@ from avd.services.market.commands import (
 from avd.settings import load_settings
 
 if TYPE_CHECKING:
-    from avd.runtime.platform import PlatformSettings
+    from avd.runtime.settings import PlatformSettings
 
 
 def _start(
@@ -46,7 +46,8 @@ def _start(
     banner: str,
     restart_replay: bool = False,
 ) -> None:
-    from avd.runtime.platform import Platform, PlatformSettings
+    from avd.runtime.platform import Platform
+    from avd.runtime.settings import PlatformSettings
 
     settings = load_settings(PlatformSettings, config, **_merge_file(config, overrides))
     preflight(settings)

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from avd import _core
 from avd.exceptions import ConfigError
 from avd.exchange.simulator.config import SimConfig
-from avd.exchange.simulator.market import replay_files
+from avd.exchange.simulator.series import replay_files
 from avd.history import IntervalChoice, read_candles, sample_dir, utc_text
 from avd.services.market.candle_history import CandleHistory
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from .errors import filter_failure
-from .market import Series
 from .numbers import ZERO, fmt_dec
+from .series import Series
 
 QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "EUR", "TRY", "BTC", "ETH", "BNB")
 STABLE = {"USDT", "USDC", "FDUSD", "BUSD", "TUSD", "DAI", "EUR"}

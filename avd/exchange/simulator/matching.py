@@ -5,6 +5,9 @@ with exact Decimal arithmetic. Every state change is reported to listeners
 as Binance user-data events (``executionReport`` then
 ``outboundAccountPosition``). Order and trade times are wall-clock ms, like
 ``/time``; the market's own candle times are the replay clock's.
+
+The events' shape is in :mod:`.order_events`, the listing of past orders
+and trades in :mod:`.order_history`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from decimal import ROUND_DOWN, ROUND_HALF_UP
 from typing import Any
 
+from . import order_history
 from .accounts import Account, Accounts
 from .errors import (
     BinanceError,
@@ -30,7 +34,8 @@ from .exchange_info import SymbolRules
 from .faults import Faults
 from .fill_model import Fill, FillModel, FillRequest, Quote
 from .market import Market, Tick
-from .numbers import EIGHT, ZERO, fmt_dec, units_to_dec
+from .numbers import EIGHT, ZERO, units_to_dec
+from .order_events import account_position, execution_report
 from .orders import LIMIT_TYPES, STOP_TYPES, NewOrder, Order, Trade
 
 Listener = Callable[[str, dict[str, Any]], None]
@@ -101,65 +106,15 @@ class Matcher:
         self, o: Order, x: str, t: Trade | None = None, orig: str = "", cid: str | None = None
     ) -> None:
         now = now_ms()
-        self._emit(
-            o.api_key,
-            {
-                "e": "executionReport",
-                "E": now,
-                "s": o.symbol,
-                "c": cid or o.client_id,
-                "S": o.side,
-                "o": o.type,
-                "f": o.tif,
-                "q": fmt_dec(o.qty),
-                "p": fmt_dec(o.price),
-                "P": fmt_dec(o.stop_price),
-                "F": "0.00000000",
-                "g": -1,
-                "C": orig,
-                "x": x,
-                "X": o.status,
-                "r": "NONE",
-                "i": o.order_id,
-                "l": fmt_dec(t.qty) if t else "0.00000000",
-                "z": fmt_dec(o.executed),
-                "L": fmt_dec(t.price) if t else "0.00000000",
-                "n": fmt_dec(t.commission) if t else "0",
-                "N": t.commission_asset if t else None,
-                "T": t.time if t else o.update_time,
-                "t": t.id if t else -1,
-                "I": next(self._exec_ids),
-                "w": o.working and o.is_open,
-                "m": t.is_maker if t else False,
-                "M": False,
-                "O": o.time,
-                "Z": fmt_dec(o.cum_quote),
-                "Y": fmt_dec(t.quote_qty) if t else "0.00000000",
-                "Q": fmt_dec(o.quote_order_qty),
-                "W": o.working_time,
-                "V": "NONE",
-            },
+        event = execution_report(
+            o, x, now=now, exec_id=next(self._exec_ids), t=t, orig=orig, cid=cid
         )
+        self._emit(o.api_key, event)
 
     def _position(self, acct: Account, assets: set[str]) -> None:
         now = now_ms()
         acct.update_time = now
-        self._emit(
-            acct.api_key,
-            {
-                "e": "outboundAccountPosition",
-                "E": now,
-                "u": now,
-                "B": [
-                    {
-                        "a": a,
-                        "f": fmt_dec(acct.balance(a).free),
-                        "l": fmt_dec(acct.balance(a).locked),
-                    }
-                    for a in sorted(assets)
-                ],
-            },
-        )
+        self._emit(acct.api_key, account_position(acct, assets, now))
 
     # -- placing --------------------------------------------------------
 
@@ -413,53 +368,11 @@ class Matcher:
 
     def all_orders(self, acct: Account, symbol: str, params: dict[str, str]) -> list[Order]:
         """GET /allOrders."""
-        rows = [o for o in self.orders.values() if o.api_key == acct.api_key and o.symbol == symbol]
-        if params.get("orderId"):
-            rows = [o for o in rows if o.order_id >= int(params["orderId"])]
-        if params.get("startTime"):
-            rows = [o for o in rows if o.time >= int(params["startTime"])]
-        if params.get("endTime"):
-            rows = [o for o in rows if o.time <= int(params["endTime"])]
-        limit = min(int(params.get("limit") or 500), 1000)
-        return rows[:limit] if params.get("orderId") or params.get("startTime") else rows[-limit:]
+        return order_history.all_orders(self.orders.values(), acct.api_key, symbol, params)
 
     def my_trades(self, acct: Account, symbol: str, params: dict[str, str]) -> list[dict[str, Any]]:
         """GET /myTrades rows."""
-        rows = [
-            (o, t)
-            for o in self.orders.values()
-            if o.api_key == acct.api_key and o.symbol == symbol
-            for t in o.trades
-        ]
-        rows.sort(key=lambda x: x[1].id)
-        if params.get("orderId"):
-            rows = [x for x in rows if x[0].order_id == int(params["orderId"])]
-        if params.get("fromId"):
-            rows = [x for x in rows if x[1].id >= int(params["fromId"])]
-        if params.get("startTime"):
-            rows = [x for x in rows if x[1].time >= int(params["startTime"])]
-        if params.get("endTime"):
-            rows = [x for x in rows if x[1].time <= int(params["endTime"])]
-        limit = min(int(params.get("limit") or 500), 1000)
-        rows = rows[:limit] if params.get("fromId") or params.get("startTime") else rows[-limit:]
-        return [
-            {
-                "symbol": symbol,
-                "id": t.id,
-                "orderId": o.order_id,
-                "orderListId": -1,
-                "price": fmt_dec(t.price),
-                "qty": fmt_dec(t.qty),
-                "quoteQty": fmt_dec(t.quote_qty),
-                "commission": fmt_dec(t.commission),
-                "commissionAsset": t.commission_asset,
-                "time": t.time,
-                "isBuyer": t.is_buyer,
-                "isMaker": t.is_maker,
-                "isBestMatch": True,
-            }
-            for o, t in rows
-        ]
+        return order_history.my_trades(self.orders.values(), acct.api_key, symbol, params)
 
 
 __all__ = ["Matcher", "filter_failure", "now_ms"]

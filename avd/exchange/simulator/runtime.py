@@ -14,10 +14,11 @@ from .config import SimConfig
 from .exchange_info import SymbolRules, rules_for
 from .faults import Faults
 from .fill_model import FillModel, ReplayFillModel
-from .market import Market, SymbolMarket, load_series
+from .market import Market, SymbolMarket
 from .matching import Matcher, now_ms
 from .numbers import fmt_units
 from .rate_limit import RateLimiter
+from .series import load_series
 from .streams import StreamHub
 from .user_stream import UserStreams
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .market import K_C, K_CLOSE_TIME, K_H, K_L, K_N, K_O, K_OPEN_TIME, K_Q, K_TBB, K_TBQ, K_V
 from .numbers import fmt_units
+from .series import K_C, K_CLOSE_TIME, K_H, K_L, K_N, K_O, K_OPEN_TIME, K_Q, K_TBB, K_TBQ, K_V
 
 if TYPE_CHECKING:
     from .market import SymbolMarket, Tick

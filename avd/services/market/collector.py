@@ -18,6 +18,11 @@ sees **every closed candle exactly once and in order**:
 * Streams are spread over several connections when there are more than
   ``max_streams_per_connection``.
 * Every REST call goes through the one :class:`RestLimiter`.
+
+This module holds the collector, its REST reads, the warm-up and the gap
+fill; the settings and state are in :mod:`~avd.services.market.collector_state`,
+and one websocket connection is read by
+:class:`~avd.services.market.kline_stream.KlineConnection`.
 """
 
 from __future__ import annotations
@@ -25,19 +30,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
-
-from pydantic import BaseModel, Field, field_validator
 
 from avd import _core
 from avd.domain.bus import EventBus
-from avd.domain.events import GapDetected, KlineReceived, StreamStatusChanged
+from avd.domain.events import GapDetected, KlineReceived
 from avd.exchange.rest_limiter import RestLimiter
 from avd.history import Candles, candles_from_klines
 from avd.services.market.candle_history import CandleHistory
+from avd.services.market.collector_state import CollectorSettings, ConnectionHealth, StreamState
+from avd.services.market.kline_stream import KlineConnection, kline_from_stream
+
+# the settings, the state and the stream parsing were defined here first: still importable
+__all__ = [
+    "CollectorSettings",
+    "ConnectionHealth",
+    "MarketDataCollector",
+    "StreamState",
+    "kline_from_rest",
+    "kline_from_stream",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,80 +61,6 @@ REST_PAGE = 1000
 ClientFactory = Callable[[], Awaitable[Any]]
 SocketManagerFactory = Callable[[Any, int], Any]
 HistorySink = Callable[[Candles], Awaitable[None]]
-
-
-class CollectorSettings(BaseModel):
-    """What to collect and how to keep the connections healthy."""
-
-    model_config = {"extra": "forbid", "frozen": True}
-
-    symbols: list[str] = Field(default_factory=lambda: ["BTCUSDT"], min_length=1)
-    intervals: list[str] = Field(default_factory=lambda: ["1m"], min_length=1)
-    #: closed candles to warm each stream up with
-    warmup_bars: int = Field(500, ge=1, le=5000)
-    #: a connection silent this long is reopened
-    silence_timeout_s: float = Field(30.0, gt=0)
-    #: connections are renewed this often (Binance cuts at 24 h)
-    renew_after_s: float = Field(23.5 * 3600, gt=0)
-    #: Binance allows 1024 per connection; fewer keeps the stream URL short
-    max_streams_per_connection: int = Field(200, ge=1, le=1024)
-    #: python-binance's per-socket queue (100 by default, which overflows)
-    socket_queue_size: int = Field(100_000, ge=100)
-    rest_weight_per_minute: int = Field(6000, ge=1)
-    reconnect_delay_s: float = Field(1.0, ge=0)
-
-    @field_validator("symbols")
-    @classmethod
-    def _upper(cls, v: list[str]) -> list[str]:
-        bad = [s for s in v if not (s.isalnum() and s.isupper())]
-        if bad:
-            raise ValueError(f"not Binance symbols: {bad}")
-        return v
-
-    @field_validator("intervals")
-    @classmethod
-    def _intervals(cls, v: list[str]) -> list[str]:
-        for i in v:
-            _core.interval_ms(i)  # raises a clear error for an unknown interval
-        return v
-
-
-@dataclass
-class StreamState:
-    """What the collector knows of one (symbol, interval) stream."""
-
-    symbol: str
-    interval: str
-    last_closed: int | None = None
-    published_closed: int = 0
-    duplicates: int = 0
-    backfilled: int = 0
-    gaps: int = 0
-
-    @property
-    def name(self) -> str:
-        """The stream name (``btcusdt@kline_1m``)."""
-        return f"{self.symbol.lower()}@kline_{self.interval}"
-
-    def expected_next(self) -> int | None:
-        """Open time the next closed candle must have (None before warm-up)."""
-        if self.last_closed is None:
-            return None
-        return _core.next_open_time(self.interval, self.last_closed)
-
-
-@dataclass
-class ConnectionHealth:
-    """One websocket connection's health, for ``GET /health``."""
-
-    streams: list[str]
-    connected: bool = False
-    connects: int = 0
-    reconnects: int = 0
-    last_message_at: float | None = None
-    last_event_time: int | None = None
-    lag_ms: float | None = None
-    errors: list[str] = field(default_factory=list)
 
 
 def kline_from_rest(symbol: str, interval: str, row: list[Any]) -> KlineReceived:
@@ -140,26 +79,6 @@ def kline_from_rest(symbol: str, interval: str, row: list[Any]) -> KlineReceived
         taker_buy_base=float(row[9]),
         closed=True,
         event_time=0,  # fetched, not streamed: no send time
-    )
-
-
-def kline_from_stream(data: dict[str, Any]) -> KlineReceived:
-    """A kline from a websocket ``kline`` event."""
-    k = data["k"]
-    return KlineReceived(
-        symbol=k["s"],
-        interval=k["i"],
-        open_time=int(k["t"]),
-        open=float(k["o"]),
-        high=float(k["h"]),
-        low=float(k["l"]),
-        close=float(k["c"]),
-        volume=float(k["v"]),
-        quote_volume=float(k["q"]),
-        trades=float(k["n"]),
-        taker_buy_base=float(k["V"]),
-        closed=bool(k["x"]),
-        event_time=int(data.get("E", 0)),
     )
 
 
@@ -190,9 +109,8 @@ class MarketDataCollector:
             (s, i): StreamState(s, i) for s in settings.symbols for i in settings.intervals
         }
         self.connections: list[ConnectionHealth] = []
+        self._readers: list[KlineConnection] = []
         self._tasks: list[asyncio.Task[None]] = []
-        self._closing: set[asyncio.Task[Any]] = set()
-        self._running = False
         self._locks: dict[tuple[str, str], asyncio.Lock] = {k: asyncio.Lock() for k in self.streams}
         self.ready = asyncio.Event()
 
@@ -200,7 +118,6 @@ class MarketDataCollector:
 
     async def start(self) -> None:
         """Connect, load exchangeInfo, warm up, and open the streams."""
-        self._running = True
         self.client = await self._client_factory()
         await self.load_exchange_info()
         for key in self.streams:
@@ -210,22 +127,30 @@ class MarketDataCollector:
         for i in range(0, len(names), size):
             health = ConnectionHealth(names[i : i + size])
             self.connections.append(health)
-            self._tasks.append(
-                asyncio.create_task(self._connection(health), name=f"collector:{i // size}")
+            reader = KlineConnection(
+                health,
+                self.settings,
+                self.hub,
+                lambda: self._bsm_factory(self.client, self.settings.socket_queue_size),
+                self.on_kline,
             )
+            self._readers.append(reader)
+            self._tasks.append(asyncio.create_task(reader.run(), name=f"collector:{i // size}"))
         self.ready.set()
 
     async def stop(self) -> None:
         """Close the streams and the client."""
-        self._running = False
+        for reader in self._readers:
+            reader.running = False
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
         self._tasks.clear()
-        if self._closing:
-            _, pending = await asyncio.wait(self._closing, timeout=2.0)
+        closing = set().union(*(r.closing for r in self._readers))
+        if closing:
+            _, pending = await asyncio.wait(closing, timeout=2.0)
             for t in pending:
                 t.cancel()
         if self.client is not None:
@@ -378,88 +303,6 @@ class MarketDataCollector:
                 await self.backfill(st, k.open_time)
                 await self.hub.publish(k)
 
-    # -- websockets --------------------------------------------------------------
-
-    async def _connection(self, health: ConnectionHealth) -> None:
-        while self._running:
-            try:
-                await self._read(health)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                health.errors = ([*health.errors, f"{type(exc).__name__}: {exc}"])[-10:]
-                log.warning("stream connection failed (%s); reconnecting", exc)
-            health.connected = False
-            health.reconnects += 1
-            await self.hub.publish(
-                StreamStatusChanged(stream=",".join(health.streams[:3]), status="reconnecting")
-            )
-            await asyncio.sleep(self.settings.reconnect_delay_s)
-
-    async def _read(self, health: ConnectionHealth) -> None:
-        """Read one connection until it must be replaced (silence, renewal, dead loop).
-
-        python-binance reconnects a dropped socket to the same URL by itself
-        and reports it with error dicts; reading simply goes on, and the gap
-        logic backfills what was missed meanwhile. Closing a socket can take
-        python-binance ~10 s, so a replaced socket is closed in the background.
-        """
-        bsm = self._bsm_factory(self.client, self.settings.socket_queue_size)
-        opened = time.monotonic()
-        sock = bsm.multiplex_socket(health.streams)
-        await sock.__aenter__()
-        try:
-            self._mark_connected(health)
-            await self.hub.publish(StreamStatusChanged(stream=_label(health), status="connected"))
-            while self._running:
-                if time.monotonic() - opened > self.settings.renew_after_s:
-                    log.info("renewing a stream connection before the 24 h cut")
-                    return
-                try:
-                    # asyncio.timeout, not wait_for: no task per message
-                    async with asyncio.timeout(self.settings.silence_timeout_s):
-                        msg = await sock.recv()
-                except TimeoutError:
-                    log.warning(
-                        "no message for %.0fs; reconnecting", self.settings.silence_timeout_s
-                    )
-                    return
-                if not isinstance(msg, dict):
-                    continue
-                if msg.get("e") == "error":
-                    health.errors = [*health.errors, f"{msg.get('type')}: {msg.get('m')}"][-10:]
-                    if health.connected:
-                        health.connected = False
-                        health.reconnects += 1
-                        await self.hub.publish(
-                            StreamStatusChanged(stream=_label(health), status="reconnecting")
-                        )
-                    continue
-                data = msg.get("data", msg)
-                if data.get("e") != "kline":
-                    continue
-                if not health.connected:
-                    self._mark_connected(health)
-                    await self.hub.publish(
-                        StreamStatusChanged(stream=_label(health), status="connected")
-                    )
-                k = kline_from_stream(data)
-                health.last_message_at = time.time()
-                health.last_event_time = k.event_time
-                if k.event_time:
-                    health.lag_ms = health.last_message_at * 1000 - k.event_time
-                await self.on_kline(k)
-        finally:
-            health.connected = False
-            task = asyncio.create_task(_close_socket(sock))
-            self._closing.add(task)
-            task.add_done_callback(self._closing.discard)
-
-    @staticmethod
-    def _mark_connected(health: ConnectionHealth) -> None:
-        health.connected = True
-        health.connects += 1
-
     def health(self) -> dict[str, Any]:
         """Per-connection lag, last message time and reconnect count; per-stream counters."""
         return {
@@ -476,25 +319,6 @@ class MarketDataCollector:
             },
             "rest": vars(self.limiter.stats).copy(),
         }
-
-
-async def _close_socket(sock: Any) -> None:
-    """Close a python-binance socket without its ~10 s wait on a quiet stream.
-
-    Its read loop only notices the exit after ``recv`` times out; closing the
-    underlying websocket first makes that ``recv`` return at once.
-    """
-    ws = getattr(sock, "ws", None)
-    if ws is not None:
-        with contextlib.suppress(Exception):
-            await ws.close()
-    with contextlib.suppress(Exception):
-        await sock.__aexit__(None, None, None)
-
-
-def _label(health: ConnectionHealth) -> str:
-    more = len(health.streams) - 3
-    return ",".join(health.streams[:3]) + (f" (+{more})" if more > 0 else "")
 
 
 def _open_times_between(interval: str, start: int, end_exclusive: int) -> list[int]:

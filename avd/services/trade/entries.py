@@ -28,7 +28,8 @@ from avd.services.trade.booking import Booking, fmt
 from avd.services.trade.orders import Orders
 from avd.services.trade.plans import TradeOrder, plan_json, stop_distance
 from avd.services.trade.positions import OrderIds, Positions
-from avd.services.trade.risk import EntryRequest, OpenExposure, RiskManager
+from avd.services.trade.risk import RiskManager
+from avd.services.trade.risk_types import EntryRequest, OpenExposure
 from avd.services.trade.venues import Venues, refusal_of
 from avd.store import trades as repo
 from avd.store.database import Database

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from avd.exchange.exchange import client_order_id
-from avd.services.trade.risk import OpenExposure
+from avd.services.trade.risk_types import OpenExposure
 
 
 @dataclass

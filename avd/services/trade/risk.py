@@ -22,105 +22,42 @@ naming the rule and the numbers.
 is pure and runs inside the trade engine's entry guard (a per-client lock
 plus a database lock), against the exposure read in that same transaction,
 so that concurrent entries cannot all pass the same caps.
+
+The limits and the other value types are in :mod:`avd.services.trade.risk_types`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from avd.domain.errors import InvalidRequest
 from avd.domain.events import DrawdownLimitReached
+from avd.services.trade.risk_types import (
+    D0,
+    HUNDRED,
+    ClientRisk,
+    EntryRequest,
+    OpenExposure,
+    RiskLimits,
+    Sized,
+    fmt8,
+    refused,
+)
 from avd.services.trade.schemas import RiskStatus
-from avd.trading import SymbolFilters, size_position
+from avd.trading import size_position
 
-D0 = Decimal(0)
-HUNDRED = Decimal(100)
-
-
-def _s(v: Decimal) -> str:
-    q = v.quantize(Decimal("0.00000001"))
-    return f"{q.normalize():f}" if q != 0 else "0"
-
-
-class RiskLimits(BaseModel):
-    """The platform's risk limits (per client)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_open_positions: int = Field(10, ge=1, description="cap over the client's own setting")
-    max_exposure_per_symbol_percent: Decimal = Field(Decimal(100), gt=0)
-    max_total_exposure_percent: Decimal = Field(Decimal(100), gt=0)
-    max_leverage: Decimal = Field(Decimal(1), gt=0, description="spot: 1")
-    daily_loss_limit_percent: Decimal = Field(Decimal(5), gt=0, le=100)
-    max_drawdown_percent: Decimal = Field(Decimal(20), gt=0, le=100)
-
-
-def refused(rule: str, detail: str, **numbers: Decimal | int | str) -> InvalidRequest:
-    """A refused entry: which rule, why, and the numbers behind it (money to 8 decimals)."""
-    return InvalidRequest(
-        rule,
-        detail,
-        **{k: (_s(v) if isinstance(v, Decimal) else str(v)) for k, v in numbers.items()},
-    )
-
-
-@dataclass
-class ClientRisk:
-    """What the risk manager remembers of one client."""
-
-    peak_equity: Decimal | None = None
-    day: date | None = None
-    day_start_equity: Decimal = D0
-    day_pnl: Decimal = D0
-    blocked: bool = False
-    blocked_reason: str = ""
-    #: the trading mode (paper or live) the peak and the day were observed in
-    mode: str | None = None
-    #: changed since it was last persisted (the trade engine saves it)
-    dirty: bool = False
-
-
-@dataclass(frozen=True)
-class OpenExposure:
-    """An open position's symbol and notional (quantity x entry)."""
-
-    symbol: str
-    notional: Decimal
-
-
-@dataclass(frozen=True)
-class EntryRequest:
-    """A proposed entry."""
-
-    client_id: int
-    symbol: str
-    side: str
-    entry: Decimal
-    stop: Decimal
-    filters: SymbolFilters
-    risk_percent: Decimal
-    quantity: Decimal | None = None
-    leverage: Decimal = Decimal(1)
-    max_open_positions: int = 10
-    #: the quote asset free to pay for the entry (spot: no borrowing)
-    cash: Decimal | None = None
-
-
-@dataclass(frozen=True)
-class Sized:
-    """An accepted entry: the quantity and what it risks."""
-
-    quantity: Decimal
-    notional: Decimal
-    risk_amount: Decimal
-    equity: Decimal
-    capped_by: str | None = None
+# the value types were defined here first: still importable from here
+__all__ = [
+    "ClientRisk",
+    "EntryRequest",
+    "OpenExposure",
+    "RiskLimits",
+    "RiskManager",
+    "Sized",
+    "refused",
+]
 
 
 class RiskManager:
@@ -215,16 +152,16 @@ class RiskManager:
             return None
         st.blocked = True
         st.blocked_reason = (
-            f"drawdown {_s(dd)}% from the peak equity {_s(st.peak_equity)} "
-            f"(equity {_s(equity)}) exceeds max_drawdown_percent "
-            f"{_s(self.limits.max_drawdown_percent)}%"
+            f"drawdown {fmt8(dd)}% from the peak equity {fmt8(st.peak_equity)} "
+            f"(equity {fmt8(equity)}) exceeds max_drawdown_percent "
+            f"{fmt8(self.limits.max_drawdown_percent)}%"
         )
         return DrawdownLimitReached(
             client_id=client_id,
-            equity=_s(equity),
-            peak=_s(st.peak_equity),
-            drawdown_percent=_s(dd),
-            limit_percent=_s(self.limits.max_drawdown_percent),
+            equity=fmt8(equity),
+            peak=fmt8(st.peak_equity),
+            drawdown_percent=fmt8(dd),
+            limit_percent=fmt8(self.limits.max_drawdown_percent),
         )
 
     @staticmethod
@@ -282,9 +219,9 @@ class RiskManager:
         if st.day_pnl < 0 and -st.day_pnl >= loss_limit:
             raise refused(
                 "daily_loss_limit",
-                f"lost {_s(-st.day_pnl)} today, at or above the daily loss limit "
-                f"{_s(loss_limit)} ({_s(lim.daily_loss_limit_percent)}% of the day's starting "
-                f"equity {_s(st.day_start_equity)}); new entries paused until {self._next_day()}",
+                f"lost {fmt8(-st.day_pnl)} today, at or above the daily loss limit "
+                f"{fmt8(loss_limit)} ({fmt8(lim.daily_loss_limit_percent)}% of the day's starting "
+                f"equity {fmt8(st.day_start_equity)}); new entries paused until {self._next_day()}",
                 daily_loss=-st.day_pnl,
                 limit=loss_limit,
             )
@@ -304,7 +241,7 @@ class RiskManager:
         if req.leverage > lim.max_leverage:
             raise refused(
                 "max_leverage",
-                f"leverage {_s(req.leverage)} is above the maximum {_s(lim.max_leverage)} "
+                f"leverage {fmt8(req.leverage)} is above the maximum {fmt8(lim.max_leverage)} "
                 "(spot trading is unleveraged)",
                 leverage=req.leverage,
                 max_leverage=lim.max_leverage,
@@ -320,7 +257,7 @@ class RiskManager:
         if equity <= 0:
             raise refused(
                 "no_equity",
-                f"the trading account's equity is {_s(equity)}: nothing to trade with",
+                f"the trading account's equity is {fmt8(equity)}: nothing to trade with",
                 equity=equity,
             )
         sym_now = sum((p.notional for p in open_positions if p.symbol == req.symbol), D0)
@@ -362,25 +299,25 @@ class RiskManager:
         if sym_now + notional > sym_cap:
             raise refused(
                 "max_exposure_per_symbol",
-                f"{req.symbol} exposure would be {_s(sym_now + notional)} "
-                f"(held {_s(sym_now)} + new {_s(notional)}), above the cap {_s(sym_cap)} "
-                f"({_s(lim.max_exposure_per_symbol_percent)}% of equity {_s(equity)})",
+                f"{req.symbol} exposure would be {fmt8(sym_now + notional)} "
+                f"(held {fmt8(sym_now)} + new {fmt8(notional)}), above the cap {fmt8(sym_cap)} "
+                f"({fmt8(lim.max_exposure_per_symbol_percent)}% of equity {fmt8(equity)})",
                 exposure=sym_now + notional,
                 cap=sym_cap,
             )
         if total_now + notional > total_cap:
             raise refused(
                 "max_total_exposure",
-                f"total exposure would be {_s(total_now + notional)} "
-                f"(held {_s(total_now)} + new {_s(notional)}), above the cap {_s(total_cap)} "
-                f"({_s(lim.max_total_exposure_percent)}% of equity {_s(equity)})",
+                f"total exposure would be {fmt8(total_now + notional)} "
+                f"(held {fmt8(total_now)} + new {fmt8(notional)}), above the cap {fmt8(total_cap)} "
+                f"({fmt8(lim.max_total_exposure_percent)}% of equity {fmt8(equity)})",
                 exposure=total_now + notional,
                 cap=total_cap,
             )
         if req.cash is not None and req.side == "BUY" and notional > req.cash:
             raise refused(
                 "insufficient_funds",
-                f"the entry costs {_s(notional)} but the account has {_s(req.cash)} free "
+                f"the entry costs {fmt8(notional)} but the account has {fmt8(req.cash)} free "
                 "(less what pending entries reserve)",
                 cost=notional,
                 free=req.cash,

@@ -16,7 +16,8 @@ from typing import Any
 
 from avd.domain.bus import EventBus
 from avd.domain.gateways import ClientGateway, Principal
-from avd.exchange.binance import BinanceExchange, to_exchange_error
+from avd.exchange.binance import BinanceExchange
+from avd.exchange.binance_wire import to_exchange_error
 from avd.exchange.exchange import Exchange, ExchangeError, SymbolInfo
 from avd.exchange.rest_limiter import RestLimiter
 from avd.services.trade.engine import TradeEngine

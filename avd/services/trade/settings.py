@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from avd.paths import data_dir
-from avd.services.trade.risk import RiskLimits
+from avd.services.trade.risk_types import RiskLimits
 from avd.settings import ServiceSettings
 from avd.store.database import default_sqlite_url
 
