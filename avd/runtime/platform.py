@@ -34,7 +34,7 @@ from avd.runtime.hub import EventHub
 from avd.runtime.market_source import MarketSource
 from avd.runtime.recorder import Recorder
 from avd.runtime.replay_start import ReplayPlan
-from avd.runtime.settings import MarketSection, PlatformSettings, settings_summary
+from avd.runtime.settings import PlatformSettings, settings_summary
 from avd.runtime.standalone import service_for as trade_service
 from avd.runtime.timers import PeriodicTimer
 from avd.services.client.app import mount as client_routes
@@ -47,6 +47,7 @@ from avd.services.market.candle_history import (
 from avd.services.market.collector import MarketDataCollector
 from avd.services.market.routes import routes as market_routes
 from avd.services.market.service import MarketContext
+from avd.services.market.settings import MarketSection
 from avd.services.trade.routes import routes as trade_routes
 from avd.services.trade.service import TradeService
 from avd.services.trade.stops import dec

@@ -1,4 +1,7 @@
-"""The settings of ``avd run``: :class:`PlatformSettings` and its :class:`MarketSection`.
+"""The settings of ``avd run``: :class:`PlatformSettings`.
+
+Its ``market`` section is the market service's
+:class:`~avd.services.market.settings.MarketSection`.
 
 Shipped defaults, overridable by a JSON file and ``AVD_*`` environment
 variables (nested keys with ``__``).
@@ -8,31 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from avd.exchange.simulator.config import SimConfig
 from avd.services.client.settings import ClientSettings
+from avd.services.market.settings import MarketSection
 from avd.services.trade.settings import TradeEngineSettings
 from avd.settings import ServiceSettings
-
-
-class MarketSection(BaseModel):
-    """What the MarketContext service tracks and how."""
-
-    model_config = {"extra": "forbid", "frozen": True}
-
-    #: symbols to track; empty = every symbol the simulator replays
-    symbols: list[str] = Field(default_factory=list)
-    #: kline intervals; [] = the replayed interval (simulator) or 1m (Binance)
-    intervals: list[str] = Field(default_factory=list)
-    #: the engine configuration (see the README's "Engine configuration")
-    engine: dict[str, Any] = Field(default_factory=dict)
-    warmup_bars: int = Field(300, ge=1, le=5000)
-    silence_timeout_s: float = Field(30.0, gt=0)
-    max_streams_per_connection: int = Field(200, ge=1, le=1024)
 
 
 class PlatformSettings(ServiceSettings):

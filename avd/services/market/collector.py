@@ -39,8 +39,9 @@ from avd.domain.events import GapDetected, KlineReceived
 from avd.exchange.rest_limiter import RestLimiter
 from avd.history import Candles, candles_from_klines
 from avd.services.market.candle_history import CandleHistory
-from avd.services.market.collector_state import CollectorSettings, ConnectionHealth, StreamState
+from avd.services.market.collector_state import ConnectionHealth, StreamState
 from avd.services.market.kline_stream import KlineConnection, kline_from_stream
+from avd.services.market.settings import CollectorSettings
 
 # the settings, the state and the stream parsing were defined here first: still importable
 __all__ = [

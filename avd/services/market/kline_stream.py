@@ -19,7 +19,8 @@ from typing import Any
 
 from avd.domain.bus import EventBus
 from avd.domain.events import KlineReceived, StreamStatusChanged
-from avd.services.market.collector_state import CollectorSettings, ConnectionHealth
+from avd.services.market.collector_state import ConnectionHealth
+from avd.services.market.settings import CollectorSettings
 
 # the collector's logger: the records keep the name they always had
 log = logging.getLogger("avd.services.market.collector")
