@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -41,6 +42,8 @@ from avd.web.openapi import openapi_route
 from avd.web.service_token import service_token
 from avd.web.startup import StartupFailure, StartupGuard
 from avd.web.streams import Streams
+
+log = logging.getLogger(__name__)
 
 TITLE = "AVD TradeEngine service"
 DESCRIPTION = (
@@ -158,6 +161,8 @@ def create_app(settings: TradeSettings) -> Starlette:
     failure = StartupFailure()
 
     async def start() -> None:
+        if not await gateway.warm_up():  # tokens verify from the first request on
+            log.warning("the client service's keys are not known yet: %s", settings.client_url)
         if svc.market_feed is not None:
             # klines, evaluated candles and signals come in order from the market service
             await svc.start(evaluated_candles=True)

@@ -239,7 +239,18 @@ class TokenVerifier:
         raise invalid()
 
     def _may_fetch(self, now: float) -> bool:
+        # with no key at all every token fails: try again (one fetch at a time)
+        if self._fetched_at is None:
+            return True
         return self._tried_at is None or now - self._tried_at >= self.refetch_after_s
+
+    async def warm_up(self) -> bool:
+        """Fetch the public keys now (at a service's start); whether it has them."""
+        if self._fetched_at is None:
+            async with self._fetching:
+                if self._fetched_at is None:
+                    await self._fetch()
+        return self._fetched_at is not None
 
     async def _fetch(self) -> None:
         self._tried_at = self._clock()

@@ -92,6 +92,10 @@ class RestClientGateway:
         r = await self._request(method, path, **kwargs)
         return model.model_validate_json(r.content)
 
+    async def warm_up(self) -> bool:
+        """Fetch the Client service's public keys now; whether they are known."""
+        return await self._verifier.warm_up()
+
     async def authenticate(self, token: str | None, role: g.Role) -> g.Principal:
         """Who ``token`` belongs to: verified here, offline if the Client service is down.
 
