@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 RUST_SRC := $(shell find core/src core/benches -name '*.rs' 2>/dev/null) core/Cargo.toml $(wildcard core/Cargo.lock)
 BUILT    := $(VENV)/.avd-built
 
-.PHONY: run test bench lint build dev clean rust-test py-test postgres
+.PHONY: run test bench lint build dev clean rust-test py-test postgres browser screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,12 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-py-test: $(BUILT) postgres
+# The dashboards' smoke tests drive a real browser: Debian's chromium and chromium-driver.
+browser:
+	@command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+py-test: $(BUILT) postgres browser
 	$(BIN)/pytest -q
 
 test: $(BUILT) rust-test lint py-test

@@ -56,6 +56,11 @@ def _start(
     platform = Platform(settings, client=client)
     url = f"http://{settings.host}:{settings.port}"
     console.print(f"[bold]{banner}[/bold] on {url}  (exchange: {settings.exchange}; Ctrl-C stops)")
+    if client and settings.dashboards:
+        console.print(
+            f"  [bold]dashboard: {url}/[/bold]   (log in or register at {url}/login; "
+            f"admins: {url}/admin)"
+        )
     console.print(
         f"  contexts: {url}/symbols/contexts   signals: {url}/signals   health: {url}/health\n"
         f"  API schema: {url}/openapi.json   live stream: ws://{settings.host}:{settings.port}/stream\n"

@@ -283,11 +283,28 @@ class Platform:
             await self.db.dispose()
         self.source.stop()
 
+    @property
+    def url(self) -> str:
+        """Where this process answers, seen from itself (the bound port once it listens)."""
+        port = self.settings.port
+        server = self._server
+        if server is not None and getattr(server, "servers", None):
+            port = server.servers[0].sockets[0].getsockname()[1]
+        host = self.settings.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}"
+
     async def serve(self) -> None:
         """Serve the API (and run the platform) until interrupted."""
         s = self.settings
         setup_logging(self.folder / "logs" / "avd.jsonl", s.log_level)
         app = self.app()
+        if s.dashboards and self.client is not None:
+            from avd.ui.app import mount
+            from avd.ui.settings import ServiceUrls
+
+            mount(app, lambda: ServiceUrls.together(self.url), self.folder)
         config = server_config(app, s.host, s.port, loop="none", log_level="warning")
         # SIGINT and SIGTERM: streams closed (1001), then this platform's stop
         self._server = Server(config, self.streams)

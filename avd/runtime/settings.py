@@ -51,6 +51,8 @@ class PlatformSettings(ServiceSettings):
     #: Binance's REST weight budget per minute, per IP: one limiter for the
     #: process, shared by the collector and every exchange client
     rest_weight_per_minute: int = Field(6000, ge=1)
+    #: serve the dashboards (``/``, ``/admin``, ``/login``) on the API's port
+    dashboards: bool = True
     client: ClientSettings = Field(default_factory=ClientSettings)
     #: the trade engine (paper trading by default)
     trade: TradeEngineSettings = Field(default_factory=TradeEngineSettings)

@@ -1,0 +1,1 @@
+"""The admin dashboard: clients, journal, global parameters, system health."""

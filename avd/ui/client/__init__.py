@@ -1,0 +1,1 @@
+"""The client dashboard: market, positions, history, funds, bot, keys, security."""

@@ -1,0 +1,1 @@
+"""Pages shared by both dashboards: log in, register, log out."""
