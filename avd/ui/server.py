@@ -1,0 +1,44 @@
+"""``avd serve ui``: the dashboards alone, in front of services running elsewhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from avd.ui.settings import UiSettings
+
+
+def create_app(settings: UiSettings) -> Starlette:
+    """A Starlette app serving ``/health`` and the dashboards."""
+    from avd.ui.app import mount
+
+    async def health(_: Request) -> JSONResponse:
+        urls = settings.urls
+        return JSONResponse(
+            {
+                "status": "ok",
+                "services": {"client": urls.client, "market": urls.market, "trade": urls.trade},
+            }
+        )
+
+    app = Starlette(routes=[Route("/health", health, methods=["GET"])])
+    mount(app, settings.urls, settings.folder)
+    return app
+
+
+def serve_ui(config: Path | None, overrides: dict[str, Any]) -> None:
+    """Start ``avd serve ui`` from its JSON config and the command-line overrides."""
+    from avd.logs import setup_logging
+    from avd.net import check_port_free
+    from avd.settings import load_settings
+    from avd.web.server import run
+
+    settings = load_settings(UiSettings, config, **overrides)
+    check_port_free(settings.host, settings.port)
+    setup_logging(settings.folder / "logs" / "ui.jsonl", settings.log_level)
+    run(create_app(settings), settings.host, settings.port)
