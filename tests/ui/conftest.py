@@ -28,6 +28,8 @@ from nicegui.testing.user import User
 from tests.platform import CHEAP_ARGON2, PASSWORD, RunningPlatform, start_platform
 
 ADMIN_EMAIL = "admin@avd.example"
+#: the simulated browser's network address (TEST-NET-2): the UI forwards it to the services
+BROWSER_ADDRESS = "198.51.100.7"
 
 
 @dataclass
@@ -61,6 +63,15 @@ class UiPlatform:
         email = f"{name}-{os.urandom(4).hex()}@example.com"
         client_id, token = self.running.client(email, deposit)
         return Account(client_id, email, token)
+
+    def admin_token(self) -> str:
+        """A fresh access token of the platform's admin."""
+        r = httpx.post(
+            f"{self.url}/auth/login",
+            json={"email": self.admin_email, "password": self.admin_password},
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
 
     def api(self, method: str, path: str, account: Account, **kw: object) -> httpx.Response:
         """A direct API call as ``account`` (to set up or check what a page did)."""
@@ -125,7 +136,8 @@ async def simulated_user(url: str) -> AsyncIterator[User]:
             async with (
                 core.app.router.lifespan_context(core.app),
                 httpx.AsyncClient(
-                    transport=httpx.ASGITransport(core.app), base_url="http://test"
+                    transport=httpx.ASGITransport(core.app, client=(BROWSER_ADDRESS, 50123)),
+                    base_url="http://test",
                 ) as client,
             ):
                 yield User(client)
