@@ -116,7 +116,8 @@ class Browser:
 
     def console_errors(self) -> list[dict[str, Any]]:
         """The browser console's errors since the last call (read once)."""
-        return [e for e in self.driver.get_log("browser") if e.get("level") == "SEVERE"]
+        logs: list[dict[str, Any]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
+        return [e for e in logs if e.get("level") == "SEVERE"]
 
 
 def _quote(text: str) -> str:

@@ -78,9 +78,9 @@ class UiPlatform:
         return httpx.request(method, f"{self.url}{path}", headers=account.headers, **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
-def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiPlatform]:
-    folder = tmp_path_factory.mktemp("ui-platform")
+def launch(folder: Path, *args: str) -> UiPlatform:
+    """``avd admin create`` then ``avd run`` (at 60x) on ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
     config = folder / "client.json"
     config.write_text(json.dumps({"argon2": CHEAP_ARGON2}))
     made = subprocess.run(
@@ -103,11 +103,23 @@ def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiPlatform
         check=False,
     )
     assert made.returncode == 0, made.stderr
-    running = start_platform(folder, "--speed", "60")
-    yield UiPlatform(running)
+    return UiPlatform(start_platform(folder, "--speed", "60", *args))
+
+
+def stop(platform: UiPlatform) -> None:
+    """SIGTERM, and wait for the platform to stop."""
+    running = platform.running
     if running.proc.poll() is None:
         running.proc.send_signal(signal.SIGTERM)
         running.wait(30)
+
+
+@pytest.fixture(scope="session")
+def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiPlatform]:
+    """One platform with an admin, for every dashboard test of the session."""
+    platform = launch(tmp_path_factory.mktemp("ui-platform"))
+    yield platform
+    stop(platform)
 
 
 @pytest.fixture

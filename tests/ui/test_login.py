@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from nicegui import ui
 from nicegui.testing.user import User
-
-import httpx
 
 from tests.ui.conftest import BROWSER_ADDRESS, UiPlatform, log_in, see
 
