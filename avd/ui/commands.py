@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from avd.console import console, one_line_errors
+from avd.console import one_line_errors
 
 
 def register(serve: typer.Typer) -> None:
@@ -55,7 +55,4 @@ def register(serve: typer.Typer) -> None:
             "market_url": market_url,
             "trade_url": trade_url,
         }
-        overrides = {k: v for k, v in given.items() if v is not None}
-        shown = f"http://{host or '127.0.0.1'}:{port or 8090}"
-        console.print(f"[bold]AVD dashboards[/bold] on {shown}/  (admins: {shown}/admin)")
-        launch(config, overrides)
+        launch(config, {k: v for k, v in given.items() if v is not None})

@@ -33,6 +33,7 @@ def create_app(settings: UiSettings) -> Starlette:
 
 def serve_ui(config: Path | None, overrides: dict[str, Any]) -> None:
     """Start ``avd serve ui`` from its JSON config and the command-line overrides."""
+    from avd.console import console
     from avd.logs import setup_logging
     from avd.net import check_port_free
     from avd.settings import load_settings
@@ -40,5 +41,12 @@ def serve_ui(config: Path | None, overrides: dict[str, Any]) -> None:
 
     settings = load_settings(UiSettings, config, **overrides)
     check_port_free(settings.host, settings.port)
+    app = create_app(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    console.print(f"[bold]AVD dashboards[/bold] on {url}/  (admins: {url}/admin; Ctrl-C stops)")
+    console.print(
+        f"  services: client {settings.client_url}, market {settings.market_url}, "
+        f"trade {settings.trade_url}"
+    )
     setup_logging(settings.folder / "logs" / "ui.jsonl", settings.log_level)
-    run(create_app(settings), settings.host, settings.port)
+    run(app, settings.host, settings.port)
