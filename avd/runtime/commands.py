@@ -55,11 +55,15 @@ def _start(
         fresh_data_dir(settings)
     platform = Platform(settings, client=client)
     url = f"http://{settings.host}:{settings.port}"
-    console.print(f"[bold]{banner}[/bold] on {url}  (exchange: {settings.exchange}; Ctrl-C stops)")
     if client and settings.dashboards:
         console.print(
-            f"  [bold]dashboard: {url}/[/bold]   (log in or register at {url}/login; "
-            f"admins: {url}/admin)"
+            f"[bold]{banner}[/bold]: dashboard on [bold]{url}/[/bold]  "
+            f"(exchange: {settings.exchange}; Ctrl-C stops)"
+        )
+        console.print(f"  log in or register: {url}/login   admins: {url}/admin")
+    else:
+        console.print(
+            f"[bold]{banner}[/bold] on {url}  (exchange: {settings.exchange}; Ctrl-C stops)"
         )
     console.print(
         f"  contexts: {url}/symbols/contexts   signals: {url}/signals   health: {url}/health\n"

@@ -49,3 +49,8 @@ async def test_the_services_see_the_browsers_address(user: User, ui_platform: Ui
     addresses = [e["ip"] for e in r.json()["entries"] if e["action"] == "login"]
     # one login over the API by the fixture (from 127.0.0.1), one through the page
     assert sorted(addresses) == sorted(["127.0.0.1", BROWSER_ADDRESS])
+
+
+def test_avd_run_prints_the_dashboard_first(ui_platform: UiPlatform) -> None:
+    first = ui_platform.running.output().splitlines()[0]
+    assert f"dashboard on {ui_platform.url}/" in first, first
