@@ -58,6 +58,10 @@ py-test: $(BUILT) postgres browser
 
 test: $(BUILT) rust-test lint py-test
 
+# The README's pictures of the dashboards (docs/img/*.png), taken in chromium.
+screenshots: $(BUILT) browser
+	$(PY) -m tests.ui.screenshots docs/img
+
 bench: $(BUILT)
 	cd core && $(CARGO) bench --bench pipeline -- --noplot
 	cd core && $(CARGO) bench --bench stops -- --noplot

@@ -21,6 +21,7 @@ from avd.runtime import standalone
 from avd.services.client import commands as client_commands
 from avd.services.market import commands as market_commands
 from avd.services.trade import commands as trade_commands
+from avd.ui import commands as ui_commands
 
 app = typer.Typer(
     name="avd",
@@ -175,6 +176,7 @@ def _print_report(report: list[dict[str, Any]]) -> None:
 client_commands.register(app, serve_app)
 trade_commands.register(app, serve_app, standalone.serve_trade)
 market_commands.register(app, serve_app, runtime_commands.start_market)
+ui_commands.register(serve_app)
 backtest_commands.register(app)
 sim_commands.register(app)
 runtime_commands.register(app)

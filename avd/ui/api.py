@@ -79,9 +79,17 @@ class Api:
             await self._http.aclose()
             self._http = None
 
-    async def anonymous(self, method: str, service: Service, path: str, json: Any = None) -> Any:
-        """A call without a token (login, register, refresh)."""
-        return self._parse(await self._send(method, service, path, json=json))
+    async def anonymous(
+        self,
+        method: str,
+        service: Service,
+        path: str,
+        json: Any = None,
+        *,
+        address: str | None = None,
+    ) -> Any:
+        """A call without a token (login, register, refresh), for the browser at ``address``."""
+        return self._parse(await self._send(method, service, path, json=json, address=address))
 
     async def call(
         self,
@@ -95,11 +103,20 @@ class Api:
     ) -> Any:
         """A call as ``session``'s user: the parsed JSON (``None`` for 204)."""
         token = session.access_token
-        r = await self._send(method, service, path, json=json, params=params, token=token)
+        where = session.address
+        r = await self._send(
+            method, service, path, json=json, params=params, token=token, address=where
+        )
         if r.status_code == 401 and session.refresh_token:
             await self.refresh(session, token)
             r = await self._send(
-                method, service, path, json=json, params=params, token=session.access_token
+                method,
+                service,
+                path,
+                json=json,
+                params=params,
+                token=session.access_token,
+                address=where,
             )
         return self._parse(r)
 
@@ -121,7 +138,11 @@ class Api:
                 return  # another call refreshed while this one waited
             try:
                 pair = await self.anonymous(
-                    "POST", "client", "/auth/refresh", {"refresh_token": session.refresh_token}
+                    "POST",
+                    "client",
+                    "/auth/refresh",
+                    {"refresh_token": session.refresh_token},
+                    address=session.address,
                 )
             except ServiceError:
                 session.forget()
@@ -137,8 +158,13 @@ class Api:
         json: Any = None,
         params: dict[str, Any] | None = None,
         token: str | None = None,
+        address: str | None = None,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if address:
+            # the browser's address, for the per-address login limits and the journal:
+            # uvicorn trusts it from the UI's host (FORWARDED_ALLOW_IPS, loopback by default)
+            headers["X-Forwarded-For"] = address
         url = getattr(self.locate(), service) + path
         try:
             return await self.http.request(method, url, json=json, params=params, headers=headers)

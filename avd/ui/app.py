@@ -41,9 +41,13 @@ STORAGE_SECRET_FILE = "ui-storage.secret"
 
 def install(urls: ServiceUrls | Callable[[], ServiceUrls]) -> None:
     """Register every page, talking to the services at ``urls``."""
+    import logging
+
     from nicegui import app, ui
 
     from avd.ui import session, state
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per API call
 
     shared = state.bind(urls)
     session.forget_all()

@@ -46,10 +46,19 @@ async def _dispatch(handlers: list[Handler], event: Event) -> None:
             log.exception("live handler failed on %s", event.get("type"))
 
 
-async def _pump(url: str, on_event: Callable[[Event], Awaitable[None]]) -> int | None:
-    """Read ``url`` until it closes: the close code (``None`` if it never opened)."""
+async def _pump(
+    url: str, on_event: Callable[[Event], Awaitable[None]], token: str | None = None
+) -> int | None:
+    """Read ``url`` until it closes: the close code (``None`` if it never opened).
+
+    The token goes in the ``Authorization`` header, never in the URL (URLs
+    end up in access logs).
+    """
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
-        async with websockets.connect(url, open_timeout=5, max_size=2**22) as ws:
+        async with websockets.connect(
+            url, open_timeout=5, max_size=2**22, additional_headers=headers
+        ) as ws:
             async for frame in ws:
                 await on_event(orjson.loads(frame))
             return ws.close_code
@@ -120,8 +129,7 @@ def follow_trades(session: Session, handler: Handler) -> None:
             if token is None:
                 return
             code = await _pump(
-                f"{urls.ws('trade')}/trades/stream?token={token}",
-                lambda e: _dispatch(handlers, e),
+                f"{urls.ws('trade')}/trades/stream", lambda e: _dispatch(handlers, e), token
             )
             if code in FINAL_CODES:
                 return

@@ -9,11 +9,12 @@ every protected page.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from nicegui import app, ui
+from nicegui import app, context, ui
 
 from avd.ui.state import shared
 
@@ -43,6 +44,8 @@ class Session:
     #: ``/client/me`` at login: id, email, role, blocked, totp_enabled
     user: dict[str, Any] = field(default_factory=dict)
     since: float = field(default_factory=time.time)
+    #: the browser's network address, forwarded to the services
+    address: str | None = None
 
     @property
     def logged_in(self) -> bool:
@@ -96,6 +99,10 @@ def current() -> Session:
     session = _SESSIONS.get(browser)
     if session is None:
         session = _SESSIONS[browser] = Session(browser)
+    with contextlib.suppress(RuntimeError, AttributeError):  # outside a page's request
+        peer = context.client.request.client
+        if peer is not None:
+            session.address = peer.host
     return session
 
 

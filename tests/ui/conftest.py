@@ -28,6 +28,8 @@ from nicegui.testing.user import User
 from tests.platform import CHEAP_ARGON2, PASSWORD, RunningPlatform, start_platform
 
 ADMIN_EMAIL = "admin@avd.example"
+#: the simulated browser's network address (TEST-NET-2): the UI forwards it to the services
+BROWSER_ADDRESS = "198.51.100.7"
 
 
 @dataclass
@@ -62,14 +64,23 @@ class UiPlatform:
         client_id, token = self.running.client(email, deposit)
         return Account(client_id, email, token)
 
+    def admin_token(self) -> str:
+        """A fresh access token of the platform's admin."""
+        r = httpx.post(
+            f"{self.url}/auth/login",
+            json={"email": self.admin_email, "password": self.admin_password},
+        )
+        assert r.status_code == 200, r.text
+        return str(r.json()["access_token"])
+
     def api(self, method: str, path: str, account: Account, **kw: object) -> httpx.Response:
         """A direct API call as ``account`` (to set up or check what a page did)."""
         return httpx.request(method, f"{self.url}{path}", headers=account.headers, **kw)  # type: ignore[arg-type]
 
 
-@pytest.fixture(scope="session")
-def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiPlatform]:
-    folder = tmp_path_factory.mktemp("ui-platform")
+def launch(folder: Path, *args: str) -> UiPlatform:
+    """``avd admin create`` then ``avd run`` (at 60x) on ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
     config = folder / "client.json"
     config.write_text(json.dumps({"argon2": CHEAP_ARGON2}))
     made = subprocess.run(
@@ -92,11 +103,23 @@ def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiPlatform
         check=False,
     )
     assert made.returncode == 0, made.stderr
-    running = start_platform(folder, "--speed", "60")
-    yield UiPlatform(running)
+    return UiPlatform(start_platform(folder, "--speed", "60", *args))
+
+
+def stop(platform: UiPlatform) -> None:
+    """SIGTERM, and wait for the platform to stop."""
+    running = platform.running
     if running.proc.poll() is None:
         running.proc.send_signal(signal.SIGTERM)
         running.wait(30)
+
+
+@pytest.fixture(scope="session")
+def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiPlatform]:
+    """One platform with an admin, for every dashboard test of the session."""
+    platform = launch(tmp_path_factory.mktemp("ui-platform"))
+    yield platform
+    stop(platform)
 
 
 @pytest.fixture
@@ -125,7 +148,8 @@ async def simulated_user(url: str) -> AsyncIterator[User]:
             async with (
                 core.app.router.lifespan_context(core.app),
                 httpx.AsyncClient(
-                    transport=httpx.ASGITransport(core.app), base_url="http://test"
+                    transport=httpx.ASGITransport(core.app, client=(BROWSER_ADDRESS, 50123)),
+                    base_url="http://test",
                 ) as client,
             ):
                 yield User(client)

@@ -49,7 +49,9 @@ async def login_page() -> None:
                 key = "recovery_code" if use_recovery.value else "totp"
                 body[key] = code.value.strip()
             try:
-                pair = await shared().api.anonymous("POST", "client", "/auth/login", body)
+                pair = await shared().api.anonymous(
+                    "POST", "client", "/auth/login", body, address=session.address
+                )
                 await sessions.log_in(session, pair)
             except ServiceError as e:
                 if e.error == "totp_required":
@@ -93,10 +95,12 @@ async def register_page() -> None:
         async def submit() -> None:
             body = {"email": email.value.strip(), "password": password.value}
             api = shared().api
+            session = sessions.current()
+            where = session.address
             try:
-                await api.anonymous("POST", "client", "/auth/register", body)
-                pair = await api.anonymous("POST", "client", "/auth/login", body)
-                await sessions.log_in(sessions.current(), pair)
+                await api.anonymous("POST", "client", "/auth/register", body, address=where)
+                pair = await api.anonymous("POST", "client", "/auth/login", body, address=where)
+                await sessions.log_in(session, pair)
             except ServiceError as e:
                 error.text = e.detail
                 error.set_visibility(True)
