@@ -200,7 +200,7 @@ async def _client_detail(s: Session, client_id: int, actions: Actions) -> None:
             with ui.row().classes("w-full items-center"):
                 ui.label("Journal").classes("text-lg font-semibold")
                 ui.space()
-                ui.link("Full journal", f"{JOURNAL}?client={client_id}").classes("text-sm")
+                ui.link("Full journal", f"{JOURNAL}?subject={client_id}").classes("text-sm")
             await _journal(s, client_id)
 
 

@@ -62,8 +62,7 @@ def field_errors(e: ServiceError, fields: tuple[str, ...]) -> tuple[dict[str, st
 
 def show_error(element: ui.input | ui.select, message: str | None) -> None:
     """Put ``message`` under a field (Quasar's error slot), or clear it."""
-    element.props["error"] = bool(message)
-    element.props["error-message"] = message or ""
+    element.error = message or None
 
 
 def stat(label: str, value: str, *, mark: str, classes: str = "") -> None:

@@ -82,13 +82,13 @@ def _day(text: str) -> date | None:
         raise ValueError("a date as YYYY-MM-DD") from None
 
 
-async def journal_page(client: str = "", action: str = "") -> None:
-    """The journal, newest first, with its filters (``?client=`` and ``?action=`` preset them)."""
+async def journal_page(subject: str = "", action: str = "") -> None:
+    """The journal, newest first, with its filters (``?subject=`` and ``?action=`` preset them)."""
     s = admin_session()
     if s is None:
         return
     with frame(s, "Journal", admin=True):
-        await _Journal(s, client, action).build()
+        await _Journal(s, subject, action).build()
 
 
 class _Journal:
