@@ -198,8 +198,9 @@ class Platform:
         )
 
     def health(self) -> dict[str, Any]:
-        """Stream health (per connection lag, last message, reconnects)."""
-        return self.collector.health() if self.collector is not None else {"connections": []}
+        """Stream health (per connection lag, last message, reconnects) and the exchange."""
+        h = self.collector.health() if self.collector is not None else {"connections": []}
+        return {**h, "exchange": self.settings.exchange}
 
     # -- lifecycle -----------------------------------------------------------------
 

@@ -48,9 +48,16 @@ async def create(s: AsyncSession, email: str, password_hash: str, role: str) -> 
     return user
 
 
-async def page(s: AsyncSession, limit: int, offset: int) -> Sequence[User]:
-    """Accounts by id."""
-    stmt = select(User).order_by(User.id).limit(limit).offset(offset)
+async def page(
+    s: AsyncSession, limit: int, offset: int, *, email: str | None = None
+) -> Sequence[User]:
+    """Accounts by id (those whose email contains ``email``, when given)."""
+    stmt = select(User)
+    if email:
+        # emails are stored lower-case; LIKE's wildcards in the search are literal
+        pattern = email.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(User.email.like(f"%{pattern}%", escape="\\"))
+    stmt = stmt.order_by(User.id).limit(limit).offset(offset)
     return (await s.execute(stmt)).scalars().all()
 
 

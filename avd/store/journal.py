@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -43,12 +44,18 @@ async def page(
     *,
     action: str | None = None,
     subject_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> Sequence[JournalEntry]:
-    """Entries, newest first."""
+    """Entries, newest first (``since`` inclusive, ``until`` exclusive)."""
     stmt = select(JournalEntry)
     if action is not None:
         stmt = stmt.where(JournalEntry.action == action)
     if subject_id is not None:
         stmt = stmt.where(JournalEntry.subject_id == subject_id)
+    if since is not None:
+        stmt = stmt.where(JournalEntry.at >= since)
+    if until is not None:
+        stmt = stmt.where(JournalEntry.at < until)
     stmt = stmt.order_by(JournalEntry.id.desc()).limit(limit).offset(offset)
     return (await s.execute(stmt)).scalars().all()

@@ -35,6 +35,14 @@ async def balance(s: AsyncSession, user_id: int) -> Decimal:
     return Decimal(value)
 
 
+async def total(s: AsyncSession, user_id: int, kind: str) -> Decimal:
+    """The sum of the user's entries of one ``kind`` (fee charges are negative)."""
+    stmt = select(func.coalesce(func.sum(LedgerEntry.amount), Decimal(0))).where(
+        LedgerEntry.user_id == user_id, LedgerEntry.kind == kind
+    )
+    return Decimal((await s.execute(stmt)).scalar_one())
+
+
 async def append(
     s: AsyncSession,
     user_id: int,

@@ -13,7 +13,9 @@ from avd.ui.settings import ServiceUrls
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-#: path → ``module:function`` of every page (path parameters as in Starlette)
+#: path → ``module:function`` of every page (path parameters as in Starlette); none may be
+#: a GET route of a service, which answers first on ``avd run``'s one port (the Client
+#: service has ``GET /admin/clients/{id}``, ``/admin/journal``, ``/admin/parameters``)
 PAGES: tuple[tuple[str, str], ...] = (
     ("/login", "avd.ui.pages.login:login_page"),
     ("/register", "avd.ui.pages.login:register_page"),
@@ -27,9 +29,9 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/keys", "avd.ui.client.keys:keys_page"),
     ("/security", "avd.ui.client.security:security_page"),
     ("/admin", "avd.ui.admin.clients:clients_page"),
-    ("/admin/clients/{client_id}", "avd.ui.admin.clients:client_page"),
-    ("/admin/journal", "avd.ui.admin.journal:journal_page"),
-    ("/admin/parameters", "avd.ui.admin.parameters:parameters_page"),
+    ("/admin/client/{client_id}", "avd.ui.admin.clients:client_page"),
+    ("/admin/audit", "avd.ui.admin.journal:journal_page"),
+    ("/admin/settings", "avd.ui.admin.parameters:parameters_page"),
     ("/admin/health", "avd.ui.admin.health:health_page"),
 )
 

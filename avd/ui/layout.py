@@ -25,8 +25,8 @@ CLIENT_NAV = (
 )
 ADMIN_NAV = (
     ("Clients", "/admin"),
-    ("Journal", "/admin/journal"),
-    ("Parameters", "/admin/parameters"),
+    ("Journal", "/admin/audit"),
+    ("Parameters", "/admin/settings"),
     ("Health", "/admin/health"),
 )
 

@@ -32,7 +32,7 @@ CLIENT_PAGES = (
 )
 ADMIN_PAGES = (
     ("admin-clients", "/admin", "demo@"),
-    ("admin-journal", "/admin/journal", "login"),
+    ("admin-journal", "/admin/audit", "login"),
     ("admin-health", "/admin/health", "BTCUSDT"),
 )
 

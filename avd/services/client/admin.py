@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 from avd.domain.errors import Conflict, InvalidRequest, NotFound, Refusal
 from avd.services.client import schemas as m
@@ -25,15 +26,25 @@ class Admin:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    async def list_clients(self, limit: int, offset: int) -> m.ClientList:
-        """Accounts with their balances."""
+    async def list_clients(self, limit: int, offset: int, email: str | None = None) -> m.ClientList:
+        """Accounts with their balances (whose email contains ``email``, when given)."""
         async with self.ctx.db.read() as s:
-            users = await accounts.page(s, limit, offset)
+            users = await accounts.page(s, limit, offset, email=email)
             out = [
                 m.ClientSummary(**user_out(u).model_dump(), balance=await ledger.balance(s, u.id))
                 for u in users
             ]
         return m.ClientList(clients=out, limit=limit, offset=offset)
+
+    async def client(self, client_id: int) -> m.ClientDetail:
+        """One account, its balance and the platform fees it paid."""
+        async with self.ctx.db.read() as s:
+            user = await accounts.get(s, client_id)
+            if user is None:
+                raise _no_such_account()
+            bal = await ledger.balance(s, client_id)
+            fees = -await ledger.total(s, client_id, ledger.FEE_CHARGE)
+        return m.ClientDetail(**user_out(user).model_dump(), balance=bal, fees_paid=fees)
 
     async def set_blocked(
         self, admin: User, client_id: int, blocked: bool, reason: str | None, ip: str | None
@@ -129,12 +140,24 @@ class Admin:
         return deposit_out(dep, bal)
 
     async def journal(
-        self, limit: int, offset: int, action: str | None, subject_id: int | None
+        self,
+        limit: int,
+        offset: int,
+        action: str | None,
+        subject_id: int | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> m.Journal:
         """Audit-log entries, newest first."""
         async with self.ctx.db.read() as s:
             rows: Sequence[JournalEntry] = await journal.page(
-                s, limit, offset, action=action, subject_id=subject_id
+                s,
+                limit,
+                offset,
+                action=action,
+                subject_id=subject_id,
+                since=since,
+                until=until,
             )
         lines = [
             m.JournalLine(

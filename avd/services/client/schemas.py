@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 # what crosses the gateway to the trade service is defined in the domain
 from avd.domain.gateways import ExchangeCredentials as ExchangeCredentials
@@ -268,6 +268,12 @@ class ClientSummary(User):
     balance: NonNegativeMoney
 
 
+class ClientDetail(ClientSummary):
+    """One account with its balance and the platform fees it paid (admin view)."""
+
+    fees_paid: NonNegativeMoney
+
+
 class ClientList(BaseModel):
     """A page of accounts."""
 
@@ -335,11 +341,19 @@ class Page(Body):
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
+class ClientQuery(Page):
+    """Accounts list filter (query string): ``email`` is a part of the address."""
+
+    email: Annotated[str | None, StringConstraints(strip_whitespace=True, max_length=254)] = None
+
+
 class JournalQuery(Page):
-    """Journal filter (query string)."""
+    """Journal filter (query string): ``since`` inclusive, ``until`` exclusive."""
 
     action: Annotated[str | None, StringConstraints(max_length=64)] = None
     subject_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
 
 
 class BalanceQuery(Body):

@@ -144,6 +144,7 @@ class ClientService:
         self.save_global_parameters = p.save_global_parameters
         self.patch_global_parameters = p.patch_global_parameters
         self.list_clients = adm.list_clients
+        self.client = adm.client
         self.set_blocked = adm.set_blocked
         self.adjust = adm.adjust
         self.settle_deposit = adm.settle_deposit

@@ -1,4 +1,4 @@
-"""The TradeEngine service's routes: ``/trades/*`` and ``/risk/*``.
+"""The TradeEngine service's routes: ``/trades/*``, ``/risk/*`` and ``/admin/trades/stats``.
 
 Every route takes the client's bearer token (verified by the Client
 service's token logic, in process); a client sees and changes only its own
@@ -30,6 +30,7 @@ from avd.services.trade import schemas as m
 from avd.services.trade.accounts import AccountView
 from avd.services.trade.plans import TradeOrder
 from avd.services.trade.service import TradeService
+from avd.services.trade.stats import trade_stats
 from avd.store.models import TradeRecord
 from avd.web.http import bearer, body, path_id, query, reply
 from avd.web.openapi import operation
@@ -317,6 +318,43 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
         closed = await engine.kill_switch(req.active, req.reason)
         return reply(m.KillSwitch(active=req.active, closed=closed))
 
+    @operation(
+        "Admin: a client's bot statistics (open positions, realized P&L, win rate, curve)",
+        query=m.StatsQuery,
+        response=m.TradeStats,
+        security="bearer",
+        errors=(401, 403, 422),
+        tags=("trades", "admin"),
+        description=(
+            "Exact sums over every trade of the client (of one mode with `mode`); "
+            "a client without trades has zeros and an empty curve."
+        ),
+    )
+    async def admin_stats(request: Request) -> Response:
+        await svc.authenticate_admin(bearer(request))
+        q = query(request, m.StatsQuery)
+        rows: list[TradeRecord] = []
+        while batch := await engine.trades(q.client_id, None, limit=500, offset=len(rows)):
+            rows += batch
+            if len(batch) < 500:
+                break
+        st = trade_stats(t for t in rows if q.mode is None or t.mode == q.mode)
+        return reply(
+            m.TradeStats(
+                client_id=q.client_id,
+                mode=q.mode,
+                open_positions=[out(t) for t in st.open],
+                closed_trades=st.closed,
+                wins=st.wins,
+                losses=st.losses,
+                win_rate=st.win_rate,
+                realized_pnl=st.realized_pnl,
+                equity_curve=[
+                    m.CurvePoint(at=at, trade_id=tid, realized_pnl=pnl) for at, tid, pnl in st.curve
+                ],
+            )
+        )
+
     async def owner(token: str | None) -> int:
         return (await svc.authenticate(token)).id
 
@@ -336,6 +374,7 @@ def routes(service: TradeService, streams: Streams | None = None) -> list[BaseRo
         Route("/risk/status", risk_status, methods=["GET"]),
         Route("/risk/unblock", unblock, methods=["POST"]),
         Route("/risk/kill-switch", kill_switch, methods=["POST"]),
+        Route("/admin/trades/stats", admin_stats, methods=["GET"]),
     ]
 
 

@@ -221,3 +221,35 @@ class KillSwitch(BaseModel):
 
 
 Mode = Literal["paper", "live"]
+
+
+class StatsQuery(_Body):
+    """Whose bot statistics ``GET /admin/trades/stats`` shows (every mode by default)."""
+
+    client_id: int = Field(ge=1, le=2_147_483_647)
+    mode: Mode | None = None
+
+
+class CurvePoint(BaseModel):
+    """The cumulative realized P&L after a trade closed."""
+
+    at: datetime
+    trade_id: int
+    realized_pnl: MoneyOut
+
+
+class TradeStats(BaseModel):
+    """A client's bot statistics (admin view): exact sums over the client's trades."""
+
+    client_id: int
+    mode: Mode | None
+    open_positions: list[Trade]
+    closed_trades: int
+    wins: int
+    losses: int
+    #: winning closed trades over closed trades (``null`` before the first close)
+    win_rate: DecimalOut | None
+    #: every trade's realized P&L, net of the exchange's commissions
+    realized_pnl: MoneyOut
+    #: the closed trades' cumulative realized P&L, oldest first
+    equity_curve: list[CurvePoint]

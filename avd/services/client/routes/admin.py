@@ -21,12 +21,42 @@ def routes(service: ClientService) -> list[BaseRoute]:
     admin = Guards(svc).admin
 
     @operation(
-        "List accounts", query=m.Page, response=m.ClientList, security="bearer", tags=("admin",)
+        "List accounts (by id; `email` keeps those whose address contains it)",
+        query=m.ClientQuery,
+        response=m.ClientList,
+        security="bearer",
+        tags=("admin",),
     )
     async def list_clients(request: Request) -> Response:
         await admin(request)
+        page = query(request, m.ClientQuery)
+        return reply(await svc.list_clients(page.limit, page.offset, page.email))
+
+    @operation(
+        "One account: balance and platform fees paid",
+        response=m.ClientDetail,
+        security="bearer",
+        errors=(404,),
+        tags=("admin",),
+    )
+    async def get_client(request: Request) -> Response:
+        await admin(request)
+        return reply(await svc.client(path_id(request, "client_id")))
+
+    @operation(
+        "One account's history: deposits, fees, refunds, adjustments, trades (newest first)",
+        query=m.Page,
+        response=m.History,
+        security="bearer",
+        errors=(404,),
+        tags=("admin",),
+    )
+    async def client_history(request: Request) -> Response:
+        await admin(request)
+        cid = path_id(request, "client_id")
         page = query(request, m.Page)
-        return reply(await svc.list_clients(page.limit, page.offset))
+        await svc.client(cid)  # 404 for an unknown account
+        return reply(await svc.history(cid, page.limit, page.offset))
 
     def _block(blocked: bool) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -119,10 +149,12 @@ def routes(service: ClientService) -> list[BaseRoute]:
     async def get_journal(request: Request) -> Response:
         await admin(request)
         q = query(request, m.JournalQuery)
-        return reply(await svc.journal(q.limit, q.offset, q.action, q.subject_id))
+        return reply(await svc.journal(q.limit, q.offset, q.action, q.subject_id, q.since, q.until))
 
     return [
         Route("/admin/clients", list_clients, methods=["GET"]),
+        Route("/admin/clients/{client_id:int}", get_client, methods=["GET"]),
+        Route("/admin/clients/{client_id:int}/history", client_history, methods=["GET"]),
         _block(True),
         _block(False),
         Route("/admin/clients/{client_id:int}/adjustments", adjust, methods=["POST"]),
