@@ -79,11 +79,16 @@ class RunningPlatform:
             pytest.fail(f"avd run still running {deadline_s} s after the signal:\n{self.output()}")
 
 
-def start_platform(folder: Path, *args: str) -> RunningPlatform:
-    """``avd run`` on ``folder`` (offline simulator), with cheap password hashing."""
+def start_platform(
+    folder: Path, *args: str, client: dict[str, object] | None = None
+) -> RunningPlatform:
+    """``avd run`` on ``folder`` (offline simulator), with cheap password hashing.
+
+    ``client`` adds to the configuration's ``client`` section.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "platform.json"
-    config.write_text(json.dumps({"client": {"argon2": CHEAP_ARGON2}}))
+    config.write_text(json.dumps({"client": {"argon2": CHEAP_ARGON2, **(client or {})}}))
     return start_avd(
         folder, "run", "--config", str(config), "--data-dir", str(folder / "data"), *args
     )

@@ -54,3 +54,14 @@ async def test_the_services_see_the_browsers_address(user: User, ui_platform: Ui
 def test_avd_run_prints_the_dashboard_first(ui_platform: UiPlatform) -> None:
     first = ui_platform.running.output().splitlines()[0]
     assert f"dashboard on {ui_platform.url}/" in first, first
+
+
+def test_every_page_is_served_by_avd_run_not_shadowed_by_the_api(ui_platform: UiPlatform) -> None:
+    """In ``avd run`` the API's routes answer first: no page may sit on an API path."""
+    from avd.ui.app import PAGES
+
+    for path, _ in PAGES:
+        concrete = path.replace("{symbol}", "BTCUSDT").replace("{client_id}", "1")
+        r = httpx.get(f"{ui_platform.url}{concrete}", follow_redirects=False)
+        assert r.status_code == 200, (path, r.status_code, r.text[:200])
+        assert r.headers["content-type"].startswith("text/html"), (path, r.headers)
