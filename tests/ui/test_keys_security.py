@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+import pyotp
 import pytest
+from nicegui import ui
 from nicegui.testing.user import User
 
 from tests.ui.conftest import Account, UiPlatform, log_in, see
@@ -114,3 +117,129 @@ async def test_a_key_is_removed_after_confirmation(user: User, ui_platform: UiPl
     assert [k["api_key_last4"] for k in api_keys(ui_platform, me)] == [keep[-4:]]
     await user.should_not_see(marker=f"key-{ids[drop[-4:]]}", retries=50)
     await user.should_see(marker=f"key-{ids[keep[-4:]]}")
+
+
+# --- security: two-factor authentication -----------------------------------------------
+
+
+def totp_at(secret: str, offset_s: float = 0) -> str:
+    """The authenticator app's code (``offset_s`` later: the next step's code)."""
+    return pyotp.TOTP(secret).at(time.time() + offset_s)
+
+
+def not_a_code(secret: str) -> str:
+    """Six digits that no step near now accepts."""
+    near = {totp_at(secret, k * 30) for k in range(-2, 3)}
+    return next(c for c in ("000000", "111111", "222222") if c not in near)
+
+
+def me_now(ui_platform: UiPlatform, me: Account) -> dict[str, Any]:
+    r = ui_platform.api("GET", "/client/me", me)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def texts(user: User, marker: str) -> list[str]:
+    return [str(e.text) for e in user.find(marker=marker).elements]  # type: ignore[attr-defined]
+
+
+async def enrol_through_the_page(user: User) -> tuple[str, list[str]]:
+    """Turn 2FA on at /security as a person would: the secret shown and the recovery codes."""
+    await see(user, "Turn on 2FA")
+    user.find(marker="totp-enroll").click()
+    await user.should_see(marker="totp-uri", retries=100)
+    (uri,) = texts(user, "totp-uri")
+    secret = pyotp.parse_uri(uri).secret
+    assert texts(user, "totp-secret") == [" ".join(secret[i : i + 4] for i in range(0, 32, 4))]
+    (qr,) = user.find(marker="totp-qr").elements
+    assert isinstance(qr, ui.image)
+    assert qr.source.startswith("data:image/png;base64,iVBORw0KGgo")  # a PNG
+    user.find(marker="totp-code").type(totp_at(secret))
+    user.find(marker="totp-verify").click()
+    await user.should_see(marker="recovery-code", retries=100)
+    return secret, texts(user, "recovery-code")
+
+
+async def log_out(user: User) -> None:
+    user.find(kind=ui.button, content="Log out").click()
+    await see(user, "Log in")
+
+
+async def test_2fa_enrolled_on_the_page_then_asked_at_login(
+    user: User, ui_platform: UiPlatform
+) -> None:
+    me = ui_platform.new_client("totp")
+    await open_page(user, me, "/security", "Two-factor authentication")
+    await user.should_see(marker="totp-state", content="off", retries=50)
+    secret, codes = await enrol_through_the_page(user)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert me_now(ui_platform, me)["totp_enabled"] is True
+    await user.should_see(marker="totp-state", content="on")
+    user.find(marker="codes-download").click()
+    downloaded = await user.download.next(timeout=5)
+    assert all(c in downloaded.text for c in codes)
+    user.find(marker="codes-saved").click()  # shown once: gone once saved
+    await user.should_not_see(marker="recovery-code")
+
+    # log in again: the Code field appears, a wrong code is refused inline
+    await log_out(user)
+    await log_in(user, me.email)
+    await see(user, "Enter the code from your authenticator app.")
+    await user.should_see(marker="login-code")
+    user.find(marker="login-code").type(not_a_code(secret))
+    user.find(kind=ui.button, content="Log in").click()
+    await see(user, "invalid two-factor code")
+    await user.should_not_see("Log out")
+    # the app's next code (the one used to enrol is spent) logs in
+    user.find(marker="login-code").clear().type(totp_at(secret, 30))
+    user.find(kind=ui.button, content="Log in").click()
+    await see(user, "Log out")
+
+    # and a recovery code does too, once
+    await log_out(user)
+    await log_in(user, me.email)
+    await see(user, "Enter the code from your authenticator app.")
+    user.find(marker="login-use-recovery").click()
+    (code_input,) = user.find(marker="login-code").elements
+    assert "inputmode" not in code_input.props  # letters too: not the digits-only keyboard
+    user.find(marker="login-code").type(codes[3])
+    user.find(kind=ui.button, content="Log in").click()
+    await see(user, "Log out")
+    again = httpx_login(ui_platform, me, recovery_code=codes[3])
+    assert again.status_code == 401, again.text
+
+
+def httpx_login(ui_platform: UiPlatform, me: Account, **second: str) -> httpx.Response:
+    """Log in over the API (to check what the page did to the account)."""
+    return httpx.post(
+        f"{ui_platform.url}/auth/login",
+        json={"email": me.email, "password": me.password, **second},
+    )
+
+
+async def test_new_recovery_codes_and_turning_2fa_off(user: User, ui_platform: UiPlatform) -> None:
+    me = ui_platform.new_client("totp-off")
+    await open_page(user, me, "/security", "Two-factor authentication")
+    secret, first = await enrol_through_the_page(user)
+    user.find(marker="codes-saved").click()
+    # new codes: the old ones stop working
+    user.find(marker="codes-renew").click()
+    user.find(marker="codes-renew-confirm").click()
+    await see(user, "New recovery codes: the old ones no longer work.")
+    renewed = texts(user, "recovery-code")
+    assert len(renewed) == 10 and not set(renewed) & set(first)
+    assert httpx_login(ui_platform, me, recovery_code=first[0]).status_code == 401
+    # off: a wrong password is refused by its field, then the right one with a code works
+    user.find(marker="off-password").type("not my password")
+    user.find(marker="off-code").type(renewed[0])
+    user.find(marker="totp-disable").click()
+    await user.should_see(marker="off-password", content="invalid password", retries=100)
+    assert me_now(ui_platform, me)["totp_enabled"] is True
+    user.find(marker="off-password").clear().type(me.password)
+    user.find(marker="totp-disable").click()
+    await see(user, "Two-factor authentication is off.")
+    assert me_now(ui_platform, me)["totp_enabled"] is False
+    await user.should_see(marker="totp-state", content="off")
+    assert httpx_login(ui_platform, me).status_code == 200  # no code asked any more
+    assert secret  # enrolled with it, now forgotten by the service

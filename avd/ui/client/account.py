@@ -86,7 +86,15 @@ def equity_options(points: list[tuple[str, str]], currency: str) -> dict[str, An
     """The ECharts options of the equity curve."""
     values = [Decimal(v) for _, v in points]
     rising = values[-1] >= values[0]
+    flat = len(points) < 3  # the start and now: no trade closed yet
     return {
+        "title": {
+            "show": flat,
+            "text": "No closed trade yet",
+            "left": "center",
+            "top": "middle",
+            "textStyle": {"color": "#94a3b8", "fontSize": 14, "fontWeight": "normal"},
+        },
         "animation": False,
         "grid": {"left": 70, "right": 20, "top": 20, "bottom": 60},
         "tooltip": {"trigger": "axis"},
@@ -185,6 +193,7 @@ class TradingAccount:
             trades = await self._closed_trades()
         except ServiceError as e:
             self.error.text = e.message
+            self._blank()
             return
         self.error.text = ""
         self.data = acc
@@ -210,6 +219,15 @@ class TradingAccount:
         self.chart.options.update(equity_options(points, cur))
         self.chart.update()
         self.reset_button.set_visibility(acc["mode"] == "paper")
+
+    def _blank(self) -> None:
+        """No account to show (the one asked for cannot be read): no stale numbers either."""
+        for label in (self.equity, self.start, self.realized, self.unrealized, self.exposure):
+            label.text = "—"
+        self.balances.update_rows([])
+        self.unpriced.text = ""
+        self.badge.text = self.mode or ""
+        self.reset_button.set_visibility(False)
 
     async def _closed_trades(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -135,6 +135,12 @@ class FundsPage:
                 .props("flat dense no-data-label='No operations yet'")
                 .mark("ledger")
             )
+            self.ledger.add_slot(
+                "body-cell-status",
+                '<q-td :props="props"><q-badge v-if="props.value" :label="props.value" '
+                ":color=\"{succeeded: 'green', pending: 'orange', failed: 'red'}[props.value]"
+                " || 'grey'\" /></q-td>",
+            )
 
     def _deposit_dialog(self) -> None:
         with ui.dialog() as self.dialog, ui.card().classes("w-96 gap-3").mark("deposit-dialog"):
