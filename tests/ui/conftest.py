@@ -92,7 +92,11 @@ def ui_platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiPlatform
         check=False,
     )
     assert made.returncode == 0, made.stderr
-    running = start_platform(folder, "--speed", "60")
+    with pytest.MonkeyPatch.context() as env:
+        # every test logs in several times from 127.0.0.1: the default (20 a minute per
+        # address) would refuse a whole run's logins with 429
+        env.setenv("AVD_CLIENT__LOGIN__RATE_LIMIT", "100000")
+        running = start_platform(folder, "--speed", "60")
     yield UiPlatform(running)
     if running.proc.poll() is None:
         running.proc.send_signal(signal.SIGTERM)
