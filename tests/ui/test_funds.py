@@ -200,3 +200,29 @@ async def test_the_equity_curve_adds_each_closed_trades_realized_pnl(
     # the last point is today's equity: only the dust the BUY's commission left moves with the
     # price since the API was read
     assert abs(now - Decimal(acc["equity"])) < Decimal("0.01")
+
+
+async def test_a_closed_trade_shows_without_reloading(user: User, ui_platform: UiPlatform) -> None:
+    me = ui_platform.new_client("funds-live")
+    await open_funds(user, me)
+    await user.should_see(marker="account-realized", content="0.00", retries=50)
+    placed = ui_platform.api(
+        "POST",
+        "/trades/execute",
+        me,
+        json={"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quote_amount": "200"},
+    )
+    assert placed.status_code == 201, placed.text
+    trade_id = placed.json()["id"]
+    wait_api(
+        ui_platform,
+        me,
+        "/trades/active",
+        lambda b: any(t["id"] == trade_id and t["status"] == "open" for t in b["trades"]),
+    )
+    assert ui_platform.api("POST", f"/trades/{trade_id}/close", me).status_code == 200
+    realized = ui_platform.api("GET", "/trades/account", me).json()["realized_pnl"]
+    assert Decimal(realized) != 0
+    # pushed by the trade's events: well before the page's 15 s fallback refresh
+    await user.should_see(marker="account-realized", content=thousands(realized), retries=50)
+    await until(lambda: any(r["type"] == "fee_charge" for r in ledger_rows(user)), timeout_s=5)

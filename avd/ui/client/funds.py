@@ -282,4 +282,4 @@ async def funds_page() -> None:
             await page.load()
 
     follow_trades(s, on_trade_event)
-    ui.timer(FALLBACK_REFRESH_S, page.load)
+    ui.timer(FALLBACK_REFRESH_S, page.load, immediate=False)  # just loaded
