@@ -35,9 +35,19 @@ async def login_page() -> None:
             .classes("w-full")
         )
         code = (
-            ui.input("Code").props("autocomplete=one-time-code inputmode=numeric").classes("w-full")
+            ui.input("Code")
+            .props("autocomplete=one-time-code inputmode=numeric")
+            .classes("w-full")
+            .mark("login-code")
         )
-        use_recovery = ui.checkbox("Use a recovery code instead")
+        use_recovery = ui.checkbox(
+            "Use a recovery code instead",
+            # recovery codes have letters: no digits-only keyboard on phones for them
+            on_change=lambda e: code.props(
+                remove="inputmode" if e.value else None,
+                add=None if e.value else "inputmode=numeric",
+            ),
+        ).mark("login-use-recovery")
         code.set_visibility(False)
         use_recovery.set_visibility(False)
         error = ui.label().classes("text-red-600")
