@@ -58,6 +58,20 @@ def _refusal(r: httpx.Response) -> ServiceError:
     )
 
 
+def _token_refused(r: httpx.Response) -> bool:
+    """Whether ``r`` refuses the access token itself (expired, revoked), not the request.
+
+    A wrong password or 2FA code is a 401 too, with its own ``error``
+    (``invalid_password``, ``invalid_totp``): refreshing would not help.
+    """
+    if r.status_code != 401:
+        return False
+    try:
+        return bool(r.json().get("error") == "unauthorized")
+    except ValueError:
+        return True
+
+
 class Api:
     """One HTTP connection pool to the services, shared by every page."""
 
@@ -107,7 +121,7 @@ class Api:
         r = await self._send(
             method, service, path, json=json, params=params, token=token, address=where
         )
-        if r.status_code == 401 and session.refresh_token:
+        if _token_refused(r) and session.refresh_token:
             await self.refresh(session, token)
             r = await self._send(
                 method,
@@ -123,7 +137,7 @@ class Api:
     async def raw(self, session: Session, service: Service, path: str) -> bytes:
         """A binary resource (the 2FA QR code) as ``session``'s user."""
         r = await self._send("GET", service, path, token=session.access_token)
-        if r.status_code == 401 and session.refresh_token:
+        if _token_refused(r) and session.refresh_token:
             await self.refresh(session, session.access_token)
             r = await self._send("GET", service, path, token=session.access_token)
         if r.status_code >= 400:

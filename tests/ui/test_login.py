@@ -65,3 +65,25 @@ def test_every_page_is_served_by_avd_run_not_shadowed_by_the_api(ui_platform: Ui
         r = httpx.get(f"{ui_platform.url}{concrete}", follow_redirects=False)
         assert r.status_code == 200, (path, r.status_code, r.text[:200])
         assert r.headers["content-type"].startswith("text/html"), (path, r.headers)
+
+
+async def test_an_expired_access_token_is_refreshed_silently(
+    user: User, ui_platform: UiPlatform
+) -> None:
+    from avd.ui import session as sessions
+
+    me = ui_platform.new_client("refresh")
+    await log_in(user, me.email)
+    await see(user, "Log out")
+    (held,) = [s for s in sessions._SESSIONS.values() if s.logged_in]
+    # what the services answer for an expired token: 401 "unauthorized"
+    held.access_token = "expired.or.revoked"
+    stale_refresh = held.refresh_token
+    await user.open("/funds")
+    await see(user, "Log out", "Funds")
+    assert held.access_token not in (None, "expired.or.revoked")
+    assert held.refresh_token != stale_refresh  # refresh tokens rotate
+    r = httpx.get(
+        f"{ui_platform.url}/client/me", headers={"Authorization": f"Bearer {held.access_token}"}
+    )
+    assert r.status_code == 200 and r.json()["email"] == me.email

@@ -81,7 +81,7 @@ class TwoFactor:
         if not user.totp_enabled:
             raise _not_on()
         if not await self.ctx.passwords.verify(user.password_hash, req.password):
-            raise Unauthorized("unauthorized", "invalid password")
+            raise Unauthorized("invalid_password", "invalid password")
         refusal: Refusal | None = None
         async with self.ctx.db.write() as s:
             row = await accounts.lock(s, user.id)
