@@ -211,9 +211,17 @@ async def symbol_page(symbol: str, interval: str = "1m") -> None:
                 **extra,
             }
 
-        options = cc.chart_options(candles, periods, **draw())
-        chart = ui.echart(options).classes("w-full").style("height: 620px").mark("candles-chart")
-        chart.on("chart:datazoom", lambda e: cc.keep_zoom(options, _first(e.args)))
+        levels = ui.label().classes("font-medium").mark("open-levels")
+        chart = ui.echart(cc.chart_options(candles, periods, **draw()))
+        chart.classes("w-full").style("height: 620px").mark("candles-chart")
+        options = chart.options  # the element's own copy: the one pushed to the browser
+        # the user's zoom, kept here (a change of the options would send the whole chart)
+        zoom: list[tuple[float, float] | None] = [None]
+
+        def zoomed(e: Any) -> None:
+            zoom[0] = cc.zoom_window(_first(e.args)) or zoom[0]
+
+        chart.on("chart:datazoom", zoomed, ["start", "end", "batch"])
         ui.label(
             f"Overlays: EMA {periods.ema_fast} and {periods.ema_slow}, Bollinger bands "
             f"({periods.bb_period}, {periods.bb_nbdev:g}) — the engine's periods. Triangles: "
@@ -221,9 +229,18 @@ async def symbol_page(symbol: str, interval: str = "1m") -> None:
             "lines: your open trades' entry and stop. Scroll or drag the slider to zoom and pan."
         ).classes("text-slate-500 text-sm")
 
+        def show_levels() -> None:
+            open_here = [name for name, _, _ in trade_levels(trades)]
+            levels.set_text("Your open trades here: " + " · ".join(open_here) if open_here else "")
+            levels.set_visibility(bool(open_here))
+
         def redraw() -> None:
+            cc.keep_zoom(options, zoom[0])
             cc.refresh(options, candles, periods, **draw())
             chart.update()
+            show_levels()
+
+        show_levels()
 
         def on_market(e: dict[str, Any]) -> None:
             if e.get("symbol") != symbol or e.get("interval") != interval:

@@ -45,7 +45,7 @@ COLUMNS: list[dict[str, Any]] = [
     {"name": "signal", "label": "Signal state", "field": "signal_text", "align": "left"},
     {"name": "price", "label": "Last price", "field": "price_text", "sortable": True},
     {"name": "candle", "label": "Candle close (UTC)", "field": "candle_text", "sortable": True},
-    {"name": "updated", "label": "Updated", "field": "updated_text", "sortable": True},
+    {"name": "updated", "label": "Updated (local)", "field": "updated_text", "sortable": True},
 ]
 
 SCORE_CELL = """
@@ -68,12 +68,12 @@ DIRECTION_CELL = f"""
 COMPONENTS_CELL = """
 <q-td :props="props">
   <div class="flex no-wrap items-end gap-1" :title="props.value">
-    <div v-for="(v, k) in (props.row.components || {})" :key="k" class="flex flex-col items-center">
+    <div v-for="(v, k) in props.row.bars" :key="k" class="flex flex-col items-center">
       <div style="width: 9px; height: 22px; background: #e5e7eb; position: relative">
         <div :style="{position: 'absolute', bottom: 0, width: '100%', height: v + '%',
                       background: '#3b82f6'}"></div>
       </div>
-      <span style="font-size: 9px">{{ k.slice(0, 2) }}</span>
+      <span style="font-size: 9px">{{ k }}</span>
     </div>
   </div>
 </q-td>
@@ -90,6 +90,7 @@ def context_row(c: dict[str, Any]) -> dict[str, Any]:
     """A table row from a ``/symbols/contexts`` entry (the raw values and their text)."""
     row = {**c, "key": f"{c['symbol']} {c['interval']}"}
     row["components_text"] = fmt.components(c.get("components"))
+    row["bars"] = fmt.component_bars(c.get("components"))
     row["signal_text"] = fmt.signal_state(c)
     row["price_text"] = fmt.price(c.get("last_price"))
     row["candle_text"] = fmt.utc_time(c.get("timestamp"))
@@ -109,7 +110,7 @@ def signal_row(s: dict[str, Any]) -> dict[str, Any]:
         "time": fmt.utc_time(s["generated_at"], date=True),
         "symbol": s["symbol"],
         "side": s["side"],
-        "score": round(float(s["score"]), 1),
+        "score": f"{float(s['score']):.1f}",
         "pattern": s["pattern"],
         "price": fmt.price(s["price"]),
         "reason": s["reason"],

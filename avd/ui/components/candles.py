@@ -38,6 +38,12 @@ FIRST_VIEW = 120
 EMA_COLOURS = ("#f59e0b", "#8b5cf6")
 BAND_COLOUR = "#0ea5e9"
 ENTRY_COLOUR = "#2563eb"
+#: line types of the overlays: EMAs solid, the bands dashed, their middle dotted
+LINE_TYPES = ("solid", "solid", "dashed", "dotted", "dashed")
+SIGNAL_COLOUR = "#6b7280"
+TOOLTIP_NUMBER = (
+    "(v) => typeof v === 'number' ? v.toLocaleString('en-US', {maximumFractionDigits: 6}) : v"
+)
 EXIT_COLOUR = "#ea580c"
 
 
@@ -162,7 +168,12 @@ def chart_options(
     options: Options = {
         "animation": False,
         "legend": {"top": 0, "data": [CANDLES, *names, SIGNALS, TRADES]},
-        "tooltip": {"trigger": "axis", "axisPointer": {"type": "cross"}},
+        "tooltip": {
+            "trigger": "axis",
+            "axisPointer": {"type": "cross"},
+            # a JavaScript function (NiceGUI evaluates keys starting with ":"): no float noise
+            ":valueFormatter": TOOLTIP_NUMBER,
+        },
         "axisPointer": {"link": [{"xAxisIndex": "all"}]},
         "grid": [
             {"left": 70, "right": 30, "top": 40, "height": "58%"},
@@ -202,7 +213,7 @@ def chart_options(
                     "lineStyle": {
                         "width": 1,
                         "color": colour,
-                        "type": "dashed" if i > 2 else "solid",
+                        "type": LINE_TYPES[i],
                     },
                     "itemStyle": {"color": colour},
                 }
@@ -215,8 +226,22 @@ def chart_options(
                 "yAxisIndex": 1,
                 "data": [],
             },
-            {"name": SIGNALS, "type": "scatter", "symbolSize": 14, "z": 10, "data": []},
-            {"name": TRADES, "type": "scatter", "symbolSize": 16, "z": 11, "data": []},
+            {
+                "name": SIGNALS,
+                "type": "scatter",
+                "symbolSize": 14,
+                "z": 10,
+                "itemStyle": {"color": SIGNAL_COLOUR},
+                "data": [],
+            },
+            {
+                "name": TRADES,
+                "type": "scatter",
+                "symbolSize": 16,
+                "z": 11,
+                "itemStyle": {"color": ENTRY_COLOUR},
+                "data": [],
+            },
         ],
     }
     refresh(
@@ -270,13 +295,21 @@ def refresh(
     by_name[TRADES]["data"] = _points(candles, interval_ms, trades)
 
 
-def keep_zoom(options: Options, event: dict[str, Any]) -> None:
-    """Remember where the user zoomed (an ECharts ``datazoom`` event), so updates keep it."""
+def zoom_window(event: dict[str, Any]) -> tuple[float, float] | None:
+    """Where the user zoomed, in percent (from an ECharts ``datazoom`` event's arguments)."""
     window = (event.get("batch") or [event])[0]
-    if "start" not in window or "end" not in window:
+    start, end = window.get("start"), window.get("end")
+    if not isinstance(start, int | float) or not isinstance(end, int | float):
+        return None
+    return float(start), float(end)
+
+
+def keep_zoom(options: Options, window: tuple[float, float] | None) -> None:
+    """Put the user's zoom back into ``options`` before an update (else it would reset it)."""
+    if window is None:
         return
     for zoom in options["dataZoom"]:
-        zoom["start"], zoom["end"] = window["start"], window["end"]
+        zoom["start"], zoom["end"] = window
 
 
 def add_candle(candles: list[Candle], candle: Candle, keep: int) -> bool:

@@ -45,6 +45,16 @@ def components(values: dict[str, Any] | None) -> str:
     return " · ".join(parts) or "—"
 
 
+def component_bars(values: dict[str, Any] | None) -> dict[str, float]:
+    """The components by short name, in the engine's order (for the table's small bars)."""
+    values = values or {}
+    return {
+        short: float(values[name])
+        for name, short in COMPONENTS
+        if isinstance(values.get(name), int | float) and math.isfinite(values[name])
+    }
+
+
 def signal_state(row: dict[str, Any]) -> str:
     """The signal evaluator's state of a context row: last signal, armed sides, cooldown."""
     parts = []
