@@ -10,6 +10,7 @@ stream redraws the client's markers and levels when a trade changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -106,6 +107,8 @@ class ContextView:
     """The symbol's context above the chart: score bar, pattern, direction, components, price."""
 
     def __init__(self) -> None:
+        #: close time of the candle of the context shown (ms)
+        self.timestamp = 0
         with ui.card().classes("w-full").mark("symbol-context"):
             with ui.row().classes("w-full items-center gap-8"):
                 with ui.column().classes("gap-1"):
@@ -121,7 +124,10 @@ class ContextView:
             self.signal = ui.label("").classes("text-slate-600").mark("context-signal")
 
     def show(self, c: dict[str, Any]) -> None:
-        """Show a context (a ``/symbols/contexts`` row or a context event)."""
+        """Show a context (a ``/symbols/contexts`` row or a context event), unless older."""
+        if (c.get("timestamp") or 0) < self.timestamp:
+            return
+        self.timestamp = c.get("timestamp") or 0
         score = c.get("score")
         self.score.set_text("Score —" if score is None else f"Score {score:.1f}")
         self.bar.set_value((score or 0) / 100)
@@ -169,6 +175,15 @@ async def symbol_page(symbol: str, interval: str = "1m") -> None:
         with ui.row().classes("items-baseline gap-4"):
             ui.link("← All symbols", "/")
             ui.label(f"{symbol} · {interval}").classes("text-xl font-semibold").mark("symbol-title")
+        # listen before reading: what the stream says while the page loads is applied after
+        early: list[dict[str, Any]] = []
+        live: list[Callable[[dict[str, Any]], None]] = [early.append]
+
+        def on_market(e: dict[str, Any]) -> None:
+            if e.get("symbol") == symbol and e.get("interval") == interval:
+                live[0](e)
+
+        shared().market.for_page(on_market)
         try:
             got = await s.get("market", f"/symbols/{symbol}/candles", interval=interval, limit=KEEP)
         except ServiceError as e:
@@ -242,9 +257,7 @@ async def symbol_page(symbol: str, interval: str = "1m") -> None:
 
         show_levels()
 
-        def on_market(e: dict[str, Any]) -> None:
-            if e.get("symbol") != symbol or e.get("interval") != interval:
-                return
+        def apply(e: dict[str, Any]) -> None:
             kind = e.get("type")
             if kind == "KlineReceived" and e.get("closed"):
                 candle = {k: e[k] for k in ("open_time", "open", "high", "low", "close", "volume")}
@@ -254,10 +267,14 @@ async def symbol_page(symbol: str, interval: str = "1m") -> None:
                 CLOCK.note(e.get("kline_event_time") or 0, e["timestamp"])
                 view.show(e)
             elif kind == "SignalGenerated":
-                signals.append(signal_marker(e))
-                redraw()
+                marker = signal_marker(e)
+                if marker not in signals:  # the API may have listed it already
+                    signals.append(marker)
+                    redraw()
 
-        shared().market.for_page(on_market)
+        live[0] = apply
+        for event in early:
+            apply(event)
 
         async def on_trade(_: dict[str, Any]) -> None:
             nonlocal trades
