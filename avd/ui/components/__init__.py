@@ -1,0 +1,1 @@
+"""Pieces the dashboards' pages share: chart option builders, formatters."""
