@@ -20,13 +20,16 @@ def text(user: User, marker: str) -> str:
     """The text of the one label marked ``marker``."""
     (element,) = user.find(marker=marker).elements
     assert isinstance(element, ui.label)
-    return element.text
+    return str(element.text)
 
 
 def has_text(user: User, marker: str) -> str | None:
     """The text of ``marker`` once it is shown and not empty."""
-    found = user._gather_elements(marker=marker)  # noqa: SLF001 (no public "is it there" probe)
-    return next((e.text for e in found if isinstance(e, ui.label) and e.text), None)
+    try:
+        found = user.find(marker=marker).elements
+    except AssertionError:  # not on the page (yet)
+        return None
+    return next((str(e.text) for e in found if isinstance(e, ui.label) and e.text), None)
 
 
 def active(ui_platform: UiPlatform, who: Account) -> list[dict[str, Any]]:
@@ -118,7 +121,9 @@ async def test_the_risk_managers_refusals_are_shown_verbatim(
 
     # selling what is not held: the sentence the API gives for it
     choose(user, "trade-side", "SELL")
-    user.find(marker="trade-amount").elements.pop().value = ""
+    (amount,) = user.find(marker="trade-amount").elements
+    assert isinstance(amount, ui.input)
+    amount.value = ""
     user.find(marker="trade-submit").click()
     expected = ui_platform.api(
         "POST", "/trades/execute", me, json={"symbol": "BTCUSDT", "side": "SELL"}
@@ -131,8 +136,10 @@ async def test_the_risk_managers_refusals_are_shown_verbatim(
     user.find(marker="trade-amount").type("12,5")
     user.find(marker="trade-submit").click()
     await until(
-        lambda: has_text(user, "trade-refusal")
-        == 'quote_amount: not a decimal like "0.5" (digits and a point, no exponent)',
+        lambda: (
+            has_text(user, "trade-refusal")
+            == 'quote_amount: not a decimal like "0.5" (digits and a point, no exponent)'
+        ),
         "the validation message",
     )
 
@@ -193,9 +200,7 @@ async def test_another_clients_trade_cannot_be_closed_from_this_session(
     user.find(marker="close-confirm").click()
     refused = ui_platform.api("POST", f"/trades/{theirs['id']}/close", me)
     assert refused.status_code == 404
-    await until(
-        lambda: has_text(user, "close-refusal") == refused.json()["detail"], "the refusal"
-    )
+    await until(lambda: has_text(user, "close-refusal") == refused.json()["detail"], "the refusal")
     assert [t["id"] for t in active(ui_platform, owner)] == [theirs["id"]]
     assert active(ui_platform, owner)[0]["status"] == "open"
 
@@ -232,3 +237,41 @@ async def test_a_trade_placed_elsewhere_and_its_stop_move_show_without_reload(
     assert r.status_code == 200, r.text
     await user.should_not_see(marker=f"row-{tid}", retries=100)
     await see(user, "No open trades.")
+
+
+async def test_the_stop_is_moved_from_the_page_only_tighter(
+    user: User, ui_platform: UiPlatform
+) -> None:
+    me = ui_platform.new_client("mover")
+    trade = buy(ui_platform, me)
+    tid = trade["id"]
+    initial = Decimal(trade["stop_loss"])
+    await open_positions(user, me)
+    await see(user, f"move-stop-{tid}")
+
+    def ask(price: Decimal) -> None:
+        user.find(marker=f"move-stop-{tid}").click()
+        (field,) = user.find(marker="stop-price").elements
+        assert isinstance(field, ui.input)
+        assert field.value == text(user, f"stop-{tid}")  # it starts from the stop in force
+        field.value = f"{price:f}"
+        user.find(marker="stop-confirm").click()
+
+    # a looser stop: the Trade service refuses it, and says why
+    ask(initial - 100)
+    looser = ui_platform.api(
+        "PATCH", f"/trades/{tid}", me, json={"stop_loss": f"{initial - 100:f}"}
+    )
+    assert looser.status_code == 422, looser.text
+    await until(lambda: has_text(user, "stop-refusal") == looser.json()["detail"], "the refusal")
+    assert text(user, f"stop-{tid}") == trade["stop_loss"]
+
+    # a tighter one moves it
+    ask(initial + 50)
+    moved = await until(
+        lambda: (t := active(ui_platform, me)[0])["tracked_stop"] != trade["stop_loss"] and t,
+        "the stop moved at the API",
+    )
+    assert Decimal(moved["tracked_stop"]) == initial + 50
+    await until(lambda: text(user, f"stop-{tid}") == moved["tracked_stop"], "the moved stop")
+    assert text(user, "stop-refusal") == ""

@@ -84,6 +84,7 @@ def line_chart(title: str, name: str, colour: str) -> ui.echart:
     return ui.echart(
         {
             "title": {"text": title, "left": "center", "textStyle": {"fontSize": 14}},
+            "useUTC": True,  # as the table's times
             "tooltip": {"trigger": "axis"},
             "grid": {"left": 70, "right": 20, "top": 40, "bottom": 50},
             "xAxis": {"type": "time"},

@@ -7,7 +7,8 @@ strings, and shows a refusal exactly as the service worded it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
@@ -40,9 +41,11 @@ class TradeForm:
         self,
         session: Session,
         on_done: Callable[[], Awaitable[None]],
+        prices: Mapping[str, Decimal],
     ) -> None:
         self.session = session
         self.on_done = on_done
+        self.prices = prices
         with ui.card().classes("w-full max-w-md gap-2").mark("trade-form"):
             ui.label("New trade").classes("text-lg font-semibold")
             self.symbol = (
@@ -50,6 +53,7 @@ class TradeForm:
                 .classes("w-full")
                 .mark("trade-symbol")
             )
+            self.last = ui.label("").classes("text-xs text-slate-500").mark("trade-last-price")
             self.side = ui.toggle(list(SIDES), value="BUY").mark("trade-side")
             self.amount = (
                 ui.input("Quote amount (USDT)", placeholder="100")
@@ -77,7 +81,13 @@ class TradeForm:
             self.numbers = ui.label("").classes("text-xs text-red-500").mark("trade-numbers")
             self.placed = ui.label("").classes("text-green-700").mark("trade-placed")
         self.side.on_value_change(self._side_changed)
+        self.symbol.on_value_change(self.show_price)
         self._side_changed()
+
+    def show_price(self) -> None:
+        """The chosen symbol's latest price, under it."""
+        price = self.prices.get(str(self.symbol.value))
+        self.last.text = "" if price is None else f"last price {price:f}"
 
     def offer(self, symbols: list[str]) -> None:
         """The symbols the market tracks (the first one chosen)."""
