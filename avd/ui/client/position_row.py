@@ -74,7 +74,7 @@ class PositionRow:
         #: the unrealised P&L at the last price (None before a price is known)
         self.pnl_value: Decimal | None = None
         tid = trade["id"]
-        cell = "px-2 py-1 align-top"
+        cell = "px-2 py-1 align-top whitespace-nowrap"
         with ui.element("tr").classes("border-t").mark(f"row-{tid}") as self.element:
             with ui.element("td").classes(cell):
                 ui.label(f"#{tid}")
@@ -147,7 +147,7 @@ class PositionRow:
         entry = decimal_or_none(self.trade.get("entry_price"))
         if price is None:
             return
-        self.price.text = f"{price:f}"
+        self.price.text = f"{price.normalize():f}"
         if entry is None or not entry:
             return
         qty = Decimal(self.trade["open_quantity"])

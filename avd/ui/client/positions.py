@@ -70,7 +70,7 @@ class PositionsBoard:
             with ui.element("table").classes("w-full text-sm"):
                 with ui.element("thead"), ui.element("tr").classes("text-left text-slate-500"):
                     for heading in HEADINGS:
-                        with ui.element("th").classes("px-2 py-1 font-medium"):
+                        with ui.element("th").classes("px-2 py-1 font-medium whitespace-nowrap"):
                             ui.label(heading)
                 self.body = ui.element("tbody").mark("positions-body")
             self.empty = ui.label("No open trades.").classes("text-slate-500").mark("no-positions")

@@ -87,7 +87,7 @@ class TradeForm:
     def show_price(self) -> None:
         """The chosen symbol's latest price, under it."""
         price = self.prices.get(str(self.symbol.value))
-        self.last.text = "" if price is None else f"last price {price:f}"
+        self.last.text = "" if price is None else f"last price {price.normalize():f}"
 
     def offer(self, symbols: list[str]) -> None:
         """The symbols the market tracks (the first one chosen)."""
