@@ -11,6 +11,8 @@ exchange failure included) is answered by the app's exception handlers
 
 from __future__ import annotations
 
+import json
+
 from decimal import Decimal
 
 from starlette.requests import Request
@@ -49,9 +51,24 @@ TRADE_STREAM = Catalogue(
 )
 
 
+def targets(t: TradeRecord) -> list[m.Target]:
+    """The take-profit levels stored in the trade's plan, with their prices once filled."""
+    levels = json.loads(t.plan or "{}").get("take_profits") or []
+    entry, initial = t.entry_price, t.initial_stop
+    risk = abs(entry - initial) if entry is not None and initial else None
+    sign = 1 if t.side == "BUY" else -1
+    out = []
+    for r, fraction in levels:
+        multiple = Decimal(r)
+        price = None if risk is None or entry is None else entry + sign * multiple * risk
+        out.append(m.Target(r_multiple=multiple, fraction=Decimal(fraction), price=price))
+    return out
+
+
 def trade_out(t: TradeRecord, tracked_stop: Decimal | None = None) -> m.Trade:
     """A trade row as the API's :class:`~avd.services.trade.schemas.Trade`."""
     return m.Trade(
+        take_profits=targets(t),
         id=t.id,
         status=t.status,
         symbol=t.symbol,

@@ -69,6 +69,15 @@ class AmendRequest(_Body):
         return self
 
 
+class Target(BaseModel):
+    """A take-profit level of a trade: ``fraction`` off at ``r_multiple`` times the initial risk."""
+
+    r_multiple: DecimalOut
+    fraction: DecimalOut
+    #: entry ± r_multiple × |entry − initial stop| (null until the entry is filled)
+    price: DecimalOut | None
+
+
 class Trade(BaseModel):
     """A trade as the API shows it."""
 
@@ -83,6 +92,8 @@ class Trade(BaseModel):
     initial_stop: DecimalOut
     #: the stop the stop tracker holds now (null when the position is not tracked)
     tracked_stop: DecimalOut | None = None
+    #: the take-profit levels of the trade's plan (its own, else the bot's at entry)
+    take_profits: list[Target] = []
     mode: str
     origin: str
     type: str

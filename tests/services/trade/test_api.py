@@ -140,3 +140,44 @@ def test_rest_contract(sim: Sim, tmp_path: Path) -> None:
             await close_stack(stack)
 
     run(go())
+
+
+def test_a_trade_shows_its_take_profit_levels_and_their_prices(sim: Sim, tmp_path: Path) -> None:
+    """The trade's own levels, priced at entry ± R × initial risk (hand-worked)."""
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        try:
+            _a, ta = await stack.client("tp@example.com")
+            price = await sim_price(sim)
+            stop = price - Dec("500")
+            async with http(stack) as c:
+                body = {
+                    "symbol": "BTCUSDT",
+                    "side": "BUY",
+                    "quote_amount": "100",
+                    "stop_loss": f"{stop}",
+                    "take_profits": [
+                        {"r_multiple": "1.5", "fraction": "0.5"},
+                        {"r_multiple": "3", "fraction": "0.5"},
+                    ],
+                }
+                r = await c.post("/trades/execute", json=body, headers=bearer(ta))
+                assert r.status_code == 201, r.text
+                t = r.json()
+                entry = Dec(t["entry_price"])
+                risk = entry - stop
+                assert [
+                    (Dec(x["r_multiple"]), Dec(x["fraction"]), Dec(x["price"]))
+                    for x in t["take_profits"]
+                ] == [
+                    (Dec("1.5"), Dec("0.5"), entry + Dec("1.5") * risk),
+                    (Dec(3), Dec("0.5"), entry + 3 * risk),
+                ]
+                r = await c.get("/trades/active", headers=bearer(ta))
+                (listed,) = r.json()["trades"]
+                assert listed["take_profits"] == t["take_profits"]
+        finally:
+            await close_stack(stack)
+
+    run(go())
