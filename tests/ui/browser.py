@@ -67,7 +67,10 @@ class Browser:
         """The first visible element whose text contains ``text``."""
 
         def find() -> WebElement | None:
-            for e in self.driver.find_elements(By.XPATH, f"//*[contains(text(), {_quote(text)})]"):
+            q = _quote(text)
+            # the innermost elements containing it (Vue puts comment nodes before some texts)
+            xpath = f"//*[contains(., {q}) and not(*[contains(., {q})])]"
+            for e in self.driver.find_elements(By.XPATH, xpath):
                 if e.is_displayed():
                     return e
             return None

@@ -31,7 +31,7 @@ CLIENT_PAGES = (
     ("security", "/security", "Two-factor"),
 )
 ADMIN_PAGES = (
-    ("admin-clients", "/admin", "demo@"),
+    ("admin-clients", "/admin", "demo-"),
     ("admin-journal", "/admin/audit", "login"),
     ("admin-health", "/admin/health", "BTCUSDT"),
 )
@@ -52,7 +52,7 @@ def demo(platform: UiPlatform) -> Account:
     """A client with a deposit, a closed BTCUSDT trade and an open ETHUSDT one."""
     me = platform.new_client("demo", deposit="250")
     wait_until(
-        lambda: len(httpx.get(f"{platform.url}/symbols/contexts").json()) >= 5,
+        lambda: httpx.get(f"{platform.url}/symbols/contexts").json()["count"] >= 5,
         "every symbol has a context",
         timeout=60,
     )
