@@ -12,7 +12,6 @@ exchange failure included) is answered by the app's exception handlers
 from __future__ import annotations
 
 import json
-
 from decimal import Decimal
 
 from starlette.requests import Request

@@ -70,11 +70,11 @@ class AmendRequest(_Body):
 
 
 class Target(BaseModel):
-    """A take-profit level of a trade: ``fraction`` off at ``r_multiple`` times the initial risk."""
+    """A take-profit level: ``fraction`` off at ``r_multiple`` times the initial risk."""
 
     r_multiple: DecimalOut
     fraction: DecimalOut
-    #: entry ± r_multiple × |entry − initial stop| (null until the entry is filled)
+    #: entry +- r_multiple * |entry - initial stop| (null until the entry is filled)
     price: DecimalOut | None
 
 

@@ -143,7 +143,7 @@ def test_rest_contract(sim: Sim, tmp_path: Path) -> None:
 
 
 def test_a_trade_shows_its_take_profit_levels_and_their_prices(sim: Sim, tmp_path: Path) -> None:
-    """The trade's own levels, priced at entry ± R × initial risk (hand-worked)."""
+    """The trade's own levels, priced at entry ± R x initial risk (hand-worked)."""
 
     async def go() -> None:
         stack = await make_stack(tmp_path, sim)
