@@ -29,13 +29,20 @@ class ServiceError(Exception):
     """A service answered with an error (or could not be reached)."""
 
     def __init__(
-        self, status: int, error: str, detail: str, numbers: dict[str, Any] | None = None
+        self,
+        status: int,
+        error: str,
+        detail: str,
+        numbers: dict[str, Any] | None = None,
+        retry_after_s: int | None = None,
     ) -> None:
         super().__init__(f"{error}: {detail}")
         self.status = status
         self.error = error
         self.detail = detail
         self.numbers = numbers or {}
+        #: the service's ``Retry-After`` (a lockout, a rate limit), seconds
+        self.retry_after_s = retry_after_s
 
     @property
     def message(self) -> str:
@@ -50,11 +57,13 @@ def _refusal(r: httpx.Response) -> ServiceError:
         body = {}
     if not isinstance(body, dict):
         body = {}
+    retry = r.headers.get("Retry-After", "")
     return ServiceError(
         r.status_code,
         str(body.get("error", f"http_{r.status_code}")),
         str(body.get("detail", r.reason_phrase)),
         body.get("numbers") if isinstance(body.get("numbers"), dict) else None,
+        int(retry) if retry.isdigit() else None,
     )
 
 

@@ -108,6 +108,17 @@ def test_a_newcomer_registers_watches_the_market_and_trades_on_paper(
     ).json()["trades"]
     assert [t["id"] for t in closed] == [trade["id"]]
 
+    # the other pages render (a screenshot of each; no console error)
+    for name, path, ready in (
+        ("funds", "/funds", "Prepaid balance"),
+        ("bot", "/bot", "Take-profits"),
+        ("keys", "/keys", "Add a key"),
+        ("security", "/security", "Two-factor authentication"),
+    ):
+        b.open(path)
+        b.text(ready)
+        b.screenshot(name)
+
 
 def test_an_admin_blocks_a_client(browser: real.Browser, ui_platform: UiPlatform) -> None:
     b = browser

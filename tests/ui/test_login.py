@@ -87,3 +87,52 @@ async def test_an_expired_access_token_is_refreshed_silently(
         f"{ui_platform.url}/client/me", headers={"Authorization": f"Bearer {held.access_token}"}
     )
     assert r.status_code == 200 and r.json()["email"] == me.email
+
+
+async def test_a_locked_account_says_for_how_long(user: User, ui_platform: UiPlatform) -> None:
+    """Five wrong passwords lock the account (the default); the page says for how long."""
+    import asyncio
+
+    me = ui_platform.new_client("locked")
+    admin = {"Authorization": f"Bearer {ui_platform.admin_token()}"}
+
+    def failures() -> int:
+        r = httpx.get(
+            f"{ui_platform.url}/admin/journal", params={"subject_id": me.id}, headers=admin
+        )
+        return sum(e["action"] in ("login_failed", "account_locked") for e in r.json()["entries"])
+
+    await log_in(user, me.email, "not the password 1")
+    for attempt in range(2, 6):
+        await see(user, "invalid email or password")
+        for _ in range(300):  # the page's call runs on this loop: poll without blocking it
+            if failures() >= attempt - 1:
+                break
+            await asyncio.sleep(0.1)
+        user.find(kind=ui.button, content="Log in").click()
+    await see(user, "locked")
+    await see(user, "try again in")
+    # the right password is refused too while the lock holds
+    user.find("Password").clear().type(me.password)
+    user.find(kind=ui.button, content="Log in").click()
+    await see(user, "try again in")
+    await user.should_not_see("Log out")
+
+
+async def test_registration_is_offered_only_while_open(user: User, ui_platform: UiPlatform) -> None:
+    admin = {"Authorization": f"Bearer {ui_platform.admin_token()}"}
+    url = f"{ui_platform.url}/admin/parameters"
+    await user.open("/login")
+    await see(user, "No account yet? Register")
+    r = httpx.patch(url, json={"registration_open": False}, headers=admin)
+    assert r.status_code == 200, r.text
+    try:
+        await user.open("/login")
+        await see(user, "Email")
+        await user.should_not_see("No account yet? Register")
+        await user.open("/register")
+        await see(user, "Registration is closed")
+        await user.should_not_see("Password")
+    finally:
+        r = httpx.patch(url, json={"registration_open": True}, headers=admin)
+        assert r.status_code == 200, r.text

@@ -233,6 +233,12 @@ class Jwk(BaseModel):
     use: Literal["sig"]
 
 
+class Registration(BaseModel):
+    """Whether anyone may register (the global ``registration_open``)."""
+
+    open: bool
+
+
 class Jwks(BaseModel):
     """The JSON Web Key Set of the Client service, newest key first."""
 

@@ -78,22 +78,37 @@ async def login_page() -> None:
         password.on("keydown.enter", submit)
         code.on("keydown.enter", submit)
         ui.button("Log in", on_click=submit).classes("w-full")
-        ui.link("No account yet? Register", "/register")
+        if await _registration_open():
+            ui.link("No account yet? Register", "/register").mark("register-link")
 
 
 def _why(e: ServiceError) -> str:
-    """The login refusal in the user's words (a lock says for how long)."""
-    if e.error in {"account_locked", "locked", "too_many_requests", "rate_limited"} or (
-        e.status in (423, 429)
-    ):
-        wait = e.numbers.get("retry_after_s") or e.numbers.get("retry_after")
-        if wait is not None:
-            return f"{e.detail} (try again in {int(float(wait))} s)"
-    return e.detail or "wrong email or password"
+    """The login refusal in the user's words (a lock or a rate limit says for how long)."""
+    if e.retry_after_s is not None:
+        minutes, seconds = divmod(e.retry_after_s, 60)
+        wait = f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+        return f"{e.detail} (try again in {wait})"
+    return e.detail or "invalid email or password"
+
+
+async def _registration_open() -> bool:
+    """Whether the Client service takes registrations (``True`` if it cannot say)."""
+    try:
+        answer = await shared().api.anonymous("GET", "client", "/auth/registration")
+    except ServiceError:
+        return True  # the form will show the service's own refusal
+    return bool(answer.get("open", True))
 
 
 async def register_page() -> None:
     """Create a client account, then log in."""
+    if not await _registration_open():
+        with _card("Register"):
+            ui.label("Registration is closed: ask the platform's administrator.").mark(
+                "registration-closed"
+            )
+            ui.link("Log in", "/login")
+        return
     with _card("Register"):
         email = ui.input("Email").props("autocomplete=username").classes("w-full")
         password = (

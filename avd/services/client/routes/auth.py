@@ -51,6 +51,17 @@ def routes(service: ClientService) -> list[BaseRoute]:
         return reply(await svc.register(req, client_ip(request)), 201)
 
     @operation(
+        "Whether registration is open (no token needed)",
+        response=m.Registration,
+        tags=("auth",),
+        description="The global parameter `registration_open`, for a login page to decide "
+        "whether to offer registration.",
+    )
+    async def registration(request: Request) -> Response:
+        await svc.start()
+        return reply(m.Registration(open=(await svc.global_parameters()).registration_open))
+
+    @operation(
         "Log in: access and refresh tokens",
         body=m.LoginRequest,
         response=m.TokenPair,
@@ -141,6 +152,7 @@ def routes(service: ClientService) -> list[BaseRoute]:
     return [
         Route(JWKS_PATH, jwks, methods=["GET"]),
         Route("/auth/register", register, methods=["POST"]),
+        Route("/auth/registration", registration, methods=["GET"]),
         Route("/auth/login", login, methods=["POST"]),
         Route("/auth/refresh", refresh, methods=["POST"]),
         Route("/auth/logout", logout, methods=["POST"]),
