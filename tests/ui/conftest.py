@@ -25,6 +25,7 @@ import httpx
 import pytest
 from nicegui.testing.user import User
 
+from avd.ui.settings import ServiceUrls
 from tests.platform import CHEAP_ARGON2, PASSWORD, RunningPlatform, start_platform
 
 ADMIN_EMAIL = "admin@avd.example"
@@ -131,7 +132,7 @@ def anyio_backend() -> str:
 
 
 @asynccontextmanager
-async def simulated_user(url: str) -> AsyncIterator[User]:
+async def simulated_user(url: str | ServiceUrls) -> AsyncIterator[User]:
     """NiceGUI's simulated user on the dashboards, talking to the services at ``url``."""
     from nicegui import core, ui
     from nicegui.functions.download import download
@@ -140,13 +141,12 @@ async def simulated_user(url: str) -> AsyncIterator[User]:
     from nicegui.testing.general import nicegui_reset_globals, prepare_simulation
 
     from avd.ui.app import install
-    from avd.ui.settings import ServiceUrls
 
     with nicegui_reset_globals():
         os.environ["NICEGUI_USER_SIMULATION"] = "true"
         try:
             prepare_simulation()
-            install(ServiceUrls.together(url))
+            install(ServiceUrls.together(url) if isinstance(url, str) else url)
             ui.run(storage_secret="simulated secret")
             async with (
                 core.app.router.lifespan_context(core.app),
