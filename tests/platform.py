@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,7 @@ class RunningPlatform:
 
 
 def start_platform(
-    folder: Path, *args: str, client: dict[str, object] | None = None
+    folder: Path, *args: str, client: Mapping[str, object] | None = None
 ) -> RunningPlatform:
     """``avd run`` on ``folder`` (offline simulator), with cheap password hashing.
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webelement import WebElement
 
 from tests.platform import PASSWORD
 from tests.ui import browser as real
@@ -32,7 +33,7 @@ def browser(ui_platform: UiPlatform, tmp_path: Path) -> Iterator[real.Browser]:
         assert b.console_errors() == []
 
 
-def _rows(b: real.Browser, text: str) -> list[real.WebElement]:
+def _rows(b: real.Browser, text: str) -> list[WebElement]:
     return [
         r
         for r in b.driver.find_elements(By.XPATH, f"//tr[.//*[contains(text(), '{text}')]]")
@@ -52,8 +53,12 @@ def test_a_newcomer_registers_watches_the_market_and_trades_on_paper(
     b.button("Log out")
 
     # the market table fills with every replayed symbol
-    for symbol in SYMBOLS:
-        b.wait_for(f"a market row of {symbol}", lambda s=symbol: _rows(b, s), timeout_s=60)
+    for name in SYMBOLS:
+
+        def row(name: str = name) -> list[WebElement]:
+            return _rows(b, name)
+
+        b.wait_for(f"a market row of {name}", row, timeout_s=60)
     b.screenshot("market")
 
     # a click on a row opens its chart, drawn by ECharts on a canvas
