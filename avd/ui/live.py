@@ -22,6 +22,8 @@ import websockets
 from nicegui import background_tasks, context
 
 if TYPE_CHECKING:
+    from nicegui.client import Client
+
     from avd.ui.session import Session
     from avd.ui.settings import ServiceUrls
 
@@ -34,6 +36,24 @@ Handler = Callable[[Event], Awaitable[None] | None]
 RETRY_S = 1.0
 #: close codes after which reconnecting cannot help (bad request, forbidden)
 FINAL_CODES = {4400, 4403}
+
+
+def _in_page(client: Client, handler: Handler) -> Handler:
+    """``handler`` run inside ``client``'s page, so that it may notify or add elements.
+
+    The feeds run in background tasks, which have no page of their own: NiceGUI
+    would refuse ``ui.notify`` or a new element there.
+    """
+
+    async def run(event: Event) -> None:
+        if client.is_deleted:
+            return
+        with client:
+            result = handler(event)
+            if result is not None:
+                await result
+
+    return run
 
 
 async def _dispatch(handlers: list[Handler], event: Event) -> None:
@@ -93,9 +113,10 @@ class MarketFeed:
         return unsubscribe
 
     def for_page(self, handler: Handler) -> None:
-        """Subscribe ``handler`` for as long as the current page is open."""
-        unsubscribe = self.subscribe(handler)
-        context.client.on_delete(unsubscribe)
+        """Subscribe ``handler`` for as long as the current page is open (run in the page)."""
+        client = context.client
+        unsubscribe = self.subscribe(_in_page(client, handler))
+        client.on_delete(unsubscribe)
 
     async def _run(self) -> None:
         while self._handlers:
@@ -117,7 +138,7 @@ class MarketFeed:
 def follow_trades(session: Session, handler: Handler) -> None:
     """Call ``handler`` with the user's trade, order and risk events while the page is open."""
     client = context.client
-    handlers = [handler]
+    handlers = [_in_page(client, handler)]
 
     async def run() -> None:
         from avd.ui.session import api

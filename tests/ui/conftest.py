@@ -12,6 +12,7 @@ real chromium against the platform's own dashboards.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -164,10 +165,18 @@ async def simulated_user(url: str | ServiceUrls) -> AsyncIterator[User]:
 
 
 @pytest.fixture
-async def user(ui_platform: UiPlatform) -> AsyncIterator[User]:
-    """A simulated browser on fresh dashboards (a new browser id: nobody logged in)."""
+async def user(ui_platform: UiPlatform, caplog: pytest.LogCaptureFixture) -> AsyncIterator[User]:
+    """A simulated browser on fresh dashboards (a new browser id: nobody logged in).
+
+    An ERROR logged meanwhile fails the test (a page's handler that raised,
+    even in a background task, is a defect the user would meet).
+    """
     async with simulated_user(ui_platform.url) as u:
         yield u
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR]
+    assert not errors, "errors logged: " + "; ".join(
+        f"{r.name}: {r.getMessage()} {r.exc_text or ''}" for r in errors
+    )
 
 
 async def log_in(user: User, email: str, password: str = PASSWORD) -> None:
