@@ -29,7 +29,7 @@ pub mod zones;
 pub use confluence::{confluence, ConfluenceZone, Level, LevelKind, PriceTolerance};
 pub use fibonacci::{fibonacci, FibLevel, Trend, EXTENSIONS, RETRACEMENTS};
 pub use input::{check_bar, check_bars};
-pub use pivots::{pivot_levels, pivots, PivotLevels, PivotMethod};
+pub use pivots::{pivot_levels, pivots, pivots_into, PivotLevels, PivotMethod};
 pub use swings::{swings, SwingKind, SwingPoint, Swings};
 pub use tracker::{LevelTracker, LevelUpdate};
 pub use zones::{support_resistance, Zone, ZoneConfig, ZoneSet, ZoneTolerance};

@@ -32,6 +32,9 @@ pub enum PivotMethod {
 
 const NAMES_3: &[&str] = &["P", "R1", "R2", "R3", "S1", "S2", "S3"];
 const NAMES_4: &[&str] = &["P", "R1", "R2", "R3", "R4", "S1", "S2", "S3", "S4"];
+/// Where each name of `NAMES_3` / `NAMES_4` sits in [`PivotLevels::all`].
+const SLOTS_3: &[usize] = &[0, 1, 2, 3, 5, 6, 7];
+const SLOTS_4: &[usize] = &[0, 1, 2, 3, 4, 5, 6, 7, 8];
 
 impl PivotMethod {
     /// Every method, in documentation order.
@@ -55,6 +58,14 @@ impl PivotMethod {
             NAMES_4
         } else {
             NAMES_3
+        }
+    }
+
+    fn slots(self) -> &'static [usize] {
+        if self == Self::Camarilla {
+            SLOTS_4
+        } else {
+            SLOTS_3
         }
     }
 }
@@ -102,6 +113,12 @@ impl PivotLevels {
             "S4" => self.s4,
             _ => return None,
         })
+    }
+
+    /// All nine levels: `P`, `R1`..`R4`, `S1`..`S4`.
+    #[must_use]
+    pub fn all(&self) -> [f64; 9] {
+        [self.p, self.r1, self.r2, self.r3, self.r4, self.s1, self.s2, self.s3, self.s4]
     }
 
     /// The method's levels as `(name, price)` pairs, in column order.
@@ -164,16 +181,41 @@ pub fn pivot_levels(method: PivotMethod, high: f64, low: f64, close: f64) -> Piv
 /// [`CoreError::InvalidInput`] if the lengths differ, a price is not finite
 /// or a high is below its low.
 pub fn pivots(method: PivotMethod, high: &[f64], low: &[f64], close: &[f64]) -> CoreResult<Vec<Vec<f64>>> {
+    let mut cols: Vec<Vec<f64>> = method.level_names().iter().map(|_| vec![0.0; high.len()]).collect();
+    let mut out: Vec<&mut [f64]> = cols.iter_mut().map(Vec::as_mut_slice).collect();
+    pivots_into(method, high, low, close, &mut out)?;
+    Ok(cols)
+}
+
+/// [`pivots`] into caller-provided columns, one per level name, each as
+/// long as the input.
+///
+/// # Errors
+/// As [`pivots`]; also [`CoreError::InvalidInput`] if `out` has the wrong
+/// shape.
+pub fn pivots_into(
+    method: PivotMethod,
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    out: &mut [&mut [f64]],
+) -> CoreResult<()> {
     let n = check_bars(high, low, Some(close))?;
-    let names = method.level_names();
-    let mut cols: Vec<Vec<f64>> = names.iter().map(|_| Vec::with_capacity(n)).collect();
+    let slots = method.slots();
+    if out.len() != slots.len() || out.iter().any(|c| c.len() != n) {
+        return Err(CoreError::InvalidInput(format!(
+            "{} pivots need {} output columns of {n} rows",
+            method.name(),
+            slots.len()
+        )));
+    }
     for i in 0..n {
-        let lv = pivot_levels(method, high[i], low[i], close[i]);
-        for (col, (_, v)) in cols.iter_mut().zip(lv.named(method)) {
-            col.push(v);
+        let all = pivot_levels(method, high[i], low[i], close[i]).all();
+        for (col, &k) in out.iter_mut().zip(slots) {
+            col[i] = all[k];
         }
     }
-    Ok(cols)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -244,5 +286,8 @@ mod tests {
         assert_eq!("woodie".parse::<PivotMethod>(), Ok(PivotMethod::Woodie));
         assert!(pivots(PivotMethod::Classic, &[1.0], &[2.0], &[1.5]).is_err());
         assert!(pivots(PivotMethod::Classic, &[1.0], &[0.5], &[]).is_err());
+        let mut short = [0.0; 1];
+        let err = pivots_into(PivotMethod::Camarilla, &[1.0], &[0.5], &[0.7], &mut [&mut short]).unwrap_err();
+        assert!(err.to_string().contains("camarilla pivots need 9 output columns of 1 rows"), "{err}");
     }
 }

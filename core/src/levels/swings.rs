@@ -67,14 +67,14 @@ impl Swings {
 /// others.
 pub(crate) fn is_swing_high(window: &[f64], left: usize) -> bool {
     let v = window[left];
-    window.iter().enumerate().all(|(j, &x)| j == left || x < v)
+    window[..left].iter().all(|&x| x < v) && window[left + 1..].iter().all(|&x| x < v)
 }
 
 /// Whether the middle bar of `window` (at `left`) is strictly below all the
 /// others.
 pub(crate) fn is_swing_low(window: &[f64], left: usize) -> bool {
     let v = window[left];
-    window.iter().enumerate().all(|(j, &x)| j == left || x > v)
+    window[..left].iter().all(|&x| x > v) && window[left + 1..].iter().all(|&x| x > v)
 }
 
 /// Checks the fractal's arms: both at least 1.

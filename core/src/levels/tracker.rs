@@ -1,8 +1,6 @@
 //! The streaming form: swings and zones updated per closed candle.
-use std::collections::VecDeque;
-
 use super::fibonacci::{fibonacci, FibLevel, Trend};
-use super::input::check_bar;
+use super::input::{check_bar, check_bars};
 use super::swings::{is_swing_high, is_swing_low, SwingKind, SwingPoint};
 use super::zones::{Zone, ZoneConfig, ZoneSet};
 use crate::error::CoreResult;
@@ -25,8 +23,8 @@ pub struct LevelUpdate {
 #[derive(Debug, Clone)]
 pub struct LevelTracker {
     cfg: ZoneConfig,
-    highs: VecDeque<f64>,
-    lows: VecDeque<f64>,
+    highs: Vec<f64>,
+    lows: Vec<f64>,
     atr: Atr,
     bars: usize,
     last_close: f64,
@@ -46,8 +44,8 @@ impl LevelTracker {
         let span = cfg.left + cfg.right + 1;
         Ok(Self {
             cfg,
-            highs: VecDeque::with_capacity(span),
-            lows: VecDeque::with_capacity(span),
+            highs: Vec::with_capacity(span),
+            lows: Vec::with_capacity(span),
             atr: Atr::new(cfg.atr_period)?,
             bars: 0,
             last_close: f64::NAN,
@@ -64,30 +62,56 @@ impl LevelTracker {
     /// `high < low`; the tracker is then unchanged.
     pub fn update(&mut self, high: f64, low: f64, close: f64) -> CoreResult<LevelUpdate> {
         check_bar(high, low, close)?;
+        Ok(self.update_checked(high, low, close))
+    }
+
+    /// Feeds many closed candles, oldest first; returns how many swings they
+    /// confirmed.
+    ///
+    /// # Errors
+    /// [`crate::error::CoreError::InvalidInput`] if the lengths differ, a
+    /// price is not finite or a high is below its low; every candle is
+    /// checked first, so the tracker is then unchanged.
+    pub fn update_many(&mut self, high: &[f64], low: &[f64], close: &[f64]) -> CoreResult<usize> {
+        check_bars(high, low, Some(close))?;
+        let mut n = 0;
+        for i in 0..high.len() {
+            let u = self.update_checked(high[i], low[i], close[i]);
+            n += usize::from(u.swing_high.is_some()) + usize::from(u.swing_low.is_some());
+        }
+        Ok(n)
+    }
+
+    fn update_checked(&mut self, high: f64, low: f64, close: f64) -> LevelUpdate {
         let atr = self.atr.update(Hlc { high, low, close });
         let span = self.cfg.left + self.cfg.right + 1;
+        // a window of `span` bars, oldest first: shifting 2 x span floats
+        // costs less than a ring's index arithmetic for spans this small
         if self.highs.len() == span {
-            self.highs.pop_front();
-            self.lows.pop_front();
+            self.highs.copy_within(1.., 0);
+            self.lows.copy_within(1.., 0);
+            self.highs[span - 1] = high;
+            self.lows[span - 1] = low;
+        } else {
+            self.highs.push(high);
+            self.lows.push(low);
         }
-        self.highs.push_back(high);
-        self.lows.push_back(low);
         self.bars += 1;
         self.last_close = close;
         let mut out = LevelUpdate::default();
         if self.highs.len() < span {
-            return Ok(out);
+            return out;
         }
         let index = self.bars - 1 - self.cfg.right;
         let left = self.cfg.left;
-        if is_swing_high(self.highs.make_contiguous(), left) {
+        if is_swing_high(&self.highs, left) {
             out.swing_high =
                 Some(self.confirm(SwingPoint { index, price: self.highs[left], kind: SwingKind::High }, atr));
         }
-        if is_swing_low(self.lows.make_contiguous(), left) {
+        if is_swing_low(&self.lows, left) {
             out.swing_low = Some(self.confirm(SwingPoint { index, price: self.lows[left], kind: SwingKind::Low }, atr));
         }
-        Ok(out)
+        out
     }
 
     fn confirm(&mut self, p: SwingPoint, atr: f64) -> SwingPoint {

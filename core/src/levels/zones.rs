@@ -10,7 +10,7 @@
 //!    `atr_period`) at the bar that confirms the swing (`index + right`).
 //!    Swings confirmed before the ATR is ready are skipped in ATR mode.
 //! 2. The point joins the zone whose center is nearest to its price when
-//!    that distance is `<= tol` (ties: the zone created first); a zone's
+//!    that distance is `<= tol` (ties: the lower zone); a zone's
 //!    center is the mean of its touches, its `low`/`high` the extreme touch
 //!    prices, and each touch counts once. Otherwise the point opens a new
 //!    zone with one touch.
@@ -176,22 +176,28 @@ impl Zone {
 }
 
 /// The zones being built, at most `max_zones` of them.
+///
+/// The centers are also kept in their own array, in step with the zones, so
+/// the nearest-zone scans read 8 bytes per zone.
 #[derive(Debug, Clone)]
 pub struct ZoneSet {
     zones: Vec<Zone>,
+    centers: Vec<f64>,
     max_zones: usize,
 }
 
-/// The position of the zone nearest to `price` (ties: the first), skipping `skip`.
-fn nearest(zones: &[Zone], price: f64, skip: Option<usize>) -> Option<(usize, f64)> {
+/// The position of the center nearest to `price` (ties: the lower center),
+/// skipping position `skip`.
+fn nearest(centers: &[f64], price: f64, skip: Option<usize>) -> Option<(usize, f64)> {
     let mut best: Option<(usize, f64)> = None;
-    for (k, z) in zones.iter().enumerate() {
+    for (k, &c) in centers.iter().enumerate() {
         if Some(k) == skip {
             continue;
         }
-        let d = (z.center - price).abs();
-        if best.is_none_or(|(_, bd)| d < bd) {
-            best = Some((k, d));
+        let d = (c - price).abs();
+        match best {
+            Some((b, bd)) if d > bd || (d == bd && c >= centers[b]) => {}
+            _ => best = Some((k, d)),
         }
     }
     best
@@ -201,37 +207,56 @@ impl ZoneSet {
     /// An empty set keeping at most `max_zones` (at least 1).
     #[must_use]
     pub fn new(max_zones: usize) -> Self {
-        Self { zones: Vec::with_capacity(max_zones.max(1) + 1), max_zones: max_zones.max(1) }
+        let cap = max_zones.max(1) + 1;
+        Self { zones: Vec::with_capacity(cap), centers: Vec::with_capacity(cap), max_zones: max_zones.max(1) }
+    }
+
+    fn remove(&mut self, k: usize) -> Zone {
+        self.centers.swap_remove(k);
+        self.zones.swap_remove(k)
     }
 
     /// Adds one confirmed swing with its absolute tolerance (see the module
     /// docs). O(`max_zones`) per call, plus O(`max_zones`) per merge.
     pub fn add(&mut self, p: SwingPoint, tol: f64) {
-        match nearest(&self.zones, p.price, None) {
+        match nearest(&self.centers, p.price, None) {
             Some((mut k, d)) if d <= tol => {
                 self.zones[k].merge(&Zone::new(p));
-                while let Some((j, d)) = nearest(&self.zones, self.zones[k].center, Some(k)) {
+                self.centers[k] = self.zones[k].center;
+                while let Some((j, d)) = nearest(&self.centers, self.centers[k], Some(k)) {
                     if d > tol {
                         break;
                     }
-                    let other = self.zones.remove(j);
-                    if j < k {
-                        k -= 1;
+                    let last = self.zones.len() - 1;
+                    let other = self.remove(j);
+                    if k == last {
+                        k = j; // swap_remove moved the zone from the end into j
                     }
                     self.zones[k].merge(&other);
+                    self.centers[k] = self.zones[k].center;
                 }
             }
             _ => {
                 self.zones.push(Zone::new(p));
+                self.centers.push(p.price);
                 if self.zones.len() > self.max_zones {
-                    let stale = (0..self.zones.len()).min_by_key(|&k| self.zones[k].last_index).unwrap_or(0);
-                    self.zones.remove(stale);
+                    // the least recently touched (ties: the lower zone); never
+                    // the new one, whose touch is the latest
+                    let mut stale = 0;
+                    let older = self.zones.len() - 1;
+                    for (k, z) in self.zones[..older].iter().enumerate() {
+                        let s = &self.zones[stale];
+                        if z.last_index < s.last_index || (z.last_index == s.last_index && z.center < s.center) {
+                            stale = k;
+                        }
+                    }
+                    self.remove(stale);
                 }
             }
         }
     }
 
-    /// Every zone kept, in creation order.
+    /// Every zone kept, in no particular order.
     #[must_use]
     pub fn zones(&self) -> &[Zone] {
         &self.zones
@@ -248,6 +273,7 @@ impl ZoneSet {
     /// Forgets every zone.
     pub fn clear(&mut self) {
         self.zones.clear();
+        self.centers.clear();
     }
 }
 
@@ -331,6 +357,30 @@ mod tests {
         assert_eq!((z[0].touches, z[0].high_touches, z[0].low_touches), (3, 2, 1));
         assert!((z[0].center - 301.62 / 3.0).abs() < 1e-12);
         assert_eq!((z[0].low, z[0].high, z[0].first_index, z[0].last_index), (100.0, 101.02, 1, 5));
+    }
+
+    #[test]
+    fn a_point_halfway_between_two_zones_joins_the_lower() {
+        use SwingKind::High;
+        let mut set = ZoneSet::new(10);
+        for price in [102.0, 100.0, 101.0] {
+            let p = pt(1, price, High);
+            set.add(p, pct(p));
+        }
+        let got: Vec<(f64, u32)> = set.report(1).iter().map(|z| (z.center, z.touches)).collect();
+        assert_eq!(got, vec![(100.5, 2), (102.0, 1)]);
+    }
+
+    #[test]
+    fn the_new_zone_survives_a_tie_in_staleness() {
+        use SwingKind::{High, Low};
+        let mut set = ZoneSet::new(2);
+        // an outside bar at 3: its high and its low come at the same index
+        for p in [pt(1, 50.0, High), pt(3, 200.0, High), pt(3, 100.0, Low)] {
+            set.add(p, pct(p));
+        }
+        let got: Vec<f64> = set.report(1).iter().map(|z| z.center).collect();
+        assert_eq!(got, vec![100.0, 200.0]);
     }
 
     #[test]
