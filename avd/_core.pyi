@@ -28,6 +28,7 @@ __all__ = [
     "FilterViolation",
     "InvalidInputError",
     "InvalidParameterError",
+    "LevelTracker",
     "Macd",
     "MarketEngine",
     "Obv",
@@ -55,15 +56,18 @@ __all__ = [
     "atr",
     "bbands",
     "check_backtest_config",
+    "confluence",
     "default_backtest_config",
     "donchian",
     "ema",
+    "fibonacci",
     "from_signals",
     "interval_ms",
     "macd",
     "minus_di",
     "next_open_time",
     "obv",
+    "pivots",
     "plus_di",
     "read_candles",
     "roc",
@@ -74,6 +78,8 @@ __all__ = [
     "sma",
     "stddev",
     "stoch",
+    "support_resistance",
+    "swings",
     "vwap",
     "walk_forward",
     "wma",
@@ -294,6 +300,53 @@ class ZScore:
     def is_ready(self) -> bool: ...
     @property
     def lookback(self) -> int: ...
+    def reset(self) -> None: ...
+
+# -- levels ----------------------------------------------------------------------
+
+def pivots(high: _Array, low: _Array, close: _Array, method: str) -> dict[str, _Array]: ...
+def swings(
+    high: _Array, low: _Array, left: int, right: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]: ...
+def fibonacci(high_price: float, low_price: float, trend: str) -> dict[float, float]: ...
+def support_resistance(
+    high: _Array,
+    low: _Array,
+    close: _Array,
+    left: int,
+    right: int,
+    tolerance: float,
+    mode: str,
+    atr_period: int,
+    max_zones: int,
+    min_touches: int,
+) -> dict[str, NDArray[Any]]: ...
+def confluence(
+    levels: Sequence[tuple[str, str, float, float]], tolerance: float, mode: str, min_kinds: int
+) -> list[dict[str, Any]]: ...
+
+@final
+class LevelTracker:
+    def __new__(
+        cls,
+        left: int = 2,
+        right: int = 2,
+        tolerance: float = 0.5,
+        mode: str = "atr",
+        atr_period: int = 14,
+        max_zones: int = 50,
+        min_touches: int = 1,
+    ) -> LevelTracker: ...
+    def update(self, high: float, low: float, close: float) -> list[tuple[str, int, float]]: ...
+    def update_many(self, high: _Array, low: _Array, close: _Array) -> int: ...
+    def zones(self) -> dict[str, NDArray[Any]]: ...
+    def fibonacci(self) -> tuple[str, dict[float, float]] | None: ...
+    @property
+    def last_swing_high(self) -> tuple[int, float] | None: ...
+    @property
+    def last_swing_low(self) -> tuple[int, float] | None: ...
+    @property
+    def bars(self) -> int: ...
     def reset(self) -> None: ...
 
 # -- candles -------------------------------------------------------------------

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fills;
 pub mod history;
 pub mod indicators;
+pub mod levels;
 pub mod patterns;
 pub mod risk;
 pub mod scoring;

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod error;
 pub mod fills;
 pub mod indicators;
+pub mod levels;
 pub mod money;
 pub mod risk;
 pub mod stops;
@@ -25,6 +26,10 @@ mod _core {
         py_sma, py_stddev, py_stoch, py_vwap, py_wma, py_zscore, PyAdx, PyAtr, PyBBands, PyDonchian, PyEma, PyMacd,
         PyObv, PyRoc, PyRsi, PySma, PyStdDev, PyStoch, PyVwap, PyWma, PyZScore,
     };
+
+    // -- levels --
+    #[pymodule_export]
+    use super::levels::{py_confluence, py_fibonacci, py_pivots, py_support_resistance, py_swings, PyLevelTracker};
 
     // -- backtest --
     #[pymodule_export]
