@@ -27,6 +27,7 @@ from avd.domain.events import (
 )
 from avd.services.market import schemas as m
 from avd.services.market.candle_history import CandleHistory
+from avd.services.market.levels import levels_view
 from avd.services.market.service import MarketContext
 from avd.web.encoding import dumps
 from avd.web.errors import ApiError
@@ -92,6 +93,10 @@ MARKET_FEED = Catalogue(
 )
 
 
+#: fewest closed candles ``/levels`` computes from (swings, an ATR)
+MIN_LEVEL_CANDLES = 50
+
+
 def _query(model: type[BaseModel], request: Request) -> Any:
     try:
         return model.model_validate(dict(request.query_params))
@@ -149,6 +154,27 @@ def routes(
             )
         return JSON({"contexts": rows[: q.limit], "count": len(rows)})
 
+    def tracked(symbol: str, interval: str) -> int:
+        """The interval in ms; 400 for a bad interval, 404 for a stream not tracked."""
+        try:
+            ms = int(_core.interval_ms(interval))
+        except ValueError as exc:
+            raise ApiError(400, str(exc), error="bad_parameters") from None
+        if (symbol, interval) not in set(market.engine.streams()):
+            known = sorted({s for s, _ in market.engine.streams()})
+            raise ApiError(
+                404, f"{symbol} {interval} is not tracked; tracked symbols: {', '.join(known)}"
+            )
+        return ms
+
+    async def recent(symbol: str, interval: str, limit: int) -> Any:
+        """The stream's newest ``limit`` closed candles, as columns."""
+        if history is not None:
+            stored = await history.tail(symbol, interval, limit)
+            if stored is not None:
+                return vars(stored)
+        return market.engine.candles(symbol, interval)
+
     @operation(
         "A symbol's closed candles",
         query=m.CandlesQuery,
@@ -159,21 +185,8 @@ def routes(
     async def candles(request: Request) -> Response:
         symbol = request.path_params["symbol"].upper()
         q: m.CandlesQuery = _query(m.CandlesQuery, request)
-        try:
-            _core.interval_ms(q.interval)
-        except ValueError as exc:
-            raise ApiError(400, str(exc), error="bad_parameters") from None
-        if (symbol, q.interval) not in set(market.engine.streams()):
-            tracked = sorted({s for s, _ in market.engine.streams()})
-            raise ApiError(
-                404, f"{symbol} {q.interval} is not tracked; tracked symbols: {', '.join(tracked)}"
-            )
-        cols: Any
-        if history is not None:
-            stored = await history.tail(symbol, q.interval, q.limit)
-            cols = market.engine.candles(symbol, q.interval) if stored is None else vars(stored)
-        else:
-            cols = market.engine.candles(symbol, q.interval)
+        tracked(symbol, q.interval)
+        cols: Any = await recent(symbol, q.interval, q.limit)
         n = min(q.limit, len(cols["open_time"]))
         rows = [
             {
@@ -187,6 +200,36 @@ def routes(
             for i in range(len(cols["open_time"]) - n, len(cols["open_time"]))
         ]
         return JSON({"symbol": symbol, "interval": q.interval, "candles": rows})
+
+    @operation(
+        "A symbol's entry levels: nearest supports and resistances, pivots, Fibonacci, confluence",
+        query=m.LevelsQuery,
+        errors=(400, 404, 409),
+        tags=("market",),
+        description="Computed from the stream's newest closed candles (`limit`): support/"
+        "resistance zones (swings clustered within half an ATR) nearest the last close, the "
+        "previous UTC day's pivots (`method`), the Fibonacci grid of the last swing, and the "
+        "prices where several kinds meet within `tolerance` percent (score = kinds x strength).",
+    )
+    async def levels(request: Request) -> Response:
+        symbol = request.path_params["symbol"].upper()
+        q: m.LevelsQuery = _query(m.LevelsQuery, request)
+        ms = tracked(symbol, q.interval)
+        cols = await recent(symbol, q.interval, q.limit)
+        n = len(cols["close"])
+        if n < MIN_LEVEL_CANDLES:
+            raise ApiError(
+                409,
+                f"{symbol} {q.interval} has {n} closed candles; levels need {MIN_LEVEL_CANDLES}",
+                error="not_enough_candles",
+            )
+        view = levels_view(
+            {k: cols[k][-q.limit :] for k in ("open_time", "high", "low", "close")},
+            ms,
+            q.method,
+            q.tolerance,
+        )
+        return JSON({"symbol": symbol, "interval": q.interval, **view})
 
     @operation(
         "Recent trade signals",
@@ -235,6 +278,7 @@ def routes(
         *internal,
         Route("/symbols/contexts", contexts, methods=["GET"]),
         Route("/symbols/{symbol}/candles", candles, methods=["GET"]),
+        Route("/symbols/{symbol}/levels", levels, methods=["GET"]),
         Route("/signals", signals, methods=["GET"]),
         Route("/health", health_route, methods=["GET"]),
         WebSocketRoute("/stream", stream),

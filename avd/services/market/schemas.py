@@ -33,6 +33,19 @@ class CandlesQuery(BaseModel):
     limit: int = Field(100, ge=1, le=5000)
 
 
+class LevelsQuery(BaseModel):
+    """Parameters of ``GET /symbols/{symbol}/levels``."""
+
+    model_config = {"extra": "forbid"}
+
+    interval: str = "1m"
+    #: closed candles the levels are computed from (newest last)
+    limit: int = Field(1000, ge=50, le=5000)
+    method: Literal["classic", "fibonacci", "camarilla", "woodie"] = "classic"
+    #: percent of the price within which levels of several kinds meet
+    tolerance: float = Field(0.25, gt=0, le=5)
+
+
 class SignalsQuery(BaseModel):
     """Parameters of ``GET /signals``."""
 
