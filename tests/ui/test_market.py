@@ -309,3 +309,31 @@ async def test_a_closed_candle_is_added_live(user: User, ui_platform: UiPlatform
     )
     assert next(iter(user.find(marker="candles-chart").elements)) is element  # no reload
     await chart_agrees(user, ui_platform, "BNBUSDT")
+
+
+async def test_the_chart_draws_the_markets_nearest_levels(
+    user: User, ui_platform: UiPlatform
+) -> None:
+    """The nearest support and resistance zones of ``/symbols/{s}/levels`` are lines on the chart."""
+    await on_market(user, ui_platform)
+    await user.open("/symbol/ETHUSDT")
+    await see(user, "candles-chart")
+
+    def agree() -> bool:
+        api = public(ui_platform, "/symbols/ETHUSDT/levels", interval="1m", limit=1000)
+        lines = {
+            m["name"].split(" ")[0]: m["yAxis"]
+            for m in series(chart(user), "Candles")["markLine"]["data"]
+        }
+        want = {}
+        if api["supports"]:
+            want["support"] = api["supports"][0]["center"]
+        if api["resistances"]:
+            want["resistance"] = api["resistances"][0]["center"]
+        return bool(want) and all(lines.get(k) == v for k, v in want.items())
+
+    # the page reloads its levels every 30 s; a candle closing may move them meanwhile
+    await poll(agree, timeout_s=45, what="the chart's level lines equal the API's nearest zones")
+    user.find(marker="levels-switch").click()
+    names = [m["name"] for m in series(chart(user), "Candles")["markLine"]["data"]]
+    assert not any(n.startswith(("support", "resistance", "pivot")) for n in names)

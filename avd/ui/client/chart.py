@@ -21,6 +21,7 @@ from avd import _core
 from avd.ui import session as sessions
 from avd.ui.api import ServiceError
 from avd.ui.components import candles as cc
+from avd.ui.components import levels as lv
 from avd.ui.components import market_text as fmt
 from avd.ui.components.market_clock import CLOCK
 from avd.ui.layout import DOWN, UP, frame, refusal
@@ -215,16 +216,23 @@ async def symbol_page(symbol: str, interval: str = "1m") -> None:
         periods = cc.engine_periods()
         interval_ms = _core.interval_ms(interval)
 
+        market_levels: list[tuple[str, float, str]] = []
+
         def draw(**extra: Any) -> dict[str, Any]:
+            shown = market_levels if show_market_levels.value else []
             return {
                 "up": UP,
                 "down": DOWN,
                 "interval_ms": interval_ms,
                 "signals": signals,
                 "trades": trade_markers(trades),
-                "levels": trade_levels(trades),
+                "levels": trade_levels(trades) + shown,
                 **extra,
             }
+
+        with ui.row().classes("items-center gap-4 w-full"):
+            show_market_levels = ui.switch("Levels", value=True).mark("levels-switch")
+            level_text = ui.label("").classes("text-sm text-slate-600").mark("market-levels")
 
         levels = ui.label().classes("font-medium").mark("open-levels")
         chart = ui.echart(cc.chart_options(candles, periods, **draw()))
@@ -241,7 +249,9 @@ async def symbol_page(symbol: str, interval: str = "1m") -> None:
             f"Overlays: EMA {periods.ema_fast} and {periods.ema_slow}, Bollinger bands "
             f"({periods.bb_period}, {periods.bb_nbdev:g}) — the engine's periods. Triangles: "
             "signals (green buy, red sell), your entries (blue) and exits (orange); dashed "
-            "lines: your open trades' entry and stop. Scroll or drag the slider to zoom and pan."
+            "lines: your open trades' entry and stop, the nearest support (green) and "
+            "resistance (red) zones and the previous day's pivots (grey). Scroll or drag the "
+            "slider to zoom and pan."
         ).classes("text-slate-500 text-sm")
 
         def show_levels() -> None:
@@ -256,6 +266,24 @@ async def symbol_page(symbol: str, interval: str = "1m") -> None:
             show_levels()
 
         show_levels()
+
+        async def load_levels() -> None:
+            """The market's entry levels (support, resistance, pivots), again every 30 s."""
+            nonlocal market_levels
+            try:
+                view_ = await s.get(
+                    "market", f"/symbols/{symbol}/levels", interval=interval, limit=1000
+                )
+            except ServiceError as e:
+                level_text.set_text(f"Levels: {e.message}")
+                return
+            market_levels = lv.level_lines(view_)
+            level_text.set_text(lv.summary(view_))
+            redraw()
+
+        show_market_levels.on_value_change(lambda _: redraw())
+        await load_levels()
+        ui.timer(30, load_levels, immediate=False)
 
         def apply(e: dict[str, Any]) -> None:
             kind = e.get("type")
