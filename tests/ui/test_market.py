@@ -314,7 +314,7 @@ async def test_a_closed_candle_is_added_live(user: User, ui_platform: UiPlatform
 async def test_the_chart_draws_the_markets_nearest_levels(
     user: User, ui_platform: UiPlatform
 ) -> None:
-    """The nearest support and resistance zones of ``/symbols/{s}/levels`` are lines on the chart."""
+    """The nearest support and resistance of ``/symbols/{s}/levels`` are lines on the chart."""
     await on_market(user, ui_platform)
     await user.open("/symbol/ETHUSDT")
     await see(user, "candles-chart")
