@@ -12,6 +12,7 @@ pub mod fills;
 pub mod history;
 pub mod indicators;
 pub mod patterns;
+pub mod regimes;
 pub mod risk;
 pub mod scoring;
 pub mod signals;
