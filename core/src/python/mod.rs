@@ -7,6 +7,7 @@ pub mod error;
 pub mod fills;
 pub mod indicators;
 pub mod money;
+pub mod regimes;
 pub mod risk;
 pub mod stops;
 pub mod strategy;
@@ -54,6 +55,10 @@ mod _core {
     // -- risk --
     #[pymodule_export]
     use super::risk::{py_size_position, PyPositionSize};
+
+    // -- regimes --
+    #[pymodule_export]
+    use super::regimes::{py_hmm_init, PyGaussianHmmParams, PyRegimeFilter};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
