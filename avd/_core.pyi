@@ -26,6 +26,7 @@ __all__ = [
     "Fill",
     "FillModel",
     "FilterViolation",
+    "GaussianHmmParams",
     "InvalidInputError",
     "InvalidParameterError",
     "LevelTracker",
@@ -37,6 +38,7 @@ __all__ = [
     "PositionSize",
     "PositionState",
     "Progress",
+    "RegimeFilter",
     "Roc",
     "Rsi",
     "SimOrder",
@@ -62,6 +64,7 @@ __all__ = [
     "ema",
     "fibonacci",
     "from_signals",
+    "hmm_init",
     "interval_ms",
     "macd",
     "minus_di",
@@ -936,3 +939,87 @@ def size_position(
     cash: _Dec | None = None,
     max_notional: _Dec | None = None,
 ) -> PositionSize: ...
+
+# -- regimes --
+
+@final
+class GaussianHmmParams:
+    def __new__(
+        cls,
+        covariance_type: str,
+        startprob: NDArray[np.float64],
+        transmat: NDArray[np.float64],
+        means: NDArray[np.float64],
+        covars: NDArray[np.float64],
+    ) -> GaussianHmmParams: ...
+    @property
+    def covariance_type(self) -> str: ...
+    @property
+    def n_components(self) -> int: ...
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def startprob(self) -> NDArray[np.float64]: ...
+    @property
+    def transmat(self) -> NDArray[np.float64]: ...
+    @property
+    def means(self) -> NDArray[np.float64]: ...
+    @property
+    def covars(self) -> NDArray[np.float64]: ...
+    def score(self, x: NDArray[np.float64], lengths: Sequence[int] | None = None) -> float: ...
+    def score_samples(
+        self, x: NDArray[np.float64], lengths: Sequence[int] | None = None
+    ) -> tuple[float, NDArray[np.float64]]: ...
+    def decode(
+        self, x: NDArray[np.float64], lengths: Sequence[int] | None = None
+    ) -> tuple[float, NDArray[np.int64]]: ...
+    def filter_proba(
+        self, x: NDArray[np.float64], lengths: Sequence[int] | None = None
+    ) -> NDArray[np.float64]: ...
+    def fit(
+        self,
+        x: NDArray[np.float64],
+        lengths: Sequence[int] | None = None,
+        *,
+        params: str,
+        n_iter: int,
+        tol: float,
+        startprob_prior: NDArray[np.float64],
+        transmat_prior: NDArray[np.float64],
+        means_prior: NDArray[np.float64],
+        means_weight: float,
+        covars_prior: NDArray[np.float64],
+        covars_weight: float,
+    ) -> tuple[GaussianHmmParams, list[float], bool]: ...
+
+def hmm_init(
+    x: NDArray[np.float64],
+    n_components: int,
+    covariance_type: str,
+    min_covar: float,
+    init_params: str,
+    seed: int,
+) -> tuple[
+    NDArray[np.float64] | None,
+    NDArray[np.float64] | None,
+    NDArray[np.float64] | None,
+    NDArray[np.float64] | None,
+]: ...
+
+@final
+class RegimeFilter:
+    def __new__(cls, params: GaussianHmmParams) -> RegimeFilter: ...
+    def update(self, x: NDArray[np.float64]) -> NDArray[np.float64]: ...
+    def reset(self) -> None: ...
+    @property
+    def probabilities(self) -> NDArray[np.float64]: ...
+    @property
+    def most_likely(self) -> int | None: ...
+    @property
+    def log_likelihood(self) -> float: ...
+    @property
+    def n_seen(self) -> int: ...
+    @property
+    def n_components(self) -> int: ...
+    @property
+    def n_features(self) -> int: ...

@@ -13,6 +13,7 @@ pub mod history;
 pub mod indicators;
 pub mod levels;
 pub mod patterns;
+pub mod regimes;
 pub mod risk;
 pub mod scoring;
 pub mod signals;

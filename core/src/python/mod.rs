@@ -8,6 +8,7 @@ pub mod fills;
 pub mod indicators;
 pub mod levels;
 pub mod money;
+pub mod regimes;
 pub mod risk;
 pub mod stops;
 pub mod strategy;
@@ -59,6 +60,10 @@ mod _core {
     // -- risk --
     #[pymodule_export]
     use super::risk::{py_size_position, PyPositionSize};
+
+    // -- regimes --
+    #[pymodule_export]
+    use super::regimes::{py_hmm_init, PyGaussianHmmParams, PyRegimeFilter};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
