@@ -174,6 +174,7 @@ def replay(
     from avd.domain.events import ContextScoreCalculated, Event, SignalGenerated
     from avd.runtime.hub import EventHub
     from avd.runtime.recorder import read_recording, recorded_inputs
+    from avd.services.market.regimes import RegimeSettings
     from avd.services.market.service import MarketContext
 
     recorded = list(read_recording(directory))
@@ -182,7 +183,7 @@ def replay(
 
     async def main() -> tuple[int, list[SignalGenerated]]:
         hub = EventHub()
-        MarketContext(hub)
+        MarketContext(hub, regimes=RegimeSettings(enabled=False))  # information only
         contexts = 0
         signals: list[SignalGenerated] = []
 

@@ -76,7 +76,7 @@ class Platform:
         self.folder = data_dir(settings.data_dir)
         self.hub = EventHub()
         engine_cfg: EngineConfig = load_engine_config(dict(settings.market.engine))
-        self.market = MarketContext(self.hub, engine_cfg)
+        self.market = MarketContext(self.hub, engine_cfg, regimes=settings.market.regimes)
         client_settings = settings.client
         if client_settings.data_dir is None:
             client_settings = client_settings.model_copy(update={"data_dir": self.folder})
@@ -263,6 +263,7 @@ class Platform:
         await self.health_timer.stop()
         if self.collector is not None:
             await self.collector.stop()
+        await self.market.regimes.stop()
         if self.trade is not None:
             with contextlib.suppress(Exception):
                 await self.trade.stop()

@@ -232,6 +232,31 @@ def routes(
         return JSON({"symbol": symbol, "interval": q.interval, **view})
 
     @operation(
+        "A symbol's market regime: states, transitions, current probabilities",
+        query=m.RegimeQuery,
+        errors=(400, 404, 409),
+        tags=("market",),
+        description="A Gaussian HMM on (log return, realized volatility), refitted on a "
+        "rolling window and filtered causally on each closed candle; states named by "
+        "volatility, calm first (see the README's Regimes).",
+    )
+    async def regime(request: Request) -> Response:
+        symbol = request.path_params["symbol"].upper()
+        q: m.RegimeQuery = _query(m.RegimeQuery, request)
+        tracked(symbol, q.interval)
+        view = market.regimes.view((symbol, q.interval))
+        if view is None:
+            s = market.regimes.settings
+            raise ApiError(
+                409,
+                f"no regime model for {symbol} {q.interval} yet: the first fit needs "
+                f"{s.window // 2 + s.vol_window + 1} closed candles"
+                + ("" if s.enabled else " (regime detection is off: market.regimes.enabled)"),
+                error="no_regime_yet",
+            )
+        return JSON({"symbol": symbol, "interval": q.interval, **view})
+
+    @operation(
         "Recent trade signals",
         query=m.SignalsQuery,
         response=m.SignalsResponse,
@@ -279,6 +304,7 @@ def routes(
         Route("/symbols/contexts", contexts, methods=["GET"]),
         Route("/symbols/{symbol}/candles", candles, methods=["GET"]),
         Route("/symbols/{symbol}/levels", levels, methods=["GET"]),
+        Route("/symbols/{symbol}/regime", regime, methods=["GET"]),
         Route("/signals", signals, methods=["GET"]),
         Route("/health", health_route, methods=["GET"]),
         WebSocketRoute("/stream", stream),

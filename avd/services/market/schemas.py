@@ -33,6 +33,14 @@ class CandlesQuery(BaseModel):
     limit: int = Field(100, ge=1, le=5000)
 
 
+class RegimeQuery(BaseModel):
+    """Parameters of ``GET /symbols/{symbol}/regime``."""
+
+    model_config = {"extra": "forbid"}
+
+    interval: str = "1m"
+
+
 class LevelsQuery(BaseModel):
     """Parameters of ``GET /symbols/{symbol}/levels``."""
 
@@ -71,6 +79,9 @@ class ContextRow(BaseModel):
     signal_state: dict[str, Any]
     last_price: float | None = None
     updated_at: float | None = None
+    regime: str | None = Field(
+        None, description="the most likely market regime (calm .. volatile), null before a fit"
+    )
 
 
 class ContextsResponse(BaseModel):

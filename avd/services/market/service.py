@@ -30,6 +30,7 @@ from avd.domain.events import (
 )
 from avd.engine import EngineConfig, MarketEngine
 from avd.history import Candles
+from avd.services.market.regimes import RegimeBook, RegimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +79,16 @@ class MarketContext:
     """Engine + hub wiring + the state the API serves."""
 
     def __init__(
-        self, hub: EventBus, config: EngineConfig | None = None, *, keep_signals: int = 1000
+        self,
+        hub: EventBus,
+        config: EngineConfig | None = None,
+        *,
+        keep_signals: int = 1000,
+        regimes: RegimeSettings | None = None,
     ) -> None:
         self.hub = hub
+        #: each stream's market regime (information only: the score ignores it)
+        self.regimes = RegimeBook(regimes)
         self.engine = MarketEngine(config)
         self.signals: deque[SignalGenerated] = deque(maxlen=keep_signals)
         self.activity: dict[tuple[str, str], SymbolActivity] = {}
@@ -114,6 +122,7 @@ class MarketContext:
         act.last_price = k.close
         act.updated_at = time.time()
         if k.closed:
+            self.regimes.on_close((k.symbol, k.interval), k.close)
             await self.hub.publish(CandleEvaluated(kline=k))
         for e in events:
             if isinstance(e, ContextScore):
@@ -136,6 +145,7 @@ class MarketContext:
     def _load(self, candles: Candles) -> None:
         result = self.engine.on_candles(candles)
         act = self.activity.setdefault((candles.symbol, candles.interval), SymbolActivity())
+        self.regimes.load((candles.symbol, candles.interval), candles.close)
         if len(candles):
             act.last_price = float(candles.close[-1])
             act.updated_at = time.time()
@@ -171,6 +181,7 @@ class MarketContext:
                     if act.last_price is not None
                     else state["last_price"],
                     "updated_at": act.updated_at,
+                    "regime": self.regimes.label((symbol, interval)),
                 }
             )
         return out

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from avd import _core
+from avd.services.market.regimes import RegimeSettings
 
 
 class MarketSection(BaseModel):
@@ -28,6 +29,8 @@ class MarketSection(BaseModel):
     warmup_bars: int = Field(300, ge=1, le=5000)
     silence_timeout_s: float = Field(30.0, gt=0)
     max_streams_per_connection: int = Field(200, ge=1, le=1024)
+    #: regime detection (a Gaussian HMM per stream; see ``regimes.py``)
+    regimes: RegimeSettings = Field(default_factory=RegimeSettings)
 
 
 class CollectorSettings(BaseModel):
