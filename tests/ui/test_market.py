@@ -337,3 +337,23 @@ async def test_the_chart_draws_the_markets_nearest_levels(
     user.find(marker="levels-switch").click()
     names = [m["name"] for m in series(chart(user), "Candles")["markLine"]["data"]]
     assert not any(n.startswith(("support", "resistance", "pivot")) for n in names)
+
+
+async def test_the_table_names_each_symbols_regime(user: User, ui_platform: UiPlatform) -> None:
+    """The Regime column is the market service's most likely regime of the stream."""
+    await on_market(user, ui_platform)
+
+    def agree() -> bool:
+        api = {k: r.get("regime") for k, r in api_rows(ui_platform).items()}
+        page = {k: r.get("regime_text") for k, r in page_rows(user).items()}
+        fitted = {k: v for k, v in api.items() if v}
+        return bool(fitted) and all(page.get(k) == v for k, v in fitted.items())
+
+    # the page re-reads the contexts every 5 s; a refit may change a regime meanwhile
+    await poll(agree, timeout_s=60, what="the page's regimes equal the API's")
+    assert {r["regime_text"] for r in page_rows(user).values()} <= {
+        "calm",
+        "normal",
+        "volatile",
+        "—",
+    }

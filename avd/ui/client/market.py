@@ -41,6 +41,7 @@ COLUMNS: list[dict[str, Any]] = [
     {"name": "score", "label": "Score", "field": "score", "sortable": True, "align": "left"},
     {"name": "pattern", "label": "Pattern", "field": "pattern", "sortable": True, "align": "left"},
     {"name": "direction", "label": "Direction", "field": "direction", "sortable": True},
+    {"name": "regime", "label": "Regime", "field": "regime_text", "sortable": True},
     {"name": "components", "label": "Components", "field": "components_text", "align": "left"},
     {"name": "signal", "label": "Signal state", "field": "signal_text", "align": "left"},
     {"name": "price", "label": "Last price", "field": "price_text", "sortable": True},
@@ -92,6 +93,7 @@ def context_row(c: dict[str, Any]) -> dict[str, Any]:
     row["components_text"] = fmt.components(c.get("components"))
     row["bars"] = fmt.component_bars(c.get("components"))
     row["signal_text"] = fmt.signal_state(c)
+    row["regime_text"] = c.get("regime") or "—"
     row["price_text"] = fmt.price(c.get("last_price"))
     row["candle_text"] = fmt.utc_time(c.get("timestamp"))
     updated = c.get("updated_at")
@@ -180,6 +182,8 @@ class MarketTable:
                 held["last_action"] = c.get("last_action")
                 held["last_signal_at"] = c.get("last_signal_at")
                 held["signal_text"] = fmt.signal_state(held)
+                held["regime"] = c.get("regime")
+                held["regime_text"] = c.get("regime") or "—"
                 continue
             self.rows[row["key"]] = row
             if isinstance(c.get("updated_at"), int | float) and c.get("timestamp"):
