@@ -100,19 +100,22 @@ class StreamRegime:
     def __post_init__(self) -> None:
         s = self.settings
         self.closes = deque(maxlen=s.window + s.vol_window + 1)
+        self.returns: deque[float] = deque(maxlen=s.vol_window)
 
     def add(self, close: float) -> None:
-        """One closed candle: advance the filter."""
+        """One closed candle: advance the filter (O(vol_window) in Python, O(K^2) in Rust)."""
         if not (close > 0 and math.isfinite(close)):
             return
+        if self.closes:
+            self.returns.append(math.log(close / self.closes[-1]))
         self.closes.append(close)
         self.since_fit += 1
         self.seen += 1
-        if self.filter is not None and len(self.closes) > self.settings.vol_window:
-            tail = np.fromiter(self.closes, float)[-(self.settings.vol_window + 1) :]
-            x = features(tail, self.settings.vol_window)
-            if len(x):
-                self.filter.update(x[-1])
+        n = len(self.returns)
+        if self.filter is not None and n == self.settings.vol_window:
+            mean = math.fsum(self.returns) / n
+            vol = math.sqrt(math.fsum((r - mean) ** 2 for r in self.returns) / (n - 1))
+            self.filter.update(np.array((self.returns[-1], vol)))
 
     def due(self) -> bool:
         """Whether a refit should start now."""
