@@ -76,7 +76,9 @@ class Platform:
         self.folder = data_dir(settings.data_dir)
         self.hub = EventHub()
         engine_cfg: EngineConfig = load_engine_config(dict(settings.market.engine))
-        self.market = MarketContext(self.hub, engine_cfg, regimes=settings.market.regimes)
+        self.market = MarketContext(
+            self.hub, engine_cfg, regimes=settings.market.regimes, scanner=settings.market.scanner
+        )
         client_settings = settings.client
         if client_settings.data_dir is None:
             client_settings = client_settings.model_copy(update={"data_dir": self.folder})

@@ -257,6 +257,32 @@ def routes(
         return JSON({"symbol": symbol, "interval": q.interval, **view})
 
     @operation(
+        "The market scanner: tracked streams ranked by context score and market quality",
+        query=m.ScannerQuery,
+        errors=(400,),
+        tags=("market",),
+        description="Rows `rank`, `symbol`, `interval`, `score` (context score x (0.5 + 0.5 "
+        "quality)), `context_score`, `quality`, `pattern`, `direction`, `regime`, `price`, "
+        "`quote_volume_24h`, `volatility` (%), `stability`, `spread`, `age_days`, best first, "
+        "after the `market.scanner` filters; recomputed once a newer candle has closed.",
+    )
+    async def scanner(request: Request) -> Response:
+        q: m.ScannerQuery = _query(m.ScannerQuery, request)
+        try:
+            ms = int(_core.interval_ms(q.interval))
+        except ValueError as exc:
+            raise ApiError(400, str(exc), error="bad_parameters") from None
+
+        async def fetch(symbol: str, interval: str, limit: int) -> dict[str, Any] | None:
+            cols: dict[str, Any] = await recent(symbol, interval, limit)
+            return {k: v[-limit:] for k, v in cols.items() if hasattr(v, "__len__")}
+
+        rows, at = await market.scanner.rows(q.interval, ms, market.contexts(), fetch)
+        return JSON(
+            {"interval": q.interval, "computed_at": at, "count": len(rows), "rows": rows[: q.top]}
+        )
+
+    @operation(
         "Recent trade signals",
         query=m.SignalsQuery,
         response=m.SignalsResponse,
@@ -305,6 +331,7 @@ def routes(
         Route("/symbols/{symbol}/candles", candles, methods=["GET"]),
         Route("/symbols/{symbol}/levels", levels, methods=["GET"]),
         Route("/symbols/{symbol}/regime", regime, methods=["GET"]),
+        Route("/scanner", scanner, methods=["GET"]),
         Route("/signals", signals, methods=["GET"]),
         Route("/health", health_route, methods=["GET"]),
         WebSocketRoute("/stream", stream),

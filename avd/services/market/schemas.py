@@ -33,6 +33,15 @@ class CandlesQuery(BaseModel):
     limit: int = Field(100, ge=1, le=5000)
 
 
+class ScannerQuery(BaseModel):
+    """Parameters of ``GET /scanner``."""
+
+    model_config = {"extra": "forbid"}
+
+    interval: str = "1m"
+    top: int = Field(20, ge=1, le=1000)
+
+
 class RegimeQuery(BaseModel):
     """Parameters of ``GET /symbols/{symbol}/regime``."""
 

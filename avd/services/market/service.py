@@ -31,6 +31,7 @@ from avd.domain.events import (
 from avd.engine import EngineConfig, MarketEngine
 from avd.history import Candles
 from avd.services.market.regimes import RegimeBook, RegimeSettings
+from avd.services.market.scanner import Scanner, ScannerSettings
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,11 @@ class MarketContext:
         *,
         keep_signals: int = 1000,
         regimes: RegimeSettings | None = None,
+        scanner: ScannerSettings | None = None,
     ) -> None:
         self.hub = hub
+        #: the tracked streams ranked by score and market quality (``GET /scanner``)
+        self.scanner = Scanner(scanner)
         #: each stream's market regime (information only: the score ignores it)
         self.regimes = RegimeBook(regimes)
         self.engine = MarketEngine(config)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from avd import _core
 from avd.services.market.regimes import RegimeSettings
+from avd.services.market.scanner import ScannerSettings
 
 
 class MarketSection(BaseModel):
@@ -31,6 +32,8 @@ class MarketSection(BaseModel):
     max_streams_per_connection: int = Field(200, ge=1, le=1024)
     #: regime detection (a Gaussian HMM per stream; see ``regimes.py``)
     regimes: RegimeSettings = Field(default_factory=RegimeSettings)
+    #: the scanner's filters (see ``scanner.py``)
+    scanner: ScannerSettings = Field(default_factory=ScannerSettings)
 
 
 class CollectorSettings(BaseModel):
