@@ -357,3 +357,18 @@ async def test_the_table_names_each_symbols_regime(user: User, ui_platform: UiPl
         "volatile",
         "—",
     }
+
+
+async def test_the_scanner_panel_shows_the_apis_ranking(
+    user: User, ui_platform: UiPlatform
+) -> None:
+    await on_market(user, ui_platform)
+
+    def agree() -> bool:
+        api = [r["symbol"] for r in public(ui_platform, "/scanner", interval="1m", top=10)["rows"]]
+        found = user.find(marker="scanner-table").elements
+        page = [r["symbol"] for r in next(iter(found)).rows]  # type: ignore[attr-defined]
+        return bool(api) and page == api
+
+    # the panel re-reads every 10 s; the ranking moves when a candle closes
+    await poll(agree, timeout_s=45, what="the panel's order equals GET /scanner's")

@@ -21,6 +21,7 @@ from nicegui import ui
 
 from avd.ui import session as sessions
 from avd.ui.api import ServiceError
+from avd.ui.client.scanner_panel import scanner_panel
 from avd.ui.components import market_text as fmt
 from avd.ui.components.market_clock import CLOCK
 from avd.ui.layout import DOWN, UP, frame, refusal
@@ -304,6 +305,7 @@ async def market_page() -> None:
         filter_bar(filters, lambda: holder[0].show() if holder else None)
         table = MarketTable(filters)
         holder.append(table)
+        await scanner_panel(s)
         ui.label("Recent signals").classes("text-lg font-semibold mt-4")
         signals = signals_table()
         try:
