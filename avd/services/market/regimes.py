@@ -3,7 +3,7 @@
 For each tracked stream (symbol, interval) the service keeps the newest
 closes and, from them, two features per closed candle: the log return and
 the realized volatility (the standard deviation of the last
-``vol_window`` log returns). Every ``refit_every`` closed candles (and once
+``vol_window`` log returns), both in basis points. Every ``refit_every`` closed candles (and once
 the window is first full) it fits :class:`avd.regimes.GaussianHMM` on the
 window in a worker thread: ``starts`` random starts (seeds 0, 1, ...), the
 best log-likelihood kept, a non-converged fit logged. The states are then
@@ -70,9 +70,15 @@ def state_names(k: int) -> list[str]:
     return [f"state {i}" for i in range(k)]
 
 
+#: features are in basis points: hmmlearn's default covariance prior (0.01, an
+#: absolute variance) would swamp one-candle returns measured as fractions
+BPS = 1e4
+
+
 def features(closes: np.ndarray[Any, Any], vol_window: int) -> np.ndarray[Any, Any]:
-    """(log return, realized volatility) of each close that has ``vol_window`` returns behind it."""
-    r = np.diff(np.log(closes))
+    """(log return, realized volatility), in basis points, of each close with ``vol_window``
+    returns behind it."""
+    r = np.diff(np.log(closes)) * BPS
     if r.size < vol_window:
         return np.empty((0, 2))
     windows = np.lib.stride_tricks.sliding_window_view(r, vol_window)
@@ -107,7 +113,7 @@ class StreamRegime:
         if not (close > 0 and math.isfinite(close)):
             return
         if self.closes:
-            self.returns.append(math.log(close / self.closes[-1]))
+            self.returns.append(math.log(close / self.closes[-1]) * BPS)
         self.closes.append(close)
         self.since_fit += 1
         self.seen += 1
@@ -164,9 +170,9 @@ class StreamRegime:
             states.append(
                 {
                     "label": name,
-                    "mean_return": float(self.model.means_[i, 0]),
-                    "return_std": math.sqrt(var_r),
-                    "volatility": float(self.model.means_[i, 1]),
+                    "mean_return_bps": float(self.model.means_[i, 0]),
+                    "return_std_bps": math.sqrt(var_r),
+                    "volatility_bps": float(self.model.means_[i, 1]),
                 }
             )
         trans = np.asarray(self.model.transmat_)[np.ix_(o, o)]

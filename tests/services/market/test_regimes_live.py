@@ -38,7 +38,7 @@ def test_the_filter_after_a_fit_is_hmmlearns_posterior_of_the_last_candle(
     assert view is not None and st.model is not None
     names = [s["label"] for s in view["states"]]
     assert names == ["calm", "normal", "volatile"]
-    vols = [s["volatility"] for s in view["states"]]
+    vols = [s["volatility_bps"] for s in view["states"]]
     assert vols == sorted(vols)  # named by volatility, calm first
 
     ref = Reference(3, "diag", init_params="", params="")
