@@ -159,22 +159,27 @@ def test_the_hand_computed_series_has_one_crossing_of_each_kind_per_leg() -> Non
 
 
 @pytest.mark.parametrize(
-    ("rule", "sell", "buy"), [("rsi", "rsi-", "rsi+"), ("macd_cross", "x-", "x+"), ("hist_turn", "t-", "t+")]
+    ("rule", "sell", "buy"),
+    [("rsi", "rsi-", "rsi+"), ("macd_cross", "x-", "x+"), ("hist_turn", "t-", "t+")],
 )
 def test_each_rule_alone_fires_on_the_bar_of_its_crossing(rule: str, sell: str, buy: str) -> None:
     ev = events()
     got, signals = run(only(rule))
-    want = sorted([("SELL", b) for b in ev[sell]] + [("BUY", b) for b in ev[buy]], key=lambda x: x[1])
+    want = sorted(
+        [("SELL", b) for b in ev[sell]] + [("BUY", b) for b in ev[buy]], key=lambda x: x[1]
+    )
     assert got == want
     assert all(s.strategy == "rsi_macd" and s.rules == [rule] and s.score == 100.0 for s in signals)
 
 
 def test_rsi_leaving_oversold_and_overbought_is_explained_with_its_numbers() -> None:
     r = wilder_rsi(closes())
-    got, signals = run(only("rsi"))
+    _, signals = run(only("rsi"))
     sell, buy = signals
     assert sell.reason.startswith("rsi_macd short: score 100.0; ")
-    assert f"RSI left overbought: {r[61]:.2f} -> {r[62]:.2f} down through 70 (this bar)" in sell.reason
+    assert (
+        f"RSI left overbought: {r[61]:.2f} -> {r[62]:.2f} down through 70 (this bar)" in sell.reason
+    )
     assert buy.reason.startswith("rsi_macd long: score 100.0; ")
     assert f"RSI left oversold: {r[86]:.2f} -> {r[87]:.2f} up through 30 (this bar)" in buy.reason
     # the context the signal was taken in is still told
@@ -211,8 +216,13 @@ def test_the_engine_state_reports_the_strategy_score() -> None:
     e.on_candles(candles())
     s = e.state("BTCUSDT", "1m")["signal_score"]
     # on the last bar the latest event (the turn down of bar 101) has expired
-    assert s == {"strategy": "rsi_macd", "score": 0.0, "direction": "neutral", "context": 0.0, "rules": 0.0}
-    assert MarketEngine().state is not None
+    assert s == {
+        "strategy": "rsi_macd",
+        "score": 0.0,
+        "direction": "neutral",
+        "context": 0.0,
+        "rules": 0.0,
+    }
     d = MarketEngine(SHORT_WARMUP)
     d.on_candles(candles())
     assert d.state("BTCUSDT", "1m")["signal_score"] is None
@@ -230,19 +240,33 @@ def test_the_context_strategy_is_the_default_and_unchanged() -> None:
     [
         ({"strategy": "macd"}, 'unknown strategy "macd"'),
         ({"strategy": "mix"}, "needs its weights"),
-        ({"strategy": {"mix": {"context": -0.2, "rsi_macd": 1}}}, "strategy.mix.context must be within"),
-        ({"strategy": {"mix": {"context": 0, "rsi_macd": 0}}}, "strategy.mix weights must not all be zero"),
-        ({"strategy": {"mix": {"context": 0.5, "rsi": 0.5}}}, 'strategy.mix: unknown strategy "rsi"'),
+        (
+            {"strategy": {"mix": {"context": -0.2, "rsi_macd": 1}}},
+            "strategy.mix.context must be within",
+        ),
+        (
+            {"strategy": {"mix": {"context": 0, "rsi_macd": 0}}},
+            "strategy.mix weights must not all be zero",
+        ),
+        (
+            {"strategy": {"mix": {"context": 0.5, "rsi": 0.5}}},
+            'strategy.mix: unknown strategy "rsi"',
+        ),
         ({"strategy": {"mix": {"context": "0.5"}}}, "strategy.mix.context must be a number"),
         ({"strategy": {"blend": {"context": 1}}}, 'the one key "mix"'),
-        ({"rsi_macd": {"weights": {"rsi": 0, "macd_cross": 0, "hist_turn": 0}}}, "must not all be zero"),
+        (
+            {"rsi_macd": {"weights": {"rsi": 0, "macd_cross": 0, "hist_turn": 0}}},
+            "must not all be zero",
+        ),
         ({"rsi_macd": {"weights": {"rsi": -1}}}, "rsi_macd.weights.rsi must be within"),
         ({"rsi_macd": {"weights": {"volume": 1}}}, "volume"),
         ({"rsi_macd": {"oversold": 70, "overbought": 30}}, "rsi_macd.oversold (70) must be below"),
         ({"rsi_macd": {"window": 0}}, "rsi_macd.window must be within"),
     ],
 )
-def test_bad_strategy_configs_are_refused_with_what_is_wrong(config: dict[str, Any], message: str) -> None:
+def test_bad_strategy_configs_are_refused_with_what_is_wrong(
+    config: dict[str, Any], message: str
+) -> None:
     with pytest.raises(ConfigError) as e:
         MarketEngine(config)
     assert message in str(e.value)
@@ -263,7 +287,9 @@ def test_a_mix_round_trips_and_weights_both_scores() -> None:
         side = -1 if s.side == "SELL" else 1
         ctx_part = ctx if d == side else 0.0
         assert s.strategy == "mix" and s.score >= 70.0
-        assert s.reason.startswith(f"mix {'short' if side < 0 else 'long'}: score {s.score:.1f} = 0.60 x context ")
+        assert s.reason.startswith(
+            f"mix {'short' if side < 0 else 'long'}: score {s.score:.1f} = 0.60 x context "
+        )
         assert s.score == pytest.approx(0.6 * ctx_part + 0.4 * rules_score(s.rules))
 
 

@@ -381,4 +381,24 @@ mod tests {
         assert!(e.to_string().contains("ema_fast"), "{e}");
         assert!(EngineConfig::from_json("not json").is_err());
     }
+
+    #[test]
+    fn strategies_and_their_rules_are_read_and_checked() {
+        let cfg = EngineConfig::from_json(r#"{"strategy": {"mix": {"context": 0.6, "rsi_macd": 0.4}}}"#).unwrap();
+        assert_eq!(cfg.strategy, Strategy::Mix { context: 0.6, rsi_macd: 0.4 });
+        assert_eq!(EngineConfig::from_json(&cfg.to_json()).unwrap(), cfg);
+        assert_eq!(EngineConfig::default().strategy, Strategy::Context);
+        for (text, needle) in [
+            (r#"{"strategy": "momentum"}"#, r#"unknown strategy "momentum""#),
+            (r#"{"strategy": {"mix": {"context": -1}}}"#, "strategy.mix.context must be within"),
+            (r#"{"rsi_macd": {"oversold": 80}}"#, "rsi_macd.oversold (80) must be below rsi_macd.overbought (70)"),
+            (r#"{"rsi_macd": {"window": 0}}"#, "rsi_macd.window"),
+            (r#"{"rsi_macd": {"weights": {"rsi": 0, "macd_cross": 0, "hist_turn": 0}}}"#, "must not all be zero"),
+            (r#"{"rsi_macd": {"weights": {"rsi": -0.1}}}"#, "rsi_macd.weights.rsi"),
+            (r#"{"rsi_macd": {"level": 30}}"#, "level"),
+        ] {
+            let e = EngineConfig::from_json(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
 }

@@ -232,7 +232,8 @@ mod tests {
         let sigs = signals(Strategy::RsiMacd);
         assert!(sigs.len() >= 3, "{}", sigs.len());
         for s in &sigs {
-            let want = if s.side == Side::Buy { crate::patterns::Direction::Long } else { crate::patterns::Direction::Short };
+            let want =
+                if s.side == Side::Buy { crate::patterns::Direction::Long } else { crate::patterns::Direction::Short };
             let rules: Vec<_> = s.rules().collect();
             // the default weights (0.4, 0.4, 0.2) reach 70 only with both crossings
             assert!(rules.len() >= 2 && rules.iter().all(|r| r.direction == want), "{}", s.reason());

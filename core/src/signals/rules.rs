@@ -256,7 +256,11 @@ mod tests {
 
     #[test]
     fn an_event_counts_for_the_window_then_expires() {
-        let cfg = RsiMacdConfig { window: 3, weights: RuleWeights { rsi: 1.0, macd_cross: 1.0, hist_turn: 2.0 }, ..RsiMacdConfig::default() };
+        let cfg = RsiMacdConfig {
+            window: 3,
+            weights: RuleWeights { rsi: 1.0, macd_cross: 1.0, hist_turn: 2.0 },
+            ..RsiMacdConfig::default()
+        };
         let mut r = RsiMacdRules::new(&cfg);
         let mut scores = vec![];
         // RSI leaves oversold on bar 2; the histogram stays flat at -1 (no events)

@@ -210,7 +210,10 @@ mod tests {
             (r#"{"mix": {}}"#, "names no strategy"),
             (r#"{"mix": {"context": 0.5, "macd": 0.5}}"#, r#"unknown strategy "macd""#),
             (r#"{"mix": {"context": "a lot"}}"#, "strategy.mix.context must be a number"),
-            (r#"{"mix": {"context": -0.5, "rsi_macd": 1}}"#, "strategy.mix.context must be within [0, 1000000], got -0.5"),
+            (
+                r#"{"mix": {"context": -0.5, "rsi_macd": 1}}"#,
+                "strategy.mix.context must be within [0, 1000000], got -0.5",
+            ),
             (r#"{"mix": {"context": 0, "rsi_macd": 0}}"#, "must not all be zero"),
         ] {
             let e = parse(text).unwrap_err();

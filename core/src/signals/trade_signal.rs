@@ -1,9 +1,9 @@
 //! `TradeSignal {symbol, side, confidence 0..1, reason, generated_at}`.
 use std::sync::Arc;
 
+use super::{RuleEvent, SignalScore, Strategy};
 use crate::candles::Interval;
 use crate::patterns::{Direction, Features, Pattern};
-use super::{RuleEvent, SignalScore, Strategy};
 use crate::scoring::Components;
 
 /// Buy or sell.
