@@ -9,6 +9,10 @@
 //!   at or above the entry threshold and no cooldown is running; firing
 //!   disarms it and starts the cooldown: the next `cooldown_bars` closed
 //!   bars fire nothing, on either side.
+//!
+//! The score is the context's ([`SignalEvaluator::evaluate`]) or, for the
+//! `rsi_macd` strategy and mixes, the strategy's [`SignalScore`]
+//! ([`SignalEvaluator::evaluate_strategy`]); the rules above are the same.
 use std::fmt::Write as _;
 
 use super::{Evidence, RsiMacdRules, Side, SignalScore, Strategy, StrategyEvidence, TradeSignal};

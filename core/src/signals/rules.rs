@@ -285,6 +285,36 @@ mod tests {
     }
 
     #[test]
+    fn events_are_worded_with_their_numbers_and_age() {
+        let mut out = String::new();
+        let e =
+            RuleEvent { rule: Rule::Rsi, direction: Direction::Long, bar: 7, values: [28.414, 31.066, 30.0, f64::NAN] };
+        e.describe(7, &mut out);
+        assert_eq!(out, "RSI left oversold: 28.41 -> 31.07 up through 30 (this bar)");
+        out.clear();
+        let e = RuleEvent {
+            rule: Rule::MacdCross,
+            direction: Direction::Short,
+            bar: 5,
+            values: [12.5, -3.25, 1234.5678, 1237.8178],
+        };
+        e.describe(7, &mut out);
+        assert_eq!(
+            out,
+            "MACD crossed below its signal line: MACD 1234.57 vs signal 1237.82 (histogram +12.5000 -> -3.25000) (2 bars ago)"
+        );
+        out.clear();
+        let e = RuleEvent {
+            rule: Rule::HistTurn,
+            direction: Direction::Long,
+            bar: 6,
+            values: [-0.002, -0.003, -0.0025, f64::NAN],
+        };
+        e.describe(7, &mut out);
+        assert_eq!(out, "MACD histogram turned up: -0.00200000, -0.00300000, -0.00250000 (1 bar ago)");
+    }
+
+    #[test]
     fn warm_up_nans_fire_nothing() {
         let out = fired(&RsiMacdConfig::default(), &[(f64::NAN, f64::NAN), (f64::NAN, f64::NAN), (35.0, 1.0)]);
         assert!(out.iter().all(Vec::is_empty), "{out:?}");

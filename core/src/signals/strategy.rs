@@ -166,7 +166,8 @@ impl SignalScore {
     #[must_use]
     pub fn combine(strategy: Strategy, ctx: &ContextScore, rules: &RsiMacdRules) -> Self {
         let (wc, wr) = strategy.weights();
-        let ctx_on = |d: Direction| if ctx.direction == d { ctx.score } else { 0.0 };
+        // the context counts only where weighted (`rsi_macd` never reads it)
+        let ctx_on = |d: Direction| if wc > 0.0 && ctx.direction == d { ctx.score } else { 0.0 };
         let (rules_long, rules_short) = rules.scores();
         let long = wc * ctx_on(Direction::Long) + wr * rules_long;
         let short = wc * ctx_on(Direction::Short) + wr * rules_short;
@@ -219,6 +220,44 @@ mod tests {
             let e = parse(text).unwrap_err();
             assert!(e.contains(needle), "{text}: {e}");
         }
+    }
+
+    fn ctx(score: f64, direction: Direction) -> ContextScore {
+        ContextScore {
+            symbol: "BTCUSDT".into(),
+            interval: crate::candles::Interval::H1,
+            score,
+            direction,
+            pattern: crate::patterns::Pattern::Trend,
+            pattern_strength: 1.0,
+            components: crate::scoring::Components::default(),
+            timestamp: 0,
+            close: 100.0,
+        }
+    }
+
+    #[test]
+    fn a_mix_weights_each_side_and_the_higher_side_wins() {
+        let mut rules = RsiMacdRules::new(&crate::config::RsiMacdConfig::default());
+        let none = SignalScore::combine(Strategy::RsiMacd, &ctx(90.0, Direction::Short), &rules);
+        assert_eq!((none.direction, none.score), (Direction::Neutral, 0.0));
+        // RSI leaves oversold and MACD crosses up on the same bar: rules long 80
+        for (rsi, hist) in [(25.0, -1.0), (35.0, 1.0)] {
+            rules.update(rsi, &crate::indicators::MacdOutput { macd: hist, signal: 0.0, hist });
+        }
+        let short_ctx = ctx(50.0, Direction::Short);
+        let r = SignalScore::combine(Strategy::RsiMacd, &short_ctx, &rules);
+        assert_eq!((r.direction, r.score, r.context, r.rules), (Direction::Long, 80.0, 0.0, 80.0));
+        // long 0.4 x 80 = 32 against short 0.6 x 50 = 30
+        let m = SignalScore::combine(Strategy::Mix { context: 0.6, rsi_macd: 0.4 }, &short_ctx, &rules);
+        assert_eq!((m.direction, m.context, m.rules), (Direction::Long, 0.0, 80.0));
+        assert!((m.score - 32.0).abs() < 1e-12, "{m:?}");
+        let m =
+            SignalScore::combine(Strategy::Mix { context: 0.6, rsi_macd: 0.4 }, &ctx(70.0, Direction::Long), &rules);
+        assert!((m.score - (0.6 * 70.0 + 0.4 * 80.0)).abs() < 1e-12 && m.context == 70.0, "{m:?}");
+        // the context strategy's NaN never leaks into the rules' score
+        let n = SignalScore::combine(Strategy::RsiMacd, &ctx(f64::NAN, Direction::Long), &rules);
+        assert_eq!(n.score, 80.0);
     }
 
     #[test]
