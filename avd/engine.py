@@ -194,7 +194,12 @@ class MarketEngine:
         return self._e.indicators(symbol, interval)
 
     def state(self, symbol: str, interval: str) -> dict[str, Any]:
-        """Signal state (armed sides, cooldown), counters and last price of a stream."""
+        """Signal state (armed sides, cooldown), counters and last price of a stream.
+
+        ``signal_score`` is the strategy's latest score (``strategy``,
+        ``score``, ``direction``, ``context``, ``rules``), None for the
+        ``"context"`` strategy.
+        """
         return self._e.state(symbol, interval)
 
     def candles(self, symbol: str, interval: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use avd_core::candles::{Candle, Interval};
-use avd_core::config::EngineConfig;
+use avd_core::config::{EngineConfig, Strategy};
 use avd_core::engine::{KlineColumns, MarketEngine};
 use avd_core::history::{read_candle_file, CandleColumns};
 use avd_core::patterns::FeatureSet;
@@ -40,26 +40,31 @@ fn pipeline(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(20));
 
-    group.bench_function("on_kline", |b| {
-        b.iter(|| {
-            let mut engine = MarketEngine::new(EngineConfig::default()).unwrap();
-            let id = engine.track("BTCUSDT", Interval::M1).unwrap();
-            let mut signals = 0usize;
-            for i in 0..n {
-                let candle = Candle::ohlcv(
-                    bars.open_time[i],
-                    bars.open[i],
-                    bars.high[i],
-                    bars.low[i],
-                    bars.close[i],
-                    bars.volume[i],
-                );
-                let step = engine.on_kline(id, &candle, true, true).unwrap();
-                signals += usize::from(step.signal.is_some());
-            }
-            black_box(signals)
-        });
-    });
+    let per_kline = |cfg: &EngineConfig| {
+        let mut engine = MarketEngine::new(cfg.clone()).unwrap();
+        let id = engine.track("BTCUSDT", Interval::M1).unwrap();
+        let mut signals = 0usize;
+        for i in 0..n {
+            let candle = Candle::ohlcv(
+                bars.open_time[i],
+                bars.open[i],
+                bars.high[i],
+                bars.low[i],
+                bars.close[i],
+                bars.volume[i],
+            );
+            let step = engine.on_kline(id, &candle, true, true).unwrap();
+            signals += usize::from(step.signal.is_some());
+        }
+        signals
+    };
+    let default = EngineConfig::default();
+    group.bench_function("on_kline", |b| b.iter(|| black_box(per_kline(&default))));
+    // the other strategies (issue 13): the RSI/MACD rules, alone and mixed with the context
+    let rsi_macd = EngineConfig { strategy: Strategy::RsiMacd, ..EngineConfig::default() };
+    group.bench_function("on_kline_rsi_macd", |b| b.iter(|| black_box(per_kline(&rsi_macd))));
+    let mix = EngineConfig { strategy: Strategy::Mix { context: 0.6, rsi_macd: 0.4 }, ..EngineConfig::default() };
+    group.bench_function("on_kline_mix", |b| b.iter(|| black_box(per_kline(&mix))));
 
     // the feature set alone (every indicator, no buffer, patterns or scoring)
     group.bench_function("features_only", |b| {

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
+pub use crate::signals::Strategy;
 
 /// Everything the [`crate::engine::MarketEngine`] needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,11 @@ pub struct EngineConfig {
     pub scoring: ScoringConfig,
     /// Signal thresholds, hysteresis and cooldown.
     pub signals: SignalConfig,
+    /// Which score becomes signals: the context (default), the RSI/MACD
+    /// rules, or a weighted mix of both.
+    pub strategy: Strategy,
+    /// The RSI/MACD rules (used by the `rsi_macd` strategy and mixes).
+    pub rsi_macd: RsiMacdConfig,
 }
 
 /// Indicator periods used by the feature set.
@@ -108,6 +114,37 @@ pub struct SignalConfig {
     pub short: bool,
 }
 
+/// The RSI/MACD rules of the `rsi_macd` strategy (see
+/// [`crate::signals::RsiMacdRules`]). RSI and MACD periods are the
+/// `indicators` ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RsiMacdConfig {
+    /// RSI at or below this is oversold; crossing up out of it is a long
+    /// event (default 30).
+    pub oversold: f64,
+    /// RSI at or above this is overbought; crossing down out of it is a
+    /// short event (default 70).
+    pub overbought: f64,
+    /// Closed bars an event keeps counting, the bar it fired on included
+    /// (default 5; 1: only its own bar).
+    pub window: u32,
+    /// Weights of the rules (any non-negative numbers; normalised).
+    pub weights: RuleWeights,
+}
+
+/// Weights of the three RSI/MACD rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleWeights {
+    /// RSI leaving oversold (long) or overbought (short) (default 0.4).
+    pub rsi: f64,
+    /// MACD line crossing its signal line (default 0.4).
+    pub macd_cross: f64,
+    /// MACD histogram turning: its slope changing sign (default 0.2).
+    pub hist_turn: f64,
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
@@ -116,7 +153,21 @@ impl Default for EngineConfig {
             patterns: PatternConfig::default(),
             scoring: ScoringConfig::default(),
             signals: SignalConfig::default(),
+            strategy: Strategy::default(),
+            rsi_macd: RsiMacdConfig::default(),
         }
+    }
+}
+
+impl Default for RsiMacdConfig {
+    fn default() -> Self {
+        Self { oversold: 30.0, overbought: 70.0, window: 5, weights: RuleWeights::default() }
+    }
+}
+
+impl Default for RuleWeights {
+    fn default() -> Self {
+        Self { rsi: 0.4, macd_cross: 0.4, hist_turn: 0.2 }
     }
 }
 
@@ -174,7 +225,7 @@ fn positive(name: &str, v: usize) -> CoreResult<()> {
     Ok(())
 }
 
-fn within(name: &str, v: f64, lo: f64, hi: f64) -> CoreResult<()> {
+pub(crate) fn within(name: &str, v: f64, lo: f64, hi: f64) -> CoreResult<()> {
     if !(v.is_finite() && v >= lo && v <= hi) {
         return Err(CoreError::Config(format!("{name} must be within [{lo}, {hi}], got {v}")));
     }
@@ -277,6 +328,27 @@ impl EngineConfig {
                 s.rearm_threshold, s.entry_threshold
             )));
         }
+        self.strategy.validate()?;
+        let r = &self.rsi_macd;
+        within("rsi_macd.oversold", r.oversold, 0.0, 100.0)?;
+        within("rsi_macd.overbought", r.overbought, 0.0, 100.0)?;
+        if r.oversold >= r.overbought {
+            return Err(CoreError::Config(format!(
+                "rsi_macd.oversold ({}) must be below rsi_macd.overbought ({})",
+                r.oversold, r.overbought
+            )));
+        }
+        if !(1..=10_000).contains(&r.window) {
+            return Err(CoreError::Config(format!("rsi_macd.window must be within [1, 10000], got {}", r.window)));
+        }
+        let w = &r.weights;
+        let weights = [w.rsi, w.macd_cross, w.hist_turn];
+        for (name, v) in ["rsi", "macd_cross", "hist_turn"].iter().zip(weights) {
+            within(&format!("rsi_macd.weights.{name}"), v, 0.0, 1e6)?;
+        }
+        if weights.iter().sum::<f64>() <= 0.0 {
+            return Err(CoreError::Config("rsi_macd.weights must not all be zero".into()));
+        }
         Ok(())
     }
 }
@@ -308,5 +380,25 @@ mod tests {
         let e = EngineConfig::from_json(r#"{"indicators": {"ema_fast": 60}}"#).unwrap_err();
         assert!(e.to_string().contains("ema_fast"), "{e}");
         assert!(EngineConfig::from_json("not json").is_err());
+    }
+
+    #[test]
+    fn strategies_and_their_rules_are_read_and_checked() {
+        let cfg = EngineConfig::from_json(r#"{"strategy": {"mix": {"context": 0.6, "rsi_macd": 0.4}}}"#).unwrap();
+        assert_eq!(cfg.strategy, Strategy::Mix { context: 0.6, rsi_macd: 0.4 });
+        assert_eq!(EngineConfig::from_json(&cfg.to_json()).unwrap(), cfg);
+        assert_eq!(EngineConfig::default().strategy, Strategy::Context);
+        for (text, needle) in [
+            (r#"{"strategy": "momentum"}"#, r#"unknown strategy "momentum""#),
+            (r#"{"strategy": {"mix": {"context": -1}}}"#, "strategy.mix.context must be within"),
+            (r#"{"rsi_macd": {"oversold": 80}}"#, "rsi_macd.oversold (80) must be below rsi_macd.overbought (70)"),
+            (r#"{"rsi_macd": {"window": 0}}"#, "rsi_macd.window"),
+            (r#"{"rsi_macd": {"weights": {"rsi": 0, "macd_cross": 0, "hist_turn": 0}}}"#, "must not all be zero"),
+            (r#"{"rsi_macd": {"weights": {"rsi": -0.1}}}"#, "rsi_macd.weights.rsi"),
+            (r#"{"rsi_macd": {"level": 30}}"#, "level"),
+        ] {
+            let e = EngineConfig::from_json(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
     }
 }

@@ -76,6 +76,14 @@ TRAILING = BOT.model_copy(
         ),
     }
 )
+#: the engine's other strategies (issue 13): the RSI/MACD rules alone (RSI
+#: levels 35/65, so a 125-day slice holds enough long entries), and a mix
+#: with the context at a lower entry threshold
+RSI_MACD = {"strategy": "rsi_macd", "rsi_macd": {"oversold": 35, "overbought": 65}}
+MIX = {
+    "strategy": {"mix": {"context": 0.6, "rsi_macd": 0.4}},
+    "signals": {"entry_threshold": 60, "rearm_threshold": 40},
+}
 COSTS = {
     "paper_taker_bps": Decimal(10),
     "paper_maker_bps": Decimal(2),
@@ -96,13 +104,20 @@ def _slice(shared: Path, folder: Path) -> tuple[Path, int]:
 
 
 async def _replay_live(
-    data: Path, start_ms: int, home: Path, bot: BotParameters, costs: dict[str, Any]
+    data: Path,
+    start_ms: int,
+    home: Path,
+    bot: BotParameters,
+    costs: dict[str, Any],
+    engine: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], Any]:
     """Run the platform over the slice; the bot's closed trades and BTCUSDT's filters."""
     settings = PlatformSettings(
         port=0,
         data_dir=home,
-        market=MarketSection(symbols=["BTCUSDT"], intervals=["1h"], warmup_bars=WARMUP),
+        market=MarketSection(
+            symbols=["BTCUSDT"], intervals=["1h"], warmup_bars=WARMUP, engine=engine
+        ),
         # one step per candle: every kline is a closed candle, as in the file
         sim=SimConfig(
             data=data.parent,
@@ -161,18 +176,30 @@ async def _replay_live(
 
 
 @pytest.mark.parametrize(
-    ("bot", "costs", "reasons"),
+    ("bot", "costs", "engine", "reasons"),
     [
-        (BOT, {}, {"stop_loss", "break_even", "signal"}),
-        (TRAILING, COSTS, {"trailing_stop"}),
+        (BOT, {}, {}, {"stop_loss", "break_even", "signal"}),
+        (TRAILING, COSTS, {}, {"trailing_stop"}),
+        (BOT, {}, RSI_MACD, {"stop_loss", "break_even", "signal"}),
+        (BOT, COSTS, MIX, {"stop_loss", "break_even", "signal"}),
     ],
-    ids=["break-even-and-target", "trailing-with-costs-and-latency"],
+    ids=[
+        "break-even-and-target",
+        "trailing-with-costs-and-latency",
+        "rsi-macd-strategy",
+        "mix-strategy-with-costs-and-latency",
+    ],
 )
 def test_replay_through_paper_trading_gives_the_backtests_trades(
-    shared_data: Path, tmp_path: Path, bot: BotParameters, costs: dict[str, Any], reasons: set[str]
+    shared_data: Path,
+    tmp_path: Path,
+    bot: BotParameters,
+    costs: dict[str, Any],
+    engine: dict[str, Any],
+    reasons: set[str],
 ) -> None:
     data, start_ms = _slice(shared_data, tmp_path / "data")
-    live, filters = asyncio.run(_replay_live(data, start_ms, tmp_path / "home", bot, costs))
+    live, filters = asyncio.run(_replay_live(data, start_ms, tmp_path / "home", bot, costs, engine))
     config = live_config(
         bot,
         {"BTCUSDT": filters},
@@ -181,6 +208,7 @@ def test_replay_through_paper_trading_gives_the_backtests_trades(
         maker_bps=costs.get("paper_maker_bps", Decimal(10)),
         slippage_bps=costs.get("paper_slippage_bps", Decimal(0)),
         latency_ms=costs.get("paper_latency_ms", 0),
+        engine=engine,
     )
     # trading starts with the candle before the replay's start: live, the
     # collector's warm-up leaves it out (it may still be open) and fetches it
@@ -191,3 +219,6 @@ def test_replay_through_paper_trading_gives_the_backtests_trades(
     assert reasons <= {t[PARITY_FIELDS.index("reason")] for t in expected}, expected
     assert normalise(live) == expected
     assert pnls(live) == pytest.approx(pnls(backtest), abs=1e-6)
+    if engine:  # the strategy made a difference (it was not left out on both sides)
+        context = backtest_trades([data], {**config, "engine": {}}, start=start_ms - HOUR)
+        assert normalise(context) != expected

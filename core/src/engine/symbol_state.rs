@@ -6,7 +6,7 @@ use crate::config::EngineConfig;
 use crate::error::CoreResult;
 use crate::patterns::{self, FeatureSet, Features};
 use crate::scoring::{ContextScore, ContextScorer};
-use crate::signals::{SignalEvaluator, TradeSignal};
+use crate::signals::{RsiMacdRules, SignalEvaluator, SignalScore, TradeSignal};
 
 /// What one kline did.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,10 @@ pub struct SymbolState {
     buffer: CandleBuffer,
     features: FeatureSet,
     evaluator: SignalEvaluator,
+    /// The RSI/MACD rules, when the strategy uses them.
+    rules: Option<RsiMacdRules>,
+    /// The strategy's latest score (None for the context strategy).
+    signal_score: Option<SignalScore>,
     context: Option<ContextScore>,
     last_signal: Option<TradeSignal>,
     signals: u64,
@@ -45,6 +49,8 @@ impl SymbolState {
             buffer: CandleBuffer::new(interval, cfg.buffer_capacity)?,
             features: FeatureSet::new(&cfg.indicators)?,
             evaluator: SignalEvaluator::new(&cfg.signals),
+            rules: cfg.strategy.uses_rules().then(|| RsiMacdRules::new(&cfg.rsi_macd)),
+            signal_score: None,
             context: None,
             last_signal: None,
             signals: 0,
@@ -94,6 +100,19 @@ impl SymbolState {
         self.signals
     }
 
+    /// The strategy's latest score (None for the context strategy, and
+    /// while warming up).
+    #[must_use]
+    pub fn signal_score(&self) -> Option<&SignalScore> {
+        self.signal_score.as_ref()
+    }
+
+    /// The RSI/MACD rules' state (None for the context strategy).
+    #[must_use]
+    pub fn rules(&self) -> Option<&RsiMacdRules> {
+        self.rules.as_ref()
+    }
+
     #[must_use]
     pub fn evaluator(&self) -> &SignalEvaluator {
         &self.evaluator
@@ -118,7 +137,12 @@ impl SymbolState {
         if !outcome.appended() {
             return KlineStep { outcome, scored: false, signal: None };
         }
-        if !self.features.advance(candle) {
+        let ready = self.features.advance(candle);
+        if let Some(rules) = &mut self.rules {
+            // every closed candle, so a crossing on the first scored bar counts
+            rules.update(self.features.current().rsi, &self.features.macd());
+        }
+        if !ready {
             return KlineStep { outcome, scored: false, signal: None };
         }
         let f = self.features.current();
@@ -146,11 +170,77 @@ impl SymbolState {
         ctx.components = components;
         ctx.timestamp = timestamp;
         ctx.close = f.close;
-        let signal = self.evaluator.evaluate(ctx, f).map(Box::new);
+        let signal = match &self.rules {
+            None => self.evaluator.evaluate(ctx, f),
+            Some(rules) => {
+                let sig = SignalScore::combine(cfg.strategy, ctx, rules);
+                self.signal_score = Some(sig);
+                self.evaluator.evaluate_strategy(ctx, f, &sig, rules)
+            }
+        }
+        .map(Box::new);
         if let Some(s) = &signal {
             self.signals += 1;
             self.last_signal = Some(TradeSignal::clone(s));
         }
         KlineStep { outcome, scored: true, signal }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::MarketEngine;
+    use crate::signals::{Side, Strategy};
+
+    /// Two sine waves, so RSI and MACD swing both ways many times.
+    fn candles(n: usize) -> Vec<Candle> {
+        (0..n)
+            .map(|i| {
+                let x = i as f64;
+                let open = 100.0 + 10.0 * (x / 15.0).sin() + 3.0 * (x / 4.3).sin();
+                let close = 100.0 + 10.0 * ((x + 1.0) / 15.0).sin() + 3.0 * ((x + 1.0) / 4.3).sin();
+                let volume = 1_000.0 + 400.0 * (x / 7.0).cos();
+                Candle::ohlcv(i as i64 * 60_000, open, open.max(close) + 0.5, open.min(close) - 0.5, close, volume)
+            })
+            .collect()
+    }
+
+    fn signals(strategy: Strategy) -> Vec<TradeSignal> {
+        let cfg = EngineConfig { strategy, ..EngineConfig::default() };
+        let mut e = MarketEngine::new(cfg).unwrap();
+        let id = e.track("BTCUSDT", Interval::M1).unwrap();
+        candles(3000).iter().filter_map(|c| e.on_kline(id, c, true, true).unwrap().signal.map(|s| *s)).collect()
+    }
+
+    fn sides_and_times(v: &[TradeSignal]) -> Vec<(Side, i64)> {
+        v.iter().map(|s| (s.side, s.generated_at)).collect()
+    }
+
+    #[test]
+    fn a_mix_of_the_context_alone_fires_as_the_context_strategy() {
+        let context = signals(Strategy::Context);
+        assert!(context.len() >= 3, "{}", context.len());
+        let mix = signals(Strategy::Mix { context: 1.0, rsi_macd: 0.0 });
+        assert_eq!(sides_and_times(&mix), sides_and_times(&context));
+        assert!(context.iter().all(|s| s.strategy() == Strategy::Context && s.rules().next().is_none()));
+        assert!(mix[0].reason().starts_with("mix "), "{}", mix[0].reason());
+    }
+
+    #[test]
+    fn rsi_macd_signals_carry_the_rules_that_fired_on_their_side() {
+        let sigs = signals(Strategy::RsiMacd);
+        assert!(sigs.len() >= 3, "{}", sigs.len());
+        for s in &sigs {
+            let want =
+                if s.side == Side::Buy { crate::patterns::Direction::Long } else { crate::patterns::Direction::Short };
+            let rules: Vec<_> = s.rules().collect();
+            // the default weights (0.4, 0.4, 0.2) reach 70 only with both crossings
+            assert!(rules.len() >= 2 && rules.iter().all(|r| r.direction == want), "{}", s.reason());
+            assert!(s.score >= 70.0 && s.reason().starts_with("rsi_macd "), "{}", s.reason());
+            let r = s.reason();
+            assert!(r.contains("RSI left") && r.contains("MACD crossed"), "{r}");
+        }
+        assert!(sigs.iter().any(|s| s.side == Side::Buy) && sigs.iter().any(|s| s.side == Side::Sell));
     }
 }

@@ -4,7 +4,7 @@ use crate::candles::Candle;
 use crate::config::IndicatorConfig;
 use crate::error::CoreResult;
 use crate::indicators::{
-    Adx, Atr, BBands, CloseVolume, Donchian, Ema, HighLow, Hlc, Indicator, Macd, Obv, Rsi, ZScore,
+    Adx, Atr, BBands, CloseVolume, Donchian, Ema, HighLow, Hlc, Indicator, Macd, MacdOutput, Obv, Rsi, ZScore,
 };
 
 /// What the pattern detectors and the scorer see after one closed candle.
@@ -175,6 +175,13 @@ impl FeatureSet {
     /// is past its warm-up.
     pub fn update(&mut self, c: &Candle) -> Option<Features> {
         self.advance(c).then_some(self.current)
+    }
+
+    /// The MACD line, signal line and histogram after the last candle
+    /// (NaN while warming up).
+    #[must_use]
+    pub fn macd(&self) -> MacdOutput {
+        self.macd.value()
     }
 
     /// The latest values, ready or not.

@@ -162,6 +162,17 @@ impl PyTradeSignal {
     fn price(&self) -> f64 {
         self.inner.price
     }
+    /// The strategy that fired it: `"context"`, `"rsi_macd"` or `"mix"`.
+    #[getter]
+    fn strategy(&self) -> &'static str {
+        self.inner.strategy().as_str()
+    }
+    /// The RSI/MACD rules counting on its side (`"rsi"`, `"macd_cross"`,
+    /// `"hist_turn"`); empty for the context strategy.
+    #[getter]
+    fn rules(&self) -> Vec<&'static str> {
+        self.inner.rules().map(|r| r.rule.as_str()).collect()
+    }
     fn __repr__(&self) -> String {
         let s = &self.inner;
         format!(
@@ -440,6 +451,19 @@ impl PyMarketEngine {
         d.set_item("cooldown_left", s.evaluator().cooldown_left())?;
         d.set_item("signals", s.signal_count())?;
         d.set_item("last_signal", s.last_signal().map(|x| PyTradeSignal { inner: x.clone() }))?;
+        let signal_score = match s.signal_score() {
+            Some(x) => {
+                let sd = PyDict::new(py);
+                sd.set_item("strategy", x.strategy.as_str())?;
+                sd.set_item("score", x.score)?;
+                sd.set_item("direction", x.direction.as_str())?;
+                sd.set_item("context", x.context)?;
+                sd.set_item("rules", x.rules)?;
+                Some(sd)
+            }
+            None => None,
+        };
+        d.set_item("signal_score", signal_score)?;
         d.set_item("buffer", stats_dict(py, &s.buffer().stats())?)?;
         Ok(d)
     }

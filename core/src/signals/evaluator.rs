@@ -9,9 +9,13 @@
 //!   at or above the entry threshold and no cooldown is running; firing
 //!   disarms it and starts the cooldown: the next `cooldown_bars` closed
 //!   bars fire nothing, on either side.
+//!
+//! The score is the context's ([`SignalEvaluator::evaluate`]) or, for the
+//! `rsi_macd` strategy and mixes, the strategy's [`SignalScore`]
+//! ([`SignalEvaluator::evaluate_strategy`]); the rules above are the same.
 use std::fmt::Write as _;
 
-use super::{Evidence, Side, TradeSignal};
+use super::{Evidence, RsiMacdRules, Side, SignalScore, Strategy, StrategyEvidence, TradeSignal};
 use crate::config::SignalConfig;
 use crate::patterns::{Direction, Features, Pattern};
 use crate::scoring::ContextScore;
@@ -50,13 +54,14 @@ impl SignalEvaluator {
         self.cooldown_left = 0;
     }
 
-    /// Evaluates one closed bar's context; returns a signal if one fires.
-    pub fn evaluate(&mut self, ctx: &ContextScore, f: &Features) -> Option<TradeSignal> {
-        let s = ctx.score;
-        if !(ctx.direction == Direction::Long && s >= self.cfg.rearm_threshold) {
+    /// The side that fires for a bar scoring `s` in `direction`, if any;
+    /// moves the arming and the cooldown.
+    #[inline]
+    fn decide(&mut self, s: f64, direction: Direction) -> Option<Side> {
+        if !(direction == Direction::Long && s >= self.cfg.rearm_threshold) {
             self.long_armed = true;
         }
-        if !(ctx.direction == Direction::Short && s >= self.cfg.rearm_threshold) {
+        if !(direction == Direction::Short && s >= self.cfg.rearm_threshold) {
             self.short_armed = true;
         }
         if self.cooldown_left > 0 {
@@ -66,7 +71,7 @@ impl SignalEvaluator {
         if s < self.cfg.entry_threshold {
             return None;
         }
-        let side = match ctx.direction {
+        let side = match direction {
             Direction::Long if self.long_armed && self.cfg.long => {
                 self.long_armed = false;
                 Side::Buy
@@ -78,14 +83,56 @@ impl SignalEvaluator {
             _ => return None,
         };
         self.cooldown_left = self.cfg.cooldown_bars;
+        Some(side)
+    }
+
+    /// Evaluates one closed bar's context; returns a signal if one fires.
+    pub fn evaluate(&mut self, ctx: &ContextScore, f: &Features) -> Option<TradeSignal> {
+        let s = ctx.score;
+        let side = self.decide(s, ctx.direction)?;
         Some(TradeSignal {
             symbol: ctx.symbol.clone(),
             interval: ctx.interval,
             side,
             confidence: s / 100.0,
-            evidence: Evidence { direction: ctx.direction, features: *f, components: ctx.components },
+            evidence: Evidence { direction: ctx.direction, features: *f, components: ctx.components, strategy: None },
             generated_at: ctx.timestamp,
             score: s,
+            pattern: ctx.pattern,
+            price: ctx.close,
+        })
+    }
+
+    /// Evaluates one closed bar's strategy score (the same thresholds,
+    /// hysteresis and cooldown as [`SignalEvaluator::evaluate`] on the
+    /// context score); the signal carries the rules that fired.
+    pub fn evaluate_strategy(
+        &mut self,
+        ctx: &ContextScore,
+        f: &Features,
+        sig: &SignalScore,
+        rules: &RsiMacdRules,
+    ) -> Option<TradeSignal> {
+        let side = self.decide(sig.score, sig.direction)?;
+        let strategy = StrategyEvidence {
+            score: *sig,
+            context_score: ctx.score,
+            rules: rules.active_on(sig.direction),
+            bar: rules.bars(),
+        };
+        Some(TradeSignal {
+            symbol: ctx.symbol.clone(),
+            interval: ctx.interval,
+            side,
+            confidence: sig.score / 100.0,
+            evidence: Evidence {
+                direction: ctx.direction,
+                features: *f,
+                components: ctx.components,
+                strategy: Some(strategy),
+            },
+            generated_at: ctx.timestamp,
+            score: sig.score,
             pattern: ctx.pattern,
             price: ctx.close,
         })
@@ -134,6 +181,24 @@ pub(crate) fn explain(pattern: Pattern, score: f64, e: &Evidence) -> String {
         " [trend {:.0}, momentum {:.0}, volatility {:.0}, volume {:.0}, breakout {:.0}, flow {:.0}]",
         c.trend, c.momentum, c.volatility, c.volume, c.breakout, c.flow
     );
+    r
+}
+
+/// "`rsi_macd` long: score 80.0; RSI left oversold: ... (this bar); MACD crossed
+/// above its signal line: ... (2 bars ago); context: trend short: score 61.2; ..."
+pub(crate) fn explain_strategy(pattern: Pattern, s: &StrategyEvidence, e: &Evidence) -> String {
+    let sig = &s.score;
+    let mut r = format!("{} {}: score {:.1}", sig.strategy.as_str(), sig.direction.as_str(), sig.score);
+    if let Strategy::Mix { .. } = sig.strategy {
+        let (wc, wr) = sig.strategy.weights();
+        let _ = write!(r, " = {wc:.2} x context {:.1} + {wr:.2} x rsi_macd {:.1}", sig.context, sig.rules);
+    }
+    for ev in s.rules.iter().flatten() {
+        r.push_str("; ");
+        ev.describe(s.bar, &mut r);
+    }
+    r.push_str("; context: ");
+    r.push_str(&explain(pattern, s.context_score, e));
     r
 }
 

@@ -1,6 +1,7 @@
 //! `TradeSignal {symbol, side, confidence 0..1, reason, generated_at}`.
 use std::sync::Arc;
 
+use super::{RuleEvent, SignalScore, Strategy};
 use crate::candles::Interval;
 use crate::patterns::{Direction, Features, Pattern};
 use crate::scoring::Components;
@@ -47,15 +48,46 @@ pub struct TradeSignal {
 /// ([`TradeSignal::reason`]), not in the hot path.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Evidence {
+    /// The context's direction.
     pub direction: Direction,
     pub features: Features,
     pub components: Components,
+    /// What a strategy other than the context decided on (None for the
+    /// context strategy).
+    pub strategy: Option<StrategyEvidence>,
+}
+
+/// The strategy's score and the RSI/MACD rule events behind a signal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StrategyEvidence {
+    pub score: SignalScore,
+    /// The context's own score (in the context's direction).
+    pub context_score: f64,
+    /// The rules counting on the signal's side, in rule order.
+    pub rules: [Option<RuleEvent>; 3],
+    /// The stream's closed-bar count at the signal (to age the events).
+    pub bar: u64,
 }
 
 impl TradeSignal {
-    /// Human-readable explanation: the pattern and the numbers behind it.
+    /// Human-readable explanation: the pattern and the numbers behind it
+    /// (and, for the `rsi_macd` strategy and mixes, each rule that fired).
     #[must_use]
     pub fn reason(&self) -> String {
-        super::evaluator::explain(self.pattern, self.score, &self.evidence)
+        match &self.evidence.strategy {
+            None => super::evaluator::explain(self.pattern, self.score, &self.evidence),
+            Some(s) => super::evaluator::explain_strategy(self.pattern, s, &self.evidence),
+        }
+    }
+
+    /// The strategy that fired it.
+    #[must_use]
+    pub fn strategy(&self) -> Strategy {
+        self.evidence.strategy.map_or(Strategy::Context, |s| s.score.strategy)
+    }
+
+    /// The RSI/MACD rules behind it (empty for the context strategy).
+    pub fn rules(&self) -> impl Iterator<Item = &RuleEvent> {
+        self.evidence.strategy.iter().flat_map(|s| s.rules.iter().flatten())
     }
 }
