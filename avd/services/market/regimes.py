@@ -76,8 +76,10 @@ BPS = 1e4
 
 
 def features(closes: np.ndarray[Any, Any], vol_window: int) -> np.ndarray[Any, Any]:
-    """(log return, realized volatility), in basis points, of each close with ``vol_window``
-    returns behind it."""
+    """(log return, realized volatility) in basis points, one row per usable close.
+
+    A close is usable once ``vol_window`` log returns lie behind it.
+    """
     r = np.diff(np.log(closes)) * BPS
     if r.size < vol_window:
         return np.empty((0, 2))
