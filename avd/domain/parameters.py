@@ -12,11 +12,31 @@ import json
 from decimal import Decimal
 from typing import Annotated, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from avd.domain.money import STORED, DecimalIn, NonNegativeMoney
 
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{5,20}$")]
+
+
+def _scanner_lower(value: str) -> str:
+    return value.lower() if value[:8].lower() == "scanner:" else value
+
+
+#: what a bot trades: a symbol, or ``scanner:N``, the market scanner's top N of
+#: the signal's interval when the signal arrives (``SCANNER:N`` is taken too)
+BotSymbol = Annotated[
+    str,
+    StringConstraints(pattern=r"^([A-Z0-9]{5,20}|[Ss][Cc][Aa][Nn][Nn][Ee][Rr]:[1-9][0-9]{0,2})$"),
+    AfterValidator(_scanner_lower),
+]
 #: a stop or trailing distance in percent, or a multiple (of the risk R, of the ATR)
 Distance = Annotated[DecimalIn, Field(gt=0, le=50, max_digits=8, decimal_places=4)]
 Multiple = Annotated[DecimalIn, Field(gt=0, le=20, max_digits=8, decimal_places=4)]
@@ -63,7 +83,7 @@ class BotParameters(_Strict):
 
     enabled: bool = False
     mode: Literal["paper", "live"] = "paper"
-    symbols: Annotated[list[Symbol], Field(max_length=50)] = ["BTCUSDT"]
+    symbols: Annotated[list[BotSymbol], Field(max_length=50)] = ["BTCUSDT"]
     risk_per_trade_percent: Annotated[
         DecimalIn, Field(gt=0, le=10, max_digits=8, decimal_places=4)
     ] = Decimal("1")

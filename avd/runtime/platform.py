@@ -46,6 +46,7 @@ from avd.services.market.candle_history import (
 )
 from avd.services.market.collector import MarketDataCollector
 from avd.services.market.routes import routes as market_routes
+from avd.services.market.scanner import ranked
 from avd.services.market.service import MarketContext
 from avd.services.market.settings import MarketSection
 from avd.services.trade.routes import routes as trade_routes
@@ -113,6 +114,8 @@ class Platform:
             if self.client is not None
             else None
         )
+        if self.trade is not None:  # scanner:N bots read the scanner in process
+            self.trade.engine.signals.scanner = self._scanner_top
         self.collector: MarketDataCollector | None = None
         self.recorder: Recorder | None = None
         # one line of health in the log just after every minute's candles close
@@ -286,6 +289,11 @@ class Platform:
         else:
             await self.db.dispose()
         self.source.stop()
+
+    async def _scanner_top(self, interval: str, top: int) -> list[str]:
+        """The market scanner's ranked symbols of ``interval`` (``scanner:N`` bots)."""
+        rows, _ = await ranked(self.market, self.history, interval)
+        return [str(r["symbol"]) for r in rows[:top]]
 
     @property
     def url(self) -> str:

@@ -28,6 +28,7 @@ from avd.domain.events import (
 from avd.services.market import schemas as m
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.levels import levels_view
+from avd.services.market.scanner import ranked
 from avd.services.market.service import MarketContext
 from avd.web.encoding import dumps
 from avd.web.errors import ApiError
@@ -269,15 +270,9 @@ def routes(
     async def scanner(request: Request) -> Response:
         q: m.ScannerQuery = _query(m.ScannerQuery, request)
         try:
-            ms = int(_core.interval_ms(q.interval))
+            rows, at = await ranked(market, history, q.interval)
         except ValueError as exc:
             raise ApiError(400, str(exc), error="bad_parameters") from None
-
-        async def fetch(symbol: str, interval: str, limit: int) -> dict[str, Any] | None:
-            cols: dict[str, Any] = await recent(symbol, interval, limit)
-            return {k: v[-limit:] for k, v in cols.items() if hasattr(v, "__len__")}
-
-        rows, at = await market.scanner.rows(q.interval, ms, market.contexts(), fetch)
         return JSON(
             {"interval": q.interval, "computed_at": at, "count": len(rows), "rows": rows[: q.top]}
         )

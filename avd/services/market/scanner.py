@@ -27,10 +27,14 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from avd.services.market.candle_history import CandleHistory
+    from avd.services.market.service import MarketContext
 
 DAY_MS = 86_400_000
 
@@ -172,3 +176,22 @@ class Scanner:
         now = time.time()
         self._cache[interval] = (newest, now, ranked)
         return ranked, now
+
+
+async def ranked(
+    market: MarketContext, history: CandleHistory | None, interval: str
+) -> tuple[list[dict[str, Any]], float]:
+    """The scanner's rows of ``interval`` from the stored candles (the engine's when none).
+
+    Raises ``ValueError`` for an unknown interval.
+    """
+    from avd import _core
+
+    ms = int(_core.interval_ms(interval))
+
+    async def fetch(symbol: str, iv: str, limit: int) -> dict[str, Any] | None:
+        stored = None if history is None else await history.tail(symbol, iv, limit)
+        cols = market.engine.candles(symbol, iv) if stored is None else vars(stored)
+        return {k: v[-limit:] for k, v in cols.items() if not isinstance(v, str)}
+
+    return await market.scanner.rows(interval, ms, market.contexts(), fetch)

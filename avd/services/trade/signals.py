@@ -28,6 +28,9 @@ from avd.services.trade.stops import dec
 log = logging.getLogger(__name__)
 
 BotsSource = Callable[[], Awaitable[list[tuple[int, BotParameters]]]]
+#: the market scanner's ranked symbols of an interval, best first, at most N
+ScannerSource = Callable[[str, int], Awaitable[list[str]]]
+SCANNER = "scanner:"
 
 
 class Signals:
@@ -50,6 +53,9 @@ class Signals:
         self.positions = positions
         self.cache_s = cache_s
         self._cache: tuple[float, list[tuple[int, BotParameters]]] = (0.0, [])
+        #: where ``scanner:N`` bots learn the top N (set by the runtime; without
+        #: it such an entry matches nothing)
+        self.scanner: ScannerSource | None = None
 
     async def bots(self) -> list[tuple[int, BotParameters]]:
         """Clients whose bot is enabled (cached briefly)."""
@@ -74,9 +80,20 @@ class Signals:
         after its candle closed.
         """
         reference = dec(sig.price)
+        top: list[str] | None = None
         for client_id, params in await self.bots():
             if sig.symbol not in params.symbols:
-                continue
+                wanted = [int(x[len(SCANNER) :]) for x in params.symbols if x.startswith(SCANNER)]
+                if not wanted:
+                    continue
+                # a scanner bot's position is closed by its SELL even if the symbol
+                # has left the top N since it was opened
+                exiting = sig.side == "SELL" and self.positions.in_symbol(client_id, sig.symbol)
+                if not exiting:
+                    if top is None:
+                        top = await self._scanner_top(sig.interval)
+                    if sig.symbol not in top[: max(wanted)]:
+                        continue
             held = self.positions.in_symbol(client_id, sig.symbol)
             if sig.side == "SELL":
                 for trade_id in held:
@@ -102,6 +119,17 @@ class Signals:
                 log.info(
                     "signal %s %s for client %d refused: %s", sig.side, sig.symbol, client_id, exc
                 )
+
+    async def _scanner_top(self, interval: str) -> list[str]:
+        """The scanner's ranking now (empty when it cannot be read: no scanner bot trades)."""
+        if self.scanner is None:
+            log.warning("a bot trades scanner:N but no market scanner is connected")
+            return []
+        try:
+            return await self.scanner(interval, 1000)
+        except Exception as exc:  # the market service is down: scanner bots wait
+            log.warning("the market scanner could not be read (%s)", exc)
+            return []
 
     async def close_on_signal(self, client_id: int, trade_id: int, after_ms: int) -> None:
         """Close a position because of a signal.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import signal
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from avd.services.market.scanner import ScannerSettings, measure, percentile_ranks, rank
+from avd.services.trade.remote_scanner import RemoteScanner
 from tests.platform import start_platform
 from tests.polling import wait_until
 
@@ -111,6 +113,15 @@ def test_the_route_ranks_the_replayed_symbols(tmp_path: Path) -> None:
             assert r["score"] == pytest.approx(r["context_score"] * (0.5 + 0.5 * r["quality"]))
         top = httpx.get(f"{url}/scanner", params={"interval": "1m", "top": 2}).json()
         assert len(top["rows"]) == 2
+        # what a scanner:N bot of `avd serve trade` reads: the same ranking
+        remote = RemoteScanner(url)
+
+        def same() -> bool:
+            api = httpx.get(f"{url}/scanner", params={"interval": "1m", "top": 3}).json()
+            mine = asyncio.run(remote("1m", 3))
+            return mine == [r["symbol"] for r in api["rows"]] and len(mine) == 3
+
+        wait_until(same, "RemoteScanner's top 3 equals GET /scanner's", timeout=30)
         assert httpx.get(f"{url}/scanner", params={"interval": "9q"}).status_code == 400
         assert httpx.get(f"{url}/scanner", params={"top": 0}).status_code == 400
     finally:

@@ -526,3 +526,61 @@ def test_a_replay_that_starts_over_never_moves_stops_or_fills(sim: Sim, tmp_path
             await close_stack(stack)
 
     run(go())
+
+
+def test_a_scanner_bot_trades_the_top_n_and_exits_what_it_holds(sim: Sim, tmp_path: Path) -> None:
+    """``symbols: ["scanner:1"]``: a BUY of the scanner's first symbol only; a SELL closes a
+    position even after its symbol left the top."""
+    from avd.domain.events import SignalGenerated
+
+    ranking = ["BTCUSDT", "ETHUSDT"]
+    asked: list[str] = []
+
+    async def scanner(interval: str, top: int) -> list[str]:  # the market scanner's answer
+        asked.append(interval)
+        return ranking[:top]
+
+    def signal(symbol: str, side: str, at: int, price: Dec) -> SignalGenerated:
+        return SignalGenerated(
+            symbol=symbol,
+            interval="1m",
+            side=side,
+            confidence=0.8,
+            reason="test",
+            generated_at=at,
+            score=80.0,
+            pattern="breakout",
+            price=float(price),
+        )
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim)
+        stack.engine.signals.scanner = scanner
+        try:
+            bot, _ = await stack.client(
+                "scan@example.com", enabled=True, symbols=["scanner:1"], risk_per_trade_percent="1"
+            )
+            price = await sim_price(sim)
+            at = 10**13 + 59_999
+            await stack.hub.publish(signal("ETHUSDT", "BUY", at, price))  # second: not traded
+            await stack.hub.publish(signal("BTCUSDT", "BUY", at, price))  # first: traded
+            await stack.hub.drain()
+            mine = await stack.engine.trades(bot, None, limit=10, offset=0)
+            assert [(t.symbol, t.side, t.origin) for t in mine] == [("BTCUSDT", "BUY", "signal")]
+            assert asked == ["1m", "1m"]
+            await stack.engine.on_tick("BTCUSDT", at + 1, price)
+            await stack.hub.drain()
+            (t,) = await stack.engine.trades(bot, None, limit=10, offset=0)
+            assert t.status == "open"
+            # BTCUSDT leaves the top; its SELL still closes the position the bot holds
+            ranking[:] = ["ETHUSDT", "BTCUSDT"]
+            await stack.hub.publish(signal("BTCUSDT", "SELL", at + 60_000, price))
+            await stack.hub.drain()
+            await stack.engine.on_tick("BTCUSDT", at + 60_001, price + 5)
+            await stack.hub.drain()
+            row = await stack.engine.trade_of(bot, t.id)
+            assert (row.status, row.close_reason) == ("closed", "signal")
+        finally:
+            await close_stack(stack)
+
+    run(go(), timeout=90)
