@@ -58,6 +58,13 @@ class StopRules(_Strict):
 
     stop_loss_percent: Distance | None = Decimal("2")
     stop_loss_atr_multiple: Multiple | None = None
+    #: the initial stop under the nearest support zone (the market's ``/levels``), less
+    #: ``level_buffer_percent``; the percent or ATR stop when no support is known
+    stop_at_support: bool = False
+    #: the whole position out at the nearest resistance zone above the entry
+    #: (instead of the ``take_profit`` levels) when one is known
+    target_at_resistance: bool = False
+    level_buffer_percent: Distance = Decimal("0.1")
     trailing_percent: Distance | None = None
     break_even_after_r: Multiple | None = None
     #: ATR (chandelier) trailing: the stop follows the peak minus k x ATR(14)

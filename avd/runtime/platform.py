@@ -45,6 +45,7 @@ from avd.services.market.candle_history import (
     WriteBehindHistory,
 )
 from avd.services.market.collector import MarketDataCollector
+from avd.services.market.levels import levels_of
 from avd.services.market.routes import routes as market_routes
 from avd.services.market.scanner import ranked
 from avd.services.market.service import MarketContext
@@ -114,8 +115,9 @@ class Platform:
             if self.client is not None
             else None
         )
-        if self.trade is not None:  # scanner:N bots read the scanner in process
+        if self.trade is not None:  # scanner:N bots and level stops read the market in process
             self.trade.engine.signals.scanner = self._scanner_top
+            self.trade.engine.entries.levels = self._levels
         self.collector: MarketDataCollector | None = None
         self.recorder: Recorder | None = None
         # one line of health in the log just after every minute's candles close
@@ -294,6 +296,12 @@ class Platform:
         """The market scanner's ranked symbols of ``interval`` (``scanner:N`` bots)."""
         rows, _ = await ranked(self.market, self.history, interval)
         return [str(r["symbol"]) for r in rows[:top]]
+
+    async def _levels(self, symbol: str, interval: str) -> dict[str, Any] | None:
+        """The market's levels of a tracked stream (level stops and targets)."""
+        if (symbol, interval) not in set(self.market.engine.streams()):
+            return None
+        return await levels_of(self.market, self.history, symbol, interval)
 
     @property
     def url(self) -> str:

@@ -34,7 +34,7 @@ from avd.runtime.transports import LocalClientGateway
 from avd.services.client.service import ClientService
 from avd.services.trade.market_feed import MarketFeed
 from avd.services.trade.remote import RestClientGateway
-from avd.services.trade.remote_scanner import RemoteScanner
+from avd.services.trade.remote_scanner import RemoteLevels, RemoteScanner
 from avd.services.trade.routes import health_route, routes
 from avd.services.trade.service import MarketAccess, TradeService
 from avd.services.trade.settings import TradeEngineSettings, TradeSettings
@@ -158,6 +158,7 @@ def create_app(settings: TradeSettings) -> Starlette:
     if settings.market_url is not None:
         svc.market_feed = MarketFeed(settings.market_url, token, hub)
         svc.engine.signals.scanner = RemoteScanner(settings.market_url)
+        svc.engine.entries.levels = RemoteLevels(settings.market_url)
     streams = Streams()
     own = [*routes(svc, streams), health_route(svc)]
     failure = StartupFailure()

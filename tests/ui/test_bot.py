@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -160,3 +161,35 @@ async def test_live_mode_without_a_key_is_refused_by_the_mode(
     await user.should_see(marker="mode-error", content="API key", retries=50)
     assert parameters(ui_platform, me) == before
     assert isinstance(field(user, "mode"), ui.toggle)
+
+
+async def test_level_stops_and_scanner_symbols_are_saved(
+    user: User, ui_platform: UiPlatform
+) -> None:
+    me = ui_platform.new_client("bot-levels")
+    set_ = ui_platform.api("PATCH", "/client/parameters", me, json={"symbols": ["scanner:5"]})
+    assert set_.status_code == 200, set_.text
+    await open_bot(user, me)
+    await user.should_see(marker="level_buffer_percent", content="0.1", retries=50)
+    assert field(user, "symbols").value == ["scanner:5"]
+    assert field(user, "stop_at_support").value is False
+    user.find(marker="stop_at_support").click()
+    user.find(marker="target_at_resistance").click()
+    user.find(marker="level_buffer_percent").clear().type("0.25")
+    user.find(marker="bot-save").click()
+
+    def saved() -> bool:
+        stops = parameters(ui_platform, me)["stops"]
+        return (
+            stops["stop_at_support"] is True
+            and stops["target_at_resistance"] is True
+            and stops["level_buffer_percent"] == "0.25"
+        )
+
+    for _ in range(100):
+        if saved():
+            break
+        await asyncio.sleep(0.1)
+    assert saved(), parameters(ui_platform, me)["stops"]
+    # the scanner entry kept its lower case (the form upper-cases symbols only)
+    assert parameters(ui_platform, me)["symbols"] == ["scanner:5"]

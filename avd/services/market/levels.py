@@ -18,13 +18,19 @@ batch functions of :mod:`avd.levels`, in Rust):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from avd import levels as lv
 
+if TYPE_CHECKING:
+    from avd.services.market.candle_history import CandleHistory
+    from avd.services.market.service import MarketContext
+
 DAY_MS = 86_400_000
+#: fewest closed candles levels are computed from (swings, an ATR)
+MIN_CANDLES = 50
 #: nearest zones listed on each side of the price
 NEAREST = 3
 
@@ -111,3 +117,33 @@ def levels_view(
         "fibonacci": fib,
         "confluence": meet[:5],
     }
+
+
+async def levels_of(
+    market: MarketContext,
+    history: CandleHistory | None,
+    symbol: str,
+    interval: str,
+    *,
+    limit: int = 1000,
+    method: str = "classic",
+    tolerance: float = 0.25,
+) -> dict[str, Any] | None:
+    """The levels of a tracked stream's newest ``limit`` closed candles (None: too few).
+
+    The caller checks that the stream is tracked; the stored candles are used,
+    the engine's when none are stored.
+    """
+    from avd import _core
+
+    stored = None if history is None else await history.tail(symbol, interval, limit)
+    cols: Any = market.engine.candles(symbol, interval) if stored is None else vars(stored)
+    if len(cols["close"]) < MIN_CANDLES:
+        return None
+    view = levels_view(
+        {k: cols[k][-limit:] for k in ("open_time", "high", "low", "close")},
+        int(_core.interval_ms(interval)),
+        method,
+        tolerance,
+    )
+    return {"symbol": symbol, "interval": interval, **view}

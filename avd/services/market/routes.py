@@ -27,7 +27,7 @@ from avd.domain.events import (
 )
 from avd.services.market import schemas as m
 from avd.services.market.candle_history import CandleHistory
-from avd.services.market.levels import levels_view
+from avd.services.market.levels import MIN_CANDLES, levels_of
 from avd.services.market.scanner import ranked
 from avd.services.market.service import MarketContext
 from avd.web.encoding import dumps
@@ -92,10 +92,6 @@ MARKET_FEED = Catalogue(
     # a trade service that falls this far behind is closed and reconnects
     outbox=100_000,
 )
-
-
-#: fewest closed candles ``/levels`` computes from (swings, an ATR)
-MIN_LEVEL_CANDLES = 50
 
 
 def _query(model: type[BaseModel], request: Request) -> Any:
@@ -215,22 +211,19 @@ def routes(
     async def levels(request: Request) -> Response:
         symbol = request.path_params["symbol"].upper()
         q: m.LevelsQuery = _query(m.LevelsQuery, request)
-        ms = tracked(symbol, q.interval)
-        cols = await recent(symbol, q.interval, q.limit)
-        n = len(cols["close"])
-        if n < MIN_LEVEL_CANDLES:
+        tracked(symbol, q.interval)
+        view = await levels_of(
+            market, history, symbol, q.interval, limit=q.limit, method=q.method,
+            tolerance=q.tolerance,
+        )  # fmt: skip
+        if view is None:
             raise ApiError(
                 409,
-                f"{symbol} {q.interval} has {n} closed candles; levels need {MIN_LEVEL_CANDLES}",
+                f"{symbol} {q.interval} has fewer than {MIN_CANDLES} closed candles: "
+                "levels need them",
                 error="not_enough_candles",
             )
-        view = levels_view(
-            {k: cols[k][-q.limit :] for k in ("open_time", "high", "low", "close")},
-            ms,
-            q.method,
-            q.tolerance,
-        )
-        return JSON({"symbol": symbol, "interval": q.interval, **view})
+        return JSON(view)
 
     @operation(
         "A symbol's market regime: states, transitions, current probabilities",

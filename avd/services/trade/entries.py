@@ -25,6 +25,7 @@ from avd.domain.gateways import ClientGateway
 from avd.domain.parameters import BotParameters
 from avd.exchange.exchange import Exchange, ExchangeError, OrderRequest, SymbolInfo
 from avd.services.trade.booking import Booking, fmt
+from avd.services.trade.level_plan import LevelsSource, level_plan
 from avd.services.trade.orders import Orders
 from avd.services.trade.plans import TradeOrder, plan_json, stop_distance
 from avd.services.trade.positions import OrderIds, Positions
@@ -99,6 +100,8 @@ class Entries:
         self.positions = positions
         self.ids = ids
         self.locks = locks
+        #: the market's levels, for level stops and targets (set by the runtime)
+        self.levels: LevelsSource | None = None
 
     async def execute(
         self, client_id: int, order: TradeOrder, *, origin: str = "manual"
@@ -147,7 +150,18 @@ class Entries:
             ref = await self.venues.price_now(order.symbol, ex)
         stop = order.stop_loss
         distance: Decimal | None = None
-        if stop is None:
+        levels = await level_plan(
+            self.levels,
+            params.stops,
+            order.symbol,
+            order.interval,
+            ref,
+            None if stop is None else filters.round_price(stop),
+            lambda p: filters.round_price(p, None, "down"),
+        )
+        if stop is None and levels.stop is not None:
+            stop = levels.stop  # under the nearest support
+        elif stop is None:
             pct = params.stops.stop_loss_percent or Decimal(2)
             distance = stop_distance(ref, pct, filters.tick_size)
             stop = ref - distance
@@ -178,6 +192,8 @@ class Entries:
         finally:
             await self.booking.save_risk(client_id, if_changed=True)
         plan = plan_json(order, params)
+        if levels.target_r is not None and order.take_profits is None:
+            plan["take_profits"] = [[str(levels.target_r), "1"]]  # all out at the resistance
         if distance is not None:
             # a percent stop sits that far from the fill, not from ``ref``
             plan["stop_distance"] = str(distance)

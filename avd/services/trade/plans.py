@@ -40,6 +40,8 @@ class TradeOrder:
     #: a signal's candle close (ms): a paper MARKET order fills at the first
     #: trade after it (see :attr:`~avd.exchange.exchange.OrderRequest.after_ms`)
     after_ms: int | None = None
+    #: the candle interval whose levels place a level stop or target (a signal's)
+    interval: str = "1m"
 
 
 def plan_json(order: TradeOrder, params: BotParameters) -> dict[str, Any]:

@@ -112,6 +112,7 @@ class Signals:
                         type="MARKET",
                         reference_price=reference,
                         after_ms=sig.generated_at,
+                        interval=sig.interval,
                     ),
                     origin="signal",
                 )

@@ -54,6 +54,12 @@ def problems(detail: str) -> list[tuple[str, str]]:
     return out
 
 
+def _bot_symbol(value: Any) -> str:
+    """A symbol upper-cased; ``scanner:N`` (the scanner's top N) lower-cased."""
+    text = str(value).strip()
+    return text.lower() if text.lower().startswith("scanner:") else text.upper()
+
+
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -148,6 +154,18 @@ class BotForm:
                     .classes("w-full")
                     .mark("time_stop_minutes")
                 )
+                ui.label("At the market's levels (when known; else the rules above):").classes(
+                    "text-sm text-slate-500"
+                )
+                self.fields["stops.stop_at_support"] = ui.switch(
+                    "Stop under the nearest support"
+                ).mark("stop_at_support")
+                self.fields["stops.target_at_resistance"] = ui.switch(
+                    "All out at the nearest resistance"
+                ).mark("target_at_resistance")
+                self.fields["stops.level_buffer_percent"] = self._decimal_input(
+                    "Under the support by", "%", "level_buffer_percent"
+                )
             with self._group("Take-profits"):
                 ui.label(
                     "Take a fraction of the position off at a multiple of the initial risk (R)."
@@ -238,6 +256,9 @@ class BotForm:
         for name in STOP_FIELDS:
             f[f"stops.{name}"].value = _text(stops[name])
         f["stops.time_stop_minutes"].value = stops["time_stop_minutes"]
+        f["stops.stop_at_support"].value = bool(stops.get("stop_at_support"))
+        f["stops.target_at_resistance"].value = bool(stops.get("target_at_resistance"))
+        f["stops.level_buffer_percent"].value = _text(stops.get("level_buffer_percent"))
         self.tp_rows.clear()
         self.tp_box.clear()
         for level in stops["take_profit"]:
@@ -251,13 +272,16 @@ class BotForm:
         for name in STOP_FIELDS:
             stops[name] = _decimal(f[f"stops.{name}"])
         stops["time_stop_minutes"] = _integer(f["stops.time_stop_minutes"])
+        stops["stop_at_support"] = bool(f["stops.stop_at_support"].value)
+        stops["target_at_resistance"] = bool(f["stops.target_at_resistance"].value)
+        stops["level_buffer_percent"] = _decimal(f["stops.level_buffer_percent"])
         stops["take_profit"] = [
             {"r_multiple": _decimal(r), "fraction": _decimal(fr)} for r, fr in self.tp_rows
         ]
         return {
             "enabled": bool(f["enabled"].value),
             "mode": f["mode"].value,
-            "symbols": [str(x).strip().upper() for x in f["symbols"].value or []],
+            "symbols": [_bot_symbol(x) for x in f["symbols"].value or []],
             "risk_per_trade_percent": _decimal(f["risk_per_trade_percent"]),
             "max_open_positions": _integer(f["max_open_positions"]),
             "stops": stops,
