@@ -43,6 +43,7 @@ PLAIN_FIELDS = {
     "fee_percent",
     "fraction",
     "initial_stop",
+    "level_buffer_percent",
     "open_quantity",
     "quantity",
     "r_multiple",
