@@ -28,6 +28,9 @@ FULL: dict[str, Any] = {
         "chandelier_atr_multiple": None,
         "time_stop_minutes": 240,
         "take_profit": [{"r_multiple": "2", "fraction": "0.5"}],
+        "stop_at_support": True,
+        "target_at_resistance": True,
+        "level_buffer_percent": "0.2",
     },
 }
 
@@ -214,6 +217,9 @@ async def _concurrent_patches(svc: ClientService) -> None:
         "chandelier_atr_multiple": None,
         "time_stop_minutes": 60,
         "take_profit": [{"r_multiple": "2", "fraction": "0.5"}],
+        "stop_at_support": False,
+        "target_at_resistance": False,
+        "level_buffer_percent": "0.1",
     }
 
     admin = await svc.create_user("boss@example.com", "correct horse battery", "admin")
