@@ -296,3 +296,19 @@ def test_a_mix_round_trips_and_weights_both_scores() -> None:
 def rules_score(rules: list[str]) -> float:
     w = {"rsi": 0.4, "macd_cross": 0.4, "hist_turn": 0.2}
     return 100.0 * sum(w[r] for r in rules)
+
+
+def test_the_market_services_signal_events_carry_the_strategy_and_its_rules() -> None:
+    """What ``/signals`` and the market stream send: the strategy and the rules that fired."""
+    from avd.domain.events import event_from_dict
+    from avd.services.market.service import signal_event
+
+    _, signals = run({"strategy": "rsi_macd"})
+    sell = signal_event(signals[0])
+    # the rules of the hand-worked SELL on bar 62 (see the default-rules test above)
+    assert (sell.strategy, sell.rules) == ("rsi_macd", "rsi,macd_cross,hist_turn")
+    assert event_from_dict(sell.to_dict()) == sell  # recordings and the wire keep them
+    _, plain = run({})
+    assert plain  # the context strategy signals on this series too
+    assert all(signal_event(s).strategy == "context" for s in plain)
+    assert all(signal_event(s).rules == "" for s in plain)

@@ -107,6 +107,10 @@ class SignalGenerated(Event):
     score: float
     pattern: str
     price: float
+    #: the engine's strategy that scored it: ``context``, ``rsi_macd`` or ``mix``
+    strategy: str = "context"
+    #: the RSI/MACD rules that fired, comma-separated (empty for the context strategy)
+    rules: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -132,6 +132,8 @@ class SignalRow(BaseModel):
     score: float
     pattern: str
     price: float
+    strategy: str = Field("context", description="context, rsi_macd or mix")
+    rules: str = Field("", description="the RSI/MACD rules that fired, comma-separated")
 
 
 class SignalsResponse(BaseModel):

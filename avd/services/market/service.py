@@ -73,6 +73,8 @@ def signal_event(s: TradeSignal) -> SignalGenerated:
         score=s.score,
         pattern=s.pattern,
         price=s.price,
+        strategy=s.strategy,
+        rules=",".join(s.rules),
     )
 
 
