@@ -24,7 +24,6 @@ import json
 import os
 import secrets
 import signal
-import time
 from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -35,6 +34,7 @@ import psycopg
 import pytest
 
 from avd.net import free_port
+from tests.polling import wait_until
 from tests.runtime.conftest import (
     CHEAP_ARGON2,
     PASSWORD,
@@ -42,16 +42,6 @@ from tests.runtime.conftest import (
     start_avd,
     start_platform,
 )
-
-
-def _until(cond: Any, deadline_s: float = 60, what: str = "") -> Any:
-    deadline = time.monotonic() + deadline_s
-    while True:
-        got = cond()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"timed out: {what}"
-        time.sleep(0.1)
 
 
 def _pg_database(base: str, name: str) -> str:
@@ -199,7 +189,9 @@ def trade_and_pay(c: Client) -> dict[str, Any]:
     assert first["mode"] == "paper" and first["status"] == "open"
     r = c.trade.post(f"/trades/{first['id']}/close", headers=c.auth)
     assert r.status_code == 200 and r.json()["status"] == "closed", r.text
-    charged = _until(lambda: c.fees() if len(c.fees()) == 1 else None, what="the first fee")
+    charged = wait_until(
+        lambda: c.fees() if len(c.fees()) == 1 else None, "the first fee", timeout=60
+    )
     assert [f for _, f in charged] == [fee_of(first)]
     funds = c.client.get("/client/funds", headers=c.auth).json()
     assert Decimal(funds["balance"]) == Decimal(50) - fee_of(first)
@@ -217,7 +209,9 @@ def test_avd_run_passes_the_same_end_to_end_path(tmp_path: Path) -> None:
 
 def _scenario(d: Deployment, client: httpx.Client, trade: httpx.Client) -> None:
     # the trade service takes the market's feed
-    _until(lambda: trade.get("/health").json()["market"]["connected"], what="market feed")
+    wait_until(
+        lambda: trade.get("/health").json()["market"]["connected"], "market feed", timeout=60
+    )
     c = Client(client, trade, "apart@example.com")
     first = trade_and_pay(c)
     auth, buy, fees = c.auth, BUY, c.fees
@@ -241,9 +235,9 @@ def _scenario(d: Deployment, client: httpx.Client, trade: httpx.Client) -> None:
     assert (health["status"], health["fees_owed"]) == ("degraded", 1)
 
     d.start("client")  # same data folder and database: the owed fee is charged once
-    charged = _until(lambda: fees() if len(fees()) == 2 else None, what="the owed fee")
+    charged = wait_until(lambda: fees() if len(fees()) == 2 else None, "the owed fee", timeout=60)
     assert sorted(f for _, f in charged) == sorted([fee_of(first), fee_of(second)])
-    _until(lambda: trade.get("/health").json()["fees_owed"] == 0, what="nothing owed")
+    wait_until(lambda: trade.get("/health").json()["fees_owed"] == 0, "nothing owed", timeout=60)
     funds = client.get("/client/funds", headers=auth).json()
     assert Decimal(funds["balance"]) == Decimal(50) - fee_of(first) - fee_of(second)
     assert len(fees()) == 2  # never twice
@@ -256,7 +250,7 @@ def _scenario(d: Deployment, client: httpx.Client, trade: httpx.Client) -> None:
         h: dict[str, Any] = trade.get("/health").json()
         return None if h["market"]["connected"] else h
 
-    down = _until(market_down, what="market down")
+    down = wait_until(market_down, "market down", timeout=60)
     assert down["status"] == "degraded" and down["market"]["down_since"] is not None
     d.start("market")
-    _until(lambda: trade.get("/health").json()["status"] == "ok", what="market back")
+    wait_until(lambda: trade.get("/health").json()["status"] == "ok", "market back", timeout=60)

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
 DRIVER = "/usr/bin/chromedriver"
@@ -47,21 +51,19 @@ class Browser:
         self.driver.get(self.base + path)
 
     def wait_for(self, what: str, found: Callable[[], Any], timeout_s: float = 20) -> Any:
-        """Poll ``found`` until it returns something truthy; fail naming ``what``."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                value = found()
-            except (NoSuchElementException, StaleElementReferenceException):
-                value = None
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                self.screenshot("timeout")
-                raise AssertionError(
-                    f"{what} not seen within {timeout_s} s at {self.driver.current_url}"
-                )
-            time.sleep(0.1)
+        """Selenium's wait for ``found`` to return something truthy; fail naming ``what``."""
+        wait = WebDriverWait(
+            self.driver,
+            timeout_s,
+            poll_frequency=0.1,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        )
+        try:
+            return wait.until(lambda _: found())
+        except TimeoutException:
+            self.screenshot("timeout")
+            where = self.driver.current_url
+            raise AssertionError(f"{what} not seen within {timeout_s} s at {where}") from None
 
     def text(self, text: str, timeout_s: float = 20) -> WebElement:
         """The first visible element whose text contains ``text``."""

@@ -6,10 +6,8 @@ accounts (or hand-worked amounts), never from the pages' code.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +16,7 @@ import pytest
 from nicegui import ui
 from nicegui.testing.user import User
 
+from tests.polling import until
 from tests.ui.conftest import Account, UiPlatform, log_in, see
 
 pytestmark = pytest.mark.anyio
@@ -64,14 +63,6 @@ async def rows_of(user: User, marker: str, timeout_s: float = 10.0) -> list[dict
     table = one(user, marker)
     assert isinstance(table, ui.table)
     return list(table.rows)
-
-
-async def until(done: Callable[[], object], timeout_s: float = 10.0) -> None:
-    """Poll ``done`` (the page works meanwhile) until it is true, or fail at the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        assert time.monotonic() < deadline, "the page did not get there in time"
-        await asyncio.sleep(0.05)
 
 
 def get(ui_platform: UiPlatform, who: Account, path: str, **params: Any) -> Any:
@@ -274,7 +265,7 @@ async def test_global_parameters_are_saved_and_refusals_shown_by_the_field(
         fee = one(user, "fee_percent")
         fee.value = "60"
         user.find(marker="save").click()
-        await until(lambda: fee.error)
+        await until(lambda: fee.error, "the fee field's error", timeout=10)
         assert f"fee_percent: {fee.error}" in refused.json()["detail"]
         assert get(ui_platform, admin, "/admin/parameters") == now
     finally:
@@ -303,7 +294,7 @@ async def test_the_journal_filters_by_action_and_client(
     want = [e["id"] for e in expected["entries"]]
     assert want
     table = one(user, "journal")
-    await until(lambda: [r["id"] for r in table.rows] == want)
+    await until(lambda: [r["id"] for r in table.rows] == want, "the filtered rows", timeout=10)
     assert {r["action"] for r in table.rows} == {"client_unblocked"}
 
     # by client (its email), every action
@@ -313,14 +304,14 @@ async def test_the_journal_filters_by_action_and_client(
     user.find(marker="apply").click()
     expected = get(ui_platform, admin, "/admin/journal", subject_id=c.id, limit=100)
     want = [e["id"] for e in expected["entries"]]
-    await until(lambda: [r["id"] for r in table.rows] == want)
+    await until(lambda: [r["id"] for r in table.rows] == want, "the filtered rows", timeout=10)
     assert {"register", "client_blocked", "client_unblocked"} <= {r["action"] for r in table.rows}
 
     # a bad date is said next to its field
     user.find(marker="since").type("yesterday")
     user.find(marker="apply").click()
     since = one(user, "since")
-    await until(lambda: since.error)
+    await until(lambda: since.error, "the date field's error", timeout=10)
     assert "YYYY-MM-DD" in str(since.error)
 
 

@@ -7,7 +7,6 @@ stream of the trade service: the same pages as in ``avd run``.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from nicegui import ui
 
 from avd.ui.settings import ServiceUrls
 from tests.platform import PASSWORD
+from tests.polling import until
 from tests.runtime.test_services_apart import Deployment
 from tests.ui.conftest import see, simulated_user
 
@@ -46,13 +46,13 @@ async def test_the_pages_work_with_the_services_apart(apart: Deployment) -> None
         await see(user, "Log out")
         # the market service's contexts fill the table
         await user.should_see(marker="market-table")
-        for _ in range(300):
+
+        def listed() -> bool:
             (table,) = user.find(marker="market-table").elements
-            if {"BTCUSDT", "ETHUSDT"} <= {row["symbol"] for row in table.rows}:  # type: ignore[attr-defined]
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(f"no BTCUSDT/ETHUSDT rows: {table.rows}")  # type: ignore[attr-defined]
+            rows = table.rows  # type: ignore[attr-defined]
+            return {"BTCUSDT", "ETHUSDT"} <= {row["symbol"] for row in rows}
+
+        await until(listed, "BTCUSDT and ETHUSDT rows from the market service", timeout=30)
 
         token = httpx.post(
             f"{urls.client}/auth/login", json={"email": email, "password": PASSWORD}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from nicegui import ui
 from nicegui.testing.user import User
 
+from tests.polling import until
 from tests.ui.conftest import Account, UiPlatform, log_in, see
 
 pytestmark = pytest.mark.anyio
@@ -186,10 +186,6 @@ async def test_level_stops_and_scanner_symbols_are_saved(
             and stops["level_buffer_percent"] == "0.25"
         )
 
-    for _ in range(100):
-        if saved():
-            break
-        await asyncio.sleep(0.1)
-    assert saved(), parameters(ui_platform, me)["stops"]
+    await until(saved, lambda: f"the level stops saved: {parameters(ui_platform, me)['stops']}")
     # the scanner entry kept its lower case (the form upper-cases symbols only)
     assert parameters(ui_platform, me)["symbols"] == ["scanner:5"]

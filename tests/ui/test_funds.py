@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -12,6 +10,7 @@ import pytest
 from nicegui import ui
 from nicegui.testing.user import User
 
+from tests.polling import until, wait_until
 from tests.ui.conftest import Account, UiPlatform, log_in, see
 
 pytestmark = pytest.mark.anyio
@@ -32,14 +31,6 @@ def ledger_rows(user: User) -> list[dict[str, Any]]:
     (table,) = user.find(marker="ledger").elements
     assert isinstance(table, ui.table)
     return table.rows
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Wait until ``condition()`` holds (the page reloads over HTTP)."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
 
 
 async def open_funds(user: User, me: Account) -> None:
@@ -110,7 +101,11 @@ async def test_a_declined_deposit_credits_nothing_and_says_why(
     await see(user, "the payment was declined; nothing was credited")
     assert balance(ui_platform, me) == before
     # the ledger lists the declined payment, as the API does
-    await until(lambda: any(r["status"] == "failed" for r in ledger_rows(user)))
+    await until(
+        lambda: any(r["status"] == "failed" for r in ledger_rows(user)),
+        "the failed deposit in the ledger",
+        timeout=10,
+    )
     ops = ui_platform.api("GET", "/client/history", me).json()["operations"]
     (failed,) = [op for op in ops if op["status"] == "failed"]
     assert failed["amount"] == "40.00"
@@ -152,13 +147,12 @@ async def test_the_trading_account_is_what_the_trade_engine_says(
 
 def wait_api(ui_platform: UiPlatform, me: Account, path: str, ok: Callable[[Any], bool]) -> Any:
     """Poll ``GET path`` as ``me`` until ``ok(body)`` (the paper fills follow the replay)."""
-    deadline = time.monotonic() + 20
-    while True:
+
+    def ready() -> tuple[Any] | None:
         body = ui_platform.api("GET", path, me).json()
-        if ok(body):
-            return body
-        assert time.monotonic() < deadline, f"{path} never got there: {body}"
-        time.sleep(0.1)
+        return (body,) if ok(body) else None
+
+    return wait_until(ready, f"GET {path} to get there", timeout=20)[0]
 
 
 async def test_the_equity_curve_adds_each_closed_trades_realized_pnl(
@@ -193,7 +187,9 @@ async def test_the_equity_curve_adds_each_closed_trades_realized_pnl(
     await see(user, "Realized P&L")
     (chart,) = user.find(marker="equity-chart").elements
     assert isinstance(chart, ui.echart)
-    await until(lambda: len(chart.options["series"][0]["data"]) == 3)
+    await until(
+        lambda: len(chart.options["series"][0]["data"]) == 3, "three equity points", timeout=10
+    )
     start, after_trade, now = (Decimal(v) for _, v in chart.options["series"][0]["data"])
     assert start == Decimal("5000")
     assert after_trade == Decimal("5000") + Decimal(trade["realized_pnl"])
@@ -225,4 +221,8 @@ async def test_a_closed_trade_shows_without_reloading(user: User, ui_platform: U
     assert Decimal(realized) != 0
     # pushed by the trade's events: well before the page's 15 s fallback refresh
     await user.should_see(marker="account-realized", content=thousands(realized), retries=50)
-    await until(lambda: any(r["type"] == "fee_charge" for r in ledger_rows(user)), timeout_s=5)
+    await until(
+        lambda: any(r["type"] == "fee_charge" for r in ledger_rows(user)),
+        "the fee in the ledger",
+        timeout=5,
+    )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 import string
 import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -36,13 +34,6 @@ def page_text(user: User) -> str:
         parts.append(str(value))
     parts += [str(m) for m in user.notify.messages]
     return "\n".join(parts)
-
-
-async def until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        await asyncio.sleep(0.05)
 
 
 def api_keys(ui_platform: UiPlatform, me: Account) -> list[dict[str, Any]]:

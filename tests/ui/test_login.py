@@ -91,7 +91,7 @@ async def test_an_expired_access_token_is_refreshed_silently(
 
 async def test_a_locked_account_says_for_how_long(user: User, ui_platform: UiPlatform) -> None:
     """Five wrong passwords lock the account (the default); the page says for how long."""
-    import asyncio
+    from tests.polling import until
 
     me = ui_platform.new_client("locked")
     admin = {"Authorization": f"Bearer {ui_platform.admin_token()}"}
@@ -105,10 +105,8 @@ async def test_a_locked_account_says_for_how_long(user: User, ui_platform: UiPla
     await log_in(user, me.email, "not the password 1")
     for attempt in range(2, 6):
         await see(user, "invalid email or password")
-        for _ in range(300):  # the page's call runs on this loop: poll without blocking it
-            if failures() >= attempt - 1:
-                break
-            await asyncio.sleep(0.1)
+        # the page's call runs on this loop: wait without blocking it
+        await until(lambda n=attempt: failures() >= n - 1, f"failure {attempt - 1} recorded")
         user.find(kind=ui.button, content="Log in").click()
     await see(user, "locked")
     await see(user, "try again in")

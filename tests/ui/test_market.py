@@ -9,11 +9,8 @@ poll until the page and the API agree.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import statistics
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +20,7 @@ from nicegui import ui
 from nicegui.testing.user import User
 
 from avd.ui.layout import DOWN, UP
+from tests.polling import until
 from tests.ui.conftest import Account, UiPlatform, log_in, see
 
 pytestmark = pytest.mark.anyio
@@ -31,18 +29,6 @@ pytestmark = pytest.mark.anyio
 REPLAYED = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"}
 #: the engine's default overlay periods (README, Engine configuration)
 EMA_FAST, EMA_SLOW, BB_PERIOD, BB_NBDEV = 20, 50, 20, 2.0
-
-
-async def poll(check: Callable[[], Any], timeout_s: float = 15.0, what: str = "") -> Any:
-    """Call ``check`` until it returns something truthy (its last failure if it never does)."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"never true: {what} (last: {last!r})")
 
 
 def public(ui_platform: UiPlatform, path: str, **params: Any) -> Any:
@@ -89,7 +75,7 @@ async def test_the_table_shows_every_symbol_as_the_api_does(
             for k in api
         )
 
-    await poll(agree, what="the page's rows equal GET /symbols/contexts")
+    await until(agree, what="the page's rows equal GET /symbols/contexts")
     assert {r["symbol"] for r in table(user).rows} >= REPLAYED
     row = page_rows(user)["BTCUSDT 1m"]
     assert 0 <= row["score"] <= 100
@@ -101,7 +87,7 @@ async def test_filters_hide_what_the_api_filter_excludes(
     user: User, ui_platform: UiPlatform
 ) -> None:
     await on_market(user, ui_platform)
-    await poll(lambda: len(table(user).rows) >= len(REPLAYED), what="every symbol listed")
+    await until(lambda: len(table(user).rows) >= len(REPLAYED), what="every symbol listed")
 
     user.find(marker="symbol-filter").type("ethusdt")
     assert page_rows(user).keys() == api_rows(ui_platform, symbol="ETHUSDT").keys()
@@ -115,7 +101,7 @@ async def test_filters_hide_what_the_api_filter_excludes(
     assert isinstance(slider, ui.slider)
     with user:
         slider.set_value(threshold)
-    await poll(
+    await until(
         lambda: page_rows(user).keys() == api_rows(ui_platform, min_score=threshold).keys(),
         what=f"rows with a score of at least {threshold}, as the API filters them",
     )
@@ -127,7 +113,7 @@ async def test_filters_hide_what_the_api_filter_excludes(
     assert isinstance(direction, ui.select)
     with user:
         direction.set_value("short")
-    await poll(
+    await until(
         lambda: page_rows(user).keys() == api_rows(ui_platform, direction="short").keys(),
         what="short rows, as the API filters them",
     )
@@ -138,10 +124,10 @@ async def test_a_new_context_updates_its_row_without_reload(
     user: User, ui_platform: UiPlatform
 ) -> None:
     await on_market(user, ui_platform)
-    await poll(lambda: "BTCUSDT 1m" in page_rows(user), what="BTCUSDT listed")
+    await until(lambda: "BTCUSDT 1m" in page_rows(user), what="BTCUSDT listed")
     shown = table(user)
     first = page_rows(user)["BTCUSDT 1m"]["timestamp"]
-    await poll(
+    await until(
         lambda: page_rows(user)["BTCUSDT 1m"]["timestamp"] > first,
         what="a newer BTCUSDT candle close on the same page",
     )
@@ -156,7 +142,7 @@ async def test_a_new_context_updates_its_row_without_reload(
 
 async def test_a_click_on_a_row_opens_the_symbol(user: User, ui_platform: UiPlatform) -> None:
     await on_market(user, ui_platform)
-    await poll(lambda: "SOLUSDT 1m" in page_rows(user), what="SOLUSDT listed")
+    await until(lambda: "SOLUSDT 1m" in page_rows(user), what="SOLUSDT listed")
     row = page_rows(user)["SOLUSDT 1m"]
     user.find(marker="market-table").trigger("rowClick", [{}, row, 0])
     await see(user, "SOLUSDT · 1m")
@@ -184,7 +170,7 @@ async def chart_agrees(user: User, ui_platform: UiPlatform, symbol: str) -> list
         wanted = [[c["open"], c["close"], c["low"], c["high"]] for c in api]
         return api if drawn == wanted else None
 
-    api: list[dict[str, Any]] = await poll(
+    api: list[dict[str, Any]] = await until(
         same, what=f"the chart's candles equal the API's {symbol}"
     )
     return api
@@ -220,7 +206,7 @@ async def test_the_chart_draws_the_api_candles(user: User, ui_platform: UiPlatfo
         ]
         return sorted((p["value"][1], p["symbolRotate"]) for p in shown) == sorted(wanted)
 
-    await poll(signals_agree, what="the chart's signal markers are the API's signals")
+    await until(signals_agree, what="the chart's signal markers are the API's signals")
 
 
 def minute(ms: int) -> str:
@@ -303,7 +289,7 @@ async def test_a_closed_candle_is_added_live(user: User, ui_platform: UiPlatform
     await see(user, "candles-chart")
     element = next(iter(user.find(marker="candles-chart").elements))
     first = chart(user)["xAxis"][0]["data"][-1]
-    await poll(
+    await until(
         lambda: chart(user)["xAxis"][0]["data"][-1] > first,
         what="a newer candle on the same chart",
     )
@@ -333,7 +319,7 @@ async def test_the_chart_draws_the_markets_nearest_levels(
         return bool(want) and all(lines.get(k) == v for k, v in want.items())
 
     # the page reloads its levels every 30 s; a candle closing may move them meanwhile
-    await poll(agree, timeout_s=45, what="the chart's level lines equal the API's nearest zones")
+    await until(agree, timeout=45, what="the chart's level lines equal the API's nearest zones")
     user.find(marker="levels-switch").click()
     names = [m["name"] for m in series(chart(user), "Candles")["markLine"]["data"]]
     assert not any(n.startswith(("support", "resistance", "pivot")) for n in names)
@@ -350,7 +336,7 @@ async def test_the_table_names_each_symbols_regime(user: User, ui_platform: UiPl
         return bool(fitted) and all(page.get(k) == v for k, v in fitted.items())
 
     # the page re-reads the contexts every 5 s; a refit may change a regime meanwhile
-    await poll(agree, timeout_s=60, what="the page's regimes equal the API's")
+    await until(agree, timeout=60, what="the page's regimes equal the API's")
     assert {r["regime_text"] for r in page_rows(user).values()} <= {
         "calm",
         "normal",
@@ -371,4 +357,4 @@ async def test_the_scanner_panel_shows_the_apis_ranking(
         return bool(api) and page == api
 
     # the panel re-reads every 10 s; the ranking moves when a candle closes
-    await poll(agree, timeout_s=45, what="the panel's order equals GET /scanner's")
+    await until(agree, timeout=45, what="the panel's order equals GET /scanner's")

@@ -136,14 +136,8 @@ async def levels_of(
     """
     from avd import _core
 
-    stored = None if history is None else await history.tail(symbol, interval, limit)
-    cols: Any = market.engine.candles(symbol, interval) if stored is None else vars(stored)
+    cols = await market.recent(history, symbol, interval, limit)
     if len(cols["close"]) < MIN_CANDLES:
         return None
-    view = levels_view(
-        {k: cols[k][-limit:] for k in ("open_time", "high", "low", "close")},
-        int(_core.interval_ms(interval)),
-        method,
-        tolerance,
-    )
+    view = levels_view(cols, int(_core.interval_ms(interval)), method, tolerance)
     return {"symbol": symbol, "interval": interval, **view}

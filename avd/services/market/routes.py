@@ -164,14 +164,6 @@ def routes(
             )
         return ms
 
-    async def recent(symbol: str, interval: str, limit: int) -> Any:
-        """The stream's newest ``limit`` closed candles, as columns."""
-        if history is not None:
-            stored = await history.tail(symbol, interval, limit)
-            if stored is not None:
-                return vars(stored)
-        return market.engine.candles(symbol, interval)
-
     @operation(
         "A symbol's closed candles",
         query=m.CandlesQuery,
@@ -183,7 +175,7 @@ def routes(
         symbol = request.path_params["symbol"].upper()
         q: m.CandlesQuery = _query(m.CandlesQuery, request)
         tracked(symbol, q.interval)
-        cols: Any = await recent(symbol, q.interval, q.limit)
+        cols: Any = await market.recent(history, symbol, q.interval, q.limit)
         n = min(q.limit, len(cols["open_time"]))
         rows = [
             {

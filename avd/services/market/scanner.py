@@ -190,8 +190,6 @@ async def ranked(
     ms = int(_core.interval_ms(interval))
 
     async def fetch(symbol: str, iv: str, limit: int) -> dict[str, Any] | None:
-        stored = None if history is None else await history.tail(symbol, iv, limit)
-        cols = market.engine.candles(symbol, iv) if stored is None else vars(stored)
-        return {k: v[-limit:] for k, v in cols.items() if not isinstance(v, str)}
+        return await market.recent(history, symbol, iv, limit)
 
     return await market.scanner.rows(interval, ms, market.contexts(), fetch)

@@ -30,6 +30,7 @@ from avd.domain.events import (
 )
 from avd.engine import EngineConfig, MarketEngine
 from avd.history import Candles
+from avd.services.market.candle_history import CandleHistory
 from avd.services.market.regimes import RegimeBook, RegimeSettings
 from avd.services.market.scanner import Scanner, ScannerSettings
 
@@ -158,6 +159,18 @@ class MarketContext:
         log.info(
             "engine warmed %s %s with %d candles", candles.symbol, candles.interval, len(result)
         )
+
+    async def recent(
+        self, history: CandleHistory | None, symbol: str, interval: str, limit: int
+    ) -> dict[str, Any]:
+        """A stream's newest ``limit`` closed candles, as columns.
+
+        The stored candles, else the engine's buffer (``open_time``, ``open``,
+        ``high``, ``low``, ``close``, volumes...).
+        """
+        stored = None if history is None else await history.tail(symbol, interval, limit)
+        cols = self.engine.candles(symbol, interval) if stored is None else vars(stored)
+        return {k: v[-limit:] for k, v in cols.items() if not isinstance(v, str)}
 
     def contexts(self) -> list[dict[str, Any]]:
         """Every tracked stream: latest score, pattern, components, signal state."""

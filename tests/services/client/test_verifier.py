@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +34,7 @@ from avd.services.client.settings import ClientSettings
 from avd.services.trade.remote import RestClientGateway
 from avd.web.server import Server, config
 from avd.web.tokens import TokenVerifier
+from tests.polling import until
 from tests.services.client.conftest import PASSWORD, make_settings
 
 DEADLINE_S = 30
@@ -56,11 +56,8 @@ async def serving(app: Starlette) -> AsyncIterator[str]:
     port = free_port()
     server = Server(config(app, "127.0.0.1", port))
     task = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + DEADLINE_S
-    while not server.started:
-        assert not task.done(), "the server stopped while starting"
-        assert time.monotonic() < deadline, "the server did not start"
-        await asyncio.sleep(0.02)
+    await until(lambda: server.started or task.done(), "the server to start", timeout=DEADLINE_S)
+    assert not task.done(), "the server stopped while starting"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -260,10 +257,10 @@ def test_a_rotated_key_is_fetched_and_the_previous_one_still_verifies(tmp_path: 
         port = int(url.rsplit(":", 1)[1])
         server = Server(config(app2, "127.0.0.1", port))
         task = asyncio.create_task(server.serve())
-        deadline = time.monotonic() + DEADLINE_S
-        while not server.started:
-            assert time.monotonic() < deadline and not task.done()
-            await asyncio.sleep(0.02)
+        await until(
+            lambda: server.started or task.done(), "the server to start again", timeout=DEADLINE_S
+        )
+        assert not task.done(), "the server stopped while starting"
         try:
             async with httpx.AsyncClient(base_url=url) as http:
                 r = await http.post(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,16 +19,10 @@ from avd.domain.events import CandleEvaluated, Event, KlineReceived, SignalGener
 from avd.history import read_candles, sample_dir
 from avd.runtime.hub import EventHub
 from avd.services.trade.market_feed import MarketFeed
+from tests.polling import until
 from tests.runtime.conftest import start_avd
 
 TOKEN = "feed-test-service-token-0123456789"
-
-
-async def _until(cond: Any, deadline_s: float = 30) -> None:
-    deadline = time.monotonic() + deadline_s
-    while not cond():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 def test_the_feed_brings_the_market_candles_in_order_and_reconnects(tmp_path: Path) -> None:
@@ -63,11 +56,13 @@ def test_the_feed_brings_the_market_candles_in_order_and_reconnects(tmp_path: Pa
         feed.start()
         wrong.start()
         try:
-            await _until(lambda: sum(isinstance(e, CandleEvaluated) for e in got) >= 3)
+            await until(
+                lambda: sum(isinstance(e, CandleEvaluated) for e in got) >= 3, "three candles"
+            )
             refused = wrong.health()
             # the market service stops: the feed says so, then comes back with it
             market.stop(signal.SIGTERM)
-            await _until(lambda: not feed.connected.is_set())
+            await until(lambda: not feed.connected.is_set(), "the feed to notice the drop")
             down = feed.health()
             again = start_avd(
                 tmp_path / "market",
@@ -84,7 +79,9 @@ def test_the_feed_brings_the_market_candles_in_order_and_reconnects(tmp_path: Pa
             )
             try:
                 before = len(got)
-                await _until(lambda: feed.connects == 2 and len(got) > before)
+                await until(
+                    lambda: feed.connects == 2 and len(got) > before, "the feed back, with news"
+                )
             finally:
                 again.stop(signal.SIGTERM)
             return got, refused, down
