@@ -9,7 +9,6 @@ can show them verbatim.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -87,7 +86,6 @@ class Api:
     def __init__(self, locate: Callable[[], ServiceUrls]) -> None:
         self.locate = locate
         self._http: httpx.AsyncClient | None = None
-        self._refreshing: dict[int, asyncio.Lock] = {}
 
     @property
     def http(self) -> httpx.AsyncClient:
@@ -125,10 +123,28 @@ class Api:
         params: dict[str, Any] | None = None,
     ) -> Any:
         """A call as ``session``'s user: the parsed JSON (``None`` for 204)."""
+        return self._parse(await self._as(session, method, service, path, json, params))
+
+    async def raw(self, session: Session, service: Service, path: str) -> bytes:
+        """A binary resource (the 2FA QR code) as ``session``'s user."""
+        r = await self._as(session, "GET", service, path)
+        if r.status_code >= 400:
+            raise _refusal(r)
+        return r.content
+
+    async def _as(
+        self,
+        session: Session,
+        method: str,
+        service: Service,
+        path: str,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """Send as ``session``'s user; once more after a silent refresh if the token was stale."""
         token = session.access_token
-        where = session.address
         r = await self._send(
-            method, service, path, json=json, params=params, token=token, address=where
+            method, service, path, json=json, params=params, token=token, address=session.address
         )
         if _token_refused(r) and session.refresh_token:
             await self.refresh(session, token)
@@ -139,24 +155,13 @@ class Api:
                 json=json,
                 params=params,
                 token=session.access_token,
-                address=where,
+                address=session.address,
             )
-        return self._parse(r)
-
-    async def raw(self, session: Session, service: Service, path: str) -> bytes:
-        """A binary resource (the 2FA QR code) as ``session``'s user."""
-        r = await self._send("GET", service, path, token=session.access_token)
-        if _token_refused(r) and session.refresh_token:
-            await self.refresh(session, session.access_token)
-            r = await self._send("GET", service, path, token=session.access_token)
-        if r.status_code >= 400:
-            raise _refusal(r)
-        return r.content
+        return r
 
     async def refresh(self, session: Session, stale: str | None) -> None:
         """Swap the session's tokens for a new pair (once, however many calls ask)."""
-        lock = self._refreshing.setdefault(id(session), asyncio.Lock())
-        async with lock:
+        async with session.refreshing:
             if session.access_token != stale:
                 return  # another call refreshed while this one waited
             try:

@@ -9,6 +9,7 @@ every protected page.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class Session:
     since: float = field(default_factory=time.time)
     #: the browser's network address, forwarded to the services
     address: str | None = None
+    #: held while the tokens are refreshed (one refresh, however many calls ask)
+    refreshing: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def logged_in(self) -> bool:

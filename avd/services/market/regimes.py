@@ -164,11 +164,10 @@ class StreamRegime:
         names = state_names(len(self.order))
         o = self.order
         probs = np.asarray(self.filter.probabilities)[o]
-        variances = np.asarray(self.model.covars_)
+        covars = np.asarray(self.model.covars_)  # (K, D, D), as hmmlearn gives them
         states = []
         for name, i in zip(names, o, strict=True):
-            cov = variances[i]
-            var_r = float(cov[0] if cov.ndim == 1 else cov[0, 0])
+            var_r = float(covars[i, 0, 0])
             states.append(
                 {
                     "label": name,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from nicegui import ui
 
 from avd.ui import layout
 from avd.ui import session as sessions
+from avd.ui.client import timefmt
 
 if TYPE_CHECKING:
     from avd.ui.api import ServiceError
@@ -37,13 +37,11 @@ def admin_session() -> Session | None:
 
 def when(value: Any) -> str:
     """An API timestamp (ISO 8601) as ``YYYY-MM-DD HH:MM:SS UTC``."""
-    if not value:
-        return "—"
     try:
-        t = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        text = timefmt.when(str(value) if value else None)
     except ValueError:
         return str(value)
-    return t.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return text if text == "—" else f"{text} UTC"
 
 
 def field_errors(e: ServiceError, fields: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
