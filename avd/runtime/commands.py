@@ -80,16 +80,11 @@ def preflight(settings: PlatformSettings) -> None:
     Raises
     ------
     ConfigError
-        ``--exchange binance`` without ``--symbols``.
+        More than one interval for the simulator.
     OSError
         Binance unreachable (bounded by a short timeout), or the API port taken.
     """
     if settings.exchange == "binance":
-        if not settings.market.symbols:
-            raise ConfigError(
-                "--exchange binance needs the symbols to track: --symbols BTCUSDT,ETHUSDT "
-                "(or market.symbols in the config)"
-            )
         check_binance_reachable()
     elif len(settings.market.intervals) > 1:
         raise ConfigError(

@@ -23,6 +23,7 @@ from avd.runtime.replay_start import ReplayPlan, plan_replay, report
 from avd.runtime.settings import PlatformSettings
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.collector import CollectorSettings, HistorySink, MarketDataCollector
+from avd.services.market.universe import LIVE_DEFAULT, is_selector
 
 # the platform's logger: the records keep the name they always had
 log = logging.getLogger("avd.runtime.platform")
@@ -97,7 +98,8 @@ class MarketSource:
         plan = await plan_replay(
             s.sim,
             self.history,
-            symbols=s.market.symbols,
+            # a selector (*USDT) picks among everything the data holds
+            symbols=[] if any(map(is_selector, s.market.symbols)) else s.market.symbols,
             intervals=s.market.intervals,
             warmup_bars=s.market.warmup_bars,
         )
@@ -138,9 +140,8 @@ class MarketSource:
         else:
             from binance import AsyncClient, BinanceSocketManager
 
-            if not s.market.symbols:
-                raise ValueError("market.symbols must list the symbols to track on Binance")
-            symbols = s.market.symbols
+            # the live scanner's universe by default: every trading USDT pair
+            symbols = s.market.symbols or list(LIVE_DEFAULT)
             client_factory = AsyncClient.create
 
             def bsm(client: Any, queue: int) -> Any:

@@ -38,6 +38,7 @@ from avd.domain.bus import EventBus
 from avd.domain.events import GapDetected, KlineReceived
 from avd.exchange.rest_limiter import RestLimiter
 from avd.history import Candles, candles_from_klines
+from avd.services.market import universe
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.collector_state import ConnectionHealth, StreamState
 from avd.services.market.kline_stream import KlineConnection, kline_from_stream
@@ -107,7 +108,10 @@ class MarketDataCollector:
         self.client: Any = None
         self.exchange_info: dict[str, dict[str, Any]] = {}
         self.streams: dict[tuple[str, str], StreamState] = {
-            (s, i): StreamState(s, i) for s in settings.symbols for i in settings.intervals
+            (s, i): StreamState(s, i)
+            for s in settings.symbols
+            if not universe.is_selector(s)
+            for i in settings.intervals
         }
         self.connections: list[ConnectionHealth] = []
         self._readers: list[KlineConnection] = []
@@ -170,15 +174,31 @@ class MarketDataCollector:
         )
 
     async def load_exchange_info(self) -> None:
-        """Load symbols, status and filters; refuse unknown or halted symbols."""
+        """Load symbols, status and filters; refuse unknown symbols; expand selectors.
+
+        A selector (``*USDT``) is replaced by the exchange's trading pairs of
+        that quote asset (see :mod:`avd.services.market.universe`); one that
+        selects nothing is refused.
+        """
         info = await self._rest(EXCHANGE_INFO_WEIGHT, "exchangeInfo", self.client.get_exchange_info)
         self.exchange_info = {s["symbol"]: s for s in info["symbols"]}
-        for symbol in self.settings.symbols:
+        for symbol in universe.named(self.settings.symbols):
             s = self.exchange_info.get(symbol)
             if s is None:
                 raise ValueError(f"{symbol} is not listed by the exchange")
             if s.get("status") != "TRADING":
                 log.warning("%s is %s on the exchange", symbol, s.get("status"))
+        if any(universe.is_selector(e) for e in self.settings.symbols):
+            symbols = universe.expand(self.settings.symbols, self.exchange_info)
+            if not symbols:
+                raise ValueError(
+                    f"{', '.join(self.settings.symbols)} selects no trading pair on the exchange"
+                )
+            log.info("tracking %d symbols (%s)", len(symbols), ", ".join(self.settings.symbols))
+            self.streams = {
+                (s, i): StreamState(s, i) for s in symbols for i in self.settings.intervals
+            }
+            self._locks = {k: asyncio.Lock() for k in self.streams}
 
     async def fetch_closed(
         self, symbol: str, interval: str, start: int, end: int

@@ -85,7 +85,8 @@ Symbols = Annotated[
     str | None,
     typer.Option(
         "--symbols",
-        help="Comma-separated symbols (default: all replayed; required with --exchange binance).",
+        help="Comma-separated symbols or selectors like *USDT (default: all replayed; *USDT, every "
+        "trading USDT pair, with --exchange binance).",
     ),
 ]
 Interval = Annotated[

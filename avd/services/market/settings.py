@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 from avd import _core
 from avd.services.market.regimes import RegimeSettings
 from avd.services.market.scanner import ScannerSettings
+from avd.services.market.universe import valid_entry
 
 
 class MarketSection(BaseModel):
@@ -21,7 +22,8 @@ class MarketSection(BaseModel):
 
     model_config = {"extra": "forbid", "frozen": True}
 
-    #: symbols to track; empty = every symbol the simulator replays
+    #: symbols to track, and universe selectors (``*USDT``: every trading USDT pair, see
+    #: ``universe.py``); empty = every symbol the simulator replays, ``*USDT`` on Binance
     symbols: list[str] = Field(default_factory=list)
     #: kline intervals; [] = the replayed interval (simulator) or 1m (Binance)
     intervals: list[str] = Field(default_factory=list)
@@ -34,6 +36,18 @@ class MarketSection(BaseModel):
     regimes: RegimeSettings = Field(default_factory=RegimeSettings)
     #: the scanner's filters (see ``scanner.py``)
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, v: list[str]) -> list[str]:
+        return _entries(v)
+
+
+def _entries(v: list[str]) -> list[str]:
+    bad = [s for s in v if not valid_entry(s)]
+    if bad:
+        raise ValueError(f"not Binance symbols (nor selectors like *USDT): {', '.join(bad)}")
+    return v
 
 
 class CollectorSettings(BaseModel):
@@ -59,10 +73,7 @@ class CollectorSettings(BaseModel):
     @field_validator("symbols")
     @classmethod
     def _upper(cls, v: list[str]) -> list[str]:
-        bad = [s for s in v if not (s.isalnum() and s.isupper())]
-        if bad:
-            raise ValueError(f"not Binance symbols: {bad}")
-        return v
+        return _entries(v)
 
     @field_validator("intervals")
     @classmethod

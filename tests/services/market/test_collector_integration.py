@@ -50,12 +50,14 @@ def collector_for(
 ) -> MarketDataCollector:
     client = SimClient(bg.address)
     settings = CollectorSettings(
-        symbols=["BTCUSDT", "ETHUSDT"],
-        intervals=["1m"],
-        warmup_bars=50,
-        silence_timeout_s=5,
-        reconnect_delay_s=0.1,
-        **kw,
+        **{
+            "symbols": ["BTCUSDT", "ETHUSDT"],
+            "intervals": ["1m"],
+            "warmup_bars": 50,
+            "silence_timeout_s": 5,
+            "reconnect_delay_s": 0.1,
+            **kw,
+        }
     )
     return MarketDataCollector(
         settings,
