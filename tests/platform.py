@@ -81,15 +81,21 @@ class RunningPlatform:
 
 
 def start_platform(
-    folder: Path, *args: str, client: Mapping[str, object] | None = None
+    folder: Path,
+    *args: str,
+    client: Mapping[str, object] | None = None,
+    market: Mapping[str, object] | None = None,
 ) -> RunningPlatform:
     """``avd run`` on ``folder`` (offline simulator), with cheap password hashing.
 
-    ``client`` adds to the configuration's ``client`` section.
+    ``client`` adds to the configuration's ``client`` section; ``market`` is its ``market``.
     """
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "platform.json"
-    config.write_text(json.dumps({"client": {"argon2": CHEAP_ARGON2, **(client or {})}}))
+    sections: dict[str, object] = {"client": {"argon2": CHEAP_ARGON2, **(client or {})}}
+    if market is not None:
+        sections["market"] = dict(market)
+    config.write_text(json.dumps(sections))
     return start_avd(
         folder, "run", "--config", str(config), "--data-dir", str(folder / "data"), *args
     )

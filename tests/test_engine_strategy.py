@@ -312,3 +312,35 @@ def test_the_market_services_signal_events_carry_the_strategy_and_its_rules() ->
     assert plain  # the context strategy signals on this series too
     assert all(signal_event(s).strategy == "context" for s in plain)
     assert all(signal_event(s).rules == "" for s in plain)
+
+
+def test_a_named_strategy_fires_at_the_hand_computed_crossings_beside_the_primary() -> None:
+    """``strategies: {"rules": "rsi_macd"}`` next to the default context strategy: the named
+    one's signals come on the hand-computed RSI bars and carry its name; the primary's are
+    those of an engine without named strategies."""
+    ev = events()
+    cfg = {**only("rsi"), "strategy": "context", "strategies": {"rules": "rsi_macd"}}
+    got, signals = run(cfg)
+    named = [(side, b) for (side, b), s in zip(got, signals, strict=True) if not s.primary]
+    primary = [(side, b) for (side, b), s in zip(got, signals, strict=True) if s.primary]
+    want = sorted([("SELL", b) for b in ev["rsi-"]] + [("BUY", b) for b in ev["rsi+"]])
+    assert sorted(named, key=lambda x: x[1]) == sorted(want, key=lambda x: x[1])
+    assert all(s.strategy == "rules" and s.rules == ["rsi"] for s in signals if not s.primary)
+    alone, _ = run({"signals": {"cooldown_bars": 0}})
+    assert primary == alone
+    assert all(s.strategy == "context" for s in signals if s.primary)
+
+
+@pytest.mark.parametrize(
+    ("strategies", "message"),
+    [
+        ({"Rules": "rsi_macd"}, "is not a name"),
+        ({"context": "rsi_macd"}, "the primary strategy's name"),
+        ({"x": "momentum"}, 'unknown strategy "momentum"'),
+        ({f"s{i}": "rsi_macd" for i in range(9)}, "at most 8 named strategies"),
+    ],
+)
+def test_bad_named_strategies_are_refused(strategies: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        MarketEngine({"strategies": strategies})
+    assert message in str(e.value)

@@ -107,10 +107,13 @@ class SignalGenerated(Event):
     score: float
     pattern: str
     price: float
-    #: the engine's strategy that scored it: ``context``, ``rsi_macd`` or ``mix``
+    #: the strategy that scored it: a named strategy of the engine config's
+    #: ``strategies``, else the primary one's ``context``, ``rsi_macd`` or ``mix``
     strategy: str = "context"
     #: the RSI/MACD rules that fired, comma-separated (empty for the context strategy)
     rules: str = ""
+    #: fired by the engine's primary strategy (what bots without a ``strategy`` trade)
+    primary: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -96,6 +96,10 @@ class BotParameters(_Strict):
     ] = Decimal("1")
     max_open_positions: Annotated[int, Field(ge=1, le=50)] = 3
     stops: StopRules = StopRules()
+    #: the strategy whose signals the bot trades: a name of the market's engine config
+    #: ``strategies`` (``GET /strategies``), or its primary strategy's name; ``None``
+    #: (the default) trades the primary strategy's signals
+    strategy: Annotated[str | None, Field(pattern=r"^[a-z0-9_]{1,32}$")] = None
 
     @model_validator(mode="after")
     def _unique_symbols(self) -> Self:

@@ -3,6 +3,8 @@
 //!
 //! Unknown keys are refused (a typo must not silently fall back to a
 //! default). Missing keys take the defaults below.
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CoreError, CoreResult};
@@ -27,7 +29,16 @@ pub struct EngineConfig {
     pub strategy: Strategy,
     /// The RSI/MACD rules (used by the `rsi_macd` strategy and mixes).
     pub rsi_macd: RsiMacdConfig,
+    /// More strategies evaluated beside the primary one, by name (default
+    /// none): each has its own signal state (arming, cooldown) on the same
+    /// features and context, and its signals carry its name, so a bot can
+    /// trade the strategy it selects. Names: 1 to 32 of `a-z`, `0-9`, `_`,
+    /// not the primary strategy's name; at most [`MAX_STRATEGIES`].
+    pub strategies: BTreeMap<String, Strategy>,
 }
+
+/// How many named strategies an engine evaluates at most.
+pub const MAX_STRATEGIES: usize = 8;
 
 /// Indicator periods used by the feature set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +166,7 @@ impl Default for EngineConfig {
             signals: SignalConfig::default(),
             strategy: Strategy::default(),
             rsi_macd: RsiMacdConfig::default(),
+            strategies: BTreeMap::new(),
         }
     }
 }
@@ -233,6 +245,35 @@ pub(crate) fn within(name: &str, v: f64, lo: f64, hi: f64) -> CoreResult<()> {
 }
 
 impl EngineConfig {
+    /// Checks the named strategies: their names and their mixes' weights.
+    fn validate_strategies(&self) -> CoreResult<()> {
+        if self.strategies.len() > MAX_STRATEGIES {
+            return Err(CoreError::Config(format!(
+                "strategies: at most {MAX_STRATEGIES} named strategies, got {}",
+                self.strategies.len()
+            )));
+        }
+        for (name, strategy) in &self.strategies {
+            let ok = (1..=32).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                return Err(CoreError::Config(format!(
+                    "strategies: {name:?} is not a name (1 to 32 of a-z, 0-9 and _)"
+                )));
+            }
+            if name == self.strategy.as_str() {
+                return Err(CoreError::Config(format!(
+                    "strategies: {name:?} is the primary strategy's name (pick another)"
+                )));
+            }
+            strategy.validate().map_err(|e| match e {
+                CoreError::Config(m) => CoreError::Config(format!("strategies.{name}: {m}")),
+                other => other,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Parses a JSON document (missing keys take their defaults) and validates it.
     ///
     /// # Errors
@@ -329,6 +370,7 @@ impl EngineConfig {
             )));
         }
         self.strategy.validate()?;
+        self.validate_strategies()?;
         let r = &self.rsi_macd;
         within("rsi_macd.oversold", r.oversold, 0.0, 100.0)?;
         within("rsi_macd.overbought", r.overbought, 0.0, 100.0)?;
@@ -387,6 +429,19 @@ mod tests {
         let cfg = EngineConfig::from_json(r#"{"strategy": {"mix": {"context": 0.6, "rsi_macd": 0.4}}}"#).unwrap();
         assert_eq!(cfg.strategy, Strategy::Mix { context: 0.6, rsi_macd: 0.4 });
         assert_eq!(EngineConfig::from_json(&cfg.to_json()).unwrap(), cfg);
+        let named = EngineConfig::from_json(r#"{"strategies": {"rsi": "rsi_macd"}}"#).unwrap();
+        assert_eq!(named.strategies.get("rsi"), Some(&Strategy::RsiMacd));
+        for (text, msg) in [
+            (r#"{"strategies": {"Rsi": "rsi_macd"}}"#, "is not a name"),
+            (r#"{"strategies": {"context": "rsi_macd"}}"#, "the primary strategy's name"),
+            (
+                r#"{"strategies": {"m": {"mix": {"context": 0, "rsi_macd": 0}}}}"#,
+                "strategy.mix weights must not all be zero",
+            ),
+        ] {
+            let err = EngineConfig::from_json(text).unwrap_err().to_string();
+            assert!(err.contains(msg), "{text}: {err}");
+        }
         assert_eq!(EngineConfig::default().strategy, Strategy::Context);
         for (text, needle) in [
             (r#"{"strategy": "momentum"}"#, r#"unknown strategy "momentum""#),

@@ -108,7 +108,9 @@ def launch(folder: Path, *args: str) -> UiPlatform:
     # every simulated browser logs in from one address (BROWSER_ADDRESS): the tests'
     # logins would trip the default limit of 20 per minute per address
     many = {"login": {"rate_limit": 10_000}}
-    return UiPlatform(start_platform(folder, "--speed", "60", *args, client=many))
+    # a named strategy beside the primary one, for the bot page's strategy picker
+    market = {"engine": {"strategies": {"rules": "rsi_macd"}}}
+    return UiPlatform(start_platform(folder, "--speed", "60", *args, client=many, market=market))
 
 
 def stop(platform: UiPlatform) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from nicegui import ui
 from nicegui.testing.user import User
@@ -189,3 +190,24 @@ async def test_level_stops_and_scanner_symbols_are_saved(
     await until(saved, lambda: f"the level stops saved: {parameters(ui_platform, me)['stops']}")
     # the scanner entry kept its lower case (the form upper-cases symbols only)
     assert parameters(ui_platform, me)["symbols"] == ["scanner:5"]
+
+
+async def test_the_strategy_picker_offers_the_markets_strategies(
+    user: User, ui_platform: UiPlatform
+) -> None:
+    me = ui_platform.new_client("bot-strategy")
+    assert parameters(ui_platform, me)["strategy"] is None
+    offered = httpx.get(f"{ui_platform.url}/strategies", timeout=10).json()
+    assert offered["names"] == ["context", "rules"]
+    await open_bot(user, me)
+    await user.should_see(marker="strategy", retries=50)
+    picker = field(user, "strategy")
+    assert picker.value == ""
+    assert list(picker.options) == ["", "rules"]
+    picker.value = "rules"
+    user.find(marker="bot-save").click()
+    await until(lambda: parameters(ui_platform, me)["strategy"] == "rules", "the strategy saved")
+    # back to the platform's own strategy: saved as null
+    picker.value = ""
+    user.find(marker="bot-save").click()
+    await until(lambda: parameters(ui_platform, me)["strategy"] is None, "the strategy cleared")

@@ -279,6 +279,14 @@ def routes(
         return JSON({"signals": rows[-q.limit :]})
 
     @operation(
+        "The strategies the engine evaluates (what a bot's strategy may name)",
+        response=m.StrategiesResponse,
+        tags=("market",),
+    )
+    async def strategies(request: Request) -> Response:
+        return JSON(market.strategies())
+
+    @operation(
         "Stream health, engine and hub counters", response=m.HealthResponse, tags=("market",)
     )
     async def health_route(request: Request) -> Response:
@@ -313,6 +321,7 @@ def routes(
         Route("/symbols/{symbol}/regime", regime, methods=["GET"]),
         Route("/scanner", scanner, methods=["GET"]),
         Route("/signals", signals, methods=["GET"]),
+        Route("/strategies", strategies, methods=["GET"]),
         Route("/health", health_route, methods=["GET"]),
         WebSocketRoute("/stream", stream),
     ]

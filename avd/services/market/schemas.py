@@ -142,6 +142,18 @@ class SignalsResponse(BaseModel):
     signals: list[SignalRow]
 
 
+class StrategiesResponse(BaseModel):
+    """``GET /strategies``: what a bot's ``strategy`` parameter may name."""
+
+    #: the primary strategy's name (``context``, ``rsi_macd`` or ``mix``): bots without a
+    #: ``strategy`` trade its signals
+    primary: str
+    #: the primary's name, then the engine config's named ``strategies``
+    names: list[str]
+    #: the engine config's ``strategy`` and ``strategies``
+    config: dict[str, Any]
+
+
 class HealthResponse(BaseModel):
     """``GET /health``."""
 

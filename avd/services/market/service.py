@@ -10,6 +10,7 @@ recent signals, and per-symbol state.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import deque
@@ -76,6 +77,7 @@ def signal_event(s: TradeSignal) -> SignalGenerated:
         price=s.price,
         strategy=s.strategy,
         rules=",".join(s.rules),
+        primary=s.primary,
     )
 
 
@@ -101,6 +103,22 @@ class MarketContext:
         self.activity: dict[tuple[str, str], SymbolActivity] = {}
         self.klines_processed = 0
         hub.subscribe("market-context", self._on_event, KlineReceived, CandlesLoaded)
+
+    def strategies(self) -> dict[str, Any]:
+        """The strategies the engine evaluates: the primary one's name and every name bots pick.
+
+        ``primary`` is ``context``, ``rsi_macd`` or ``mix``; ``names`` starts
+        with it, then the engine config's named ``strategies`` in name order.
+        """
+        cfg = json.loads(self.engine.config.to_json())
+        primary = (
+            cfg["strategy"] if isinstance(cfg["strategy"], str) else next(iter(cfg["strategy"]))
+        )
+        return {
+            "primary": primary,
+            "names": [primary, *sorted(cfg.get("strategies", {}))],
+            "config": {"strategy": cfg["strategy"], "strategies": cfg.get("strategies", {})},
+        }
 
     async def _on_event(self, event: Event) -> None:
         if isinstance(event, KlineReceived):

@@ -33,6 +33,11 @@ ScannerSource = Callable[[str, int], Awaitable[list[str]]]
 SCANNER = "scanner:"
 
 
+def trades_strategy(params: BotParameters, sig: SignalGenerated) -> bool:
+    """Whether a bot trades ``sig``'s strategy: the primary one unless it names another."""
+    return sig.primary if params.strategy is None else sig.strategy == params.strategy
+
+
 class Signals:
     """Trades the signals for the enabled bots."""
 
@@ -82,6 +87,8 @@ class Signals:
         reference = dec(sig.price)
         top: list[str] | None = None
         for client_id, params in await self.bots():
+            if not trades_strategy(params, sig):
+                continue
             if sig.symbol not in params.symbols:
                 wanted = [int(x[len(SCANNER) :]) for x in params.symbols if x.startswith(SCANNER)]
                 if not wanted:

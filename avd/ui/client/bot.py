@@ -89,8 +89,12 @@ class BotForm:
 
     # --- layout ------------------------------------------------------------------------
 
-    def build(self, symbols: list[str]) -> None:
-        """Lay the form out (values come with :meth:`show`)."""
+    def build(self, symbols: list[str], strategies: dict[str, str] | None = None) -> None:
+        """Lay the form out (values come with :meth:`show`).
+
+        ``strategies`` maps the names a bot may select to their labels
+        (``GET /strategies`` of the Market service); ``""`` is the primary.
+        """
         ui.label(
             "How your bot trades the platform's signals. Changes apply to the next signal; "
             "open trades keep their stops."
@@ -107,6 +111,11 @@ class BotForm:
                     "Paper trades a simulated account at real prices; live trades your Binance "
                     "account (add an API key on the Keys page first)."
                 ).classes("text-sm text-slate-500")
+                self.fields["strategy"] = (
+                    ui.select(strategies or {"": "The platform's strategy"}, label="Strategy")
+                    .classes("w-full")
+                    .mark("strategy")
+                )
             with self._group("Symbols"):
                 self.fields["symbols"] = (
                     ui.select(
@@ -241,6 +250,12 @@ class BotForm:
         f = self.fields
         f["enabled"].value = params["enabled"]
         f["mode"].value = params["mode"]
+        chosen = params.get("strategy") or ""
+        strategy: ui.select = f["strategy"]
+        options = dict(strategy.options) if isinstance(strategy.options, dict) else {}
+        if chosen not in options:  # a name the market no longer runs: shown as it is
+            strategy.set_options({**options, chosen: f"{chosen} (not running)"})
+        strategy.value = chosen
         select: ui.select = f["symbols"]
         known = list(select.options) if isinstance(select.options, list) else []
         select.set_options(sorted(set(known) | set(params["symbols"])))
@@ -285,12 +300,15 @@ class BotForm:
             "risk_per_trade_percent": _decimal(f["risk_per_trade_percent"]),
             "max_open_positions": _integer(f["max_open_positions"]),
             "stops": stops,
+            "strategy": f["strategy"].value or None,
         }
 
     def patch(self) -> dict[str, Any]:
         """What changed since the parameters were read, as a JSON merge patch."""
         now = self.values()
-        out: dict[str, Any] = {k: v for k, v in now.items() if k != "stops" and v != self.saved[k]}
+        out: dict[str, Any] = {
+            k: v for k, v in now.items() if k != "stops" and v != self.saved.get(k)
+        }
         old_stops = self.saved["stops"]
         stops = {k: v for k, v in now["stops"].items() if v != old_stops.get(k)}
         if stops:
@@ -391,13 +409,25 @@ async def _known_symbols(s: Session) -> list[str]:
     return sorted({str(c["symbol"]) for c in got.get("contexts", [])})
 
 
+async def _strategies(s: Session) -> dict[str, str]:
+    """What the bot may select: ``""`` (the primary strategy) and the named ones."""
+    try:
+        got = await s.get("market", "/strategies")
+    except ServiceError:
+        return {"": "The platform's strategy"}
+    out = {"": f"The platform's strategy ({got['primary']})"}
+    out.update({name: name for name in got["names"][1:]})
+    return out
+
+
 async def bot_page() -> None:
     """The bot parameters: load, edit, save with the service's verdict by each field."""
     s = sessions.require()
     if s is None:
         return
     symbols = await _known_symbols(s)
+    strategies = await _strategies(s)
     with frame(s, "Bot"):
         form = BotForm(s)
-        form.build(symbols)
+        form.build(symbols, strategies)
     await form.load()

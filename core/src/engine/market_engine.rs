@@ -166,6 +166,7 @@ impl MarketEngine {
             if let Some(sig) = step.signal {
                 out.signals.push(*sig);
             }
+            out.signals.extend(step.named);
         }
         Ok(out)
     }

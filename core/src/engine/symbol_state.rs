@@ -6,7 +6,7 @@ use crate::config::EngineConfig;
 use crate::error::CoreResult;
 use crate::patterns::{self, FeatureSet, Features};
 use crate::scoring::{ContextScore, ContextScorer};
-use crate::signals::{RsiMacdRules, SignalEvaluator, SignalScore, TradeSignal};
+use crate::signals::{RsiMacdRules, SignalEvaluator, SignalScore, Strategy, TradeSignal};
 
 /// What one kline did.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,9 +15,20 @@ pub struct KlineStep {
     pub outcome: PushOutcome,
     /// Whether a new context score was computed (a closed candle past warm-up).
     pub scored: bool,
-    /// The signal it fired, if any (boxed: signals are rare, and a small
-    /// step is cheap to return on every kline).
+    /// The signal the primary strategy fired, if any (boxed: signals are
+    /// rare, and a small step is cheap to return on every kline).
     pub signal: Option<Box<TradeSignal>>,
+    /// The signals the named strategies fired (`EngineConfig::strategies`;
+    /// an empty vector does not allocate).
+    pub named: Vec<TradeSignal>,
+}
+
+/// A named strategy's own signal state on one stream.
+#[derive(Debug, Clone)]
+struct NamedStrategy {
+    name: Arc<str>,
+    strategy: Strategy,
+    evaluator: SignalEvaluator,
 }
 
 /// One stream's buffer, features, evaluator and latest context.
@@ -28,8 +39,10 @@ pub struct SymbolState {
     buffer: CandleBuffer,
     features: FeatureSet,
     evaluator: SignalEvaluator,
-    /// The RSI/MACD rules, when the strategy uses them.
+    /// The RSI/MACD rules, when a strategy uses them.
     rules: Option<RsiMacdRules>,
+    /// The named strategies, in name order.
+    named: Vec<NamedStrategy>,
     /// The strategy's latest score (None for the context strategy).
     signal_score: Option<SignalScore>,
     context: Option<ContextScore>,
@@ -49,7 +62,17 @@ impl SymbolState {
             buffer: CandleBuffer::new(interval, cfg.buffer_capacity)?,
             features: FeatureSet::new(&cfg.indicators)?,
             evaluator: SignalEvaluator::new(&cfg.signals),
-            rules: cfg.strategy.uses_rules().then(|| RsiMacdRules::new(&cfg.rsi_macd)),
+            rules: (cfg.strategy.uses_rules() || cfg.strategies.values().any(|s| s.uses_rules()))
+                .then(|| RsiMacdRules::new(&cfg.rsi_macd)),
+            named: cfg
+                .strategies
+                .iter()
+                .map(|(name, &strategy)| NamedStrategy {
+                    name: name.as_str().into(),
+                    strategy,
+                    evaluator: SignalEvaluator::new(&cfg.signals),
+                })
+                .collect(),
             signal_score: None,
             context: None,
             last_signal: None,
@@ -135,7 +158,7 @@ impl SymbolState {
     ) -> KlineStep {
         let outcome = self.buffer.push(candle, closed, allow_gap);
         if !outcome.appended() {
-            return KlineStep { outcome, scored: false, signal: None };
+            return KlineStep { outcome, scored: false, signal: None, named: Vec::new() };
         }
         let ready = self.features.advance(candle);
         if let Some(rules) = &mut self.rules {
@@ -143,7 +166,7 @@ impl SymbolState {
             rules.update(self.features.current().rsi, &self.features.macd());
         }
         if !ready {
-            return KlineStep { outcome, scored: false, signal: None };
+            return KlineStep { outcome, scored: false, signal: None, named: Vec::new() };
         }
         let f = self.features.current();
         let reading = patterns::detect(f, &cfg.patterns);
@@ -171,19 +194,34 @@ impl SymbolState {
         ctx.timestamp = timestamp;
         ctx.close = f.close;
         let signal = match &self.rules {
-            None => self.evaluator.evaluate(ctx, f),
-            Some(rules) => {
+            Some(rules) if cfg.strategy.uses_rules() => {
                 let sig = SignalScore::combine(cfg.strategy, ctx, rules);
                 self.signal_score = Some(sig);
                 self.evaluator.evaluate_strategy(ctx, f, &sig, rules)
             }
+            _ => self.evaluator.evaluate(ctx, f),
         }
         .map(Box::new);
         if let Some(s) = &signal {
             self.signals += 1;
             self.last_signal = Some(TradeSignal::clone(s));
         }
-        KlineStep { outcome, scored: true, signal }
+        let mut named = Vec::new();
+        for slot in &mut self.named {
+            let fired = match &self.rules {
+                Some(rules) if slot.strategy.uses_rules() => {
+                    let sig = SignalScore::combine(slot.strategy, ctx, rules);
+                    slot.evaluator.evaluate_strategy(ctx, f, &sig, rules)
+                }
+                _ => slot.evaluator.evaluate(ctx, f),
+            };
+            if let Some(mut s) = fired {
+                s.name = Some(slot.name.clone());
+                self.signals += 1;
+                named.push(s);
+            }
+        }
+        KlineStep { outcome, scored: true, signal, named }
     }
 }
 
@@ -242,5 +280,36 @@ mod tests {
             assert!(r.contains("RSI left") && r.contains("MACD crossed"), "{r}");
         }
         assert!(sigs.iter().any(|s| s.side == Side::Buy) && sigs.iter().any(|s| s.side == Side::Sell));
+    }
+
+    #[test]
+    fn named_strategies_fire_as_they_would_as_the_primary_and_carry_their_names() {
+        let cfg: EngineConfig = EngineConfig::from_json(
+            r#"{"strategies": {"rules": "rsi_macd", "blend": {"mix": {"context": 1, "rsi_macd": 0}}}}"#,
+        )
+        .unwrap();
+        let mut e = MarketEngine::new(cfg).unwrap();
+        let id = e.track("BTCUSDT", Interval::M1).unwrap();
+        let (mut primary, mut named) = (Vec::new(), Vec::new());
+        for c in &candles(3000) {
+            let step = e.on_kline(id, c, true, true).unwrap();
+            primary.extend(step.signal.map(|s| *s));
+            named.extend(step.named);
+        }
+        // the primary is untouched by the named ones
+        let context = signals(Strategy::Context);
+        assert_eq!(primary.len(), context.len());
+        assert_eq!(sides_and_times(&primary), sides_and_times(&context));
+        assert!(primary.iter().all(|s| s.primary() && s.strategy_name() == "context"));
+        let of = |n: &str| named.iter().filter(|s| s.strategy_name() == n).cloned().collect::<Vec<_>>();
+        let rules = of("rules");
+        assert!(!rules.is_empty() && rules.iter().all(|s| !s.primary()));
+        assert_eq!(sides_and_times(&rules), sides_and_times(&signals(Strategy::RsiMacd)));
+        assert_eq!(
+            sides_and_times(&of("blend")),
+            sides_and_times(&signals(Strategy::Mix { context: 1.0, rsi_macd: 0.0 }))
+        );
+        assert_eq!(rules.len() + of("blend").len(), named.len());
+        assert_eq!(e.stream(id).unwrap().signal_count(), (primary.len() + named.len()) as u64);
     }
 }

@@ -162,10 +162,17 @@ impl PyTradeSignal {
     fn price(&self) -> f64 {
         self.inner.price
     }
-    /// The strategy that fired it: `"context"`, `"rsi_macd"` or `"mix"`.
+    /// The strategy that fired it: a named strategy's name
+    /// (`EngineConfig.strategies`), else the primary one's: `"context"`,
+    /// `"rsi_macd"` or `"mix"`.
     #[getter]
-    fn strategy(&self) -> &'static str {
-        self.inner.strategy().as_str()
+    fn strategy(&self) -> &str {
+        self.inner.strategy_name()
+    }
+    /// Whether the engine's primary strategy fired it (not a named one).
+    #[getter]
+    fn primary(&self) -> bool {
+        self.inner.primary()
     }
     /// The RSI/MACD rules counting on its side (`"rsi"`, `"macd_cross"`,
     /// `"hist_turn"`); empty for the context strategy.
@@ -363,6 +370,9 @@ impl PyMarketEngine {
         }
         if let Some(s) = step.signal {
             events.append(Py::new(py, PyTradeSignal { inner: *s })?)?;
+        }
+        for s in step.named {
+            events.append(Py::new(py, PyTradeSignal { inner: s })?)?;
         }
         Ok(events)
     }

@@ -100,6 +100,7 @@ impl SignalEvaluator {
             score: s,
             pattern: ctx.pattern,
             price: ctx.close,
+            name: None,
         })
     }
 
@@ -135,6 +136,7 @@ impl SignalEvaluator {
             score: sig.score,
             pattern: ctx.pattern,
             price: ctx.close,
+            name: None,
         })
     }
 }

@@ -41,6 +41,9 @@ pub struct TradeSignal {
     pub pattern: Pattern,
     /// Close price of that candle.
     pub price: f64,
+    /// The named strategy that fired it (`EngineConfig::strategies`); None
+    /// for the engine's primary strategy (`EngineConfig::strategy`).
+    pub name: Option<Arc<str>>,
 }
 
 /// What a signal's explanation is made of: the features and components of
@@ -81,6 +84,19 @@ impl TradeSignal {
     }
 
     /// The strategy that fired it.
+    /// The name bots select it by: the named strategy's name, else the
+    /// primary strategy's (`context`, `rsi_macd` or `mix`).
+    #[must_use]
+    pub fn strategy_name(&self) -> &str {
+        self.name.as_deref().unwrap_or_else(|| self.strategy().as_str())
+    }
+
+    /// Whether the engine's primary strategy fired it.
+    #[must_use]
+    pub fn primary(&self) -> bool {
+        self.name.is_none()
+    }
+
     #[must_use]
     pub fn strategy(&self) -> Strategy {
         self.evidence.strategy.map_or(Strategy::Context, |s| s.score.strategy)
