@@ -60,7 +60,7 @@ def depth(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
     """GET depth: the book of the last published diff."""
     sm = symbol_param(sim, p)
     limit = limit_param(p, 100, 5000)
-    bids, asks = sm.book.sides(sm.price, sm.update_id, limit)
+    bids, asks = sm.book.sides(limit)
     return {
         "lastUpdateId": sm.update_id,
         "bids": [[fmt_units(x), fmt_units(q)] for x, q in bids],
@@ -138,7 +138,7 @@ def book_ticker(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
     """GET ticker/bookTicker."""
 
     def one(sm: SymbolMarket) -> dict[str, str]:
-        b, bq, ak, aq = sm.book.top(sm.price, sm.update_id)
+        b, bq, ak, aq = sm.book.top()
         return {
             "symbol": sm.symbol,
             "bidPrice": fmt_units(b),

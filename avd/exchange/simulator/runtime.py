@@ -11,6 +11,7 @@ from avd.history import sample_dir, utc_text
 
 from .accounts import Accounts
 from .config import SimConfig
+from .errors import BinanceError
 from .exchange_info import SymbolRules, rules_for
 from .faults import Faults
 from .fill_model import FillModel, ReplayFillModel
@@ -33,7 +34,12 @@ class Simulator:
         data = config.data if config.data is not None else sample_dir()
         series = load_series(data, config.symbols, config.step_ms, config.interval)
         self.market = Market(
-            series, config.step_ms, config.start_ms, config.book_levels, config.agg_trades_kept
+            series,
+            config.step_ms,
+            config.start_ms,
+            config.book_levels,
+            config.agg_trades_kept,
+            config.book_seed,
         )
         self.rules: dict[str, SymbolRules] = {
             s: rules_for(sm.series) for s, sm in self.market.symbols.items()
@@ -158,6 +164,19 @@ class Simulator:
             "user_connections": len(self.users.conns),
         }
 
+    def book_view(self, symbol: str) -> dict[str, Any]:
+        """The whole book of ``symbol`` as the diff stream has published it (admin)."""
+        sm = self.market.get(symbol)
+        if sm is None:
+            raise BinanceError(-1121, "Invalid symbol.")
+        bids, asks = sm.book.sides()
+        return {
+            "symbol": symbol,
+            "lastUpdateId": sm.update_id,
+            "bids": [[fmt_units(p), fmt_units(q)] for p, q in bids],
+            "asks": [[fmt_units(p), fmt_units(q)] for p, q in asks],
+        }
+
     # -- derived market data --------------------------------------------
 
     def ticker(self, sm: SymbolMarket, mini: bool) -> dict[str, Any]:
@@ -168,7 +187,7 @@ class Simulator:
         if not mini:
             change = last - o
             pct = f"{change * 100 / o:.3f}" if o else "0.000"
-            bid, bq, ask, aq = sm.book.top(sm.price, sm.update_id)
+            bid, bq, ask, aq = sm.book.top()
             out.update(
                 {
                     "priceChange": fmt_units(change),

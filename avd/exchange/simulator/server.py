@@ -85,8 +85,12 @@ def _admin_routes(sim: Simulator) -> list[Route]:
         user = await sim.users.drop_all() if what in ("all", "user") else 0
         return json_response({"dropped": market + user, "market": market, "user": user})
 
+    async def book(request: Request) -> Response:
+        return json_response(sim.book_view(request.query_params.get("symbol", "").upper()))
+
     return [
         Route("/sim/admin/state", state, methods=["GET"]),
+        Route("/sim/admin/book", book, methods=["GET"]),
         Route("/sim/admin/pause", pause, methods=["POST"]),
         Route("/sim/admin/resume", resume, methods=["POST"]),
         Route("/sim/admin/step", step, methods=["POST"]),
