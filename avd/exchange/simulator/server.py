@@ -23,6 +23,7 @@ from avd.net import free_port
 
 from .config import SimConfig
 from .errors import BinanceError
+from .futures_data import futures_data_routes
 from .rest import error_response, json_response, routes
 from .runtime import Simulator
 from .streams import serve_stream
@@ -146,6 +147,7 @@ def create_app(config: SimConfig | None = None, sim: Simulator | None = None) ->
     app = Starlette(
         routes=[
             *routes(sim),
+            *futures_data_routes(sim),
             *_admin_routes(sim),
             WebSocketRoute("/ws", ws_bare),
             WebSocketRoute("/ws/{names:path}", ws_raw),
