@@ -75,6 +75,10 @@ class SimConfig(ServiceSettings):
         default=None, description="folder (or file) of SYMBOL-INTERVAL.csv.gz"
     )
     symbols: list[str] = Field(default_factory=list, description="subset to replay; [] = all")
+    ticks: Path | None = Field(
+        default=None,
+        description="a raw websocket recording (<ns> <JSON> lines) to replay instead of candles",
+    )
     interval: str | None = Field(
         default=None,
         description="the candle interval replayed; default: the finest interval every symbol has",

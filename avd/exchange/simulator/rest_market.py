@@ -57,9 +57,12 @@ def klines(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def depth(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
-    """GET depth: the book of the last published diff."""
-    sm = symbol_param(sim, p)
+    """GET depth: the book of the last published diff (``--ticks``: see :mod:`.ticks`)."""
     limit = limit_param(p, 100, 5000)
+    ticks = sim.ticks
+    if ticks is not None and p.get("symbol", "").upper() == ticks.symbol:
+        return ticks.depth(limit)
+    sm = symbol_param(sim, p)
     bids, asks = sm.book.sides(limit)
     return {
         "lastUpdateId": sm.update_id,

@@ -21,6 +21,7 @@ from .numbers import fmt_units
 from .rate_limit import RateLimiter
 from .series import load_series
 from .streams import StreamHub
+from .ticks import TickReplay, load_recording
 from .user_stream import UserStreams
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class Simulator:
         )
         self.matcher = Matcher(self.market, self.rules, self.accounts, model, self.faults)
         self.hub = StreamHub(self)
+        #: ``--ticks``: the recording replayed instead of the candles
+        self.ticks = TickReplay(load_recording(config.ticks), self.hub) if config.ticks else None
         self.users = UserStreams(self)
         self.speed = config.speed
         self.paused = config.paused
@@ -79,6 +82,12 @@ class Simulator:
     async def step(self, n: int) -> int:
         """Advance ``n`` steps now (paused or not); steps done."""
         done = 0
+        if self.ticks is not None:
+            while done < n and not self.ticks.finished:
+                self.ticks.send_one()
+                done += 1
+                await self.hub.backpressure()
+            return done
         for _ in range(n):
             if self.market.finished:
                 break
@@ -98,6 +107,9 @@ class Simulator:
 
     async def run(self) -> None:
         """The replay loop: real time x speed, or as fast as consumers take (speed 0)."""
+        if self.ticks is not None:
+            await self.ticks.run(self)
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time()
         told_end = False
@@ -162,10 +174,13 @@ class Simulator:
             },
             "stream_connections": len(self.hub.conns),
             "user_connections": len(self.users.conns),
+            "ticks": self.ticks.state() if self.ticks is not None else None,
         }
 
     def book_view(self, symbol: str) -> dict[str, Any]:
         """The whole book of ``symbol`` as the diff stream has published it (admin)."""
+        if self.ticks is not None and symbol == self.ticks.symbol:
+            return {"symbol": symbol, **self.ticks.book.view()}
         sm = self.market.get(symbol)
         if sm is None:
             raise BinanceError(-1121, "Invalid symbol.")
