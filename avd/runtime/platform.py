@@ -55,8 +55,8 @@ from avd.services.trade.routes import routes as trade_routes
 from avd.services.trade.service import TradeService
 from avd.services.trade.stops import dec
 from avd.store.candles import SqlCandleHistory
-from avd.store.long_short import SqlLongShortStore
 from avd.store.database import Database
+from avd.store.long_short import SqlLongShortStore
 from avd.web.errors import EXCEPTION_HANDLERS
 from avd.web.openapi import openapi_route
 from avd.web.server import Server

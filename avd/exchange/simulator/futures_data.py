@@ -5,17 +5,12 @@ Binance serves long/short ratios only from its USDⓈ-M futures data API
 through ``FUTURES_DATA_URL``; the simulator answers the same paths under
 ``/futures/data/``:
 
-=================================  ======================================  =========================
-path                               python-binance                          row fields
-=================================  ======================================  =========================
-``globalLongShortAccountRatio``    ``futures_global_longshort_ratio``      symbol, longShortRatio,
-                                                                           longAccount, shortAccount,
-                                                                           timestamp
-``topLongShortAccountRatio``       ``futures_top_longshort_account_ratio`` the same
-``topLongShortPositionRatio``      ``futures_top_longshort_position_ratio`` the same
-``takerlongshortRatio``            ``futures_taker_longshort_ratio``       buySellRatio, buyVol,
-                                                                           sellVol, timestamp
-=================================  ======================================  =========================
+* ``globalLongShortAccountRatio`` (``futures_global_longshort_ratio``),
+  ``topLongShortAccountRatio`` (``futures_top_longshort_account_ratio``) and
+  ``topLongShortPositionRatio`` (``futures_top_longshort_position_ratio``):
+  rows ``symbol, longShortRatio, longAccount, shortAccount, timestamp``;
+* ``takerlongshortRatio`` (``futures_taker_longshort_ratio``): rows
+  ``buySellRatio, buyVol, sellVol, timestamp``.
 
 Parameters as Binance: ``symbol`` and ``period`` (``5m 15m 30m 1h 2h 4h 6h
 12h 1d``) mandatory, ``limit`` (default 30, at most 500), ``startTime``,
@@ -26,11 +21,11 @@ period's start; values are 4-decimal strings.
 How the values are made (deterministic, from the candles of each period):
 
 * taker: ``buyVol`` = the period's taker-buy base volume, ``sellVol`` =
-  volume − buyVol, ``buySellRatio`` = buyVol / sellVol;
+  volume - buyVol, ``buySellRatio`` = buyVol / sellVol;
 * the share of long accounts ``L`` (``longAccount``; ``shortAccount`` =
-  1 − L, ``longShortRatio`` = L / (1 − L)), clamped to [0.1, 0.9]:
+  1 - L, ``longShortRatio`` = L / (1 - L)), clamped to [0.1, 0.9]:
   global accounts ``0.5 + 5 r12``, top accounts ``0.5 + 3 r4``, top
-  positions ``0.5 + (taker buy share − 0.5) + 2 r4``, where ``rN`` is the
+  positions ``0.5 + (taker buy share - 0.5) + 2 r4``, where ``rN`` is the
   return of the period closes over the last N periods.
 """
 
@@ -107,10 +102,7 @@ def rows(
     ts = _periods(sm, period_ms, now)
     if end is not None:
         ts = ts[ts <= end]
-    if start is not None:
-        ts = ts[ts >= start][:limit]
-    else:
-        ts = ts[-limit:]
+    ts = ts[ts >= start][:limit] if start is not None else ts[-limit:]
     if ts.size == 0:
         return []
     s = sm.series

@@ -171,9 +171,7 @@ class RecordedBook:
         if last <= self.last_update_id:
             return
         if first > self.last_update_id + 1:
-            log.warning(
-                "the recording has a depth gap: %d after %d", first, self.last_update_id
-            )
+            log.warning("the recording has a depth gap: %d after %d", first, self.last_update_id)
         self._apply(self.bids, d["b"])
         self._apply(self.asks, d["a"])
         self.last_update_id = last
@@ -317,4 +315,3 @@ class TickReplay:
             "book_synced": self.book.synced,
             "last_update_id": self.book.last_update_id,
         }
-

@@ -35,7 +35,7 @@ class MarketSection(BaseModel):
     regimes: RegimeSettings = Field(default_factory=RegimeSettings)
     #: the scanner's filters (see ``scanner.py``)
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
-    #: long/short ratios polled from Binance's futures data API (off by default; see ``long_short.py``)
+    #: long/short ratios from Binance's futures data API (off by default; ``long_short.py``)
     long_short: LongShortSettings = Field(default_factory=LongShortSettings)
 
 

@@ -88,7 +88,13 @@ def test_the_four_endpoints_answer_binances_shapes(sim: Sim) -> None:
         for r, lg in zip(rows, want["long"], strict=True):
             if pd.isna(lg):
                 continue  # fewer than N periods of history in the reference
-            assert set(r) == {"symbol", "longShortRatio", "longAccount", "shortAccount", "timestamp"}
+            assert set(r) == {
+                "symbol",
+                "longShortRatio",
+                "longAccount",
+                "shortAccount",
+                "timestamp",
+            }
             assert r["symbol"] == "BTCUSDT" and isinstance(r["timestamp"], int)
             la = Decimal(d4(lg))
             assert r["longAccount"] == str(la)
@@ -147,9 +153,7 @@ def test_only_the_last_30_days_exist(shared_data: Path) -> None:
             params={"symbol": "BTCUSDT", "period": "1d", "startTime": 0, "limit": 500},
         )
     rows = r.json()
-    assert [x["timestamp"] for x in rows] == list(
-        range(now - 30 * 86_400_000, now, 86_400_000)
-    )
+    assert [x["timestamp"] for x in rows] == list(range(now - 30 * 86_400_000, now, 86_400_000))
     assert len(rows) == 30
 
 

@@ -152,7 +152,7 @@ def test_trades_also_go_out_as_one_trade_aggregates(
     [
         (None, "no such recording file"),
         (b"1723161253937085768 not json\n", ":1: not '<receive time ns> <JSON message>'"),
-        (b"1 {\"x\": 1}\n", ":1: neither a stream message nor a depth snapshot"),
+        (b'1 {"x": 1}\n', ":1: neither a stream message nor a depth snapshot"),
     ],
 )
 def test_a_bad_recording_is_a_one_line_error(
