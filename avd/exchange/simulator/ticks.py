@@ -127,7 +127,9 @@ def load_recording(path: Path) -> Recording:
         raise DataError(f"{path}: the recording is empty")
     if len(symbols) > 1:
         raise DataError(f"{path}: depth streams of several symbols ({sorted(symbols)})")
-    symbol = next(iter(symbols)) if symbols else lines[0].stream.split("@")[0].upper()  # type: ignore[union-attr]
+    if not streams:
+        raise DataError(f"{path}: no stream message in the recording")
+    symbol = next(iter(symbols)) if symbols else sorted(streams)[0].split("@")[0].upper()
     return Recording(path, lines, symbol, snapshot, sorted(streams))
 
 
