@@ -42,6 +42,8 @@ class Book:
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
         self.best_bid = 0
+        self._bid_range = range(0)
+        self._ask_range = range(0)
         self._bid_changes: dict[int, int] = {}
         self._ask_changes: dict[int, int] = {}
 
@@ -61,8 +63,10 @@ class Book:
     def reset(self, price: int) -> None:
         """A whole new book around ``price`` (no diff: nobody follows it yet)."""
         self.best_bid = price
-        self.bids = {p: self._fresh() for p in self._bid_prices(price)}
-        self.asks = {p: self._fresh() for p in self._ask_prices(price)}
+        self._bid_range = self._bid_prices(price)
+        self._ask_range = self._ask_prices(price)
+        self.bids = {p: self._fresh() for p in self._bid_range}
+        self.asks = {p: self._fresh() for p in self._ask_range}
         self._bid_changes.clear()
         self._ask_changes.clear()
 
@@ -73,19 +77,38 @@ class Book:
             side.pop(price, None)
         changes[price] = qty
 
-    def _reshape(self, side: dict[int, int], changes: dict[int, int], want: range) -> None:
-        keep = set(want)
-        for p in [p for p in side if p not in keep]:
+    @staticmethod
+    def _outside(a: range, b: range) -> list[int]:
+        """The prices of ``a`` not in ``b`` (one-tick ranges: a prefix and a suffix of ``a``)."""
+        out: list[int] = []
+        for p in a:
+            if p in b:
+                break
+            out.append(p)
+        else:
+            return out  # no overlap
+        for p in reversed(a):
+            if p in b:
+                break
+            out.append(p)
+        return out
+
+    def _reshape(
+        self, side: dict[int, int], changes: dict[int, int], old: range, new: range
+    ) -> None:
+        # a side always holds exactly the prices of its range: only the ends change
+        for p in self._outside(old, new):
             self._set(side, changes, p, 0)
-        for p in want:
-            if p not in side:
-                self._set(side, changes, p, self._fresh())
+        for p in self._outside(new, old):
+            self._set(side, changes, p, self._fresh())
 
     def step(self, price: int, trade_qty: int, seller_initiated: bool) -> None:
         """One clock step: move to ``price``, trade ``trade_qty``, requote the touch."""
         self.best_bid = price
-        self._reshape(self.bids, self._bid_changes, self._bid_prices(price))
-        self._reshape(self.asks, self._ask_changes, self._ask_prices(price))
+        bids, asks = self._bid_prices(price), self._ask_prices(price)
+        self._reshape(self.bids, self._bid_changes, self._bid_range, bids)
+        self._reshape(self.asks, self._ask_changes, self._ask_range, asks)
+        self._bid_range, self._ask_range = bids, asks
         if trade_qty > 0:
             if seller_initiated and price in self.bids:
                 side, changes, touch = self.bids, self._bid_changes, price

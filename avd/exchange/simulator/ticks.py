@@ -31,6 +31,7 @@ diffs are buffered until the snapshot line, then those with
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import logging
 from dataclasses import dataclass, field
@@ -82,9 +83,19 @@ class Recording:
 
 
 def load_recording(path: Path) -> Recording:
-    """Read and check a recording; a :class:`DataError` naming the line when it is bad."""
+    """Read and check a recording; a :class:`DataError` naming the line when it is bad.
+
+    The last recording read is kept (it is only read, never changed): ``avd sim``
+    checks the file before it starts the server, which then replays it.
+    """
     if not path.is_file():
         raise DataError(f"{path}: no such recording file")
+    st = path.stat()
+    return _load(path.resolve(), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _load(path: Path, mtime_ns: int, size: int) -> Recording:
     opener: Any = gzip.open if path.suffix == ".gz" else open
     lines: list[Line] = []
     snapshot: dict[str, Any] | None = None

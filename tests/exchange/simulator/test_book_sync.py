@@ -10,12 +10,14 @@ flat out, and an injected gap (``depth_gap``) must be detected and resynced.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from avd.exchange.simulator.book import Book
 from tests.exchange.simulator.conftest import Sim, _start, run
 from tests.exchange.simulator.depth_reference import Follower, side
 from tests.polling import until
@@ -109,3 +111,30 @@ def test_the_book_is_seeded_and_deterministic() -> None:
             books.append(_admin_book(sim))
     assert books[0] == books[1]
     assert books[0]["lastUpdateId"] > 50  # one update id per changed level
+
+
+def test_diffs_rebuild_the_book_through_jumps_larger_than_its_depth() -> None:
+    """Random walks with jumps beyond the book's depth: applying every diff to the
+    starting book gives the book, which keeps ``levels`` one-tick levels a side."""
+    book = Book(tick=100, base_qty=1000, levels=50, symbol="BTCUSDT", seed=7)
+    book.reset(1_000_000)
+    bids, asks = dict(book.bids), dict(book.asks)
+    rng = random.Random(3)
+    price = 1_000_000
+    for _ in range(2000):
+        price = max(
+            price + rng.choice([-1, 1]) * rng.choice([0, 1, 2, 5, 49, 50, 51, 400]) * 100, 200
+        )
+        book.step(price, rng.randrange(3000), rng.random() < 0.5)
+        db, da = book.take_diff()
+        for mine, changes in ((bids, db), (asks, da)):
+            for p, q in changes:
+                if q == 0:
+                    del mine[p]  # a removal names a level the follower holds
+                else:
+                    mine[p] = q
+        assert bids == book.bids and asks == book.asks
+        lowest = max(price - 49 * 100, 100)
+        assert sorted(bids) == list(range(lowest, price + 1, 100))
+        assert sorted(asks) == list(range(price + 100, price + 5100, 100))
+        assert min(bids.values()) > 0 and min(asks.values()) > 0
