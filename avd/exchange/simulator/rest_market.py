@@ -138,7 +138,12 @@ def ticker_price(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def book_ticker(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
-    """GET ticker/bookTicker."""
+    """GET ticker/bookTicker (``--ticks``: the last recorded one of the recorded symbol)."""
+    ticks = sim.ticks
+    if ticks is not None and p.get("symbol", "").upper() == ticks.symbol:
+        recorded = ticks.book_ticker()
+        if recorded is not None:
+            return recorded
 
     def one(sm: SymbolMarket) -> dict[str, str]:
         b, bq, ak, aq = sm.book.top()

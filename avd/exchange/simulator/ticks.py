@@ -26,6 +26,9 @@ diffs are buffered until the snapshot line, then those with
   = that diff's ``u``), so a client may (re)sync at any time.
 
 ``limit`` (default 100, at most 5000) cuts either to the best levels.
+``GET /api/v3/ticker/bookTicker?symbol=`` answers the last recorded
+``bookTicker`` sent (before the first one: the candle data's, as for the
+other REST endpoints).
 """
 
 from __future__ import annotations
@@ -212,6 +215,8 @@ class TickReplay:
         #: index of the next line to send
         self.pos = 0
         self.snapshot_sent = False
+        #: the last recorded ``bookTicker`` sent (REST ``ticker/bookTicker``)
+        self.last_ticker: dict[str, Any] | None = None
 
     @property
     def symbol(self) -> str:
@@ -240,6 +245,8 @@ class TickReplay:
             return
         if line.depth is not None:
             self.book.diff(line.depth)
+        elif line.stream.endswith("@bookTicker"):
+            self.last_ticker = orjson.loads(line.data)
         subs = self.hub.subs
         for name in self._targets(line.stream):
             if name in subs:
@@ -279,6 +286,19 @@ class TickReplay:
                 "asks": snap["asks"][:limit],
             }
         return self.book.view(limit)
+
+    def book_ticker(self) -> dict[str, Any] | None:
+        """REST ``ticker/bookTicker`` from the last recorded ``bookTicker`` (None before one)."""
+        t = self.last_ticker
+        if t is None:
+            return None
+        return {
+            "symbol": self.symbol,
+            "bidPrice": t["b"],
+            "bidQty": t["B"],
+            "askPrice": t["a"],
+            "askQty": t["A"],
+        }
 
     async def run(self, sim: Any) -> None:
         """Send the lines at their recorded times (x ``sim.speed``); pause and speed apply."""

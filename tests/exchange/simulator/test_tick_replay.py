@@ -115,6 +115,15 @@ def test_replay_yields_the_recorded_messages_and_book(
     late = out["late"]  # after the end: the simulator's own book at the last diff
     assert late["lastUpdateId"] == recorded["last"]
     assert side(late["bids"]) == recorded["bids"] and side(late["asks"]) == recorded["asks"]
+    last_ticker = next(d for n, d in reversed(recorded["messages"]) if n.endswith("@bookTicker"))
+    bt = tick_sim.http.get("/api/v3/ticker/bookTicker", params={"symbol": "BTCUSDT"}).json()
+    assert bt == {
+        "symbol": "BTCUSDT",
+        "bidPrice": last_ticker["b"],
+        "bidQty": last_ticker["B"],
+        "askPrice": last_ticker["a"],
+        "askQty": last_ticker["A"],
+    }
     admin = tick_sim.http.get("/sim/admin/book", params={"symbol": "BTCUSDT"}).json()
     assert side(admin["bids"]) == recorded["bids"] and admin["lastUpdateId"] == recorded["last"]
     assert tick_sim.http.get("/sim/admin/state").json()["ticks"]["finished"] is True
