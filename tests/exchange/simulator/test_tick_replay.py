@@ -19,12 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from avd.exchange.simulator import BackgroundSimulator, SimConfig
+from avd.net import free_port
 from tests.exchange.simulator.conftest import Sim, run
 from tests.exchange.simulator.depth_reference import Follower, side
-from tests.polling import until
+from tests.polling import until, wait_http_ok
 
 STREAMS = ["btcusdt@depth@100ms", "btcusdt@trade", "btcusdt@bookTicker"]
 
@@ -180,3 +182,35 @@ def test_a_bad_recording_is_a_one_line_error(
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+
+
+def test_avd_sim_ticks_serves_the_recording(recording: Path, recorded: dict[str, Any]) -> None:
+    """The command: at speed 0 nothing is sent before a consumer connects, and the REST
+    snapshot is the recorded one."""
+    port = free_port()
+    avd = Path(sys.executable).with_name("avd")
+    proc = subprocess.Popen(
+        [str(avd), "sim", "--ticks", str(recording), "--port", str(port), "--speed", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http_ok(f"{base}/api/v3/ping", "avd sim --ticks", proc=proc, timeout=60)
+        ticks = httpx.get(f"{base}/sim/admin/state", timeout=5).json()["ticks"]
+        assert ticks["symbol"] == "BTCUSDT" and ticks["sent"] == 0
+        assert ticks["lines"] == len(recorded["messages"]) + 1
+        depth = httpx.get(
+            f"{base}/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5}, timeout=5
+        ).json()
+        snap = recorded["snapshot"]
+        assert depth == {
+            "lastUpdateId": snap["lastUpdateId"],
+            "bids": snap["bids"][:5],
+            "asks": snap["asks"][:5],
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        if proc.stderr:
+            proc.stderr.close()
