@@ -46,6 +46,7 @@ from avd.services.market.candle_history import (
 )
 from avd.services.market.collector import MarketDataCollector
 from avd.services.market.levels import levels_of
+from avd.services.market.long_short import LongShort, MemoryLongShortStore
 from avd.services.market.routes import routes as market_routes
 from avd.services.market.scanner import ranked
 from avd.services.market.service import MarketContext
@@ -55,6 +56,7 @@ from avd.services.trade.service import TradeService
 from avd.services.trade.stops import dec
 from avd.store.candles import SqlCandleHistory
 from avd.store.database import Database
+from avd.store.long_short import SqlLongShortStore
 from avd.web.errors import EXCEPTION_HANDLERS
 from avd.web.openapi import openapi_route
 from avd.web.server import Server
@@ -98,6 +100,11 @@ class Platform:
             SqlCandleHistory(self.db) if settings.persist_candles else MemoryCandleHistory()
         )
         self.history: CandleHistory = self.history_writer
+        #: long/short ratios (polled when market.long_short.enabled), stored beside the candles
+        self.long_short = LongShort(
+            settings.market.long_short,
+            SqlLongShortStore(self.db) if settings.persist_candles else MemoryLongShortStore(),
+        )
         # Binance counts REST weight per IP: one budget for every client of the process
         self.limiter = RestLimiter(settings.rest_weight_per_minute)
         self.source = MarketSource(
@@ -155,6 +162,7 @@ class Platform:
                 self.history,
                 self.streams,
                 service_token(self.folder),
+                self.long_short,
             )
         ]
         if self.client is not None:
@@ -236,6 +244,9 @@ class Platform:
         await self.source.prepare()
         self.collector = self._collector()
         await self.collector.start()
+        if not self.long_short.symbols:
+            self.long_short.symbols = list(self.source.symbols)
+        self.long_short.start(self.source.client_factory)
         self.health_timer.start()
         if self.trade is not None:
             await self._seed_trade_prices()
@@ -268,6 +279,7 @@ class Platform:
         then the database is closed.
         """
         await self.health_timer.stop()
+        await self.long_short.stop()
         if self.collector is not None:
             await self.collector.stop()
         await self.market.regimes.stop()

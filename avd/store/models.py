@@ -220,6 +220,29 @@ class CandleRecord(Base):
     taker_buy_base: Mapped[float | None] = mapped_column(Float, default=None)
 
 
+class LongShortRecord(Base):
+    """Binance's futures long/short statistics of one period (market data, as doubles).
+
+    Written by the market service's long/short poller; NULL where an
+    endpoint did not answer for that period.
+    """
+
+    __tablename__ = "long_short"
+
+    symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(4), primary_key=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    global_ratio: Mapped[float | None] = mapped_column(Float, default=None)
+    global_long: Mapped[float | None] = mapped_column(Float, default=None)
+    top_account_ratio: Mapped[float | None] = mapped_column(Float, default=None)
+    top_account_long: Mapped[float | None] = mapped_column(Float, default=None)
+    top_position_ratio: Mapped[float | None] = mapped_column(Float, default=None)
+    top_position_long: Mapped[float | None] = mapped_column(Float, default=None)
+    taker_ratio: Mapped[float | None] = mapped_column(Float, default=None)
+    taker_buy_vol: Mapped[float | None] = mapped_column(Float, default=None)
+    taker_sell_vol: Mapped[float | None] = mapped_column(Float, default=None)
+
+
 # -- the trade engine ------------------------------------------------------------------
 # client_id is not a foreign key: the Client service may keep its accounts in
 # another database when the services run apart.

@@ -23,7 +23,12 @@ class SimClient:
         return type(
             "SimAsyncClient",
             (AsyncClient,),
-            {"API_URL": f"http://{addr}/api", "WS_API_URL": f"ws://{addr}/ws-api/v3"},
+            {
+                "API_URL": f"http://{addr}/api",
+                "WS_API_URL": f"ws://{addr}/ws-api/v3",
+                # the long/short ratios: Binance's futures data API, served by the simulator
+                "FUTURES_DATA_URL": f"http://{addr}/futures/data",
+            },
         )
 
     def client_class(self) -> type[Any]:
@@ -34,7 +39,12 @@ class SimClient:
         return type(
             "SimSyncClient",
             (Client,),
-            {"API_URL": f"http://{addr}/api", "WS_API_URL": f"ws://{addr}/ws-api/v3"},
+            {
+                "API_URL": f"http://{addr}/api",
+                "WS_API_URL": f"ws://{addr}/ws-api/v3",
+                # the long/short ratios: Binance's futures data API, served by the simulator
+                "FUTURES_DATA_URL": f"http://{addr}/futures/data",
+            },
         )
 
     def socket_manager_class(self) -> type[Any]:

@@ -38,6 +38,14 @@ def sim(
     config: Annotated[
         Path | None, typer.Option("--config", help="Simulator configuration (JSON).")
     ] = None,
+    ticks: Annotated[
+        Path | None,
+        typer.Option(
+            "--ticks",
+            help="Replay a raw websocket recording (<receive ns> <JSON> lines, .gz or text) "
+            "with its original timing (x --speed) instead of candles.",
+        ),
+    ] = None,
 ) -> None:
     """Run the local Binance-compatible simulator (REST, streams, WebSocket API)."""
     from .server import serve
@@ -53,7 +61,18 @@ def sim(
         overrides["start"] = datetime.fromisoformat(start)
     if interval is not None:
         overrides["interval"] = interval
+    if ticks is not None:
+        overrides["ticks"] = ticks
     cfg = load_settings(SimConfig, config, **overrides)
+    if cfg.ticks is not None:
+        from .ticks import load_recording
+
+        rec = load_recording(cfg.ticks)  # a bad file is one line here, before the server starts
+        typer.echo(
+            f"replaying {len(rec.lines)} recorded messages of {rec.symbol} "
+            f"({', '.join(rec.streams)})",
+            err=True,
+        )
     typer.echo(
         f"avd sim on http://{cfg.host}:{cfg.port} (streams ws://{cfg.host}:{cfg.port}/, "
         f"speed {cfg.speed:g})",

@@ -57,6 +57,11 @@ class FaultConfig(BaseModel):
     partial_fraction: Decimal = Field(default=Decimal("0.5"), gt=0, lt=1)
     delay_ms: int = Field(default=0, ge=0, description="delay of every stream message")
     drop_after_messages: int = Field(default=0, ge=0, description="drop a stream after N messages")
+    depth_gap: int = Field(
+        default=0,
+        ge=0,
+        description="the next N depth diffs are not sent (their update ids are skipped: a gap)",
+    )
 
 
 class SimConfig(ServiceSettings):
@@ -70,6 +75,10 @@ class SimConfig(ServiceSettings):
         default=None, description="folder (or file) of SYMBOL-INTERVAL.csv.gz"
     )
     symbols: list[str] = Field(default_factory=list, description="subset to replay; [] = all")
+    ticks: Path | None = Field(
+        default=None,
+        description="a raw websocket recording (<ns> <JSON> lines) to replay instead of candles",
+    )
     interval: str | None = Field(
         default=None,
         description="the candle interval replayed; default: the finest interval every symbol has",
@@ -85,6 +94,7 @@ class SimConfig(ServiceSettings):
     paused: bool = Field(default=False, description="start with the replay paused")
     step_ms: int = Field(default=2000, ge=100, description="simulated ms between market updates")
     book_levels: int = Field(default=100, ge=5, le=5000)
+    book_seed: int = Field(default=0, ge=0, description="seed of the synthesized order books")
     agg_trades_kept: int = Field(default=10000, ge=100)
     maker_fee: Decimal = Decimal("0.001")
     taker_fee: Decimal = Decimal("0.001")

@@ -8,9 +8,11 @@ symbol's tick. Volume and trade count grow with the fraction of the interval
 that elapsed; each step's increment is one synthesized aggregate trade at the
 step's price (seller-initiated when the price fell). When the interval ends
 the candle closes with exactly the recorded values, so the one ``x: true``
-kline equals the REST row. The order book is a pure function of the last
-price and the update id (see :mod:`.book`), so snapshots always sit on event
-boundaries. Everything is deterministic for a given data set, start and step.
+kline equals the REST row. Each step also moves the symbol's stateful book
+(see :mod:`.book`) and takes its changes as one diff covering one update id
+per changed level (``U`` .. ``u``); snapshots are read between steps, so they
+always sit on diff boundaries. Everything is deterministic for a given data
+set, start, step and book seed.
 
 The recorded candles themselves (:class:`Series`, the files read) are in
 :mod:`.series`.
@@ -26,7 +28,7 @@ import numpy as np
 
 from avd.exceptions import DataError
 
-from .book import Book
+from .book import Book, Levels
 from .numbers import SCALE
 from .series import (
     DAY_MS,
@@ -72,6 +74,11 @@ class Tick:
     agg: AggTrade | None
     low: int
     high: int
+    #: the step's depth diff: first and last update id, bid and ask changes
+    first_update: int = 0
+    last_update: int = 0
+    bids: Levels = field(default_factory=list)
+    asks: Levels = field(default_factory=list)
 
 
 @dataclass
@@ -154,6 +161,7 @@ class SymbolMarket:
             self._finish(min(t - int(self.series.open_time[j]), self.series.interval_ms), t, True)
         self.prev_price = self.price
         self.agg_id = self.trade_id
+        self.book.reset(self.price)
 
     def advance(self, t: int) -> list[Tick]:
         """Move to clock ``t``; the ticks produced (none in a gap or after the data)."""
@@ -222,9 +230,15 @@ class SymbolMarket:
                 int(s.tbb[i]) * elapsed // iv,
                 int(s.tbq[i]) * elapsed // iv,
             )
+        tick = Tick(s.symbol, self.cur, closed, self.first_trade, self.last_trade, agg, lo, hi)
         if not silent:
-            self.update_id += 1
-        return Tick(s.symbol, self.cur, closed, self.first_trade, self.last_trade, agg, lo, hi)
+            book = self.book
+            book.step(p, agg.q if agg is not None else 0, agg.m if agg is not None else False)
+            tick.first_update = self.update_id + 1
+            self.update_id += max(book.pending, 1)
+            tick.last_update = self.update_id
+            tick.bids, tick.asks = book.take_diff()
+        return tick
 
     def klines(self, start: int | None, end: int | None, limit: int) -> list[Kline]:
         """Rows by open time, oldest first, up to the forming candle (REST rules)."""
@@ -297,6 +311,7 @@ class Market:
         start_ms: int | None,
         book_levels: int,
         agg_trades_kept: int,
+        book_seed: int = 0,
     ) -> None:
         if not series:
             raise DataError("no candle series to replay")
@@ -309,7 +324,10 @@ class Market:
             base = max(int(s.mean_volume * SCALE / 20), 1)
             trade_base = np.concatenate([[1], np.cumsum(s.n)[:-1] + 1]).astype(np.int64)
             sm = SymbolMarket(
-                series=s, tick_units=tick, book=Book(tick, base, book_levels), trade_base=trade_base
+                series=s,
+                tick_units=tick,
+                book=Book(tick, base, book_levels, s.symbol, book_seed),
+                trade_base=trade_base,
             )
             sm.aggs = deque(maxlen=agg_trades_kept)
             self.symbols[s.symbol] = sm

@@ -81,7 +81,7 @@ class Matcher:
     def quote(self, symbol: str, low: int | None = None, high: int | None = None) -> Quote:
         """The market of ``symbol`` now (the last step's traded range if given)."""
         sm = self.market.symbols[symbol]
-        bid, bq, ask, aq = sm.book.top(sm.price, sm.update_id)
+        bid, bq, ask, aq = sm.book.top()
         last = units_to_dec(sm.price)
         return Quote(
             symbol,

@@ -57,10 +57,13 @@ def klines(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def depth(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
-    """GET depth: the book of the last published diff."""
-    sm = symbol_param(sim, p)
+    """GET depth: the book of the last published diff (``--ticks``: see :mod:`.ticks`)."""
     limit = limit_param(p, 100, 5000)
-    bids, asks = sm.book.sides(sm.price, sm.update_id, limit)
+    ticks = sim.ticks
+    if ticks is not None and p.get("symbol", "").upper() == ticks.symbol:
+        return ticks.depth(limit)
+    sm = symbol_param(sim, p)
+    bids, asks = sm.book.sides(limit)
     return {
         "lastUpdateId": sm.update_id,
         "bids": [[fmt_units(x), fmt_units(q)] for x, q in bids],
@@ -135,10 +138,15 @@ def ticker_price(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
 
 
 def book_ticker(sim: Simulator, p: dict[str, str], a: Account | None) -> Any:
-    """GET ticker/bookTicker."""
+    """GET ticker/bookTicker (``--ticks``: the last recorded one of the recorded symbol)."""
+    ticks = sim.ticks
+    if ticks is not None and p.get("symbol", "").upper() == ticks.symbol:
+        recorded = ticks.book_ticker()
+        if recorded is not None:
+            return recorded
 
     def one(sm: SymbolMarket) -> dict[str, str]:
-        b, bq, ak, aq = sm.book.top(sm.price, sm.update_id)
+        b, bq, ak, aq = sm.book.top()
         return {
             "symbol": sm.symbol,
             "bidPrice": fmt_units(b),

@@ -11,6 +11,7 @@ from avd.history import sample_dir, utc_text
 
 from .accounts import Accounts
 from .config import SimConfig
+from .errors import BinanceError
 from .exchange_info import SymbolRules, rules_for
 from .faults import Faults
 from .fill_model import FillModel, ReplayFillModel
@@ -20,6 +21,7 @@ from .numbers import fmt_units
 from .rate_limit import RateLimiter
 from .series import load_series
 from .streams import StreamHub
+from .ticks import TickReplay, load_recording
 from .user_stream import UserStreams
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,12 @@ class Simulator:
         data = config.data if config.data is not None else sample_dir()
         series = load_series(data, config.symbols, config.step_ms, config.interval)
         self.market = Market(
-            series, config.step_ms, config.start_ms, config.book_levels, config.agg_trades_kept
+            series,
+            config.step_ms,
+            config.start_ms,
+            config.book_levels,
+            config.agg_trades_kept,
+            config.book_seed,
         )
         self.rules: dict[str, SymbolRules] = {
             s: rules_for(sm.series) for s, sm in self.market.symbols.items()
@@ -46,6 +53,8 @@ class Simulator:
         )
         self.matcher = Matcher(self.market, self.rules, self.accounts, model, self.faults)
         self.hub = StreamHub(self)
+        #: ``--ticks``: the recording replayed instead of the candles
+        self.ticks = TickReplay(load_recording(config.ticks), self.hub) if config.ticks else None
         self.users = UserStreams(self)
         self.speed = config.speed
         self.paused = config.paused
@@ -73,6 +82,12 @@ class Simulator:
     async def step(self, n: int) -> int:
         """Advance ``n`` steps now (paused or not); steps done."""
         done = 0
+        if self.ticks is not None:
+            while done < n and not self.ticks.finished:
+                self.ticks.send_one()
+                done += 1
+                await self.hub.backpressure()
+            return done
         for _ in range(n):
             if self.market.finished:
                 break
@@ -92,6 +107,9 @@ class Simulator:
 
     async def run(self) -> None:
         """The replay loop: real time x speed, or as fast as consumers take (speed 0)."""
+        if self.ticks is not None:
+            await self.ticks.run(self)
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time()
         told_end = False
@@ -156,6 +174,22 @@ class Simulator:
             },
             "stream_connections": len(self.hub.conns),
             "user_connections": len(self.users.conns),
+            "ticks": self.ticks.state() if self.ticks is not None else None,
+        }
+
+    def book_view(self, symbol: str) -> dict[str, Any]:
+        """The whole book of ``symbol`` as the diff stream has published it (admin)."""
+        if self.ticks is not None and symbol == self.ticks.symbol:
+            return {"symbol": symbol, **self.ticks.book.view()}
+        sm = self.market.get(symbol)
+        if sm is None:
+            raise BinanceError(-1121, "Invalid symbol.")
+        bids, asks = sm.book.sides()
+        return {
+            "symbol": symbol,
+            "lastUpdateId": sm.update_id,
+            "bids": [[fmt_units(p), fmt_units(q)] for p, q in bids],
+            "asks": [[fmt_units(p), fmt_units(q)] for p, q in asks],
         }
 
     # -- derived market data --------------------------------------------
@@ -168,7 +202,7 @@ class Simulator:
         if not mini:
             change = last - o
             pct = f"{change * 100 / o:.3f}" if o else "0.000"
-            bid, bq, ask, aq = sm.book.top(sm.price, sm.update_id)
+            bid, bq, ask, aq = sm.book.top()
             out.update(
                 {
                     "priceChange": fmt_units(change),

@@ -23,6 +23,7 @@ from avd.net import free_port
 
 from .config import SimConfig
 from .errors import BinanceError
+from .futures_data import futures_data_routes
 from .rest import error_response, json_response, routes
 from .runtime import Simulator
 from .streams import serve_stream
@@ -85,8 +86,12 @@ def _admin_routes(sim: Simulator) -> list[Route]:
         user = await sim.users.drop_all() if what in ("all", "user") else 0
         return json_response({"dropped": market + user, "market": market, "user": user})
 
+    async def book(request: Request) -> Response:
+        return json_response(sim.book_view(request.query_params.get("symbol", "").upper()))
+
     return [
         Route("/sim/admin/state", state, methods=["GET"]),
+        Route("/sim/admin/book", book, methods=["GET"]),
         Route("/sim/admin/pause", pause, methods=["POST"]),
         Route("/sim/admin/resume", resume, methods=["POST"]),
         Route("/sim/admin/step", step, methods=["POST"]),
@@ -142,6 +147,7 @@ def create_app(config: SimConfig | None = None, sim: Simulator | None = None) ->
     app = Starlette(
         routes=[
             *routes(sim),
+            *futures_data_routes(sim),
             *_admin_routes(sim),
             WebSocketRoute("/ws", ws_bare),
             WebSocketRoute("/ws/{names:path}", ws_raw),

@@ -28,6 +28,8 @@ from avd.domain.events import (
 from avd.services.market import schemas as m
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.levels import MIN_CANDLES, levels_of
+from avd.services.market.long_short import LongShort
+from avd.services.market.long_short import routes as long_short_routes
 from avd.services.market.scanner import ranked
 from avd.services.market.service import MarketContext
 from avd.web.encoding import dumps
@@ -109,6 +111,7 @@ def routes(
     history: CandleHistory | None = None,
     streams: Streams | None = None,
     service_token: str | None = None,
+    long_short: LongShort | None = None,
 ) -> list[BaseRoute]:
     """The service's routes, to mount alone or in the all-in-one app.
 
@@ -319,6 +322,7 @@ def routes(
         Route("/symbols/{symbol}/candles", candles, methods=["GET"]),
         Route("/symbols/{symbol}/levels", levels, methods=["GET"]),
         Route("/symbols/{symbol}/regime", regime, methods=["GET"]),
+        *long_short_routes(long_short),
         Route("/scanner", scanner, methods=["GET"]),
         Route("/signals", signals, methods=["GET"]),
         Route("/strategies", strategies, methods=["GET"]),

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from avd import _core
+from avd.services.market.long_short import LongShortSettings
 from avd.services.market.regimes import RegimeSettings
 from avd.services.market.scanner import ScannerSettings
 from avd.services.market.universe import valid_entry
@@ -36,6 +37,8 @@ class MarketSection(BaseModel):
     regimes: RegimeSettings = Field(default_factory=RegimeSettings)
     #: the scanner's filters (see ``scanner.py``)
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
+    #: long/short ratios from Binance's futures data API (off by default; ``long_short.py``)
+    long_short: LongShortSettings = Field(default_factory=LongShortSettings)
 
     @field_validator("symbols")
     @classmethod
