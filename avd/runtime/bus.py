@@ -146,7 +146,7 @@ class InProcessTransport:
 
 
 def default_consumer() -> str:
-    """This process's consumer name: host and process id."""
+    """The consumer name of this process: host and process id."""
     host = "".join(c if c.isalnum() or c in "-_." else "-" for c in socket.gethostname())
     return f"{host[:40]}-{os.getpid()}"
 
@@ -358,7 +358,7 @@ class RedisTransport:
             batch = [await self._out.get()]
             while len(batch) < BATCH and not self._out.empty():
                 batch.append(self._out.get_nowait())
-            entries = []
+            entries: list[tuple[str, dict[Any, Any]]] = []
             for stream, payload in batch:
                 self._seq += 1
                 entries.append((stream, {"e": payload, "src": self.node, "seq": self._seq}))
@@ -395,7 +395,7 @@ class RedisTransport:
                     if time.monotonic() >= self._next_claim:
                         await self._claim()
                         self._next_claim = time.monotonic() + self.settings.claim_idle_s / 2
-                    got = await self.redis.xreadgroup(
+                    got: Any = await self.redis.xreadgroup(
                         self.group,
                         self.consumer,
                         dict.fromkeys(self._streams, ">"),
@@ -430,11 +430,11 @@ class RedisTransport:
         self._groups_from = "0"
 
     async def _own_pending(self) -> None:
-        """This consumer's entries delivered before and never acknowledged (a restart)."""
+        """Entries delivered to this consumer before and never acknowledged (a restart)."""
         for stream in self._streams:
             last = "0"
             while True:
-                got = await self.redis.xreadgroup(
+                got: Any = await self.redis.xreadgroup(
                     self.group, self.consumer, {stream: last}, count=BATCH
                 )
                 self._up()
@@ -450,7 +450,7 @@ class RedisTransport:
         for stream in self._streams:
             start = "0-0"
             while True:
-                reply = await self.redis.xautoclaim(
+                reply: Any = await self.redis.xautoclaim(
                     stream, self.group, self.consumer, idle_ms, start_id=start, count=BATCH
                 )
                 start, entries = _text(reply[0]), reply[1]
@@ -482,7 +482,9 @@ class RedisTransport:
                 event = event_from_dict(orjson.loads(f["e"]))
             except (KeyError, TypeError, ValueError) as exc:
                 self.counters["undecodable"] += 1
-                log.error("redis bus: %s %s is not an event (%s); acknowledged", stream, entry_id, exc)
+                log.error(
+                    "redis bus: %s %s is not an event (%s); acknowledged", stream, entry_id, exc
+                )
                 await self._settled(stream, entry_id, origin)
                 continue
             done = await self.hub.publish_tracked(event)

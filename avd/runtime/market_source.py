@@ -23,6 +23,7 @@ from avd.runtime.replay_start import ReplayPlan, plan_replay, report
 from avd.runtime.settings import PlatformSettings
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.collector import CollectorSettings, HistorySink, MarketDataCollector
+from avd.services.market.shards import Shard
 
 # the platform's logger: the records keep the name they always had
 log = logging.getLogger("avd.runtime.platform")
@@ -146,6 +147,10 @@ class MarketSource:
             def bsm(client: Any, queue: int) -> Any:
                 return BinanceSocketManager(client, max_queue_size=queue)
 
+        if s.market.shard is not None:
+            shard = Shard.parse(s.market.shard)
+            symbols = shard.select(symbols)
+            log.info("shard %s: %d symbols (%s)", shard, len(symbols), ", ".join(symbols))
         intervals = s.market.intervals or (
             [self.replay.choice.interval] if self.replay is not None else self._external_intervals
         )

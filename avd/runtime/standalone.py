@@ -10,7 +10,9 @@
   verified here with the Client service's public keys) and takes the market
   service's feed (:class:`~avd.services.trade.market_feed.MarketFeed`), both
   with the service token. Without a market URL it polls the prices of its
-  open positions from the exchange.
+  open positions from the exchange. With a bus (``--bus redis://...``) the
+  market events come from Redis Streams instead (every market shard's), and
+  its trade events go out there (:mod:`avd.runtime.bus`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import avd
 from avd.domain.gateways import ClientGateway
 from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from avd.runtime.bus import transport
 from avd.runtime.hub import EventHub
 from avd.runtime.transports import LocalClientGateway
 from avd.services.client.service import ClientService
@@ -155,8 +158,19 @@ def create_app(settings: TradeSettings) -> Starlette:
         settings.engine,
         limiter=limiter,
     )
-    if settings.market_url is not None:
+    # with a bus, the market events come from Redis Streams (every market shard),
+    # and the trade events go out on it; without one, from the market's feed
+    bus = transport(
+        hub,
+        settings.bus,
+        publish=("trade",),
+        consume=("market",) if settings.bus is not None else (),
+        group="trade",
+    )
+    svc.bus_health = bus.health if settings.bus is not None else None
+    if settings.market_url is not None and settings.bus is None:
         svc.market_feed = MarketFeed(settings.market_url, token, hub)
+    if settings.market_url is not None:
         svc.engine.signals.scanner = RemoteScanner(settings.market_url)
         svc.engine.entries.levels = RemoteLevels(settings.market_url)
     streams = Streams()
@@ -166,7 +180,11 @@ def create_app(settings: TradeSettings) -> Starlette:
     async def start() -> None:
         if not await gateway.warm_up():  # tokens verify from the first request on
             log.warning("the client service's keys are not known yet: %s", settings.client_url)
-        if svc.market_feed is not None:
+        if settings.bus is not None:
+            # klines, evaluated candles and signals come in order from the bus
+            await svc.start(evaluated_candles=True)
+            await bus.start()
+        elif svc.market_feed is not None:
             # klines, evaluated candles and signals come in order from the market service
             await svc.start(evaluated_candles=True)
             svc.market_feed.start()
@@ -174,6 +192,7 @@ def create_app(settings: TradeSettings) -> Starlette:
             await svc.start(poll_prices_s=settings.poll_prices_s)
 
     async def stop() -> None:
+        await bus.stop()  # what is read and not handled stays pending in Redis
         await svc.stop()
         await hub.stop()
         await gateway.aclose()

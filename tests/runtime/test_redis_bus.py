@@ -19,8 +19,8 @@ from avd.domain.events import CandleEvaluated, Event, KlineReceived, SignalGener
 from avd.exceptions import ConfigError
 from avd.runtime.bus import InProcessTransport, RedisTransport, transport
 from avd.runtime.hub import EventHub
-from avd.settings import BusSettings, load_settings
 from avd.services.trade.settings import TradeSettings
+from avd.settings import BusSettings, load_settings
 from tests.polling import until
 from tests.redis_server import RedisServer
 
@@ -359,9 +359,11 @@ def test_bus_settings_from_a_url_or_an_object_and_clear_errors() -> None:
     assert s.bus is not None and (s.bus.maxlen, s.bus.group) == (500, "t2")
     assert "***" in repr(BusSettings(url="redis://u:secret@h:1/0"))
     assert "secret" not in repr(BusSettings(url="redis://u:secret@h:1/0"))
-    with pytest.raises(ConfigError, match="bus.url"):
+    with pytest.raises(ConfigError, match=r"bus\.url"):
         load_settings(TradeSettings, bus="http://h:6379")
     with pytest.raises(ConfigError, match="maxlen"):
         load_settings(TradeSettings, bus={"url": "redis://h", "maxlen": 1})
     with pytest.raises(ValueError, match="both publish and consume"):
-        RedisTransport(EventHub(), BusSettings(url="redis://h"), publish=["market"], consume=["market"])
+        RedisTransport(
+            EventHub(), BusSettings(url="redis://h"), publish=["market"], consume=["market"]
+        )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 from avd import _core
 from avd.services.market.regimes import RegimeSettings
 from avd.services.market.scanner import ScannerSettings
+from avd.services.market.shards import Shard
 
 
 class MarketSection(BaseModel):
@@ -34,6 +35,16 @@ class MarketSection(BaseModel):
     regimes: RegimeSettings = Field(default_factory=RegimeSettings)
     #: the scanner's filters (see ``scanner.py``)
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
+    #: ``i/n``: track only the symbols of shard i of n (``crc32(symbol) mod n == i``,
+    #: see ``shards.py``); several ``avd serve market`` then split the symbols
+    shard: str | None = None
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: str | None) -> str | None:
+        if v is not None:
+            Shard.parse(v)  # a clear error for anything but i/n with i < n
+        return v
 
 
 class CollectorSettings(BaseModel):
