@@ -150,6 +150,7 @@ class TradeService:
             "fees_owed": await self.engine.fees.owed(),
             "client": client_health,
             "market": market,
+            "hub": self.hub.stats(),
         }
 
     async def _live(self, client_id: int) -> Exchange:
