@@ -97,8 +97,9 @@ class BusSettings(BaseModel):
     model_config = {"extra": "forbid", "frozen": True}
 
     url: str = Field(pattern=r"^rediss?://[^\s]+$")
-    #: streams are capped near this many entries (``XADD MAXLEN ~``): about a
-    #: day of closed 1m candles with their contexts and signals for 50 symbols
+    #: streams are capped near this many entries (``XADD MAXLEN ~``), about
+    #: 350 bytes each: 100 000 is ~35 MB, ~30 minutes of 50 Binance 1m streams
+    #: (an in-progress kline a second each) for a consumer to be down and catch up
     maxlen: int = Field(100_000, ge=100)
     #: entries a dead consumer left pending this long are claimed by another (XAUTOCLAIM)
     claim_idle_s: float = Field(30.0, gt=0)
@@ -120,6 +121,8 @@ class BusSettings(BaseModel):
 
     def __repr__(self) -> str:  # a password in the URL stays out of reprs and logs
         return f"BusSettings(url={redacted_url(self.url)!r})"
+
+    __str__ = __repr__
 
 
 def redacted_url(url: str) -> str:

@@ -50,7 +50,7 @@ def test_bad_shards_are_clear_errors() -> None:
             Shard.parse(bad)
     with pytest.raises(ConfigError, match="gets none of BTCUSDT"):
         Shard(0, 2).select(["BTCUSDT"])
-    with pytest.raises(ValueError, match="i must be in 0..n-1"):
+    with pytest.raises(ValueError, match=r"i must be in 0\.\.n-1"):
         MarketSection(shard="2/2")
 
 
