@@ -20,6 +20,8 @@ market    in-progress ``KlineReceived``, ``CandleEvaluated``,  ``serve market``
 trade     ``TradePlaced``, ``SLAdjusted``, ``PartialExitTaken``,  ``serve trade``
           ``TradeClosed``, ``DrawdownLimitReached``,
           ``OrderRejected``
+client    ``ClientChanged`` (parameters saved, blocked,         ``serve client``
+          unblocked)
 ========  ===================================================  ==============
 
 Delivery (consumer groups):
@@ -67,6 +69,7 @@ import orjson
 
 from avd.domain.events import (
     CandleEvaluated,
+    ClientChanged,
     ContextScoreCalculated,
     DrawdownLimitReached,
     Event,
@@ -98,6 +101,7 @@ FAMILIES: dict[str, tuple[type[Event], ...]] = {
         DrawdownLimitReached,
         OrderRejected,
     ),
+    "client": (ClientChanged,),
 }
 BACKOFF_S = (0.2, 5.0)
 #: entries read (or claimed) at once

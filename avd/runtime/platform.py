@@ -116,6 +116,8 @@ class Platform:
             if self.client is not None
             else None
         )
+        if self.client is not None:  # client changes reach the trade engine on the hub
+            self.client.ctx.bus = self.hub
         if self.trade is not None:  # scanner:N bots and level stops read the market in process
             self.trade.engine.signals.scanner = self._scanner_top
             self.trade.engine.entries.levels = self._levels
@@ -125,7 +127,7 @@ class Platform:
         self.bus: InProcessTransport | RedisTransport = transport(
             self.hub,
             settings.bus,
-            publish=("market", "trade") if self.trade is not None else ("market",),
+            publish=("market", "trade", "client") if self.trade is not None else ("market",),
             group="market",
         )
         # one line of health in the log just after every minute's candles close

@@ -35,6 +35,7 @@ from avd.runtime.bus import transport
 from avd.runtime.hub import EventHub
 from avd.runtime.transports import LocalClientGateway
 from avd.services.client.service import ClientService
+from avd.services.client.settings import ClientSettings
 from avd.services.trade.market_feed import MarketFeed
 from avd.services.trade.remote import RestClientGateway
 from avd.services.trade.remote_scanner import RemoteLevels, RemoteScanner
@@ -164,7 +165,7 @@ def create_app(settings: TradeSettings) -> Starlette:
         hub,
         settings.bus,
         publish=("trade",),
-        consume=("market",) if settings.bus is not None else (),
+        consume=("market", "client") if settings.bus is not None else (),
         group="trade",
     )
     svc.bus_health = bus.health if settings.bus is not None else None
@@ -222,6 +223,41 @@ def create_app(settings: TradeSettings) -> Starlette:
     #: closed by the server when it stops (see avd.web.server)
     app.state.streams = streams
     app.state.startup_failure = failure
+    return app
+
+
+def client_app(settings: ClientSettings) -> Starlette:
+    """``avd serve client`` alone: with a bus, its client changes go out on it.
+
+    Adds ``GET /health`` (the bus's state; ``degraded`` while Redis is away).
+    """
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from avd.services.client.app import create_app as client_create_app
+
+    svc = ClientService(settings)
+    hub = EventHub()
+    bus = transport(hub, settings.bus, publish=("client",), group="client")
+    svc.ctx.bus = hub
+
+    @asynccontextmanager
+    async def around() -> AsyncIterator[None]:
+        hub.start()
+        await bus.start()
+        try:
+            yield
+        finally:
+            await bus.stop()
+            await hub.stop()
+
+    async def health(_: Request) -> JSONResponse:
+        state = bus.health()
+        return JSONResponse({"status": "ok" if state["connected"] else "degraded", "bus": state})
+
+    app = client_create_app(settings, service=svc, around=around)
+    app.router.routes.append(Route("/health", health, methods=["GET"]))
     return app
 
 
