@@ -1,4 +1,4 @@
-"""``avd serve client --bus``: the client changes go out on Redis (``avd:client``), after the commit.
+"""``avd serve client --bus``: the client changes go out on Redis (``avd:client``).
 
 The stream in Redis, read with redis-py's ``XRANGE``, is the reference: one
 ``ClientChanged`` per saved change, none for a refused one.
