@@ -203,3 +203,24 @@ def test_two_shards_score_every_symbol_once_and_survive_redis_restarting(
     assert t["bus"]["duplicates"] == 0 and t["bus"]["undecodable"] == 0
     assert t["bus"]["reconnects"] >= 1
     assert t["hub"]["trade-engine"]["errors"] == 0
+
+
+def test_avd_run_with_a_bus_publishes_its_market_events(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    from tests.platform import start_platform
+
+    p = start_platform(tmp_path / "run", "--speed", "600", "--bus", redis_server.url)
+    try:
+        h = httpx.get(f"{p.url}/health", timeout=10).json()
+        assert h["status"] == "ok" and h["bus"]["kind"] == "redis"
+        assert h["bus"]["publishes"] == ["avd:market", "avd:trade", "avd:client"]
+        wait_until(
+            lambda: set(evaluated(market_events(redis_server.url))) == set(SYMBOLS),
+            lambda: f"every symbol's candles on the bus\n{p.output()[-3000:]}",
+            timeout=60,
+        )
+    finally:
+        if p.proc.poll() is None:
+            p.proc.send_signal(signal.SIGKILL)
+            p.proc.wait()
