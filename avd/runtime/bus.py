@@ -225,6 +225,8 @@ class RedisTransport:
         self._groups_from = "$"
         self._next_claim = 0.0
         self.connected = asyncio.Event()
+        #: a part that stopped on an error that retrying cannot mend (e.g. a wrong key type)
+        self.failed = ""
         self.down_since: float | None = time.time()
         self.last_error = ""
         self.counters = {
@@ -265,7 +267,19 @@ class RedisTransport:
         self._spawn(self._watch(), "bus-watch")
 
     def _spawn(self, coro: Any, name: str) -> None:
-        self._tasks.append(asyncio.create_task(coro, name=name))
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._ended)
+        self._tasks.append(task)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """A part that stopped on an error Redis gave (not a lost connection) says so."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        self.failed = f"{task.get_name()}: {type(exc).__name__}: {exc}"[:300]
+        log.error("redis bus: %s stopped: %s", task.get_name(), self.failed, exc_info=exc)
+        self.connected.clear()
+        self.last_error = self.failed
 
     async def stop(self) -> None:
         """Stop the tasks (what is not acknowledged stays pending in Redis)."""
@@ -294,7 +308,8 @@ class RedisTransport:
         return {
             "kind": "redis",
             "url": redacted_url(self.settings.url),
-            "connected": self.connected.is_set(),
+            "connected": self.connected.is_set() and not self.failed,
+            "failed": self.failed,
             "down_since": self.down_since,
             "last_error": self.last_error,
             "group": self.group,

@@ -367,3 +367,21 @@ def test_bus_settings_from_a_url_or_an_object_and_clear_errors() -> None:
         RedisTransport(
             EventHub(), BusSettings(url="redis://h"), publish=["market"], consume=["market"]
         )
+
+
+def test_an_error_retrying_cannot_mend_is_reported_not_swallowed(
+    redis_server: RedisServer,
+) -> None:
+    async def main() -> None:
+        r = Redis.from_url(redis_server.url)
+        await r.set("avd:market", "not a stream")  # another program's key
+        consumer = Node(redis_server, consume=("market",))
+        consumer.hub.start()
+        await consumer.bus.start()
+        await until(lambda: consumer.bus.failed, "the reader's failure reported")
+        h = consumer.bus.health()
+        assert h["connected"] is False and "WRONGTYPE" in h["failed"], h
+        await consumer.stop()
+        await r.aclose()
+
+    asyncio.run(main())
