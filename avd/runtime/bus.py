@@ -40,8 +40,9 @@ Delivery (consumer groups):
   (``MAXLEN ~``, 100 000 by default); an entry trimmed before a group read
   it is gone for that group (counted in ``trimmed``).
 * **At least once, duplicates dropped.** Every entry carries its publisher
-  and a sequence number; a consumer drops a pair it has already handled
-  (a batch re-sent after a lost reply, an ack lost with the connection).
+  and a sequence number; a consumer drops a pair it has already taken (a
+  batch re-sent after a lost reply; the last 200 000 pairs are remembered,
+  per process).
 
 When Redis goes away, every part retries with a backoff (0.2 s doubling to
 5 s) and :meth:`RedisTransport.health` says since when it is down (in every
@@ -506,6 +507,11 @@ class RedisTransport:
                 )
                 await self._settled(stream, entry_id, origin)
                 continue
+            if origin[0]:
+                # seen from now on: a copy read while this one is handled is dropped too
+                self._seen[origin] = None
+                if len(self._seen) > SEEN:
+                    self._seen.popitem(last=False)
             done = await self.hub.publish_tracked(event)
             self._inflight[(stream, entry_id)] = done
             self.counters["consumed"] += 1
@@ -534,11 +540,6 @@ class RedisTransport:
             while self._acks and len(ready) < BATCH and self._acks[0][2].done():
                 stream, entry_id, _, origin = self._acks.popleft()
                 ready.append((stream, entry_id, origin))
-            for _, _, o in ready:
-                if o[0]:
-                    self._seen[o] = None
-            while len(self._seen) > SEEN:
-                self._seen.popitem(last=False)
             by_stream: dict[str, list[str]] = {}
             for s, i, _ in ready:
                 by_stream.setdefault(s, []).append(i)
