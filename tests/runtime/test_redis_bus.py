@@ -385,3 +385,36 @@ def test_an_error_retrying_cannot_mend_is_reported_not_swallowed(
         await r.aclose()
 
     asyncio.run(main())
+
+
+def test_an_entry_in_hand_when_redis_restarts_is_handled_once_and_acknowledged_after(
+    redis_server: RedisServer,
+) -> None:
+    async def main() -> None:
+        gate = asyncio.Event()
+        handled: list[Event] = []
+
+        async def slow(e: Event) -> None:
+            await gate.wait()
+            handled.append(e)
+
+        consumer = await Node(redis_server, consume=("market",), handler=slow).start()
+        producer = await Node(redis_server, publish=("market",)).start()
+        await producer.hub.publish(signal(1))
+        await until(lambda: consumer.bus.counters["consumed"] == 1, "the entry in hand")
+        redis_server.kill()
+        await until(lambda: not consumer.bus.connected.is_set(), "Redis seen gone")
+        redis_server.start()  # its append-only file: the entry is still pending for us
+        await until(consumer.bus.connected.is_set, "reconnected")
+        r = Redis.from_url(redis_server.url)
+        assert await pending(r) == 1
+        gate.set()
+        await until(lambda: _zero(pending(r)), "acknowledged after the reconnect")
+        await producer.hub.publish(signal(2))
+        await until(lambda: len(handled) == 2, "the next one")
+        assert [e.generated_at for e in handled if isinstance(e, SignalGenerated)] == [1, 2]
+        await r.aclose()
+        await producer.stop()
+        await consumer.stop()
+
+    asyncio.run(main())
