@@ -12,7 +12,7 @@ export PYO3_PYTHON := $(abspath $(PY))
 RUST_SRC := $(shell find core/src core/benches -name '*.rs' 2>/dev/null) core/Cargo.toml $(wildcard core/Cargo.lock)
 BUILT    := $(VENV)/.avd-built
 
-.PHONY: run test bench lint build dev clean rust-test py-test postgres browser screenshots
+.PHONY: run test bench lint build dev clean rust-test py-test postgres redis browser screenshots
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,12 +48,17 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
+# The bus tests start private redis-servers (Redis Streams): install Debian's package if missing.
+redis:
+	@command -v redis-server >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
 # The dashboards' smoke tests drive a real browser: Debian's chromium and chromium-driver.
 browser:
 	@command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || \
 		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-py-test: $(BUILT) postgres browser
+py-test: $(BUILT) postgres redis browser
 	$(BIN)/pytest -q
 
 test: $(BUILT) rust-test lint py-test
@@ -62,7 +67,7 @@ test: $(BUILT) rust-test lint py-test
 screenshots: $(BUILT) browser
 	$(PY) -m tests.ui.screenshots docs/img
 
-bench: $(BUILT)
+bench: $(BUILT) redis
 	cd core && $(CARGO) bench --bench pipeline -- --noplot
 	cd core && $(CARGO) bench --bench stops -- --noplot
 	$(BIN)/pytest -q benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops --benchmark-sort=name -s

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from avd.exceptions import ConfigError
@@ -80,3 +80,56 @@ def load_settings(model: type[S], path: str | Path | None = None, **overrides: A
 def dump_settings(settings: BaseModel) -> str:
     """The settings as JSON (secrets masked by their own types)."""
     return settings.model_dump_json(indent=2)
+
+
+# -- the event bus between processes (issue 16: scaling out) ------------------------
+
+
+class BusSettings(BaseModel):
+    """The ``bus`` of every ``avd serve``: Redis Streams between the processes.
+
+    Given as a URL alone (``"bus": "redis://host:6379/0"``, ``--bus``) or as
+    an object with the options below. Without a bus the services share
+    events in one process (the in-process hub) and the trade service takes
+    the market service's ``/internal/feed`` WebSocket.
+    """
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    url: str = Field(pattern=r"^rediss?://[^\s]+$")
+    #: streams are capped near this many entries (``XADD MAXLEN ~``), about
+    #: 350 bytes each: 100 000 is ~35 MB, ~30 minutes of 50 Binance 1m streams
+    #: (an in-progress kline a second each) for a consumer to be down and catch up
+    maxlen: int = Field(100_000, ge=100)
+    #: entries a dead consumer left pending this long are claimed by another (XAUTOCLAIM)
+    claim_idle_s: float = Field(30.0, gt=0)
+    #: the consumer group (default: the service's name); processes sharing a
+    #: group share the work, each group gets every event
+    group: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    #: this process's name in its group (default: host and process id); a
+    #: restart under the same name takes its pending entries back at once
+    consumer: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    #: the streams' names start with this
+    prefix: str = Field("avd:", pattern=r"^[A-Za-z0-9_.:-]{0,32}$")
+    #: events buffered for Redis while it is unreachable (then backpressure)
+    buffer: int = Field(100_000, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_url(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
+    def __repr__(self) -> str:  # a password in the URL stays out of reprs and logs
+        return f"BusSettings(url={redacted_url(self.url)!r})"
+
+    __str__ = __repr__
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without a password (``redis://:***@host``)."""
+    head, sep, tail = url.partition("://")
+    if "@" not in tail:
+        return url
+    creds, _, rest = tail.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{head}{sep}{user}:***@{rest}"

@@ -22,6 +22,7 @@ import pytest
 
 from avd.history import Candles, read_candles
 from avd.net import free_port as _free_port
+from tests.redis_server import RedisServer
 
 with warnings.catch_warnings():
     # python-binance 1.0.37 imports websockets' legacy client, deprecated upstream
@@ -123,3 +124,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{base}/{name}"
+
+
+# -- Redis (issue 16: the bus between processes) --------------------------------------
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A private redis-server (append-only, fsync always) on a free loopback port."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.close()

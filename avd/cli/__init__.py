@@ -173,7 +173,7 @@ def _print_report(report: list[dict[str, Any]]) -> None:
 
 # Each area's commands.py adds its commands; `avd serve trade` and `avd serve
 # market` get their wiring (the event hub, the transports) from the runtime.
-client_commands.register(app, serve_app)
+client_commands.register(app, serve_app, standalone.client_app)
 trade_commands.register(app, serve_app, standalone.serve_trade)
 market_commands.register(app, serve_app, runtime_commands.start_market)
 ui_commands.register(serve_app)

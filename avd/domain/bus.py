@@ -2,8 +2,8 @@
 
 Services depend on this interface only; the runtime provides it: the
 in-memory :class:`avd.runtime.hub.EventHub` in one process (typed, bounded
-queues with backpressure; a closed candle is never dropped), and later the
-transports that bridge it across processes.
+queues with backpressure; a closed candle is never dropped), bridged across
+processes by the transports of :mod:`avd.runtime.bus` (Redis Streams).
 """
 
 from __future__ import annotations

@@ -236,6 +236,21 @@ class OrderRejected(Event):
     origin: str = "manual"
 
 
+# -- the Client service's events --
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClientChanged(Event):
+    """A client's trading changed: ``parameters`` saved, ``blocked`` or ``unblocked``.
+
+    The trade engine forgets its cached list of bots at once (otherwise it
+    is read again after ``bots_cache_s``).
+    """
+
+    client_id: int
+    change: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -252,6 +267,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         TradeClosed,
         DrawdownLimitReached,
         OrderRejected,
+        ClientChanged,
     )
 }
 

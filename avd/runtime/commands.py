@@ -20,6 +20,7 @@ from avd.exchange.preflight import check_binance_reachable
 from avd.net import check_port_free
 from avd.paths import data_dir, move_aside
 from avd.services.market.commands import (
+    Bus,
     Config,
     Data,
     DataDir,
@@ -150,6 +151,7 @@ def run(
     symbols: Symbols = None,
     interval: Interval = None,
     restart_replay: RestartReplay = False,
+    bus: Bus = None,
 ) -> None:
     """Run the whole platform in one process (offline on the simulator by default).
 
@@ -157,7 +159,7 @@ def run(
     folder. On the simulator, a restart on the same data folder resumes the
     replay after the newest stored candle.
     """
-    o = market_overrides(data, speed, port, exchange, record, data_dir, symbols, interval)
+    o = market_overrides(data, speed, port, exchange, record, data_dir, symbols, interval, bus=bus)
     _start(config, o, client=True, banner="AVD platform", restart_replay=restart_replay)
 
 

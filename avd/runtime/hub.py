@@ -14,6 +14,10 @@ Guarantees:
   events are dropped and counted instead.
 * **Subscribers are isolated.** Each runs in its own task; a handler that
   raises is logged and counted, and the hub goes on delivering.
+* **Tracked deliveries.** :meth:`EventHub.publish_tracked` returns a
+  future done once every subscriber that took the event has handled it (or
+  let it go: coalesced into a newer update, dropped by a lossy queue). The
+  Redis transport acknowledges a stream entry only then.
 * **Observable.** :meth:`EventHub.stats` reports each subscriber's queue
   depth, high-water mark, deliveries, errors, drops and lag (how old the
   last delivered event was when its handler started).
@@ -35,11 +39,34 @@ from avd.domain.events import Event
 log = logging.getLogger(__name__)
 
 
+class Tracker:
+    """Counts the subscribers still to handle one tracked event; ``done`` when none is left."""
+
+    __slots__ = ("done", "pending")
+
+    def __init__(self) -> None:
+        self.pending = 0
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def settle(self) -> None:
+        """One subscriber handled (or let go) the event."""
+        self.pending -= 1
+        if self.pending <= 0 and not self.done.done():
+            self.done.set_result(None)
+
+
 class _Slot:
-    __slots__ = ("event",)
+    __slots__ = ("event", "trackers")
 
     def __init__(self, event: Event) -> None:
         self.event = event
+        self.trackers: list[Tracker] | None = None
+
+    def settle(self) -> None:
+        if self.trackers is not None:
+            for t in self.trackers:
+                t.settle()
+            self.trackers = None
 
 
 @dataclass
@@ -93,24 +120,34 @@ class Subscription:
         """Whether this subscriber takes events of this type."""
         return not self.types or isinstance(event, self.types)
 
-    def offer(self, event: Event) -> bool:
-        """Queue without waiting; False if the event must wait for room."""
+    def offer(self, event: Event, tracker: Tracker | None = None) -> bool:
+        """Queue without waiting; False if the event must wait for room.
+
+        A ``tracker`` is settled once the event is handled, or at once when
+        it is dropped; an update coalesced into a queued one settles with it.
+        """
         key = event.coalesce_key
         if key is not None:
             slot = self._by_key.get(key)
             if slot is not None:
                 slot.event = event
                 self.stats.coalesced += 1
+                _track(slot, tracker)
                 return True
             if len(self._queue) >= self.maxsize:
                 self.stats.dropped_updates += 1
+                if tracker is not None:
+                    tracker.settle()
                 return True
         elif len(self._queue) >= self.maxsize:
             if self.lossy:
                 self.stats.dropped += 1
+                if tracker is not None:
+                    tracker.settle()
                 return True
             return False
         slot = _Slot(event)
+        _track(slot, tracker)
         if key is not None:
             self._by_key[key] = slot
         self._queue.append(slot)
@@ -123,12 +160,12 @@ class Subscription:
         self._not_empty.set()
         return True
 
-    async def put(self, event: Event) -> None:
+    async def put(self, event: Event, tracker: Tracker | None = None) -> None:
         """Queue, waiting for room when full (never drops a non-coalescable event)."""
-        if self.offer(event):
+        if self.offer(event, tracker):
             return
         self.stats.blocked_publishes += 1
-        while not self.offer(event):
+        while not self.offer(event, tracker):
             self._room.clear()
             await self._room.wait()
 
@@ -179,7 +216,16 @@ class Subscription:
                 log.exception(
                     "subscriber %r failed on %s; it goes on", self.name, type(event).__name__
                 )
+            # handled, even by a handler that raised: a poison event is not retried forever
+            slot.settle()
             self.stats.delivered += 1
+
+
+def _track(slot: _Slot, tracker: Tracker | None) -> None:
+    if tracker is not None:
+        if slot.trackers is None:
+            slot.trackers = []
+        slot.trackers.append(tracker)
 
 
 class EventHub:
@@ -230,6 +276,22 @@ class EventHub:
         for sub in self._subs:
             if sub.wants(event):
                 await sub.put(event)
+
+    async def publish_tracked(self, event: Event) -> asyncio.Future[None]:
+        """:meth:`publish`, and a future done once every subscriber taking it handled it.
+
+        Done at once when no subscriber takes the event. A subscriber stopped
+        with the event still queued never settles it: the future stays
+        pending (the Redis transport then leaves the entry unacknowledged).
+        """
+        tracker = Tracker()
+        subs = [sub for sub in self._subs if sub.wants(event)]
+        tracker.pending = len(subs)
+        if not subs:
+            tracker.done.set_result(None)
+        for sub in subs:
+            await sub.put(event, tracker)
+        return tracker.done
 
     def start(self) -> None:
         """Start every subscriber's delivery task (inside the running loop)."""

@@ -51,10 +51,9 @@ class MarketSource:
         self._external_intervals: list[str] = ["1m"]
         #: what the simulator replays and from when (set by :meth:`prepare`)
         self.replay: ReplayPlan | None = None
-        #: how the collector makes its python-binance client, and its symbols (set by
-        #: :meth:`collector`); the long/short poller uses the same
+        #: how the collector makes its python-binance client (set by :meth:`collector`);
+        #: the long/short poller uses the same
         self.client_factory: Any = None
-        self.symbols: list[str] = []
 
     def sim_address(self) -> str:
         """``host:port`` of the simulator (the one at ``exchange_url``, or the one started)."""
@@ -154,13 +153,14 @@ class MarketSource:
         intervals = s.market.intervals or (
             [self.replay.choice.interval] if self.replay is not None else self._external_intervals
         )
-        self.client_factory, self.symbols = client_factory, list(symbols)
+        self.client_factory = client_factory
         settings = CollectorSettings(
             symbols=symbols,
             intervals=intervals,
             warmup_bars=s.market.warmup_bars,
             silence_timeout_s=s.market.silence_timeout_s,
             max_streams_per_connection=s.market.max_streams_per_connection,
+            shard=s.market.shard,
         )
         return MarketDataCollector(
             settings,

@@ -30,6 +30,7 @@ from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator.server import BackgroundSimulator
 from avd.logs import setup_logging
 from avd.paths import data_dir
+from avd.runtime.bus import InProcessTransport, RedisTransport, transport
 from avd.runtime.hub import EventHub
 from avd.runtime.market_source import MarketSource
 from avd.runtime.recorder import Recorder
@@ -122,11 +123,20 @@ class Platform:
             if self.client is not None
             else None
         )
+        if self.client is not None:  # client changes reach the trade engine on the hub
+            self.client.ctx.bus = self.hub
         if self.trade is not None:  # scanner:N bots and level stops read the market in process
             self.trade.engine.signals.scanner = self._scanner_top
             self.trade.engine.entries.levels = self._levels
         self.collector: MarketDataCollector | None = None
         self.recorder: Recorder | None = None
+        #: the events to the other processes: Redis Streams with a bus, else none
+        self.bus: InProcessTransport | RedisTransport = transport(
+            self.hub,
+            settings.bus,
+            publish=("market", "trade", "client") if self.trade is not None else ("market",),
+            group="market",
+        )
         # one line of health in the log just after every minute's candles close
         self.health_timer = PeriodicTimer(
             "health-log", 60.0, self._log_health, align=True, offset_s=2.0
@@ -215,7 +225,7 @@ class Platform:
     def health(self) -> dict[str, Any]:
         """Stream health (per connection lag, last message, reconnects) and the exchange."""
         h = self.collector.health() if self.collector is not None else {"connections": []}
-        return {**h, "exchange": self.settings.exchange}
+        return {**h, "exchange": self.settings.exchange, "bus": self.bus.health()}
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -235,6 +245,7 @@ class Platform:
         if self.settings.record is not None:
             self.recorder = Recorder(self.hub, self.settings.record)
         self.hub.start()
+        await self.bus.start()
         if self.client is not None:
             await self.client.start()  # applies the migrations too
         else:
@@ -244,8 +255,8 @@ class Platform:
         await self.source.prepare()
         self.collector = self._collector()
         await self.collector.start()
-        if not self.long_short.symbols:
-            self.long_short.symbols = list(self.source.symbols)
+        if not self.long_short.symbols:  # what the collector tracks (selectors expanded)
+            self.long_short.symbols = list(dict.fromkeys(s for s, _ in self.collector.streams))
         self.long_short.start(self.source.client_factory)
         self.health_timer.start()
         if self.trade is not None:
@@ -294,6 +305,11 @@ class Platform:
             # nothing publishes any more: what the recorder holds is all there is
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.recorder.subscription.drained(), 10.0)
+        if isinstance(self.bus, RedisTransport) and self.bus.connected.is_set():
+            # what the market published reaches Redis before the process ends
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.bus.flushed(), 5.0)
+        await self.bus.stop()
         await self.hub.stop()
         if self.recorder is not None:
             self.recorder.close()
@@ -333,6 +349,10 @@ class Platform:
         setup_logging(self.folder / "logs" / "avd.jsonl", s.log_level)
         app = self.app()
         if s.dashboards and self.client is not None:
+            if s.bus is not None:  # NiceGUI's storage in the bus's Redis
+                from avd.ui.storage import use_redis
+
+                use_redis(s.bus.url, s.bus.prefix)
             from avd.ui.app import mount
             from avd.ui.settings import ServiceUrls
 

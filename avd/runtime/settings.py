@@ -20,7 +20,7 @@ from avd.exchange.simulator.config import SimConfig
 from avd.services.client.settings import ClientSettings
 from avd.services.market.settings import MarketSection
 from avd.services.trade.settings import TradeEngineSettings
-from avd.settings import ServiceSettings
+from avd.settings import BusSettings, ServiceSettings
 
 
 class PlatformSettings(ServiceSettings):
@@ -56,6 +56,9 @@ class PlatformSettings(ServiceSettings):
     client: ClientSettings = Field(default_factory=ClientSettings)
     #: the trade engine (paper trading by default)
     trade: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
+    #: Redis Streams between the processes (``--bus redis://host:6379/0``): the
+    #: market events (and, with ``avd run``, the trade events) go out on it
+    bus: BusSettings | None = None
 
 
 def settings_summary(settings: PlatformSettings) -> str:

@@ -10,7 +10,9 @@
   verified here with the Client service's public keys) and takes the market
   service's feed (:class:`~avd.services.trade.market_feed.MarketFeed`), both
   with the service token. Without a market URL it polls the prices of its
-  open positions from the exchange.
+  open positions from the exchange. With a bus (``--bus redis://...``) the
+  market events come from Redis Streams instead (every market shard's), and
+  its trade events go out there (:mod:`avd.runtime.bus`).
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ import avd
 from avd.domain.gateways import ClientGateway
 from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from avd.runtime.bus import transport
 from avd.runtime.hub import EventHub
 from avd.runtime.transports import LocalClientGateway
 from avd.services.client.service import ClientService
+from avd.services.client.settings import ClientSettings
 from avd.services.trade.market_feed import MarketFeed
 from avd.services.trade.remote import RestClientGateway
 from avd.services.trade.remote_scanner import RemoteLevels, RemoteScanner
@@ -155,8 +159,19 @@ def create_app(settings: TradeSettings) -> Starlette:
         settings.engine,
         limiter=limiter,
     )
-    if settings.market_url is not None:
+    # with a bus, the market events come from Redis Streams (every market shard),
+    # and the trade events go out on it; without one, from the market's feed
+    bus = transport(
+        hub,
+        settings.bus,
+        publish=("trade",),
+        consume=("market", "client") if settings.bus is not None else (),
+        group="trade",
+    )
+    svc.bus_health = bus.health if settings.bus is not None else None
+    if settings.market_url is not None and settings.bus is None:
         svc.market_feed = MarketFeed(settings.market_url, token, hub)
+    if settings.market_url is not None:
         svc.engine.signals.scanner = RemoteScanner(settings.market_url)
         svc.engine.entries.levels = RemoteLevels(settings.market_url)
     streams = Streams()
@@ -166,7 +181,11 @@ def create_app(settings: TradeSettings) -> Starlette:
     async def start() -> None:
         if not await gateway.warm_up():  # tokens verify from the first request on
             log.warning("the client service's keys are not known yet: %s", settings.client_url)
-        if svc.market_feed is not None:
+        if settings.bus is not None:
+            # klines, evaluated candles and signals come in order from the bus
+            await svc.start(evaluated_candles=True)
+            await bus.start()
+        elif svc.market_feed is not None:
             # klines, evaluated candles and signals come in order from the market service
             await svc.start(evaluated_candles=True)
             svc.market_feed.start()
@@ -174,6 +193,7 @@ def create_app(settings: TradeSettings) -> Starlette:
             await svc.start(poll_prices_s=settings.poll_prices_s)
 
     async def stop() -> None:
+        await bus.stop()  # what is read and not handled stays pending in Redis
         await svc.stop()
         await hub.stop()
         await gateway.aclose()
@@ -203,6 +223,41 @@ def create_app(settings: TradeSettings) -> Starlette:
     #: closed by the server when it stops (see avd.web.server)
     app.state.streams = streams
     app.state.startup_failure = failure
+    return app
+
+
+def client_app(settings: ClientSettings) -> Starlette:
+    """``avd serve client`` alone: with a bus, its client changes go out on it.
+
+    Adds ``GET /health`` (the bus's state; ``degraded`` while Redis is away).
+    """
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from avd.services.client.app import create_app as client_create_app
+
+    svc = ClientService(settings)
+    hub = EventHub()
+    bus = transport(hub, settings.bus, publish=("client",), group="client")
+    svc.ctx.bus = hub
+
+    @asynccontextmanager
+    async def around() -> AsyncIterator[None]:
+        hub.start()
+        await bus.start()
+        try:
+            yield
+        finally:
+            await bus.stop()
+            await hub.stop()
+
+    async def health(_: Request) -> JSONResponse:
+        state = bus.health()
+        return JSONResponse({"status": "ok" if state["connected"] else "degraded", "bus": state})
+
+    app = client_create_app(settings, service=svc, around=around)
+    app.router.routes.append(Route("/health", health, methods=["GET"]))
     return app
 
 

@@ -39,6 +39,14 @@ def register(serve: typer.Typer) -> None:
             str | None,
             typer.Option("--trade-url", help="The TradeEngine service, default :8002."),
         ] = None,
+        bus: Annotated[
+            str | None,
+            typer.Option(
+                "--bus",
+                help="The deployment's Redis, e.g. redis://127.0.0.1:6379/0: NiceGUI's per-user "
+                "storage lives there (several UI processes need sticky sessions).",
+            ),
+        ] = None,
     ) -> None:
         """Serve the client and admin dashboards alone, in front of the three services.
 
@@ -54,5 +62,6 @@ def register(serve: typer.Typer) -> None:
             "client_url": client_url,
             "market_url": market_url,
             "trade_url": trade_url,
+            "bus": bus,
         }
         launch(config, {k: v for k, v in given.items() if v is not None})

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from avd.settings import ServiceSettings
+from avd.settings import BusSettings, ServiceSettings
 
 URL = r"^https?://[^/\s]+/?$"
 
@@ -48,6 +48,8 @@ class UiSettings(ServiceSettings):
     market_url: str = Field("http://127.0.0.1:8080", pattern=URL)
     trade_url: str = Field("http://127.0.0.1:8002", pattern=URL)
     log_level: str = "INFO"
+    #: the deployment's Redis (``--bus``): NiceGUI's storage lives there (see ``storage.py``)
+    bus: BusSettings | None = None
 
     @property
     def folder(self) -> Path:

@@ -68,6 +68,7 @@ class Admin:
                 ip=ip,
                 reason=reason,
             )
+        await self.ctx.changed(client_id, "blocked" if blocked else "unblocked")
         return user_out(user)
 
     async def adjust(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -24,11 +24,17 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: ClientSettings, *, service: ClientService | None = None) -> Starlette:
+def create_app(
+    settings: ClientSettings,
+    *,
+    service: ClientService | None = None,
+    around: Callable[[], AbstractAsyncContextManager[None]] | None = None,
+) -> Starlette:
     """The Client service alone: its routes and ``/openapi.json``.
 
     Migrations run at startup (lifespan); the app also starts lazily on the
-    first request if it is served without a lifespan.
+    first request if it is served without a lifespan. ``around`` is entered
+    around the service's life (the runtime's event bus).
     """
     svc = service if service is not None else ClientService(settings)
     own = routes(svc)
@@ -36,11 +42,19 @@ def create_app(settings: ClientSettings, *, service: ClientService | None = None
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await svc.start()
-        try:
-            yield
-        finally:
-            await svc.stop()
+        if around is None:
+            await svc.start()
+            try:
+                yield
+            finally:
+                await svc.stop()
+            return
+        async with around():
+            await svc.start()
+            try:
+                yield
+            finally:
+                await svc.stop()
 
     app = Starlette(
         routes=[*own, openapi_route(TITLE, avd.__version__, lambda: own, description=DESCRIPTION)],

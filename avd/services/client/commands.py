@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from starlette.applications import Starlette
 
 from avd.console import one_line_errors, run_server
 from avd.net import check_port_free
@@ -25,6 +27,10 @@ DataDirOpt = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data folder (default: $AVD_DATA_DIR or ./avd-data)."),
 ]
+
+
+#: the runtime's factory of the app alone (its event bus), set by :func:`register`
+_app_factory: list[Callable[[ClientSettings], Starlette]] = []
 
 
 def _settings(config: Path | None, data_dir: Path | None, **more: Any) -> ClientSettings:
@@ -50,6 +56,14 @@ def serve_client(
     data_dir: DataDirOpt = None,
     host: Annotated[str | None, typer.Option("--host", help="Address to bind.")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port to listen on.")] = None,
+    bus: Annotated[
+        str | None,
+        typer.Option(
+            "--bus",
+            help="Redis Streams between the processes, e.g. redis://127.0.0.1:6379/0: "
+            "client changes (parameters, blocking) go out on it.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the Client service alone (migrations are applied at start).
 
@@ -58,10 +72,10 @@ def serve_client(
     from avd.services.client.app import create_app
     from avd.web.server import run
 
-    settings = _settings(config, data_dir, host=host, port=port)
+    settings = _settings(config, data_dir, host=host, port=port, bus=bus)
     check_port_free(settings.host, settings.port)
     _logging(settings)
-    app = create_app(settings)
+    app = _app_factory[0](settings) if _app_factory else create_app(settings)
     run_server(
         lambda: run(app, settings.host, settings.port),
         app.state.startup_failure,
@@ -189,8 +203,18 @@ def keys_rotate_signing(config: ConfigOpt = None, data_dir: DataDirOpt = None) -
     typer.echo(f"access tokens are now signed with key {kids[0]}; published: {', '.join(kids)}")
 
 
-def register(app: typer.Typer, serve: typer.Typer) -> None:
-    """Add ``avd serve client``, ``avd admin``, ``avd db`` and ``avd keys``."""
+def register(
+    app: typer.Typer,
+    serve: typer.Typer,
+    app_factory: Callable[[ClientSettings], Starlette] | None = None,
+) -> None:
+    """Add ``avd serve client``, ``avd admin``, ``avd db`` and ``avd keys``.
+
+    ``app_factory`` makes the service's app alone (the runtime's, with its
+    event bus); by default :func:`avd.services.client.app.create_app`.
+    """
+    if app_factory is not None:
+        _app_factory[:] = [app_factory]
     serve.command("client")(serve_client)
     admin_app.command("create")(admin_create)
     db_app.command("upgrade")(db_upgrade)

@@ -51,6 +51,7 @@ class Parameters:
         async with self.ctx.db.write() as s:
             await accounts.lock(s, user_id)
             await self._store_parameters(s, user_id, params, "replaced")
+        await self.ctx.changed(user_id, "parameters")
         return params
 
     async def patch_parameters(self, user_id: int, patch: dict[str, Any]) -> BotParameters:
@@ -70,6 +71,7 @@ class Parameters:
             # JSON validation, so a number in the patch is refused as in any body
             params = BotParameters.model_validate_json(json.dumps(merged))
             await self._store_parameters(s, user_id, params, "patched", sorted(patch))
+        await self.ctx.changed(user_id, "parameters")
         return params
 
     async def _store_parameters(

@@ -11,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from avd.paths import data_dir
 from avd.services.client.auth.passwords import Argon2Settings
-from avd.settings import ServiceSettings
+from avd.settings import BusSettings, ServiceSettings
 from avd.store.database import default_sqlite_url
 
 
@@ -45,6 +45,9 @@ class ClientSettings(ServiceSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8003, ge=0, le=65535)
+    #: ``avd serve client`` only: Redis Streams between the processes
+    #: (``--bus``): the client changes go out on it (``avd run`` has its own ``bus``)
+    bus: BusSettings | None = None
     data_dir: Path | None = Field(default=None, description="default: $AVD_DATA_DIR or ./avd-data")
     database_url: SecretStr | None = Field(
         default=None,

@@ -43,6 +43,7 @@ from avd.services.market.candle_history import CandleHistory
 from avd.services.market.collector_state import ConnectionHealth, StreamState
 from avd.services.market.kline_stream import KlineConnection, kline_from_stream
 from avd.services.market.settings import CollectorSettings
+from avd.services.market.shards import Shard
 
 # the settings, the state and the stream parsing were defined here first: still importable
 __all__ = [
@@ -107,11 +108,13 @@ class MarketDataCollector:
         self.limiter = limiter or RestLimiter(settings.rest_weight_per_minute)
         self.client: Any = None
         self.exchange_info: dict[str, dict[str, Any]] = {}
+        #: this process's part of the symbols (``--shard i/n``), or all of them
+        self.shard = Shard.parse(settings.shard) if settings.shard is not None else None
+        named = universe.named(settings.symbols)
+        if self.shard is not None and len(named) == len(settings.symbols):
+            named = self._own(named)
         self.streams: dict[tuple[str, str], StreamState] = {
-            (s, i): StreamState(s, i)
-            for s in settings.symbols
-            if not universe.is_selector(s)
-            for i in settings.intervals
+            (s, i): StreamState(s, i) for s in named for i in settings.intervals
         }
         self.connections: list[ConnectionHealth] = []
         self._readers: list[KlineConnection] = []
@@ -194,11 +197,20 @@ class MarketDataCollector:
                 raise ValueError(
                     f"{', '.join(self.settings.symbols)} selects no trading pair on the exchange"
                 )
+            symbols = self._own(symbols)
             log.info("tracking %d symbols (%s)", len(symbols), ", ".join(self.settings.symbols))
             self.streams = {
                 (s, i): StreamState(s, i) for s in symbols for i in self.settings.intervals
             }
             self._locks = {k: asyncio.Lock() for k in self.streams}
+
+    def _own(self, symbols: list[str]) -> list[str]:
+        """This shard's part of ``symbols`` (all of them without a shard)."""
+        if self.shard is None:
+            return symbols
+        mine = self.shard.select(symbols)
+        log.info("shard %s: %d symbols (%s)", self.shard, len(mine), ", ".join(mine))
+        return mine
 
     async def fetch_closed(
         self, symbol: str, interval: str, start: int, end: int

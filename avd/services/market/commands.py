@@ -29,6 +29,9 @@ def market_overrides(
     symbols: str | None,
     interval: str | None,
     exchange_url: str | None = None,
+    *,
+    shard: str | None = None,
+    bus: str | None = None,
 ) -> dict[str, Any]:
     """The command-line options as overrides of the platform's settings."""
     o: dict[str, Any] = {}
@@ -52,6 +55,10 @@ def market_overrides(
         market["symbols"] = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     if interval:
         market["intervals"] = [i.strip() for i in interval.split(",")]
+    if shard is not None:
+        market["shard"] = shard
+    if bus is not None:
+        o["bus"] = bus
     if sim:
         o["sim"] = sim
     if market:
@@ -105,6 +112,22 @@ ExchangeUrl = Annotated[
         "talks to it instead of starting one here (its symbols and interval by default).",
     ),
 ]
+Shard = Annotated[
+    str | None,
+    typer.Option(
+        "--shard",
+        help="i/n: track only shard i of n of the symbols (crc32(symbol) mod n == i); "
+        "start n market services, 0/n to n-1/n, on one bus.",
+    ),
+]
+Bus = Annotated[
+    str | None,
+    typer.Option(
+        "--bus",
+        help="Redis Streams between the processes, e.g. redis://127.0.0.1:6379/0 "
+        "(default: none; the services share events in one process or over /internal/feed).",
+    ),
+]
 RestartReplay = Annotated[
     bool,
     typer.Option(
@@ -132,6 +155,8 @@ def register(app: typer.Typer, serve: typer.Typer, launch: Launch) -> None:
         symbols: Symbols = None,
         interval: Interval = None,
         exchange_url: ExchangeUrl = None,
+        shard: Shard = None,
+        bus: Bus = None,
         restart_replay: RestartReplay = False,
     ) -> None:
         """Serve the MarketContext service alone: market data, contexts, signals, /stream.
@@ -142,6 +167,16 @@ def register(app: typer.Typer, serve: typer.Typer, launch: Launch) -> None:
         It takes the platform's configuration file.
         """
         o = market_overrides(
-            data, speed, port, exchange, record, data_dir, symbols, interval, exchange_url
+            data,
+            speed,
+            port,
+            exchange,
+            record,
+            data_dir,
+            symbols,
+            interval,
+            exchange_url,
+            shard=shard,
+            bus=bus,
         )
         launch(config, o, restart_replay)

@@ -293,12 +293,17 @@ def routes(
         "Stream health, engine and hub counters", response=m.HealthResponse, tags=("market",)
     )
     async def health_route(request: Request) -> Response:
+        streams = health.health() if health is not None else None
+        # the event bus between the processes (Redis Streams), when one is configured
+        bus = streams.pop("bus", None) if streams is not None else None
+        down = bus is not None and not bus.get("connected", True)
         return JSON(
             {
-                "status": "ok",
+                "status": "degraded" if down else "ok",
                 "klines_processed": market.klines_processed,
-                "streams": health.health() if health is not None else None,
+                "streams": streams,
                 "hub": hub.stats(),
+                "bus": bus,
             }
         )
 

@@ -161,3 +161,5 @@ class HealthResponse(BaseModel):
     klines_processed: int
     streams: dict[str, Any] | None
     hub: dict[str, Any]
+    #: the event bus between the processes (``kind``: in-process or redis; ``connected``)
+    bus: dict[str, Any] | None = None

@@ -15,6 +15,7 @@ from avd import _core
 from avd.services.market.long_short import LongShortSettings
 from avd.services.market.regimes import RegimeSettings
 from avd.services.market.scanner import ScannerSettings
+from avd.services.market.shards import Shard
 from avd.services.market.universe import valid_entry
 
 
@@ -39,11 +40,21 @@ class MarketSection(BaseModel):
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
     #: long/short ratios from Binance's futures data API (off by default; ``long_short.py``)
     long_short: LongShortSettings = Field(default_factory=LongShortSettings)
+    #: ``i/n``: track only the symbols of shard i of n (``crc32(symbol) mod n == i``,
+    #: see ``shards.py``); several ``avd serve market`` then split the symbols
+    shard: str | None = None
 
     @field_validator("symbols")
     @classmethod
     def _symbols(cls, v: list[str]) -> list[str]:
         return _entries(v)
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, v: str | None) -> str | None:
+        if v is not None:
+            Shard.parse(v)  # a clear error for anything but i/n with i < n
+        return v
 
 
 def _entries(v: list[str]) -> list[str]:
@@ -72,6 +83,8 @@ class CollectorSettings(BaseModel):
     socket_queue_size: int = Field(100_000, ge=100)
     rest_weight_per_minute: int = Field(6000, ge=1)
     reconnect_delay_s: float = Field(1.0, ge=0)
+    #: ``i/n``: track only this shard's part of the symbols (after selectors are expanded)
+    shard: str | None = None
 
     @field_validator("symbols")
     @classmethod

@@ -63,6 +63,14 @@ def register(app: typer.Typer, serve: typer.Typer, launch: Launch) -> None:
                 "stops, the paper fills and the bots; without it prices are polled.",
             ),
         ] = None,
+        bus: Annotated[
+            str | None,
+            typer.Option(
+                "--bus",
+                help="Redis Streams between the processes, e.g. redis://127.0.0.1:6379/0: the "
+                "market events come from it (not from --market-url's feed), trade events go out.",
+            ),
+        ] = None,
     ) -> None:
         """Serve the TradeEngine service alone (paper trading by default).
 
@@ -79,5 +87,6 @@ def register(app: typer.Typer, serve: typer.Typer, launch: Launch) -> None:
             "exchange_url": exchange_url,
             "client_url": client_url,
             "market_url": market_url,
+            "bus": bus,
         }
         launch(config, {k: v for k, v in given.items() if v is not None})

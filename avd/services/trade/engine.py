@@ -39,7 +39,13 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from avd.domain.bus import EventBus
-from avd.domain.events import CandleEvaluated, Event, KlineReceived, SignalGenerated
+from avd.domain.events import (
+    CandleEvaluated,
+    ClientChanged,
+    Event,
+    KlineReceived,
+    SignalGenerated,
+)
 from avd.domain.gateways import ClientGateway
 from avd.exchange.exchange import Exchange
 from avd.exchange.paper import PaperExchange
@@ -158,7 +164,12 @@ class TradeEngine:
         """
         self._evaluated_candles = evaluated_candles
         self.hub.subscribe(
-            "trade-engine", self._on_event, KlineReceived, CandleEvaluated, SignalGenerated
+            "trade-engine",
+            self._on_event,
+            KlineReceived,
+            CandleEvaluated,
+            SignalGenerated,
+            ClientChanged,
         )
 
     async def start(self) -> None:
@@ -207,6 +218,9 @@ class TradeEngine:
                 await self.on_kline(event.kline)
         elif isinstance(event, SignalGenerated):
             await self.signals.on_signal(event)
+        elif isinstance(event, ClientChanged):
+            # a bot enabled, disabled or blocked: the next signal reads the bots again
+            self.signals.forget_bots()
 
     def seed_candle(self, symbol: str, interval: str, open_time: int, close: Decimal) -> None:
         """The newest closed candle the platform holds of a stream (at start, from the store).

@@ -124,6 +124,8 @@ class TradeService:
         self._poller: asyncio.Task[None] | None = None
         #: the market service's feed, when the services run apart
         self.market_feed: MarketFeed | None = None
+        #: the event bus's health (Redis Streams), set by the runtime when one is configured
+        self.bus_health: Callable[[], dict[str, Any]] | None = None
 
     async def health(self) -> dict[str, Any]:
         """The service's health: its links to the market and the Client service, what it holds.
@@ -135,15 +137,20 @@ class TradeService:
         client = getattr(self.gateway, "health", None)
         client_health: dict[str, Any] | None = client() if callable(client) else None
         market = self.market_feed.health() if self.market_feed is not None else None
-        degraded = (client_health is not None and not client_health["reachable"]) or (
-            market is not None and not market["connected"]
+        bus = self.bus_health() if self.bus_health is not None else None
+        degraded = (
+            (client_health is not None and not client_health["reachable"])
+            or (market is not None and not market["connected"])
+            or (bus is not None and not bus["connected"])
         )
         return {
+            "bus": bus,
             "status": "degraded" if degraded else "ok",
             "positions": len(self.engine.monitor.positions),
             "fees_owed": await self.engine.fees.owed(),
             "client": client_health,
             "market": market,
+            "hub": self.hub.stats(),
         }
 
     async def _live(self, client_id: int) -> Exchange:

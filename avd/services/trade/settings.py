@@ -11,7 +11,7 @@ from pydantic_settings import SettingsConfigDict
 
 from avd.paths import data_dir
 from avd.services.trade.risk_types import RiskLimits
-from avd.settings import ServiceSettings
+from avd.settings import BusSettings, ServiceSettings
 from avd.store.database import default_sqlite_url
 
 
@@ -78,6 +78,10 @@ class TradeSettings(ServiceSettings):
     #: Binance's REST weight budget per minute, per IP: one limiter for the process
     rest_weight_per_minute: int = Field(default=6000, ge=1)
     engine: TradeEngineSettings = Field(default_factory=TradeEngineSettings)
+    #: Redis Streams between the processes (``--bus redis://host:6379/0``): the
+    #: market events come from the bus instead of the market feed's WebSocket,
+    #: and the trade events go out on it (see :mod:`avd.runtime.bus`)
+    bus: BusSettings | None = None
 
     def resolved_data_dir(self) -> Path:
         """The data folder (created 0700)."""

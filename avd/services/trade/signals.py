@@ -62,6 +62,10 @@ class Signals:
         #: it such an entry matches nothing)
         self.scanner: ScannerSource | None = None
 
+    def forget_bots(self) -> None:
+        """Read the bots again at the next signal (a client changed); the list is kept meanwhile."""
+        self._cache = (float("-inf"), self._cache[1])
+
     async def bots(self) -> list[tuple[int, BotParameters]]:
         """Clients whose bot is enabled (cached briefly)."""
         at, cached = self._cache
