@@ -205,7 +205,7 @@ class MarketDataCollector:
             self._locks = {k: asyncio.Lock() for k in self.streams}
 
     def _own(self, symbols: list[str]) -> list[str]:
-        """This shard's part of ``symbols`` (all of them without a shard)."""
+        """The part of ``symbols`` this shard owns (all of them without a shard)."""
         if self.shard is None:
             return symbols
         mine = self.shard.select(symbols)
