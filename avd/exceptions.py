@@ -17,4 +17,11 @@ from avd._core import (
     InvalidParameterError,
 )
 
-__all__ = ["AvdError", "BookGapError", "ConfigError", "DataError", "InvalidInputError", "InvalidParameterError"]
+__all__ = [
+    "AvdError",
+    "BookGapError",
+    "ConfigError",
+    "DataError",
+    "InvalidInputError",
+    "InvalidParameterError",
+]

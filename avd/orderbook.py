@@ -28,18 +28,18 @@ procedure ignores ``u < id`` and resyncs on ``U > id + 1`` only.
 
 Analytics
 ---------
-* ``spread()`` = best ask − best bid; ``mid()`` = (best bid + best ask) / 2;
-* ``imbalance(n)`` = (Σ bid qty − Σ ask qty) / (Σ bid qty + Σ ask qty) over
-  the best ``n`` levels of each side, in [−1, 1];
+* ``spread()`` = best ask - best bid; ``mid()`` = (best bid + best ask) / 2;
+* ``imbalance(n)`` = (Σ bid qty - Σ ask qty) / (Σ bid qty + Σ ask qty) over
+  the best ``n`` levels of each side, in [-1, 1];
 * ``microprice()`` = (bid·ask_qty + ask·bid_qty) / (bid_qty + ask_qty) at
   the top of the book;
 * ``depth(bps)`` = (bid qty, ask qty) resting within ±``bps`` basis points of
-  the mid (``|p − mid|·10⁴ ≤ bps·mid``, inclusive);
+  the mid (``|p - mid|·10⁴ ≤ bps·mid``, inclusive);
 * ``ofi`` / ``take_ofi()``: order-flow imbalance (Cont, Kukanov & Stoikov
   2014) summed over the applied events since the last ``take_ofi()``: for
   each event, with the best bid ``(Pᵇ, qᵇ)`` and ask ``(Pᵃ, qᵃ)`` before
-  (``n−1``) and after (``n``) it,
-  ``eₙ = qᵇₙ·1{Pᵇₙ ≥ Pᵇₙ₋₁} − qᵇₙ₋₁·1{Pᵇₙ ≤ Pᵇₙ₋₁} − qᵃₙ·1{Pᵃₙ ≤ Pᵃₙ₋₁}
+  (``n-1``) and after (``n``) it,
+  ``eₙ = qᵇₙ·1{Pᵇₙ ≥ Pᵇₙ₋₁} - qᵇₙ₋₁·1{Pᵇₙ ≤ Pᵇₙ₋₁} - qᵃₙ·1{Pᵃₙ ≤ Pᵃₙ₋₁}
   + qᵃₙ₋₁·1{Pᵃₙ ≥ Pᵃₙ₋₁}`` (in base quantity; a snapshot starts a new
   baseline).
 

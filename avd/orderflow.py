@@ -5,11 +5,11 @@ marks a taker **sell** when true (the seller crossed the spread) and a
 taker **buy** when false.
 
 * :func:`cvd`: cumulative volume delta after each trade,
-  ``Σ (+qty if taker buy else −qty)``.
+  ``Σ (+qty if taker buy else -qty)``.
 * :class:`OrderFlow` (a Rust class): streaming, one trade at a time
   (``update(time_ms, price, qty, is_buyer_maker)``), per candle of
   ``interval``: ``buy_volume``, ``sell_volume``, ``volume``, ``delta`` =
-  buy − sell, ``cvd`` (running delta since the flow started, at the
+  buy - sell, ``cvd`` (running delta since the flow started, at the
   candle's last trade), ``imbalance`` = delta / volume (None without
   volume), ``buy_trades``/``sell_trades``, ``large_buys``/``large_sells``
   (trades with ``price·qty >= large_trade_notional``) and ``vpin`` at the
@@ -19,10 +19,10 @@ taker **buy** when false.
   counts in the current one and in ``late_trades``.
 * VPIN (Easley, López de Prado & O'Hara 2012): trades fill buckets of
   ``vpin_bucket_volume`` base volume (a trade is split across buckets),
-  ``VPIN = Σ |V_sell − V_buy| / (n·V)`` over the last ``vpin_window``
+  ``VPIN = Σ |V_sell - V_buy| / (n·V)`` over the last ``vpin_window``
   complete buckets; ``None`` until that many are complete.
 * :func:`candle_delta` / :func:`candle_cvd`: from klines alone, a candle's
-  delta is ``2·taker_buy_volume − volume`` (the trade-based delta of that
+  delta is ``2·taker_buy_volume - volume`` (the trade-based delta of that
   candle, exactly), and its running sum. A missing taker-buy volume (NaN)
   gives a NaN delta; the CVD skips it.
 
@@ -89,7 +89,9 @@ def candle_delta(volume: Any, taker_buy_volume: Any) -> FloatArray:
     numpy.ndarray
         Taker-buy minus taker-sell volume per candle (NaN where unknown).
     """
-    return _core.candle_delta(as_float_array("volume", volume), as_float_array("taker_buy_volume", taker_buy_volume))
+    return _core.candle_delta(
+        as_float_array("volume", volume), as_float_array("taker_buy_volume", taker_buy_volume)
+    )
 
 
 def candle_cvd(volume: Any, taker_buy_volume: Any) -> FloatArray:
@@ -107,4 +109,6 @@ def candle_cvd(volume: Any, taker_buy_volume: Any) -> FloatArray:
     numpy.ndarray
         The CVD at each candle's close, since the first candle.
     """
-    return _core.candle_cvd(as_float_array("volume", volume), as_float_array("taker_buy_volume", taker_buy_volume))
+    return _core.candle_cvd(
+        as_float_array("volume", volume), as_float_array("taker_buy_volume", taker_buy_volume)
+    )

@@ -197,15 +197,26 @@ def _ref_at(recording: Recording, upto: int) -> RefBook:
 
 def _wide_event(recording: Recording, start: int) -> int:
     """Index of the first event at or after ``start`` spanning at least 3 update ids."""
-    return next(i for i in range(start, len(recording.diffs)) if recording.diffs[i].final - recording.diffs[i].first >= 2)
+    return next(
+        i
+        for i in range(start, len(recording.diffs))
+        if recording.diffs[i].final - recording.diffs[i].first >= 2
+    )
 
 
 @pytest.mark.parametrize("where", ["U-1", "U", "inside", "u-1"])
-def test_made_up_snapshot_inside_an_event_range_exercises_the_straddle_rule(recording: Recording, where: str) -> None:
+def test_made_up_snapshot_inside_an_event_range_exercises_the_straddle_rule(
+    recording: Recording, where: str
+) -> None:
     j = _wide_event(recording, 500)
     d = recording.diffs[j]
     ref = _ref_at(recording, j)  # the book at id u_{j-1} = U_j - 1
-    last_id = {"U-1": d.first - 1, "U": d.first, "inside": (d.first + d.final) // 2, "u-1": d.final - 1}[where]
+    last_id = {
+        "U-1": d.first - 1,
+        "U": d.first,
+        "inside": (d.first + d.final) // 2,
+        "u-1": d.final - 1,
+    }[where]
     assert d.first <= last_id + 1 <= d.final
     bids, asks = ref.snapshot()
     book = OrderBook("BTCUSDT")
@@ -222,7 +233,9 @@ def test_made_up_snapshot_inside_an_event_range_exercises_the_straddle_rule(reco
     assert book.gaps == 0
 
 
-def test_snapshot_ending_at_an_event_boundary_starts_with_the_next_event(recording: Recording) -> None:
+def test_snapshot_ending_at_an_event_boundary_starts_with_the_next_event(
+    recording: Recording,
+) -> None:
     j = 300
     ref = _ref_at(recording, j + 1)
     bids, asks = ref.snapshot()
@@ -354,7 +367,9 @@ def test_order_flow_imbalance_by_hand() -> None:
     assert book.ofi == 2.0
     book.apply_diff(102, 103, [], [["101", "0"]])  # ask consumed, best ask up to 102: +4
     assert book.ofi == 6.0
-    book.apply_diff(104, 104, [["100", "0"]], [["100.5", "2"]])  # bid consumed (-7), ask steps down (-2)
+    book.apply_diff(
+        104, 104, [["100", "0"]], [["100.5", "2"]]
+    )  # bid consumed (-7), ask steps down (-2)
     assert book.ofi == -3.0
     assert book.ofi_events == 3
     assert book.take_ofi() == -3.0
@@ -375,7 +390,12 @@ def test_order_flow_imbalance_on_the_real_recording(recording: Recording) -> Non
         (pb0, qb0), (pa0, qa0) = ref.bids.top(1)[0], ref.asks.top(1)[0]
         if ref.apply(d) == "applied":
             (pb, qb), (pa, qa) = ref.bids.top(1)[0], ref.asks.top(1)[0]
-            e = (qb if pb >= pb0 else 0) - (qb0 if pb <= pb0 else 0) - (qa if pa <= pa0 else 0) + (qa0 if pa >= pa0 else 0)
+            e = (
+                (qb if pb >= pb0 else 0)
+                - (qb0 if pb <= pb0 else 0)
+                - (qa if pa <= pa0 else 0)
+                + (qa0 if pa >= pa0 else 0)
+            )
             total += e
             chunk += e
         book.apply_diff(d.first, d.final, d.bids, d.asks)
