@@ -155,6 +155,8 @@ class MarketSource:
             warmup_bars=s.market.warmup_bars,
             silence_timeout_s=s.market.silence_timeout_s,
             max_streams_per_connection=s.market.max_streams_per_connection,
+            book_symbols=s.market.book_symbols,
+            book=s.market.book,
         )
         return MarketDataCollector(
             settings,

@@ -155,6 +155,7 @@ class Platform:
                 self.history,
                 self.streams,
                 service_token(self.folder),
+                books=lambda: None if self.collector is None else self.collector.books,
             )
         ]
         if self.client is not None:

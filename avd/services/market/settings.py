@@ -16,6 +16,35 @@ from avd.services.market.regimes import RegimeSettings
 from avd.services.market.scanner import ScannerSettings
 
 
+class BookSettings(BaseModel):
+    """How the collector keeps the order books and the order flow (``market.book``)."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    #: levels of the REST snapshot (weight 50 at 1000; 250 at 5000)
+    snapshot_limit: int = Field(1000, ge=5, le=5000)
+    #: depth events buffered while a snapshot is fetched
+    buffer: int = Field(10_000, ge=10)
+    #: the depth analytics of each closed candle: levels in the imbalance, band in bps
+    imbalance_levels: int = Field(10, ge=1, le=5000)
+    depth_bps: float = Field(10.0, gt=0)
+    #: a trade is large at this notional (quote asset) or more
+    large_trade_notional: float = Field(100_000.0, ge=0)
+    #: VPIN buckets hold 1/buckets_per_day of the typical day's volume (from the warm-up candles)
+    vpin_buckets_per_day: int = Field(50, ge=1)
+    #: VPIN over this many buckets
+    vpin_window: int = Field(50, ge=1)
+    #: closed candles of flow and book analytics kept per stream
+    history: int = Field(1440, ge=1)
+
+
+def _symbols(v: list[str]) -> list[str]:
+    bad = [s for s in v if not (s == "*" or (s.isalnum() and s.isupper()))]
+    if bad:
+        raise ValueError(f"not Binance symbols: {bad}")
+    return v
+
+
 class MarketSection(BaseModel):
     """What the MarketContext service tracks and how."""
 
@@ -34,6 +63,16 @@ class MarketSection(BaseModel):
     regimes: RegimeSettings = Field(default_factory=RegimeSettings)
     #: the scanner's filters (see ``scanner.py``)
     scanner: ScannerSettings = Field(default_factory=ScannerSettings)
+    #: symbols whose order book and trade flow are kept live (``@depth@100ms`` +
+    #: ``@aggTrade``); empty = off, ``["*"]`` = every tracked symbol
+    book_symbols: list[str] = Field(default_factory=list)
+    #: how the books and flows are kept (see ``book_keeper.py``)
+    book: BookSettings = Field(default_factory=BookSettings)
+
+    @field_validator("book_symbols")
+    @classmethod
+    def _book_symbols(cls, v: list[str]) -> list[str]:
+        return _symbols(v)
 
 
 class CollectorSettings(BaseModel):
@@ -55,6 +94,23 @@ class CollectorSettings(BaseModel):
     socket_queue_size: int = Field(100_000, ge=100)
     rest_weight_per_minute: int = Field(6000, ge=1)
     reconnect_delay_s: float = Field(1.0, ge=0)
+    #: symbols whose order book and trade flow are kept (a subset of ``symbols``; ``*`` = all)
+    book_symbols: list[str] = Field(default_factory=list)
+    book: BookSettings = Field(default_factory=BookSettings)
+
+    @field_validator("book_symbols")
+    @classmethod
+    def _book_symbols(cls, v: list[str]) -> list[str]:
+        return _symbols(v)
+
+    def books(self) -> list[str]:
+        """The symbols whose books are kept (``*`` expanded, unknown ones refused)."""
+        if "*" in self.book_symbols:
+            return list(self.symbols)
+        unknown = [s for s in self.book_symbols if s not in self.symbols]
+        if unknown:
+            raise ValueError(f"book_symbols {unknown} are not tracked (symbols: {self.symbols})")
+        return list(self.book_symbols)
 
     @field_validator("symbols")
     @classmethod
