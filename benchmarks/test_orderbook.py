@@ -11,8 +11,9 @@ of ``@depth@100ms`` is 864,000 events: the figures are scaled to it.
   (parsing, exact integer levels, the sync check, the OFI update).
   Peer: python-binance's ``DepthCache.add_bid``/``add_ask`` per level (a dict
   keyed by the price string, quantities as floats, no sync check, no order).
-* ``orderbook analytics``: per update (1,000 of them, on the synced book), best bid/ask, ``imbalance(10)``,
-  ``microprice()``, ``depth(10)`` and the top 20 of each side. Peer: the
+* ``orderbook analytics``: per update (1,000 of them, on the synced book),
+  best bid/ask, ``imbalance(10)``, ``microprice()``, ``depth(10)`` and the
+  top 20 of each side. Peer: the
   same from ``DepthCache.get_bids()``/``get_asks()`` (they sort the whole
   side on every call, which is how python-binance serves the top).
 """
@@ -147,4 +148,6 @@ def test_analytics_per_update(
     side_by_side("orderbook analytics", ours, peer, "DepthCache get_*", n, repeat=1, peer_scale=1.0)
     if benchmark.disabled:
         return
-    RESULTS["orderbook analytics"] = {"us per update (7 calls)": benchmark.stats.stats.min / n * 1e6}
+    RESULTS["orderbook analytics"] = {
+        "us per update (7 calls)": benchmark.stats.stats.min / n * 1e6
+    }
