@@ -18,6 +18,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 const RECORDING: &str = "../../shared/data/ticks/BTCUSDT-spot-ws-2024-08-08.txt.gz";
 
 type Pairs = Vec<(String, String)>;
+/// `(U, u, bids, asks)` with the levels as text.
+type TextEvent<'a> = (u64, u64, Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>);
 
 struct Event {
     first: u64,
@@ -29,9 +31,7 @@ struct Event {
 fn pairs(v: &serde_json::Value) -> Pairs {
     v.as_array()
         .map(|a| {
-            a.iter()
-                .filter_map(|l| Some((l.get(0)?.as_str()?.to_owned(), l.get(1)?.as_str()?.to_owned())))
-                .collect()
+            a.iter().filter_map(|l| Some((l.get(0)?.as_str()?.to_owned(), l.get(1)?.as_str()?.to_owned()))).collect()
         })
         .unwrap_or_default()
 }
@@ -68,8 +68,7 @@ fn refs(p: &Pairs) -> Vec<(&str, &str)> {
 fn bench(c: &mut Criterion) {
     let (id, sb, sa, events) = load();
     let (sb, sa) = (refs(&sb), refs(&sa));
-    let text: Vec<(u64, u64, Vec<(&str, &str)>, Vec<(&str, &str)>)> =
-        events.iter().map(|e| (e.first, e.last, refs(&e.bids), refs(&e.asks))).collect();
+    let text: Vec<TextEvent<'_>> = events.iter().map(|e| (e.first, e.last, refs(&e.bids), refs(&e.asks))).collect();
     let parsed: Vec<(u64, u64, Vec<Level>, Vec<Level>)> = text
         .iter()
         .map(|(f, l, b, a)| (*f, *l, parse_levels(b).expect("levels"), parse_levels(a).expect("levels")))
