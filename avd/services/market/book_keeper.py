@@ -65,6 +65,7 @@ class SymbolBook:
     stale: int = 0
     trades: int = 0
     dropped: int = 0
+    bad_trades: int = 0
     updated_at: float | None = None
     #: OFI summed since the last closed candle, per interval
     ofi: dict[str, float] = field(default_factory=dict)
@@ -160,9 +161,15 @@ class BookKeeper:
 
     def on_trade(self, sb: SymbolBook, data: dict[str, Any]) -> None:
         """Add an aggregate trade to the symbol's flows."""
-        t, p, q, m = int(data["T"]), float(data["p"]), float(data["q"]), bool(data["m"])
-        for flow in sb.flows.values():
-            flow.update(t, p, q, m)
+        try:
+            t, p, q, m = int(data["T"]), float(data["p"]), float(data["q"]), bool(data["m"])
+            for flow in sb.flows.values():
+                flow.update(t, p, q, m)
+        except (KeyError, TypeError, ValueError) as exc:
+            # one unusable trade is counted and skipped; the stream goes on
+            sb.bad_trades += 1
+            log.warning("%s: unusable aggTrade %s (%s)", sb.symbol, data, exc)
+            return
         sb.trades += 1
 
     def on_closed_candle(self, symbol: str, interval: str, open_time: int) -> None:
@@ -331,6 +338,7 @@ class BookKeeper:
                 "stale_events": sb.stale,
                 "buffer_dropped": sb.dropped,
                 "trades": sb.trades,
+                "bad_trades": sb.bad_trades,
                 "last_update_id": sb.book.last_update_id,
             }
             for s, sb in self.books.items()

@@ -96,7 +96,10 @@ impl PyOrderBook {
         Self { book: OrderBook::new(symbol), bids: Vec::new(), asks: Vec::new() }
     }
 
-    /// Replaces the book with a REST snapshot.
+    /// Replaces the book with a REST snapshot (``GET /api/v3/depth``):
+    /// ``lastUpdateId`` and Binance's ``[[price_str, qty_str], ...]`` levels.
+    /// The next applied event must straddle it:
+    /// ``U <= lastUpdateId + 1 <= u``.
     #[pyo3(name = "apply_snapshot")]
     fn py_apply_snapshot(
         &mut self,
@@ -111,7 +114,12 @@ impl PyOrderBook {
         Ok(())
     }
 
-    /// Applies one depth event; True when applied, False when stale.
+    /// Applies one ``depthUpdate`` (``U``, ``u``, ``b``, ``a``): True when
+    /// applied, False when stale (``u <= last_update_id``). The first applied
+    /// event after a snapshot must straddle it (``U <= lastUpdateId + 1 <=
+    /// u``), later ones follow (``U == previous u + 1``); otherwise
+    /// ``BookGapError`` is raised, nothing is applied, and diffs are refused
+    /// until a new snapshot. Quantities are absolute; 0 removes the level.
     #[pyo3(name = "apply_diff")]
     fn py_apply_diff(
         &mut self,
