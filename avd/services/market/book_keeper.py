@@ -66,6 +66,7 @@ class SymbolBook:
     trades: int = 0
     dropped: int = 0
     bad_trades: int = 0
+    bad_events: int = 0
     updated_at: float | None = None
     #: OFI summed since the last closed candle, per interval
     ofi: dict[str, float] = field(default_factory=dict)
@@ -158,6 +159,11 @@ class BookKeeper:
             log.warning("%s; resyncing", exc)
             self.resync(sb)
             self._buffer(sb, data)
+        except (KeyError, TypeError, ValueError) as exc:
+            # an unusable event cannot be skipped (the book would miss it): resync
+            sb.bad_events += 1
+            log.warning("%s: unusable depth event (%s); resyncing", sb.symbol, exc)
+            self.resync(sb)
 
     def on_trade(self, sb: SymbolBook, data: dict[str, Any]) -> None:
         """Add an aggregate trade to the symbol's flows."""
@@ -182,7 +188,7 @@ class BookKeeper:
         self._take_ofi(sb)
         s = self.settings
         book = sb.book
-        synced = book.state == "synced"
+        synced = not sb.syncing and book.state == "synced"
         bid_depth, ask_depth = book.depth(s.depth_bps) if synced else (None, None)
         sb.closes[interval].append(
             {
@@ -248,8 +254,13 @@ class BookKeeper:
             # no await while the buffer drains: new events wait in the socket's queue
             try:
                 while sb.buffer:
-                    if not self._apply(sb, sb.buffer[0]):
-                        sb.stale += 1
+                    try:
+                        if not self._apply(sb, sb.buffer[0]):
+                            sb.stale += 1
+                    except (KeyError, TypeError, ValueError) as exc:
+                        # dropped: the next event then reveals the gap, and a new snapshot follows
+                        sb.bad_events += 1
+                        log.warning("%s: unusable depth event (%s)", sb.symbol, exc)
                     sb.buffer.popleft()
             except BookGapError as exc:
                 # the snapshot is older than the buffered events (or they miss some):
@@ -283,13 +294,13 @@ class BookKeeper:
         bid_depth, ask_depth = b.depth(s.depth_bps)
         return {
             "symbol": symbol,
-            "state": b.state,
+            "state": _state(sb),
             "last_update_id": b.last_update_id,
             "updated_at": sb.updated_at,
             "bids": [list(x) for x in b.bids(depth)],
             "asks": [list(x) for x in b.asks(depth)],
-            "best_bid": None if b.best_bid() is None else list(b.best_bid() or ()),
-            "best_ask": None if b.best_ask() is None else list(b.best_ask() or ()),
+            "best_bid": _pair(b.best_bid()),
+            "best_ask": _pair(b.best_ask()),
             "spread": b.spread(),
             "mid": b.mid(),
             "microprice": b.microprice(),
@@ -328,8 +339,7 @@ class BookKeeper:
         """Per symbol: sync state, resyncs, gaps, events and trades seen."""
         return {
             s: {
-                "state": sb.book.state,
-                "syncing": sb.syncing,
+                "state": _state(sb),
                 "resyncs": sb.resyncs,
                 "gaps": sb.book.gaps,
                 "snapshots": sb.book.snapshots,
@@ -339,6 +349,7 @@ class BookKeeper:
                 "buffer_dropped": sb.dropped,
                 "trades": sb.trades,
                 "bad_trades": sb.bad_trades,
+                "bad_depth_events": sb.bad_events,
                 "last_update_id": sb.book.last_update_id,
             }
             for s, sb in self.books.items()
@@ -355,6 +366,17 @@ _BOOK_FIELDS = (
     "ask_depth",
     "ofi",
 )
+
+
+def _state(sb: SymbolBook) -> str:
+    """The book's sync state; ``resyncing`` while a new snapshot is awaited after a gap."""
+    if sb.syncing and sb.book.snapshots > 0:
+        return "resyncing"
+    return sb.book.state
+
+
+def _pair(level: tuple[float, float] | None) -> list[float] | None:
+    return None if level is None else list(level)
 
 
 def _book_part(close: dict[str, Any] | None) -> dict[str, Any]:

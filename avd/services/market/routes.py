@@ -242,7 +242,7 @@ def routes(
         errors=(404, 422),
         tags=("market",),
         description="The local book kept by Binance's procedure from `@depth@100ms` "
-        "(`state`: no_snapshot, awaiting_first, synced, out_of_sync): the best `depth` levels "
+        "(`state`: no_snapshot, awaiting_first, synced, resyncing): the best `depth` levels "
         "per side as [price, qty], best bid/ask, spread, mid, microprice, `imbalance` over "
         "`depth` levels, quantity within `depth_bps` of the mid, the order-flow imbalance "
         "since the last closed candle (`ofi`), resyncs and gaps.",
