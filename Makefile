@@ -70,6 +70,7 @@ screenshots: $(BUILT) browser
 bench: $(BUILT) redis
 	cd core && $(CARGO) bench --bench pipeline -- --noplot
 	cd core && $(CARGO) bench --bench stops -- --noplot
+	cd core && $(CARGO) bench --bench orderbook -- --noplot
 	$(BIN)/pytest -q benchmarks --benchmark-enable --benchmark-columns=min,median,mean,ops --benchmark-sort=name -s
 
 build: $(BUILT)

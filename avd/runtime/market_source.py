@@ -161,6 +161,8 @@ class MarketSource:
             silence_timeout_s=s.market.silence_timeout_s,
             max_streams_per_connection=s.market.max_streams_per_connection,
             shard=s.market.shard,
+            book_symbols=s.market.book_symbols,
+            book=s.market.book,
         )
         return MarketDataCollector(
             settings,

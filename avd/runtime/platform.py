@@ -173,6 +173,7 @@ class Platform:
                 self.streams,
                 service_token(self.folder),
                 self.long_short,
+                books=lambda: None if self.collector is None else self.collector.books,
             )
         ]
         if self.client is not None:

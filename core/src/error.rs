@@ -16,6 +16,10 @@ pub enum CoreError {
     /// A data file could not be read or parsed.
     #[error("data error: {0}")]
     Data(String),
+    /// A local order book missed updates of the depth stream (or has no
+    /// snapshot yet): it must be resynced from a new snapshot.
+    #[error("order book out of sync: {0}")]
+    BookGap(String),
     /// An operating-system level I/O failure.
     #[error("i/o error: {0}")]
     Io(String),

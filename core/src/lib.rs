@@ -12,6 +12,8 @@ pub mod fills;
 pub mod history;
 pub mod indicators;
 pub mod levels;
+pub mod orderbook;
+pub mod orderflow;
 pub mod patterns;
 pub mod regimes;
 pub mod risk;

@@ -18,6 +18,12 @@ sees **every closed candle exactly once and in order**:
 * Streams are spread over several connections when there are more than
   ``max_streams_per_connection``.
 * Every REST call goes through the one :class:`RestLimiter`.
+* **Order books and trade flow** (``book_symbols``): a separate connection
+  streams ``@depth@100ms`` and ``@aggTrade`` into a
+  :class:`~avd.services.market.book_keeper.BookKeeper`, which keeps each
+  book synced by Binance's procedure (REST snapshot, buffered diffs, resync
+  on a gap) and the flow per candle; each closed candle snapshots their
+  analytics.
 
 This module holds the collector, its REST reads, the warm-up and the gap
 fill; the settings and state are in :mod:`~avd.services.market.collector_state`,
@@ -39,6 +45,8 @@ from avd.domain.events import GapDetected, KlineReceived
 from avd.exchange.rest_limiter import RestLimiter
 from avd.history import Candles, candles_from_klines
 from avd.services.market import universe
+from avd.services.market.book_keeper import BookKeeper, vpin_bucket
+from avd.services.market.book_stream import BookConnection
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.collector_state import ConnectionHealth, StreamState
 from avd.services.market.kline_stream import KlineConnection, kline_from_stream
@@ -60,6 +68,12 @@ log = logging.getLogger(__name__)
 KLINES_WEIGHT = 2
 EXCHANGE_INFO_WEIGHT = 20
 REST_PAGE = 1000
+
+
+def depth_weight(limit: int) -> int:
+    """The REST weight of ``GET depth`` at ``limit`` levels."""
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
 
 ClientFactory = Callable[[], Awaitable[Any]]
 SocketManagerFactory = Callable[[Any, int], Any]
@@ -121,6 +135,9 @@ class MarketDataCollector:
         self._tasks: list[asyncio.Task[None]] = []
         self._locks: dict[tuple[str, str], asyncio.Lock] = {k: asyncio.Lock() for k in self.streams}
         self.ready = asyncio.Event()
+        #: the live order books and trade flow (None when ``book_symbols`` is empty)
+        self.books: BookKeeper | None = None
+        self._book_reader: BookConnection | None = None
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -144,12 +161,54 @@ class MarketDataCollector:
             )
             self._readers.append(reader)
             self._tasks.append(asyncio.create_task(reader.run(), name=f"collector:{i // size}"))
+        await self._start_books()
         self.ready.set()
+
+    async def _start_books(self) -> None:
+        symbols = self.settings.books(list(dict.fromkeys(s for s, _ in self.streams)))
+        if not symbols:
+            return
+        interval = self.settings.intervals[0]
+        ms = int(_core.interval_ms(interval))
+        buckets = {}
+        for s in symbols:
+            tail = await self.history.tail(s, interval, self.settings.warmup_bars)
+            volumes = [] if tail is None else [float(v) for v in tail.volume]
+            buckets[s] = vpin_bucket(volumes, ms, self.settings.book.vpin_buckets_per_day)
+        self.books = BookKeeper(
+            self.settings.book,
+            symbols,
+            list(self.settings.intervals),
+            self.fetch_depth,
+            buckets,
+            retry_delay_s=self.settings.reconnect_delay_s,
+        )
+        self._book_reader = BookConnection(
+            self.books,
+            self.settings,
+            lambda: self._bsm_factory(self.client, self.settings.socket_queue_size),
+        )
+        self._tasks.append(asyncio.create_task(self._book_reader.run(), name="collector:books"))
+        log.info("keeping the order books and trade flow of %s", ", ".join(symbols))
+
+    async def fetch_depth(self, symbol: str) -> dict[str, Any]:
+        """A REST depth snapshot (``get_order_book``) through the rate limiter."""
+        limit = self.settings.book.snapshot_limit
+
+        async def call() -> Any:
+            return await self.client.get_order_book(symbol=symbol, limit=limit)
+
+        snap: dict[str, Any] = await self._rest(depth_weight(limit), f"depth {symbol}", call)
+        return snap
 
     async def stop(self) -> None:
         """Close the streams and the client."""
         for reader in self._readers:
             reader.running = False
+        if self._book_reader is not None:
+            self._book_reader.running = False
+        if self.books is not None:
+            await self.books.stop()
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -157,6 +216,8 @@ class MarketDataCollector:
                 await t
         self._tasks.clear()
         closing = set().union(*(r.closing for r in self._readers))
+        if self._book_reader is not None:
+            closing |= self._book_reader.closing
         if closing:
             _, pending = await asyncio.wait(closing, timeout=2.0)
             for t in pending:
@@ -316,6 +377,8 @@ class MarketDataCollector:
         await self.history.append([k])
         st.last_closed = k.open_time
         st.published_closed += 1
+        if self.books is not None:
+            self.books.on_closed_candle(k.symbol, k.interval, k.open_time)
 
     async def on_kline(self, k: KlineReceived) -> None:
         """Handle one streamed kline (public for tests and replays)."""
@@ -351,6 +414,12 @@ class MarketDataCollector:
                 for st in self.streams.values()
             },
             "rest": vars(self.limiter.stats).copy(),
+            "books": None
+            if self.books is None or self._book_reader is None
+            else {
+                "connection": vars(self._book_reader.health).copy(),
+                "symbols": self.books.health(),
+            },
         }
 
 

@@ -1,12 +1,15 @@
 """The MarketContext REST service (Starlette).
 
 ``GET /symbols/contexts``, ``GET /symbols/{symbol}/candles``,
-``GET /signals``, ``GET /health`` and the live ``/stream`` WebSocket of
-market events (contexts, signals, closed candles).
+``GET /symbols/{symbol}/book`` and ``/flow`` (the live order book and
+trade flow of ``market.book_symbols``), ``GET /signals``, ``GET /health``
+and the live ``/stream`` WebSocket of market events (contexts, signals,
+closed candles).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -26,6 +29,7 @@ from avd.domain.events import (
     SignalGenerated,
 )
 from avd.services.market import schemas as m
+from avd.services.market.book_keeper import BookKeeper
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.levels import MIN_CANDLES, levels_of
 from avd.services.market.long_short import LongShort
@@ -96,12 +100,12 @@ MARKET_FEED = Catalogue(
 )
 
 
-def _query(model: type[BaseModel], request: Request) -> Any:
+def _query(model: type[BaseModel], request: Request, status: int = 400) -> Any:
     try:
         return model.model_validate(dict(request.query_params))
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ApiError(400, problems, error="bad_parameters") from None
+        raise ApiError(status, problems, error="bad_parameters") from None
 
 
 def routes(
@@ -112,6 +116,7 @@ def routes(
     streams: Streams | None = None,
     service_token: str | None = None,
     long_short: LongShort | None = None,
+    books: Callable[[], BookKeeper | None] | None = None,
 ) -> list[BaseRoute]:
     """The service's routes, to mount alone or in the all-in-one app.
 
@@ -119,6 +124,8 @@ def routes(
     engine's ring buffer), else from the engine's buffer. ``/stream``
     connections belong to ``streams`` (the app's, closed when it stops).
     With a ``service_token``, ``/internal/feed`` serves the trade service.
+    ``books`` returns the collector's book keeper (None while it is not
+    running or ``market.book_symbols`` is empty).
     """
     if streams is None:
         streams = Streams()
@@ -217,6 +224,61 @@ def routes(
                 f"{symbol} {q.interval} has fewer than {MIN_CANDLES} closed candles: "
                 "levels need them",
                 error="not_enough_candles",
+            )
+        return JSON(view)
+
+    def keeper(symbol: str) -> BookKeeper:
+        """The book keeper, or 404 when the symbol's book is not kept."""
+        k = books() if books is not None else None
+        if k is None or symbol not in k.books:
+            kept = sorted(k.books) if k is not None else []
+            raise ApiError(
+                404,
+                f"{symbol}'s order book and flow are not kept; kept: "
+                + (", ".join(kept) or "none (set market.book_symbols)"),
+            )
+        return k
+
+    @operation(
+        "A symbol's live order book: levels and analytics",
+        query=m.BookQuery,
+        errors=(404, 422),
+        tags=("market",),
+        description="The local book kept by Binance's procedure from `@depth@100ms` "
+        "(`state`: no_snapshot, awaiting_first, synced, resyncing): the best `depth` levels "
+        "per side as [price, qty], best bid/ask, spread, mid, microprice, `imbalance` over "
+        "`depth` levels, quantity within `depth_bps` of the mid, the order-flow imbalance "
+        "since the last closed candle (`ofi`), resyncs and gaps.",
+    )
+    async def book(request: Request) -> Response:
+        symbol = request.path_params["symbol"].upper()
+        q: m.BookQuery = _query(m.BookQuery, request, status=422)
+        view = keeper(symbol).book_view(symbol, q.depth)
+        assert view is not None
+        return JSON(view)
+
+    @operation(
+        "A symbol's trade flow per candle: delta, CVD, imbalance, VPIN, book analytics",
+        query=m.FlowQuery,
+        errors=(400, 404, 422),
+        tags=("market",),
+        description="From `@aggTrade` (side exact from `m`): per closed candle of `interval` "
+        "buy/sell volume, delta, CVD, trade imbalance, large trades, VPIN, and the book's "
+        "analytics at the candle's close (mid, spread, microprice, book_imbalance, depth, ofi); "
+        "`current` is the candle in progress. `long_short` is null (not served yet).",
+    )
+    async def flow(request: Request) -> Response:
+        symbol = request.path_params["symbol"].upper()
+        q: m.FlowQuery = _query(m.FlowQuery, request, status=422)
+        try:
+            _core.interval_ms(q.interval)
+        except ValueError as exc:
+            raise ApiError(400, str(exc), error="bad_parameters") from None
+        k = keeper(symbol)
+        view = k.flow_view(symbol, q.interval, q.limit)
+        if view is None:
+            raise ApiError(
+                404, f"{symbol}'s flow is kept per {', '.join(k.intervals)}, not {q.interval}"
             )
         return JSON(view)
 
@@ -328,6 +390,8 @@ def routes(
         Route("/symbols/{symbol}/levels", levels, methods=["GET"]),
         Route("/symbols/{symbol}/regime", regime, methods=["GET"]),
         *long_short_routes(long_short),
+        Route("/symbols/{symbol}/book", book, methods=["GET"]),
+        Route("/symbols/{symbol}/flow", flow, methods=["GET"]),
         Route("/scanner", scanner, methods=["GET"]),
         Route("/signals", signals, methods=["GET"]),
         Route("/strategies", strategies, methods=["GET"]),

@@ -50,6 +50,25 @@ class RegimeQuery(BaseModel):
     interval: str = "1m"
 
 
+class BookQuery(BaseModel):
+    """Parameters of ``GET /symbols/{symbol}/book``."""
+
+    model_config = {"extra": "forbid"}
+
+    #: levels per side (also the levels in ``imbalance``)
+    depth: int = Field(20, ge=1, le=5000)
+
+
+class FlowQuery(BaseModel):
+    """Parameters of ``GET /symbols/{symbol}/flow``."""
+
+    model_config = {"extra": "forbid"}
+
+    interval: str = "1m"
+    #: closed candles, newest last
+    limit: int = Field(60, ge=1, le=5000)
+
+
 class LevelsQuery(BaseModel):
     """Parameters of ``GET /symbols/{symbol}/levels``."""
 

@@ -19,6 +19,35 @@ from avd.services.market.shards import Shard
 from avd.services.market.universe import valid_entry
 
 
+class BookSettings(BaseModel):
+    """How the collector keeps the order books and the order flow (``market.book``)."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+
+    #: levels of the REST snapshot (weight 50 at 1000; 250 at 5000)
+    snapshot_limit: int = Field(1000, ge=5, le=5000)
+    #: depth events buffered while a snapshot is fetched
+    buffer: int = Field(10_000, ge=10)
+    #: the depth analytics of each closed candle: levels in the imbalance, band in bps
+    imbalance_levels: int = Field(10, ge=1, le=5000)
+    depth_bps: float = Field(10.0, gt=0)
+    #: a trade is large at this notional (quote asset) or more
+    large_trade_notional: float = Field(100_000.0, ge=0)
+    #: VPIN buckets hold 1/buckets_per_day of the typical day's volume (from the warm-up candles)
+    vpin_buckets_per_day: int = Field(50, ge=1)
+    #: VPIN over this many buckets
+    vpin_window: int = Field(50, ge=1)
+    #: closed candles of flow and book analytics kept per stream
+    history: int = Field(1440, ge=1)
+
+
+def _book_entries(v: list[str]) -> list[str]:
+    bad = [s for s in v if not (s == "*" or (s.isalnum() and s.isupper()))]
+    if bad:
+        raise ValueError(f"not Binance symbols: {bad}")
+    return v
+
+
 class MarketSection(BaseModel):
     """What the MarketContext service tracks and how."""
 
@@ -43,6 +72,11 @@ class MarketSection(BaseModel):
     #: ``i/n``: track only the symbols of shard i of n (``crc32(symbol) mod n == i``,
     #: see ``shards.py``); several ``avd serve market`` then split the symbols
     shard: str | None = None
+    #: symbols whose order book and trade flow are kept live (``@depth@100ms`` +
+    #: ``@aggTrade``); empty = off, ``["*"]`` = every tracked symbol
+    book_symbols: list[str] = Field(default_factory=list)
+    #: how the books and flows are kept (see ``book_keeper.py``)
+    book: BookSettings = Field(default_factory=BookSettings)
 
     @field_validator("symbols")
     @classmethod
@@ -55,6 +89,11 @@ class MarketSection(BaseModel):
         if v is not None:
             Shard.parse(v)  # a clear error for anything but i/n with i < n
         return v
+
+    @field_validator("book_symbols")
+    @classmethod
+    def _book_symbols(cls, v: list[str]) -> list[str]:
+        return _book_entries(v)
 
 
 def _entries(v: list[str]) -> list[str]:
@@ -85,6 +124,27 @@ class CollectorSettings(BaseModel):
     reconnect_delay_s: float = Field(1.0, ge=0)
     #: ``i/n``: track only this shard's part of the symbols (after selectors are expanded)
     shard: str | None = None
+    #: symbols whose order book and trade flow are kept (a subset of ``symbols``; ``*`` = all)
+    book_symbols: list[str] = Field(default_factory=list)
+    book: BookSettings = Field(default_factory=BookSettings)
+
+    @field_validator("book_symbols")
+    @classmethod
+    def _book_symbols(cls, v: list[str]) -> list[str]:
+        return _book_entries(v)
+
+    def books(self, tracked: list[str]) -> list[str]:
+        """The symbols whose books are kept among ``tracked`` (selectors and the shard applied).
+
+        ``*`` is every tracked symbol. A book symbol that is not tracked is
+        refused, unless this collector is a shard: another shard keeps it.
+        """
+        if "*" in self.book_symbols:
+            return list(tracked)
+        unknown = [s for s in self.book_symbols if s not in tracked]
+        if unknown and self.shard is None:
+            raise ValueError(f"book_symbols {unknown} are not tracked (symbols: {tracked})")
+        return [s for s in self.book_symbols if s in tracked]
 
     @field_validator("symbols")
     @classmethod

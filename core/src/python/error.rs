@@ -16,6 +16,7 @@ struct Tree {
     invalid_input: Py<PyType>,
     config: Py<PyType>,
     data: Py<PyType>,
+    book_gap: Py<PyType>,
 }
 
 static TREE: PyOnceLock<Tree> = PyOnceLock::new();
@@ -46,6 +47,12 @@ fn tree(py: Python<'_>) -> PyResult<&Tree> {
             )?,
             config: make(py, "ConfigError", &pair, "A configuration failed to parse or validate.")?,
             data: make(py, "DataError", &pair, "A data file could not be read or parsed.")?,
+            book_gap: make(
+                py,
+                "BookGapError",
+                &PyTuple::new(py, [r.clone()])?,
+                "A local order book missed depth updates (or has no snapshot): resync it from a new snapshot.",
+            )?,
             root,
         })
     })
@@ -60,6 +67,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInputError", t.invalid_input.bind(py))?;
     m.add("ConfigError", t.config.bind(py))?;
     m.add("DataError", t.data.bind(py))?;
+    m.add("BookGapError", t.book_gap.bind(py))?;
     Ok(())
 }
 
@@ -75,6 +83,7 @@ impl From<CoreError> for PyErr {
                 CoreError::InvalidInput(_) => &t.invalid_input,
                 CoreError::Config(_) => &t.config,
                 CoreError::Data(_) => &t.data,
+                CoreError::BookGap(_) => &t.book_gap,
                 CoreError::Io(_) => return PyOSError::new_err(msg),
             };
             PyErr::from_type(cls.bind(py).clone(), msg)

@@ -8,6 +8,8 @@ pub mod fills;
 pub mod indicators;
 pub mod levels;
 pub mod money;
+pub mod orderbook;
+pub mod orderflow;
 pub mod regimes;
 pub mod risk;
 pub mod stops;
@@ -64,6 +66,12 @@ mod _core {
     // -- regimes --
     #[pymodule_export]
     use super::regimes::{py_hmm_init, PyGaussianHmmParams, PyRegimeFilter};
+
+    // -- order book and order flow --
+    #[pymodule_export]
+    use super::orderbook::PyOrderBook;
+    #[pymodule_export]
+    use super::orderflow::{py_candle_cvd, py_candle_delta, py_cvd, PyOrderFlow};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

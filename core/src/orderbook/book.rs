@@ -1,0 +1,258 @@
+//! The local order book of one symbol: two sides, the update-id state of
+//! Binance's sync procedure and the running order-flow imbalance.
+use super::analytics;
+use super::ofi::{ofi_event, OfiAccumulator};
+use super::side::{BookSide, Level, Side};
+use super::sync::{DiffAction, SyncState, UpdateIds};
+use super::ticks::{parse_units, Field};
+use crate::error::{CoreError, CoreResult};
+
+/// A local copy of an exchange order book, kept by Binance's procedure
+/// (see [`super::sync`]): apply a REST snapshot, then every depth event
+/// in order. Prices and quantities are exact integers of 10⁻⁸.
+#[derive(Debug, Clone)]
+pub struct OrderBook {
+    symbol: String,
+    bids: BookSide,
+    asks: BookSide,
+    ids: UpdateIds,
+    ofi: OfiAccumulator,
+    gaps: u64,
+    snapshots: u64,
+}
+
+impl OrderBook {
+    #[must_use]
+    pub fn new(symbol: &str) -> Self {
+        Self {
+            symbol: symbol.to_owned(),
+            bids: BookSide::new(Side::Bid),
+            asks: BookSide::new(Side::Ask),
+            ids: UpdateIds::default(),
+            ofi: OfiAccumulator::default(),
+            gaps: 0,
+            snapshots: 0,
+        }
+    }
+
+    #[must_use]
+    pub fn symbol(&self) -> &str {
+        &self.symbol
+    }
+
+    /// Replaces the whole book with a snapshot whose `lastUpdateId` is
+    /// `last_update_id`; the next depth event must straddle it
+    /// (`U <= lastUpdateId + 1 <= u`). Zero quantities are skipped.
+    pub fn apply_snapshot(&mut self, last_update_id: u64, bids: &[Level], asks: &[Level]) {
+        self.bids.clear();
+        self.asks.clear();
+        for &(p, q) in bids {
+            self.bids.set(p, q);
+        }
+        for &(p, q) in asks {
+            self.asks.set(p, q);
+        }
+        self.ids.snapshot(last_update_id);
+        self.snapshots += 1;
+    }
+
+    /// Applies one depth event `U = first`, `u = last` whose levels carry
+    /// absolute quantities (0 removes the level). Returns `true` when
+    /// applied, `false` when stale (`u <= last_update_id`, already in the
+    /// book). On a gap nothing is applied and the book waits for a new
+    /// snapshot.
+    ///
+    /// # Errors
+    /// [`CoreError::BookGap`] on a gap, before any snapshot and after a gap
+    /// until the next snapshot; [`CoreError::InvalidInput`] if `first > last`.
+    pub fn apply_diff(&mut self, first: u64, last: u64, bids: &[Level], asks: &[Level]) -> CoreResult<bool> {
+        match self.ids.check(&self.symbol, first, last) {
+            Ok(DiffAction::Stale) => Ok(false),
+            Ok(DiffAction::Apply) => {
+                let (b0, a0) = (self.bids.best(), self.asks.best());
+                for &(p, q) in bids {
+                    self.bids.set(p, q);
+                }
+                for &(p, q) in asks {
+                    self.asks.set(p, q);
+                }
+                self.ofi.add(ofi_event(b0, a0, self.bids.best(), self.asks.best()));
+                self.ids.applied(last);
+                Ok(true)
+            }
+            Err(e) => {
+                let live = matches!(self.ids.state(), SyncState::AwaitingFirst | SyncState::Synced);
+                if live && matches!(e, CoreError::BookGap(_)) {
+                    self.gaps += 1;
+                    self.ids.gap();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// [`Self::apply_diff`] with Binance's decimal strings.
+    ///
+    /// # Errors
+    /// As [`parse_levels`] and [`Self::apply_diff`].
+    pub fn apply_diff_text(
+        &mut self,
+        first: u64,
+        last: u64,
+        bids: &[(&str, &str)],
+        asks: &[(&str, &str)],
+    ) -> CoreResult<bool> {
+        let (b, a) = (parse_levels(bids)?, parse_levels(asks)?);
+        self.apply_diff(first, last, &b, &a)
+    }
+
+    /// [`Self::apply_snapshot`] with Binance's decimal strings.
+    ///
+    /// # Errors
+    /// As [`parse_levels`].
+    pub fn apply_snapshot_text(&mut self, last: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> CoreResult<()> {
+        let (b, a) = (parse_levels(bids)?, parse_levels(asks)?);
+        self.apply_snapshot(last, &b, &a);
+        Ok(())
+    }
+
+    /// The snapshot's `lastUpdateId`, then the `u` of each applied event.
+    #[must_use]
+    pub fn last_update_id(&self) -> u64 {
+        self.ids.last()
+    }
+
+    #[must_use]
+    pub fn state(&self) -> SyncState {
+        self.ids.state()
+    }
+
+    /// Gaps detected since the book was created.
+    #[must_use]
+    pub fn gaps(&self) -> u64 {
+        self.gaps
+    }
+
+    /// Snapshots applied since the book was created.
+    #[must_use]
+    pub fn snapshots(&self) -> u64 {
+        self.snapshots
+    }
+
+    #[must_use]
+    pub fn bids(&self) -> &BookSide {
+        &self.bids
+    }
+
+    #[must_use]
+    pub fn asks(&self) -> &BookSide {
+        &self.asks
+    }
+
+    /// The order-flow imbalance accumulated since the last [`Self::take_ofi`].
+    #[must_use]
+    pub fn ofi(&self) -> OfiAccumulator {
+        self.ofi
+    }
+
+    /// Returns the accumulated order-flow imbalance and resets it.
+    pub fn take_ofi(&mut self) -> OfiAccumulator {
+        self.ofi.take()
+    }
+
+    #[must_use]
+    pub fn spread(&self) -> Option<f64> {
+        analytics::spread(&self.bids, &self.asks)
+    }
+
+    #[must_use]
+    pub fn mid(&self) -> Option<f64> {
+        analytics::mid(&self.bids, &self.asks)
+    }
+
+    #[must_use]
+    pub fn microprice(&self) -> Option<f64> {
+        analytics::microprice(&self.bids, &self.asks)
+    }
+
+    /// # Errors
+    /// As [`analytics::imbalance`].
+    pub fn imbalance(&self, n: usize) -> CoreResult<Option<f64>> {
+        analytics::imbalance(&self.bids, &self.asks, n)
+    }
+
+    /// # Errors
+    /// As [`analytics::depth`].
+    pub fn depth(&self, bps: f64) -> CoreResult<(f64, f64)> {
+        analytics::depth(&self.bids, &self.asks, bps)
+    }
+}
+
+/// Parses `(price, quantity)` decimal strings into exact levels.
+///
+/// # Errors
+/// [`CoreError::InvalidInput`] naming the first bad price or quantity.
+pub fn parse_levels(levels: &[(&str, &str)]) -> CoreResult<Vec<Level>> {
+    levels.iter().map(|&(p, q)| parse_level(p, q)).collect()
+}
+
+/// Parses one `(price, quantity)` pair; the price must be positive.
+///
+/// # Errors
+/// [`CoreError::InvalidInput`] naming the bad field.
+pub fn parse_level(price: &str, qty: &str) -> CoreResult<Level> {
+    let p = parse_units(price, Field::Price)?;
+    if p == 0 {
+        return Err(CoreError::InvalidInput(format!("price {price:?} must be > 0")));
+    }
+    Ok((p, parse_units(qty, Field::Quantity)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ticks::ONE;
+    use super::*;
+
+    fn lv(p: u64, q: u64) -> Level {
+        (p * ONE, q * ONE)
+    }
+
+    #[test]
+    fn snapshot_then_diffs_then_gap_then_resync() {
+        let mut b = OrderBook::new("BTCUSDT");
+        assert!(matches!(b.apply_diff(1, 2, &[], &[]), Err(CoreError::BookGap(_))));
+        assert_eq!(b.gaps(), 0);
+        b.apply_snapshot(100, &[lv(99, 1), lv(98, 2)], &[lv(101, 1), lv(102, 0)]);
+        assert_eq!(b.asks().len(), 1);
+        assert_eq!(b.apply_diff(90, 100, &[lv(99, 9)], &[]), Ok(false));
+        assert_eq!(b.bids().best(), Some(lv(99, 1)));
+        assert_eq!(b.apply_diff(95, 105, &[lv(99, 0)], &[lv(100, 3)]), Ok(true));
+        assert_eq!(b.bids().best(), Some(lv(98, 2)));
+        assert_eq!(b.asks().best(), Some(lv(100, 3)));
+        assert_eq!(b.last_update_id(), 105);
+        // bid: -1 (level consumed, price fell); ask: -3 (stepped down)
+        assert_eq!(b.take_ofi(), OfiAccumulator { sum: -4 * i128::from(ONE), events: 1 });
+        assert!(matches!(b.apply_diff(107, 110, &[lv(97, 1)], &[]), Err(CoreError::BookGap(_))));
+        assert_eq!(b.gaps(), 1);
+        assert_eq!(b.bids().qty_at(97 * ONE), 0);
+        assert!(matches!(b.apply_diff(106, 110, &[], &[]), Err(CoreError::BookGap(_))));
+        assert_eq!(b.gaps(), 1);
+        b.apply_snapshot(108, &[lv(97, 1)], &[lv(103, 1)]);
+        assert_eq!(b.apply_diff(107, 110, &[lv(96, 1)], &[]), Ok(true));
+        assert_eq!(b.bids().top(5), vec![lv(97, 1), lv(96, 1)]);
+        assert_eq!(b.snapshots(), 2);
+    }
+
+    #[test]
+    fn text_levels_parse_or_name_the_culprit() {
+        let mut b = OrderBook::new("X");
+        b.apply_snapshot_text(1, &[("1.5", "2")], &[("2.5", "0.00100000")]).unwrap();
+        assert_eq!(b.asks().best(), Some((250_000_000, 100_000)));
+        let e = b.apply_diff_text(2, 2, &[("abc", "1")], &[]).unwrap_err().to_string();
+        assert!(e.contains("price \"abc\""), "{e}");
+        let e = b.apply_diff_text(2, 2, &[("1", "-1")], &[]).unwrap_err().to_string();
+        assert!(e.contains("negative"), "{e}");
+        assert!(b.apply_diff_text(2, 2, &[("0", "1")], &[]).is_err());
+        assert_eq!(b.last_update_id(), 1);
+    }
+}

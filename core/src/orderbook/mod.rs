@@ -1,0 +1,21 @@
+//! The local order book and its analytics.
+//!
+//! * [`ticks`]: exact prices and quantities (integers of 10⁻⁸) parsed from
+//!   Binance's decimal strings, and back to the nearest double.
+//! * [`side`]: one side's price levels, best first.
+//! * [`sync`]: Binance's procedure for following the depth diff stream
+//!   (stale / straddle / gap).
+//! * [`book`]: [`OrderBook`], the two sides kept by that procedure.
+//! * [`analytics`]: spread, mid, imbalance, microprice, depth near the mid.
+//! * [`ofi`]: order-flow imbalance (Cont, Kukanov & Stoikov 2014) per update.
+pub mod analytics;
+pub mod book;
+pub mod ofi;
+pub mod side;
+pub mod sync;
+pub mod ticks;
+
+pub use book::{parse_level, parse_levels, OrderBook};
+pub use ofi::{ofi_event, OfiAccumulator};
+pub use side::{BookSide, Level, Side};
+pub use sync::{DiffAction, SyncState, UpdateIds};
