@@ -251,6 +251,22 @@ class ClientChanged(Event):
     change: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderFlowClosed(Event):
+    """A candle of a symbol whose order book and trade flow are kept has closed.
+
+    ``flow`` is the candle's row of ``GET /symbols/{symbol}/flow``: the trade
+    flow (buy and sell volume, delta, CVD, imbalance, large trades, VPIN) and
+    the book's analytics at the close (mid, spread, microprice, imbalance,
+    depth, order-flow imbalance; null while the book is not synced).
+    """
+
+    symbol: str
+    interval: str
+    open_time: int
+    flow: dict[str, Any]
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
@@ -268,6 +284,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DrawdownLimitReached,
         OrderRejected,
         ClientChanged,
+        OrderFlowClosed,
     )
 }
 

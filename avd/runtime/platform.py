@@ -323,7 +323,8 @@ class Platform:
 
     async def _scanner_top(self, interval: str, top: int) -> list[str]:
         """The market scanner's ranked symbols of ``interval`` (``scanner:N`` bots)."""
-        rows, _ = await ranked(self.market, self.history, interval)
+        books = self.collector.books if self.collector is not None else None
+        rows, _ = await ranked(self.market, self.history, interval, books)
         return [str(r["symbol"]) for r in rows[:top]]
 
     async def _levels(self, symbol: str, interval: str) -> dict[str, Any] | None:

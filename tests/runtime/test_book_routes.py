@@ -3,18 +3,23 @@
 ``market.book_symbols = ["BTCUSDT"]``: the platform's collector keeps
 BTCUSDT's book and trade flow from the simulator's ``@depth@100ms`` and
 ``@aggTrade`` through python-binance; the routes serve them with the usual
-JSON errors.
+JSON errors, ``/stream?types=flow`` pushes each closed candle's flow, the
+scanner reads the live spread, and ``/flow`` carries the newest long/short
+row the platform polled from the simulator's futures data endpoints.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+import websockets
 
 from tests.platform import CHEAP_ARGON2, RunningPlatform, start_avd
 from tests.polling import wait_until
@@ -28,7 +33,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPlatfo
         json.dumps(
             {
                 "client": {"argon2": CHEAP_ARGON2},
-                "market": {"book_symbols": ["BTCUSDT"], "book": {"depth_bps": 25}},
+                "market": {
+                    "book_symbols": ["BTCUSDT"],
+                    "book": {"depth_bps": 25},
+                    "long_short": {"enabled": True, "symbols": ["BTCUSDT"], "poll_s": 5},
+                },
             }
         )
     )
@@ -71,16 +80,19 @@ def test_book_serves_synced_levels_and_analytics(platform: RunningPlatform) -> N
     assert health["symbols"]["BTCUSDT"]["state"] in {"synced", "awaiting_first"}
 
 
-def test_flow_serves_closed_candles_with_a_null_long_short(platform: RunningPlatform) -> None:
+def test_flow_serves_closed_candles_and_the_newest_long_short(platform: RunningPlatform) -> None:
     def candles() -> dict[str, Any] | None:
         r = get(platform, "/symbols/btcusdt/flow", interval="1m", limit=5)
         assert r.status_code == 200, r.text
         body: dict[str, Any] = r.json()
-        return body if len(body["candles"]) >= 2 else None
+        return body if len(body["candles"]) >= 2 and body["long_short"] is not None else None
 
     f = wait_until(candles, lambda: f"closed flow candles:\n{platform.output()[-3000:]}")
     assert f["symbol"] == "BTCUSDT" and f["interval"] == "1m"
-    assert f["long_short"] is None
+    # the newest row GET /symbols/BTCUSDT/long-short serves (or one polled just after)
+    rows = get(platform, "/symbols/BTCUSDT/long-short", period="5m", limit=500).json()["rows"]
+    assert f["long_short"] in rows
+    assert f["long_short"]["timestamp"] >= rows[-2]["timestamp"]
     last = f["candles"][-1]
     for key in ("buy_volume", "sell_volume", "delta", "cvd", "imbalance", "vpin", "ofi", "mid"):
         assert key in last
@@ -123,3 +135,41 @@ def test_errors_are_json(
 def test_openapi_lists_the_routes(platform: RunningPlatform) -> None:
     paths = get(platform, "/openapi.json").json()["paths"]
     assert "/symbols/{symbol}/book" in paths and "/symbols/{symbol}/flow" in paths
+
+
+def test_the_stream_pushes_each_closed_candles_flow(platform: RunningPlatform) -> None:
+    async def main() -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = []
+        async with websockets.connect(platform.ws + "/stream?types=flow") as ws:
+            while len(got) < 2:
+                got.append(orjson.loads(await asyncio.wait_for(ws.recv(), 20)))
+        return got
+
+    events = asyncio.run(main())
+    assert [e["type"] for e in events] == ["OrderFlowClosed"] * 2
+    assert events[1]["open_time"] == events[0]["open_time"] + 60_000
+    for e in events:
+        flow = e["flow"]
+        assert e["symbol"] == "BTCUSDT" and flow["open_time"] == e["open_time"]
+        assert flow["delta"] == pytest.approx(flow["buy_volume"] - flow["sell_volume"])
+    # what /flow serves for that candle, field for field
+    served = get(platform, "/symbols/BTCUSDT/flow", interval="1m", limit=50).json()["candles"]
+    by_open = {c["open_time"]: c for c in served}
+    assert by_open[events[0]["open_time"]] == events[0]["flow"]
+
+
+def test_the_scanner_reads_the_live_spread(platform: RunningPlatform) -> None:
+    def rows() -> dict[str, Any] | None:
+        body = get(platform, "/scanner", interval="1m", top=20).json()
+        mine = {r["symbol"]: r for r in body["rows"]}
+        return mine if mine.get("BTCUSDT", {}).get("spread") is not None else None
+
+    ranked = wait_until(rows, "BTCUSDT ranked with its spread")
+    book = get(platform, "/symbols/BTCUSDT/book", depth=1).json()
+    # the simulator quotes one tick (0.01) wide: the spread in percent of the mid
+    assert book["spread"] == pytest.approx(0.01)
+    assert ranked["BTCUSDT"]["spread"] == pytest.approx(
+        0.01 / ranked["BTCUSDT"]["price"] * 100, rel=0.02
+    )
+    # the other symbols' books are not kept
+    assert all(r["spread"] is None for s, r in ranked.items() if s != "BTCUSDT")

@@ -59,7 +59,7 @@ def test_an_unknown_type_is_refused_with_a_close_code_and_a_reason(
     code, reason, frames = asyncio.run(_refusal(f"{platform.ws}/stream?types=signals"))
     assert (code, frames) == (4400, [])
     assert "'signals'" in reason
-    assert "candle, context, signal" in reason
+    assert "candle, context, flow, signal" in reason
     # trade events are not on the public stream: the reason says where they are
     code, reason, frames = asyncio.run(_refusal(f"{platform.ws}/stream?types=context,trade"))
     assert (code, frames) == (4400, [])

@@ -178,11 +178,14 @@ class BookKeeper:
             return
         sb.trades += 1
 
-    def on_closed_candle(self, symbol: str, interval: str, open_time: int) -> None:
-        """Close the flow's candle and keep the book's analytics at this close."""
+    def on_closed_candle(self, symbol: str, interval: str, open_time: int) -> dict[str, Any] | None:
+        """Close the flow's candle and keep the book's analytics at this close.
+
+        Returns the candle's ``/flow`` row (None when the symbol's book is not kept).
+        """
         sb = self.books.get(symbol)
         if sb is None or interval not in sb.flows:
-            return
+            return None
         close_time = _core.next_open_time(interval, open_time)
         sb.flows[interval].flush(close_time)
         self._take_ofi(sb)
@@ -204,6 +207,8 @@ class BookKeeper:
             }
         )
         sb.ofi[interval] = 0.0
+        closed = [c for c in sb.flows[interval].candles(1) if c["open_time"] == open_time]
+        return {**closed[0], **_book_part(sb.closes[interval][-1])} if closed else None
 
     def reset_all(self) -> None:
         """The stream was reconnected: every book resyncs from the next events."""
@@ -284,6 +289,16 @@ class BookKeeper:
                 await t
 
     # -- views --------------------------------------------------------------------------
+
+    def spread_percent(self, symbol: str) -> float | None:
+        """The live spread in percent of the mid, or None (book not kept or not synced)."""
+        sb = self.books.get(symbol)
+        if sb is None or sb.syncing or sb.book.state != "synced":
+            return None
+        spread, mid = sb.book.spread(), sb.book.mid()
+        if spread is None or not mid:
+            return None
+        return float(spread) / float(mid) * 100.0
 
     def book_view(self, symbol: str, depth: int) -> dict[str, Any] | None:
         """Levels and analytics of a kept book, or None if the symbol's book is not kept."""

@@ -41,7 +41,7 @@ from typing import Any
 
 from avd import _core
 from avd.domain.bus import EventBus
-from avd.domain.events import GapDetected, KlineReceived
+from avd.domain.events import GapDetected, KlineReceived, OrderFlowClosed
 from avd.exchange.rest_limiter import RestLimiter
 from avd.history import Candles, candles_from_klines
 from avd.services.market import universe
@@ -378,7 +378,13 @@ class MarketDataCollector:
         st.last_closed = k.open_time
         st.published_closed += 1
         if self.books is not None:
-            self.books.on_closed_candle(k.symbol, k.interval, k.open_time)
+            row = self.books.on_closed_candle(k.symbol, k.interval, k.open_time)
+            if row is not None:
+                await self.hub.publish(
+                    OrderFlowClosed(
+                        symbol=k.symbol, interval=k.interval, open_time=k.open_time, flow=row
+                    )
+                )
 
     async def on_kline(self, k: KlineReceived) -> None:
         """Handle one streamed kline (public for tests and replays)."""

@@ -26,13 +26,14 @@ from avd.domain.events import (
     ContextScoreCalculated,
     Event,
     KlineReceived,
+    OrderFlowClosed,
     SignalGenerated,
 )
 from avd.services.market import schemas as m
 from avd.services.market.book_keeper import BookKeeper
 from avd.services.market.candle_history import CandleHistory
 from avd.services.market.levels import MIN_CANDLES, levels_of
-from avd.services.market.long_short import LongShort
+from avd.services.market.long_short import LongShort, latest_long_short
 from avd.services.market.long_short import routes as long_short_routes
 from avd.services.market.scanner import ranked
 from avd.services.market.service import MarketContext
@@ -72,6 +73,7 @@ MARKET_STREAM = Catalogue(
         "context": (ContextScoreCalculated,),
         "signal": (SignalGenerated,),
         "candle": (KlineReceived,),
+        "flow": (OrderFlowClosed,),
     },
     default=("context", "signal"),
     keep=_closed_candles_only,
@@ -265,7 +267,8 @@ def routes(
         description="From `@aggTrade` (side exact from `m`): per closed candle of `interval` "
         "buy/sell volume, delta, CVD, trade imbalance, large trades, VPIN, and the book's "
         "analytics at the candle's close (mid, spread, microprice, book_imbalance, depth, ofi); "
-        "`current` is the candle in progress. `long_short` is null (not served yet).",
+        "`current` is the candle in progress; `long_short` the newest polled long/short row "
+        "(null unless `market.long_short` polls the symbol).",
     )
     async def flow(request: Request) -> Response:
         symbol = request.path_params["symbol"].upper()
@@ -280,6 +283,7 @@ def routes(
             raise ApiError(
                 404, f"{symbol}'s flow is kept per {', '.join(k.intervals)}, not {q.interval}"
             )
+        view["long_short"] = await latest_long_short(long_short, symbol)
         return JSON(view)
 
     @operation(
@@ -320,7 +324,7 @@ def routes(
     async def scanner(request: Request) -> Response:
         q: m.ScannerQuery = _query(m.ScannerQuery, request)
         try:
-            rows, at = await ranked(market, history, q.interval)
+            rows, at = await ranked(market, history, q.interval, books() if books else None)
         except ValueError as exc:
             raise ApiError(400, str(exc), error="bad_parameters") from None
         return JSON(

@@ -10,8 +10,10 @@ interval it measures, from the stream's stored closed candles:
   candles' ranges ((high - low) / close), floored at 0: 1 is a market whose
   candles keep the same size, 0 one that jumps between quiet and wild;
 * ``age_days``: the days of candles the service holds for it;
-* ``spread``: the best bid/ask spread in percent when known (``null`` until
-  the order book is tracked).
+* ``spread``: the best bid/ask spread in percent of the mid, from the live
+  order book when the symbol's book is kept (``market.book_symbols``) and
+  synced, else ``null`` (a ``max_spread`` filter keeps a symbol whose spread
+  is unknown).
 
 Filters (``market.scanner`` in the configuration, all optional) drop the
 streams outside the bounds and keep the ``volume_top`` by quote volume. The
@@ -33,6 +35,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
+    from avd.services.market.book_keeper import BookKeeper
     from avd.services.market.candle_history import CandleHistory
     from avd.services.market.service import MarketContext
 
@@ -147,9 +150,17 @@ class Scanner:
         self._cache: dict[str, tuple[int, float, list[dict[str, Any]]]] = {}
 
     async def rows(
-        self, interval: str, interval_ms: int, contexts: list[dict[str, Any]], fetch: Fetch
+        self,
+        interval: str,
+        interval_ms: int,
+        contexts: list[dict[str, Any]],
+        fetch: Fetch,
+        spread: Callable[[str], float | None] | None = None,
     ) -> tuple[list[dict[str, Any]], float]:
-        """The ranked rows of ``interval`` and when they were computed (epoch seconds)."""
+        """The ranked rows of ``interval`` and when they were computed (epoch seconds).
+
+        ``spread`` gives a symbol's live spread in percent (None when unknown).
+        """
         mine = [c for c in contexts if c["interval"] == interval]
         newest = max((c.get("timestamp") or 0 for c in mine), default=0)
         held = self._cache.get(interval)
@@ -172,6 +183,8 @@ class Scanner:
                     **measure(cols, interval_ms, self.settings.window),
                 }
             )
+            if spread is not None:
+                rows[-1]["spread"] = spread(c["symbol"])
         ranked = rank(rows, self.settings)
         now = time.time()
         self._cache[interval] = (newest, now, ranked)
@@ -179,10 +192,14 @@ class Scanner:
 
 
 async def ranked(
-    market: MarketContext, history: CandleHistory | None, interval: str
+    market: MarketContext,
+    history: CandleHistory | None,
+    interval: str,
+    books: BookKeeper | None = None,
 ) -> tuple[list[dict[str, Any]], float]:
     """The scanner's rows of ``interval`` from the stored candles (the engine's when none).
 
+    ``books`` (the collector's live order books) gives the spreads.
     Raises ``ValueError`` for an unknown interval.
     """
     from avd import _core
@@ -192,4 +209,5 @@ async def ranked(
     async def fetch(symbol: str, iv: str, limit: int) -> dict[str, Any] | None:
         return await market.recent(history, symbol, iv, limit)
 
-    return await market.scanner.rows(interval, ms, market.contexts(), fetch)
+    spread = books.spread_percent if books is not None else None
+    return await market.scanner.rows(interval, ms, market.contexts(), fetch, spread)
