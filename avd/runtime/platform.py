@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +26,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 import avd
+from avd import _core
 from avd.engine import EngineConfig, load_engine_config
 from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator.server import BackgroundSimulator
@@ -70,6 +72,10 @@ from avd.web.streams import Streams
 __all__ = ["MarketSection", "Platform", "PlatformSettings", "settings_summary"]
 
 log = logging.getLogger(__name__)
+
+
+#: the scanner refreshes this long after each candle closes (its candles are in by then)
+SCANNER_OFFSET_S = 3.0
 
 
 class Platform:
@@ -141,6 +147,8 @@ class Platform:
         self.health_timer = PeriodicTimer(
             "health-log", 60.0, self._log_health, align=True, offset_s=2.0
         )
+        #: the scanner's refresh per tracked interval, just after each candle closes
+        self.scanner_timers: list[PeriodicTimer] = []
         #: the live WebSocket streams, closed when the server stops
         self.streams = Streams()
         self._server: uvicorn.Server | None = None
@@ -260,6 +268,16 @@ class Platform:
             self.long_short.symbols = list(dict.fromkeys(s for s, _ in self.collector.streams))
         self.long_short.start(self.source.client_factory)
         self.health_timer.start()
+        for interval in dict.fromkeys(i for _, i in self.collector.streams):
+            timer = PeriodicTimer(
+                f"scanner-{interval}",
+                _core.interval_ms(interval) / 1000,
+                functools.partial(self.refresh_scanner, interval),
+                align=True,
+                offset_s=SCANNER_OFFSET_S,
+            )
+            timer.start()
+            self.scanner_timers.append(timer)
         if self.trade is not None:
             await self._seed_trade_prices()
             await self.trade.start(evaluated_candles=True)
@@ -291,6 +309,8 @@ class Platform:
         then the database is closed.
         """
         await self.health_timer.stop()
+        for timer in self.scanner_timers:
+            await timer.stop()
         await self.long_short.stop()
         if self.collector is not None:
             await self.collector.stop()
@@ -320,6 +340,17 @@ class Platform:
         else:
             await self.db.dispose()
         self.source.stop()
+
+    async def refresh_scanner(self, interval: str) -> None:
+        """Rank ``interval``'s streams now (the scanner's candle-aligned timer).
+
+        ``GET /scanner`` and ``scanner:N`` bots then read the rows ranked just
+        after the candle closed; a request that comes after a newer candle
+        closed than the rows know still ranks afresh (a replay faster than
+        real time runs ahead of the wall-clock timer).
+        """
+        books = self.collector.books if self.collector is not None else None
+        await ranked(self.market, self.history, interval, books)
 
     async def _scanner_top(self, interval: str, top: int) -> list[str]:
         """The market scanner's ranked symbols of ``interval`` (``scanner:N`` bots)."""

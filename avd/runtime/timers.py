@@ -72,6 +72,11 @@ class PeriodicTimer:
                 log.exception("timer %r failed; it goes on", self.name)
             self.ticks += 1
 
+    @property
+    def running(self) -> bool:
+        """Whether it ticks (started and not stopped)."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         """Start ticking (inside the running loop)."""
         if self._task is None:

@@ -14,6 +14,7 @@ its hub as the market engine would.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -150,3 +151,22 @@ def test_each_bot_trades_the_strategy_it_selects(tmp_path: Path) -> None:
     offered, symbols = asyncio.run(asyncio.wait_for(_strategy_bots(tmp_path / "avd"), 120))
     assert offered["primary"] == "context" and offered["names"] == ["context", "rules"]
     assert symbols == {"primary": {"BTCUSDT"}, "rules": {"ETHUSDT"}, "named_primary": {"BTCUSDT"}}
+
+
+async def _scanner_refresh(home: Path) -> tuple[list[tuple[str, float, bool]], float, float, float]:
+    async with running(home) as platform:
+        timers = [(t.name, t.period_s, t.running) for t in platform.scanner_timers]
+        before = time.time()
+        await platform.refresh_scanner("1m")
+        after = time.time()
+        _, computed_at = await ranked(platform.market, platform.history, "1m")
+        return timers, before, computed_at, after
+
+
+def test_the_scanner_ranks_on_its_candle_aligned_timer(tmp_path: Path) -> None:
+    """One timer per tracked interval, one candle long; what it ranks is what requests read."""
+    timers, before, computed_at, after = asyncio.run(
+        asyncio.wait_for(_scanner_refresh(tmp_path / "avd"), 120)
+    )
+    assert timers == [("scanner-1m", 60.0, True)]
+    assert before <= computed_at <= after, "the request read the timer's rows, not fresh ones"
