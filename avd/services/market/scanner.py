@@ -20,8 +20,10 @@ streams outside the bounds and keep the ``volume_top`` by quote volume. The
 rest are ranked by ``score = context score x (0.5 + 0.5 x quality)``, where
 ``quality`` (0..1) is the mean of the stream's percentile ranks among them
 for quote volume and stability: a strong context on a liquid, steady market
-ranks first. Rows are recomputed when a newer candle of the interval has
-closed (candle-aligned), else served from the last computation.
+ranks first. The platform ranks each tracked interval on a candle-aligned
+timer (just after each close, ``Platform.refresh_scanner``); a request that
+comes after a newer candle closed than the rows know ranks afresh, else the
+last rows are served.
 """
 
 from __future__ import annotations
