@@ -25,8 +25,8 @@ pub type BBandsSeries = (Vec<f64>, Vec<f64>, Vec<f64>);
 /// Bollinger Bands (TA-Lib `BBANDS`, `matype = SMA`).
 ///
 /// Middle band: the SMA; the deviation is the population standard deviation
-/// computed, as TA-Lib does, from the running sum of squares and that same
-/// SMA (a variance below `1e-14` reads as 0). Lookback `period - 1`;
+/// of the window, computed stably as in [`crate::indicators::StdDev`] (not
+/// from TA-Lib 0.6's running sum of squares). Lookback `period - 1`;
 /// `period >= 2` (TA-Lib's range). Leading NaNs are skipped like the TA-Lib
 /// Python wrapper does.
 #[derive(Debug, Clone)]

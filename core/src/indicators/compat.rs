@@ -12,12 +12,6 @@ pub(crate) fn is_zero(v: f64) -> bool {
     -TA_EPSILON < v && v < TA_EPSILON
 }
 
-/// TA-Lib's `TA_IS_ZERO_OR_NEG`: below `1e-14`; false for NaN.
-#[inline]
-pub(crate) fn is_zero_or_neg(v: f64) -> bool {
-    v < TA_EPSILON
-}
-
 /// Exact conversion of a count or period to `f64` (exact below 2^53, which
 /// covers every window that fits in memory).
 #[inline]
@@ -175,8 +169,6 @@ mod tests {
         assert!(!is_zero(2e-14));
         assert!(!is_zero(-2e-14));
         assert!(!is_zero(f64::NAN));
-        assert!(is_zero_or_neg(-5.0));
-        assert!(!is_zero_or_neg(f64::NAN));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 pub mod indicator;
 
 mod compat;
+mod moments;
 mod rolling_extreme;
 mod window;
 

@@ -1,38 +1,38 @@
 //! Rolling standard deviation, TA-Lib `STDDEV` (population, times `nbdev`).
-use super::compat::{check_finite, first_valid, is_zero_or_neg, to_f64, Column};
+use super::compat::{check_finite, first_valid, Column};
+use super::moments::Moments;
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
-/// TA-Lib's running mean and population variance (`VAR`): running sums of
-/// the values and of their squares, `var = E[x^2] - E[x]^2`. It is TA-Lib's
-/// arithmetic, kept for bit-exactness; the same mean is TA-Lib's `SMA`, which
-/// is why `BBANDS` gets identical numbers.
+/// A rolling window's stable `(mean, variance)`, streaming: the values kept
+/// for re-centring and the sums of [`Moments`].
 #[derive(Debug, Clone)]
 pub(crate) struct Variance {
     period: usize,
-    divisor: f64,
     window: Window<f64>,
-    sum: f64,
-    sum_sq: f64,
-    count: usize,
+    moments: Moments,
 }
 
 impl Variance {
     pub(crate) fn new(period: usize) -> Self {
-        Self { period, divisor: to_f64(period), window: Window::new(period - 1), sum: 0.0, sum_sq: 0.0, count: 0 }
+        Self { period, window: Window::new(period), moments: Moments::new(period) }
     }
 
     /// Feeds a value; `(mean, variance)` once the window is full.
     #[inline]
     pub(crate) fn update(&mut self, x: f64) -> Option<(f64, f64)> {
-        self.count += 1;
-        let Some(old) = self.window.push(x) else {
-            self.sum += x;
-            self.sum_sq += x * x;
-            return None;
-        };
-        Some(variance_step(&mut self.sum, &mut self.sum_sq, x, old, self.divisor))
+        match self.window.push(x) {
+            Some(old) => self.moments.roll(x, old),
+            None => {
+                self.moments.add(x);
+                if self.moments.count() < self.period {
+                    return None;
+                }
+            }
+        }
+        let window = &self.window;
+        Some(self.moments.get(|| window.iter()))
     }
 
     pub(crate) fn period(&self) -> usize {
@@ -40,62 +40,33 @@ impl Variance {
     }
 
     pub(crate) fn count(&self) -> usize {
-        self.count
+        self.moments.count()
     }
 
     pub(crate) fn reset(&mut self) {
         self.window.clear();
-        self.sum = 0.0;
-        self.sum_sq = 0.0;
-        self.count = 0;
+        self.moments.reset();
     }
 }
 
-/// TA-Lib's square root of a variance: `0.0` for anything below `1e-14`.
+/// The standard deviation of a variance from [`Moments`] (never negative;
+/// NaN stays NaN).
 #[inline]
 pub(crate) fn std_of(variance: f64) -> f64 {
-    if is_zero_or_neg(variance) {
-        0.0
-    } else {
-        variance.sqrt()
-    }
-}
-
-/// One bar of TA-Lib's `VAR` loop: add `new` to the running sums, take the
-/// means of the full window, remove `old` (the value leaving the window).
-/// Returns `(mean, variance)`.
-#[inline]
-pub(crate) fn variance_step(sum: &mut f64, sum_sq: &mut f64, new: f64, old: f64, divisor: f64) -> (f64, f64) {
-    *sum += new;
-    *sum_sq += new * new;
-    let mean = *sum / divisor;
-    let mean_sq = *sum_sq / divisor;
-    *sum -= old;
-    *sum_sq -= old * old;
-    (mean, mean_sq - mean * mean)
-}
-
-/// The running sums over the first `period - 1` values (TA-Lib's seed).
-#[inline]
-pub(crate) fn variance_seed(x: &[f64]) -> (f64, f64) {
-    let (mut sum, mut sum_sq) = (0.0, 0.0);
-    for &v in x {
-        sum += v;
-        sum_sq += v * v;
-    }
-    (sum, sum_sq)
+    variance.sqrt()
 }
 
 /// Rolling population standard deviation times `nbdev` (TA-Lib `STDDEV`).
 ///
-/// A variance below TA-Lib's `1e-14` reads as exactly 0 (so a constant
-/// series gives 0, and so would a series quoted around 1e-6 or below: a
-/// TA-Lib limit kept for compatibility). The variance is TA-Lib's
-/// `E[x^2] - E[x]^2` from running sums, which loses digits when the price
-/// level is large against its moves; [`crate::indicators::ZScore`] uses a
-/// rolling Welford update instead. Lookback `period - 1`; `period >= 2`
-/// (TA-Lib's range). Leading NaNs are skipped like the TA-Lib Python wrapper
-/// does.
+/// The variance comes from [`Moments`]: sums of deviations from a shift
+/// kept near the window's mean, re-centred when their rounding would show,
+/// so the result is the exact deviation to about `1e-10` of itself on any
+/// price level (TA-Lib 0.6's `E[x^2] - E[x]^2` lost every digit of a small
+/// deviation on prices near 1e5; TA-Lib 0.8 agrees with this to about
+/// `1e-10` of the deviation). A window of equal values reads exactly 0; a
+/// non-finite value makes the output NaN while it is in the window.
+/// Lookback `period - 1`; `period >= 2` (TA-Lib's range). Leading NaNs are
+/// skipped like the TA-Lib Python wrapper does.
 #[derive(Debug, Clone)]
 pub struct StdDev {
     var: Variance,
@@ -188,12 +159,23 @@ fn stddev_column(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Column<impl
     Ok(Column { n, warm: begin.saturating_add(period - 1), values })
 }
 
-/// TA-Lib's `(mean, variance)` of every full window of `x`, lazily.
+/// The stable `(mean, variance)` of every full window of `x`, lazily (the
+/// same operations as [`Variance`], so bit for bit the same numbers).
 pub(crate) fn variances(x: &[f64], period: usize) -> impl Iterator<Item = (f64, f64)> + '_ {
-    let divisor = to_f64(period);
-    let warm = (period - 1).min(x.len());
-    let (mut sum, mut sum_sq) = variance_seed(&x[..warm]);
-    x[warm..].iter().zip(x).map(move |(&new, &old)| variance_step(&mut sum, &mut sum_sq, new, old, divisor))
+    let mut m = Moments::new(period);
+    for &v in &x[..(period - 1).min(x.len())] {
+        m.add(v);
+    }
+    let mut olds = x.iter().copied();
+    x.windows(period).map(move |w| {
+        let new = w[period - 1];
+        if m.count() < period {
+            m.add(new);
+        } else if let Some(old) = olds.next() {
+            m.roll(new, old);
+        }
+        m.get(|| w.iter().copied())
+    })
 }
 
 #[cfg(test)]
