@@ -27,7 +27,7 @@ const ACCURACY: f64 = 1e-10;
 const FLAT: f64 = 1e-12;
 
 /// The rolling sums of one window.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Moments {
     inv_n: f64,
     /// `UPDATE_ERROR / ACCURACY / n`: turns the accumulated bound into the
@@ -87,7 +87,8 @@ impl Moments {
     }
 
     /// Replaces `old` (leaving the window) by `new`.
-    #[inline]
+    #[allow(clippy::inline_always)] // must inline into the batch loop: measured
+    #[inline(always)]
     pub(crate) fn roll(&mut self, new: f64, old: f64) {
         self.count += 1;
         let dn = new - self.shift;
@@ -103,11 +104,34 @@ impl Moments {
     /// accurate enough (or hold a non-finite value that may have left).
     #[inline]
     pub(crate) fn get<I: Iterator<Item = f64>>(&mut self, window: impl Fn() -> I) -> (f64, f64) {
+        match self.fast() {
+            Some(stats) => stats,
+            None => self.slow(window),
+        }
+    }
+
+    /// [`Moments::get`] when the sums are accurate enough as they are (the
+    /// common case: no call, so loops keep the sums in registers); None
+    /// when [`Moments::slow`] must decide.
+    #[allow(clippy::inline_always)] // must inline into the batch loop: measured
+    #[inline(always)]
+    pub(crate) fn fast(&self) -> Option<(f64, f64)> {
+        let (mean, m2) = (self.s1 * self.inv_n, self.s2 * self.inv_n);
+        let var = m2 - mean * mean;
+        // Holds only for a variance >= 0 (the bound is >= 0) and not NaN.
+        (self.bound * self.trigger <= var).then_some((self.shift + mean, var))
+    }
+
+    /// [`Moments::get`] when the rounding bound is not small against the
+    /// variance: re-centre if that can help.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn slow<I: Iterator<Item = f64>>(&mut self, window: impl Fn() -> I) -> (f64, f64) {
         let (mut mean, mut m2) = (self.s1 * self.inv_n, self.s2 * self.inv_n);
         let mut var = m2 - mean * mean;
-        // `!(a <= b)` so that a NaN variance re-centres too.
-        if !(self.bound * self.trigger <= var) && self.needs_recentre(var, m2) {
-            self.recentre(window);
+        if needs_recentre(self.shift, var, m2) {
+            (self.shift, self.s1, self.s2) = recentre(self.inv_n, window);
+            self.bound = self.s2;
             (mean, m2) = (self.s1 * self.inv_n, self.s2 * self.inv_n);
             var = m2 - mean * mean;
             if var < FLAT * m2 {
@@ -117,34 +141,36 @@ impl Moments {
         // Not `max`, which would turn a NaN into 0.
         (self.shift + mean, if var < 0.0 { 0.0 } else { var })
     }
+}
 
-    /// Whether re-centring can help: not when the sums are non-finite only
-    /// because of a value still in the window (cheap to retry), and not
-    /// when every deviation from the shift is already at the rounding of the
-    /// shift itself (a flat window, whose variance reads 0 either way).
-    #[cold]
-    fn needs_recentre(&self, var: f64, m2: f64) -> bool {
-        let floor = 16.0 * f64::EPSILON * self.shift;
-        var.is_nan() || m2.is_nan() || m2 > floor * floor
-    }
+/// Whether re-centring can help: not when every deviation from the shift is
+/// already at the rounding of the shift itself (a flat window, whose
+/// variance reads 0 either way); always when the sums are NaN (a non-finite
+/// value, which may have left the window). Free functions on values, so
+/// the hot state stays in registers.
+#[cold]
+fn needs_recentre(shift: f64, var: f64, m2: f64) -> bool {
+    let floor = 16.0 * f64::EPSILON * shift;
+    var.is_nan() || m2.is_nan() || m2 > floor * floor
+}
 
-    /// Moves the shift to the window's mean and recomputes the sums.
-    #[cold]
-    #[inline(never)]
-    fn recentre<I: Iterator<Item = f64>>(&mut self, window: impl Fn() -> I) {
-        let Some(pivot) = window().last() else {
-            return;
-        };
-        let sum: f64 = window().map(|x| x - pivot).sum();
-        self.shift = pivot + sum * self.inv_n;
-        let (mut s1, mut s2) = (0.0, 0.0);
-        for x in window() {
-            let d = x - self.shift;
-            s1 += d;
-            s2 += d * d;
-        }
-        (self.s1, self.s2, self.bound) = (s1, s2, s2);
+/// The window's mean as the new shift, and the sums of the deviations from
+/// it: `(shift, s1, s2)`.
+#[cold]
+#[inline(never)]
+fn recentre<I: Iterator<Item = f64>>(inv_n: f64, window: impl Fn() -> I) -> (f64, f64, f64) {
+    let Some(pivot) = window().last() else {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    };
+    let sum: f64 = window().map(|x| x - pivot).sum();
+    let shift = pivot + sum * inv_n;
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for x in window() {
+        let d = x - shift;
+        s1 += d;
+        s2 += d * d;
     }
+    (shift, s1, s2)
 }
 
 #[cfg(test)]
@@ -185,7 +211,8 @@ mod tests {
     #[test]
     fn small_moves_on_a_large_price_keep_their_digits() {
         // Prices near 1e5 moving by cents: TA-Lib 0.6's sums lose them all.
-        let x: Vec<f64> = (0..5000).map(|i| 1e5 + 1000.0 * (f64::from(i) / 300.0).sin() + 0.01 * f64::from(i % 3)).collect();
+        let x: Vec<f64> =
+            (0..5000).map(|i| 1e5 + 1000.0 * (f64::from(i) / 300.0).sin() + 0.01 * f64::from(i % 3)).collect();
         for (k, &(mean, var)) in rolling(&x, 20).iter().enumerate() {
             let (m, v) = two_pass(&x[k..k + 20]);
             assert!((mean - m).abs() <= 1e-10, "{k}: {mean} {m}");

@@ -1,5 +1,5 @@
 //! Rolling standard deviation, TA-Lib `STDDEV` (population, times `nbdev`).
-use super::compat::{check_finite, first_valid, Column};
+use super::compat::{check_finite, check_out, first_valid};
 use super::moments::Moments;
 use super::window::Window;
 use super::Indicator;
@@ -22,13 +22,12 @@ impl Variance {
     /// Feeds a value; `(mean, variance)` once the window is full.
     #[inline]
     pub(crate) fn update(&mut self, x: f64) -> Option<(f64, f64)> {
-        match self.window.push(x) {
-            Some(old) => self.moments.roll(x, old),
-            None => {
-                self.moments.add(x);
-                if self.moments.count() < self.period {
-                    return None;
-                }
+        if let Some(old) = self.window.push(x) {
+            self.moments.roll(x, old);
+        } else {
+            self.moments.add(x);
+            if self.moments.count() < self.period {
+                return None;
             }
         }
         let window = &self.window;
@@ -138,7 +137,24 @@ impl Indicator for StdDev {
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2` or `nbdev`
 /// is not finite.
 pub fn stddev(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Vec<f64>> {
-    Ok(stddev_column(x, period, nbdev)?.collect())
+    check_period("period", period, 2)?;
+    check_finite("nbdev", nbdev)?;
+    let n = x.len();
+    let begin = first_valid(n, &[x]);
+    // Written once (no zero-fill first).
+    let mut out = Vec::with_capacity(n);
+    out.resize(begin.saturating_add(period - 1).min(n), f64::NAN);
+    let warm = out.len();
+    // Filled once so the loop writes through a slice (a `push` may call the
+    // allocator, and a call in the loop would keep the sums in memory).
+    out.resize(n, f64::NAN);
+    let mut slots = out[warm..].iter_mut();
+    each_variance(&x[begin..], period, |_, var| {
+        if let Some(o) = slots.next() {
+            *o = std_of(var) * nbdev;
+        }
+    });
+    Ok(out)
 }
 
 /// [`stddev`] written into `out` (same length as `x`).
@@ -147,35 +163,70 @@ pub fn stddev(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Vec<f64>> {
 /// As [`stddev`], and [`crate::error::CoreError::InvalidInput`] if `out`
 /// has another length.
 pub fn stddev_into(x: &[f64], period: usize, nbdev: f64, out: &mut [f64]) -> CoreResult<()> {
-    stddev_column(x, period, nbdev)?.write(out)
-}
-
-fn stddev_column(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 2)?;
     check_finite("nbdev", nbdev)?;
     let n = x.len();
+    check_out(n, &[("out", out.len())])?;
     let begin = first_valid(n, &[x]);
-    let values = variances(&x[begin..], period).map(move |(_, var)| std_of(var) * nbdev);
-    Ok(Column { n, warm: begin.saturating_add(period - 1), values })
+    let warm = begin.saturating_add(period - 1).min(n);
+    let (head, tail) = out.split_at_mut(warm);
+    head.fill(f64::NAN);
+    let mut slots = tail.iter_mut();
+    each_variance(&x[begin..], period, |_, var| {
+        if let Some(o) = slots.next() {
+            *o = std_of(var) * nbdev;
+        }
+    });
+    Ok(())
 }
 
-/// The stable `(mean, variance)` of every full window of `x`, lazily (the
-/// same operations as [`Variance`], so bit for bit the same numbers).
-pub(crate) fn variances(x: &[f64], period: usize) -> impl Iterator<Item = (f64, f64)> + '_ {
+/// The stable `(mean, variance)` of every full window of `x`, in order,
+/// handed to `emit` (the same operations as [`Variance`], so bit for bit the
+/// same numbers). Internal iteration, so the loop is one tight body.
+#[allow(clippy::inline_always)] // the closure must inline into the loop: measured
+#[inline(always)]
+pub(crate) fn each_variance(x: &[f64], period: usize, mut emit: impl FnMut(f64, f64)) {
+    let Some(head) = x.get(..period) else {
+        return;
+    };
     let mut m = Moments::new(period);
-    for &v in &x[..(period - 1).min(x.len())] {
+    for &v in head {
         m.add(v);
     }
-    let mut olds = x.iter().copied();
-    x.windows(period).map(move |w| {
-        let new = w[period - 1];
-        if m.count() < period {
-            m.add(new);
-        } else if let Some(old) = olds.next() {
-            m.roll(new, old);
+    let (mean, var) = m.get(|| head.iter().copied());
+    emit(mean, var);
+    // `rest[k..=k + period]` is the window after the one last emitted plus
+    // the value leaving it. The inner loop has no call (the sums stay in
+    // registers); it stops at a window that needs the slow path.
+    let mut rest = x;
+    loop {
+        let mut hot = m;
+        let mut done = 0;
+        let mut stopped = false;
+        for w in rest.windows(period + 1) {
+            let (Some((&old, _)), Some(&new)) = (w.split_first(), w.last()) else {
+                continue;
+            };
+            hot.roll(new, old);
+            if let Some((mean, var)) = hot.fast() {
+                emit(mean, var);
+                done += 1;
+            } else {
+                stopped = true;
+                break;
+            }
         }
-        m.get(|| w.iter().copied())
-    })
+        m = hot;
+        if !stopped {
+            return;
+        }
+        let Some(window) = rest.get(done + 1..=done + period) else {
+            return;
+        };
+        let (mean, var) = m.slow(|| window.iter().copied());
+        emit(mean, var);
+        rest = &rest[done + 1..];
+    }
 }
 
 #[cfg(test)]

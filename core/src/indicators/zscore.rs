@@ -35,13 +35,7 @@ impl ZScore {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 2)?;
-        Ok(Self {
-            period,
-            var: Variance::new(period),
-            run: 0,
-            last: f64::NAN,
-            value: f64::NAN,
-        })
+        Ok(Self { period, var: Variance::new(period), run: 0, last: f64::NAN, value: f64::NAN })
     }
 
     /// The window length.
