@@ -32,21 +32,11 @@ fn dm1(diff_plus: f64, diff_minus: f64) -> (f64, f64) {
     (if plus { diff_plus } else { 0.0 }, if minus { diff_minus } else { 0.0 })
 }
 
-/// Wilder's step in TA-Lib's order: `prev - prev / period + new`.
+/// Wilder's step `prev - prev / period + new`, as `prev * keep + new` with
+/// `keep = (period - 1) / period` (no division per bar).
 #[inline]
-fn smooth(prev: f64, divisor: f64, new: f64) -> f64 {
-    prev - prev / divisor + new
-}
-
-/// TA-Lib's `100 * dm / tr`, and 0 when the smoothed range is within
-/// `1e-14` of zero.
-#[inline]
-fn di(dm: f64, tr: f64) -> f64 {
-    if is_zero(tr) {
-        0.0
-    } else {
-        100.0 * (dm / tr)
-    }
+fn smooth(prev: f64, keep: f64, new: f64) -> f64 {
+    prev * keep + new
 }
 
 /// Wilder's directional movement state, shared by the streaming and batch
@@ -56,6 +46,8 @@ fn di(dm: f64, tr: f64) -> f64 {
 #[derive(Debug, Clone, Copy)]
 struct DmState {
     divisor: f64,
+    /// `(period - 1) / period`.
+    keep: f64,
     prev_high: f64,
     prev_low: f64,
     prev_close: f64,
@@ -69,6 +61,7 @@ impl DmState {
     fn start(period: usize, high: f64, low: f64, close: f64) -> Self {
         Self {
             divisor: to_f64(period),
+            keep: (to_f64(period) - 1.0) / to_f64(period),
             prev_high: high,
             prev_low: low,
             prev_close: close,
@@ -102,15 +95,20 @@ impl DmState {
     #[inline]
     fn step(&mut self, high: f64, low: f64, close: f64) {
         let (plus, minus, tr) = self.advance(high, low, close);
-        self.minus_dm = smooth(self.minus_dm, self.divisor, minus);
-        self.plus_dm = smooth(self.plus_dm, self.divisor, plus);
-        self.tr = smooth(self.tr, self.divisor, tr);
+        self.minus_dm = smooth(self.minus_dm, self.keep, minus);
+        self.plus_dm = smooth(self.plus_dm, self.keep, plus);
+        self.tr = smooth(self.tr, self.keep, tr);
     }
 
-    /// `(+DI, -DI)` of the current state.
+    /// `(+DI, -DI)` of the current state: TA-Lib's `100 * dm / tr`, 0 when
+    /// the smoothed range is within `1e-14` of zero (one division for both).
     #[inline]
     fn di(&self) -> (f64, f64) {
-        (di(self.plus_dm, self.tr), di(self.minus_dm, self.tr))
+        if is_zero(self.tr) {
+            return (0.0, 0.0);
+        }
+        let scale = 100.0 / self.tr;
+        (self.plus_dm * scale, self.minus_dm * scale)
     }
 
     /// TA-Lib's DX of the current state.
@@ -254,7 +252,7 @@ impl Indicator for Adx {
                 adx = self.sum_dx / divisor;
             }
         } else if let Some(v) = step {
-            adx = (adx * to_f64(d.period - 1) + v) / divisor;
+            adx = adx * d.state.keep + v / divisor;
         }
         self.value = AdxOutput { adx, plus_di, minus_di };
         self.value
@@ -311,7 +309,7 @@ fn adx_column<'a>(
     let end = if n - begin >= twice { n } else { begin };
     let (high, low, close) = (&high[begin..end], &low[begin..end], &close[begin..end]);
     let divisor = to_f64(period);
-    let keep = to_f64(period - 1);
+    let keep = (divisor - 1.0) / divisor;
     let mut dir = DmState::seed(high, low, close, period);
     let mut bars = high.iter().zip(low).zip(close).skip(period);
     // The first ADX is the mean of `period` DX values.
@@ -327,7 +325,7 @@ fn adx_column<'a>(
     let values = first.into_iter().chain(bars.map(move |((&h, &l), &c)| {
         dir.step(h, l, c);
         if let Some(v) = dir.dx() {
-            value = (value * keep + v) / divisor;
+            value = value * keep + v / divisor;
         }
         value
     }));
