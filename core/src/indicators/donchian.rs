@@ -134,13 +134,14 @@ pub fn donchian_into(high: &[f64], low: &[f64], period: usize, out: [&mut [f64];
 /// when `x` has no NaN, else by TA-Lib's rescans, whose NaN handling the
 /// streaming form replays).
 fn extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64], warm: usize) {
-    if x.len() >= period && !x.iter().any(|v| v.is_nan()) {
+    if x.len() >= period {
         let (head, tail) = out.split_at_mut(warm.min(out.len()));
         head.fill(f64::NAN);
-        block_extremes::<HIGHEST>(x, period, tail);
-    } else {
-        fill(out, warm, rescan::<HIGHEST>(x, period));
+        if block_extremes::<HIGHEST>(x, period, tail) {
+            return;
+        }
     }
+    fill(out, warm, rescan::<HIGHEST>(x, period));
 }
 
 #[cfg(test)]

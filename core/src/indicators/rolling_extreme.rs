@@ -170,31 +170,36 @@ pub(crate) fn rescan<const HIGHEST: bool>(x: &[f64], period: usize) -> impl Iter
 /// each value costs three comparisons, without branches and without
 /// rescans. The values equal [`rescan`]'s on NaN-free input (which extreme
 /// of equal values is taken does not change the value); a NaN would not
-/// lose every comparison here, hence the precondition.
-pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) {
+/// lose every comparison here: returns false if `x` holds one (seen on the
+/// way, no extra pass), and `out` must then be recomputed by [`rescan`].
+pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) -> bool {
     let pick = |a: f64, b: f64| if RollingExtreme::<HIGHEST>::beats(a, b) { a } else { b };
     let neutral = if HIGHEST { f64::NEG_INFINITY } else { f64::INFINITY };
     let mut suffix = vec![neutral; period];
+    let mut nan = false;
     for (j, outs) in out.chunks_mut(period).enumerate() {
         let start = j * period;
         let Some(block) = x.get(start..start + period) else {
-            return;
+            return false;
         };
         let mut acc = neutral;
         for (s, &v) in suffix.iter_mut().zip(block).rev() {
+            nan |= v.is_nan();
             acc = pick(v, acc);
             *s = acc;
         }
         let Some((first, rest)) = outs.split_first_mut() else {
-            return;
+            return false;
         };
         *first = acc;
         let mut prefix = neutral;
         for ((o, &sfx), &v) in rest.iter_mut().zip(&suffix[1..]).zip(&x[start + period..]) {
+            nan |= v.is_nan();
             prefix = pick(v, prefix);
             *o = pick(sfx, prefix);
         }
     }
+    !nan
 }
 
 #[cfg(test)]
@@ -271,10 +276,10 @@ mod tests {
                 for highest in [true, false] {
                     let mut out = vec![0.0; x.len() + 1 - period];
                     let want: Vec<f64> = if highest {
-                        block_extremes::<true>(&x, period, &mut out);
+                        prop_assert!(block_extremes::<true>(&x, period, &mut out));
                         rescan::<true>(&x, period).collect()
                     } else {
-                        block_extremes::<false>(&x, period, &mut out);
+                        prop_assert!(block_extremes::<false>(&x, period, &mut out));
                         rescan::<false>(&x, period).collect()
                     };
                     prop_assert_eq!(&out, &want);
