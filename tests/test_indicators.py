@@ -591,6 +591,24 @@ def test_zscore_matches_a_two_pass_computation_per_window(file: str, period: int
     assert_close_to_reference(ind.zscore(x, period), _zscore_two_pass(x, period), rtol=0, atol=1e-7)
 
 
+@pytest.mark.parametrize("file", FILES)
+@pytest.mark.parametrize("period", [2, 3, 20, 200])
+def test_volume_and_close_zscores_are_exact(file: str, period: int) -> None:
+    # The engine's volume z-score, against the exact (corrected two-pass)
+    # mean and deviation of each window: within 1e-10 (z is unitless). The
+    # plain two-pass reference above is itself off by up to 3e-9 here.
+    d = candles(file)
+    for x in (d.volume, d.close):
+        mean, std = exact_moments(x, period)
+        windows = np.lib.stride_tricks.sliding_window_view(x, period)
+        flat = np.zeros(len(x), dtype=bool)
+        flat[period - 1 :] = windows.max(axis=1) == windows.min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ref = (x - mean) / std
+        ref[flat] = 0.0
+        assert_close_to_reference(ind.zscore(x, period), ref, rtol=0.0, atol=1e-10)
+
+
 def test_zscore_of_a_flat_window_is_zero() -> None:
     x = np.array([5.0, 1.0, 9.0, 2.0, 2.0, 2.0, 2.0])
     np.testing.assert_array_equal(ind.zscore(x, 3)[-2:], [0.0, 0.0])
