@@ -1,6 +1,6 @@
 //! Average directional index with +DI/-DI, TA-Lib `ADX`, `PLUS_DI`,
 //! `MINUS_DI` (Wilder smoothing).
-use super::compat::{first_valid, is_zero, same_len, to_f64, true_range, Column};
+use super::compat::{first_valid, same_len, to_f64, true_range, Column};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -101,10 +101,12 @@ impl DmState {
     }
 
     /// `(+DI, -DI)` of the current state: TA-Lib's `100 * dm / tr`, 0 when
-    /// the smoothed range is within `1e-14` of zero (one division for both).
+    /// the smoothed range is exactly 0 (one division for both). TA-Lib 0.6
+    /// also read 0 for a range below its absolute `1e-14`; TA-Lib 0.8 and
+    /// the exact value do not.
     #[inline]
     fn di(&self) -> (f64, f64) {
-        if is_zero(self.tr) {
+        if self.tr == 0.0 {
             return (0.0, 0.0);
         }
         let scale = 100.0 / self.tr;
@@ -171,7 +173,7 @@ impl Directional {
 /// Wilder's ADX with its +DI and -DI (TA-Lib `ADX`, `PLUS_DI`, `MINUS_DI`).
 ///
 /// +DI/-DI = `100 * smoothed DM / smoothed TR` (0 when the smoothed TR is
-/// within `1e-14` of zero) are ready after `period` bars, exactly TA-Lib's
+/// exactly 0) are ready after `period` bars, exactly TA-Lib's
 /// `PLUS_DI`/`MINUS_DI`; DX = `100 * |+DI - -DI| / (+DI + -DI)`; the first ADX
 /// is the mean of `period` DX values, then `(adx * (period - 1) + dx) /
 /// period`, ready after `2 * period - 1` bars (TA-Lib's lookback). A DX that
@@ -188,11 +190,11 @@ pub struct Adx {
 /// TA-Lib's DX, or `None` where it skips the bar.
 #[inline]
 fn dx(tr: f64, plus_di: f64, minus_di: f64) -> Option<f64> {
-    if is_zero(tr) {
+    if tr == 0.0 {
         return None;
     }
     let sum = minus_di + plus_di;
-    if is_zero(sum) {
+    if sum == 0.0 {
         return None;
     }
     Some(100.0 * ((minus_di - plus_di).abs() / sum))
@@ -394,7 +396,7 @@ fn directional<'a, const PLUS: bool>(
         if raw {
             let (plus, minus, tr) = state.advance(h, l, c);
             let one = pick((plus, minus));
-            return if one > 0.0 && !is_zero(tr) { one / tr } else { 0.0 };
+            return if one > 0.0 && tr != 0.0 { one / tr } else { 0.0 };
         }
         state.step(h, l, c);
         pick(state.di())

@@ -1,16 +1,7 @@
-//! What the indicators share to follow TA-Lib (0.6 definitions, 0.8 values): its zero
-//! tolerance, its true range, its warm-up rule for leading NaNs, and the
+//! What the indicators share to follow TA-Lib (0.6 definitions, 0.8 values): its
+//! true range, its warm-up rule for leading NaNs, and the
 //! checks every batch function runs on its arguments.
 use crate::error::{CoreError, CoreResult};
-
-/// TA-Lib 0.6's `TA_EPSILON`: the band inside which `TA_IS_ZERO` holds.
-pub(crate) const TA_EPSILON: f64 = 1e-14;
-
-/// TA-Lib's `TA_IS_ZERO`: strictly inside `(-1e-14, 1e-14)`; false for NaN.
-#[inline]
-pub(crate) fn is_zero(v: f64) -> bool {
-    -TA_EPSILON < v && v < TA_EPSILON
-}
 
 /// Exact conversion of a count or period to `f64` (exact below 2^53, which
 /// covers every window that fits in memory).
@@ -270,16 +261,6 @@ pub(crate) fn fill3(cols: [&mut [f64]; 3], warm: usize, values: impl IntoIterato
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn is_zero_uses_a_strict_1e14_band() {
-        assert!(is_zero(0.0));
-        assert!(is_zero(-0.0));
-        assert!(is_zero(9e-15));
-        assert!(!is_zero(2e-14));
-        assert!(!is_zero(-2e-14));
-        assert!(!is_zero(f64::NAN));
-    }
 
     #[test]
     fn true_range_takes_the_greatest_distance() {

@@ -129,7 +129,7 @@ impl Moments {
     pub(crate) fn slow<I: Iterator<Item = f64>>(&mut self, window: impl Fn() -> I) -> (f64, f64) {
         let (mut mean, mut m2) = (self.s1 * self.inv_n, self.s2 * self.inv_n);
         let mut var = m2 - mean * mean;
-        if needs_recentre(self.shift, var, m2) {
+        if needs_recentre(self.shift, var, m2, self.bound * self.inv_n * UPDATE_ERROR) {
             (self.shift, self.s1, self.s2) = recentre(self.inv_n, window);
             self.bound = self.s2;
             (mean, m2) = (self.s1 * self.inv_n, self.s2 * self.inv_n);
@@ -144,14 +144,18 @@ impl Moments {
 }
 
 /// Whether re-centring can help: not when every deviation from the shift is
-/// already at the rounding of the shift itself (a flat window, whose
-/// variance reads 0 either way); always when the sums are NaN (a non-finite
-/// value, which may have left the window). Free functions on values, so
-/// the hot state stays in registers.
+/// already at the rounding of the shift itself and so is the rounding the
+/// updates may have left (a flat window just re-centred, whose variance
+/// reads 0 either way: without this, every bar of a flat stretch would
+/// re-centre); always when the sums are NaN (a non-finite value, which may
+/// have left the window). `rounding` is the updates' rounding bound on the
+/// mean square. Free functions on values, so the hot state stays in
+/// registers.
 #[cold]
-fn needs_recentre(shift: f64, var: f64, m2: f64) -> bool {
+fn needs_recentre(shift: f64, var: f64, m2: f64, rounding: f64) -> bool {
     let floor = 16.0 * f64::EPSILON * shift;
-    var.is_nan() || m2.is_nan() || m2 > floor * floor
+    let floor2 = floor * floor;
+    var.is_nan() || m2.is_nan() || m2 > floor2 || rounding > floor2
 }
 
 /// The window's mean as the new shift, and the sums of the deviations from
@@ -218,6 +222,17 @@ mod tests {
             assert!((mean - m).abs() <= 1e-10, "{k}: {mean} {m}");
             assert!((var.sqrt() - v.sqrt()).abs() <= 1e-9 * v.sqrt() + 1e-12, "{k}: {var} {v}");
         }
+    }
+
+    #[test]
+    fn sums_that_cancelled_to_zero_are_recomputed() {
+        // The infinity leaves, [-1, 1, 0] re-centres on shift 0; rolling in
+        // 1e-9 and 0 then leaves s2 at exactly 0 by rounding although the
+        // window [0, 1e-9, 0] is not flat (and the shift is 0, so no floor).
+        let x = [f64::INFINITY, -1.0, 1.0, 0.0, 1e-9, 0.0];
+        let out = rolling(&x, 3);
+        let (_, v) = two_pass(&x[3..]);
+        assert!(v > 0.0 && (out[3].1 - v).abs() <= 1e-30, "{:?} {v}", out[3]);
     }
 
     #[test]

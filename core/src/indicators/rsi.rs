@@ -1,5 +1,5 @@
 //! Relative strength index, TA-Lib `RSI` (Wilder smoothing).
-use super::compat::{check_out, first_valid, is_zero, to_f64, Paired, Smoother};
+use super::compat::{check_out, first_valid, to_f64, Paired, Smoother};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
@@ -8,8 +8,8 @@ use crate::error::{check_period, CoreResult};
 /// Average gain and loss are seeded with the plain mean of the first
 /// `period` changes, then smoothed as `(avg * (period - 1) + change) /
 /// period`; the output is `100 * gain / (gain + loss)`, and `0.0` when
-/// `gain + loss` is within TA-Lib's `1e-14` of zero (so a flat series reads
-/// 0, as in TA-Lib 0.6 and 0.8). Lookback `period`; `period >= 2` (TA-Lib's range; a
+/// `gain + loss` is exactly 0 (a flat series reads 0, as in TA-Lib 0.6 and
+/// 0.8). Lookback `period`; `period >= 2` (TA-Lib's range; a
 /// one-bar RSI could only read 0 or 100). Leading NaNs are skipped like the
 /// TA-Lib Python wrapper does.
 #[derive(Debug, Clone)]
@@ -41,10 +41,14 @@ fn accumulate(gain: &mut f64, loss: &mut f64, change: f64) {
     *loss -= if down { change } else { 0.0 };
 }
 
+/// `100 * gain / (gain + loss)`; 0 when both are exactly 0 (a flat series).
+/// TA-Lib 0.6 also read 0 below its absolute `1e-14`, which turned the
+/// tiny but exact gains of a low-priced series into 0; TA-Lib 0.8 dropped
+/// that, and so do we (the exact value is 100 there).
 #[inline]
 fn rsi_value(gain: f64, loss: f64) -> f64 {
     let total = gain + loss;
-    if is_zero(total) {
+    if total == 0.0 {
         0.0
     } else {
         100.0 * (gain / total)
