@@ -1,5 +1,5 @@
 //! Average true range, TA-Lib `ATR` (Wilder smoothing).
-use super::compat::{check_out, first_valid, same_len, smooth_in_place, to_f64, true_range, Paired, Smoother};
+use super::compat::{check_out, first_valid, same_len, smooth_in_place, to_f64, true_range, SmoothState, Smoother};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -7,16 +7,17 @@ use crate::error::{check_period, CoreResult};
 ///
 /// The first bar only provides a previous close; the first ATR is the mean
 /// of the next `period` true ranges, then `(atr * (period - 1) + tr) /
-/// period`, computed as `atr * ((period - 1) / period) + tr / period`.
+/// period`, computed as `atr * ((period - 1) / period) + tr / period` in
+/// blocks of four bars (see `Smoother`).
 /// Lookback `period`; `period == 1` gives the plain true range
 /// (TA-Lib `TRANGE`). Leading bars with a NaN field are skipped like the
 /// TA-Lib Python wrapper does.
 #[derive(Debug, Clone)]
 pub struct Atr {
     period: usize,
-    /// Wilder's step, two bars at a time (no division on the chain).
+    /// Wilder's step in blocks of four bars (no division on the chain).
     smoother: Smoother,
-    paired: Paired,
+    smoothed: SmoothState,
     count: usize,
     prev_close: f64,
     total: f64,
@@ -33,7 +34,7 @@ impl Atr {
         Ok(Self {
             period,
             smoother: Smoother::wilder(period),
-            paired: Paired::new(f64::NAN),
+            smoothed: SmoothState::new(f64::NAN),
             count: 0,
             prev_close: 0.0,
             total: 0.0,
@@ -70,9 +71,9 @@ impl Indicator for Atr {
         } else if n == self.period + 1 {
             self.total += tr;
             self.value = self.total / to_f64(self.period);
-            self.paired = Paired::new(self.value);
+            self.smoothed = SmoothState::new(self.value);
         } else {
-            self.value = self.paired.step(&self.smoother, tr);
+            self.value = self.smoothed.step(&self.smoother, tr);
         }
         self.value
     }

@@ -18,7 +18,7 @@ pub(crate) fn to_f64(n: usize) -> f64 {
 /// on `y`, and `y_j = y_0 * keep^j + p_j`: the chain from bar to bar is one
 /// multiply and one add every four bars (TA-Lib 0.6 had a division on it
 /// every bar), and the partial sums of the next block run beside it.
-/// Streaming forms keep the same blocks ([`Paired`]), so batch and
+/// Streaming forms keep the same blocks ([`SmoothState`]), so batch and
 /// streaming give the same bits; the values differ from the bar-by-bar
 /// order by a few ulp.
 #[derive(Debug, Clone, Copy)]
@@ -71,13 +71,13 @@ impl Smoother {
 /// The streaming side of [`Smoother`]: the block's anchor, the partial sum
 /// so far and the position in the block.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Paired {
+pub(crate) struct SmoothState {
     anchor: f64,
     partial: f64,
     phase: usize,
 }
 
-impl Paired {
+impl SmoothState {
     /// Starts from a seed value.
     pub(crate) fn new(seed: f64) -> Self {
         Self { anchor: seed, partial: 0.0, phase: 0 }
@@ -99,7 +99,7 @@ impl Paired {
 }
 
 /// Runs a [`Smoother`] from `seed` over the inputs in `buf`, replacing
-/// each by its value: the batch form of [`Paired`]. In place, so a first
+/// each by its value: the batch form of [`SmoothState`]. In place, so a first
 /// pass can compute the inputs into the output (loop fission: that pass
 /// vectorises, and this one is only the short chain).
 /// Returns the anchor to continue from, which is the last value when
@@ -114,7 +114,7 @@ pub(crate) fn smooth_in_place(s: &Smoother, seed: f64, buf: &mut [f64]) -> f64 {
             y = s.block(y, xs);
         }
     }
-    let mut stream = Paired::new(y);
+    let mut stream = SmoothState::new(y);
     for x in blocks.into_remainder() {
         *x = stream.step(s, *x);
     }

@@ -1,5 +1,5 @@
 //! Relative strength index, TA-Lib `RSI` (Wilder smoothing).
-use super::compat::{check_out, first_valid, to_f64, Paired, Smoother};
+use super::compat::{check_out, first_valid, to_f64, SmoothState, Smoother};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
@@ -15,10 +15,10 @@ use crate::error::{check_period, CoreResult};
 #[derive(Debug, Clone)]
 pub struct Rsi {
     period: usize,
-    /// Wilder's step, two bars at a time, for the average gain and loss.
+    /// Wilder's step in blocks of four bars, for the average gain and loss.
     smoother: Smoother,
-    gains: Paired,
-    losses: Paired,
+    gains: SmoothState,
+    losses: SmoothState,
     count: usize,
     prev: f64,
     gain: f64,
@@ -65,8 +65,8 @@ impl Rsi {
         Ok(Self {
             period,
             smoother: Smoother::wilder(period),
-            gains: Paired::new(f64::NAN),
-            losses: Paired::new(f64::NAN),
+            gains: SmoothState::new(f64::NAN),
+            losses: SmoothState::new(f64::NAN),
             count: 0,
             prev: 0.0,
             gain: 0.0,
@@ -105,8 +105,8 @@ impl Indicator for Rsi {
             accumulate(&mut self.gain, &mut self.loss, change);
             self.loss /= divisor;
             self.gain /= divisor;
-            self.gains = Paired::new(self.gain);
-            self.losses = Paired::new(self.loss);
+            self.gains = SmoothState::new(self.gain);
+            self.losses = SmoothState::new(self.loss);
         } else {
             let (up, down) = split(change);
             self.gain = self.gains.step(&self.smoother, up);
@@ -209,7 +209,7 @@ fn finish(x: &[f64], period: usize, out: &mut [f64]) {
             *o = rsi_value(g, l);
         }
     }
-    let (mut gains, mut losses) = (Paired::new(gain), Paired::new(loss));
+    let (mut gains, mut losses) = (SmoothState::new(gain), SmoothState::new(loss));
     for o in blocks.into_remainder() {
         let (u, d) = split(*o);
         *o = rsi_value(gains.step(&s, u), losses.step(&s, d));
