@@ -1,10 +1,14 @@
 """Technical indicators over NumPy arrays, with TA-Lib's calling conventions.
 
 Every function returns float64 arrays as long as its inputs, NaN through the
-warm-up. The TA-Lib indicators (``sma`` ... ``donchian``) reproduce TA-Lib
-0.6 bit for bit, including its handling of leading NaNs: computation starts
-at the first bar whose inputs are all non-NaN. ``vwap`` and ``zscore`` are
-AVD's own definitions. The work runs in Rust with the GIL released.
+warm-up. The TA-Lib indicators (``sma`` ... ``donchian``) follow TA-Lib's
+definitions, including its handling of leading NaNs (computation starts at
+the first bar whose inputs are all non-NaN), and equal TA-Lib 0.8 within
+1e-9 of the series' scale; ``stddev``, ``bbands`` and ``zscore`` compute
+the deviation stably, to the rounding of the price (TA-Lib 0.6's running
+sum of squares lost it on large prices with small moves). ``vwap`` and
+``zscore`` are AVD's own definitions. The work runs in Rust with the GIL
+released.
 
 The streaming classes (``Sma``, ``Ema``, ... ``ZScore``) compute the same
 values one bar at a time in O(1) and are re-exported from :mod:`avd._core`.

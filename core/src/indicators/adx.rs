@@ -1,6 +1,6 @@
 //! Average directional index with +DI/-DI, TA-Lib `ADX`, `PLUS_DI`,
 //! `MINUS_DI` (Wilder smoothing).
-use super::compat::{first_valid, is_zero, same_len, to_f64, true_range, Column};
+use super::compat::{first_valid, same_len, to_f64, true_range, Column};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -32,21 +32,11 @@ fn dm1(diff_plus: f64, diff_minus: f64) -> (f64, f64) {
     (if plus { diff_plus } else { 0.0 }, if minus { diff_minus } else { 0.0 })
 }
 
-/// Wilder's step in TA-Lib's order: `prev - prev / period + new`.
+/// Wilder's step `prev - prev / period + new`, as `prev * keep + new` with
+/// `keep = (period - 1) / period` (no division per bar).
 #[inline]
-fn smooth(prev: f64, divisor: f64, new: f64) -> f64 {
-    prev - prev / divisor + new
-}
-
-/// TA-Lib's `100 * dm / tr`, and 0 when the smoothed range is within
-/// `1e-14` of zero.
-#[inline]
-fn di(dm: f64, tr: f64) -> f64 {
-    if is_zero(tr) {
-        0.0
-    } else {
-        100.0 * (dm / tr)
-    }
+fn smooth(prev: f64, keep: f64, new: f64) -> f64 {
+    prev * keep + new
 }
 
 /// Wilder's directional movement state, shared by the streaming and batch
@@ -56,6 +46,8 @@ fn di(dm: f64, tr: f64) -> f64 {
 #[derive(Debug, Clone, Copy)]
 struct DmState {
     divisor: f64,
+    /// `(period - 1) / period`.
+    keep: f64,
     prev_high: f64,
     prev_low: f64,
     prev_close: f64,
@@ -69,6 +61,7 @@ impl DmState {
     fn start(period: usize, high: f64, low: f64, close: f64) -> Self {
         Self {
             divisor: to_f64(period),
+            keep: (to_f64(period) - 1.0) / to_f64(period),
             prev_high: high,
             prev_low: low,
             prev_close: close,
@@ -102,15 +95,22 @@ impl DmState {
     #[inline]
     fn step(&mut self, high: f64, low: f64, close: f64) {
         let (plus, minus, tr) = self.advance(high, low, close);
-        self.minus_dm = smooth(self.minus_dm, self.divisor, minus);
-        self.plus_dm = smooth(self.plus_dm, self.divisor, plus);
-        self.tr = smooth(self.tr, self.divisor, tr);
+        self.minus_dm = smooth(self.minus_dm, self.keep, minus);
+        self.plus_dm = smooth(self.plus_dm, self.keep, plus);
+        self.tr = smooth(self.tr, self.keep, tr);
     }
 
-    /// `(+DI, -DI)` of the current state.
+    /// `(+DI, -DI)` of the current state: TA-Lib's `100 * dm / tr`, 0 when
+    /// the smoothed range is exactly 0 (one division for both). TA-Lib 0.6
+    /// also read 0 for a range below its absolute `1e-14`; TA-Lib 0.8 and
+    /// the exact value do not.
     #[inline]
     fn di(&self) -> (f64, f64) {
-        (di(self.plus_dm, self.tr), di(self.minus_dm, self.tr))
+        if self.tr == 0.0 {
+            return (0.0, 0.0);
+        }
+        let scale = 100.0 / self.tr;
+        (self.plus_dm * scale, self.minus_dm * scale)
     }
 
     /// TA-Lib's DX of the current state.
@@ -173,7 +173,7 @@ impl Directional {
 /// Wilder's ADX with its +DI and -DI (TA-Lib `ADX`, `PLUS_DI`, `MINUS_DI`).
 ///
 /// +DI/-DI = `100 * smoothed DM / smoothed TR` (0 when the smoothed TR is
-/// within `1e-14` of zero) are ready after `period` bars, exactly TA-Lib's
+/// exactly 0) are ready after `period` bars, exactly TA-Lib's
 /// `PLUS_DI`/`MINUS_DI`; DX = `100 * |+DI - -DI| / (+DI + -DI)`; the first ADX
 /// is the mean of `period` DX values, then `(adx * (period - 1) + dx) /
 /// period`, ready after `2 * period - 1` bars (TA-Lib's lookback). A DX that
@@ -190,11 +190,11 @@ pub struct Adx {
 /// TA-Lib's DX, or `None` where it skips the bar.
 #[inline]
 fn dx(tr: f64, plus_di: f64, minus_di: f64) -> Option<f64> {
-    if is_zero(tr) {
+    if tr == 0.0 {
         return None;
     }
     let sum = minus_di + plus_di;
-    if is_zero(sum) {
+    if sum == 0.0 {
         return None;
     }
     Some(100.0 * ((minus_di - plus_di).abs() / sum))
@@ -254,7 +254,7 @@ impl Indicator for Adx {
                 adx = self.sum_dx / divisor;
             }
         } else if let Some(v) = step {
-            adx = (adx * to_f64(d.period - 1) + v) / divisor;
+            adx = adx * d.state.keep + v / divisor;
         }
         self.value = AdxOutput { adx, plus_di, minus_di };
         self.value
@@ -311,7 +311,7 @@ fn adx_column<'a>(
     let end = if n - begin >= twice { n } else { begin };
     let (high, low, close) = (&high[begin..end], &low[begin..end], &close[begin..end]);
     let divisor = to_f64(period);
-    let keep = to_f64(period - 1);
+    let keep = (divisor - 1.0) / divisor;
     let mut dir = DmState::seed(high, low, close, period);
     let mut bars = high.iter().zip(low).zip(close).skip(period);
     // The first ADX is the mean of `period` DX values.
@@ -327,7 +327,7 @@ fn adx_column<'a>(
     let values = first.into_iter().chain(bars.map(move |((&h, &l), &c)| {
         dir.step(h, l, c);
         if let Some(v) = dir.dx() {
-            value = (value * keep + v) / divisor;
+            value = value * keep + v / divisor;
         }
         value
     }));
@@ -396,7 +396,7 @@ fn directional<'a, const PLUS: bool>(
         if raw {
             let (plus, minus, tr) = state.advance(h, l, c);
             let one = pick((plus, minus));
-            return if one > 0.0 && !is_zero(tr) { one / tr } else { 0.0 };
+            return if one > 0.0 && tr != 0.0 { one / tr } else { 0.0 };
         }
         state.step(h, l, c);
         pick(state.di())

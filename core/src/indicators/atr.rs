@@ -1,5 +1,5 @@
 //! Average true range, TA-Lib `ATR` (Wilder smoothing).
-use super::compat::{first_valid, same_len, to_f64, true_range, Column};
+use super::compat::{check_out, first_valid, same_len, smooth_in_place, to_f64, true_range, SmoothState, Smoother};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -7,12 +7,17 @@ use crate::error::{check_period, CoreResult};
 ///
 /// The first bar only provides a previous close; the first ATR is the mean
 /// of the next `period` true ranges, then `(atr * (period - 1) + tr) /
-/// period`. Lookback `period`; `period == 1` gives the plain true range
+/// period`, computed as `atr * ((period - 1) / period) + tr / period` in
+/// blocks of four bars (see `Smoother`).
+/// Lookback `period`; `period == 1` gives the plain true range
 /// (TA-Lib `TRANGE`). Leading bars with a NaN field are skipped like the
 /// TA-Lib Python wrapper does.
 #[derive(Debug, Clone)]
 pub struct Atr {
     period: usize,
+    /// Wilder's step in blocks of four bars (no division on the chain).
+    smoother: Smoother,
+    smoothed: SmoothState,
     count: usize,
     prev_close: f64,
     total: f64,
@@ -26,7 +31,15 @@ impl Atr {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 1)?;
-        Ok(Self { period, count: 0, prev_close: 0.0, total: 0.0, value: f64::NAN })
+        Ok(Self {
+            period,
+            smoother: Smoother::wilder(period),
+            smoothed: SmoothState::new(f64::NAN),
+            count: 0,
+            prev_close: 0.0,
+            total: 0.0,
+            value: f64::NAN,
+        })
     }
 
     /// The window length.
@@ -58,10 +71,9 @@ impl Indicator for Atr {
         } else if n == self.period + 1 {
             self.total += tr;
             self.value = self.total / to_f64(self.period);
+            self.smoothed = SmoothState::new(self.value);
         } else {
-            self.value *= to_f64(self.period - 1);
-            self.value += tr;
-            self.value /= to_f64(self.period);
+            self.value = self.smoothed.step(&self.smoother, tr);
         }
         self.value
     }
@@ -92,7 +104,29 @@ impl Indicator for Atr {
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    Ok(atr_column(high, low, close, period)?.collect())
+    let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
+    check_period("period", period, 1)?;
+    let begin = first_valid(n, &[high, low, close]);
+    let mut out = Vec::with_capacity(n);
+    if n - begin <= period {
+        out.resize(n, f64::NAN);
+        return Ok(out);
+    }
+    // Written once, strip by strip (no zero-fill first): the true ranges of
+    // a strip (a pass that vectorises), then their smoothing while the strip
+    // is still in cache.
+    out.resize(begin + 1, f64::NAN);
+    let (high, low, close) = (&high[begin..], &low[begin..], &close[begin..]);
+    let mut done = 1;
+    let mut y = f64::NAN;
+    while done < high.len() {
+        let end = strip_end(done, period, high.len());
+        let start = out.len();
+        out.extend(true_ranges(&high[done..end], &low[done..end], &close[done - 1..end - 1]));
+        y = smooth_strip(&mut out[begin..], start - begin, period, y);
+        done = end;
+    }
+    Ok(out)
 }
 
 /// [`atr`] written into `out` (same length as the inputs).
@@ -101,46 +135,70 @@ pub fn atr(high: &[f64], low: &[f64], close: &[f64], period: usize) -> CoreResul
 /// As [`atr`], and [`crate::error::CoreError::InvalidInput`] if `out` has
 /// another length.
 pub fn atr_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
-    atr_column(high, low, close, period)?.write(out)
-}
-
-fn atr_column<'a>(
-    high: &'a [f64],
-    low: &'a [f64],
-    close: &'a [f64],
-    period: usize,
-) -> CoreResult<Column<impl Iterator<Item = f64> + 'a>> {
     let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
     check_period("period", period, 1)?;
+    check_out(n, &[("out", out.len())])?;
     let begin = first_valid(n, &[high, low, close]);
-    // Nothing to compute unless `period` true ranges follow the first bar.
-    let end = if n - begin > period { n } else { begin };
-    let (high, low, close) = (&high[begin..end], &low[begin..end], &close[begin..end]);
-    let bars = high.iter().zip(low).zip(close);
-    let mut trs = bars.clone().skip(1).zip(bars).map(|(((&h, &l), _), (_, &pc))| true_range(h, l, pc));
-    let identity = period == 1;
-    let divisor = to_f64(period);
-    let keep = to_f64(period - 1);
-    let mut value = 0.0;
-    let mut first = None;
-    if !identity && !close.is_empty() {
+    if n - begin <= period {
+        out.fill(f64::NAN);
+        return Ok(());
+    }
+    out[..=begin].fill(f64::NAN);
+    let (high, low, close) = (&high[begin..], &low[begin..], &close[begin..]);
+    let out = &mut out[begin..];
+    let mut done = 1;
+    let mut y = f64::NAN;
+    while done < high.len() {
+        let end = strip_end(done, period, high.len());
+        for (o, tr) in
+            out[done..end].iter_mut().zip(true_ranges(&high[done..end], &low[done..end], &close[done - 1..end - 1]))
+        {
+            *o = tr;
+        }
+        y = smooth_strip(out, done, period, y);
+        done = end;
+    }
+    Ok(())
+}
+
+/// Bars per strip: the first strip ends with the seed (bar `period`), the
+/// others are multiples of 4 long, so the smoothing's blocks of four stay
+/// where the streaming form has them.
+const STRIP: usize = 2048;
+
+fn strip_end(done: usize, period: usize, len: usize) -> usize {
+    if done <= period {
+        (period + 1).min(len)
+    } else {
+        (done + STRIP).min(len)
+    }
+}
+
+/// The bars of `out` from `start` on hold true ranges (bar 0 is the first
+/// valid bar): replaces them by the ATR (NaN through the warm-up, the seed
+/// at bar `period`), continuing from the ATR `y` of the bar before `start`;
+/// returns the smoothing's anchor for the next strip.
+fn smooth_strip(out: &mut [f64], start: usize, period: usize, y: f64) -> f64 {
+    if period == 1 {
+        return y;
+    }
+    if start <= period {
+        // The seed strip: bars 1..=period, the mean of their true ranges.
         let mut total = 0.0;
-        for tr in trs.by_ref().take(period) {
+        for &tr in &out[1..=period] {
             total += tr;
         }
-        value = total / divisor;
-        first = Some(value);
+        out[..period].fill(f64::NAN);
+        let seed = total / to_f64(period);
+        out[period] = seed;
+        return seed;
     }
-    let values = first.into_iter().chain(trs.map(move |tr| {
-        if identity {
-            return tr;
-        }
-        value *= keep;
-        value += tr;
-        value /= divisor;
-        value
-    }));
-    Ok(Column { n, warm: begin.saturating_add(period), values })
+    smooth_in_place(&Smoother::wilder(period), y, &mut out[start..])
+}
+
+/// The true range of each bar given the previous bar's close.
+fn true_ranges<'a>(high: &'a [f64], low: &'a [f64], prev_close: &'a [f64]) -> impl Iterator<Item = f64> + 'a {
+    high.iter().zip(low).zip(prev_close).map(|((&h, &l), &pc)| true_range(h, l, pc))
 }
 
 #[cfg(test)]

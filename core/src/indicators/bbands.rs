@@ -1,6 +1,6 @@
 //! Bollinger Bands, TA-Lib `BBANDS` with an SMA middle band.
-use super::compat::{check_finite, check_out, fill3, first_valid};
-use super::stddev::{std_of, variances, Variance};
+use super::compat::{check_finite, check_out, first_valid};
+use super::stddev::{each_variance, std_of, Variance};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
@@ -25,8 +25,8 @@ pub type BBandsSeries = (Vec<f64>, Vec<f64>, Vec<f64>);
 /// Bollinger Bands (TA-Lib `BBANDS`, `matype = SMA`).
 ///
 /// Middle band: the SMA; the deviation is the population standard deviation
-/// computed, as TA-Lib does, from the running sum of squares and that same
-/// SMA (a variance below `1e-14` reads as 0). Lookback `period - 1`;
+/// of the window, computed stably as in [`crate::indicators::StdDev`] (not
+/// from TA-Lib 0.6's running sum of squares). Lookback `period - 1`;
 /// `period >= 2` (TA-Lib's range). Leading NaNs are skipped like the TA-Lib
 /// Python wrapper does.
 #[derive(Debug, Clone)]
@@ -132,11 +132,21 @@ pub fn bbands_into(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64, out: 
         return Ok(());
     }
     let begin = first_valid(n, &[x]);
-    let values = variances(&x[begin..], period).map(|(mean, var)| {
-        let bar = bands(mean, var, nbdev_up, nbdev_dn);
-        (bar.upper, bar.middle, bar.lower)
+    let warm = begin.saturating_add(period - 1).min(n);
+    let [upper, middle, lower] = out;
+    let mut slots = upper[warm..].iter_mut().zip(middle[warm..].iter_mut()).zip(lower[warm..].iter_mut());
+    each_variance(&x[begin..], period, |mean, var| {
+        if let Some(((u, m), l)) = slots.next() {
+            let bar = bands(mean, var, nbdev_up, nbdev_dn);
+            (*u, *m, *l) = (bar.upper, bar.middle, bar.lower);
+        }
     });
-    fill3(out, begin.saturating_add(period - 1), values);
+    for ((u, m), l) in slots {
+        (*u, *m, *l) = (f64::NAN, f64::NAN, f64::NAN);
+    }
+    for col in [upper, middle, lower] {
+        col[..warm].fill(f64::NAN);
+    }
     Ok(())
 }
 

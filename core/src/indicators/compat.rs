@@ -1,22 +1,7 @@
-//! What the indicators share to reproduce TA-Lib 0.6 bit for bit: its zero
-//! tolerance, its true range, its warm-up rule for leading NaNs, and the
+//! What the indicators share to follow TA-Lib (0.6 definitions, 0.8 values): its
+//! true range, its warm-up rule for leading NaNs, and the
 //! checks every batch function runs on its arguments.
 use crate::error::{CoreError, CoreResult};
-
-/// TA-Lib 0.6's `TA_EPSILON`: the band inside which `TA_IS_ZERO` holds.
-pub(crate) const TA_EPSILON: f64 = 1e-14;
-
-/// TA-Lib's `TA_IS_ZERO`: strictly inside `(-1e-14, 1e-14)`; false for NaN.
-#[inline]
-pub(crate) fn is_zero(v: f64) -> bool {
-    -TA_EPSILON < v && v < TA_EPSILON
-}
-
-/// TA-Lib's `TA_IS_ZERO_OR_NEG`: below `1e-14`; false for NaN.
-#[inline]
-pub(crate) fn is_zero_or_neg(v: f64) -> bool {
-    v < TA_EPSILON
-}
 
 /// Exact conversion of a count or period to `f64` (exact below 2^53, which
 /// covers every window that fits in memory).
@@ -24,6 +9,116 @@ pub(crate) fn is_zero_or_neg(v: f64) -> bool {
 #[allow(clippy::cast_precision_loss)]
 pub(crate) fn to_f64(n: usize) -> f64 {
     n as f64
+}
+
+/// A first-order recurrence `y = y * keep + x * share` (Wilder's smoothing
+/// `(y * (period - 1) + x) / period` is one), advanced in blocks of four
+/// bars. Within a block, with scaled inputs `s_j = x_j * share`, the
+/// partial sums `p_1 = s_0`, `p_j = p_(j-1) * keep + s_(j-1)` do not depend
+/// on `y`, and `y_j = y_0 * keep^j + p_j`: the chain from bar to bar is one
+/// multiply and one add every four bars (TA-Lib 0.6 had a division on it
+/// every bar), and the partial sums of the next block run beside it.
+/// Streaming forms keep the same blocks ([`SmoothState`]), so batch and
+/// streaming give the same bits; the values differ from the bar-by-bar
+/// order by a few ulp.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Smoother {
+    /// `keep^1 ..= keep^4`.
+    powers: [f64; 4],
+    share: f64,
+}
+
+impl Smoother {
+    /// Wilder's weights: `keep = (period - 1) / period`, `share = 1 / period`.
+    pub(crate) fn wilder(period: usize) -> Self {
+        let n = to_f64(period);
+        let keep = (n - 1.0) / n;
+        let keep2 = keep * keep;
+        Self { powers: [keep, keep2, keep2 * keep, keep2 * keep2], share: 1.0 / n }
+    }
+
+    /// `x * share`.
+    #[inline]
+    pub(crate) fn scale(&self, x: f64) -> f64 {
+        x * self.share
+    }
+
+    /// The next partial sum of a block.
+    #[inline]
+    pub(crate) fn partial(&self, p: f64, s: f64) -> f64 {
+        p * self.powers[0] + s
+    }
+
+    /// `y_j` from the block's anchor `y_0` and partial sum `p_j`, `j` in 1..=4.
+    #[inline]
+    pub(crate) fn at(&self, y0: f64, j: usize, p: f64) -> f64 {
+        y0 * self.powers[j - 1] + p
+    }
+
+    /// One block of four inputs in place: each replaced by its value; the
+    /// new anchor.
+    #[inline]
+    pub(crate) fn block(&self, y0: f64, xs: &mut [f64; 4]) -> f64 {
+        let p1 = self.scale(xs[0]);
+        let p2 = self.partial(p1, self.scale(xs[1]));
+        let p3 = self.partial(p2, self.scale(xs[2]));
+        let p4 = self.partial(p3, self.scale(xs[3]));
+        *xs = [self.at(y0, 1, p1), self.at(y0, 2, p2), self.at(y0, 3, p3), self.at(y0, 4, p4)];
+        xs[3]
+    }
+}
+
+/// The streaming side of [`Smoother`]: the block's anchor, the partial sum
+/// so far and the position in the block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SmoothState {
+    anchor: f64,
+    partial: f64,
+    phase: usize,
+}
+
+impl SmoothState {
+    /// Starts from a seed value.
+    pub(crate) fn new(seed: f64) -> Self {
+        Self { anchor: seed, partial: 0.0, phase: 0 }
+    }
+
+    /// Feeds one input; the new value.
+    #[inline]
+    pub(crate) fn step(&mut self, s: &Smoother, x: f64) -> f64 {
+        let xs = s.scale(x);
+        self.partial = if self.phase == 0 { xs } else { s.partial(self.partial, xs) };
+        self.phase += 1;
+        let y = s.at(self.anchor, self.phase, self.partial);
+        if self.phase == 4 {
+            self.anchor = y;
+            self.phase = 0;
+        }
+        y
+    }
+}
+
+/// Runs a [`Smoother`] from `seed` over the inputs in `buf`, replacing
+/// each by its value: the batch form of [`SmoothState`]. In place, so a first
+/// pass can compute the inputs into the output (loop fission: that pass
+/// vectorises, and this one is only the short chain).
+/// Returns the anchor to continue from, which is the last value when
+/// `buf.len()` is a multiple of 4 (callers that go on in strips keep them
+/// so, which keeps the blocks where the streaming form has them).
+#[inline]
+pub(crate) fn smooth_in_place(s: &Smoother, seed: f64, buf: &mut [f64]) -> f64 {
+    let mut y = seed;
+    let mut blocks = buf.chunks_exact_mut(4);
+    for chunk in &mut blocks {
+        if let Ok(xs) = <&mut [f64; 4]>::try_from(chunk) {
+            y = s.block(y, xs);
+        }
+    }
+    let mut stream = SmoothState::new(y);
+    for x in blocks.into_remainder() {
+        *x = stream.step(s, *x);
+    }
+    y
 }
 
 /// Wilder's true range of a bar, in TA-Lib's order: start from high - low,
@@ -166,18 +261,6 @@ pub(crate) fn fill3(cols: [&mut [f64]; 3], warm: usize, values: impl IntoIterato
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn is_zero_uses_a_strict_1e14_band() {
-        assert!(is_zero(0.0));
-        assert!(is_zero(-0.0));
-        assert!(is_zero(9e-15));
-        assert!(!is_zero(2e-14));
-        assert!(!is_zero(-2e-14));
-        assert!(!is_zero(f64::NAN));
-        assert!(is_zero_or_neg(-5.0));
-        assert!(!is_zero_or_neg(f64::NAN));
-    }
 
     #[test]
     fn true_range_takes_the_greatest_distance() {

@@ -1,6 +1,6 @@
 //! Donchian channel: TA-Lib `MAX(high)` and `MIN(low)` over a window.
 use super::compat::{check_out, fill, first_valid, same_len};
-use super::rolling_extreme::{rescan, RollingMax, RollingMin};
+use super::rolling_extreme::{block_extremes, rescan, RollingMax, RollingMin};
 use super::{HighLow, Indicator};
 use crate::error::{check_period, CoreResult};
 
@@ -125,9 +125,23 @@ pub fn donchian_into(high: &[f64], low: &[f64], period: usize, out: [&mut [f64];
     }
     let begin = first_valid(n, &[high, low]);
     let warm = begin.saturating_add(period - 1);
-    fill(upper, warm, rescan::<true>(&high[begin..], period));
-    fill(lower, warm, rescan::<false>(&low[begin..], period));
+    extremes::<true>(&high[begin..], period, upper, warm);
+    extremes::<false>(&low[begin..], period, lower, warm);
     Ok(())
+}
+
+/// One column: NaN through the warm-up, then the window extremes (by blocks
+/// when `x` has no NaN, else by TA-Lib's rescans, whose NaN handling the
+/// streaming form replays).
+fn extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64], warm: usize) {
+    if x.len() >= period {
+        let (head, tail) = out.split_at_mut(warm.min(out.len()));
+        head.fill(f64::NAN);
+        if block_extremes::<HIGHEST>(x, period, tail) {
+            return;
+        }
+    }
+    fill(out, warm, rescan::<HIGHEST>(x, period));
 }
 
 #[cfg(test)]

@@ -9,10 +9,13 @@ pub(crate) fn ema_k(period: usize) -> f64 {
     2.0 / to_f64(period.saturating_add(1))
 }
 
-/// One EMA step in TA-Lib's order: `(x - prev) * k + prev`.
+/// One EMA step: `prev + k * (x - prev)`, rearranged for a short chain.
 #[inline]
 pub(crate) fn ema_step(prev: f64, x: f64, k: f64) -> f64 {
-    (x - prev) * k + prev
+    // `prev * (1 - k) + x * k`: one multiply and one add on the chain from
+    // bar to bar (TA-Lib 0.6's `(x - prev) * k + prev` had three); `1 - k`
+    // is hoisted out of the loops.
+    prev * (1.0 - k) + x * k
 }
 
 /// Exponential moving average (TA-Lib `EMA`, default compatibility).

@@ -1,8 +1,12 @@
 //! Streaming indicators (one file each) and their batch forms.
 //!
-//! Every TA-Lib indicator here reproduces TA-Lib 0.6 (default compatibility,
-//! no unstable period) bit for bit: same seeding, warm-up and floating-point
-//! operation order. Each file holds the streaming type (implementing
+//! Every TA-Lib indicator here follows TA-Lib's definitions (default
+//! compatibility, no unstable period: same seeding and warm-up) and equals
+//! TA-Lib 0.8 within 1e-9 of the series' scale; the operation order is ours
+//! (Wilder's smoothing as a multiply-add in blocks of four bars, no
+//! division on a loop-carried chain), and the deviation (`STDDEV`,
+//! `BBANDS`) is computed stably, to the rounding of the price, where TA-Lib
+//! 0.6 lost it. Each file holds the streaming type (implementing
 //! [`Indicator`], O(1) per bar) and the batch function over slices, which
 //! returns one value per input with NaN through the warm-up and handles
 //! leading NaNs as the TA-Lib Python wrapper does (computation starts at the
@@ -13,6 +17,7 @@
 pub mod indicator;
 
 mod compat;
+mod moments;
 mod rolling_extreme;
 mod window;
 

@@ -164,6 +164,44 @@ pub(crate) fn rescan<const HIGHEST: bool>(x: &[f64], period: usize) -> impl Iter
     x.windows(period).enumerate().map(move |(oldest, window)| state.step(window, oldest))
 }
 
+/// The extreme of each full window of a NaN-free `x` into `out` (one slot
+/// per full window), by van Herk / Gil-Werman: with blocks of `period`
+/// bars, a window is the suffix of one block and the prefix of the next, so
+/// each value costs three comparisons, without branches and without
+/// rescans. The values equal [`rescan`]'s on NaN-free input (which extreme
+/// of equal values is taken does not change the value); a NaN would not
+/// lose every comparison here: returns false if `x` holds one (seen on the
+/// way, no extra pass), and `out` must then be recomputed by [`rescan`].
+pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    let pick = |a: f64, b: f64| if RollingExtreme::<HIGHEST>::beats(a, b) { a } else { b };
+    let neutral = if HIGHEST { f64::NEG_INFINITY } else { f64::INFINITY };
+    let mut suffix = vec![neutral; period];
+    let mut nan = false;
+    for (j, outs) in out.chunks_mut(period).enumerate() {
+        let start = j * period;
+        let Some(block) = x.get(start..start + period) else {
+            return false;
+        };
+        let mut acc = neutral;
+        for (s, &v) in suffix.iter_mut().zip(block).rev() {
+            nan |= v.is_nan();
+            acc = pick(v, acc);
+            *s = acc;
+        }
+        let Some((first, rest)) = outs.split_first_mut() else {
+            return false;
+        };
+        *first = acc;
+        let mut prefix = neutral;
+        for ((o, &sfx), &v) in rest.iter_mut().zip(&suffix[1..]).zip(&x[start + period..]) {
+            nan |= v.is_nan();
+            prefix = pick(v, prefix);
+            *o = pick(sfx, prefix);
+        }
+    }
+    !nan
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,6 +267,26 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn blocks_equal_rescans_without_nans(
+            x in proptest::collection::vec((-5i32..5).prop_map(f64::from), 0..80),
+            period in 1usize..9,
+        ) {
+            if x.len() >= period {
+                for highest in [true, false] {
+                    let mut out = vec![0.0; x.len() + 1 - period];
+                    let want: Vec<f64> = if highest {
+                        prop_assert!(block_extremes::<true>(&x, period, &mut out));
+                        rescan::<true>(&x, period).collect()
+                    } else {
+                        prop_assert!(block_extremes::<false>(&x, period, &mut out));
+                        rescan::<false>(&x, period).collect()
+                    };
+                    prop_assert_eq!(&out, &want);
+                }
+            }
+        }
+
         #[test]
         fn deque_replays_talib_rescans_exactly(
             x in proptest::collection::vec(value(), 0..80),

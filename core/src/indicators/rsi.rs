@@ -1,5 +1,5 @@
 //! Relative strength index, TA-Lib `RSI` (Wilder smoothing).
-use super::compat::{first_valid, is_zero, to_f64, Column};
+use super::compat::{check_out, first_valid, to_f64, SmoothState, Smoother};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
@@ -8,13 +8,17 @@ use crate::error::{check_period, CoreResult};
 /// Average gain and loss are seeded with the plain mean of the first
 /// `period` changes, then smoothed as `(avg * (period - 1) + change) /
 /// period`; the output is `100 * gain / (gain + loss)`, and `0.0` when
-/// `gain + loss` is within TA-Lib's `1e-14` of zero (so a flat series reads
-/// 0, as in TA-Lib 0.6). Lookback `period`; `period >= 2` (TA-Lib's range; a
+/// `gain + loss` is exactly 0 (a flat series reads 0, as in TA-Lib 0.6 and
+/// 0.8). Lookback `period`; `period >= 2` (TA-Lib's range; a
 /// one-bar RSI could only read 0 or 100). Leading NaNs are skipped like the
 /// TA-Lib Python wrapper does.
 #[derive(Debug, Clone)]
 pub struct Rsi {
     period: usize,
+    /// Wilder's step in blocks of four bars, for the average gain and loss.
+    smoother: Smoother,
+    gains: SmoothState,
+    losses: SmoothState,
     count: usize,
     prev: f64,
     gain: f64,
@@ -22,15 +26,11 @@ pub struct Rsi {
     value: f64,
 }
 
-/// One Wilder step on the average gain and loss, in TA-Lib's order; the
-/// selects are branch-free and exact (adding `+0.0` changes nothing here).
+/// A change as `(gain, loss)`: `(change, 0)` or `(0, -change)`, as selects.
 #[inline]
-fn wilder(gain: &mut f64, loss: &mut f64, change: f64, keep: f64, divisor: f64) {
-    *loss *= keep;
-    *gain *= keep;
-    accumulate(gain, loss, change);
-    *loss /= divisor;
-    *gain /= divisor;
+fn split(change: f64) -> (f64, f64) {
+    let down = change < 0.0;
+    (if down { 0.0 } else { change }, if down { -change } else { 0.0 })
 }
 
 /// TA-Lib's `if change < 0 { loss -= change } else { gain += change }`.
@@ -41,10 +41,14 @@ fn accumulate(gain: &mut f64, loss: &mut f64, change: f64) {
     *loss -= if down { change } else { 0.0 };
 }
 
+/// `100 * gain / (gain + loss)`; 0 when both are exactly 0 (a flat series).
+/// TA-Lib 0.6 also read 0 below its absolute `1e-14`, which turned the
+/// tiny but exact gains of a low-priced series into 0; TA-Lib 0.8 dropped
+/// that, and so do we (the exact value is 100 there).
 #[inline]
 fn rsi_value(gain: f64, loss: f64) -> f64 {
     let total = gain + loss;
-    if is_zero(total) {
+    if total == 0.0 {
         0.0
     } else {
         100.0 * (gain / total)
@@ -58,7 +62,17 @@ impl Rsi {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 2)?;
-        Ok(Self { period, count: 0, prev: 0.0, gain: 0.0, loss: 0.0, value: f64::NAN })
+        Ok(Self {
+            period,
+            smoother: Smoother::wilder(period),
+            gains: SmoothState::new(f64::NAN),
+            losses: SmoothState::new(f64::NAN),
+            count: 0,
+            prev: 0.0,
+            gain: 0.0,
+            loss: 0.0,
+            value: f64::NAN,
+        })
     }
 
     /// The window length.
@@ -91,8 +105,12 @@ impl Indicator for Rsi {
             accumulate(&mut self.gain, &mut self.loss, change);
             self.loss /= divisor;
             self.gain /= divisor;
+            self.gains = SmoothState::new(self.gain);
+            self.losses = SmoothState::new(self.loss);
         } else {
-            wilder(&mut self.gain, &mut self.loss, change, to_f64(self.period - 1), divisor);
+            let (up, down) = split(change);
+            self.gain = self.gains.step(&self.smoother, up);
+            self.loss = self.losses.step(&self.smoother, down);
         }
         self.value = rsi_value(self.gain, self.loss);
         self.value
@@ -124,7 +142,20 @@ impl Indicator for Rsi {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
 pub fn rsi(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    Ok(rsi_column(x, period)?.collect())
+    check_period("period", period, 2)?;
+    let n = x.len();
+    let begin = first_valid(n, &[x]);
+    let mut out = Vec::with_capacity(n);
+    if n - begin <= period {
+        out.resize(n, f64::NAN);
+        return Ok(out);
+    }
+    // First pass: NaN, a slot for the first RSI, then the changes (written
+    // once, no zero-fill); the second pass turns the changes into RSI.
+    out.resize(begin + period + 1, f64::NAN);
+    out.extend(x[begin + period..].windows(2).map(|w| w[1] - w[0]));
+    finish(&x[begin..], period, &mut out[begin + period..]);
+    Ok(out)
 }
 
 /// [`rsi`] written into `out` (same length as `x`).
@@ -133,36 +164,56 @@ pub fn rsi(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
 /// As [`rsi`], and [`crate::error::CoreError::InvalidInput`] if `out` has
 /// another length.
 pub fn rsi_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
-    rsi_column(x, period)?.write(out)
-}
-
-fn rsi_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 2)?;
     let n = x.len();
+    check_out(n, &[("out", out.len())])?;
     let begin = first_valid(n, &[x]);
-    let x = &x[begin..];
-    let divisor = to_f64(period);
-    let keep = to_f64(period - 1);
-    let (mut gain, mut loss) = (0.0, 0.0);
-    let mut first = None;
-    let mut prev = 0.0;
-    if x.len() > period {
-        for w in x[..=period].windows(2) {
-            accumulate(&mut gain, &mut loss, w[1] - w[0]);
-        }
-        loss /= divisor;
-        gain /= divisor;
-        first = Some(rsi_value(gain, loss));
-        prev = x[period];
+    if n - begin <= period {
+        out.fill(f64::NAN);
+        return Ok(());
     }
-    let rest = x.get(period + 1..).unwrap_or_default();
-    let values = first.into_iter().chain(rest.iter().map(move |&v| {
-        let change = v - prev;
-        prev = v;
-        wilder(&mut gain, &mut loss, change, keep, divisor);
-        rsi_value(gain, loss)
-    }));
-    Ok(Column { n, warm: begin.saturating_add(period), values })
+    let (head, tail) = out.split_at_mut(begin + period);
+    head.fill(f64::NAN);
+    for (o, w) in tail[1..].iter_mut().zip(x[begin + period..].windows(2)) {
+        *o = w[1] - w[0];
+    }
+    finish(&x[begin..], period, tail);
+    Ok(())
+}
+
+/// `x` from the first valid bar (more than `period` values); `out[1..]`
+/// holds the changes after bar `period`. Seeds the averages on the first
+/// `period` changes, writes the first RSI to `out[0]` and replaces each
+/// change by its RSI, in blocks of four bars as the streaming form does
+/// (see `Smoother`).
+fn finish(x: &[f64], period: usize, out: &mut [f64]) {
+    let divisor = to_f64(period);
+    let (mut gain, mut loss) = (0.0, 0.0);
+    for w in x[..=period].windows(2) {
+        accumulate(&mut gain, &mut loss, w[1] - w[0]);
+    }
+    loss /= divisor;
+    gain /= divisor;
+    out[0] = rsi_value(gain, loss);
+    let s = Smoother::wilder(period);
+    let mut blocks = out[1..].chunks_exact_mut(4);
+    for chunk in &mut blocks {
+        let Ok(block) = <&mut [f64; 4]>::try_from(chunk) else { continue };
+        let (mut ups, mut downs) = ([0.0; 4], [0.0; 4]);
+        for ((u, d), &change) in ups.iter_mut().zip(&mut downs).zip(block.iter()) {
+            (*u, *d) = split(change);
+        }
+        gain = s.block(gain, &mut ups);
+        loss = s.block(loss, &mut downs);
+        for ((o, g), l) in block.iter_mut().zip(ups).zip(downs) {
+            *o = rsi_value(g, l);
+        }
+    }
+    let (mut gains, mut losses) = (SmoothState::new(gain), SmoothState::new(loss));
+    for o in blocks.into_remainder() {
+        let (u, d) = split(*o);
+        *o = rsi_value(gains.step(&s, u), losses.step(&s, d));
+    }
 }
 
 #[cfg(test)]

@@ -1,38 +1,37 @@
 //! Rolling standard deviation, TA-Lib `STDDEV` (population, times `nbdev`).
-use super::compat::{check_finite, first_valid, is_zero_or_neg, to_f64, Column};
+use super::compat::{check_finite, check_out, first_valid};
+use super::moments::Moments;
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 
-/// TA-Lib's running mean and population variance (`VAR`): running sums of
-/// the values and of their squares, `var = E[x^2] - E[x]^2`. It is TA-Lib's
-/// arithmetic, kept for bit-exactness; the same mean is TA-Lib's `SMA`, which
-/// is why `BBANDS` gets identical numbers.
+/// A rolling window's stable `(mean, variance)`, streaming: the values kept
+/// for re-centring and the sums of [`Moments`].
 #[derive(Debug, Clone)]
 pub(crate) struct Variance {
     period: usize,
-    divisor: f64,
     window: Window<f64>,
-    sum: f64,
-    sum_sq: f64,
-    count: usize,
+    moments: Moments,
 }
 
 impl Variance {
     pub(crate) fn new(period: usize) -> Self {
-        Self { period, divisor: to_f64(period), window: Window::new(period - 1), sum: 0.0, sum_sq: 0.0, count: 0 }
+        Self { period, window: Window::new(period), moments: Moments::new(period) }
     }
 
     /// Feeds a value; `(mean, variance)` once the window is full.
     #[inline]
     pub(crate) fn update(&mut self, x: f64) -> Option<(f64, f64)> {
-        self.count += 1;
-        let Some(old) = self.window.push(x) else {
-            self.sum += x;
-            self.sum_sq += x * x;
-            return None;
-        };
-        Some(variance_step(&mut self.sum, &mut self.sum_sq, x, old, self.divisor))
+        if let Some(old) = self.window.push(x) {
+            self.moments.roll(x, old);
+        } else {
+            self.moments.add(x);
+            if self.moments.count() < self.period {
+                return None;
+            }
+        }
+        let window = &self.window;
+        Some(self.moments.get(|| window.iter()))
     }
 
     pub(crate) fn period(&self) -> usize {
@@ -40,62 +39,33 @@ impl Variance {
     }
 
     pub(crate) fn count(&self) -> usize {
-        self.count
+        self.moments.count()
     }
 
     pub(crate) fn reset(&mut self) {
         self.window.clear();
-        self.sum = 0.0;
-        self.sum_sq = 0.0;
-        self.count = 0;
+        self.moments.reset();
     }
 }
 
-/// TA-Lib's square root of a variance: `0.0` for anything below `1e-14`.
+/// The standard deviation of a variance from [`Moments`] (never negative;
+/// NaN stays NaN).
 #[inline]
 pub(crate) fn std_of(variance: f64) -> f64 {
-    if is_zero_or_neg(variance) {
-        0.0
-    } else {
-        variance.sqrt()
-    }
-}
-
-/// One bar of TA-Lib's `VAR` loop: add `new` to the running sums, take the
-/// means of the full window, remove `old` (the value leaving the window).
-/// Returns `(mean, variance)`.
-#[inline]
-pub(crate) fn variance_step(sum: &mut f64, sum_sq: &mut f64, new: f64, old: f64, divisor: f64) -> (f64, f64) {
-    *sum += new;
-    *sum_sq += new * new;
-    let mean = *sum / divisor;
-    let mean_sq = *sum_sq / divisor;
-    *sum -= old;
-    *sum_sq -= old * old;
-    (mean, mean_sq - mean * mean)
-}
-
-/// The running sums over the first `period - 1` values (TA-Lib's seed).
-#[inline]
-pub(crate) fn variance_seed(x: &[f64]) -> (f64, f64) {
-    let (mut sum, mut sum_sq) = (0.0, 0.0);
-    for &v in x {
-        sum += v;
-        sum_sq += v * v;
-    }
-    (sum, sum_sq)
+    variance.sqrt()
 }
 
 /// Rolling population standard deviation times `nbdev` (TA-Lib `STDDEV`).
 ///
-/// A variance below TA-Lib's `1e-14` reads as exactly 0 (so a constant
-/// series gives 0, and so would a series quoted around 1e-6 or below: a
-/// TA-Lib limit kept for compatibility). The variance is TA-Lib's
-/// `E[x^2] - E[x]^2` from running sums, which loses digits when the price
-/// level is large against its moves; [`crate::indicators::ZScore`] uses a
-/// rolling Welford update instead. Lookback `period - 1`; `period >= 2`
-/// (TA-Lib's range). Leading NaNs are skipped like the TA-Lib Python wrapper
-/// does.
+/// The variance comes from [`Moments`]: sums of deviations from a shift
+/// kept near the window's mean, re-centred when their rounding would show,
+/// so the result is the exact deviation to about `1e-10` of itself on any
+/// price level (TA-Lib 0.6's `E[x^2] - E[x]^2` lost every digit of a small
+/// deviation on prices near 1e5; TA-Lib 0.8 agrees with this to about
+/// `1e-10` of the deviation). A window of equal values reads exactly 0; a
+/// non-finite value makes the output NaN while it is in the window.
+/// Lookback `period - 1`; `period >= 2` (TA-Lib's range). Leading NaNs are
+/// skipped like the TA-Lib Python wrapper does.
 #[derive(Debug, Clone)]
 pub struct StdDev {
     var: Variance,
@@ -167,7 +137,24 @@ impl Indicator for StdDev {
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2` or `nbdev`
 /// is not finite.
 pub fn stddev(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Vec<f64>> {
-    Ok(stddev_column(x, period, nbdev)?.collect())
+    check_period("period", period, 2)?;
+    check_finite("nbdev", nbdev)?;
+    let n = x.len();
+    let begin = first_valid(n, &[x]);
+    // Written once (no zero-fill first).
+    let mut out = Vec::with_capacity(n);
+    out.resize(begin.saturating_add(period - 1).min(n), f64::NAN);
+    let warm = out.len();
+    // Filled once so the loop writes through a slice (a `push` may call the
+    // allocator, and a call in the loop would keep the sums in memory).
+    out.resize(n, f64::NAN);
+    let mut slots = out[warm..].iter_mut();
+    each_variance(&x[begin..], period, |_, var| {
+        if let Some(o) = slots.next() {
+            *o = std_of(var) * nbdev;
+        }
+    });
+    Ok(out)
 }
 
 /// [`stddev`] written into `out` (same length as `x`).
@@ -176,24 +163,70 @@ pub fn stddev(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Vec<f64>> {
 /// As [`stddev`], and [`crate::error::CoreError::InvalidInput`] if `out`
 /// has another length.
 pub fn stddev_into(x: &[f64], period: usize, nbdev: f64, out: &mut [f64]) -> CoreResult<()> {
-    stddev_column(x, period, nbdev)?.write(out)
-}
-
-fn stddev_column(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
     check_period("period", period, 2)?;
     check_finite("nbdev", nbdev)?;
     let n = x.len();
+    check_out(n, &[("out", out.len())])?;
     let begin = first_valid(n, &[x]);
-    let values = variances(&x[begin..], period).map(move |(_, var)| std_of(var) * nbdev);
-    Ok(Column { n, warm: begin.saturating_add(period - 1), values })
+    let warm = begin.saturating_add(period - 1).min(n);
+    let (head, tail) = out.split_at_mut(warm);
+    head.fill(f64::NAN);
+    let mut slots = tail.iter_mut();
+    each_variance(&x[begin..], period, |_, var| {
+        if let Some(o) = slots.next() {
+            *o = std_of(var) * nbdev;
+        }
+    });
+    Ok(())
 }
 
-/// TA-Lib's `(mean, variance)` of every full window of `x`, lazily.
-pub(crate) fn variances(x: &[f64], period: usize) -> impl Iterator<Item = (f64, f64)> + '_ {
-    let divisor = to_f64(period);
-    let warm = (period - 1).min(x.len());
-    let (mut sum, mut sum_sq) = variance_seed(&x[..warm]);
-    x[warm..].iter().zip(x).map(move |(&new, &old)| variance_step(&mut sum, &mut sum_sq, new, old, divisor))
+/// The stable `(mean, variance)` of every full window of `x`, in order,
+/// handed to `emit` (the same operations as [`Variance`], so bit for bit the
+/// same numbers). Internal iteration, so the loop is one tight body.
+#[allow(clippy::inline_always)] // the closure must inline into the loop: measured
+#[inline(always)]
+pub(crate) fn each_variance(x: &[f64], period: usize, mut emit: impl FnMut(f64, f64)) {
+    let Some(head) = x.get(..period) else {
+        return;
+    };
+    let mut m = Moments::new(period);
+    for &v in head {
+        m.add(v);
+    }
+    let (mean, var) = m.get(|| head.iter().copied());
+    emit(mean, var);
+    // `rest[k..=k + period]` is the window after the one last emitted plus
+    // the value leaving it. The inner loop has no call (the sums stay in
+    // registers); it stops at a window that needs the slow path.
+    let mut rest = x;
+    loop {
+        let mut hot = m;
+        let mut done = 0;
+        let mut stopped = false;
+        for w in rest.windows(period + 1) {
+            let (Some((&old, _)), Some(&new)) = (w.split_first(), w.last()) else {
+                continue;
+            };
+            hot.roll(new, old);
+            if let Some((mean, var)) = hot.fast() {
+                emit(mean, var);
+                done += 1;
+            } else {
+                stopped = true;
+                break;
+            }
+        }
+        m = hot;
+        if !stopped {
+            return;
+        }
+        let Some(window) = rest.get(done + 1..=done + period) else {
+            return;
+        };
+        let (mean, var) = m.slow(|| window.iter().copied());
+        emit(mean, var);
+        rest = &rest[done + 1..];
+    }
 }
 
 #[cfg(test)]

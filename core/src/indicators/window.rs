@@ -35,6 +35,12 @@ impl<T: Copy> Window<T> {
         Some(old)
     }
 
+    /// The values kept, oldest first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        let (newer, older) = self.buf.split_at(self.head);
+        older.iter().chain(newer).copied()
+    }
+
     /// Forgets every value, keeping the allocation.
     pub(crate) fn clear(&mut self) {
         self.buf.clear();
@@ -54,6 +60,7 @@ mod tests {
         assert_eq!(w.push(3.0), Some(1.0));
         assert_eq!(w.push(4.0), Some(2.0));
         assert_eq!(w.push(5.0), Some(3.0));
+        assert_eq!(w.iter().collect::<Vec<_>>(), [4.0, 5.0]);
         w.clear();
         assert_eq!(w.push(6.0), None);
     }
