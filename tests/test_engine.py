@@ -4,12 +4,14 @@ streaming against batch, scale, and bad input."""
 from __future__ import annotations
 
 import json
+import math
 import resource
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from avd._core import ContextScore
 from avd.engine import BatchResult, EngineConfig, MarketEngine, load_engine_config
 from avd.exceptions import ConfigError, InvalidInputError, InvalidParameterError
 from avd.history import Candles, read_candles
@@ -275,3 +277,37 @@ def test_configuration_loads_from_json_and_refuses_bad_values(tmp_path: Path) ->
         load_engine_config(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_engine_config(tmp_path / "missing.json")
+
+
+def test_the_flow_reads_the_kline_delta_of_its_window_on_real_candles(shared_data: Path) -> None:
+    """``delta_share`` = Σ (2 x taker_buy - volume) / Σ volume over the last 20 candles,
+    against pandas on real BTCUSDT hours with the taker-buy column; the flow component is
+    then half OBV-vs-EMA, half the delta share scaled by 0.2 along the context's direction."""
+    import pandas as pd
+
+    df = pd.read_csv(shared_data / "full_fields" / "BTCUSDT-1h.csv.gz").iloc[:400]
+    delta = 2 * df["taker_buy_base"] - df["volume"]
+    want = delta.rolling(20).sum() / df["volume"].rolling(20).sum()
+    engine = MarketEngine()
+    checked = 0
+    for i, r in enumerate(df.itertuples()):
+        events = engine.on_kline(
+            "BTCUSDT", "1h", int(r.open_time), r.open, r.high, r.low, r.close, r.volume,
+            closed=True, taker_buy_base=r.taker_buy_base,
+        )  # fmt: skip
+        got = engine.indicators("BTCUSDT", "1h")["delta_share"]
+        if i < 19:
+            assert math.isnan(got)
+            continue
+        assert got == pytest.approx(want.iloc[i], abs=1e-12)
+        for e in events:
+            if isinstance(e, ContextScore) and e.direction != "neutral":
+                ind = engine.indicators("BTCUSDT", "1h")
+                d = 1.0 if e.direction == "long" else -1.0
+                obv_part = 1.0 if (ind["obv"] - ind["obv_ema"]) * d > 0 else 0.0
+                delta_part = min(1.0, max(0.0, got * d / 0.2))
+                assert e.components["flow"] == pytest.approx(
+                    100 * (0.5 * obv_part + 0.5 * delta_part), abs=1e-9
+                )
+                checked += 1
+    assert checked >= 50, "directional contexts to check the flow component on"

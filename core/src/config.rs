@@ -70,6 +70,10 @@ pub struct IndicatorConfig {
     pub obv_ema: usize,
     /// Bars of Bollinger-width history the squeeze is ranked in (default 120).
     pub squeeze_lookback: usize,
+    /// Closed candles the kline delta's share of the volume (`Σ delta /
+    /// Σ volume`, the CVD's change) is measured over for the `flow`
+    /// component (default 20).
+    pub flow_window: usize,
 }
 
 /// Thresholds of the pattern detectors.
@@ -200,6 +204,7 @@ impl Default for IndicatorConfig {
             macd_signal: 9,
             obv_ema: 20,
             squeeze_lookback: 120,
+            flow_window: 20,
         }
     }
 }
@@ -313,6 +318,7 @@ impl EngineConfig {
             ("indicators.macd_fast", i.macd_fast),
             ("indicators.macd_signal", i.macd_signal),
             ("indicators.obv_ema", i.obv_ema),
+            ("indicators.flow_window", i.flow_window),
         ] {
             positive(name, v)?;
         }

@@ -4,7 +4,8 @@ use crate::candles::Candle;
 use crate::config::IndicatorConfig;
 use crate::error::CoreResult;
 use crate::indicators::{
-    Adx, Atr, BBands, CloseVolume, Donchian, Ema, HighLow, Hlc, Indicator, Macd, MacdOutput, Obv, Rsi, ZScore,
+    Adx, Atr, BBands, CloseVolume, DeltaShare, Donchian, Ema, HighLow, Hlc, Indicator, Macd, MacdOutput, Obv, Rsi,
+    VolumeTakerBuy, ZScore,
 };
 
 /// What the pattern detectors and the scorer see after one closed candle.
@@ -40,6 +41,10 @@ pub struct Features {
     pub macd_hist: f64,
     /// Taker-buy share of the volume (NaN if the data lacks it).
     pub taker_share: f64,
+    /// The kline delta's share of the volume over `indicators.flow_window`
+    /// candles, `Σ (2 × taker_buy − volume) / Σ volume` in [−1, 1] (NaN if the
+    /// data lacks the taker-buy volume).
+    pub delta_share: f64,
 }
 
 impl Features {
@@ -74,6 +79,7 @@ impl Features {
             minus_di: v,
             macd_hist: v,
             taker_share: v,
+            delta_share: v,
         }
     }
 
@@ -104,6 +110,7 @@ impl Features {
             minus_di: 20.0,
             macd_hist: 0.0,
             taker_share: f64::NAN,
+            delta_share: f64::NAN,
         }
     }
 }
@@ -123,6 +130,7 @@ pub struct FeatureSet {
     adx: Adx,
     macd: Macd,
     width_range: Donchian,
+    delta_share: DeltaShare,
     /// The channel before the current bar was added.
     prev_channel: (f64, f64),
     ema_slow_prev: f64,
@@ -151,6 +159,7 @@ impl FeatureSet {
             adx: Adx::new(cfg.adx)?,
             macd: Macd::new(cfg.macd_fast, cfg.macd_slow, cfg.macd_signal)?,
             width_range: Donchian::new(cfg.squeeze_lookback)?,
+            delta_share: DeltaShare::new(cfg.flow_window)?,
             prev_channel: (f64::NAN, f64::NAN),
             ema_slow_prev: f64::NAN,
             current: Features::missing(),
@@ -248,6 +257,7 @@ impl FeatureSet {
             minus_di: dmi.minus_di,
             macd_hist: macd.hist,
             taker_share: c.taker_buy_share(),
+            delta_share: self.delta_share.update(VolumeTakerBuy { volume: c.volume, taker_buy: c.taker_buy_base }),
         };
         let ready = self.ema_slow.is_ready()
             && ema_slow_prev.is_finite()
@@ -290,6 +300,7 @@ impl FeatureSet {
             ("minus_di", f.minus_di),
             ("macd_hist", f.macd_hist),
             ("taker_share", f.taker_share),
+            ("delta_share", f.delta_share),
         ]
     }
 }

@@ -16,7 +16,9 @@ pub struct Components {
     pub volume: f64,
     /// Close beyond the previous channel, in ATRs, in the direction.
     pub breakout: f64,
-    /// Volume flow: OBV against its EMA, and the taker-buy share when known.
+    /// Order flow: OBV against its EMA, and the kline delta's share of the
+    /// volume over `indicators.flow_window` candles (the CVD's change) when
+    /// the data has the taker-buy volume.
     pub flow: f64,
 }
 

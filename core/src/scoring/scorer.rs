@@ -13,8 +13,10 @@ const VOLUME_Z_FULL: f64 = 4.0;
 const RSI_SPAN: f64 = 20.0;
 /// MACD histogram, in ATRs, scored as full momentum.
 const MACD_HIST_ATR_FULL: f64 = 0.25;
-/// Taker-buy share away from 0.5 scored as full flow.
-const TAKER_SHARE_SPAN: f64 = 0.1;
+/// Kline delta share (`Σ delta / Σ volume` over the flow window) away from
+/// 0 scored as full flow: 0.2, i.e. takers bought 60 % of the window's
+/// volume (or sold 60 % of it).
+const DELTA_SHARE_SPAN: f64 = 0.2;
 
 /// Turns features and a pattern reading into components and a score.
 #[derive(Debug, Clone)]
@@ -61,9 +63,9 @@ impl ContextScorer {
         let breakout = 100.0 * unit(beyond * inv_atr * self.inv_breakout_atr_full);
 
         let obv_part = if (f.obv - f.obv_ema) * d > 0.0 { 1.0 } else { 0.0 };
-        let flow = if f.taker_share.is_finite() {
-            let taker_part = unit((f.taker_share - 0.5) * d * (1.0 / TAKER_SHARE_SPAN));
-            100.0 * (0.5 * obv_part + 0.5 * taker_part)
+        let flow = if f.delta_share.is_finite() {
+            let delta_part = unit(f.delta_share * d * (1.0 / DELTA_SHARE_SPAN));
+            100.0 * (0.5 * obv_part + 0.5 * delta_part)
         } else {
             100.0 * obv_part
         };
@@ -124,5 +126,25 @@ mod tests {
         let s = ContextScorer::new(&cfg, &PatternConfig::default());
         let c = Components { trend: 40.0, volume: 80.0, ..Components::default() };
         assert!((s.score(&c) - 70.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn flow_is_obv_against_its_ema_and_the_windows_kline_delta() {
+        let s = ContextScorer::new(&ScoringConfig::default(), &PatternConfig::default());
+        let mut f = Features::neutral(100.0);
+        f.obv = 1.0; // above its EMA (0): rising on-balance volume
+                     // no taker-buy volume in the data: the OBV half alone, scaled to 100
+        assert!((s.components(&f, Direction::Long).flow - 100.0).abs() < 1e-12);
+        assert!(s.components(&f, Direction::Short).flow.abs() < 1e-12);
+        // takers bought 55 % of the window's volume: delta share 0.1, half of the 0.2 span
+        f.delta_share = 0.1;
+        let long = s.components(&f, Direction::Long).flow;
+        assert!((long - 100.0 * (0.5 * 1.0 + 0.5 * 0.5)).abs() < 1e-12, "{long}");
+        // read as a short setup: OBV against it, the buying against it too
+        assert!(s.components(&f, Direction::Short).flow.abs() < 1e-12);
+        // sellers dominate past the span: the delta half is full for a short
+        f.delta_share = -0.3;
+        f.obv = -1.0;
+        assert!((s.components(&f, Direction::Short).flow - 100.0).abs() < 1e-12);
     }
 }
