@@ -24,6 +24,7 @@ ON = {
     "risk_per_trade_percent": "0.5",
     "max_open_positions": 2,
     "stops": {},
+    "strategy": None,
 }
 
 

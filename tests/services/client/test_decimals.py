@@ -25,6 +25,7 @@ PARAMS: dict[str, Any] = {
         "time_stop_minutes": None,
         "take_profit": [{"r_multiple": "2", "fraction": "0.5"}],
     },
+    "strategy": None,
 }
 GLOBAL: dict[str, Any] = {
     "fee_mode": "notional",

@@ -32,6 +32,7 @@ FULL: dict[str, Any] = {
         "target_at_resistance": True,
         "level_buffer_percent": "0.2",
     },
+    "strategy": "rules",
 }
 
 
@@ -46,10 +47,17 @@ def test_partial_put_is_refused_and_changes_nothing(api: TestClient) -> None:
     assert r.status_code == 422, r.text
     err = r.json()
     assert err["error"] == "invalid_request"
-    for name in ("enabled", "mode", "symbols", "risk_per_trade_percent", "stops"):
+    for name in ("enabled", "mode", "symbols", "risk_per_trade_percent", "stops", "strategy"):
         assert name in err["detail"], name
     assert "max_open_positions" not in err["detail"]
-    assert err["missing"] == ["enabled", "mode", "symbols", "risk_per_trade_percent", "stops"]
+    assert err["missing"] == [
+        "enabled",
+        "mode",
+        "symbols",
+        "risk_per_trade_percent",
+        "stops",
+        "strategy",
+    ]
     assert api.get("/client/parameters", headers=h).json() == FULL
 
 
