@@ -12,7 +12,7 @@
 use std::hint::black_box;
 use std::io::BufRead;
 
-use avd_core::orderbook::{parse_levels, Level, OrderBook};
+use avd_core::orderbook::{parse_depth_message, parse_levels, parse_levels_into, Level, OrderBook};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const RECORDING: &str = "../../shared/data/ticks/BTCUSDT-spot-ws-2024-08-08.txt.gz";
@@ -26,6 +26,8 @@ struct Event {
     last: u64,
     bids: Pairs,
     asks: Pairs,
+    /// The websocket message as received (the combined-stream JSON).
+    raw: String,
 }
 
 fn pairs(v: &serde_json::Value) -> Pairs {
@@ -54,6 +56,7 @@ fn load() -> (u64, Pairs, Pairs, Vec<Event>) {
                 last: d["u"].as_u64().expect("u"),
                 bids: pairs(&d["b"]),
                 asks: pairs(&d["a"]),
+                raw: json.to_owned(),
             });
         }
     }
@@ -105,6 +108,38 @@ fn bench(c: &mut Criterion) {
                 round += 1;
                 for (f, l, bids, asks) in &parsed {
                     let _ = black_box(book.apply_diff(f + off, l + off, bids, asks));
+                }
+            });
+        });
+    }
+    {
+        let mut book = fresh();
+        g.bench_function("apply_message", |b| {
+            b.iter(|| {
+                book.apply_snapshot_text(id, &sb, &sa).expect("snapshot");
+                for e in &events {
+                    let _ = black_box(book.apply_message(e.raw.as_bytes()));
+                }
+            });
+        });
+    }
+    {
+        let (mut bb, mut ab) = (Vec::new(), Vec::new());
+        g.bench_function("parse_message_only", |b| {
+            b.iter(|| {
+                for e in &events {
+                    bb.clear();
+                    ab.clear();
+                    let _ = black_box(parse_depth_message(e.raw.as_bytes(), &mut bb, &mut ab));
+                }
+            });
+        });
+        g.bench_function("parse_levels_only", |b| {
+            b.iter(|| {
+                for (_, _, bids, asks) in &text {
+                    bb.clear();
+                    ab.clear();
+                    let _ = black_box(parse_levels_into(bids, &mut bb).and_then(|()| parse_levels_into(asks, &mut ab)));
                 }
             });
         });
