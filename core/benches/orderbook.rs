@@ -6,7 +6,13 @@
 //!
 //! * `parse_and_apply`: from Binance's decimal strings (what the Python
 //!   `apply_diff` does after reading the list);
-//! * `apply_parsed`: levels already parsed (the book alone);
+//! * `apply_parsed`: levels already parsed (the book alone: ladder, sync
+//!   check, OFI term);
+//! * `apply_message`: the raw websocket message bytes (combined-stream
+//!   JSON) scanned, parsed and applied; every iteration re-applies the
+//!   snapshot first (the ids are in the bytes), under 1 % of it;
+//! * `parse_message_only`, `parse_levels_only`: the parsing alone, for the
+//!   split;
 //! * `analytics`: best bid/ask, imbalance(10), microprice, depth(10 bps)
 //!   and the top 20 of each side, once per event.
 use std::hint::black_box;

@@ -298,6 +298,41 @@ mod tests {
     }
 
     #[test]
+    fn crossing_updates_keep_both_sides_as_sent() {
+        // a bid above the best ask (a crossed book, as a lagging stream can
+        // show): each side holds exactly its levels, the spread is negative
+        let mut b = OrderBook::with_window("X", 64);
+        b.apply_snapshot(10, &[lv(99, 1)], &[lv(101, 1), lv(102, 2)]);
+        assert_eq!(b.apply_diff(11, 11, &[lv(103, 4), lv(1000, 1)], &[lv(101, 0)]), Ok(true));
+        assert_eq!(b.bids().top(5), vec![lv(1000, 1), lv(103, 4), lv(99, 1)]);
+        assert_eq!(b.asks().top(5), vec![lv(102, 2)]);
+        assert_eq!(b.spread(), Some(-898.0));
+        assert_eq!(b.apply_diff(12, 12, &[lv(1000, 0), lv(103, 0)], &[lv(102, 0)]), Ok(true));
+        assert_eq!(b.bids().best(), Some(lv(99, 1)));
+        assert_eq!(b.asks().best(), None);
+    }
+
+    #[test]
+    fn raw_messages_apply_like_diffs() {
+        let msg = |u0: u64, u1: u64, bid: &str| {
+            format!(
+                r#"{{"stream":"xusdt@depth@100ms","data":{{"e":"depthUpdate","E":1,"s":"XUSDT","U":{u0},"u":{u1},"b":[["{bid}","2.00000000"]],"a":[]}}}}"#
+            )
+        };
+        let mut b = OrderBook::new("X");
+        assert!(matches!(b.apply_message(msg(1, 2, "1.00000000").as_bytes()), Err(CoreError::BookGap(_))));
+        b.apply_snapshot(5, &[], &[lv(3, 1)]);
+        assert_eq!(b.apply_message(msg(1, 5, "1.00000000").as_bytes()), Ok(false));
+        assert_eq!(b.apply_message(msg(4, 6, "1.50000000").as_bytes()), Ok(true));
+        assert_eq!(b.bids().best(), Some((150_000_000, 2 * ONE)));
+        let e = b.apply_message(msg(7, 7, "x").as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("b[0]"), "{e}");
+        assert_eq!(b.last_update_id(), 6);
+        assert!(matches!(b.apply_message(msg(8, 9, "1.00000000").as_bytes()), Err(CoreError::BookGap(_))));
+        assert_eq!(b.gaps(), 1);
+    }
+
+    #[test]
     fn text_levels_parse_or_name_the_culprit() {
         let mut b = OrderBook::new("X");
         b.apply_snapshot_text(1, &[("1.5", "2")], &[("2.5", "0.00100000")]).unwrap();

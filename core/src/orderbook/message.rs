@@ -8,12 +8,18 @@
 //! prices and quantities are borrowed from the message and parsed straight
 //! into exact levels ([`super::ticks`]) appended to the caller's buffers:
 //! no allocation once the buffers have grown.
+//!
+//! Two passes at most: a hand scanner for the layout Binance sends (no
+//! whitespace, no escapes, levels in its decimal format; keys in any
+//! order) that gives up at the first surprise, then `serde_json` for
+//! everything else and for the error messages.
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::book::parse_level;
 use super::side::Level;
+use super::ticks::parse_units_bytes;
 use crate::error::{CoreError, CoreResult};
 
 /// Parses a depth message into `bids` and `asks` (appended) and returns its
@@ -24,6 +30,12 @@ use crate::error::{CoreError, CoreResult};
 /// `depthUpdate` event, lack `U` or `u`, or carry a bad level (the message
 /// names it).
 pub fn parse_depth_message(message: &[u8], bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> CoreResult<(u64, u64)> {
+    let (nb, na) = (bids.len(), asks.len());
+    if let Some(ids) = (Scan { s: message, i: 0 }).message(bids, asks) {
+        return Ok(ids);
+    }
+    bids.truncate(nb);
+    asks.truncate(na);
     let mut de = serde_json::Deserializer::from_slice(message);
     let mut ids = Ids::default();
     let seed = Event { bids, asks, ids: &mut ids };
@@ -124,6 +136,142 @@ impl<'de> Visitor<'de> for Levels<'_> {
     }
 }
 
+/// The hand scanner of Binance's compact layout; None means "not that
+/// layout, or something wrong": the serde path decides.
+struct Scan<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// The bytes of a string without escapes, after its opening quote.
+    #[inline]
+    fn string_body(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        loop {
+            match self.peek()? {
+                b'"' => break,
+                b'\\' => return None,
+                _ => self.i += 1,
+            }
+        }
+        let body = &self.s[start..self.i];
+        self.i += 1;
+        Some(body)
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(c) = self.peek().filter(u8::is_ascii_digit) {
+            v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            self.i += 1;
+        }
+        (self.i > start).then_some(v)
+    }
+
+    /// A string, a number or a literal (not an object or an array).
+    fn skip_scalar(&mut self) -> Option<()> {
+        if self.peek()? == b'"' {
+            self.i += 1;
+            self.string_body()?;
+            return Some(());
+        }
+        let start = self.i;
+        while let Some(c) = self.peek() {
+            if matches!(c, b',' | b'}' | b']') {
+                break;
+            }
+            if !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.')) {
+                return None;
+            }
+            self.i += 1;
+        }
+        (self.i > start).then_some(())
+    }
+
+    fn decimal(&mut self) -> Option<u64> {
+        self.eat(b'"')?;
+        parse_units_bytes(self.string_body()?)
+    }
+
+    fn levels(&mut self, out: &mut Vec<Level>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.eat(b'[')?;
+            let p = self.decimal().filter(|&p| p > 0)?;
+            self.eat(b',')?;
+            let q = self.decimal()?;
+            self.eat(b']')?;
+            out.push((p, q));
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn object(&mut self, ids: &mut Ids, bids: &mut Vec<Level>, asks: &mut Vec<Level>, nested: bool) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.eat(b'"')?;
+            let key = self.string_body()?;
+            self.eat(b':')?;
+            match key {
+                b"data" if !nested => self.object(ids, bids, asks, true)?,
+                b"U" => ids.first = Some(self.uint()?),
+                b"u" => ids.last = Some(self.uint()?),
+                b"b" => self.levels(bids)?,
+                b"a" => self.levels(asks)?,
+                b"e" => {
+                    self.eat(b'"')?;
+                    if self.string_body()? != b"depthUpdate" {
+                        return None;
+                    }
+                }
+                _ => self.skip_scalar()?,
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn message(mut self, bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> Option<(u64, u64)> {
+        let mut ids = Ids::default();
+        self.object(&mut ids, bids, asks, false)?;
+        if self.i != self.s.len() {
+            return None;
+        }
+        Some((ids.first?, ids.last?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,7 +279,37 @@ mod tests {
     fn parse(m: &str) -> CoreResult<(u64, u64, Vec<Level>, Vec<Level>)> {
         let (mut b, mut a) = (Vec::new(), Vec::new());
         let (f, l) = parse_depth_message(m.as_bytes(), &mut b, &mut a)?;
+        // the serde path alone agrees with the hand scanner
+        let (mut b2, mut a2, mut ids) = (Vec::new(), Vec::new(), Ids::default());
+        let mut de = serde_json::Deserializer::from_slice(m.as_bytes());
+        Event { bids: &mut b2, asks: &mut a2, ids: &mut ids }.deserialize(&mut de).unwrap();
+        assert_eq!((ids.first, ids.last, &b2, &a2), (Some(f), Some(l), &b, &a), "{m}");
         Ok((f, l, b, a))
+    }
+
+    #[test]
+    fn the_hand_scanner_takes_binance_layout_and_gives_up_on_the_rest() {
+        let (mut b, mut a) = (Vec::new(), Vec::new());
+        let compact = br#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":3,"u":4,"b":[["1.00000000","2.00000000"]],"a":[]}}"#;
+        assert_eq!((Scan { s: compact, i: 0 }).message(&mut b, &mut a), Some((3, 4)));
+        assert_eq!(b, vec![(100_000_000, 200_000_000)]);
+        for other in [
+            &br#"{"U":1,"u":2,"b":[],"a":[] }"#[..],
+            br#"{"U":1,"u":2,"b":[["1.0","2"]],"a":[],"x":{"y":1}}"#,
+            br#"{"U":1,"u":2,"b":[["1\u0030","2"]],"a":[]}"#,
+            br#"{"e":"aggTrade","U":1,"u":2}"#,
+        ] {
+            assert_eq!((Scan { s: other, i: 0 }).message(&mut Vec::new(), &mut Vec::new()), None);
+        }
+        // the serde path takes the ones that are valid
+        let mut v = Vec::new();
+        assert_eq!(
+            parse_depth_message(br#"{"U":1,"u":2,"b":[["1.0","2"]],"a":[],"x":{"y":1}}"#, &mut v, &mut Vec::new())
+                .unwrap(),
+            (1, 2)
+        );
+        let e = parse_depth_message(br#"{"U":1,"u":2,"b":[["1\u0030","2"]],"a":[]}"#, &mut Vec::new(), &mut Vec::new());
+        assert!(e.unwrap_err().to_string().contains("depth message"));
     }
 
     #[test]

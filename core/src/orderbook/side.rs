@@ -189,15 +189,14 @@ impl BookSide {
     /// Prices are positive (a price of 0 is no level and is ignored).
     #[inline]
     pub fn set(&mut self, price: u64, qty: u64) {
-        let idx = match self.ticks_of(price) {
-            Some(i) => i,
-            None => {
-                if qty == 0 || price == 0 {
-                    return; // no level can sit at a price off the tick grid
-                }
-                self.retick(price);
-                price / self.tick
+        let idx = if let Some(i) = self.ticks_of(price) {
+            i
+        } else {
+            if qty == 0 || price == 0 {
+                return; // no level can sit at a price off the tick grid
             }
+            self.retick(price);
+            price / self.tick
         };
         let key = self.key_of_index(idx);
         if self.count != 0 && key >= self.base && key - self.base < self.window as u64 {
@@ -410,18 +409,15 @@ impl BookSide {
     /// window, else the far map's best; recentres the window when the best
     /// falls into its lowest quarter or out of it.
     fn best_removed(&mut self, s: usize) {
-        match self.next_below(s) {
-            Some(b) => {
-                self.best = b;
-                if b < self.window / 4 && self.base > 0 {
-                    self.shift_to((self.base + b as u64).saturating_sub(self.anchor()));
-                }
+        if let Some(b) = self.next_below(s) {
+            self.best = b;
+            if b < self.window / 4 && self.base > 0 {
+                self.shift_to((self.base + b as u64).saturating_sub(self.anchor()));
             }
-            None => {
-                self.best = 0;
-                if let Some((&k, _)) = self.far.last_key_value() {
-                    self.shift_to(k.saturating_sub(self.anchor()));
-                }
+        } else {
+            self.best = 0;
+            if let Some((&k, _)) = self.far.last_key_value() {
+                self.shift_to(k.saturating_sub(self.anchor()));
             }
         }
     }

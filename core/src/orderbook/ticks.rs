@@ -53,6 +53,14 @@ pub fn parse_units(text: &str, field: Field) -> CoreResult<u64> {
     parse_units_general(text, field)
 }
 
+/// [`parse_units`] on bytes without an error message: Binance's fixed
+/// format or a plain decimal, None for anything else (the caller falls back
+/// to [`parse_units`] for the error).
+#[inline]
+pub fn parse_units_bytes(s: &[u8]) -> Option<u64> {
+    parse_fixed8(s).or_else(|| parse_plain(s))
+}
+
 /// [`parse_units`] past the fixed-format fast path.
 #[cold]
 fn parse_units_general(text: &str, field: Field) -> CoreResult<u64> {
