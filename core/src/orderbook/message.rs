@@ -19,7 +19,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::book::parse_level;
 use super::side::Level;
-use super::ticks::parse_units_bytes;
+use super::ticks::{eight_digits, parse_units_bytes, ONE};
 use crate::error::{CoreError, CoreResult};
 
 /// Parses a depth message into `bids` and `asks` (appended) and returns its
@@ -200,8 +200,24 @@ impl<'a> Scan<'a> {
         (self.i > start).then_some(())
     }
 
+    /// A quoted decimal; Binance's format (1 to 11 digits, a dot, 8
+    /// decimals) in one pass, anything else through [`parse_units_bytes`].
+    #[inline]
     fn decimal(&mut self) -> Option<u64> {
         self.eat(b'"')?;
+        let (s, start) = (self.s, self.i);
+        let mut i = start;
+        let mut int: u64 = 0;
+        while i < s.len() && i - start < 11 && s[i].is_ascii_digit() {
+            int = int * 10 + u64::from(s[i] - b'0');
+            i += 1;
+        }
+        if i > start && s.get(i) == Some(&b'.') && s.get(i + 9) == Some(&b'"') {
+            if let Some(frac) = s[i + 1..i + 9].try_into().ok().and_then(eight_digits) {
+                self.i = i + 10;
+                return Some(int * ONE + frac);
+            }
+        }
         parse_units_bytes(self.string_body()?)
     }
 

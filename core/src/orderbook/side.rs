@@ -42,8 +42,9 @@ pub enum Side {
 /// One price level: `(price, quantity)` in units of 10⁻⁸.
 pub type Level = (u64, u64);
 
-/// Default number of tick slots in a side's dense window.
-pub const DEFAULT_WINDOW: usize = 1 << 16;
+/// Default number of tick slots in a side's dense window (the Python
+/// binding's default `window=65536` too).
+pub const DEFAULT_WINDOW: usize = 65_536;
 /// Smallest window accepted (one bitmap word).
 pub const MIN_WINDOW: usize = 64;
 

@@ -96,7 +96,7 @@ fn parse_fixed8(s: &[u8]) -> Option<u64> {
 
 /// Eight ASCII digits, most significant first, as their value.
 #[inline]
-fn eight_digits(b: [u8; 8]) -> Option<u64> {
+pub(crate) fn eight_digits(b: [u8; 8]) -> Option<u64> {
     const HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
     const ZEROS: u64 = 0x3030_3030_3030_3030;
     let v = u64::from_le_bytes(b);

@@ -91,9 +91,14 @@ pub struct PyOrderBook {
 
 #[pymethods]
 impl PyOrderBook {
+    /// ``window``: ticks of the dense ladder kept around the touch on each
+    /// side (levels beyond it are kept too, in a sorted map; the book is
+    /// whole and exact whatever the window).
     #[new]
-    fn py_new(symbol: &str) -> Self {
-        Self { book: OrderBook::new(symbol), bids: Vec::new(), asks: Vec::new() }
+    #[pyo3(signature = (symbol, window=65536))]
+    fn py_new(symbol: &str, window: i64) -> PyResult<Self> {
+        let window = count("window", window)?;
+        Ok(Self { book: OrderBook::with_window(symbol, window), bids: Vec::new(), asks: Vec::new() })
     }
 
     /// Replaces the book with a REST snapshot (``GET /api/v3/depth``):
