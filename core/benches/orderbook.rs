@@ -4,8 +4,9 @@
 //! shifted update ids. Throughput is depth events; a busy symbol's day of
 //! `@depth@100ms` is 864,000 events.
 //!
-//! * `parse_and_apply`: from Binance's decimal strings (what the Python
-//!   `apply_diff` does after reading the list);
+//! * `parse_and_apply`: from Binance's decimal strings, borrowed from the
+//!   message text (what the Python `apply_diff` does after reading the
+//!   list);
 //! * `apply_parsed`: levels already parsed (the book alone: ladder, sync
 //!   check, OFI term);
 //! * `apply_message`: the raw websocket message bytes (combined-stream
@@ -26,6 +27,24 @@ const RECORDING: &str = "../../shared/data/ticks/BTCUSDT-spot-ws-2024-08-08.txt.
 type Pairs = Vec<(String, String)>;
 /// `(U, u, bids, asks)` with the levels as text.
 type TextEvent<'a> = (u64, u64, Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>);
+
+#[derive(serde::Deserialize)]
+struct BorrowedData<'a> {
+    #[serde(rename = "U")]
+    first: u64,
+    #[serde(rename = "u")]
+    last: u64,
+    #[serde(borrow)]
+    b: Vec<(&'a str, &'a str)>,
+    #[serde(borrow)]
+    a: Vec<(&'a str, &'a str)>,
+}
+
+#[derive(serde::Deserialize)]
+struct Borrowed<'a> {
+    #[serde(borrow)]
+    data: BorrowedData<'a>,
+}
 
 struct Event {
     first: u64,
@@ -77,7 +96,19 @@ fn refs(p: &Pairs) -> Vec<(&str, &str)> {
 fn bench(c: &mut Criterion) {
     let (id, sb, sa, events) = load();
     let (sb, sa) = (refs(&sb), refs(&sa));
-    let text: Vec<TextEvent<'_>> = events.iter().map(|e| (e.first, e.last, refs(&e.bids), refs(&e.asks))).collect();
+    // the decimal strings borrowed from the message text (where a Rust
+    // client has them), not one allocation each
+    let text: Vec<TextEvent<'_>> = events
+        .iter()
+        .map(|e| {
+            let m: Borrowed<'_> = serde_json::from_str(&e.raw).expect("depth message");
+            assert_eq!(
+                (m.data.first, m.data.last, m.data.b.len(), m.data.a.len()),
+                (e.first, e.last, e.bids.len(), e.asks.len())
+            );
+            (m.data.first, m.data.last, m.data.b, m.data.a)
+        })
+        .collect();
     let parsed: Vec<(u64, u64, Vec<Level>, Vec<Level>)> = text
         .iter()
         .map(|(f, l, b, a)| (*f, *l, parse_levels(b).expect("levels"), parse_levels(a).expect("levels")))
