@@ -1,0 +1,68 @@
+//! The engine's per-kline cost for one engine configuration, without
+//! criterion's adaptive iteration counts: `reps` runs of `MarketEngine::on_kline`
+//! over BTCUSDT's month of 1m candles tiled 24 times (1,036,776 klines).
+//!
+//! ```sh
+//! cargo run --release --example engine_cost -- '{"strategy": "rsi_macd"}' 7
+//! # instructions, independent of the machine's load: the difference of 2 runs and 1 run
+//! valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+//!     target/release/examples/engine_cost '{}' 1
+//! ```
+use std::path::PathBuf;
+use std::time::Instant;
+
+use avd_core::candles::{Candle, Interval};
+use avd_core::config::EngineConfig;
+use avd_core::engine::MarketEngine;
+use avd_core::history::{read_candle_file, CandleColumns};
+
+fn million_bars() -> CandleColumns {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/BTCUSDT-1m.csv.gz");
+    let one = read_candle_file(&path).expect("the shared real data (../shared/data) is needed");
+    let span = one.open_time[one.len() - 1] - one.open_time[0] + 60_000;
+    let mut all = CandleColumns::default();
+    for k in 0..24 {
+        all.open_time.extend(one.open_time.iter().map(|t| t + span * k));
+        all.open.extend(&one.open);
+        all.high.extend(&one.high);
+        all.low.extend(&one.low);
+        all.close.extend(&one.close);
+        all.volume.extend(&one.volume);
+    }
+    all
+}
+
+fn main() {
+    let json = std::env::args().nth(1).unwrap_or_else(|| "{}".into());
+    let reps: usize = std::env::args().nth(2).map_or(7, |s| s.parse().expect("reps is a number"));
+    let cfg = EngineConfig::from_json(&json).expect("a valid engine configuration");
+    let bars = million_bars();
+    let n = bars.open_time.len();
+    let mut times = Vec::with_capacity(reps);
+    let mut signals = 0usize;
+    for _ in 0..reps {
+        let t = Instant::now();
+        let mut engine = MarketEngine::new(cfg.clone()).expect("a valid engine configuration");
+        let id = engine.track("BTCUSDT", Interval::M1).expect("a valid symbol");
+        signals = 0;
+        for i in 0..n {
+            let c = Candle::ohlcv(
+                bars.open_time[i],
+                bars.open[i],
+                bars.high[i],
+                bars.low[i],
+                bars.close[i],
+                bars.volume[i],
+            );
+            let step = engine.on_kline(id, &c, true, true).expect("sane candles");
+            signals += usize::from(step.signal.is_some());
+        }
+        times.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{json}: {n} klines, {signals} signals; ns per kline: min {:.1}, median {:.1} of {reps} runs",
+        times[0],
+        times[times.len() / 2]
+    );
+}
