@@ -22,6 +22,22 @@ correctly"):
    diffs until a fresh snapshot is applied (go back to step 2). Before any
    snapshot ``apply_diff`` raises ``BookGapError`` too.
 
+Raw messages: :meth:`OrderBook.apply_message` takes the websocket message
+as received (``bytes`` or ``str``, the combined-stream JSON
+``{"stream": ..., "data": {"e": "depthUpdate", "U": .., "u": .., "b": [...],
+"a": [...]}}`` or the bare ``data`` object), parses it in Rust (Binance's
+compact layout by a hand scanner, anything else by ``serde_json``) and
+applies it exactly as :meth:`OrderBook.apply_diff` would (same return value,
+same ``BookGapError``); a message that is not a depth event raises
+``ValueError`` and changes nothing.
+
+Storage: each side is a ladder indexed by tick (the tick is the greatest
+common divisor of the prices seen) with a dense window of ``window`` ticks
+(``OrderBook(symbol, window=65536)``, 8 bytes a tick) that follows the touch,
+and a sorted map for the levels beyond it: every level is kept, whatever the
+window, so the book is whole and exact; the window only decides what is
+fast. It moves (one pass over it) when the touch has travelled half of it.
+
 Quantities are absolute and ``0`` removes the level. An event overlapping
 the book (``U <= last_update_id < u``) is applied: Binance's update
 procedure ignores ``u < id`` and resyncs on ``U > id + 1`` only.

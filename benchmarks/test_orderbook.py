@@ -11,6 +11,12 @@ of ``@depth@100ms`` is 864,000 events: the figures are scaled to it.
   (parsing, exact integer levels, the sync check, the OFI update).
   Peer: python-binance's ``DepthCache.add_bid``/``add_ask`` per level (a dict
   keyed by the price string, quantities as floats, no sync check, no order).
+* ``orderbook apply_message``: :meth:`avd.orderbook.OrderBook.apply_message`
+  per event with the websocket message as received (the combined-stream JSON
+  bytes), parsed in Rust; every round re-applies the snapshot (the update
+  ids are in the bytes), under 1 % of a round. Peer: what python-binance
+  does with the same bytes, its ``json_loads`` (orjson when installed, else
+  ``json``) then ``DepthCache.add_bid``/``add_ask`` per level.
 * ``orderbook analytics``: per update (1,000 of them, on the synced book),
   best bid/ask, ``imbalance(10)``, ``microprice()``, ``depth(10)`` and the
   top 20 of each side. Peer: the
@@ -35,16 +41,22 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from binance.ws.depthcache import DepthCache
 
+try:  # python-binance's websocket decodes with orjson when it is installed
+    import orjson
+except ImportError:  # pragma: no cover - depends on the environment
+    orjson = None
+
 DAY_EVENTS = 864_000  # 24 h of 100 ms events
 ANALYTICS_UPDATES = 1_000
 Event = tuple[int, int, list[list[str]], list[list[str]]]
+RECORDING = SHARED_DATA / "ticks" / "BTCUSDT-spot-ws-2024-08-08.txt.gz"
 
 
 @pytest.fixture(scope="module")
 def depth() -> tuple[dict[str, Any], list[Event]]:
     snapshot: dict[str, Any] | None = None
     events: list[Event] = []
-    with gzip.open(SHARED_DATA / "ticks" / "BTCUSDT-spot-ws-2024-08-08.txt.gz", "rt") as f:
+    with gzip.open(RECORDING, "rt") as f:
         for line in f:
             msg = json.loads(line.split(" ", 1)[1])
             if "lastUpdateId" in msg:
@@ -54,6 +66,13 @@ def depth() -> tuple[dict[str, Any], list[Event]]:
                 events.append((d["U"], d["u"], d["b"], d["a"]))
     assert snapshot is not None
     return snapshot, events
+
+
+@pytest.fixture(scope="module")
+def raw_messages() -> list[bytes]:
+    """The depth messages of the recording as received (combined-stream JSON)."""
+    with gzip.open(RECORDING, "rb") as f:
+        return [line.split(b" ", 1)[1].rstrip(b"\n") for line in f if b"@depth@100ms" in line[:80]]
 
 
 def _synced(snapshot: dict[str, Any], events: list[Event]) -> OrderBook:
@@ -110,6 +129,51 @@ def test_apply_diff_per_event(
     RESULTS["orderbook apply_diff"] = {
         "events/s": 1 / per_event,
         "levels/event": sum(len(e[2]) + len(e[3]) for e in events) / len(events),
+        "s per day of @depth@100ms": per_event * DAY_EVENTS,
+    }
+
+
+def test_apply_message_per_event(
+    depth: tuple[dict[str, Any], list[Event]],
+    raw_messages: list[bytes],
+    side_by_side: Any,
+    benchmark: Any,
+) -> None:
+    snapshot, events = depth
+    assert len(raw_messages) == len(events)
+    book = OrderBook("BTCUSDT")
+    dc = _cache(snapshot, [])
+    loads = orjson.loads if orjson is not None else json.loads
+    last_id, snap_bids, snap_asks = snapshot["lastUpdateId"], snapshot["bids"], snapshot["asks"]
+
+    def ours() -> None:
+        book.apply_snapshot(last_id, snap_bids, snap_asks)
+        apply = book.apply_message
+        for m in raw_messages:
+            apply(m)
+
+    def peer() -> None:
+        add_bid, add_ask = dc.add_bid, dc.add_ask
+        for m in raw_messages:
+            d = loads(m)["data"]
+            for b in d["b"]:
+                add_bid(b)
+            for a in d["a"]:
+                add_ask(a)
+
+    side_by_side(
+        "orderbook apply_message", ours, peer, "json_loads + DepthCache", len(events), repeat=5
+    )
+    # the same book as the dict path
+    ref = _synced(snapshot, events)
+    assert book.bids() == ref.bids() and book.asks() == ref.asks()
+    assert book.last_update_id == ref.last_update_id and book.gaps == 0
+    if benchmark.disabled:
+        return
+    per_event = benchmark.stats.stats.min / len(events)
+    RESULTS["orderbook apply_message"] = {
+        "events/s": 1 / per_event,
+        "bytes/event": sum(map(len, raw_messages)) / len(raw_messages),
         "s per day of @depth@100ms": per_event * DAY_EVENTS,
     }
 

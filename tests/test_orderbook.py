@@ -174,6 +174,61 @@ def test_book_follows_the_real_recording_top_20_after_every_event(recording: Rec
     assert book.asks() == floats(ref.asks.top(book.ask_count))
 
 
+@pytest.fixture(scope="module")
+def raw_messages(shared_data: Path) -> list[bytes]:
+    """The recording's depth messages as received: combined-stream JSON bytes."""
+    with gzip.open(shared_data / RECORDING, "rb") as f:
+        return [line.split(b" ", 1)[1].rstrip(b"\n") for line in f if b"@depth@100ms" in line[:80]]
+
+
+@pytest.mark.parametrize("window", [65536, 64, 1000])
+def test_raw_messages_follow_the_real_recording_whole_book_after_every_event(
+    recording: Recording, raw_messages: list[bytes], window: int
+) -> None:
+    # apply_message on the bytes as received (combined and bare), against the
+    # reference; small windows make the ladder move its window all the time
+    snap = recording.snapshot
+    ref = RefBook(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    book = OrderBook("BTCUSDT", window=window)
+    book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    assert len(raw_messages) == len(recording.diffs)
+    for i, (d, raw) in enumerate(zip(recording.diffs, raw_messages, strict=True)):
+        expected = ref.apply(d)
+        message = raw if i % 2 else json.dumps(json.loads(raw)["data"]).encode()
+        assert book.apply_message(message) == (expected == "applied"), f"event {i}"
+        assert book.last_update_id == ref.last
+        assert_same_top(book, ref, f"after event {i}")
+    assert book.gaps == 0
+    assert book.bids() == floats(ref.bids.top(len(ref.bids.keys)))
+    assert book.asks() == floats(ref.asks.top(len(ref.asks.keys)))
+
+
+def test_raw_message_gap_and_bad_messages(recording: Recording, raw_messages: list[bytes]) -> None:
+    snap = recording.snapshot
+    book = OrderBook("BTCUSDT")
+    with pytest.raises(BookGapError, match="no snapshot"):
+        book.apply_message(raw_messages[0])
+    book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    for raw in raw_messages[:100]:
+        book.apply_message(raw)
+    before = (book.bids(), book.asks(), book.last_update_id)
+    for bad, match in [
+        (b"{not json", "depth message"),
+        (b'{"e":"aggTrade","U":1,"u":2}', "aggTrade"),
+        (raw_messages[100].replace(b'"b":[["', b'"b":[["x'), r"b\[0\]"),
+        ("[]", "depth message"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            book.apply_message(bad)
+    with pytest.raises(ValueError, match="bytes or str"):
+        book.apply_message(123)  # type: ignore[arg-type]
+    assert (book.bids(), book.asks(), book.last_update_id) == before  # nothing applied
+    assert book.apply_message(raw_messages[50]) is False  # stale
+    with pytest.raises(BookGapError, match="expected U"):
+        book.apply_message(raw_messages[101])  # event 100 dropped
+    assert book.gaps == 1 and book.state == "out_of_sync"
+
+
 def test_first_applied_event_is_the_one_straddling_the_snapshot(recording: Recording) -> None:
     snap = recording.snapshot
     book = OrderBook("BTCUSDT")

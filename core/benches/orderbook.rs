@@ -4,15 +4,22 @@
 //! shifted update ids. Throughput is depth events; a busy symbol's day of
 //! `@depth@100ms` is 864,000 events.
 //!
-//! * `parse_and_apply`: from Binance's decimal strings (what the Python
-//!   `apply_diff` does after reading the list);
-//! * `apply_parsed`: levels already parsed (the book alone);
+//! * `parse_and_apply`: from Binance's decimal strings, borrowed from the
+//!   message text (what the Python `apply_diff` does after reading the
+//!   list);
+//! * `apply_parsed`: levels already parsed (the book alone: ladder, sync
+//!   check, OFI term);
+//! * `apply_message`: the raw websocket message bytes (combined-stream
+//!   JSON) scanned, parsed and applied; every iteration re-applies the
+//!   snapshot first (the ids are in the bytes), under 1 % of it;
+//! * `parse_message_only`, `parse_levels_only`: the parsing alone, for the
+//!   split;
 //! * `analytics`: best bid/ask, imbalance(10), microprice, depth(10 bps)
 //!   and the top 20 of each side, once per event.
 use std::hint::black_box;
 use std::io::BufRead;
 
-use avd_core::orderbook::{parse_levels, Level, OrderBook};
+use avd_core::orderbook::{parse_depth_message, parse_levels, parse_levels_into, Level, OrderBook};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 const RECORDING: &str = "../../shared/data/ticks/BTCUSDT-spot-ws-2024-08-08.txt.gz";
@@ -21,11 +28,31 @@ type Pairs = Vec<(String, String)>;
 /// `(U, u, bids, asks)` with the levels as text.
 type TextEvent<'a> = (u64, u64, Vec<(&'a str, &'a str)>, Vec<(&'a str, &'a str)>);
 
+#[derive(serde::Deserialize)]
+struct BorrowedData<'a> {
+    #[serde(rename = "U")]
+    first: u64,
+    #[serde(rename = "u")]
+    last: u64,
+    #[serde(borrow)]
+    b: Vec<(&'a str, &'a str)>,
+    #[serde(borrow)]
+    a: Vec<(&'a str, &'a str)>,
+}
+
+#[derive(serde::Deserialize)]
+struct Borrowed<'a> {
+    #[serde(borrow)]
+    data: BorrowedData<'a>,
+}
+
 struct Event {
     first: u64,
     last: u64,
     bids: Pairs,
     asks: Pairs,
+    /// The websocket message as received (the combined-stream JSON).
+    raw: String,
 }
 
 fn pairs(v: &serde_json::Value) -> Pairs {
@@ -54,6 +81,7 @@ fn load() -> (u64, Pairs, Pairs, Vec<Event>) {
                 last: d["u"].as_u64().expect("u"),
                 bids: pairs(&d["b"]),
                 asks: pairs(&d["a"]),
+                raw: json.to_owned(),
             });
         }
     }
@@ -68,7 +96,19 @@ fn refs(p: &Pairs) -> Vec<(&str, &str)> {
 fn bench(c: &mut Criterion) {
     let (id, sb, sa, events) = load();
     let (sb, sa) = (refs(&sb), refs(&sa));
-    let text: Vec<TextEvent<'_>> = events.iter().map(|e| (e.first, e.last, refs(&e.bids), refs(&e.asks))).collect();
+    // the decimal strings borrowed from the message text (where a Rust
+    // client has them), not one allocation each
+    let text: Vec<TextEvent<'_>> = events
+        .iter()
+        .map(|e| {
+            let m: Borrowed<'_> = serde_json::from_str(&e.raw).expect("depth message");
+            assert_eq!(
+                (m.data.first, m.data.last, m.data.b.len(), m.data.a.len()),
+                (e.first, e.last, e.bids.len(), e.asks.len())
+            );
+            (m.data.first, m.data.last, m.data.b, m.data.a)
+        })
+        .collect();
     let parsed: Vec<(u64, u64, Vec<Level>, Vec<Level>)> = text
         .iter()
         .map(|(f, l, b, a)| (*f, *l, parse_levels(b).expect("levels"), parse_levels(a).expect("levels")))
@@ -105,6 +145,38 @@ fn bench(c: &mut Criterion) {
                 round += 1;
                 for (f, l, bids, asks) in &parsed {
                     let _ = black_box(book.apply_diff(f + off, l + off, bids, asks));
+                }
+            });
+        });
+    }
+    {
+        let mut book = fresh();
+        g.bench_function("apply_message", |b| {
+            b.iter(|| {
+                book.apply_snapshot_text(id, &sb, &sa).expect("snapshot");
+                for e in &events {
+                    let _ = black_box(book.apply_message(e.raw.as_bytes()));
+                }
+            });
+        });
+    }
+    {
+        let (mut bb, mut ab) = (Vec::new(), Vec::new());
+        g.bench_function("parse_message_only", |b| {
+            b.iter(|| {
+                for e in &events {
+                    bb.clear();
+                    ab.clear();
+                    let _ = black_box(parse_depth_message(e.raw.as_bytes(), &mut bb, &mut ab));
+                }
+            });
+        });
+        g.bench_function("parse_levels_only", |b| {
+            b.iter(|| {
+                for (_, _, bids, asks) in &text {
+                    bb.clear();
+                    ab.clear();
+                    let _ = black_box(parse_levels_into(bids, &mut bb).and_then(|()| parse_levels_into(asks, &mut ab)));
                 }
             });
         });

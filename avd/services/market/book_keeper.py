@@ -13,6 +13,12 @@ For each symbol of ``market.book_symbols`` the collector streams
   (``U > previous u + 1``, :class:`~avd.exceptions.BookGapError`) starts the
   procedure again: the event is buffered and a new snapshot fetched. Resyncs
   are counted (``GET /health``, ``GET /symbols/{symbol}/book``).
+* **Decoded events**: python-binance's websocket decodes every message
+  (its ``json_loads``, orjson when installed) before handing it over and
+  offers no public way to receive the raw bytes, so depth events reach
+  :meth:`~avd.orderbook.OrderBook.apply_diff` as dicts;
+  :meth:`~avd.orderbook.OrderBook.apply_message` (raw bytes parsed in Rust)
+  serves readers of raw frames (recordings, another websocket client).
 * **Trade flow**: every aggregate trade goes to an
   :class:`~avd.orderflow.OrderFlow` per collected interval (buy/sell volume,
   delta, CVD, trade imbalance, large trades, VPIN).

@@ -1,8 +1,9 @@
 //! The local order book of one symbol: two sides, the update-id state of
 //! Binance's sync procedure and the running order-flow imbalance.
 use super::analytics;
+use super::message::parse_depth_message;
 use super::ofi::{ofi_event, OfiAccumulator};
-use super::side::{BookSide, Level, Side};
+use super::side::{BookSide, Level, Side, DEFAULT_WINDOW};
 use super::sync::{DiffAction, SyncState, UpdateIds};
 use super::ticks::{parse_units, Field};
 use crate::error::{CoreError, CoreResult};
@@ -19,19 +20,35 @@ pub struct OrderBook {
     ofi: OfiAccumulator,
     gaps: u64,
     snapshots: u64,
+    /// Parsed levels of the event being applied (reused: no allocation per
+    /// event once grown).
+    scratch_bids: Vec<Level>,
+    scratch_asks: Vec<Level>,
 }
 
 impl OrderBook {
+    /// An empty book whose sides keep a dense window of
+    /// [`DEFAULT_WINDOW`] ticks around the touch (see [`super::side`]).
     #[must_use]
     pub fn new(symbol: &str) -> Self {
+        Self::with_window(symbol, DEFAULT_WINDOW)
+    }
+
+    /// An empty book whose sides keep a dense window of `window` ticks
+    /// around the touch; the levels beyond it are kept too, in a sorted map
+    /// (the book is whole and exact whatever the window).
+    #[must_use]
+    pub fn with_window(symbol: &str, window: usize) -> Self {
         Self {
             symbol: symbol.to_owned(),
-            bids: BookSide::new(Side::Bid),
-            asks: BookSide::new(Side::Ask),
+            bids: BookSide::with_window(Side::Bid, window),
+            asks: BookSide::with_window(Side::Ask, window),
             ids: UpdateIds::default(),
             ofi: OfiAccumulator::default(),
             gaps: 0,
             snapshots: 0,
+            scratch_bids: Vec::new(),
+            scratch_asks: Vec::new(),
         }
     }
 
@@ -44,14 +61,8 @@ impl OrderBook {
     /// `last_update_id`; the next depth event must straddle it
     /// (`U <= lastUpdateId + 1 <= u`). Zero quantities are skipped.
     pub fn apply_snapshot(&mut self, last_update_id: u64, bids: &[Level], asks: &[Level]) {
-        self.bids.clear();
-        self.asks.clear();
-        for &(p, q) in bids {
-            self.bids.set(p, q);
-        }
-        for &(p, q) in asks {
-            self.asks.set(p, q);
-        }
+        self.bids.load(bids);
+        self.asks.load(asks);
         self.ids.snapshot(last_update_id);
         self.snapshots += 1;
     }
@@ -102,8 +113,38 @@ impl OrderBook {
         bids: &[(&str, &str)],
         asks: &[(&str, &str)],
     ) -> CoreResult<bool> {
-        let (b, a) = (parse_levels(bids)?, parse_levels(asks)?);
-        self.apply_diff(first, last, &b, &a)
+        let (mut b, mut a) = self.take_scratch();
+        let parsed = parse_levels_into(bids, &mut b).and_then(|()| parse_levels_into(asks, &mut a));
+        let result = parsed.and_then(|()| self.apply_diff(first, last, &b, &a));
+        self.scratch_bids = b;
+        self.scratch_asks = a;
+        result
+    }
+
+    /// Applies one raw websocket depth message: the combined-stream JSON
+    /// `{"stream": ..., "data": {"e": "depthUpdate", "U": .., "u": ..,
+    /// "b": [[price, qty], ...], "a": [...]}}` or the bare `data` object,
+    /// with the same result and errors as [`Self::apply_diff`]. Nothing is
+    /// applied when the message is malformed.
+    ///
+    /// # Errors
+    /// [`CoreError::InvalidInput`] for a message that is not a depth event
+    /// (bad JSON, another event type, a missing `U`/`u`, a bad level); then
+    /// as [`Self::apply_diff`].
+    pub fn apply_message(&mut self, message: &[u8]) -> CoreResult<bool> {
+        let (mut b, mut a) = self.take_scratch();
+        let result =
+            parse_depth_message(message, &mut b, &mut a).and_then(|(first, last)| self.apply_diff(first, last, &b, &a));
+        self.scratch_bids = b;
+        self.scratch_asks = a;
+        result
+    }
+
+    fn take_scratch(&mut self) -> (Vec<Level>, Vec<Level>) {
+        let (mut b, mut a) = (std::mem::take(&mut self.scratch_bids), std::mem::take(&mut self.scratch_asks));
+        b.clear();
+        a.clear();
+        (b, a)
     }
 
     /// [`Self::apply_snapshot`] with Binance's decimal strings.
@@ -196,10 +237,23 @@ pub fn parse_levels(levels: &[(&str, &str)]) -> CoreResult<Vec<Level>> {
     levels.iter().map(|&(p, q)| parse_level(p, q)).collect()
 }
 
+/// [`parse_levels`] appending to `out`.
+///
+/// # Errors
+/// [`CoreError::InvalidInput`] naming the first bad price or quantity.
+pub fn parse_levels_into(levels: &[(&str, &str)], out: &mut Vec<Level>) -> CoreResult<()> {
+    out.reserve(levels.len());
+    for &(p, q) in levels {
+        out.push(parse_level(p, q)?);
+    }
+    Ok(())
+}
+
 /// Parses one `(price, quantity)` pair; the price must be positive.
 ///
 /// # Errors
 /// [`CoreError::InvalidInput`] naming the bad field.
+#[inline]
 pub fn parse_level(price: &str, qty: &str) -> CoreResult<Level> {
     let p = parse_units(price, Field::Price)?;
     if p == 0 {
@@ -241,6 +295,41 @@ mod tests {
         assert_eq!(b.apply_diff(107, 110, &[lv(96, 1)], &[]), Ok(true));
         assert_eq!(b.bids().top(5), vec![lv(97, 1), lv(96, 1)]);
         assert_eq!(b.snapshots(), 2);
+    }
+
+    #[test]
+    fn crossing_updates_keep_both_sides_as_sent() {
+        // a bid above the best ask (a crossed book, as a lagging stream can
+        // show): each side holds exactly its levels, the spread is negative
+        let mut b = OrderBook::with_window("X", 64);
+        b.apply_snapshot(10, &[lv(99, 1)], &[lv(101, 1), lv(102, 2)]);
+        assert_eq!(b.apply_diff(11, 11, &[lv(103, 4), lv(1000, 1)], &[lv(101, 0)]), Ok(true));
+        assert_eq!(b.bids().top(5), vec![lv(1000, 1), lv(103, 4), lv(99, 1)]);
+        assert_eq!(b.asks().top(5), vec![lv(102, 2)]);
+        assert_eq!(b.spread(), Some(-898.0));
+        assert_eq!(b.apply_diff(12, 12, &[lv(1000, 0), lv(103, 0)], &[lv(102, 0)]), Ok(true));
+        assert_eq!(b.bids().best(), Some(lv(99, 1)));
+        assert_eq!(b.asks().best(), None);
+    }
+
+    #[test]
+    fn raw_messages_apply_like_diffs() {
+        let msg = |u0: u64, u1: u64, bid: &str| {
+            format!(
+                r#"{{"stream":"xusdt@depth@100ms","data":{{"e":"depthUpdate","E":1,"s":"XUSDT","U":{u0},"u":{u1},"b":[["{bid}","2.00000000"]],"a":[]}}}}"#
+            )
+        };
+        let mut b = OrderBook::new("X");
+        assert!(matches!(b.apply_message(msg(1, 2, "1.00000000").as_bytes()), Err(CoreError::BookGap(_))));
+        b.apply_snapshot(5, &[], &[lv(3, 1)]);
+        assert_eq!(b.apply_message(msg(1, 5, "1.00000000").as_bytes()), Ok(false));
+        assert_eq!(b.apply_message(msg(4, 6, "1.50000000").as_bytes()), Ok(true));
+        assert_eq!(b.bids().best(), Some((150_000_000, 2 * ONE)));
+        let e = b.apply_message(msg(7, 7, "x").as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("b[0]"), "{e}");
+        assert_eq!(b.last_update_id(), 6);
+        assert!(matches!(b.apply_message(msg(8, 9, "1.00000000").as_bytes()), Err(CoreError::BookGap(_))));
+        assert_eq!(b.gaps(), 1);
     }
 
     #[test]

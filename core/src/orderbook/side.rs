@@ -1,4 +1,33 @@
-//! One side of the book: price levels keyed by exact integer price.
+//! One side of the book: a price ladder indexed by tick around the touch,
+//! with a sorted map for the levels far from it.
+//!
+//! Prices are exact integers of 10⁻⁸ ([`super::ticks`]). The side learns its
+//! tick as the greatest common divisor of every price it has held (a
+//! snapshot sets it at once; a later price that is not a multiple divides
+//! it further and the side is re-indexed, which real streams do at most
+//! once or twice). Each price becomes a *key* that grows towards the best
+//! level: `price / tick` for bids, `u64::MAX − price / tick` for asks.
+//!
+//! The rule of the two stores (every level is kept, none is dropped):
+//!
+//! * the **window** is a dense array of `window` slots (keys
+//!   `base .. base + window`) with an occupancy bitmap; it always holds the
+//!   best level and every level up to `window` ticks better than its lowest
+//!   slot: setting, removing and finding the next best level are array and
+//!   bit operations, O(1) for a level near the touch;
+//! * the **far map** (a B-tree) holds the levels worse than the window
+//!   (`key < base`), the deep book;
+//! * a level better than the window's top moves the window up so that it
+//!   sits at three quarters of it (the levels that fall below go to the far
+//!   map); when the best level falls into the window's lowest quarter (or
+//!   the window empties) the window moves down to put it at three quarters
+//!   again, taking the far map's levels that now fit. Either move costs one
+//!   pass over the window and happens after the touch has travelled half a
+//!   window.
+//!
+//! With the default window of 65,536 ticks (BTCUSDT: ±$650 around the
+//! touch at a 0.01 tick) 95 % of the level changes of the real recording
+//! land in the window.
 use std::collections::btree_map;
 use std::collections::BTreeMap;
 
@@ -13,18 +42,73 @@ pub enum Side {
 /// One price level: `(price, quantity)` in units of 10⁻⁸.
 pub type Level = (u64, u64);
 
-/// The levels of one side, sorted by price (a B-tree: O(log n) updates,
-/// best level and the best `n` levels without sorting).
+/// Default number of tick slots in a side's dense window (the Python
+/// binding's default `window=65536` too).
+pub const DEFAULT_WINDOW: usize = 65_536;
+/// Smallest window accepted (one bitmap word).
+pub const MIN_WINDOW: usize = 64;
+
+/// Greatest common divisor (`gcd(0, x) = x`).
+const fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        let t = a % b;
+        a = b;
+        b = t;
+    }
+    a
+}
+
+/// The levels of one side, best level and best `n` levels without sorting.
 #[derive(Debug, Clone)]
 pub struct BookSide {
     side: Side,
-    levels: BTreeMap<u64, u64>,
+    /// Units of 10⁻⁸ per tick; 0 until the first price.
+    tick: u64,
+    /// `1 / tick` (an estimate of the quotient without a division).
+    inv_tick: f64,
+    /// Slots of the window (a multiple of 64).
+    window: usize,
+    /// Key of slot 0.
+    base: u64,
+    /// Quantity per slot (allocated at the first level); meaningful only
+    /// where the slot's bit is set, so that a change of level writes it
+    /// without reading it (no load from a cold cache line).
+    qty: Vec<u64>,
+    /// Occupancy bitmap of the slots (bit `s % 64` of word `s / 64`): the
+    /// authority on which slots hold a level.
+    bits: Vec<u64>,
+    /// Levels in the window.
+    count: usize,
+    /// Slot of the best level (meaningful while `count > 0`).
+    best: usize,
+    /// Levels worse than the window, by key.
+    far: BTreeMap<u64, u64>,
 }
 
 impl BookSide {
+    /// An empty side with the default window.
     #[must_use]
     pub fn new(side: Side) -> Self {
-        Self { side, levels: BTreeMap::new() }
+        Self::with_window(side, DEFAULT_WINDOW)
+    }
+
+    /// An empty side whose dense window holds `window` ticks (rounded up to
+    /// a multiple of 64, at least [`MIN_WINDOW`]).
+    #[must_use]
+    pub fn with_window(side: Side, window: usize) -> Self {
+        let window = window.max(MIN_WINDOW).next_multiple_of(64);
+        Self {
+            side,
+            tick: 0,
+            inv_tick: 0.0,
+            window,
+            base: 0,
+            qty: Vec::new(),
+            bits: Vec::new(),
+            count: 0,
+            best: 0,
+            far: BTreeMap::new(),
+        }
     }
 
     #[must_use]
@@ -32,54 +116,206 @@ impl BookSide {
         self.side
     }
 
-    /// Sets a level's absolute quantity; a quantity of 0 removes the level.
-    pub fn set(&mut self, price: u64, qty: u64) {
-        if qty == 0 {
-            self.levels.remove(&price);
-        } else {
-            self.levels.insert(price, qty);
+    /// The tick learnt so far (units of 10⁻⁸; 0 before any price).
+    #[must_use]
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// Slots in the dense window.
+    #[must_use]
+    pub fn window(&self) -> usize {
+        self.window
+    }
+
+    /// Levels kept in the far map (outside the window).
+    #[must_use]
+    pub fn far_len(&self) -> usize {
+        self.far.len()
+    }
+
+    #[inline]
+    fn key_of_index(&self, idx: u64) -> u64 {
+        match self.side {
+            Side::Bid => idx,
+            Side::Ask => u64::MAX - idx,
         }
     }
 
-    /// Removes every level.
+    #[inline]
+    fn price_of_key(&self, key: u64) -> u64 {
+        let idx = match self.side {
+            Side::Bid => key,
+            Side::Ask => u64::MAX - key,
+        };
+        idx * self.tick
+    }
+
+    /// `price / tick` when `price` is a multiple of the tick.
+    ///
+    /// Below 2⁵² the quotient is estimated with one float multiplication
+    /// (off by at most one: both roundings are relative errors of 2⁻⁵³ on a
+    /// quotient below 2⁵²) and settled exactly with integer
+    /// multiplications; a 64-bit division costs more than the rest of a
+    /// level update.
+    #[inline]
+    fn ticks_of(&self, price: u64) -> Option<u64> {
+        let t = self.tick;
+        if t == 0 {
+            return None;
+        }
+        if price < 1 << 52 {
+            let q = (price as f64 * self.inv_tick) as u64;
+            let qt = q.wrapping_mul(t);
+            if qt == price {
+                return Some(q);
+            }
+            if qt.wrapping_add(t) == price {
+                return Some(q + 1);
+            }
+            if q > 0 && qt.wrapping_sub(t) == price {
+                return Some(q - 1);
+            }
+            return None;
+        }
+        (price % t == 0).then(|| price / t)
+    }
+
+    fn set_tick(&mut self, tick: u64) {
+        self.tick = tick;
+        self.inv_tick = if tick == 0 { 0.0 } else { 1.0 / tick as f64 };
+    }
+
+    /// Sets a level's absolute quantity; a quantity of 0 removes the level.
+    /// Prices are positive (a price of 0 is no level and is ignored).
+    #[inline]
+    pub fn set(&mut self, price: u64, qty: u64) {
+        let idx = if let Some(i) = self.ticks_of(price) {
+            i
+        } else {
+            if qty == 0 || price == 0 {
+                return; // no level can sit at a price off the tick grid
+            }
+            self.retick(price);
+            price / self.tick
+        };
+        let key = self.key_of_index(idx);
+        if self.count != 0 && key >= self.base && key - self.base < self.window as u64 {
+            self.set_in_window((key - self.base) as usize, qty);
+        } else if qty == 0 {
+            self.remove_key(key);
+        } else {
+            self.insert_key(key, qty);
+        }
+    }
+
+    /// The hot path: a level inside a non-empty window, without a branch on
+    /// whether it is an insertion, a change or a removal (those are as good
+    /// as random in a real stream; mispredicting them cost more than the
+    /// update itself). Only an update at or above the best level branches.
+    #[inline]
+    fn set_in_window(&mut self, s: usize, qty: u64) {
+        let (word, b) = (s / 64, s % 64);
+        let old = self.bits[word];
+        let present = (old >> b) & 1;
+        let nonzero = u64::from(qty != 0);
+        self.bits[word] = (old & !(1 << b)) | (nonzero << b);
+        self.qty[s] = qty;
+        self.count = self.count + nonzero as usize - present as usize;
+        if s >= self.best {
+            if nonzero == 1 {
+                self.best = s;
+            } else if s == self.best {
+                self.best_removed(s);
+            }
+        }
+    }
+
+    /// Replaces the side with `levels` (zero quantities skipped), learning
+    /// the tick from all of them first.
+    pub fn load(&mut self, levels: &[Level]) {
+        self.clear();
+        let mut tick = self.tick;
+        for &(p, q) in levels {
+            if q != 0 {
+                tick = gcd(tick, p);
+            }
+        }
+        self.set_tick(tick);
+        if tick == 0 {
+            return;
+        }
+        let best = levels.iter().filter(|l| l.1 != 0).map(|&(p, _)| self.key_of_index(p / tick)).max();
+        if let Some(k) = best {
+            self.place(k);
+        }
+        for &(p, q) in levels {
+            if q != 0 {
+                self.insert_key(self.key_of_index(p / tick), q);
+            }
+        }
+    }
+
+    /// Removes every level (the tick learnt is kept).
     pub fn clear(&mut self) {
-        self.levels.clear();
+        if self.count > 0 {
+            self.bits.fill(0);
+        }
+        self.count = 0;
+        self.best = 0;
+        self.far.clear();
     }
 
     /// Number of levels.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.levels.len()
+        self.count + self.far.len()
     }
 
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.levels.is_empty()
+        self.len() == 0
     }
 
     /// The best level, if any.
+    #[inline]
     #[must_use]
     pub fn best(&self) -> Option<Level> {
-        let kv = match self.side {
-            Side::Bid => self.levels.last_key_value(),
-            Side::Ask => self.levels.first_key_value(),
-        };
-        kv.map(|(&p, &q)| (p, q))
+        if self.count == 0 {
+            return None; // the far map is empty whenever the window is
+        }
+        Some((self.price_of_key(self.base + self.best as u64), self.qty[self.best]))
     }
 
     /// The quantity at `price` (0 when there is no level).
     #[must_use]
     pub fn qty_at(&self, price: u64) -> u64 {
-        self.levels.get(&price).copied().unwrap_or(0)
+        let Some(idx) = self.ticks_of(price) else { return 0 };
+        let key = self.key_of_index(idx);
+        if key < self.base {
+            self.far.get(&key).copied().unwrap_or(0)
+        } else if key - self.base < self.window as u64 && !self.qty.is_empty() {
+            let s = (key - self.base) as usize;
+            if self.bits[s / 64] >> (s % 64) & 1 == 1 {
+                self.qty[s]
+            } else {
+                0
+            }
+        } else {
+            0
+        }
     }
 
     /// The levels, best first.
     #[must_use]
     pub fn iter_best(&self) -> BestFirst<'_> {
-        match self.side {
-            Side::Bid => BestFirst::Bid(self.levels.iter().rev()),
-            Side::Ask => BestFirst::Ask(self.levels.iter()),
-        }
+        let (word, mask) = if self.count == 0 {
+            (None, 0)
+        } else {
+            let w = self.best / 64;
+            (Some(w), self.bits[w] & (u64::MAX >> (63 - self.best % 64)))
+        };
+        BestFirst { side: self, word, mask, far: self.far.iter().rev() }
     }
 
     /// The best `n` levels, best first.
@@ -93,29 +329,217 @@ impl BookSide {
     pub fn qty_top(&self, n: usize) -> u128 {
         self.iter_best().take(n).map(|(_, q)| u128::from(q)).sum()
     }
+
+    /// Every level, best first (for re-indexing).
+    fn collect_all(&self) -> Vec<Level> {
+        self.iter_best().collect()
+    }
+
+    /// A price off the tick grid: the tick becomes the gcd and every level
+    /// is re-indexed.
+    #[cold]
+    fn retick(&mut self, price: u64) {
+        let levels = self.collect_all();
+        self.set_tick(gcd(self.tick, price));
+        self.load(&levels);
+    }
+
+    /// Positions an empty window so that `key` sits at three quarters.
+    fn place(&mut self, key: u64) {
+        debug_assert!(self.count == 0 && self.far.is_empty());
+        if self.qty.is_empty() {
+            self.qty = vec![0; self.window];
+            self.bits = vec![0; self.window / 64];
+        }
+        self.base = key.saturating_sub(self.anchor());
+    }
+
+    /// Slot where a recentred best level goes.
+    #[inline]
+    fn anchor(&self) -> u64 {
+        (self.window - self.window / 4) as u64
+    }
+
+    #[inline]
+    fn insert_key(&mut self, key: u64, qty: u64) {
+        if self.count == 0 && self.far.is_empty() {
+            self.place(key);
+        }
+        if key < self.base {
+            self.far.insert(key, qty);
+            return;
+        }
+        if key - self.base >= self.window as u64 {
+            self.shift_to(key - self.anchor());
+        }
+        let s = (key - self.base) as usize;
+        let (word, bit) = (s / 64, 1u64 << (s % 64));
+        if self.bits[word] & bit == 0 {
+            self.bits[word] |= bit;
+            self.count += 1;
+            if self.count == 1 || s > self.best {
+                self.best = s;
+            }
+        }
+        self.qty[s] = qty;
+    }
+
+    #[inline]
+    fn remove_key(&mut self, key: u64) {
+        if key < self.base {
+            self.far.remove(&key);
+            return;
+        }
+        let off = key - self.base;
+        if off >= self.window as u64 || self.qty.is_empty() {
+            return;
+        }
+        let s = off as usize;
+        let (word, bit) = (s / 64, 1u64 << (s % 64));
+        if self.bits[word] & bit == 0 {
+            return;
+        }
+        self.bits[word] &= !bit;
+        self.count -= 1;
+        if s == self.best {
+            self.best_removed(s);
+        }
+    }
+
+    /// The best level, at slot `s`, was removed: the next one below in the
+    /// window, else the far map's best; recentres the window when the best
+    /// falls into its lowest quarter or out of it.
+    fn best_removed(&mut self, s: usize) {
+        if let Some(b) = self.next_below(s) {
+            self.best = b;
+            if b < self.window / 4 && self.base > 0 {
+                self.shift_to((self.base + b as u64).saturating_sub(self.anchor()));
+            }
+        } else {
+            self.best = 0;
+            if let Some((&k, _)) = self.far.last_key_value() {
+                self.shift_to(k.saturating_sub(self.anchor()));
+            }
+        }
+    }
+
+    /// The highest occupied slot below `s`.
+    #[inline]
+    fn next_below(&self, s: usize) -> Option<usize> {
+        let mut w = s / 64;
+        let mut m = self.bits[w] & ((1u64 << (s % 64)) - 1);
+        loop {
+            if m != 0 {
+                return Some(w * 64 + 63 - m.leading_zeros() as usize);
+            }
+            if w == 0 {
+                return None;
+            }
+            w -= 1;
+            m = self.bits[w];
+        }
+    }
+
+    /// Moves the window to start at key `new_base`: levels below it go to
+    /// the far map, far levels that fit come in. Never leaves a level above
+    /// the window (callers move it up for a better key, down only under the
+    /// best).
+    #[cold]
+    fn shift_to(&mut self, new_base: u64) {
+        let w = self.window;
+        if new_base == self.base {
+            return;
+        }
+        // the free slots' stale quantities become zeros: below, a zero
+        // quantity is a free slot
+        for (i, &word) in self.bits.iter().enumerate() {
+            for (j, q) in self.qty[i * 64..i * 64 + 64].iter_mut().enumerate() {
+                if word >> j & 1 == 0 {
+                    *q = 0;
+                }
+            }
+        }
+        if new_base > self.base {
+            let d = new_base - self.base;
+            let keep_from = usize::try_from(d).unwrap_or(w).min(w);
+            for s in 0..keep_from {
+                if self.qty[s] != 0 {
+                    self.far.insert(self.base + s as u64, self.qty[s]);
+                }
+            }
+            self.qty.copy_within(keep_from.., 0);
+            self.qty[w - keep_from..].fill(0);
+        } else if new_base < self.base {
+            let d = self.base - new_base;
+            let by = usize::try_from(d).unwrap_or(w).min(w);
+            self.qty.copy_within(..w - by, by);
+            self.qty[..by].fill(0);
+            let moved = self.far.split_off(&new_base);
+            for (k, q) in moved {
+                self.qty[(k - new_base) as usize] = q;
+            }
+        }
+        self.base = new_base;
+        self.count = 0;
+        for (i, word) in self.bits.iter_mut().enumerate() {
+            let mut b = 0u64;
+            for (j, &q) in self.qty[i * 64..i * 64 + 64].iter().enumerate() {
+                b |= u64::from(q != 0) << j;
+            }
+            *word = b;
+            self.count += b.count_ones() as usize;
+        }
+        self.best = if self.count == 0 { 0 } else { self.next_below_or_at(w - 1) };
+    }
+
+    fn next_below_or_at(&self, s: usize) -> usize {
+        if self.bits[s / 64] >> (s % 64) & 1 == 1 {
+            s
+        } else {
+            self.next_below(s).unwrap_or(0)
+        }
+    }
 }
 
-/// Iterator over a side's levels, best first.
-pub enum BestFirst<'a> {
-    Bid(std::iter::Rev<btree_map::Iter<'a, u64, u64>>),
-    Ask(btree_map::Iter<'a, u64, u64>),
+/// Iterator over a side's levels, best first: the window's occupied slots
+/// downwards, then the far map.
+pub struct BestFirst<'a> {
+    side: &'a BookSide,
+    /// Current bitmap word (None once the window is done).
+    word: Option<usize>,
+    /// Bits of that word still to visit.
+    mask: u64,
+    far: std::iter::Rev<btree_map::Iter<'a, u64, u64>>,
 }
 
 impl Iterator for BestFirst<'_> {
     type Item = Level;
 
+    #[inline]
     fn next(&mut self) -> Option<Level> {
-        match self {
-            Self::Bid(it) => it.next(),
-            Self::Ask(it) => it.next(),
+        while let Some(w) = self.word {
+            if self.mask != 0 {
+                let b = 63 - self.mask.leading_zeros() as usize;
+                self.mask &= !(1 << b);
+                let s = w * 64 + b;
+                let side = self.side;
+                return Some((side.price_of_key(side.base + s as u64), side.qty[s]));
+            }
+            if w == 0 {
+                self.word = None;
+            } else {
+                self.word = Some(w - 1);
+                self.mask = self.side.bits[w - 1];
+            }
         }
-        .map(|(&p, &q)| (p, q))
+        self.far.next().map(|(&k, &q)| (self.side.price_of_key(k), q))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn bids_are_best_when_highest_and_asks_when_lowest() {
@@ -141,5 +565,127 @@ mod tests {
         assert!(b.is_empty());
         assert_eq!(b.best(), None);
         assert_eq!(b.qty_at(100), 0);
+    }
+
+    /// The reference: a B-tree of the same levels.
+    fn reference_top(r: &BTreeMap<u64, u64>, side: Side) -> Vec<Level> {
+        match side {
+            Side::Bid => r.iter().rev().map(|(&p, &q)| (p, q)).collect(),
+            Side::Ask => r.iter().map(|(&p, &q)| (p, q)).collect(),
+        }
+    }
+
+    fn check(s: &BookSide, r: &BTreeMap<u64, u64>) {
+        let want = reference_top(r, s.side());
+        assert_eq!(s.iter_best().collect::<Vec<_>>(), want);
+        assert_eq!(s.best(), want.first().copied());
+        assert_eq!(s.len(), r.len());
+    }
+
+    #[test]
+    fn the_touch_moves_beyond_the_window_both_ways() {
+        const T: u64 = 1_000_000; // a 0.01 tick
+        for side in [Side::Bid, Side::Ask] {
+            let mut s = BookSide::with_window(side, 64);
+            let mut r = BTreeMap::new();
+            let mut put = |s: &mut BookSide, p: u64, q: u64| {
+                s.set(p * T, q);
+                if q == 0 {
+                    r.remove(&(p * T));
+                } else {
+                    r.insert(p * T, q);
+                }
+                check(s, &r);
+            };
+            for p in 1000..1040 {
+                put(&mut s, p, p);
+            }
+            // far beyond the window, on the best side and the worst side
+            put(&mut s, 5000, 7);
+            put(&mut s, 10, 3);
+            put(&mut s, 1_000_000, 2);
+            // removing the best levels one by one walks back through the
+            // window and the far map
+            put(&mut s, 1_000_000, 0);
+            put(&mut s, 5000, 0);
+            put(&mut s, 10, 0);
+            for p in (1000..1040).rev() {
+                put(&mut s, p, 0);
+            }
+            assert!(s.is_empty());
+            put(&mut s, 3, 1);
+            assert_eq!(s.far_len() + 1, s.len());
+        }
+    }
+
+    #[test]
+    fn removing_the_best_falls_back_to_the_far_map() {
+        let mut s = BookSide::with_window(Side::Bid, 64);
+        s.set(10_000, 5);
+        s.set(100, 1); // far below the window
+        s.set(50, 2);
+        assert_eq!(s.far_len(), 2);
+        s.set(10_000, 0);
+        assert_eq!(s.best(), Some((100, 1)));
+        assert_eq!(s.top(3), vec![(100, 1), (50, 2)]);
+        s.set(100, 0);
+        s.set(50, 0);
+        assert_eq!(s.best(), None);
+    }
+
+    #[test]
+    fn a_finer_price_refines_the_tick() {
+        let mut s = BookSide::new(Side::Ask);
+        s.load(&[(2_000_000, 1), (4_000_000, 2), (9_000_000, 0)]);
+        assert_eq!(s.tick(), 2_000_000);
+        s.set(3_000_000, 0); // off the grid: nothing to remove
+        assert_eq!(s.tick(), 2_000_000);
+        s.set(3_000_000, 5);
+        assert_eq!(s.tick(), 1_000_000);
+        assert_eq!(s.top(5), vec![(2_000_000, 1), (3_000_000, 5), (4_000_000, 2)]);
+        assert_eq!(s.qty_at(3_000_000), 5);
+        assert_eq!(s.qty_at(3_000_001), 0);
+    }
+
+    proptest! {
+        /// The float-estimated quotient equals the integer division.
+        #[test]
+        fn ticks_of_is_exact(tick in 1u64..u64::MAX, k in 0u64..1 << 40, off in 0u64..3, big in any::<u64>()) {
+            let mut s = BookSide::new(Side::Bid);
+            s.set_tick(tick);
+            for price in [k.wrapping_mul(tick).wrapping_add(off), big, k, k * (tick % 1_000_000 + 1)] {
+                let want = (price % tick == 0).then(|| price / tick);
+                prop_assert_eq!(s.ticks_of(price), want, "price {} tick {}", price, tick);
+            }
+        }
+
+        /// Random walks of a touch with levels set and removed around it,
+        /// small windows so that the window moves all the time.
+        #[test]
+        fn ladder_equals_a_btree(
+            side in prop_oneof![Just(Side::Bid), Just(Side::Ask)],
+            window in prop_oneof![Just(64usize), Just(128), Just(1024)],
+            ops in proptest::collection::vec((-40i64..40, 0u64..4, 0u8..4, -3i64..4), 1..400),
+        ) {
+            let tick = 1_000u64;
+            let mut s = BookSide::with_window(side, window);
+            let mut r: BTreeMap<u64, u64> = BTreeMap::new();
+            let mut mid: i64 = 100_000;
+            for (off, q, kind, step) in ops {
+                mid = (mid + step * 37).max(500);
+                let p = match kind {
+                    0 => (mid + off * 50).max(1),           // far, either side
+                    1 => (mid + off).max(1),                // near the touch
+                    2 => match reference_top(&r, side).first() { // the best itself
+                        Some(&(bp, _)) => (bp / tick) as i64,
+                        None => mid,
+                    },
+                    _ => (mid - 5000 + off).max(1),         // deep
+                } as u64 * tick;
+                s.set(p, q);
+                if q == 0 { r.remove(&p); } else { r.insert(p, q); }
+                check(&s, &r);
+            }
+        }
     }
 }

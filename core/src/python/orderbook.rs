@@ -1,7 +1,7 @@
 //! Bindings for the local order book: `OrderBook` takes Binance's
 //! `[[price_str, qty_str], ...]` levels and returns floats.
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyString, PyTuple};
 
 use crate::error::CoreError;
 use crate::orderbook::ticks::to_f64;
@@ -91,9 +91,14 @@ pub struct PyOrderBook {
 
 #[pymethods]
 impl PyOrderBook {
+    /// ``window``: ticks of the dense ladder kept around the touch on each
+    /// side (levels beyond it are kept too, in a sorted map; the book is
+    /// whole and exact whatever the window).
     #[new]
-    fn py_new(symbol: &str) -> Self {
-        Self { book: OrderBook::new(symbol), bids: Vec::new(), asks: Vec::new() }
+    #[pyo3(signature = (symbol, window=65536))]
+    fn py_new(symbol: &str, window: i64) -> PyResult<Self> {
+        let window = count("window", window)?;
+        Ok(Self { book: OrderBook::with_window(symbol, window), bids: Vec::new(), asks: Vec::new() })
     }
 
     /// Replaces the book with a REST snapshot (``GET /api/v3/depth``):
@@ -133,6 +138,26 @@ impl PyOrderBook {
         parse_side("bids", bids, &mut self.bids)?;
         parse_side("asks", asks, &mut self.asks)?;
         Ok(self.book.apply_diff(first, last, &self.bids, &self.asks)?)
+    }
+
+    /// Applies one raw websocket depth message (``bytes`` or ``str``): the
+    /// combined-stream JSON ``{"stream": ..., "data": {"e": "depthUpdate",
+    /// "U": .., "u": .., "b": [...], "a": [...]}}`` or the bare ``data``
+    /// object, parsed in Rust. True when applied, False when stale;
+    /// ``BookGapError`` on a gap, as :meth:`apply_diff`; ``ValueError``
+    /// (``InvalidInputError``) for a message that is not a depth event.
+    #[pyo3(name = "apply_message")]
+    fn py_apply_message(&mut self, message: &Bound<'_, PyAny>) -> PyResult<bool> {
+        if let Ok(b) = message.cast::<PyBytes>() {
+            return Ok(self.book.apply_message(b.as_bytes())?);
+        }
+        if let Ok(s) = message.cast::<PyString>() {
+            return Ok(self.book.apply_message(s.to_str()?.as_bytes())?);
+        }
+        if let Ok(b) = message.cast::<PyByteArray>() {
+            return Ok(self.book.apply_message(&b.to_vec())?);
+        }
+        Err(CoreError::InvalidInput(format!("message must be bytes or str, got {}", message.get_type().name()?)).into())
     }
 
     /// The symbol.

@@ -1,0 +1,363 @@
+//! A raw websocket depth message parsed in place: the bytes Binance sends
+//! on `<symbol>@depth@100ms`, without building a JSON tree.
+//!
+//! Accepted: the combined-stream envelope
+//! `{"stream": "btcusdt@depth@100ms", "data": {...}}` or the bare event
+//! `{"e": "depthUpdate", "E": .., "s": .., "U": .., "u": .., "b": [[price,
+//! qty], ...], "a": [...]}`, keys in any order, unknown keys skipped. The
+//! prices and quantities are borrowed from the message and parsed straight
+//! into exact levels ([`super::ticks`]) appended to the caller's buffers:
+//! no allocation once the buffers have grown.
+//!
+//! Two passes at most: a hand scanner for the layout Binance sends (no
+//! whitespace, no escapes, levels in its decimal format; keys in any
+//! order) that gives up at the first surprise, then `serde_json` for
+//! everything else and for the error messages.
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::book::parse_level;
+use super::side::Level;
+use super::ticks::{eight_digits, parse_units_bytes, ONE};
+use crate::error::{CoreError, CoreResult};
+
+/// Parses a depth message into `bids` and `asks` (appended) and returns its
+/// `(U, u)`.
+///
+/// # Errors
+/// [`CoreError::InvalidInput`] when the bytes are not JSON, not a
+/// `depthUpdate` event, lack `U` or `u`, or carry a bad level (the message
+/// names it).
+pub fn parse_depth_message(message: &[u8], bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> CoreResult<(u64, u64)> {
+    let (nb, na) = (bids.len(), asks.len());
+    if let Some(ids) = (Scan { s: message, i: 0 }).message(bids, asks) {
+        return Ok(ids);
+    }
+    bids.truncate(nb);
+    asks.truncate(na);
+    let mut de = serde_json::Deserializer::from_slice(message);
+    let mut ids = Ids::default();
+    let seed = Event { bids, asks, ids: &mut ids };
+    seed.deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| CoreError::InvalidInput(format!("depth message: {e}")))?;
+    match (ids.first, ids.last) {
+        (Some(f), Some(l)) => Ok((f, l)),
+        _ => Err(CoreError::InvalidInput(
+            "depth message: no \"U\" and \"u\" update ids (not a depthUpdate event)".into(),
+        )),
+    }
+}
+
+#[derive(Default)]
+struct Ids {
+    first: Option<u64>,
+    last: Option<u64>,
+}
+
+/// The event object (or the envelope around it).
+struct Event<'b> {
+    bids: &'b mut Vec<Level>,
+    asks: &'b mut Vec<Level>,
+    ids: &'b mut Ids,
+}
+
+impl<'de> DeserializeSeed<'de> for Event<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Event<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a depthUpdate event object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match key {
+                "data" => map.next_value_seed(Event { bids: self.bids, asks: self.asks, ids: self.ids })?,
+                "U" => self.ids.first = Some(map.next_value()?),
+                "u" => self.ids.last = Some(map.next_value()?),
+                "b" => map.next_value_seed(Levels { side: "b", out: self.bids })?,
+                "a" => map.next_value_seed(Levels { side: "a", out: self.asks })?,
+                "e" => {
+                    let e: &'de str = map.next_value()?;
+                    if e != "depthUpdate" {
+                        return Err(de::Error::custom(format!("event type {e:?}, not \"depthUpdate\"")));
+                    }
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One side's `[[price, qty], ...]`, parsed into `out`.
+struct Levels<'b> {
+    side: &'static str,
+    out: &'b mut Vec<Level>,
+}
+
+impl<'de> DeserializeSeed<'de> for Levels<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Levels<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of [price, quantity] string pairs")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if let Some(n) = seq.size_hint() {
+            self.out.reserve(n);
+        }
+        let mut i = 0usize;
+        while let Some((p, q)) = seq.next_element::<(&'de str, &'de str)>()? {
+            let level = parse_level(p, q).map_err(|e| de::Error::custom(format!("{}[{i}]: {e}", self.side)))?;
+            self.out.push(level);
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The hand scanner of Binance's compact layout; None means "not that
+/// layout, or something wrong": the serde path decides.
+struct Scan<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// The bytes of a string without escapes, after its opening quote.
+    #[inline]
+    fn string_body(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        loop {
+            match self.peek()? {
+                b'"' => break,
+                b'\\' => return None,
+                _ => self.i += 1,
+            }
+        }
+        let body = &self.s[start..self.i];
+        self.i += 1;
+        Some(body)
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        while let Some(c) = self.peek().filter(u8::is_ascii_digit) {
+            v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+            self.i += 1;
+        }
+        (self.i > start).then_some(v)
+    }
+
+    /// A string, a number or a literal (not an object or an array).
+    fn skip_scalar(&mut self) -> Option<()> {
+        if self.peek()? == b'"' {
+            self.i += 1;
+            self.string_body()?;
+            return Some(());
+        }
+        let start = self.i;
+        while let Some(c) = self.peek() {
+            if matches!(c, b',' | b'}' | b']') {
+                break;
+            }
+            if !(c.is_ascii_alphanumeric() || matches!(c, b'-' | b'+' | b'.')) {
+                return None;
+            }
+            self.i += 1;
+        }
+        (self.i > start).then_some(())
+    }
+
+    /// A quoted decimal; Binance's format (1 to 11 digits, a dot, 8
+    /// decimals) in one pass, anything else through [`parse_units_bytes`].
+    #[inline]
+    fn decimal(&mut self) -> Option<u64> {
+        self.eat(b'"')?;
+        let (s, start) = (self.s, self.i);
+        let mut i = start;
+        let mut int: u64 = 0;
+        while i < s.len() && i - start < 11 && s[i].is_ascii_digit() {
+            int = int * 10 + u64::from(s[i] - b'0');
+            i += 1;
+        }
+        if i > start && s.get(i) == Some(&b'.') && s.get(i + 9) == Some(&b'"') {
+            if let Some(frac) = s[i + 1..i + 9].try_into().ok().and_then(eight_digits) {
+                self.i = i + 10;
+                return Some(int * ONE + frac);
+            }
+        }
+        parse_units_bytes(self.string_body()?)
+    }
+
+    fn levels(&mut self, out: &mut Vec<Level>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            self.eat(b'[')?;
+            let p = self.decimal().filter(|&p| p > 0)?;
+            self.eat(b',')?;
+            let q = self.decimal()?;
+            self.eat(b']')?;
+            out.push((p, q));
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn object(&mut self, ids: &mut Ids, bids: &mut Vec<Level>, asks: &mut Vec<Level>, nested: bool) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.eat(b'"')?;
+            let key = self.string_body()?;
+            self.eat(b':')?;
+            match key {
+                b"data" if !nested => self.object(ids, bids, asks, true)?,
+                b"U" => ids.first = Some(self.uint()?),
+                b"u" => ids.last = Some(self.uint()?),
+                b"b" => self.levels(bids)?,
+                b"a" => self.levels(asks)?,
+                b"e" => {
+                    self.eat(b'"')?;
+                    if self.string_body()? != b"depthUpdate" {
+                        return None;
+                    }
+                }
+                _ => self.skip_scalar()?,
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn message(mut self, bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> Option<(u64, u64)> {
+        let mut ids = Ids::default();
+        self.object(&mut ids, bids, asks, false)?;
+        if self.i != self.s.len() {
+            return None;
+        }
+        Some((ids.first?, ids.last?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(m: &str) -> CoreResult<(u64, u64, Vec<Level>, Vec<Level>)> {
+        let (mut b, mut a) = (Vec::new(), Vec::new());
+        let (f, l) = parse_depth_message(m.as_bytes(), &mut b, &mut a)?;
+        // the serde path alone agrees with the hand scanner
+        let (mut b2, mut a2, mut ids) = (Vec::new(), Vec::new(), Ids::default());
+        let mut de = serde_json::Deserializer::from_slice(m.as_bytes());
+        Event { bids: &mut b2, asks: &mut a2, ids: &mut ids }.deserialize(&mut de).unwrap();
+        assert_eq!((ids.first, ids.last, &b2, &a2), (Some(f), Some(l), &b, &a), "{m}");
+        Ok((f, l, b, a))
+    }
+
+    #[test]
+    fn the_hand_scanner_takes_binance_layout_and_gives_up_on_the_rest() {
+        let (mut b, mut a) = (Vec::new(), Vec::new());
+        let compact = br#"{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":3,"u":4,"b":[["1.00000000","2.00000000"]],"a":[]}}"#;
+        assert_eq!((Scan { s: compact, i: 0 }).message(&mut b, &mut a), Some((3, 4)));
+        assert_eq!(b, vec![(100_000_000, 200_000_000)]);
+        for other in [
+            &br#"{"U":1,"u":2,"b":[],"a":[] }"#[..],
+            br#"{"U":1,"u":2,"b":[["1.0","2"]],"a":[],"x":{"y":1}}"#,
+            br#"{"U":1,"u":2,"b":[["1\u0030","2"]],"a":[]}"#,
+            br#"{"e":"aggTrade","U":1,"u":2}"#,
+        ] {
+            assert_eq!((Scan { s: other, i: 0 }).message(&mut Vec::new(), &mut Vec::new()), None);
+        }
+        // the serde path takes the ones that are valid
+        let mut v = Vec::new();
+        assert_eq!(
+            parse_depth_message(br#"{"U":1,"u":2,"b":[["1.0","2"]],"a":[],"x":{"y":1}}"#, &mut v, &mut Vec::new())
+                .unwrap(),
+            (1, 2)
+        );
+        let e = parse_depth_message(br#"{"U":1,"u":2,"b":[["1\u0030","2"]],"a":[]}"#, &mut Vec::new(), &mut Vec::new());
+        assert!(e.unwrap_err().to_string().contains("depth message"));
+    }
+
+    #[test]
+    fn combined_and_bare_events() {
+        let data = r#"{"e":"depthUpdate","E":1723075200123,"s":"BTCUSDT","U":157,"u":160,"b":[["61837.63000000","0.00105000"],["61837.62000000","0.00000000"]],"a":[["61837.64000000","1.5"]]}"#;
+        let want = (
+            157,
+            160,
+            vec![(6_183_763_000_000, 105_000), (6_183_762_000_000, 0)],
+            vec![(6_183_764_000_000, 150_000_000)],
+        );
+        assert_eq!(parse(data).unwrap(), want);
+        let combined = format!(r#"{{"stream":"btcusdt@depth@100ms","data":{data}}}"#);
+        assert_eq!(parse(&combined).unwrap(), want);
+        // keys in another order, whitespace
+        let other = r#" { "a" : [] , "u" : 2, "b":[["1.00000000","2.00000000"]], "U": 1 } "#;
+        assert_eq!(parse(other).unwrap(), (1, 2, vec![(100_000_000, 200_000_000)], vec![]));
+    }
+
+    #[test]
+    fn bad_messages_are_refused() {
+        for (m, needle) in [
+            ("not json", "depth message"),
+            (r#"{"e":"aggTrade","U":1,"u":2}"#, "aggTrade"),
+            (r#"{"b":[],"a":[]}"#, "update ids"),
+            (r#"{"U":1,"u":2,"b":[["abc","1"]],"a":[]}"#, "b[0]"),
+            (r#"{"U":1,"u":2,"b":[],"a":[["1","2"],["1"]]}"#, "depth message"),
+            (r#"{"U":-1,"u":2,"b":[],"a":[]}"#, "depth message"),
+            (r#"{"U":1,"u":2,"b":[],"a":[]} trailing"#, "depth message"),
+        ] {
+            let e = parse(m).unwrap_err().to_string();
+            assert!(e.contains(needle), "{m}: {e}");
+        }
+    }
+}
