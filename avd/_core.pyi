@@ -77,11 +77,13 @@ __all__ = [
     "rsi",
     "run_backtest",
     "run_sweep",
+    "run_sweep_chunk",
     "size_position",
     "sma",
     "stddev",
     "stoch",
     "support_resistance",
+    "sweep_plan",
     "swings",
     "vwap",
     "walk_forward",
@@ -570,6 +572,18 @@ def run_sweep(
     end: int | None = None,
     threads: int | None = None,
 ) -> str: ...
+def run_sweep_chunk(
+    config_json: str,
+    spec_json: str,
+    series: list[dict[str, Any]],
+    lo: int,
+    hi: int,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    threads: int | None = None,
+) -> str: ...
+def sweep_plan(config_json: str, spec_json: str) -> str: ...
 def walk_forward(
     config_json: str,
     spec_json: str,
