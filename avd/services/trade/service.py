@@ -128,9 +128,11 @@ class TradeService:
     async def health(self) -> dict[str, Any]:
         """The service's health: its links to the market and the Client service, what it holds.
 
-        ``status`` is ``degraded`` while the market feed is down or the Client
+        ``status`` is ``degraded`` while the market feed is down, the Client
         service did not answer the last call (open positions are still
-        managed; new entries are refused with 503 until it answers).
+        managed; new entries are refused with 503 until it answers) or, with
+        trade workers, the leases could not be renewed in time. ``worker``:
+        this worker's id and clients (see :mod:`avd.services.trade.leases`).
         """
         client = getattr(self.gateway, "health", None)
         client_health: dict[str, Any] | None = client() if callable(client) else None
@@ -138,12 +140,20 @@ class TradeService:
         degraded = (client_health is not None and not client_health["reachable"]) or (
             market is not None and not market["connected"]
         )
+        leases = self.engine.leases
+        degraded = degraded or leases.lapsed
         return {
             "status": "degraded" if degraded else "ok",
             "positions": len(self.engine.monitor.positions),
             "fees_owed": await self.engine.fees.owed(),
             "client": client_health,
             "market": market,
+            "worker": {
+                **leases.health(),
+                "signals_traded": self.engine.signals.traded,
+                "signals_waiting": len(self.engine.signals.waiting),
+                "signals_expired": self.engine.signals.expired,
+            },
         }
 
     async def _live(self, client_id: int) -> Exchange:
