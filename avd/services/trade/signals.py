@@ -146,6 +146,8 @@ class Signals:
                         continue
             await self._for_client(client_id, params, sig, None)
             done += 1
+        # what no client waits for any more goes
+        self.waiting = deque(w for w in self.waiting if w.clients)
         return done
 
     def _expire(self) -> None:
