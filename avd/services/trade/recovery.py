@@ -154,12 +154,17 @@ class Recovery:
         """
         async with self.db.read() as s:
             since = {a.client_id: a.since_trade_id for a in await repo.paper_accounts(s)}
-            rows = [t for t in await repo.trades_of(s, None, None, limit=10_000_000)]
+            if only is None:
+                rows = await repo.trades_of(s, None, None, limit=10_000_000)
+            else:  # a worker taking clients over reads their history only
+                rows = [
+                    t
+                    for c in sorted(only)
+                    for t in await repo.trades_of(s, c, None, limit=10_000_000)
+                ]
             fills: list[tuple[int, str, str, Any]] = []
             for t in sorted(rows, key=lambda t: t.id):
                 if t.mode != "paper" or t.id <= since.get(t.client_id, 0):
-                    continue
-                if only is not None and t.client_id not in only:
                     continue
                 for o in await repo.orders_of(s, t.id):
                     fills += [

@@ -131,6 +131,8 @@ class Signals:
         """
         self._expire()
         done = 0
+        if not any(client_id in w.clients for w in self.waiting):
+            return done
         bots = dict(await self.bots())
         params = bots.get(client_id)
         for w in list(self.waiting):
