@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -65,7 +67,7 @@ SchedulerOpt = Annotated[
     str | None,
     typer.Option(
         "--scheduler",
-        help="Run the sweep on this Dask scheduler (tcp://host:8786); "
+        help="Run the sweep (or walk-forward) on this Dask scheduler (tcp://host:8786); "
         "needs pip install 'avd[distributed]'.",
     ),
 ]
@@ -210,7 +212,18 @@ def _sweep(
     chunk_size: int | None = None,
 ) -> None:
     if walk:
-        res = bt.walk_forward(spec, *candles, lower=finer, threads=threads)
+        if scheduler is None:
+            res = bt.walk_forward(spec, *candles, lower=finer, threads=threads)
+        else:
+            with _dask_bar("walk-forward on dask", "windows") as progress:
+                res = bt.walk_forward(
+                    spec,
+                    *candles,
+                    lower=finer,
+                    threads=threads,
+                    scheduler=scheduler,
+                    on_progress=progress,
+                )
         t = Table(title=f"Walk-forward ({res['metric']})")
         for c in ("train", "test", *res["params"], "train score", "test score", "test return"):
             t.add_column(c)
@@ -249,6 +262,26 @@ def _sweep(
         _write_json(out, "sweep.json", res)
 
 
+@contextmanager
+def _dask_bar(title: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of the work done on the cluster; yields its update function."""
+    with Progress(
+        TextColumn(title),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(title, total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
+
+
 def _sweep_on_dask(
     bt: Backtest,
     spec: Path,
@@ -261,20 +294,7 @@ def _sweep_on_dask(
     chunk_size: int | None,
 ) -> dict[str, Any]:
     """The sweep on a Dask cluster, with a progress bar of the combinations done."""
-    with Progress(
-        TextColumn("sweep on dask"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("runs"),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("sweep", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
+    with _dask_bar("sweep on dask", "runs") as progress:
         res = bt.sweep(
             spec,
             *candles,
@@ -325,8 +345,6 @@ def sweep(
     With --scheduler the runs go to a Dask cluster (pip install
     'avd[distributed]'); the result is the local one, row for row.
     """
-    if walk_forward and scheduler is not None:
-        raise ConfigError("--scheduler runs sweeps; walk-forward analysis runs locally")
     if out is not None:
         check_out(out)
     start, end = parse_time(from_, "from"), parse_time(to, "to")

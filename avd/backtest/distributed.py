@@ -1,4 +1,4 @@
-"""Sweeps on a Dask cluster: the combinations in chunks, each chunk one Rust run on a worker.
+"""Sweeps and walk-forward analyses on a Dask cluster: chunks of work, each a Rust run.
 
 ``Backtest.sweep(..., scheduler="tcp://host:8786")`` (and ``avd sweep
 --scheduler``) sends the sweep here instead of the local rayon pool:
@@ -16,6 +16,10 @@
   only the chunks it was running: the scheduler gives them to another worker
   (up to ``distributed.scheduler.allowed-failures`` losses per task, default
   3); a task that raised is retried ``retries`` times.
+
+A walk-forward analysis goes the same way, one task per window (its sweep on
+the train part, the best combination on the test part): the windows are
+independent, and put back in order they are the local analysis's.
 
 Dask is optional (``pip install 'avd[distributed]'``); nothing here imports
 it until a sweep is sent to a cluster.
@@ -301,3 +305,85 @@ def _run(
             f.release()
         candles.release()
     return rows
+
+
+def run_window(
+    run: str,
+    config_json: str,
+    spec_json: str,
+    series: list[dict[str, Any]],
+    k: int,
+    threads: int,
+) -> dict[str, Any]:
+    """One task: walk-forward window ``k`` on this worker's copy of the candles."""
+    out = _core.walk_forward(
+        config_json, spec_json, _prepared(run, series), threads=threads, windows=(k, k + 1)
+    )
+    window: dict[str, Any] = json.loads(out)["windows"][0]
+    return window
+
+
+def walk_forward_on_dask(
+    config_json: str,
+    spec_json: str,
+    series: list[dict[str, Any]],
+    scheduler: Any,
+    *,
+    threads: int = 1,
+    retries: int = DEFAULT_RETRIES,
+    on_progress: Progress | None = None,
+) -> dict[str, Any]:
+    """A walk-forward analysis on a Dask cluster, one task per window; the local result.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`sweep_on_dask`, and for a spec without ``walk_forward`` or
+        data shorter than one train window.
+    """
+    plan = json.loads(_core.walk_forward(config_json, spec_json, series, windows=(0, 0)))
+    count: int = plan["count"]
+    client, owned = _client(scheduler)
+    try:
+        if not client.nthreads():
+            raise ConfigError(f"the Dask cluster at {client.scheduler.address} has no workers")
+        from distributed import as_completed
+
+        [candles] = client.scatter([series], broadcast=True, hash=False)
+        run = uuid.uuid4().hex[:12]
+        futures = {
+            client.submit(
+                run_window,
+                run,
+                config_json,
+                spec_json,
+                candles,
+                k,
+                threads,
+                key=f"avd-walk-{run}-{k}",
+                retries=retries,
+                pure=False,
+            ): k
+            for k in range(count)
+        }
+        windows: dict[int, dict[str, Any]] = {}
+        if on_progress is not None:
+            on_progress(0, count)
+        try:
+            for fut, window in as_completed(list(futures), with_results=True, loop=client.loop):
+                windows[futures.pop(fut)] = window
+                fut.release()
+                if on_progress is not None:
+                    on_progress(len(windows), count)
+        finally:
+            for f in futures:
+                f.release()
+            candles.release()
+        return {
+            "metric": plan["metric"],
+            "params": plan["params"],
+            "windows": [windows[k] for k in range(count)],
+        }
+    finally:
+        if owned:
+            client.close()

@@ -310,14 +310,32 @@ class Backtest:
         *data: DataSource,
         lower: Sequence[DataSource] = (),
         threads: int | None = None,
+        scheduler: Any = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """Walk-forward analysis: the sweep on rolling train windows, the best on the test ones.
 
         ``spec`` needs ``"walk_forward": {"train_bars": N, "test_bars": M}``.
+        ``scheduler``: a Dask scheduler's address or ``distributed.Client``:
+        one task per window there (``threads`` rayon threads each, default
+        1), with the local result; ``on_progress(done, total)`` follows the
+        windows.
         """
         series = self._prepare(data, lower, None)
+        spec_text = _spec_text(spec)
+        if scheduler is not None:
+            from avd.backtest.distributed import walk_forward_on_dask
+
+            return walk_forward_on_dask(
+                self._json,
+                spec_text,
+                series,
+                scheduler,
+                threads=1 if threads is None else threads,
+                on_progress=on_progress,
+            )
         out: dict[str, Any] = json.loads(
-            _core.walk_forward(self._json, _spec_text(spec), series, threads=threads)
+            _core.walk_forward(self._json, spec_text, series, threads=threads)
         )
         return out
 

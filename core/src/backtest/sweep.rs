@@ -444,6 +444,21 @@ pub fn windows(t0: i64, t1: i64, train: i64, test: i64) -> Vec<(i64, i64, i64)> 
 /// As [`run_sweep`], and `Config` without a `walk_forward` section or when
 /// the data is shorter than one train window.
 pub fn walk_forward(base: &BacktestConfig, spec: &SweepSpec, data: &[Series<'_>]) -> CoreResult<WalkForwardResult> {
+    walk_forward_range(base, spec, data, None).map(|(r, _)| r)
+}
+
+/// Walk-forward analysis of the windows at positions `range` only (all when
+/// `None`): each window is independent, so a distributed run sends them
+/// apart. Returns the result and the number of windows the data gives.
+///
+/// # Errors
+/// As [`walk_forward`], and `Config` for a range outside the windows.
+pub fn walk_forward_range(
+    base: &BacktestConfig,
+    spec: &SweepSpec,
+    data: &[Series<'_>],
+    range: Option<Range<usize>>,
+) -> CoreResult<(WalkForwardResult, usize)> {
     base.validate()?;
     validate_series(data)?;
     let wf = spec.walk_forward.ok_or_else(|| CoreError::Config("sweep: no `walk_forward` section".into()))?;
@@ -459,10 +474,17 @@ pub fn walk_forward(base: &BacktestConfig, spec: &SweepSpec, data: &[Series<'_>]
             wf.train_bars
         )));
     }
+    let count = wins.len();
+    let chosen = match range {
+        None => &wins[..],
+        Some(r) => wins.get(r.clone()).ok_or_else(|| {
+            CoreError::Config(format!("walk-forward: windows {}..{} outside the {count} windows", r.start, r.end))
+        })?,
+    };
     let (names, combos) = spec.combinations();
     let pool = pool(spec.threads)?;
-    let mut out = Vec::with_capacity(wins.len());
-    for (a, b, c) in wins {
+    let mut out = Vec::with_capacity(chosen.len());
+    for &(a, b, c) in chosen {
         let train_data: Vec<Series<'_>> = data.iter().map(|s| slice(s, a, b)).collect();
         let test_data: Vec<Series<'_>> = data.iter().map(|s| slice(s, a, c)).collect();
         let rows = run_all(base, &names, &combos, &train_data, Window::default(), &spec.metric, &pool)?;
@@ -480,7 +502,7 @@ pub fn walk_forward(base: &BacktestConfig, spec: &SweepSpec, data: &[Series<'_>]
             test: st,
         });
     }
-    Ok(WalkForwardResult { metric: spec.metric.clone(), params: names, windows: out })
+    Ok((WalkForwardResult { metric: spec.metric.clone(), params: names, windows: out }, count))
 }
 
 #[cfg(test)]
