@@ -74,7 +74,7 @@ class Signals:
         #: how long a signal waits for a client with no live owner
         self.ttl_s = ttl_s
         self.waiting: deque[Waiting] = deque()
-        #: entries placed for signals, and signals that expired waiting for an owner
+        #: entries placed for signals; signals a take-over found too old to trade
         self.traded = 0
         self.expired = 0
 
@@ -125,9 +125,10 @@ class Signals:
         trades the ones still waiting, oldest first, once the client is
         restored; a BUY the previous owner had already traded (a trade of
         the client from the same signal is in the shared database) is not
-        traded again, and a SELL finds the positions already closed. Older
-        signals expire (counted in ``signals_expired``). Returns the signals
-        traded.
+        traded again, and a SELL finds the positions already closed. A
+        signal older than ``signal_ttl_s`` at the take-over expires: not
+        traded, logged and counted in ``signals_expired``. Returns the
+        signals traded.
         """
         self._expire()
         done = 0
@@ -135,6 +136,7 @@ class Signals:
             return done
         bots = dict(await self.bots())
         params = bots.get(client_id)
+        too_old = time.monotonic() - self.ttl_s
         for w in list(self.waiting):
             if client_id not in w.clients:
                 continue
@@ -146,6 +148,16 @@ class Signals:
                 async with self.entries.db.read() as s:
                     if await repo.signal_traded(s, client_id, sig.symbol, sig.generated_at):
                         continue
+            if w.received < too_old:
+                self.expired += 1
+                log.warning(
+                    "signal %s %s for client %d expired: %.0f s old at the take-over",
+                    sig.side,
+                    sig.symbol,
+                    client_id,
+                    time.monotonic() - w.received,
+                )
+                continue
             await self._for_client(client_id, params, sig, None)
             done += 1
         # what no client waits for any more goes
@@ -153,11 +165,12 @@ class Signals:
         return done
 
     def _expire(self) -> None:
-        cutoff = time.monotonic() - self.ttl_s
+        # kept twice the TTL: a take-over then tells an expired signal (counted)
+        # from one that never waited for it; older ones go silently (another
+        # live worker owned those clients and traded them)
+        cutoff = time.monotonic() - 2 * self.ttl_s
         while self.waiting and (self.waiting[0].received < cutoff or not self.waiting[0].clients):
-            w = self.waiting.popleft()
-            if w.clients:
-                self.expired += len(w.clients)
+            self.waiting.popleft()
 
     async def _for_client(
         self,

@@ -167,9 +167,9 @@ def test_a_signal_waits_for_an_ownerless_client_then_is_traded_once_or_expires(
             )
             assert await engine.signals.take_over(cid) == 0
             assert len(await engine.manual.trades(cid, None, limit=10, offset=0)) == 1
-            # a newer signal waiting is traded; one older than signal_ttl_s expires
+            # a newer signal waiting is traded; one older than signal_ttl_s (30 s) expires
             engine.signals.waiting.append(
-                Waiting(time.monotonic() - 60, _signal("BUY", close_ms + 60_000, price), {cid})
+                Waiting(time.monotonic() - 45, _signal("BUY", close_ms + 60_000, price), {cid})
             )
             engine.signals.waiting.append(
                 Waiting(time.monotonic(), _signal("BUY", close_ms + 120_000, price), {cid})
