@@ -8,12 +8,15 @@ two workers racing for one client cannot both win it.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import case, delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from avd.store.models import TradeLeaseRecord, TradeWorkerRecord
+
+#: the owner of a lease given back (claimable at once, not a take-over)
+FREE = ""
 
 
 def _is_sqlite(s: AsyncSession) -> bool:
@@ -49,8 +52,12 @@ async def live_workers(s: AsyncSession, now: float) -> list[str]:
 
 
 async def forget_worker(s: AsyncSession, worker_id: str) -> None:
-    """Remove a worker's heartbeat and leases (it stops)."""
-    await s.execute(delete(TradeLeaseRecord).where(TradeLeaseRecord.owner == worker_id))
+    """Give a worker's leases back and remove its heartbeat (it stops)."""
+    await s.execute(
+        update(TradeLeaseRecord)
+        .where(TradeLeaseRecord.owner == worker_id)
+        .values(owner=FREE, expires_at=0.0)
+    )
     await s.execute(delete(TradeWorkerRecord).where(TradeWorkerRecord.worker_id == worker_id))
 
 
@@ -88,8 +95,8 @@ async def claim(
             "owner": worker_id,
             "expires_at": now + lease_s,
             "acquired_at": now,
-            # a lease that lapsed (its owner died) rather than one given back
-            "takeovers": table.c.takeovers + 1,
+            # a lease that lapsed (its owner died), not one given back
+            "takeovers": table.c.takeovers + case((table.c.owner == FREE, 0), else_=1),
         },
         where=table.c.expires_at <= now,
     ).returning(TradeLeaseRecord.owner)
@@ -98,11 +105,15 @@ async def claim(
 
 
 async def give_back(s: AsyncSession, client_id: int, worker_id: str) -> None:
-    """Release the worker's lease on a client (another worker may take it at once)."""
+    """Release the worker's lease on a client: another worker may take it at once.
+
+    The row stays (owner :data:`FREE`, expired), so the client is still one
+    to serve when it has no bot and no open trade.
+    """
     await s.execute(
-        delete(TradeLeaseRecord).where(
-            TradeLeaseRecord.client_id == client_id, TradeLeaseRecord.owner == worker_id
-        )
+        update(TradeLeaseRecord)
+        .where(TradeLeaseRecord.client_id == client_id, TradeLeaseRecord.owner == worker_id)
+        .values(owner=FREE, expires_at=0.0)
     )
 
 
@@ -110,3 +121,12 @@ async def leases(s: AsyncSession) -> list[TradeLeaseRecord]:
     """Every lease row (expired or not), by client."""
     rows = await s.execute(select(TradeLeaseRecord).order_by(TradeLeaseRecord.client_id))
     return list(rows.scalars())
+
+
+async def lease_of(s: AsyncSession, client_id: int) -> TradeLeaseRecord | None:
+    """The lease row of one client, if any (read before a claim)."""
+    row = await s.get(TradeLeaseRecord, client_id)
+    if row is not None:
+        # the claim's UPDATE changes the row behind the session's back
+        s.expunge(row)
+    return row

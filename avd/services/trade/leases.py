@@ -39,7 +39,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -114,9 +114,11 @@ class Leases:
         self._candidates: ClientsSource | None = None
         self._acquire: ClientHook | None = None
         self._release: ClientHook | None = None
-        self._taken: Callable[[int], Awaitable[Any]] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._tick_lock = asyncio.Lock()
+        self._taken: Callable[[int], Coroutine[Any, Any, Any]] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._replays: set[asyncio.Task[Any]] = set()
+        self._renew_lock = asyncio.Lock()
+        self._deal_lock = asyncio.Lock()
         self._acquiring: set[int] = set()
 
     def owns(self, client_id: int) -> bool:
@@ -135,7 +137,7 @@ class Leases:
         candidates: ClientsSource,
         acquire: ClientHook,
         release: ClientHook,
-        taken: Callable[[int], Awaitable[Any]] | None = None,
+        taken: Callable[[int], Coroutine[Any, Any, Any]] | None = None,
     ) -> None:
         """Where the clients to serve come from, and what taking or giving one back does.
 
@@ -148,17 +150,26 @@ class Leases:
         self._taken = taken
 
     def start(self) -> None:
-        """Renew and deal every ``renew_s`` in the background."""
-        if self.enabled and self._task is None:
-            self._task = asyncio.create_task(self._run(), name="trade-leases")
+        """Renew, and deal, every ``renew_s`` in the background (two loops).
+
+        Renewing never waits for dealing: a slow take-over (restoring many
+        positions, trading the signals that waited) cannot let this worker's
+        other leases expire.
+        """
+        if self.enabled and not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._loop(self.renew), name="trade-leases-renew"),
+                asyncio.create_task(self._loop(self.deal), name="trade-leases-deal"),
+            ]
 
     async def stop(self) -> None:
         """Stop renewing and give every lease back (the others take the clients at once)."""
-        if self._task is not None:
-            self._task.cancel()
+        for t in [*self._tasks, *self._replays]:
+            t.cancel()
+        for t in [*self._tasks, *self._replays]:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await t
+        self._tasks = []
         if not self.enabled:
             return
         for c in sorted(self.owned):
@@ -182,52 +193,64 @@ class Leases:
             "last_error": self.last_error,
         }
 
-    async def _run(self) -> None:
+    async def _loop(self, step: Callable[[], Awaitable[None]]) -> None:
         while True:
             try:
-                await self.tick()
+                await step()
                 self.last_error = ""
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:300]
-                log.warning("lease renewal failed: %s", self.last_error)
+                log.warning("trade leases: %s", self.last_error)
             await asyncio.sleep(self.settings.renew_s)
 
     async def tick(self) -> None:
         """Renew, then give back and claim clients as dealt over the live workers."""
-        async with self._tick_lock:
-            await self._tick()
+        await self.renew()
+        await self.deal()
 
-    async def _tick(self) -> None:
-        lease_s = self.settings.lease_s
-        started = time.monotonic()
-        async with self.db.write() as s:
-            now = await repo.db_now(s)
-            await repo.heartbeat(s, self.worker_id, now, lease_s)
-            still = await repo.renew(s, self.worker_id, now, lease_s)
-            workers = await repo.live_workers(s, now)
-            leased = {r.client_id for r in await repo.leases(s)}
-            open_clients = await trades_repo.clients_with_open_trades(s)
-        self.valid_until = started + lease_s
-        self.workers = workers
-        self.ticks += 1
-        for c in sorted(self.owned - still):
-            log.warning("lease on client %d lost (expired before renewal); dropped", c)
-            self.owned.discard(c)
-            await self._drop(c)
-        wanted = set(leased) | open_clients
-        if self._candidates is not None:
-            wanted |= await self._candidates()
-        mine = {c for c, w in deal(sorted(wanted), workers).items() if w == self.worker_id}
-        for c in sorted(self.owned - mine):
-            self.owned.discard(c)
-            await self._drop(c)
+    async def renew(self) -> None:
+        """The heartbeat and every lease extended; a lease found expired drops its client."""
+        async with self._renew_lock:
+            lease_s = self.settings.lease_s
+            started = time.monotonic()
+            # what a claim adds from here on is not in this renewal's answer
+            held = set(self.owned)
             async with self.db.write() as s:
-                await repo.give_back(s, c, self.worker_id)
-            log.info("client %d handed over (dealt to another worker)", c)
-        for c in sorted(mine - self.owned):
-            await self.claim(c)
+                now = await repo.db_now(s)
+                await repo.heartbeat(s, self.worker_id, now, lease_s)
+                still = await repo.renew(s, self.worker_id, now, lease_s)
+                self.workers = await repo.live_workers(s, now)
+            self.valid_until = started + lease_s
+            self.ticks += 1
+            for c in sorted(held - still):
+                log.warning("lease on client %d lost (expired before renewal); dropped", c)
+                self.owned.discard(c)
+                await self._drop(c)
+
+    async def deal(self) -> None:
+        """Give back the clients dealt to other live workers; claim the ones dealt here."""
+        async with self._deal_lock:
+            async with self.db.read() as s:
+                now = await repo.db_now(s)
+                workers = await repo.live_workers(s, now)
+                leased = {r.client_id for r in await repo.leases(s)}
+                open_clients = await trades_repo.clients_with_open_trades(s)
+            if self.worker_id not in workers:
+                workers.append(self.worker_id)  # not renewed yet: it deals itself in
+            wanted = set(leased) | open_clients
+            if self._candidates is not None:
+                wanted |= await self._candidates()
+            mine = {c for c, w in deal(sorted(wanted), workers).items() if w == self.worker_id}
+            for c in sorted(self.owned - mine):
+                self.owned.discard(c)
+                await self._drop(c)
+                async with self.db.write() as s:
+                    await repo.give_back(s, c, self.worker_id)
+                log.info("client %d handed over (dealt to another worker)", c)
+            for c in sorted(mine - self.owned):
+                await self.claim(c)
 
     async def claim(self, client_id: int) -> bool:
         """Take the client if nobody holds it, and restore it; whether this worker owns it."""
@@ -239,18 +262,23 @@ class Leases:
         try:
             async with self.db.write() as s:
                 now = await repo.db_now(s)
+                before = await repo.lease_of(s, client_id)
+                lapsed = before is not None and before.owner not in (repo.FREE, self.worker_id)
                 took = await repo.claim(s, client_id, self.worker_id, now, self.settings.lease_s)
-                row = next((r for r in await repo.leases(s) if r.client_id == client_id), None)
             if not took:
                 return False
-            if row is not None and row.takeovers:
+            if lapsed:
                 self.takeovers += 1
                 log.warning("client %d taken over (its lease had expired)", client_id)
             if self._acquire is not None:
                 await self._acquire(client_id)
             self.owned.add(client_id)
             if self._taken is not None:
-                await self._taken(client_id)
+                # the signals that waited are traded in the background: the
+                # request or the deal that claimed the client goes on
+                task = asyncio.create_task(self._taken(client_id), name=f"take-over-{client_id}")
+                self._replays.add(task)
+                task.add_done_callback(self._replays.discard)
             return True
         finally:
             self._acquiring.discard(client_id)
