@@ -83,11 +83,13 @@ __all__ = [
     "rsi",
     "run_backtest",
     "run_sweep",
+    "run_sweep_chunk",
     "size_position",
     "sma",
     "stddev",
     "stoch",
     "support_resistance",
+    "sweep_plan",
     "swings",
     "vwap",
     "walk_forward",
@@ -579,12 +581,25 @@ def run_sweep(
     end: int | None = None,
     threads: int | None = None,
 ) -> str: ...
+def run_sweep_chunk(
+    config_json: str,
+    spec_json: str,
+    series: list[dict[str, Any]],
+    lo: int,
+    hi: int,
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    threads: int | None = None,
+) -> str: ...
+def sweep_plan(config_json: str, spec_json: str) -> str: ...
 def walk_forward(
     config_json: str,
     spec_json: str,
     series: list[dict[str, Any]],
     *,
     threads: int | None = None,
+    windows: tuple[int, int] | None = None,
 ) -> str: ...
 def default_backtest_config() -> str: ...
 def check_backtest_config(config_json: str) -> str: ...

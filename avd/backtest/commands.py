@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from avd.backtest.checks import check_in_data, check_lower_overlap, check_out, check_window
@@ -53,6 +61,22 @@ IntervalOpt = Annotated[
         "--interval",
         help="The interval to trade when --data holds several per symbol "
         "(default: the finest every symbol has).",
+    ),
+]
+SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Run the sweep (or walk-forward) on this Dask scheduler (tcp://host:8786); "
+        "needs pip install 'avd[distributed]'.",
+    ),
+]
+ChunkOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--chunk-size",
+        min=1,
+        help="With --scheduler: combinations per Dask task (default: 4 tasks per worker thread).",
     ),
 ]
 
@@ -143,6 +167,8 @@ def backtest(
         Path | None, typer.Option("--sweep", help="Run this sweep (JSON) instead of one backtest.")
     ] = None,
     interval: IntervalOpt = None,
+    scheduler: SchedulerOpt = None,
+    chunk_size: ChunkOpt = None,
 ) -> None:
     """Backtest the AVD strategy; writes report.json, trades.csv, equity.png, report.html.
 
@@ -155,7 +181,7 @@ def backtest(
     bt = Backtest(config)
     candles, finer = _load(data, lower or [], interval, start, end)
     if sweep is not None:
-        _sweep(bt, sweep, candles, finer, start, end, None, False, out)
+        _sweep(bt, sweep, candles, finer, start, end, None, False, out, 20, scheduler, chunk_size)
         return
     result = _run(bt, candles, finer, start, end)
     console.print(_stats_table(result))
@@ -182,9 +208,22 @@ def _sweep(
     walk: bool,
     out: Path | None,
     top: int = 20,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
 ) -> None:
     if walk:
-        res = bt.walk_forward(spec, *candles, lower=finer, threads=threads)
+        if scheduler is None:
+            res = bt.walk_forward(spec, *candles, lower=finer, threads=threads)
+        else:
+            with _dask_bar("walk-forward on dask", "windows") as progress:
+                res = bt.walk_forward(
+                    spec,
+                    *candles,
+                    lower=finer,
+                    threads=threads,
+                    scheduler=scheduler,
+                    on_progress=progress,
+                )
         t = Table(title=f"Walk-forward ({res['metric']})")
         for c in ("train", "test", *res["params"], "train score", "test score", "test return"):
             t.add_column(c)
@@ -201,7 +240,10 @@ def _sweep(
         if out is not None:
             _write_json(out, "walk_forward.json", res)
         return
-    res = bt.sweep(spec, *candles, lower=finer, start=start, end=end, threads=threads)
+    if scheduler is None:
+        res = bt.sweep(spec, *candles, lower=finer, start=start, end=end, threads=threads)
+    else:
+        res = _sweep_on_dask(bt, spec, candles, finer, start, end, threads, scheduler, chunk_size)
     t = Table(title=f"Sweep: {len(res['rows'])} runs ranked by {res['metric']}")
     t.add_column("#", justify="right")
     for p in res["params"]:
@@ -218,6 +260,54 @@ def _sweep(
     console.print(t)
     if out is not None:
         _write_json(out, "sweep.json", res)
+
+
+@contextmanager
+def _dask_bar(title: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar of the work done on the cluster; yields its update function."""
+    with Progress(
+        TextColumn(title),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(title, total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
+
+
+def _sweep_on_dask(
+    bt: Backtest,
+    spec: Path,
+    candles: list[Candles],
+    finer: list[Candles],
+    start: int | None,
+    end: int | None,
+    threads: int | None,
+    scheduler: str,
+    chunk_size: int | None,
+) -> dict[str, Any]:
+    """The sweep on a Dask cluster, with a progress bar of the combinations done."""
+    with _dask_bar("sweep on dask", "runs") as progress:
+        res = bt.sweep(
+            spec,
+            *candles,
+            lower=finer,
+            start=start,
+            end=end,
+            threads=threads,
+            scheduler=scheduler,
+            chunk_size=chunk_size,
+            on_progress=progress,
+        )
+    console.print(f"dask: {len(res['rows'])} runs on {scheduler}", soft_wrap=True, markup=False)
+    return res
 
 
 def _f(v: Any) -> float:
@@ -247,15 +337,23 @@ def sweep(
     top: Annotated[int, typer.Option(help="Rows shown.")] = 20,
     out: Annotated[Path | None, typer.Option("--out", help="Folder for sweep.json.")] = None,
     interval: IntervalOpt = None,
+    scheduler: SchedulerOpt = None,
+    chunk_size: ChunkOpt = None,
 ) -> None:
-    """Grid or random parameter sweep (parallel), or walk-forward analysis."""
+    """Grid or random parameter sweep (parallel), or walk-forward analysis.
+
+    With --scheduler the runs go to a Dask cluster (pip install
+    'avd[distributed]'); the result is the local one, row for row.
+    """
     if out is not None:
         check_out(out)
     start, end = parse_time(from_, "from"), parse_time(to, "to")
     check_window(start, end)
     bt = Backtest(config)
     candles, finer = _load(data, lower or [], interval, start, end)
-    _sweep(bt, spec, candles, finer, start, end, threads, walk_forward, out, top)
+    _sweep(
+        bt, spec, candles, finer, start, end, threads, walk_forward, out, top, scheduler, chunk_size
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -267,18 +267,40 @@ class Backtest:
         start: int | None = None,
         end: int | None = None,
         threads: int | None = None,
+        scheduler: Any = None,
+        chunk_size: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """A grid or random sweep, in parallel; rows ranked best first.
 
         ``spec``: ``{"metric": "sharpe", "grid": {"stops.trail_pct": [1, 2]}}``
         or ``{"random": {"n": 50, "seed": 1, "params": {...}}}`` (see the
-        README). ``threads``: 0 = every core.
+        README). ``threads``: 0 = every core (locally; on a cluster, the
+        rayon threads of each task, default 1).
+
+        ``scheduler``: a Dask scheduler's address (``tcp://host:8786``) or a
+        ``distributed.Client``: the combinations run there in chunks of
+        ``chunk_size`` (see :mod:`avd.backtest.distributed`), with the same
+        rows as the local run; ``on_progress(done, total)`` follows them.
         """
         series = self._prepare(data, lower, None)
-        out: dict[str, Any] = json.loads(
-            _core.run_sweep(
-                self._json, _spec_text(spec), series, start=start, end=end, threads=threads
+        spec_text = _spec_text(spec)
+        if scheduler is not None:
+            from avd.backtest.distributed import sweep_on_dask
+
+            return sweep_on_dask(
+                self._json,
+                spec_text,
+                series,
+                scheduler,
+                start=start,
+                end=end,
+                chunk_size=chunk_size,
+                threads=1 if threads is None else threads,
+                on_progress=on_progress,
             )
+        out: dict[str, Any] = json.loads(
+            _core.run_sweep(self._json, spec_text, series, start=start, end=end, threads=threads)
         )
         return out
 
@@ -288,14 +310,32 @@ class Backtest:
         *data: DataSource,
         lower: Sequence[DataSource] = (),
         threads: int | None = None,
+        scheduler: Any = None,
+        on_progress: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """Walk-forward analysis: the sweep on rolling train windows, the best on the test ones.
 
         ``spec`` needs ``"walk_forward": {"train_bars": N, "test_bars": M}``.
+        ``scheduler``: a Dask scheduler's address or ``distributed.Client``:
+        one task per window there (``threads`` rayon threads each, default
+        1), with the local result; ``on_progress(done, total)`` follows the
+        windows.
         """
         series = self._prepare(data, lower, None)
+        spec_text = _spec_text(spec)
+        if scheduler is not None:
+            from avd.backtest.distributed import walk_forward_on_dask
+
+            return walk_forward_on_dask(
+                self._json,
+                spec_text,
+                series,
+                scheduler,
+                threads=1 if threads is None else threads,
+                on_progress=on_progress,
+            )
         out: dict[str, Any] = json.loads(
-            _core.walk_forward(self._json, _spec_text(spec), series, threads=threads)
+            _core.walk_forward(self._json, spec_text, series, threads=threads)
         )
         return out
 

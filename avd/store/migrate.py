@@ -15,6 +15,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: Alembic keeps its ``op`` and ``context`` in module globals: one upgrade at a
 #: time per process (two services in one process may start together)
 _UPGRADING = threading.Lock()
+#: the PostgreSQL advisory lock that serializes upgrades across processes
+_LOCK_KEY = 0x41564430
 
 
 def alembic_config() -> Config:
@@ -29,6 +31,9 @@ def upgrade(url: str, revision: str = "head") -> None:
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     try:
         with _UPGRADING, engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # several processes (trade workers) may start on one database
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)

@@ -413,3 +413,30 @@ class MetaRecord(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class TradeWorkerRecord(Base):
+    """A running trade worker (``avd serve trade`` with leases): its heartbeat.
+
+    Times are the database's clock, in seconds since the epoch, so workers
+    on several machines agree on what has expired.
+    """
+
+    __tablename__ = "trade_workers"
+
+    worker_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float] = mapped_column(Float)
+
+
+class TradeLeaseRecord(Base):
+    """Which trade worker owns a client now, until when (see ``avd.services.trade.leases``)."""
+
+    __tablename__ = "trade_leases"
+
+    client_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128), index=True)
+    expires_at: Mapped[float] = mapped_column(Float)
+    acquired_at: Mapped[float] = mapped_column(Float)
+    #: take-overs of this client so far (a new owner after the lease expired)
+    takeovers: Mapped[int] = mapped_column(Integer, default=0)

@@ -302,3 +302,28 @@ def start_of_day(now: datetime | None = None) -> datetime:
     """Midnight UTC of today."""
     n = now or datetime.now(UTC)
     return datetime(n.year, n.month, n.day, tzinfo=UTC)
+
+
+async def clients_with_open_trades(s: AsyncSession) -> set[int]:
+    """The clients with a pending or open trade."""
+    rows = await s.execute(
+        select(TradeRecord.client_id).where(TradeRecord.status.in_(OPEN_STATUSES)).distinct()
+    )
+    return set(rows.scalars())
+
+
+async def signal_traded(s: AsyncSession, client_id: int, symbol: str, after_ms: int) -> bool:
+    """Whether the client has a trade opened by the signal of ``after_ms`` in ``symbol``."""
+    q = (
+        select(func.count())
+        .select_from(TradeRecord)
+        .join(OrderRecord, OrderRecord.trade_id == TradeRecord.id)
+        .where(
+            TradeRecord.client_id == client_id,
+            TradeRecord.symbol == symbol,
+            TradeRecord.origin == "signal",
+            OrderRecord.purpose == "entry",
+            OrderRecord.after_ms == after_ms,
+        )
+    )
+    return int((await s.execute(q)).scalar_one()) > 0

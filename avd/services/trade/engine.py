@@ -14,6 +14,7 @@ module          responsibility
 ``stops``       the stop monitor (the Rust stop tracker on the market stream)
 ``protection``  live positions: the protective stop order, the market exits
 ``recovery``    restart recovery and reconciliation with the exchanges
+``leases``      trade workers: which clients this process owns (off by default)
 ``signals``     the bots: a signal becomes a trade for every enabled bot
 ``manual``      close, amend, the kill switch, the account and the queries
 ``risk``        sizing and the limits every entry must pass
@@ -30,6 +31,10 @@ module          responsibility
   order id derives from the trade id), with its orders, fills and history.
 * On start (:meth:`TradeEngine.start`) pending and open trades are reconciled
   with the exchange (see :mod:`avd.services.trade.recovery`).
+* With trade workers (``workers.leases``), this process acts only for the
+  clients it holds a lease on: their signals, order updates, requests; a
+  client taken over is recovered as after a restart, one given back leaves
+  memory (see :mod:`avd.services.trade.leases`).
 """
 
 from __future__ import annotations
@@ -38,7 +43,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
+from sqlalchemy.exc import IntegrityError
+
 from avd.domain.bus import EventBus
+from avd.domain.errors import Unavailable
 from avd.domain.events import (
     CandleEvaluated,
     ClientChanged,
@@ -53,6 +61,7 @@ from avd.services.trade.accounts import AccountView
 from avd.services.trade.booking import Booking
 from avd.services.trade.entries import ClientLocks, Entries, ParamsSource
 from avd.services.trade.fees import FeeOutbox
+from avd.services.trade.leases import Leases
 from avd.services.trade.manual import Manual
 from avd.services.trade.orders import Orders
 from avd.services.trade.plans import TradeOrder
@@ -132,7 +141,18 @@ class TradeEngine:
             db, hub, self.venues, self.monitor, self.entries, self.manual, self.locks
         )
         self.signals = Signals(
-            bots, self.entries, self.manual, self.orders, self.positions, cache_s=s.bots_cache_s
+            bots,
+            self.entries,
+            self.manual,
+            self.orders,
+            self.positions,
+            cache_s=s.bots_cache_s,
+            ttl_s=s.workers.signal_ttl_s,
+        )
+        self.leases = Leases(db, s.workers)
+        self.signals.owns = self.orders.owns = self.leases.owns
+        self.leases.bind(
+            self._bot_clients, self._take_client, self._drop_client, self.signals.take_over
         )
         self.recovery = Recovery(
             db,
@@ -177,15 +197,25 @@ class TradeEngine:
         if self._started:
             return
         await self.db.upgrade()
-        async with self.db.write() as s:
-            self.ids.namespace = await repo.namespace(s)
-        await self.recovery.recover()
+        try:
+            async with self.db.write() as s:
+                self.ids.namespace = await repo.namespace(s)
+        except IntegrityError:  # another worker drew it at the same moment
+            async with self.db.write() as s:
+                self.ids.namespace = await repo.namespace(s)
+        if self.leases.enabled:
+            # the clients dealt to this worker are claimed and recovered one by one
+            await self.leases.tick()
+            self.leases.start()
+        else:
+            await self.recovery.recover()
         # fees owed before a restart (or while the Client service was down)
         self.fees.start()
         self._started = True
 
     async def stop(self) -> None:
-        """Stop charging owed fees and close the exchanges."""
+        """Give the leases back, stop charging owed fees and close the exchanges."""
+        await self.leases.stop()
         await self.fees.stop()
         await self.venues.close()
 
@@ -231,6 +261,8 @@ class TradeEngine:
 
     async def on_kline(self, ev: KlineReceived) -> None:
         """A kline: paper exchanges see it (fills), then the stops are updated."""
+        if self.leases.lapsed:
+            return  # the leases may have passed to another worker: act on none
         if self.venues.stale(ev):
             log.debug("ignored a stale kline %s %s %d", ev.symbol, ev.interval, ev.open_time)
             return
@@ -246,20 +278,70 @@ class TradeEngine:
         """Trade a signal for every enabled bot that trades its symbol."""
         await self.signals.on_signal(sig)
 
+    # -- trade workers -----------------------------------------------------------------
+
+    async def _bot_clients(self) -> set[int]:
+        return {c for c, _ in await self.signals.bots()}
+
+    async def _take_client(self, client_id: int) -> None:
+        """A client this worker now owns: restore it as after a restart."""
+        self.recovery.reconciliation = await self.recovery.recover({client_id})
+
+    async def _drop_client(self, client_id: int) -> None:
+        """A client another worker owns now: forget its positions, close its exchanges.
+
+        Nothing is sent to the exchange: the protective stop orders stay
+        where they are, for the new owner to find by their client order ids.
+        """
+        for trade_id, t in list(self.monitor.positions.items()):
+            if t.client_id == client_id:
+                self.monitor.detach(trade_id)
+        for trade_id, h in list(self.positions.held.items()):
+            if h.client_id == client_id:
+                self.positions.release(trade_id)
+                self.positions.exit_orders.pop(trade_id, None)
+                self.positions.close_reason.pop(trade_id, None)
+        for venue in (self.venues.paper, self.venues.live):
+            ex = venue.pop(client_id, None)
+            if ex is not None:
+                await ex.close()
+
+    async def mine(self, client_id: int) -> None:
+        """Refuse a request for a client another trade worker owns.
+
+        A client nobody holds is claimed here (a first request).
+
+        Raises
+        ------
+        Unavailable
+            Naming the worker that owns the client.
+        """
+        if self.leases.owns(client_id) or await self.leases.claim(client_id):
+            return
+        raise Unavailable(
+            "not_owner",
+            f"client {client_id} is served by another trade worker; "
+            f"this one ({self.leases.worker_id}) does not own it",
+            service="trade",
+        )
+
     # -- requests --------------------------------------------------------------------
 
     async def execute(
         self, client_id: int, order: TradeOrder, *, origin: str = "manual"
     ) -> TradeRecord:
         """Open a trade (a BUY); raise a :class:`~avd.domain.errors.Refusal`."""
+        await self.mine(client_id)
         return await self.entries.execute(client_id, order, origin=origin)
 
     async def sell(self, client_id: int, order: TradeOrder) -> SellResult:
         """Sell (part of) the client's holding in a symbol, first in, first out."""
+        await self.mine(client_id)
         return await self.sells.sell(client_id, order)
 
     async def close(self, client_id: int, trade_id: int, *, reason: str = "manual") -> TradeRecord:
         """Close an open position at the market."""
+        await self.mine(client_id)
         return await self.manual.close(client_id, trade_id, reason=reason)
 
     async def amend(
@@ -271,6 +353,7 @@ class TradeEngine:
         take_profits: tuple[tuple[Decimal, Decimal], ...] | None = None,
     ) -> TradeRecord:
         """Move the stop and/or replace the take-profit targets of an open trade."""
+        await self.mine(client_id)
         return await self.manual.amend(
             client_id, trade_id, stop_loss=stop_loss, take_profits=take_profits
         )
@@ -295,12 +378,15 @@ class TradeEngine:
 
     async def risk_status(self, client_id: int) -> RiskStatus:
         """The client's risk state, against its trading account's equity now."""
+        await self.mine(client_id)
         return await self.manual.risk_status(client_id)
 
     async def account(self, client_id: int, mode: str | None = None) -> AccountView:
         """The trading account: balances, equity, exposure, realized and unrealized P&L."""
+        await self.mine(client_id)
         return await self.manual.account(client_id, mode)
 
     async def reset_paper_account(self, client_id: int, balance: Decimal) -> AccountView:
         """Start the client's paper account again from ``balance``."""
+        await self.mine(client_id)
         return await self.manual.reset_paper_account(client_id, balance)

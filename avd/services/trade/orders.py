@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from decimal import Decimal
 
 from avd.domain.bus import EventBus
@@ -33,6 +34,15 @@ from avd.store.models import OrderRecord, TradeRecord
 from avd.store.money import utcnow
 
 log = logging.getLogger(__name__)
+
+
+def _client_of(client_order_id: str) -> int:
+    """The client of an AVD client order id (``avd<ns>-<client>-<trade>-<leg>``), else -1."""
+    parts = client_order_id.split("-")
+    try:
+        return int(parts[1]) if len(parts) == 4 and parts[0].startswith("avd") else -1
+    except ValueError:
+        return -1
 
 
 class Orders:
@@ -63,6 +73,8 @@ class Orders:
         )
         # one entry report at a time: the REST answer and the stream's may race
         self._lock = asyncio.Lock()
+        #: whether this worker acts for a client now (trade workers; default: all)
+        self.owns: Callable[[int], bool] = lambda _client_id: True
 
     # -- entries -----------------------------------------------------------------------
 
@@ -129,7 +141,13 @@ class Orders:
     # -- order updates -----------------------------------------------------------------
 
     async def on_order_update(self, report: OrderReport) -> None:
-        """An order update of any exchange, routed by the purpose of its order."""
+        """An order update of any exchange, routed by the purpose of its order.
+
+        With trade workers, an update of a client another worker owns is
+        that worker's (the simulator's account streams every client's orders).
+        """
+        if not self.owns(_client_of(report.client_order_id)):
+            return
         async with self.db.read() as s:
             o = await repo.order_by_cid(s, report.client_order_id)
         if o is None:

@@ -74,13 +74,24 @@ class Recovery:
         self.protective_orders = protective_orders
         self.reconciliation = Reconciliation()
 
-    async def recover(self) -> Reconciliation:
-        """Restore open positions and stops; reconcile with the exchanges."""
+    async def recover(self, only: set[int] | None = None) -> Reconciliation:
+        """Restore open positions and stops; reconcile with the exchanges.
+
+        ``only``: these clients (a trade worker taking clients over), else every client.
+        """
         rec = Reconciliation(at=time.time())
+
+        def mine(client_id: int) -> bool:
+            return only is None or client_id in only
+
         async with self.db.read() as s:
-            active = await repo.trades_of(s, None, repo.OPEN_STATUSES, limit=100_000)
+            active = [
+                t
+                for t in await repo.trades_of(s, None, repo.OPEN_STATUSES, limit=100_000)
+                if mine(t.client_id)
+            ]
             clients = {t.client_id for t in active}
-            states = {r.client_id: r for r in await repo.risk_states(s)}
+            states = {r.client_id: r for r in await repo.risk_states(s) if mine(r.client_id)}
             clients |= set(states)
             day = {
                 c: await repo.realized(
@@ -103,13 +114,15 @@ class Recovery:
                 day=date.fromisoformat(st.day) if st is not None and st.day else None,
                 day_start_equity=st.day_start_equity if st is not None else None,
             )
-        await self._restore_paper_accounts()
+        await self._restore_paper_accounts(only)
         for t in sorted(active, key=lambda t: t.id):
             try:
                 await self._recover_trade(t, rec)
             except ExchangeError as exc:
                 log.warning("recovery of trade %d: %s", t.id, exc.message)
-        for cid, ex in self.venues.live.items():
+        for cid, ex in list(self.venues.live.items()):
+            if not mine(cid):
+                continue
             try:
                 opened = await ex.open_orders()
                 known = {o.client_order_id for o in opened}
@@ -133,7 +146,7 @@ class Recovery:
         )
         return rec
 
-    async def _restore_paper_accounts(self) -> None:
+    async def _restore_paper_accounts(self, only: set[int] | None = None) -> None:
         """Rebuild each paper account: its starting balance, then the fills since its reset.
 
         A fill moves the balances of the symbol's two assets, as the exchange
@@ -141,7 +154,14 @@ class Recovery:
         """
         async with self.db.read() as s:
             since = {a.client_id: a.since_trade_id for a in await repo.paper_accounts(s)}
-            rows = [t for t in await repo.trades_of(s, None, None, limit=10_000_000)]
+            if only is None:
+                rows = await repo.trades_of(s, None, None, limit=10_000_000)
+            else:  # a worker taking clients over reads their history only
+                rows = [
+                    t
+                    for c in sorted(only)
+                    for t in await repo.trades_of(s, c, None, limit=10_000_000)
+                ]
             fills: list[tuple[int, str, str, Any]] = []
             for t in sorted(rows, key=lambda t: t.id):
                 if t.mode != "paper" or t.id <= since.get(t.client_id, 0):

@@ -130,9 +130,11 @@ class TradeService:
     async def health(self) -> dict[str, Any]:
         """The service's health: its links to the market and the Client service, what it holds.
 
-        ``status`` is ``degraded`` while the market feed is down or the Client
+        ``status`` is ``degraded`` while the market feed is down, the Client
         service did not answer the last call (open positions are still
-        managed; new entries are refused with 503 until it answers).
+        managed; new entries are refused with 503 until it answers) or, with
+        trade workers, the leases could not be renewed in time. ``worker``:
+        this worker's id and clients (see :mod:`avd.services.trade.leases`).
         """
         client = getattr(self.gateway, "health", None)
         client_health: dict[str, Any] | None = client() if callable(client) else None
@@ -143,6 +145,8 @@ class TradeService:
             or (market is not None and not market["connected"])
             or (bus is not None and not bus["connected"])
         )
+        leases = self.engine.leases
+        degraded = degraded or leases.lapsed
         return {
             "bus": bus,
             "status": "degraded" if degraded else "ok",
@@ -151,6 +155,12 @@ class TradeService:
             "client": client_health,
             "market": market,
             "hub": self.hub.stats(),
+            "worker": {
+                **leases.health(),
+                "signals_traded": self.engine.signals.traded,
+                "signals_waiting": len(self.engine.signals.waiting),
+                "signals_expired": self.engine.signals.expired,
+            },
         }
 
     async def _live(self, client_id: int) -> Exchange:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from avd.paths import data_dir
+from avd.services.trade.leases import WorkerSettings
 from avd.services.trade.risk_types import RiskLimits
 from avd.settings import BusSettings, ServiceSettings
 from avd.store.database import default_sqlite_url
@@ -41,6 +42,9 @@ class TradeEngineSettings(BaseModel):
     price_max_age_s: float = Field(10.0, gt=0)
     #: how often fees the Client service could not be charged are tried again
     fee_retry_s: float = Field(5.0, gt=0)
+    #: several ``avd serve trade`` workers on one PostgreSQL database, each
+    #: client owned by one of them through a lease (off: this process owns all)
+    workers: WorkerSettings = Field(default_factory=lambda: WorkerSettings())
 
 
 class TradeSettings(ServiceSettings):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from avd.domain.errors import Conflict, Refusal
 from avd.domain.events import SignalGenerated
@@ -24,6 +26,7 @@ from avd.services.trade.orders import Orders
 from avd.services.trade.plans import TradeOrder
 from avd.services.trade.positions import Positions
 from avd.services.trade.stops import dec
+from avd.store import trades as repo
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,15 @@ def trades_strategy(params: BotParameters, sig: SignalGenerated) -> bool:
     return sig.primary if params.strategy is None else sig.strategy == params.strategy
 
 
+@dataclass
+class Waiting:
+    """A signal kept for the clients this worker did not own when it arrived."""
+
+    received: float
+    signal: SignalGenerated
+    clients: set[int]
+
+
 class Signals:
     """Trades the signals for the enabled bots."""
 
@@ -50,6 +62,7 @@ class Signals:
         positions: Positions,
         *,
         cache_s: float,
+        ttl_s: float = 30.0,
     ) -> None:
         self._bots = bots
         self.entries = entries
@@ -61,6 +74,14 @@ class Signals:
         #: where ``scanner:N`` bots learn the top N (set by the runtime; without
         #: it such an entry matches nothing)
         self.scanner: ScannerSource | None = None
+        #: whether this worker trades for a client now (trade workers; default: all)
+        self.owns: Callable[[int], bool] = lambda _client_id: True
+        #: how long a signal waits for a client with no live owner
+        self.ttl_s = ttl_s
+        self.waiting: deque[Waiting] = deque()
+        #: entries placed for signals; signals a take-over found too old to trade
+        self.traded = 0
+        self.expired = 0
 
     def forget_bots(self) -> None:
         """Read the bots again at the next signal (a client changed); the list is kept meanwhile."""
@@ -87,50 +108,127 @@ class Signals:
         one in that symbol; a SELL closes the client's longs in it. Both go
         at the signal's price and, in paper mode, fill at the first trade
         after its candle closed.
+
+        With trade workers (:mod:`avd.services.trade.leases`) only the
+        clients this worker owns are traded; the signal waits here for the
+        others (see :meth:`take_over`).
         """
-        reference = dec(sig.price)
+        self._expire()
         top: list[str] | None = None
+        others: set[int] = set()
         for client_id, params in await self.bots():
-            if not trades_strategy(params, sig):
+            if not self.owns(client_id):
+                others.add(client_id)
                 continue
-            if sig.symbol not in params.symbols:
-                wanted = [int(x[len(SCANNER) :]) for x in params.symbols if x.startswith(SCANNER)]
-                if not wanted:
-                    continue
-                # a scanner bot's position is closed by its SELL even if the symbol
-                # has left the top N since it was opened
-                exiting = sig.side == "SELL" and self.positions.in_symbol(client_id, sig.symbol)
-                if not exiting:
-                    if top is None:
-                        top = await self._scanner_top(sig.interval)
-                    if sig.symbol not in top[: max(wanted)]:
+            top = await self._for_client(client_id, params, sig, top)
+        if others:
+            self.waiting.append(Waiting(time.monotonic(), sig, others))
+
+    async def take_over(self, client_id: int) -> int:
+        """Trade the signals that waited for a client this worker has just taken over.
+
+        The rule for a signal that arrives while a client has no live owner
+        (its worker died and the lease has not expired yet): every worker
+        takes every signal; a worker that does not own the client keeps it
+        for ``signal_ttl_s`` (from when it arrived). The client's next owner
+        trades the ones still waiting, oldest first, once the client is
+        restored; a BUY the previous owner had already traded (a trade of
+        the client from the same signal is in the shared database) is not
+        traded again, and a SELL finds the positions already closed. A
+        signal older than ``signal_ttl_s`` at the take-over expires: not
+        traded, logged and counted in ``signals_expired``. Returns the
+        signals traded.
+        """
+        self._expire()
+        done = 0
+        if not any(client_id in w.clients for w in self.waiting):
+            return done
+        bots = dict(await self.bots())
+        params = bots.get(client_id)
+        too_old = time.monotonic() - self.ttl_s
+        for w in list(self.waiting):
+            if client_id not in w.clients:
+                continue
+            w.clients.discard(client_id)
+            if params is None:
+                continue
+            sig = w.signal
+            if sig.side == "BUY":
+                async with self.entries.db.read() as s:
+                    if await repo.signal_traded(s, client_id, sig.symbol, sig.generated_at):
                         continue
-            held = self.positions.in_symbol(client_id, sig.symbol)
-            if sig.side == "SELL":
-                for trade_id in held:
-                    with contextlib.suppress(Refusal):
-                        await self.close_on_signal(client_id, trade_id, sig.generated_at)
-                continue
-            if held:
-                log.info("signal BUY %s for client %d: a position is open", sig.symbol, client_id)
-                continue
-            try:
-                await self.entries.execute(
+            if w.received < too_old:
+                self.expired += 1
+                log.warning(
+                    "signal %s %s for client %d expired: %.0f s old at the take-over",
+                    sig.side,
+                    sig.symbol,
                     client_id,
-                    TradeOrder(
-                        symbol=sig.symbol,
-                        side="BUY",
-                        type="MARKET",
-                        reference_price=reference,
-                        after_ms=sig.generated_at,
-                        interval=sig.interval,
-                    ),
-                    origin="signal",
+                    time.monotonic() - w.received,
                 )
-            except Refusal as exc:
-                log.info(
-                    "signal %s %s for client %d refused: %s", sig.side, sig.symbol, client_id, exc
-                )
+                continue
+            await self._for_client(client_id, params, sig, None)
+            done += 1
+        # what no client waits for any more goes
+        self.waiting = deque(w for w in self.waiting if w.clients)
+        return done
+
+    def _expire(self) -> None:
+        # kept twice the TTL: a take-over then tells an expired signal (counted)
+        # from one that never waited for it; older ones go silently (another
+        # live worker owned those clients and traded them)
+        cutoff = time.monotonic() - 2 * self.ttl_s
+        while self.waiting and (self.waiting[0].received < cutoff or not self.waiting[0].clients):
+            self.waiting.popleft()
+
+    async def _for_client(
+        self,
+        client_id: int,
+        params: BotParameters,
+        sig: SignalGenerated,
+        top: list[str] | None,
+    ) -> list[str] | None:
+        """Trade the signal for one client; the scanner's ranking, read once per signal."""
+        if not trades_strategy(params, sig):
+            return top
+        if sig.symbol not in params.symbols:
+            wanted = [int(x[len(SCANNER) :]) for x in params.symbols if x.startswith(SCANNER)]
+            if not wanted:
+                return top
+            # a scanner bot's position is closed by its SELL even if the symbol
+            # has left the top N since it was opened
+            exiting = sig.side == "SELL" and self.positions.in_symbol(client_id, sig.symbol)
+            if not exiting:
+                if top is None:
+                    top = await self._scanner_top(sig.interval)
+                if sig.symbol not in top[: max(wanted)]:
+                    return top
+        held = self.positions.in_symbol(client_id, sig.symbol)
+        if sig.side == "SELL":
+            for trade_id in held:
+                with contextlib.suppress(Refusal):
+                    await self.close_on_signal(client_id, trade_id, sig.generated_at)
+            return top
+        if held:
+            log.info("signal BUY %s for client %d: a position is open", sig.symbol, client_id)
+            return top
+        try:
+            await self.entries.execute(
+                client_id,
+                TradeOrder(
+                    symbol=sig.symbol,
+                    side="BUY",
+                    type="MARKET",
+                    reference_price=dec(sig.price),
+                    after_ms=sig.generated_at,
+                    interval=sig.interval,
+                ),
+                origin="signal",
+            )
+            self.traded += 1
+        except Refusal as exc:
+            log.info("signal %s %s for client %d refused: %s", sig.side, sig.symbol, client_id, exc)
+        return top
 
     async def _scanner_top(self, interval: str) -> list[str]:
         """The scanner's ranking now (empty when it cannot be read: no scanner bot trades)."""

@@ -17,6 +17,7 @@
 //!             "intrabar": ["worst", "direction"]}}}
 //! ```
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -281,7 +282,8 @@ fn pool(threads: usize) -> CoreResult<rayon::ThreadPool> {
         .map_err(|e| CoreError::Config(format!("thread pool: {e}")))
 }
 
-fn run_all(
+/// Runs `combos` in parallel; rows in the order of `combos`, not ranked.
+fn run_rows(
     base: &BacktestConfig,
     names: &[String],
     combos: &[Vec<Value>],
@@ -295,13 +297,44 @@ fn run_all(
     let stats: Vec<Stats> = pool.install(|| {
         cfgs.par_iter().map(|cfg| run_validated(cfg, data, window, None).map(|r| r.stats())).collect::<CoreResult<_>>()
     })?;
-    let mut rows: Vec<SweepRow> = combos
+    Ok(combos
         .iter()
         .zip(stats)
         .map(|(c, s)| SweepRow { values: c.clone(), score: score(&s, metric), stats: s })
-        .collect();
-    // Stable: ties keep the order of the combinations.
+        .collect())
+}
+
+/// Ranks rows best first by score (IEEE total order); ties keep the order
+/// given, so rows in combination order rank as the local sweep does.
+pub fn rank(rows: &mut [SweepRow]) {
     rows.sort_by(|a, b| b.score.total_cmp(&a.score));
+}
+
+/// An integer that orders scores as [`f64::total_cmp`] does (and survives
+/// JSON, where an infinite score becomes `null`): merging sweep chunks run
+/// on several machines sorts by it.
+#[must_use]
+pub fn rank_key(score: f64) -> i64 {
+    let bits = i64::from_ne_bytes(score.to_bits().to_ne_bytes());
+    // Negative floats order backwards by their bits: flip all but the sign.
+    if bits < 0 {
+        bits ^ i64::MAX
+    } else {
+        bits
+    }
+}
+
+fn run_all(
+    base: &BacktestConfig,
+    names: &[String],
+    combos: &[Vec<Value>],
+    data: &[Series<'_>],
+    window: Window,
+    metric: &str,
+    pool: &rayon::ThreadPool,
+) -> CoreResult<Vec<SweepRow>> {
+    let mut rows = run_rows(base, names, combos, data, window, metric, pool)?;
+    rank(&mut rows);
     Ok(rows)
 }
 
@@ -319,6 +352,49 @@ pub fn run_sweep(
     validate_series(data)?;
     let (names, combos) = spec.combinations();
     let rows = run_all(base, &names, &combos, data, window, &spec.metric, &pool(spec.threads)?)?;
+    Ok(SweepResult { metric: spec.metric.clone(), params: names, rows })
+}
+
+/// The parameter names and the number of combinations of a sweep, every
+/// combination checked against `base` (nothing is run): what a distributed
+/// sweep splits into chunks.
+///
+/// # Errors
+/// `Config` for a bad specification or value.
+pub fn plan(base: &BacktestConfig, spec: &SweepSpec) -> CoreResult<(Vec<String>, usize)> {
+    base.validate()?;
+    let (names, combos) = spec.combinations();
+    for c in &combos {
+        apply(base, &names, c)?;
+    }
+    Ok((names, combos.len()))
+}
+
+/// One chunk of a sweep: the combinations at positions `range` (in the
+/// order of [`SweepSpec::combinations`]), run in parallel; rows in
+/// combination order, not ranked ([`rank`] merges chunks).
+///
+/// # Errors
+/// As [`run_sweep`], and `Config` for a range outside the combinations.
+pub fn run_sweep_range(
+    base: &BacktestConfig,
+    spec: &SweepSpec,
+    data: &[Series<'_>],
+    window: Window,
+    range: Range<usize>,
+) -> CoreResult<SweepResult> {
+    base.validate()?;
+    validate_series(data)?;
+    let (names, combos) = spec.combinations();
+    let part = combos.get(range.clone()).ok_or_else(|| {
+        CoreError::Config(format!(
+            "sweep: chunk {}..{} outside the {} combinations",
+            range.start,
+            range.end,
+            combos.len()
+        ))
+    })?;
+    let rows = run_rows(base, &names, part, data, window, &spec.metric, &pool(spec.threads)?)?;
     Ok(SweepResult { metric: spec.metric.clone(), params: names, rows })
 }
 
@@ -368,6 +444,21 @@ pub fn windows(t0: i64, t1: i64, train: i64, test: i64) -> Vec<(i64, i64, i64)> 
 /// As [`run_sweep`], and `Config` without a `walk_forward` section or when
 /// the data is shorter than one train window.
 pub fn walk_forward(base: &BacktestConfig, spec: &SweepSpec, data: &[Series<'_>]) -> CoreResult<WalkForwardResult> {
+    walk_forward_range(base, spec, data, None).map(|(r, _)| r)
+}
+
+/// Walk-forward analysis of the windows at positions `range` only (all when
+/// `None`): each window is independent, so a distributed run sends them
+/// apart. Returns the result and the number of windows the data gives.
+///
+/// # Errors
+/// As [`walk_forward`], and `Config` for a range outside the windows.
+pub fn walk_forward_range(
+    base: &BacktestConfig,
+    spec: &SweepSpec,
+    data: &[Series<'_>],
+    range: Option<Range<usize>>,
+) -> CoreResult<(WalkForwardResult, usize)> {
     base.validate()?;
     validate_series(data)?;
     let wf = spec.walk_forward.ok_or_else(|| CoreError::Config("sweep: no `walk_forward` section".into()))?;
@@ -383,10 +474,17 @@ pub fn walk_forward(base: &BacktestConfig, spec: &SweepSpec, data: &[Series<'_>]
             wf.train_bars
         )));
     }
+    let count = wins.len();
+    let chosen = match range {
+        None => &wins[..],
+        Some(r) => wins.get(r.clone()).ok_or_else(|| {
+            CoreError::Config(format!("walk-forward: windows {}..{} outside the {count} windows", r.start, r.end))
+        })?,
+    };
     let (names, combos) = spec.combinations();
     let pool = pool(spec.threads)?;
-    let mut out = Vec::with_capacity(wins.len());
-    for (a, b, c) in wins {
+    let mut out = Vec::with_capacity(chosen.len());
+    for &(a, b, c) in chosen {
         let train_data: Vec<Series<'_>> = data.iter().map(|s| slice(s, a, b)).collect();
         let test_data: Vec<Series<'_>> = data.iter().map(|s| slice(s, a, c)).collect();
         let rows = run_all(base, &names, &combos, &train_data, Window::default(), &spec.metric, &pool)?;
@@ -404,7 +502,7 @@ pub fn walk_forward(base: &BacktestConfig, spec: &SweepSpec, data: &[Series<'_>]
             test: st,
         });
     }
-    Ok(WalkForwardResult { metric: spec.metric.clone(), params: names, windows: out })
+    Ok((WalkForwardResult { metric: spec.metric.clone(), params: names, windows: out }, count))
 }
 
 #[cfg(test)]
@@ -434,6 +532,34 @@ mod tests {
         for v in 10..=12 {
             assert!(c1.iter().any(|c| c[1].as_i64() == Some(v)), "{v} never drawn");
         }
+    }
+
+    #[test]
+    fn rank_key_orders_as_total_cmp() {
+        let xs = [f64::NEG_INFINITY, -1e300, -1.0, -0.0, 0.0, 1e-300, 2.5, f64::INFINITY];
+        for a in xs {
+            for b in xs {
+                assert_eq!(rank_key(a).cmp(&rank_key(b)), a.total_cmp(&b), "{a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn ranking_is_stable_best_first() {
+        let row = |v: i64, score: f64| SweepRow { values: vec![Value::from(v)], stats: Stats::default(), score };
+        let mut rows = vec![row(0, 1.0), row(1, f64::NEG_INFINITY), row(2, 3.0), row(3, 1.0), row(4, f64::INFINITY)];
+        rank(&mut rows);
+        let order: Vec<i64> = rows.iter().map(|r| r.values[0].as_i64().unwrap()).collect();
+        assert_eq!(order, vec![4, 2, 0, 3, 1]);
+    }
+
+    #[test]
+    fn plan_counts_and_checks_every_combination() {
+        let base = BacktestConfig::default();
+        let s = SweepSpec::from_json(r#"{"grid": {"stops.trail_pct": [0, 1, 2], "stops.stop_atr": [1, 2]}}"#).unwrap();
+        assert_eq!(plan(&base, &s).unwrap(), (vec!["stops.stop_atr".into(), "stops.trail_pct".into()], 6));
+        let bad = SweepSpec::from_json(r#"{"grid": {"stops.nope": [1]}}"#).unwrap();
+        assert!(plan(&base, &bad).is_err());
     }
 
     #[test]

@@ -39,8 +39,8 @@ mod _core {
     use super::backtest::py_from_signals;
     #[pymodule_export]
     use super::strategy::{
-        py_check_backtest_config, py_default_backtest_config, py_run_backtest, py_run_sweep, py_walk_forward,
-        PyProgress,
+        py_check_backtest_config, py_default_backtest_config, py_run_backtest, py_run_sweep, py_run_sweep_chunk,
+        py_sweep_plan, py_walk_forward, PyProgress,
     };
 
     // -- candles --

@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::{json, Value};
 
-use crate::backtest::sweep::{run_sweep, walk_forward, SweepSpec};
+use crate::backtest::sweep::{plan, rank_key, run_sweep, run_sweep_range, walk_forward_range, SweepSpec};
 use crate::backtest::{run_backtest, BacktestConfig, LowerSeries, Series, Stats, Window};
 use crate::candles::Interval;
 use crate::engine::KlineColumns;
@@ -259,23 +259,73 @@ pub fn py_run_sweep<'py>(
     Ok(json!({"metric": r.metric, "params": r.params, "rows": rows}).to_string())
 }
 
-/// Walk-forward analysis; returns JSON: `{"metric", "params", "windows":
-/// [{"train_start", "train_end", "test_end", "best", "train_score",
-/// "test_score", "test"}]}`.
+/// Checks a sweep without running it; returns JSON: `{"metric", "params",
+/// "count"}` (the number of combinations).
 #[pyfunction]
-#[pyo3(name = "walk_forward", signature = (config_json, spec_json, series, *, threads = None))]
-pub fn py_walk_forward<'py>(
+#[pyo3(name = "sweep_plan")]
+pub fn py_sweep_plan(config_json: &str, spec_json: &str) -> PyResult<String> {
+    let cfg = config(config_json)?;
+    let sp = spec(spec_json, None)?;
+    let (params, count) = plan(&cfg, &sp)?;
+    Ok(json!({"metric": sp.metric, "params": params, "count": count}).to_string())
+}
+
+/// Runs the combinations `lo..hi` of a sweep (one chunk of a distributed
+/// sweep); returns JSON: `{"metric", "params", "rows": [{"index", "values",
+/// "score", "rank_key", "stats"}]}` in combination order, not ranked:
+/// sorting all chunks' rows by `rank_key` descending, then `index`, gives
+/// the order of [`py_run_sweep`].
+#[pyfunction]
+#[pyo3(name = "run_sweep_chunk", signature = (config_json, spec_json, series, lo, hi, *, start = None, end = None, threads = None))]
+#[allow(clippy::too_many_arguments)]
+pub fn py_run_sweep_chunk<'py>(
     py: Python<'py>,
     config_json: &str,
     spec_json: &str,
     series: Vec<Bound<'py, PyDict>>,
+    lo: usize,
+    hi: usize,
+    start: Option<i64>,
+    end: Option<i64>,
     threads: Option<usize>,
 ) -> PyResult<String> {
     let cfg = config(config_json)?;
     let sp = spec(spec_json, threads)?;
     let held = series.iter().map(hold).collect::<PyResult<Vec<_>>>()?;
     let data = held.iter().map(series_of).collect::<PyResult<Vec<_>>>()?;
-    let r = py.detach(|| walk_forward(&cfg, &sp, &data))?;
+    let r = py.detach(|| run_sweep_range(&cfg, &sp, &data, Window { start, end }, lo..hi))?;
+    let rows: Vec<Value> = r
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            json!({"index": lo + i, "values": row.values, "score": row.score, "rank_key": rank_key(row.score),
+                   "stats": stats_json(&row.stats)})
+        })
+        .collect();
+    Ok(json!({"metric": r.metric, "params": r.params, "rows": rows}).to_string())
+}
+
+/// Walk-forward analysis; returns JSON: `{"metric", "params", "windows":
+/// [{"train_start", "train_end", "test_end", "best", "train_score",
+/// "test_score", "test"}]}`. With `windows=(lo, hi)` only those windows are
+/// run and `"count"` (the number of windows) is added: a distributed run
+/// sends the windows apart.
+#[pyfunction]
+#[pyo3(name = "walk_forward", signature = (config_json, spec_json, series, *, threads = None, windows = None))]
+pub fn py_walk_forward<'py>(
+    py: Python<'py>,
+    config_json: &str,
+    spec_json: &str,
+    series: Vec<Bound<'py, PyDict>>,
+    threads: Option<usize>,
+    windows: Option<(usize, usize)>,
+) -> PyResult<String> {
+    let cfg = config(config_json)?;
+    let sp = spec(spec_json, threads)?;
+    let held = series.iter().map(hold).collect::<PyResult<Vec<_>>>()?;
+    let data = held.iter().map(series_of).collect::<PyResult<Vec<_>>>()?;
+    let (r, count) = py.detach(|| walk_forward_range(&cfg, &sp, &data, windows.map(|(a, b)| a..b)))?;
     let wins: Vec<Value> = r
         .windows
         .iter()
@@ -285,7 +335,11 @@ pub fn py_walk_forward<'py>(
                    "test": stats_json(&w.test)})
         })
         .collect();
-    Ok(json!({"metric": r.metric, "params": r.params, "windows": wins}).to_string())
+    let mut doc = json!({"metric": r.metric, "params": r.params, "windows": wins});
+    if windows.is_some() {
+        doc["count"] = json!(count);
+    }
+    Ok(doc.to_string())
 }
 
 /// The default configuration as JSON (every key, documented in the README).

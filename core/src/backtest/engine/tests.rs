@@ -293,3 +293,37 @@ fn open_positions_close_at_the_end_and_shorts_need_allow_short() {
     assert!(close(*r.equity.last().unwrap(), 10_000.0 + t.pnl));
     assert_eq!(r.bars_in_market, 4);
 }
+
+#[test]
+fn walk_forward_window_by_window_equals_the_whole_run() {
+    use crate::backtest::sweep::{walk_forward, walk_forward_range, SweepSpec};
+    let mut x: u64 = 7;
+    let mut p = 100.0f64;
+    let rows: Vec<_> = (0..4_000)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            let r = ((x >> 33) as f64 / f64::from(1u32 << 31) - 0.5) * 0.01;
+            let o = p;
+            p *= 1.0 + r;
+            (o, o.max(p) * 1.002, o.min(p) * 0.998, p)
+        })
+        .collect();
+    let d = owned(&rows, T0, 60_000);
+    let s = [Series { symbol: "RWUSDT", interval: Interval::M1, cols: cols(&d), lower: None, signals: None }];
+    let mut base = BacktestConfig::default();
+    base.engine.signals.entry_threshold = 55.0;
+    base.engine.signals.rearm_threshold = 45.0;
+    let spec = SweepSpec::from_json(
+        r#"{"threads": 1, "grid": {"stops.stop_atr": [1, 3]}, "walk_forward": {"train_bars": 1500, "test_bars": 800}}"#,
+    )
+    .unwrap();
+    let whole = walk_forward(&base, &spec, &s).unwrap();
+    let (_, count) = walk_forward_range(&base, &spec, &s, Some(0..0)).unwrap();
+    assert_eq!(count, whole.windows.len());
+    assert!(count >= 3);
+    let parts: Vec<_> =
+        (0..count).flat_map(|k| walk_forward_range(&base, &spec, &s, Some(k..k + 1)).unwrap().0.windows).collect();
+    // Debug text: the statistics hold NaNs, which `==` never equates
+    assert_eq!(format!("{parts:?}"), format!("{:?}", whole.windows));
+    assert!(walk_forward_range(&base, &spec, &s, Some(count..count + 1)).is_err());
+}

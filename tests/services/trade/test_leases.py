@@ -1,0 +1,195 @@
+"""Leases on clients between trade workers, on SQLite and on a real PostgreSQL.
+
+Each worker has its own :class:`Database` (its own connections, as two
+processes would); time is the database's clock, so the tests wait for it to
+pass an expiry (polling, no fixed sleep) rather than drive a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from avd.domain.events import SignalGenerated
+from avd.services.trade.leases import Leases, WorkerSettings, deal
+from avd.services.trade.signals import Waiting
+from avd.store import leases as repo
+from avd.store.database import Database
+from tests.polling import until
+from tests.services.trade.conftest import Sim, close_stack, make_stack, run
+from tests.services.trade.test_engine import sim_price
+
+FAST = {"leases": True, "lease_s": 1.0, "renew_s": 0.5}
+
+
+def test_clients_are_dealt_in_order_over_the_sorted_workers() -> None:
+    assert deal([7, 3, 5, 9], ["b:2", "a:1"]) == {3: "a:1", 5: "b:2", 7: "a:1", 9: "b:2"}
+    assert deal([4], ["z"]) == {4: "z"}
+
+
+def test_settings_refuse_a_renewal_slower_than_half_the_lease() -> None:
+    with pytest.raises(ValidationError, match=r"renew_s \(6\) must be at most half"):
+        WorkerSettings(leases=True, lease_s=10, renew_s=6)
+    off = Leases(Database("sqlite:///:memory:"), WorkerSettings())
+    assert off.owns(123) and not off.lapsed  # off: this process owns every client
+
+
+def test_two_workers_split_hand_over_and_take_over_a_dead_ones_clients(
+    database_url: str,
+) -> None:
+    async def go() -> None:
+        dbs = [Database(database_url), Database(database_url)]
+        await dbs[0].upgrade()
+        taken: dict[str, list[int]] = {"a": [], "b": []}
+        dropped: dict[str, list[int]] = {"a": [], "b": []}
+        workers: dict[str, Leases] = {}
+        for name, db in zip(("a", "b"), dbs, strict=True):
+            w = Leases(db, WorkerSettings(worker_id=name, **FAST))
+
+            async def clients() -> set[int]:
+                return {1, 2, 3, 4}
+
+            async def take(c: int, name: str = name) -> None:
+                taken[name].append(c)
+
+            async def drop(c: int, name: str = name) -> None:
+                dropped[name].append(c)
+
+            w.bind(clients, take, drop)
+            workers[name] = w
+        a, b = workers["a"], workers["b"]
+        try:
+            await a.tick()  # alone: every client
+            assert a.owned == {1, 2, 3, 4} and all(a.owns(c) for c in (1, 2, 3, 4))
+            await b.tick()  # its share (2 and 4) is still held by a
+            assert b.owned == set() and b.workers == ["a", "b"]
+            await a.tick()  # a gives 2 and 4 back ...
+            assert a.owned == {1, 3} and dropped["a"] == [2, 4]
+            await b.tick()  # ... and b takes them
+            assert b.owned == {2, 4} and taken["b"] == [2, 4] and b.takeovers == 0
+
+            # a dies: it renews no more; once its lease expired b deals itself everything
+            async def b_has_all() -> bool:
+                await b.tick()
+                return b.owned == {1, 2, 3, 4}
+
+            await until(b_has_all, "b taking a's clients over", timeout=20)
+            assert taken["b"] == [2, 4, 1, 3] and b.takeovers == 2
+            await b.renew()
+            assert b.workers == ["b"]
+            # and a, on its own clock, stopped acting for them before that
+            assert a.lapsed and not a.owns(1)
+            async with dbs[1].read() as s:
+                rows = {r.client_id: (r.owner, r.takeovers) for r in await repo.leases(s)}
+            assert rows == {1: ("b", 1), 2: ("b", 0), 3: ("b", 1), 4: ("b", 0)}
+
+            # a comes back: it gets its share again once b hands it over
+            await a.tick()
+            assert a.owned == set()
+            await b.tick()
+            await a.tick()
+            assert (a.owned, b.owned) == ({1, 3}, {2, 4})
+
+            # two workers racing for one free client: exactly one wins it
+            won = await asyncio.gather(a.claim(9), b.claim(9))
+            assert sorted(won) == [False, True]
+            assert (9 in a.owned) != (9 in b.owned)
+
+            # a worker that stops gives its leases back: the other takes them at once
+            await a.stop()
+            await b.tick()
+            assert b.owned == {1, 2, 3, 4, 9}
+            assert b.takeovers == 2  # given back, not taken over
+            async with dbs[1].read() as s:
+                assert {r.client_id: r.takeovers for r in await repo.leases(s)} == {
+                    1: 1,
+                    2: 0,
+                    3: 1,
+                    4: 0,
+                    9: 0,
+                }
+        finally:
+            await b.stop()
+            for db in dbs:
+                await db.dispose()
+
+    run(go(), timeout=90)
+
+
+def _signal(side: str, at: int, price: Decimal) -> SignalGenerated:
+    return SignalGenerated(
+        symbol="BTCUSDT",
+        interval="1m",
+        side=side,
+        confidence=0.8,
+        reason="test",
+        generated_at=at,
+        score=80.0,
+        pattern="breakout",
+        price=float(price),
+    )
+
+
+def test_a_signal_waits_for_an_ownerless_client_then_is_traded_once_or_expires(
+    sim: Sim, tmp_path: Path
+) -> None:
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=FAST)
+        engine = stack.engine
+        try:
+            cid, _ = await stack.client("owned@example.com", enabled=True, symbols=["BTCUSDT"])
+            # another worker holds the client, then dies (renews no more)
+            async with engine.db.write() as s:
+                now = await repo.db_now(s)
+                await repo.heartbeat(s, "zz-dead", now, 1.0)
+                assert await repo.claim(s, cid, "zz-dead", now, 1.0)
+            price = await sim_price(sim)
+            close_ms = 10**13 + 59_999
+            await stack.hub.publish(_signal("BUY", close_ms, price))
+            await stack.hub.drain()
+            if not engine.leases.owns(cid):  # the usual case: the lease had not expired yet
+                assert await engine.trades(cid, None, limit=10, offset=0) == []
+                assert [set(w.clients) for w in engine.signals.waiting] == [{cid}]
+
+            # this worker takes the client over and trades the waiting signal, once
+            async def traded() -> bool:
+                rows = await engine.manual.trades(cid, None, limit=10, offset=0)
+                return len(rows) == 1 and not engine.signals.waiting
+
+            await until(traded, "the waiting signal traded by the new owner", timeout=20)
+            (t,) = await engine.manual.trades(cid, None, limit=10, offset=0)
+            assert (t.origin, t.side) == ("signal", "BUY")
+
+            # the same signal waiting again (another worker's copy) is not traded twice,
+            # even with the position closed: the shared database knows it was traded
+            await engine.on_tick("BTCUSDT", close_ms + 1, price)
+            await stack.hub.drain()
+            await engine.close(cid, t.id)
+            engine.signals.waiting.append(
+                Waiting(time.monotonic(), _signal("BUY", close_ms, price), {cid})
+            )
+            assert await engine.signals.take_over(cid) == 0
+            assert len(await engine.manual.trades(cid, None, limit=10, offset=0)) == 1
+            # a newer signal waiting is traded; one older than signal_ttl_s (30 s) expires
+            engine.signals.waiting.append(
+                Waiting(time.monotonic() - 45, _signal("BUY", close_ms + 60_000, price), {cid})
+            )
+            engine.signals.waiting.append(
+                Waiting(time.monotonic(), _signal("BUY", close_ms + 120_000, price), {cid})
+            )
+            assert await engine.signals.take_over(cid) == 1
+            assert engine.signals.expired == 1
+            rows = await engine.manual.trades(cid, None, limit=10, offset=0)
+            assert len(rows) == 2
+            health = await stack.trade.health()
+            assert health["worker"]["clients"] == [cid] and health["worker"]["takeovers"] == 1
+            assert health["worker"]["signals_expired"] == 1
+        finally:
+            await close_stack(stack)
+
+    run(go(), timeout=120)
