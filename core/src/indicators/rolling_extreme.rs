@@ -12,7 +12,59 @@
 //! This type replays that state machine exactly, but answers each rescan from
 //! a monotonic deque of the window's non-NaN values instead of scanning, so a
 //! bar costs amortized O(1) rather than O(period).
-use std::collections::VecDeque;
+
+/// A fixed-capacity double-ended queue (a power-of-two ring): the monotonic
+/// deques never hold more than `period + 1` entries, so this never grows,
+/// and its index arithmetic is a mask (cheaper per bar than `VecDeque`'s
+/// wrap-around, which the per-kline pipeline pays four times a bar).
+#[derive(Debug, Clone)]
+struct Ring<T> {
+    buf: Box<[T]>,
+    mask: usize,
+    /// Absolute positions of the front and one past the back.
+    head: usize,
+    tail: usize,
+}
+
+impl<T: Copy + Default> Ring<T> {
+    /// Room for at least `min_cap` entries.
+    fn new(min_cap: usize) -> Self {
+        let cap = min_cap.max(1).next_power_of_two();
+        Self { buf: vec![T::default(); cap].into_boxed_slice(), mask: cap - 1, head: 0, tail: 0 }
+    }
+
+    #[inline]
+    fn front(&self) -> Option<T> {
+        (self.head != self.tail).then(|| self.buf[self.head & self.mask])
+    }
+
+    #[inline]
+    fn back(&self) -> Option<T> {
+        (self.head != self.tail).then(|| self.buf[self.tail.wrapping_sub(1) & self.mask])
+    }
+
+    #[inline]
+    fn pop_front(&mut self) {
+        self.head = self.head.wrapping_add(1);
+    }
+
+    #[inline]
+    fn pop_back(&mut self) {
+        self.tail = self.tail.wrapping_sub(1);
+    }
+
+    #[inline]
+    fn push_back(&mut self, v: T) {
+        debug_assert!(self.tail.wrapping_sub(self.head) < self.buf.len(), "ring overflow");
+        self.buf[self.tail & self.mask] = v;
+        self.tail = self.tail.wrapping_add(1);
+    }
+
+    fn clear(&mut self) {
+        self.head = 0;
+        self.tail = 0;
+    }
+}
 
 /// The rolling highest (`HIGHEST = true`) or lowest value of the last
 /// `period` bars, NaN until `period` bars were seen.
@@ -23,9 +75,9 @@ pub(crate) struct RollingExtreme<const HIGHEST: bool> {
     seen: usize,
     /// (position, value) of non-NaN bars, values monotonic from the front
     /// (non-increasing for a maximum); equal values are kept, oldest first.
-    deque: VecDeque<(usize, f64)>,
+    deque: Ring<(usize, f64)>,
     /// Positions of NaN bars still in the window.
-    nans: VecDeque<usize>,
+    nans: Ring<usize>,
     /// TA-Lib's current extreme and its position (`None` before the first).
     current: Option<(usize, f64)>,
 }
@@ -38,7 +90,8 @@ pub(crate) type RollingMin = RollingExtreme<false>;
 impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
     /// A tracker over windows of `period >= 1` bars.
     pub(crate) fn new(period: usize) -> Self {
-        Self { period, seen: 0, deque: VecDeque::new(), nans: VecDeque::new(), current: None }
+        // a bar is pushed before the one leaving the window is popped: period + 1
+        Self { period, seen: 0, deque: Ring::new(period + 1), nans: Ring::new(period + 1), current: None }
     }
 
     /// `a` strictly beats `b` (false when either is NaN).
@@ -69,7 +122,7 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
         if x.is_nan() {
             self.nans.push_back(today);
         } else {
-            while self.deque.back().is_some_and(|&(_, v)| Self::beats(x, v)) {
+            while self.deque.back().is_some_and(|(_, v)| Self::beats(x, v)) {
                 self.deque.pop_back();
             }
             self.deque.push_back((today, x));
@@ -78,10 +131,10 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
             return f64::NAN;
         }
         let oldest = self.seen - self.period;
-        while self.deque.front().is_some_and(|&(pos, _)| pos < oldest) {
+        while self.deque.front().is_some_and(|(pos, _)| pos < oldest) {
             self.deque.pop_front();
         }
-        while self.nans.front().is_some_and(|&pos| pos < oldest) {
+        while self.nans.front().is_some_and(|pos| pos < oldest) {
             self.nans.pop_front();
         }
         let next = match self.current {
@@ -95,10 +148,10 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
             }
             // Left the window (or first window): TA-Lib rescans from `oldest`.
             _ => {
-                if self.nans.front() == Some(&oldest) {
+                if self.nans.front() == Some(oldest) {
                     (oldest, f64::NAN)
                 } else {
-                    self.deque.front().copied().unwrap_or((oldest, f64::NAN))
+                    self.deque.front().unwrap_or((oldest, f64::NAN))
                 }
             }
         };
