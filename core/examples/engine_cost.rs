@@ -5,6 +5,7 @@
 //! ```sh
 //! # the on-CPU figure discounts the time other jobs preempted this one
 //! cargo run --release --example engine_cost -- '{"strategy": "rsi_macd"}' 7
+//! cargo run --release --example engine_cost -- '{}' 7 batch   # through `on_klines`
 //! # instructions, independent of the machine's load: the difference of 2 runs and 1 run
 //! valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
 //!     target/release/examples/engine_cost '{}' 1
@@ -14,7 +15,7 @@ use std::time::Instant;
 
 use avd_core::candles::{Candle, Interval};
 use avd_core::config::EngineConfig;
-use avd_core::engine::MarketEngine;
+use avd_core::engine::{KlineColumns, MarketEngine};
 use avd_core::history::{read_candle_file, CandleColumns};
 
 fn million_bars() -> CandleColumns {
@@ -36,6 +37,8 @@ fn million_bars() -> CandleColumns {
 fn main() {
     let json = std::env::args().nth(1).unwrap_or_else(|| "{}".into());
     let reps: usize = std::env::args().nth(2).map_or(7, |s| s.parse().expect("reps is a number"));
+    // a third argument `batch`: the whole series through one `on_klines`
+    let batch = std::env::args().nth(3).is_some_and(|a| a == "batch");
     let cfg = EngineConfig::from_json(&json).expect("a valid engine configuration");
     let bars = million_bars();
     let n = bars.open_time.len();
@@ -48,7 +51,22 @@ fn main() {
         let mut engine = MarketEngine::new(cfg.clone()).expect("a valid engine configuration");
         let id = engine.track("BTCUSDT", Interval::M1).expect("a valid symbol");
         signals = 0;
-        for i in 0..n {
+        if batch {
+            let cols = KlineColumns {
+                open_time: &bars.open_time,
+                open: &bars.open,
+                high: &bars.high,
+                low: &bars.low,
+                close: &bars.close,
+                volume: &bars.volume,
+                quote_volume: None,
+                trades: None,
+                taker_buy_base: None,
+                closed: None,
+            };
+            signals = engine.on_klines(id, &cols, true).expect("sane candles").signals.len();
+        }
+        for i in (0..n).filter(|_| !batch) {
             let c = Candle::ohlcv(
                 bars.open_time[i],
                 bars.open[i],
