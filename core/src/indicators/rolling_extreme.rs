@@ -255,6 +255,85 @@ pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out:
     !nan
 }
 
+/// The highest and lowest of the last `period` values of a series with no
+/// NaN (the squeeze rank's band widths): van Herk / Gil-Werman blocks kept
+/// incrementally. The window is the tail of the previous block (its suffix
+/// extremes, computed once when the block ends) and the head of the current
+/// one (a running prefix extreme): O(1) per value with no data-dependent
+/// branch, where the monotonic deques' pop loops mispredict on most bars.
+/// For NaN-free input the values equal [`RollingExtreme`]'s (TA-Lib's
+/// rescans reduce to the window's extreme there; only which of equal values
+/// it points at differs, and the value is the same).
+#[derive(Debug, Clone)]
+pub(crate) struct WindowRange {
+    period: usize,
+    seen: usize,
+    /// Position in the current block, `0..period`.
+    k: usize,
+    block: Box<[f64]>,
+    suffix_max: Box<[f64]>,
+    suffix_min: Box<[f64]>,
+    prefix_max: f64,
+    prefix_min: f64,
+}
+
+impl WindowRange {
+    /// A window of `period >= 1` values.
+    ///
+    /// # Errors
+    /// `InvalidParameter` if `period < 1`.
+    pub(crate) fn new(period: usize) -> crate::error::CoreResult<Self> {
+        let period = crate::error::check_period("period", period, 1)?;
+        let slots = || vec![f64::NAN; period].into_boxed_slice();
+        Ok(Self {
+            period,
+            seen: 0,
+            k: 0,
+            block: slots(),
+            suffix_max: slots(),
+            suffix_min: slots(),
+            prefix_max: f64::NAN,
+            prefix_min: f64::NAN,
+        })
+    }
+
+    /// Feeds a value (never NaN: a NaN is the caller's bug, checked in debug
+    /// builds); `(highest, lowest)` of the last `period` values, NaN until
+    /// `period` values were seen.
+    #[inline]
+    pub(crate) fn update(&mut self, x: f64) -> (f64, f64) {
+        debug_assert!(!x.is_nan(), "WindowRange takes no NaN");
+        let k = self.k;
+        self.block[k] = x;
+        (self.prefix_max, self.prefix_min) =
+            if k == 0 { (x, x) } else { (self.prefix_max.max(x), self.prefix_min.min(x)) };
+        // the previous block's values after position k, then this block's up to k
+        let (hi, lo) = match (self.suffix_max.get(k + 1), self.suffix_min.get(k + 1)) {
+            (Some(&h), Some(&l)) => (h.max(self.prefix_max), l.min(self.prefix_min)),
+            _ => (self.prefix_max, self.prefix_min),
+        };
+        self.seen += 1;
+        self.k = k + 1;
+        if self.k == self.period {
+            self.k = 0;
+            let (mut h, mut l) = (f64::NEG_INFINITY, f64::INFINITY);
+            for ((&v, sh), sl) in
+                self.block.iter().zip(self.suffix_max.iter_mut()).zip(self.suffix_min.iter_mut()).rev()
+            {
+                h = h.max(v);
+                l = l.min(v);
+                *sh = h;
+                *sl = l;
+            }
+        }
+        if self.seen < self.period {
+            (f64::NAN, f64::NAN)
+        } else {
+            (hi, lo)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,6 +398,16 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn window_range_of_a_small_series() {
+        let mut w = WindowRange::new(3).unwrap();
+        let got: Vec<(f64, f64)> = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0].iter().map(|&v| w.update(v)).collect();
+        assert!(got[1].0.is_nan() && got[1].1.is_nan());
+        let want = [(4.0, 1.0), (4.0, 1.0), (5.0, 1.0), (9.0, 1.0), (9.0, 2.0), (9.0, 2.0)];
+        assert_eq!(&got[2..], &want);
+        assert!(WindowRange::new(0).is_err());
+    }
+
     proptest! {
         #[test]
         fn blocks_equal_rescans_without_nans(
@@ -337,6 +426,24 @@ mod tests {
                     };
                     prop_assert_eq!(&out, &want);
                 }
+            }
+        }
+
+        #[test]
+        fn window_range_equals_the_deques_without_nans(
+            x in proptest::collection::vec(prop_oneof![
+                8 => (-5i32..5).prop_map(f64::from),
+                1 => Just(f64::INFINITY),
+                1 => Just(f64::NEG_INFINITY),
+            ], 0..200),
+            period in 1usize..20,
+        ) {
+            let mut w = WindowRange::new(period).unwrap();
+            let max = streamed::<true>(&x, period);
+            let min = streamed::<false>(&x, period);
+            for (i, &v) in x.iter().enumerate() {
+                let (hi, lo) = w.update(v);
+                prop_assert!(same(hi, max[i]) && same(lo, min[i]), "bar {}: {:?} vs {:?}", i, (hi, lo), (max[i], min[i]));
             }
         }
 
