@@ -189,6 +189,20 @@ fn price_ok(p: f64) -> bool {
     p > 0.0 && p < f64::INFINITY
 }
 
+/// The largest [`price_key`] of a good price: `0 < p < inf` exactly when
+/// `price_key(p) <= PRICE_KEY_MAX` (the bits of the positive finite
+/// doubles are `1..=0x7FEF_FFFF_FFFF_FFFF`; +0 wraps to `u64::MAX`, and
+/// negatives, infinities and NaNs have larger bits).
+const PRICE_KEY_MAX: u64 = 0x7FEF_FFFF_FFFF_FFFE;
+
+/// `p`'s bits minus one (wrapping); see [`PRICE_KEY_MAX`]. The loop keeps
+/// the largest key of all prices (one integer max per bar on the chain,
+/// against eight float compares and their `&`s).
+#[inline]
+fn price_key(p: f64) -> u64 {
+    p.to_bits().wrapping_sub(1)
+}
+
 /// Runs the signals (see the module docs for the rules).
 ///
 /// # Errors
@@ -225,6 +239,11 @@ pub fn from_signals_into(
     let short_entries = inp.short_entries.unwrap_or(&no_short);
     let short_exits = inp.short_exits.unwrap_or(&no_short);
     let shorts = !short_entries.is_empty();
+    // every column cut to `n` (validated equal), so the loop's indexing
+    // needs no bounds checks
+    let (open, high, low, close) = (&inp.open[..n], &inp.high[..n], &inp.low[..n], &inp.close[..n]);
+    let (entries, exits) = (&inp.entries[..n], &inp.exits[..n]);
+    let equity_out = &mut equity_out[..n];
 
     let close_at = |cash: &mut f64, p: Open, bar: usize, price: f64, exit: TradeExit, trades: &mut Vec<Trade>| {
         let exit_fee = p.qty.abs() * price * fee;
@@ -248,14 +267,14 @@ pub fn from_signals_into(
 
     // prices are checked inside the one pass, branch-free; a bad price makes
     // the run an error afterwards (nothing of it is returned)
-    let mut all_ok = true;
+    let mut worst_key = 0u64;
     for (i, slot) in equity_out.iter_mut().enumerate() {
-        let (o, h, l, c) = (inp.open[i], inp.high[i], inp.low[i], inp.close[i]);
-        all_ok &= price_ok(o) & price_ok(h) & price_ok(l) & price_ok(c);
+        let (o, h, l, c) = (open[i], high[i], low[i], close[i]);
+        worst_key = worst_key.max(price_key(o).max(price_key(h)).max(price_key(l).max(price_key(c))));
         // 1. fills at this bar's open from the previous bar's signals
         if i > 0 {
             let j = i - 1;
-            let exit_long = inp.exits[j];
+            let exit_long = exits[j];
             let exit_short = shorts && short_exits.get(j).copied().unwrap_or(false);
             if let Some(p) = pos {
                 if (p.qty > 0.0 && exit_long) || (p.qty < 0.0 && exit_short) {
@@ -264,7 +283,7 @@ pub fn from_signals_into(
                 }
             }
             if pos.is_none() {
-                let side = if inp.entries[j] {
+                let side = if entries[j] {
                     1.0
                 } else if shorts && short_entries[j] {
                     -1.0
@@ -281,7 +300,7 @@ pub fn from_signals_into(
             }
         }
         // 2. stops inside this bar
-        if let Some(mut p) = pos {
+        if let Some(p) = &mut pos {
             let long = p.qty > 0.0;
             let stop_loss = opt.sl.map(|s| if long { p.entry_price * (1.0 - s) } else { p.entry_price * (1.0 + s) });
             let trail = opt.trailing.map(|t| if long { p.extreme * (1.0 - t) } else { p.extreme * (1.0 + t) });
@@ -303,11 +322,11 @@ pub fn from_signals_into(
                 target_hit.map(|t| (if long { o.max(t) } else { o.min(t) }, TradeExit::TakeProfit))
             };
             if let Some((px, why)) = fill {
-                close_at(&mut cash, p, i, px, why, &mut trades);
+                close_at(&mut cash, *p, i, px, why, &mut trades);
                 pos = None;
             } else {
+                // in place: no copy of the position back into the option
                 p.extreme = if long { p.extreme.max(h) } else { p.extreme.min(l) };
-                pos = Some(p);
             }
         }
         // 3. mark to market at the close
@@ -319,11 +338,11 @@ pub fn from_signals_into(
             None => cash,
         };
     }
-    if !all_ok {
+    if worst_key > PRICE_KEY_MAX {
         return Err(inp.bad_price());
     }
     if let Some(p) = pos {
-        close_at(&mut cash, p, n - 1, inp.close[n - 1], TradeExit::EndOfData, &mut trades);
+        close_at(&mut cash, p, n - 1, close[n - 1], TradeExit::EndOfData, &mut trades);
         if let Some(last) = equity_out.last_mut() {
             *last = cash;
         }
@@ -461,6 +480,16 @@ mod tests {
         assert!(from_signals(&inp, &SignalOptions::default()).is_err());
         let inp = SignalInputs { close: &[1.0, f64::NAN], ..inp };
         assert!(from_signals(&inp, &SignalOptions::default()).unwrap_err().to_string().contains("bar 1"));
+        // every kind of bad price, and the extremes of the good ones
+        for bad in [0.0, -0.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN] {
+            let c = [1.0, bad];
+            let inp = SignalInputs { close: &c, ..inp };
+            assert!(from_signals(&inp, &SignalOptions::default()).is_err(), "{bad}");
+            assert!(!price_ok(bad) && price_key(bad) > PRICE_KEY_MAX, "{bad}");
+        }
+        for good in [f64::MIN_POSITIVE, 5e-324, f64::MAX, 1.0] {
+            assert!(price_ok(good) && price_key(good) <= PRICE_KEY_MAX, "{good}");
+        }
         let inp = SignalInputs { close: &o, ..inp };
         assert!(from_signals(&inp, &SignalOptions { fee: 0.5, ..SignalOptions::default() }).is_err());
     }

@@ -44,13 +44,20 @@ impl Candle {
     /// feed the indicators: positive prices, `low <= open, close <= high`,
     /// volume >= 0.
     #[must_use]
+    #[allow(clippy::needless_bitwise_bool)] // on purpose: no branches
     pub fn is_sane(&self) -> bool {
-        let prices = [self.open, self.high, self.low, self.close];
-        prices.iter().all(|p| p.is_finite() && *p > 0.0)
-            && self.volume.is_finite()
-            && self.volume >= 0.0
-            && self.low <= self.open.min(self.close)
-            && self.high >= self.open.max(self.close)
+        // Branch-free (`&`, not `&&`): checked on every kline. A NaN fails
+        // every comparison, so `x > 0 & x < inf` is "finite and > 0"; the
+        // min/max terms only matter when the prices passed.
+        let price = |p: f64| (p > 0.0) & (p < f64::INFINITY);
+        price(self.open)
+            & price(self.high)
+            & price(self.low)
+            & price(self.close)
+            & (self.volume >= 0.0)
+            & (self.volume < f64::INFINITY)
+            & (self.low <= self.open.min(self.close))
+            & (self.high >= self.open.max(self.close))
     }
 
     /// Share of the volume bought by takers, NaN when unknown or volume is 0.

@@ -294,7 +294,9 @@ impl CandleBuffer {
             self.phys(self.len - 1)
         } else {
             let p = self.head;
-            self.head = (self.head + 1) % self.capacity;
+            // a compare, not a division (`%`), on every append of a full buffer
+            let next = self.head + 1;
+            self.head = if next == self.capacity { 0 } else { next };
             p
         };
         self.open_time[p] = c.open_time;

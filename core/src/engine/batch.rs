@@ -64,9 +64,19 @@ impl KlineColumns<'_> {
                 )));
             }
         }
+        // the six checked columns cut to `n` (no bounds checks), and no
+        // optional column read: only the error builds the full row
+        let (t, o, h, l, c, v) = (
+            &self.open_time[..n],
+            &self.open[..n],
+            &self.high[..n],
+            &self.low[..n],
+            &self.close[..n],
+            &self.volume[..n],
+        );
         for i in 0..n {
-            let c = self.candle(i);
-            if !c.is_sane() {
+            if !Candle::ohlcv(t[i], o[i], h[i], l[i], c[i], v[i]).is_sane() {
+                let c = self.candle(i);
                 return Err(CoreError::InvalidInput(format!(
                     "kline {i} (open_time {}) is not a valid candle: open {}, high {}, low {}, close {}, volume {} \
                      (prices must be finite and > 0, low <= open, close <= high, volume >= 0)",

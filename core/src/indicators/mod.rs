@@ -18,7 +18,7 @@ pub mod indicator;
 
 mod compat;
 mod moments;
-mod rolling_extreme;
+pub(crate) mod rolling_extreme;
 mod window;
 
 pub mod adx;

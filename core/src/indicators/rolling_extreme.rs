@@ -12,7 +12,59 @@
 //! This type replays that state machine exactly, but answers each rescan from
 //! a monotonic deque of the window's non-NaN values instead of scanning, so a
 //! bar costs amortized O(1) rather than O(period).
-use std::collections::VecDeque;
+
+/// A fixed-capacity double-ended queue (a power-of-two ring): the monotonic
+/// deques never hold more than `period + 1` entries, so this never grows,
+/// and its index arithmetic is a mask (cheaper per bar than `VecDeque`'s
+/// wrap-around, which the per-kline pipeline pays four times a bar).
+#[derive(Debug, Clone)]
+struct Ring<T> {
+    buf: Box<[T]>,
+    mask: usize,
+    /// Absolute positions of the front and one past the back.
+    head: usize,
+    tail: usize,
+}
+
+impl<T: Copy + Default> Ring<T> {
+    /// Room for at least `min_cap` entries.
+    fn new(min_cap: usize) -> Self {
+        let cap = min_cap.max(1).next_power_of_two();
+        Self { buf: vec![T::default(); cap].into_boxed_slice(), mask: cap - 1, head: 0, tail: 0 }
+    }
+
+    #[inline]
+    fn front(&self) -> Option<T> {
+        (self.head != self.tail).then(|| self.buf[self.head & self.mask])
+    }
+
+    #[inline]
+    fn back(&self) -> Option<T> {
+        (self.head != self.tail).then(|| self.buf[self.tail.wrapping_sub(1) & self.mask])
+    }
+
+    #[inline]
+    fn pop_front(&mut self) {
+        self.head = self.head.wrapping_add(1);
+    }
+
+    #[inline]
+    fn pop_back(&mut self) {
+        self.tail = self.tail.wrapping_sub(1);
+    }
+
+    #[inline]
+    fn push_back(&mut self, v: T) {
+        debug_assert!(self.tail.wrapping_sub(self.head) < self.buf.len(), "ring overflow");
+        self.buf[self.tail & self.mask] = v;
+        self.tail = self.tail.wrapping_add(1);
+    }
+
+    fn clear(&mut self) {
+        self.head = 0;
+        self.tail = 0;
+    }
+}
 
 /// The rolling highest (`HIGHEST = true`) or lowest value of the last
 /// `period` bars, NaN until `period` bars were seen.
@@ -23,9 +75,9 @@ pub(crate) struct RollingExtreme<const HIGHEST: bool> {
     seen: usize,
     /// (position, value) of non-NaN bars, values monotonic from the front
     /// (non-increasing for a maximum); equal values are kept, oldest first.
-    deque: VecDeque<(usize, f64)>,
+    deque: Ring<(usize, f64)>,
     /// Positions of NaN bars still in the window.
-    nans: VecDeque<usize>,
+    nans: Ring<usize>,
     /// TA-Lib's current extreme and its position (`None` before the first).
     current: Option<(usize, f64)>,
 }
@@ -38,7 +90,8 @@ pub(crate) type RollingMin = RollingExtreme<false>;
 impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
     /// A tracker over windows of `period >= 1` bars.
     pub(crate) fn new(period: usize) -> Self {
-        Self { period, seen: 0, deque: VecDeque::new(), nans: VecDeque::new(), current: None }
+        // a bar is pushed before the one leaving the window is popped: period + 1
+        Self { period, seen: 0, deque: Ring::new(period + 1), nans: Ring::new(period + 1), current: None }
     }
 
     /// `a` strictly beats `b` (false when either is NaN).
@@ -69,7 +122,7 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
         if x.is_nan() {
             self.nans.push_back(today);
         } else {
-            while self.deque.back().is_some_and(|&(_, v)| Self::beats(x, v)) {
+            while self.deque.back().is_some_and(|(_, v)| Self::beats(x, v)) {
                 self.deque.pop_back();
             }
             self.deque.push_back((today, x));
@@ -78,10 +131,10 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
             return f64::NAN;
         }
         let oldest = self.seen - self.period;
-        while self.deque.front().is_some_and(|&(pos, _)| pos < oldest) {
+        while self.deque.front().is_some_and(|(pos, _)| pos < oldest) {
             self.deque.pop_front();
         }
-        while self.nans.front().is_some_and(|&pos| pos < oldest) {
+        while self.nans.front().is_some_and(|pos| pos < oldest) {
             self.nans.pop_front();
         }
         let next = match self.current {
@@ -95,10 +148,10 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
             }
             // Left the window (or first window): TA-Lib rescans from `oldest`.
             _ => {
-                if self.nans.front() == Some(&oldest) {
+                if self.nans.front() == Some(oldest) {
                     (oldest, f64::NAN)
                 } else {
-                    self.deque.front().copied().unwrap_or((oldest, f64::NAN))
+                    self.deque.front().unwrap_or((oldest, f64::NAN))
                 }
             }
         };
@@ -202,6 +255,85 @@ pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out:
     !nan
 }
 
+/// The highest and lowest of the last `period` values of a series with no
+/// NaN (the squeeze rank's band widths): van Herk / Gil-Werman blocks kept
+/// incrementally. The window is the tail of the previous block (its suffix
+/// extremes, computed once when the block ends) and the head of the current
+/// one (a running prefix extreme): O(1) per value with no data-dependent
+/// branch, where the monotonic deques' pop loops mispredict on most bars.
+/// For NaN-free input the values equal [`RollingExtreme`]'s (TA-Lib's
+/// rescans reduce to the window's extreme there; only which of equal values
+/// it points at differs, and the value is the same).
+#[derive(Debug, Clone)]
+pub(crate) struct WindowRange {
+    period: usize,
+    seen: usize,
+    /// Position in the current block, `0..period`.
+    k: usize,
+    block: Box<[f64]>,
+    suffix_max: Box<[f64]>,
+    suffix_min: Box<[f64]>,
+    prefix_max: f64,
+    prefix_min: f64,
+}
+
+impl WindowRange {
+    /// A window of `period >= 1` values.
+    ///
+    /// # Errors
+    /// `InvalidParameter` if `period < 1`.
+    pub(crate) fn new(period: usize) -> crate::error::CoreResult<Self> {
+        let period = crate::error::check_period("period", period, 1)?;
+        let slots = || vec![f64::NAN; period].into_boxed_slice();
+        Ok(Self {
+            period,
+            seen: 0,
+            k: 0,
+            block: slots(),
+            suffix_max: slots(),
+            suffix_min: slots(),
+            prefix_max: f64::NAN,
+            prefix_min: f64::NAN,
+        })
+    }
+
+    /// Feeds a value (never NaN: a NaN is the caller's bug, checked in debug
+    /// builds); `(highest, lowest)` of the last `period` values, NaN until
+    /// `period` values were seen.
+    #[inline]
+    pub(crate) fn update(&mut self, x: f64) -> (f64, f64) {
+        debug_assert!(!x.is_nan(), "WindowRange takes no NaN");
+        let k = self.k;
+        self.block[k] = x;
+        (self.prefix_max, self.prefix_min) =
+            if k == 0 { (x, x) } else { (self.prefix_max.max(x), self.prefix_min.min(x)) };
+        // the previous block's values after position k, then this block's up to k
+        let (hi, lo) = match (self.suffix_max.get(k + 1), self.suffix_min.get(k + 1)) {
+            (Some(&h), Some(&l)) => (h.max(self.prefix_max), l.min(self.prefix_min)),
+            _ => (self.prefix_max, self.prefix_min),
+        };
+        self.seen += 1;
+        self.k = k + 1;
+        if self.k == self.period {
+            self.k = 0;
+            let (mut h, mut l) = (f64::NEG_INFINITY, f64::INFINITY);
+            for ((&v, sh), sl) in
+                self.block.iter().zip(self.suffix_max.iter_mut()).zip(self.suffix_min.iter_mut()).rev()
+            {
+                h = h.max(v);
+                l = l.min(v);
+                *sh = h;
+                *sl = l;
+            }
+        }
+        if self.seen < self.period {
+            (f64::NAN, f64::NAN)
+        } else {
+            (hi, lo)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,6 +398,16 @@ mod tests {
         ]
     }
 
+    #[test]
+    fn window_range_of_a_small_series() {
+        let mut w = WindowRange::new(3).unwrap();
+        let got: Vec<(f64, f64)> = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0].iter().map(|&v| w.update(v)).collect();
+        assert!(got[1].0.is_nan() && got[1].1.is_nan());
+        let want = [(4.0, 1.0), (4.0, 1.0), (5.0, 1.0), (9.0, 1.0), (9.0, 2.0), (9.0, 2.0)];
+        assert_eq!(&got[2..], &want);
+        assert!(WindowRange::new(0).is_err());
+    }
+
     proptest! {
         #[test]
         fn blocks_equal_rescans_without_nans(
@@ -284,6 +426,24 @@ mod tests {
                     };
                     prop_assert_eq!(&out, &want);
                 }
+            }
+        }
+
+        #[test]
+        fn window_range_equals_the_deques_without_nans(
+            x in proptest::collection::vec(prop_oneof![
+                8 => (-5i32..5).prop_map(f64::from),
+                1 => Just(f64::INFINITY),
+                1 => Just(f64::NEG_INFINITY),
+            ], 0..200),
+            period in 1usize..20,
+        ) {
+            let mut w = WindowRange::new(period).unwrap();
+            let max = streamed::<true>(&x, period);
+            let min = streamed::<false>(&x, period);
+            for (i, &v) in x.iter().enumerate() {
+                let (hi, lo) = w.update(v);
+                prop_assert!(same(hi, max[i]) && same(lo, min[i]), "bar {}: {:?} vs {:?}", i, (hi, lo), (max[i], min[i]));
             }
         }
 

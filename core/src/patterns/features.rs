@@ -3,6 +3,7 @@
 use crate::candles::Candle;
 use crate::config::IndicatorConfig;
 use crate::error::CoreResult;
+use crate::indicators::rolling_extreme::WindowRange;
 use crate::indicators::{
     Adx, Atr, BBands, CloseVolume, DeltaShare, Donchian, Ema, HighLow, Hlc, Indicator, Macd, MacdOutput, Obv, Rsi,
     VolumeTakerBuy, ZScore,
@@ -129,7 +130,8 @@ pub struct FeatureSet {
     volume_z: ZScore,
     adx: Adx,
     macd: Macd,
-    width_range: Donchian,
+    /// The band width's range over the squeeze lookback (finite widths only).
+    width_range: WindowRange,
     delta_share: DeltaShare,
     /// The channel before the current bar was added.
     prev_channel: (f64, f64),
@@ -158,7 +160,7 @@ impl FeatureSet {
             volume_z: ZScore::new(cfg.volume_z)?,
             adx: Adx::new(cfg.adx)?,
             macd: Macd::new(cfg.macd_fast, cfg.macd_slow, cfg.macd_signal)?,
-            width_range: Donchian::new(cfg.squeeze_lookback)?,
+            width_range: WindowRange::new(cfg.squeeze_lookback)?,
             delta_share: DeltaShare::new(cfg.flow_window)?,
             prev_channel: (f64::NAN, f64::NAN),
             ema_slow_prev: f64::NAN,
@@ -222,10 +224,10 @@ impl FeatureSet {
 
         let bb_width = (bands.upper - bands.lower) / bands.middle;
         let width_rank = if bb_width.is_finite() {
-            let wr = self.width_range.update(HighLow { high: bb_width, low: bb_width });
-            let span = wr.upper - wr.lower;
+            let (upper, lower) = self.width_range.update(bb_width);
+            let span = upper - lower;
             if span > 0.0 {
-                (bb_width - wr.lower) / span
+                (bb_width - lower) / span
             } else {
                 0.5
             }
