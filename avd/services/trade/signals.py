@@ -9,6 +9,7 @@ next candle's open), as the backtester fills them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -79,6 +80,8 @@ class Signals:
         #: how long a signal waits for a client with no live owner
         self.ttl_s = ttl_s
         self.waiting: deque[Waiting] = deque()
+        #: one signal at a time per client: the waiting ones (oldest first), then a new one
+        self._client_locks: dict[int, asyncio.Lock] = {}
         #: entries placed for signals; signals a take-over found too old to trade
         self.traded = 0
         self.expired = 0
@@ -120,7 +123,11 @@ class Signals:
             if not self.owns(client_id):
                 others.add(client_id)
                 continue
-            top = await self._for_client(client_id, params, sig, top)
+            async with self._lock(client_id):
+                # signals that waited for this client go first (a take-over's
+                # replay may not have run yet): the bot sees them in order
+                await self._replay(client_id)
+                top = await self._for_client(client_id, params, sig, top)
         if others:
             self.waiting.append(Waiting(time.monotonic(), sig, others))
 
@@ -138,7 +145,25 @@ class Signals:
         signal older than ``signal_ttl_s`` at the take-over expires: not
         traded, logged and counted in ``signals_expired``. Returns the
         signals traded.
+
+        A client's signals are handled one at a time and in order: the
+        replay holds the client's signal lock, and a new signal for the
+        client (:meth:`on_signal`) first trades whatever still waits for
+        it. A SELL that arrived after a waiting BUY is therefore never
+        handled before it (which would leave the BUY's position open), nor a
+        newer BUY traded in place of the older one.
         """
+        async with self._lock(client_id):
+            return await self._replay(client_id)
+
+    def _lock(self, client_id: int) -> asyncio.Lock:
+        lock = self._client_locks.get(client_id)
+        if lock is None:
+            lock = self._client_locks[client_id] = asyncio.Lock()
+        return lock
+
+    async def _replay(self, client_id: int) -> int:
+        """Trade the signals waiting for the client, oldest first (its lock held)."""
         self._expire()
         done = 0
         if not any(client_id in w.clients for w in self.waiting):

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from avd.domain.events import SignalGenerated
+from avd.domain.events import OrderRejected, SignalGenerated
 from avd.services.trade.leases import Leases, WorkerSettings, deal
 from avd.services.trade.signals import Waiting
 from avd.store import leases as repo
+from avd.store import trades as trades_repo
 from avd.store.database import Database
 from tests.polling import until
 from tests.services.trade.conftest import Sim, close_stack, make_stack, run
@@ -189,6 +190,56 @@ def test_a_signal_waits_for_an_ownerless_client_then_is_traded_once_or_expires(
             health = await stack.trade.health()
             assert health["worker"]["clients"] == [cid] and health["worker"]["takeovers"] == 1
             assert health["worker"]["signals_expired"] == 1
+        finally:
+            await close_stack(stack)
+
+    run(go(), timeout=120)
+
+
+def test_a_new_signal_waits_behind_the_ones_a_take_over_has_not_traded_yet(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """The interleaving of a take-over: the client is owned again, its waiting BUY not yet
+    replayed (the replay runs in the background), and the next BUY of the same symbol
+    arrives. The bot's rule, in order: the older BUY opens the position, the newer one
+    finds it held. And the shared database's entry guard refuses a second position in
+    the symbol even when this worker's memory does not know the first one."""
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=FAST)
+        engine = stack.engine
+        try:
+            cid, _ = await stack.client("order@example.com", enabled=True, symbols=["BTCUSDT"])
+
+            async def owned() -> bool:
+                return engine.leases.owns(cid)
+
+            await until(owned, "the client claimed", timeout=20)
+            price = await sim_price(sim)
+            old_ms, new_ms = 10**13 + 59_999, 10**13 + 119_999
+            # a BUY that came while the client had no live owner, still waiting
+            engine.signals.waiting.append(
+                Waiting(time.monotonic(), _signal("BUY", old_ms, price), {cid})
+            )
+            # the next candle's BUY reaches the new owner before the replay ran
+            await stack.hub.publish(_signal("BUY", new_ms, price))
+            await stack.hub.drain()
+            assert await engine.signals.take_over(cid) == 0  # nothing left to replay
+            rows = await engine.manual.trades(cid, None, limit=10, offset=0)
+            assert len(rows) == 1
+            async with engine.db.read() as s:
+                assert await trades_repo.signal_traded(s, cid, "BTCUSDT", old_ms)
+                assert not await trades_repo.signal_traded(s, cid, "BTCUSDT", new_ms)
+
+            # this worker forgets the position (as if a restore had missed it): the
+            # database's entry guard still refuses the bot a second one in BTCUSDT
+            engine.positions.release(rows[0].id)
+            assert engine.positions.in_symbol(cid, "BTCUSDT") == []
+            await stack.hub.publish(_signal("BUY", new_ms + 60_000, price))
+            await stack.hub.drain()
+            assert len(await engine.manual.trades(cid, None, limit=10, offset=0)) == 1
+            refused = [e for e in stack.events if isinstance(e, OrderRejected)]
+            assert [(e.client_id, e.rule) for e in refused] == [(cid, "position_open")]
         finally:
             await close_stack(stack)
 
