@@ -244,3 +244,79 @@ def test_a_new_signal_waits_behind_the_ones_a_take_over_has_not_traded_yet(
             await close_stack(stack)
 
     run(go(), timeout=120)
+
+
+def test_a_take_over_replays_only_the_signals_the_dead_owner_had_not_handled(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """Every worker keeps every signal for the clients it does not own, the ones their owner
+    handles too. The dead owner had handled a SELL and then the BUY that opened the client's
+    position; the new owner must not replay that SELL (it would close the position the bot
+    holds), only the signals newer than what the dead owner had marked as handled."""
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=FAST)
+        engine = stack.engine
+        try:
+            cid, _ = await stack.client("marks@example.com", enabled=True, symbols=["BTCUSDT"])
+
+            async def owned() -> bool:
+                return engine.leases.owns(cid)
+
+            await until(owned, "the client claimed", timeout=20)
+            price = await sim_price(sim)
+            t0, t1, t2 = (10**13 + 59_999 + k * 60_000 for k in range(3))
+            await stack.hub.publish(_signal("SELL", t0, price))
+            await stack.hub.publish(_signal("BUY", t1, price))
+            await stack.hub.drain()
+            await engine.on_tick("BTCUSDT", t1 + 1, price)
+            await stack.hub.drain()
+            (t,) = await engine.manual.trades(cid, None, limit=10, offset=0)
+            assert (t.status, t.origin) == ("open", "signal")
+            async with engine.db.read() as s:  # this worker marked both as handled
+                assert await repo.signal_marks(s, engine.leases.worker_id) == {
+                    ("BTCUSDT", "1m"): t1
+                }
+
+            # the client passes to another worker that handled the same two signals, then dies
+            async with engine.db.write() as s:
+                now = await repo.db_now(s)
+                await repo.give_back(s, cid, engine.leases.worker_id)
+                await repo.heartbeat(s, "zz-dead", now, 1.0)
+                assert await repo.claim(s, cid, "zz-dead", now, 1.0)
+                await repo.mark_signal(s, "zz-dead", "BTCUSDT", "1m", t1)
+            engine.leases.owned.discard(cid)
+            await engine._drop_client(cid)
+            # this worker kept both signals for the client it did not own
+            for sig in (_signal("SELL", t0, price), _signal("BUY", t1, price)):
+                engine.signals.waiting.append(Waiting(time.monotonic(), sig, {cid}))
+
+            async def taken_over() -> bool:
+                return engine.leases.owns(cid) and not engine.signals.waiting
+
+            await until(taken_over, "the dead worker's client taken over", timeout=20)
+            await stack.hub.drain()
+            assert engine.leases.takeovers == 1
+            # the position restored and left open: the old SELL not replayed
+            (t,) = await engine.manual.trades(cid, None, limit=10, offset=0)
+            assert t.status == "open"
+            assert engine.positions.in_symbol(cid, "BTCUSDT") == [t.id]
+            assert engine.positions.exit_orders == {}
+
+            # a SELL the dead worker never handled (newer than its mark) is replayed
+            engine.signals.waiting.append(
+                Waiting(time.monotonic(), _signal("SELL", t2, price), {cid})
+            )
+            assert await engine.signals.take_over(cid) == 1
+            await engine.on_tick("BTCUSDT", t2 + 1, price)
+            await stack.hub.drain()
+
+            async def closed() -> bool:
+                (t,) = await engine.manual.trades(cid, None, limit=10, offset=0)
+                return t.status == "closed"
+
+            await until(closed, "the position closed by the SELL never handled", timeout=20)
+        finally:
+            await close_stack(stack)
+
+    run(go(), timeout=120)
