@@ -28,7 +28,9 @@ worker that stalls stops acting before another can take over.
 
 Signals that arrive while a client has no live owner: see
 :class:`~avd.services.trade.signals.Signals` (a new owner trades the
-waiting ones younger than ``signal_ttl_s``; older ones expire).
+waiting ones younger than ``signal_ttl_s`` that the previous holder had not
+handled, by the signal marks each worker keeps in ``trade_signal_marks``;
+older ones expire).
 """
 
 from __future__ import annotations

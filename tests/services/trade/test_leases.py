@@ -320,3 +320,33 @@ def test_a_take_over_replays_only_the_signals_the_dead_owner_had_not_handled(
             await close_stack(stack)
 
     run(go(), timeout=120)
+
+
+def test_signal_marks_never_move_back_and_go_with_a_client_given_back(
+    database_url: str,
+) -> None:
+    async def go() -> None:
+        db = Database(database_url)
+        await db.upgrade()
+        try:
+            async with db.write() as s:
+                await repo.mark_signal(s, "w1", "BTCUSDT", "1m", 120)
+                await repo.mark_signal(s, "w1", "BTCUSDT", "1m", 60)  # late: kept at 120
+                await repo.mark_signal(s, "w1", "ETHUSDT", "1m", 60)
+                await repo.mark_signal(s, "w2", "BTCUSDT", "1m", 999)
+            async with db.write() as s:
+                await repo.copy_marks(s, "w1", repo.client_holder(7))
+            async with db.read() as s:
+                assert await repo.signal_marks(s, "w1") == {
+                    ("BTCUSDT", "1m"): 120,
+                    ("ETHUSDT", "1m"): 60,
+                }
+                assert await repo.signal_marks(s, "client:7") == {
+                    ("BTCUSDT", "1m"): 120,
+                    ("ETHUSDT", "1m"): 60,
+                }
+                assert await repo.signal_marks(s, "w3") == {}
+        finally:
+            await db.dispose()
+
+    run(go(), timeout=60)
