@@ -122,7 +122,9 @@ def test_two_shards_and_two_trade_workers_score_once_and_trade_every_signal_once
     # each worker reads every market event in its own group
     for w in ("w1", "w2"):
         assert d.health(w)["bus"]["group"] == f"trade.{w}"
-    clients = dict(_client(d, f"x{i}@example.com") for i in range(4))
+    # stops 50 % away: positions small enough for the simulator's one shared account
+    wide = {"stops": {"stop_loss_percent": "50"}}
+    clients = dict(_client(d, f"x{i}@example.com", wide) for i in range(4))
     ids = sorted(clients)
 
     def owners() -> dict[int, str]:
