@@ -36,6 +36,12 @@ Delivery (consumer groups):
 * **Resumed.** A group remembers what it delivered: a restarted consumer
   reads its own pending entries first (same name), then goes on where its
   group stopped. A new group starts at the streams' end (no stale replay).
+* **Trade workers.** With leases (``engine.workers.leases``) and no
+  ``bus.group``, each trade worker reads in its own group,
+  ``trade.<worker id>`` (:func:`worker_group`): every worker gets every
+  market event and acts on its own clients. Such a group starts afresh at
+  each start of its worker (``resume=False``): what the worker missed while
+  away was handled by the workers that took its clients over.
 * **Capped.** Every ``XADD`` trims its stream near ``maxlen`` entries
   (``MAXLEN ~``, 100 000 by default); an entry trimmed before a group read
   it is gone for that group (counted in ``trimmed``).
@@ -58,6 +64,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import socket
@@ -156,6 +163,24 @@ def default_consumer() -> str:
     return f"{host[:40]}-{os.getpid()}"
 
 
+def worker_group(worker_id: str) -> str:
+    """The consumer group of a trade worker: ``trade.<worker id>``.
+
+    With leases every worker acts on its own clients, so each needs every
+    market event: one group per worker (workers sharing a group would split
+    the events between them). Characters a group name cannot hold become
+    ``-``; a name past 64 characters is cut and ends with a hash of the id
+    (still one group per worker).
+    """
+    name = "trade." + "".join(
+        c if (c.isascii() and c.isalnum()) or c in "_.:-" else "-" for c in worker_id
+    )
+    if len(name) > 64:
+        digest = hashlib.sha256(worker_id.encode()).hexdigest()[:12]
+        name = f"{name[:51]}-{digest}"
+    return name
+
+
 def _is_down(exc: BaseException) -> bool:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -179,6 +204,13 @@ class RedisTransport:
         (its own events would come back).
     group
         The consumer group when the settings name none (the service's name).
+    resume
+        Whether the group goes on where it stopped when this process starts
+        (the default). ``False``: the group is created again at the streams'
+        end on start (its earlier position and pending entries dropped), for
+        a consumer whose backlog others have handled meanwhile (a trade
+        worker: its clients were taken over while it was away). After a
+        reconnect during the run the group is always resumed.
     """
 
     def __init__(
@@ -190,6 +222,7 @@ class RedisTransport:
         consume: Sequence[str] = (),
         group: str = "avd",
         keep: Callable[[Event], bool] = crosses,
+        resume: bool = True,
     ) -> None:
         unknown = sorted((set(publish) | set(consume)) - set(FAMILIES))
         if unknown:
@@ -202,6 +235,7 @@ class RedisTransport:
         self.publish = tuple(publish)
         self.consume = tuple(consume)
         self.group = settings.group or group
+        self.resume = resume
         self.consumer = settings.consumer or default_consumer()
         #: this process as a publisher (the consumer name and a start time: unique per run)
         self.node = f"{self.consumer}:{time.time_ns()}"
@@ -440,7 +474,11 @@ class RedisTransport:
     async def _create_groups(self) -> None:
         from redis.exceptions import ResponseError
 
+        fresh = not self.resume and self._groups_from == "$"
         for stream in self._streams:
+            if fresh:  # the first start: what the group had is dropped
+                with contextlib.suppress(ResponseError):  # no stream, or no group yet
+                    await self.redis.xgroup_destroy(stream, self.group)
             try:
                 await self.redis.xgroup_create(stream, self.group, self._groups_from, mkstream=True)
             except ResponseError as exc:
@@ -572,8 +610,11 @@ def transport(
     publish: Sequence[str] = (),
     consume: Sequence[str] = (),
     group: str = "avd",
+    resume: bool = True,
 ) -> InProcessTransport | RedisTransport:
     """The configured transport: Redis Streams with a bus, else in process."""
     if settings is None:
         return InProcessTransport()
-    return RedisTransport(hub, settings, publish=publish, consume=consume, group=group)
+    return RedisTransport(
+        hub, settings, publish=publish, consume=consume, group=group, resume=resume
+    )

@@ -31,7 +31,7 @@ import avd
 from avd.domain.gateways import ClientGateway
 from avd.exchange.rest_limiter import RestLimiter
 from avd.exchange.simulator.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from avd.runtime.bus import transport
+from avd.runtime.bus import InProcessTransport, RedisTransport, transport, worker_group
 from avd.runtime.hub import EventHub
 from avd.runtime.transports import LocalClientGateway
 from avd.services.client.service import ClientService
@@ -141,6 +141,27 @@ def trade_service(
     )
 
 
+def trade_bus(hub: EventHub, settings: TradeSettings) -> InProcessTransport | RedisTransport:
+    """The trade service's transport: trade events out; market and client events in.
+
+    One group, ``trade``, for a trade service alone (several such processes
+    would share the events). With trade workers (``engine.workers.leases``)
+    every worker needs every market event, as each acts on its own clients:
+    each reads in its own group, ``trade.<worker id>``
+    (:func:`~avd.runtime.bus.worker_group`; ``bus.group`` overrides it),
+    created afresh at each start.
+    """
+    workers = settings.engine.workers
+    return transport(
+        hub,
+        settings.bus,
+        publish=("trade",),
+        consume=("market", "client") if settings.bus is not None else (),
+        group=worker_group(workers.resolved_worker_id()) if workers.leases else "trade",
+        resume=not workers.leases,
+    )
+
+
 def create_app(settings: TradeSettings) -> Starlette:
     """The TradeEngine service alone: its routes, ``/health`` and ``/openapi.json``."""
     hub = EventHub()
@@ -161,13 +182,7 @@ def create_app(settings: TradeSettings) -> Starlette:
     )
     # with a bus, the market events come from Redis Streams (every market shard),
     # and the trade events go out on it; without one, from the market's feed
-    bus = transport(
-        hub,
-        settings.bus,
-        publish=("trade",),
-        consume=("market", "client") if settings.bus is not None else (),
-        group="trade",
-    )
+    bus = trade_bus(hub, settings)
     svc.bus_health = bus.health if settings.bus is not None else None
     if settings.market_url is not None and settings.bus is None:
         svc.market_feed = MarketFeed(settings.market_url, token, hub)

@@ -8,12 +8,12 @@ two workers racing for one client cannot both win it.
 
 from __future__ import annotations
 
-from sqlalchemy import case, delete, select, text, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from avd.store.models import TradeLeaseRecord, TradeWorkerRecord
+from avd.store.models import TradeLeaseRecord, TradeSignalMarkRecord, TradeWorkerRecord
 
 #: the owner of a lease given back (claimable at once, not a take-over)
 FREE = ""
@@ -130,3 +130,48 @@ async def lease_of(s: AsyncSession, client_id: int) -> TradeLeaseRecord | None:
         # the claim's UPDATE changes the row behind the session's back
         s.expunge(row)
     return row
+
+
+#: a signal stream: (symbol, interval)
+Stream = tuple[str, str]
+
+
+def client_holder(client_id: int) -> str:
+    """The holder of the marks a worker left with a client it gave back."""
+    return f"client:{client_id}"
+
+
+async def mark_signal(
+    s: AsyncSession, holder: str, symbol: str, interval: str, generated_at: int
+) -> None:
+    """The holder handled the stream's signals up to ``generated_at`` (never moves back)."""
+    values = {"holder": holder, "symbol": symbol, "interval": interval}
+    ins = (sqlite_insert if _is_sqlite(s) else pg_insert)(TradeSignalMarkRecord).values(
+        **values, generated_at=generated_at
+    )
+    table = TradeSignalMarkRecord.__table__
+    greatest = func.max if _is_sqlite(s) else func.greatest
+    await s.execute(
+        ins.on_conflict_do_update(
+            index_elements=["holder", "symbol", "interval"],
+            set_={"generated_at": greatest(table.c.generated_at, ins.excluded.generated_at)},
+        )
+    )
+
+
+async def signal_marks(s: AsyncSession, holder: str) -> dict[Stream, int]:
+    """The holder's marks: the newest signal handled, per stream."""
+    rows = await s.execute(
+        select(
+            TradeSignalMarkRecord.symbol,
+            TradeSignalMarkRecord.interval,
+            TradeSignalMarkRecord.generated_at,
+        ).where(TradeSignalMarkRecord.holder == holder)
+    )
+    return {(sym, iv): int(at) for sym, iv, at in rows.all()}
+
+
+async def copy_marks(s: AsyncSession, source: str, holder: str) -> None:
+    """Give ``holder`` the marks of ``source`` (a worker giving a client back)."""
+    for (symbol, interval), at in (await signal_marks(s, source)).items():
+        await mark_signal(s, holder, symbol, interval, at)

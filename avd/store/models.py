@@ -440,3 +440,20 @@ class TradeLeaseRecord(Base):
     acquired_at: Mapped[float] = mapped_column(Float)
     #: take-overs of this client so far (a new owner after the lease expired)
     takeovers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TradeSignalMarkRecord(Base):
+    """The newest signal of a stream a trade worker has handled for every client it owned.
+
+    ``holder``: the worker's id, or ``client:<id>`` for the marks a worker
+    left with a client it gave back. A worker taking a client over trades
+    only the waiting signals newer than the previous holder's marks (see
+    ``avd.services.trade.signals``).
+    """
+
+    __tablename__ = "trade_signal_marks"
+
+    holder: Mapped[str] = mapped_column(String(140), primary_key=True)
+    symbol: Mapped[str] = mapped_column(String(32), primary_key=True)
+    interval: Mapped[str] = mapped_column(String(8), primary_key=True)
+    generated_at: Mapped[int] = mapped_column(BigInteger)

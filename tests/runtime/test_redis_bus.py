@@ -17,8 +17,9 @@ from redis.asyncio import Redis
 
 from avd.domain.events import CandleEvaluated, Event, KlineReceived, SignalGenerated
 from avd.exceptions import ConfigError
-from avd.runtime.bus import InProcessTransport, RedisTransport, transport
+from avd.runtime.bus import InProcessTransport, RedisTransport, transport, worker_group
 from avd.runtime.hub import EventHub
+from avd.runtime.standalone import trade_bus
 from avd.services.trade.settings import TradeSettings
 from avd.settings import BusSettings, load_settings
 from tests.polling import until
@@ -418,3 +419,80 @@ def test_an_entry_in_hand_when_redis_restarts_is_handled_once_and_acknowledged_a
         await consumer.stop()
 
     asyncio.run(main())
+
+
+def test_trade_workers_read_in_a_group_each() -> None:
+    alone = trade_bus(EventHub(), load_settings(TradeSettings, bus="redis://h/0"))
+    assert isinstance(alone, RedisTransport) and (alone.group, alone.resume) == ("trade", True)
+    workers = {"workers": {"leases": True, "worker_id": "w1"}}
+    one = trade_bus(EventHub(), load_settings(TradeSettings, bus="redis://h/0", engine=workers))
+    assert isinstance(one, RedisTransport) and (one.group, one.resume) == ("trade.w1", False)
+    named = trade_bus(
+        EventHub(),
+        load_settings(TradeSettings, bus={"url": "redis://h/0", "group": "g"}, engine=workers),
+    )
+    assert isinstance(named, RedisTransport) and named.group == "g"
+    # a group name holds [A-Za-z0-9_.:-] only, at most 64 characters, one per worker
+    assert worker_group("host-1:4242") == "trade.host-1:4242"
+    assert worker_group("hôte 7/a") == "trade.h-te-7-a"
+    long_a, long_b = worker_group("x" * 100 + "a"), worker_group("x" * 100 + "b")
+    assert len(long_a) == len(long_b) == 64 and long_a != long_b
+    assert BusSettings(url="redis://h", group=long_a).group == long_a
+
+
+def test_each_trade_worker_gets_every_market_event_and_starts_afresh(
+    redis_server: RedisServer,
+) -> None:
+    async def main() -> None:
+        def worker(name: str, handler: Callable[[Event], Awaitable[None]] | None = None) -> Node:
+            node = Node(redis_server, consume=("market",), handler=handler)
+            node.bus = RedisTransport(
+                node.hub,
+                bus(redis_server, consumer=name),
+                consume=("market",),
+                group=worker_group(name),
+                resume=False,
+            )
+            return node
+
+        w1, w2 = await worker("w1").start(), await worker("w2").start()
+        r = Redis.from_url(redis_server.url)
+        for g in ("trade.w1", "trade.w2"):
+            await until(lambda g=g: _groups(r, "avd:market", g), f"the group {g}")
+        producer = await Node(redis_server, publish=("market",)).start()
+        for i in (1, 2, 3):
+            await producer.hub.publish(signal(i))
+        for w in (w1, w2):  # not split: each worker gets all three
+            await until(lambda w=w: len(w.got) == 3, "every event at every worker")
+            assert [e.generated_at for e in w.got if isinstance(e, SignalGenerated)] == [1, 2, 3]
+        # w1 goes away with an entry read but not handled; more come while it is away
+        gate = asyncio.Event()
+
+        async def stuck(e: Event) -> None:
+            await gate.wait()
+
+        await w1.stop()
+        w1 = await worker("w1", stuck).start()
+        await producer.hub.publish(signal(4))
+        await until(lambda: _one(pending(r, group="trade.w1")), "4 read by w1, not handled")
+        await w1.stop()
+        for i in (5, 6):
+            await producer.hub.publish(signal(i))
+        await producer.bus.flushed()
+        # back under the same name: neither its pending entry nor what it missed
+        # (the workers that took its clients over handled those), only what comes next
+        w1 = await worker("w1").start()
+        await until(lambda: _zero(pending(r, group="trade.w1")), "the old pending entry dropped")
+        await producer.hub.publish(signal(7))
+        await until(lambda: len(w1.got) == 1, "the event published after the restart")
+        assert [e.generated_at for e in w1.got if isinstance(e, SignalGenerated)] == [7]
+        await until(lambda: len(w2.got) == 7, "w2 got everything meanwhile")
+        await r.aclose()
+        for n in (w1, w2, producer):
+            await n.stop()
+
+    asyncio.run(main())
+
+
+async def _one(n: Awaitable[int]) -> bool:
+    return await n == 1

@@ -151,6 +151,10 @@ class TradeEngine:
         )
         self.leases = Leases(db, s.workers)
         self.signals.owns = self.orders.owns = self.leases.owns
+        if self.leases.enabled:
+            self.signals.holds = self.leases.holds
+            self.signals.handled_before = self.leases.handled_before
+            self.signals.mark = self.leases.mark
         self.leases.bind(
             self._bot_clients, self._take_client, self._drop_client, self.signals.take_over
         )

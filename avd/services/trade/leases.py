@@ -28,7 +28,9 @@ worker that stalls stops acting before another can take over.
 
 Signals that arrive while a client has no live owner: see
 :class:`~avd.services.trade.signals.Signals` (a new owner trades the
-waiting ones younger than ``signal_ttl_s``; older ones expire).
+waiting ones younger than ``signal_ttl_s`` that the previous holder had not
+handled, by the signal marks each worker keeps in ``trade_signal_marks``;
+older ones expire).
 """
 
 from __future__ import annotations
@@ -120,12 +122,27 @@ class Leases:
         self._renew_lock = asyncio.Lock()
         self._deal_lock = asyncio.Lock()
         self._acquiring: set[int] = set()
+        #: per client taken: the previous holder's signal marks (what it had handled)
+        self._marks: dict[int, dict[repo.Stream, int]] = {}
 
     def owns(self, client_id: int) -> bool:
         """Whether this worker may act for the client now."""
         if not self.enabled:
             return True
         return client_id in self.owned and time.monotonic() < self.valid_until
+
+    def holds(self, client_id: int) -> bool:
+        """Whether the client is this worker's (even while its leases lapsed)."""
+        return client_id in self.owned
+
+    def handled_before(self, client_id: int) -> dict[repo.Stream, int]:
+        """The signals the client's previous holder had handled: the newest per stream."""
+        return self._marks.get(client_id, {})
+
+    async def mark(self, symbol: str, interval: str, generated_at: int) -> None:
+        """Record that this worker handled the stream's signal for every client it owns."""
+        async with self.db.write() as s:
+            await repo.mark_signal(s, self.worker_id, symbol, interval, generated_at)
 
     @property
     def lapsed(self) -> bool:
@@ -172,11 +189,14 @@ class Leases:
         self._tasks = []
         if not self.enabled:
             return
-        for c in sorted(self.owned):
+        owned = sorted(self.owned)
+        for c in owned:
             await self._drop(c)
         self.owned.clear()
         try:
             async with self.db.write() as s:
+                for c in owned:  # the next owner replays only what this one had not handled
+                    await repo.copy_marks(s, self.worker_id, repo.client_holder(c))
                 await repo.forget_worker(s, self.worker_id)
         except Exception as exc:  # the database is gone: the leases expire by themselves
             log.warning("leases not given back (%s); they expire by themselves", exc)
@@ -247,6 +267,7 @@ class Leases:
                 self.owned.discard(c)
                 await self._drop(c)
                 async with self.db.write() as s:
+                    await repo.copy_marks(s, self.worker_id, repo.client_holder(c))
                     await repo.give_back(s, c, self.worker_id)
                 log.info("client %d handed over (dealt to another worker)", c)
             for c in sorted(mine - self.owned):
@@ -265,8 +286,15 @@ class Leases:
                 before = await repo.lease_of(s, client_id)
                 lapsed = before is not None and before.owner not in (repo.FREE, self.worker_id)
                 took = await repo.claim(s, client_id, self.worker_id, now, self.settings.lease_s)
+                if before is None:  # never held: every signal that waited is new to it
+                    marks: dict[repo.Stream, int] = {}
+                elif before.owner == repo.FREE:  # given back: what its holder left with it
+                    marks = await repo.signal_marks(s, repo.client_holder(client_id))
+                else:  # taken over (or this worker's own lease, lapsed)
+                    marks = await repo.signal_marks(s, before.owner)
             if not took:
                 return False
+            self._marks[client_id] = marks
             if lapsed:
                 self.takeovers += 1
                 log.warning("client %d taken over (its lease had expired)", client_id)
@@ -284,6 +312,7 @@ class Leases:
             self._acquiring.discard(client_id)
 
     async def _drop(self, client_id: int) -> None:
+        self._marks.pop(client_id, None)
         if self._release is not None:
             try:
                 await self._release(client_id)

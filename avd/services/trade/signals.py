@@ -9,6 +9,7 @@ next candle's open), as the backtester fills them.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -76,9 +77,17 @@ class Signals:
         self.scanner: ScannerSource | None = None
         #: whether this worker trades for a client now (trade workers; default: all)
         self.owns: Callable[[int], bool] = lambda _client_id: True
+        #: whether the client is this worker's even while it may not act (leases lapsed)
+        self.holds: Callable[[int], bool] = lambda _client_id: False
+        #: the newest signal per stream the client's previous holder had handled
+        self.handled_before: Callable[[int], dict[tuple[str, str], int]] = lambda _c: {}
+        #: records that this worker handled a stream's signal for all its clients
+        self.mark: Callable[[str, str, int], Awaitable[None]] | None = None
         #: how long a signal waits for a client with no live owner
         self.ttl_s = ttl_s
         self.waiting: deque[Waiting] = deque()
+        #: one signal at a time per client: the waiting ones (oldest first), then a new one
+        self._client_locks: dict[int, asyncio.Lock] = {}
         #: entries placed for signals; signals a take-over found too old to trade
         self.traded = 0
         self.expired = 0
@@ -116,13 +125,25 @@ class Signals:
         self._expire()
         top: list[str] | None = None
         others: set[int] = set()
+        complete = True
         for client_id, params in await self.bots():
             if not self.owns(client_id):
                 others.add(client_id)
+                # a client of this worker's it may not act for now (its leases lapsed)
+                complete = complete and not self.holds(client_id)
                 continue
-            top = await self._for_client(client_id, params, sig, top)
+            async with self._lock(client_id):
+                # signals that waited for this client go first (a take-over's
+                # replay may not have run yet): the bot sees them in order
+                await self._replay(client_id)
+                top = await self._for_client(client_id, params, sig, top)
         if others:
             self.waiting.append(Waiting(time.monotonic(), sig, others))
+        if self.mark is not None and complete:
+            try:
+                await self.mark(sig.symbol, sig.interval, sig.generated_at)
+            except Exception as exc:  # a next owner may replay it: guarded, see take_over
+                log.warning("signal %s %s handled but not marked: %s", sig.side, sig.symbol, exc)
 
     async def take_over(self, client_id: int) -> int:
         """Trade the signals that waited for a client this worker has just taken over.
@@ -130,21 +151,46 @@ class Signals:
         The rule for a signal that arrives while a client has no live owner
         (its worker died and the lease has not expired yet): every worker
         takes every signal; a worker that does not own the client keeps it
-        for ``signal_ttl_s`` (from when it arrived). The client's next owner
-        trades the ones still waiting, oldest first, once the client is
-        restored; a BUY the previous owner had already traded (a trade of
-        the client from the same signal is in the shared database) is not
-        traded again, and a SELL finds the positions already closed. A
+        for ``signal_ttl_s`` (from when it arrived). Every worker records in
+        the shared database, per stream (symbol and interval), the newest
+        signal it has handled for all its clients (its mark). The client's
+        next owner trades the waiting signals newer than the previous
+        holder's mark, oldest first, once the client is restored: the ones
+        the previous holder never handled. An older one it had handled is
+        not handled again (a SELL replayed after the BUY that followed it
+        would close that BUY's position; a BUY it skipped because a position
+        was open would open one after the SELL that closed it). A BUY the
+        previous owner had traded (a trade of the client from the same
+        signal is in the shared database) is never traded again. A
         signal older than ``signal_ttl_s`` at the take-over expires: not
         traded, logged and counted in ``signals_expired``. Returns the
         signals traded.
+
+        A client's signals are handled one at a time and in order: the
+        replay holds the client's signal lock, and a new signal for the
+        client (:meth:`on_signal`) first trades whatever still waits for
+        it. A SELL that arrived after a waiting BUY is therefore never
+        handled before it (which would leave the BUY's position open), nor a
+        newer BUY traded in place of the older one.
         """
+        async with self._lock(client_id):
+            return await self._replay(client_id)
+
+    def _lock(self, client_id: int) -> asyncio.Lock:
+        lock = self._client_locks.get(client_id)
+        if lock is None:
+            lock = self._client_locks[client_id] = asyncio.Lock()
+        return lock
+
+    async def _replay(self, client_id: int) -> int:
+        """Trade the signals waiting for the client, oldest first (its lock held)."""
         self._expire()
         done = 0
         if not any(client_id in w.clients for w in self.waiting):
             return done
         bots = dict(await self.bots())
         params = bots.get(client_id)
+        handled = self.handled_before(client_id)
         too_old = time.monotonic() - self.ttl_s
         for w in list(self.waiting):
             if client_id not in w.clients:
@@ -153,6 +199,8 @@ class Signals:
             if params is None:
                 continue
             sig = w.signal
+            if sig.generated_at <= handled.get((sig.symbol, sig.interval), -1):
+                continue  # the previous holder had handled it
             if sig.side == "BUY":
                 async with self.entries.db.read() as s:
                     if await repo.signal_traded(s, client_id, sig.symbol, sig.generated_at):

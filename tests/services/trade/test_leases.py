@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from avd.domain.events import SignalGenerated
+from avd.domain.events import OrderRejected, SignalGenerated
 from avd.services.trade.leases import Leases, WorkerSettings, deal
 from avd.services.trade.signals import Waiting
 from avd.store import leases as repo
+from avd.store import trades as trades_repo
 from avd.store.database import Database
 from tests.polling import until
 from tests.services.trade.conftest import Sim, close_stack, make_stack, run
@@ -193,3 +194,159 @@ def test_a_signal_waits_for_an_ownerless_client_then_is_traded_once_or_expires(
             await close_stack(stack)
 
     run(go(), timeout=120)
+
+
+def test_a_new_signal_waits_behind_the_ones_a_take_over_has_not_traded_yet(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """The interleaving of a take-over: the client is owned again, its waiting BUY not yet
+    replayed (the replay runs in the background), and the next BUY of the same symbol
+    arrives. The bot's rule, in order: the older BUY opens the position, the newer one
+    finds it held. And the shared database's entry guard refuses a second position in
+    the symbol even when this worker's memory does not know the first one."""
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=FAST)
+        engine = stack.engine
+        try:
+            cid, _ = await stack.client("order@example.com", enabled=True, symbols=["BTCUSDT"])
+
+            async def owned() -> bool:
+                return engine.leases.owns(cid)
+
+            await until(owned, "the client claimed", timeout=20)
+            price = await sim_price(sim)
+            old_ms, new_ms = 10**13 + 59_999, 10**13 + 119_999
+            # a BUY that came while the client had no live owner, still waiting
+            engine.signals.waiting.append(
+                Waiting(time.monotonic(), _signal("BUY", old_ms, price), {cid})
+            )
+            # the next candle's BUY reaches the new owner before the replay ran
+            await stack.hub.publish(_signal("BUY", new_ms, price))
+            await stack.hub.drain()
+            assert await engine.signals.take_over(cid) == 0  # nothing left to replay
+            rows = await engine.manual.trades(cid, None, limit=10, offset=0)
+            assert len(rows) == 1
+            async with engine.db.read() as s:
+                assert await trades_repo.signal_traded(s, cid, "BTCUSDT", old_ms)
+                assert not await trades_repo.signal_traded(s, cid, "BTCUSDT", new_ms)
+
+            # this worker forgets the position (as if a restore had missed it): the
+            # database's entry guard still refuses the bot a second one in BTCUSDT
+            engine.positions.release(rows[0].id)
+            assert engine.positions.in_symbol(cid, "BTCUSDT") == []
+            await stack.hub.publish(_signal("BUY", new_ms + 60_000, price))
+            await stack.hub.drain()
+            assert len(await engine.manual.trades(cid, None, limit=10, offset=0)) == 1
+            refused = [e for e in stack.events if isinstance(e, OrderRejected)]
+            assert [(e.client_id, e.rule) for e in refused] == [(cid, "position_open")]
+        finally:
+            await close_stack(stack)
+
+    run(go(), timeout=120)
+
+
+def test_a_take_over_replays_only_the_signals_the_dead_owner_had_not_handled(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """Every worker keeps every signal for the clients it does not own, the ones their owner
+    handles too. The dead owner had handled a SELL and then the BUY that opened the client's
+    position; the new owner must not replay that SELL (it would close the position the bot
+    holds), only the signals newer than what the dead owner had marked as handled."""
+
+    async def go() -> None:
+        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=FAST)
+        engine = stack.engine
+        try:
+            cid, _ = await stack.client("marks@example.com", enabled=True, symbols=["BTCUSDT"])
+
+            async def owned() -> bool:
+                return engine.leases.owns(cid)
+
+            await until(owned, "the client claimed", timeout=20)
+            price = await sim_price(sim)
+            t0, t1, t2 = (10**13 + 59_999 + k * 60_000 for k in range(3))
+            await stack.hub.publish(_signal("SELL", t0, price))
+            await stack.hub.publish(_signal("BUY", t1, price))
+            await stack.hub.drain()
+            await engine.on_tick("BTCUSDT", t1 + 1, price)
+            await stack.hub.drain()
+            (t,) = await engine.manual.trades(cid, None, limit=10, offset=0)
+            assert (t.status, t.origin) == ("open", "signal")
+            async with engine.db.read() as s:  # this worker marked both as handled
+                assert await repo.signal_marks(s, engine.leases.worker_id) == {
+                    ("BTCUSDT", "1m"): t1
+                }
+
+            # the client passes to another worker that handled the same two signals, then dies
+            async with engine.db.write() as s:
+                now = await repo.db_now(s)
+                await repo.give_back(s, cid, engine.leases.worker_id)
+                await repo.heartbeat(s, "zz-dead", now, 1.0)
+                assert await repo.claim(s, cid, "zz-dead", now, 1.0)
+                await repo.mark_signal(s, "zz-dead", "BTCUSDT", "1m", t1)
+            engine.leases.owned.discard(cid)
+            await engine._drop_client(cid)
+            # this worker kept both signals for the client it did not own
+            for sig in (_signal("SELL", t0, price), _signal("BUY", t1, price)):
+                engine.signals.waiting.append(Waiting(time.monotonic(), sig, {cid}))
+
+            async def taken_over() -> bool:
+                return engine.leases.owns(cid) and not engine.signals.waiting
+
+            await until(taken_over, "the dead worker's client taken over", timeout=20)
+            await stack.hub.drain()
+            assert engine.leases.takeovers == 1
+            # the position restored and left open: the old SELL not replayed
+            (t,) = await engine.manual.trades(cid, None, limit=10, offset=0)
+            assert t.status == "open"
+            assert engine.positions.in_symbol(cid, "BTCUSDT") == [t.id]
+            assert engine.positions.exit_orders == {}
+
+            # a SELL the dead worker never handled (newer than its mark) is replayed
+            engine.signals.waiting.append(
+                Waiting(time.monotonic(), _signal("SELL", t2, price), {cid})
+            )
+            assert await engine.signals.take_over(cid) == 1
+            await engine.on_tick("BTCUSDT", t2 + 1, price)
+            await stack.hub.drain()
+
+            async def closed() -> bool:
+                (t,) = await engine.manual.trades(cid, None, limit=10, offset=0)
+                return t.status == "closed"
+
+            await until(closed, "the position closed by the SELL never handled", timeout=20)
+        finally:
+            await close_stack(stack)
+
+    run(go(), timeout=120)
+
+
+def test_signal_marks_never_move_back_and_go_with_a_client_given_back(
+    database_url: str,
+) -> None:
+    async def go() -> None:
+        db = Database(database_url)
+        await db.upgrade()
+        try:
+            async with db.write() as s:
+                await repo.mark_signal(s, "w1", "BTCUSDT", "1m", 120)
+                await repo.mark_signal(s, "w1", "BTCUSDT", "1m", 60)  # late: kept at 120
+                await repo.mark_signal(s, "w1", "ETHUSDT", "1m", 60)
+                await repo.mark_signal(s, "w2", "BTCUSDT", "1m", 999)
+            async with db.write() as s:
+                await repo.copy_marks(s, "w1", repo.client_holder(7))
+            async with db.read() as s:
+                assert await repo.signal_marks(s, "w1") == {
+                    ("BTCUSDT", "1m"): 120,
+                    ("ETHUSDT", "1m"): 60,
+                }
+                assert await repo.signal_marks(s, "client:7") == {
+                    ("BTCUSDT", "1m"): 120,
+                    ("ETHUSDT", "1m"): 60,
+                }
+                assert await repo.signal_marks(s, "w3") == {}
+        finally:
+            await db.dispose()
+
+    run(go(), timeout=60)

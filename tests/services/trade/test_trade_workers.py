@@ -262,8 +262,8 @@ def _expected(
     """The bots' rule worked by hand: per client and symbol of its bot, in order, a BUY
     opens a position when none is held, a SELL closes it (the stops, 50 % away, never act).
 
-    ``unsent``: entries booked but never sent by a worker killed at that moment; the
-    new owner flags them (the exchange does not know them), so they hold nothing.
+    ``unsent``: entries that hold nothing (booked but never sent by a worker killed at
+    that moment, which the new owner flags; refused or ended unfilled by the exchange).
     """
     out: set[tuple[int, str, int]] = set()
     for c in clients:
@@ -341,24 +341,28 @@ def test_every_enabled_clients_signals_are_traded_once_across_a_worker_death(
 
     wait_until(settled, "the signals to settle", timeout=30, interval=1.0)
 
-    def unsent() -> set[tuple[int, str, int]]:
+    def held_nothing() -> set[tuple[int, str, int]]:
+        # entries that never became a position: booked but never sent by a worker killed
+        # at that moment (the new owner flags them), refused by the exchange (rejected) or
+        # ended by it unfilled (cancelled)
         return {
             (client, symbol, after_ms)
             for _, client, symbol, status, origin, after_ms in _trades(d)
-            if origin == "signal" and status == "flagged"
+            if origin == "signal" and status in ("flagged", "rejected", "cancelled")
         }
 
-    def every_expected_traded() -> bool:
-        return _expected(reads[-1], ids, unsent()) <= traded()
+    def diff() -> str:
+        want = _expected(reads[-1], ids, held_nothing())
+        got = traded()
+        return (
+            f"missing {sorted(want - got)}, extra {sorted(got - want)}; "
+            f"trades (id, client, symbol, status, origin, after_ms): {_trades(d)}"
+        )
 
-    # at least once: every BUY the rule gives each client (a client may trade more when
-    # a position of its own was flagged or closed meanwhile: the model assumes it held)
+    # exactly once: every BUY the rule gives each client, and no other
     wait_until(
-        every_expected_traded,
-        lambda: (
-            f"every client's BUY traded: expected "
-            f"{sorted(_expected(reads[-1], ids, unsent()))}, traded {sorted(traded())}"
-        ),
+        lambda: traded() == _expected(reads[-1], ids, held_nothing()),
+        lambda: f"every client's signals traded exactly once: {diff()}",
         timeout=60,
     )
     assert {c for c, _, _ in traded()} == set(ids), "a BUY for every client"
@@ -376,6 +380,7 @@ def test_every_enabled_clients_signals_are_traded_once_across_a_worker_death(
         if origin == "signal"
     )
     assert set(per_signal.values()) == {1}
+    assert traded() == _expected(reads[-1], ids, held_nothing()), diff()
     # and once on the exchange: every client order id once
     cids = Counter(o["clientOrderId"] for o in _sim_orders(d, BOT_SYMBOLS))
     assert set(cids.values()) == {1}, cids
