@@ -321,10 +321,13 @@ class RedisTransport:
         if self._out_sub is not None:
             await self.hub.unsubscribe(self._out_sub)
             self._out_sub = None
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks)
+        # a cancellation that lands inside a redis-py call can come back as a
+        # connection error, which the loops retry: cancel again until every task ended
+        running = set(self._tasks)
+        while running:
+            for task in running:
+                task.cancel()
+            _, running = await asyncio.wait(running, timeout=1.0)
         self._tasks.clear()
         if self._redis is not None:
             with contextlib.suppress(Exception):

@@ -342,8 +342,8 @@ def test_redis_restarted_without_its_data_the_group_is_created_again() -> None:
         await producer.stop()
         await consumer.stop()
 
-    try:
-        asyncio.run(main())
+    try:  # bounded: a hang fails with where it hung instead of stalling the suite
+        asyncio.run(asyncio.wait_for(main(), 120))
     finally:
         server.close()
 
