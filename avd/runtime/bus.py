@@ -410,7 +410,6 @@ class RedisTransport:
             await self._out.put((stream, orjson.dumps(event.to_dict())))
 
     async def _send(self) -> None:
-        delay = BACKOFF_S[0]
         while True:
             batch = [await self._out.get()]
             while len(batch) < BATCH and not self._out.empty():
@@ -419,23 +418,31 @@ class RedisTransport:
             for stream, payload in batch:
                 self._seq += 1
                 entries.append((stream, {"e": payload, "src": self.node, "seq": self._seq}))
-            while True:
-                try:
-                    pipe = self.redis.pipeline(transaction=False)
-                    for stream, fields in entries:
-                        pipe.xadd(stream, fields, maxlen=self.settings.maxlen, approximate=True)
-                    await pipe.execute()
-                    break
-                except Exception as exc:
-                    if not _is_down(exc):
-                        raise
-                    self._down(exc)
-                    delay = await self._backoff(delay)
-            delay = BACKOFF_S[0]
+
+            def xadd(pipe: Any, entries: list[tuple[str, dict[Any, Any]]] = entries) -> None:
+                for stream, fields in entries:
+                    pipe.xadd(stream, fields, maxlen=self.settings.maxlen, approximate=True)
+
+            await self._until_taken(xadd)
             self._up()
             self.counters["published"] += len(entries)
             for _ in batch:
                 self._out.task_done()
+
+    async def _until_taken(self, build: Callable[[Any], None]) -> None:
+        """Send one pipeline of commands (``build`` adds them), retried while Redis is down."""
+        delay = BACKOFF_S[0]
+        while True:
+            try:
+                pipe = self.redis.pipeline(transaction=False)
+                build(pipe)
+                await pipe.execute()
+                return
+            except Exception as exc:
+                if not _is_down(exc):
+                    raise
+                self._down(exc)
+                delay = await self._backoff(delay)
 
     # -- consuming -----------------------------------------------------------------
 
@@ -569,7 +576,6 @@ class RedisTransport:
 
     async def _ack(self) -> None:
         """Acknowledge handled entries in order, in batches; retried until Redis takes them."""
-        delay = BACKOFF_S[0]
         while True:
             if not self._acks:
                 self._ack_wake.clear()
@@ -584,19 +590,12 @@ class RedisTransport:
             by_stream: dict[str, list[str]] = {}
             for s, i, _ in ready:
                 by_stream.setdefault(s, []).append(i)
-            while True:
-                try:
-                    pipe = self.redis.pipeline(transaction=False)
-                    for s, ids in by_stream.items():
-                        pipe.xack(s, self.group, *ids)
-                    await pipe.execute()
-                    break
-                except Exception as exc:
-                    if not _is_down(exc):
-                        raise
-                    self._down(exc)
-                    delay = await self._backoff(delay)
-            delay = BACKOFF_S[0]
+
+            def xack(pipe: Any, by_stream: dict[str, list[str]] = by_stream) -> None:
+                for s, ids in by_stream.items():
+                    pipe.xack(s, self.group, *ids)
+
+            await self._until_taken(xack)
             for s, i, _ in ready:
                 self._inflight.pop((s, i), None)
             self.counters["acked"] += len(ready)

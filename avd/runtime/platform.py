@@ -42,6 +42,7 @@ from avd.runtime.standalone import service_for as trade_service
 from avd.runtime.timers import PeriodicTimer
 from avd.services.client.app import mount as client_routes
 from avd.services.client.service import ClientService
+from avd.services.market.book_keeper import BookKeeper
 from avd.services.market.candle_history import (
     CandleHistory,
     MemoryCandleHistory,
@@ -181,7 +182,7 @@ class Platform:
                 self.streams,
                 service_token(self.folder),
                 self.long_short,
-                books=lambda: None if self.collector is None else self.collector.books,
+                books=self._books,
             )
         ]
         if self.client is not None:
@@ -349,14 +350,16 @@ class Platform:
         closed than the rows know still ranks afresh (a replay faster than
         real time runs ahead of the wall-clock timer).
         """
-        books = self.collector.books if self.collector is not None else None
-        await ranked(self.market, self.history, interval, books)
+        await ranked(self.market, self.history, interval, self._books())
 
     async def _scanner_top(self, interval: str, top: int) -> list[str]:
         """The market scanner's ranked symbols of ``interval`` (``scanner:N`` bots)."""
-        books = self.collector.books if self.collector is not None else None
-        rows, _ = await ranked(self.market, self.history, interval, books)
+        rows, _ = await ranked(self.market, self.history, interval, self._books())
         return [str(r["symbol"]) for r in rows[:top]]
+
+    def _books(self) -> BookKeeper | None:
+        """The collector's live order books (None before it starts or without book symbols)."""
+        return self.collector.books if self.collector is not None else None
 
     async def _levels(self, symbol: str, interval: str) -> dict[str, Any] | None:
         """The market's levels of a tracked stream (level stops and targets)."""

@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from .errors import BinanceError, invalid_symbol, mandatory
 from .rest_params import int_param
+from .series import INTERVAL_MS
 
 if TYPE_CHECKING:
     from .market import SymbolMarket
@@ -48,15 +49,7 @@ if TYPE_CHECKING:
 
 #: the periods Binance serves, in ms
 PERIODS: dict[str, int] = {
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "2h": 7_200_000,
-    "4h": 14_400_000,
-    "6h": 21_600_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
+    p: INTERVAL_MS[p] for p in ("5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
 }
 #: how far back Binance keeps these statistics
 KEPT_MS = 30 * 86_400_000

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from avd.store.long_short import VALUES
 from avd.web.encoding import dumps
 from avd.web.errors import ApiError
 from avd.web.openapi import operation
@@ -38,18 +39,9 @@ log = logging.getLogger(__name__)
 
 #: the periods Binance serves these statistics for
 PERIODS = ("5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
-#: one stored row: ``timestamp`` (ms, the period's start) and these values (None: not served)
-FIELDS = (
-    "global_ratio",
-    "global_long",
-    "top_account_ratio",
-    "top_account_long",
-    "top_position_ratio",
-    "top_position_long",
-    "taker_ratio",
-    "taker_buy_vol",
-    "taker_sell_vol",
-)
+#: one stored row: ``timestamp`` (ms, the period's start) and the store's value
+#: columns (None: not served)
+FIELDS = VALUES
 Row = dict[str, Any]
 #: python-binance method -> {response field: stored field}
 SOURCES: dict[str, dict[str, str]] = {
