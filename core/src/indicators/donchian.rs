@@ -67,7 +67,7 @@ impl Donchian {
     /// TA-Lib's state machine as it would stand after the bars seen so far
     /// (all positive): the last `period` of them replayed.
     #[cold]
-    fn to_exact(&mut self) -> &mut (RollingMax, RollingMin) {
+    fn switch_to_exact(&mut self) -> &mut (RollingMax, RollingMin) {
         let (mut high, mut low) = (RollingMax::new(self.period), RollingMin::new(self.period));
         for (h, l) in self.fast.history() {
             high.update(h);
@@ -82,6 +82,7 @@ impl Indicator for Donchian {
     type Output = DonchianOutput;
 
     #[inline]
+    #[allow(clippy::needless_bitwise_bool)] // on purpose: one branch for both prices
     fn update(&mut self, bar: HighLow) -> DonchianOutput {
         if self.exact.is_none() && (bar.high > 0.0) & (bar.low > 0.0) {
             self.count += 1;
@@ -96,7 +97,7 @@ impl Indicator for Donchian {
         }
         let (high, low) = match &mut self.exact {
             Some(exact) => exact,
-            None => self.to_exact(),
+            None => self.switch_to_exact(),
         };
         let upper = high.update(bar.high);
         let lower = low.update(bar.low);
