@@ -17,6 +17,7 @@ use avd_core::candles::{Candle, Interval};
 use avd_core::config::EngineConfig;
 use avd_core::engine::{KlineColumns, MarketEngine};
 use avd_core::history::{read_candle_file, CandleColumns};
+use avd_core::patterns::Features;
 
 fn million_bars() -> CandleColumns {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/BTCUSDT-1m.csv.gz");
@@ -37,8 +38,12 @@ fn million_bars() -> CandleColumns {
 fn main() {
     let json = std::env::args().nth(1).unwrap_or_else(|| "{}".into());
     let reps: usize = std::env::args().nth(2).map_or(7, |s| s.parse().expect("reps is a number"));
-    // a third argument `batch`: the whole series through one `on_klines`
+    // a third argument `batch`: the whole series through one `on_klines`;
+    // `hash`: also a checksum of every kline's features and score (to check
+    // that a change leaves the outputs bit for bit as they were)
     let batch = std::env::args().nth(3).is_some_and(|a| a == "batch");
+    let hash = std::env::args().nth(3).is_some_and(|a| a == "hash");
+    let mut checksum = Checksum::default();
     let cfg = EngineConfig::from_json(&json).expect("a valid engine configuration");
     let bars = million_bars();
     let n = bars.open_time.len();
@@ -77,6 +82,10 @@ fn main() {
             );
             let step = engine.on_kline(id, &c, true, true).expect("sane candles");
             signals += usize::from(step.signal.is_some());
+            if hash {
+                checksum.features(engine.stream(id).expect("tracked").features().current());
+                checksum.add(engine.context(id).map_or(f64::NAN, |c| c.score));
+            }
         }
         times.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
         cpu.push((thread_cpu_ns() - c0) / n as f64);
@@ -91,6 +100,60 @@ fn main() {
         cpu[0],
         cpu[cpu.len() / 2]
     );
+    if hash {
+        println!("checksum of the features and scores: {:016x}", checksum.0);
+    }
+}
+
+/// FNV-1a over the bits of every value.
+struct Checksum(u64);
+
+impl Default for Checksum {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Checksum {
+    fn add(&mut self, v: f64) {
+        // every NaN alike
+        let bits = if v.is_nan() { f64::NAN.to_bits() } else { v.to_bits() };
+        for b in bits.to_le_bytes() {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn features(&mut self, f: &Features) {
+        let ints = [f.open_time as f64];
+        let values = [
+            f.close,
+            f.volume,
+            f.ema_fast,
+            f.ema_slow,
+            f.ema_slow_prev,
+            f.rsi,
+            f.atr,
+            f.bb_upper,
+            f.bb_middle,
+            f.bb_lower,
+            f.bb_width,
+            f.width_rank,
+            f.channel_high,
+            f.channel_low,
+            f.obv,
+            f.obv_ema,
+            f.volume_z,
+            f.adx,
+            f.plus_di,
+            f.minus_di,
+            f.macd_hist,
+            f.taker_share,
+            f.delta_share,
+        ];
+        for v in ints.into_iter().chain(values) {
+            self.add(v);
+        }
+    }
 }
 
 /// This thread's time on a CPU so far, in ns (Linux's schedstat; NaN

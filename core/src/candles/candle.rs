@@ -46,18 +46,22 @@ impl Candle {
     #[must_use]
     #[allow(clippy::needless_bitwise_bool)] // on purpose: no branches
     pub fn is_sane(&self) -> bool {
-        // Branch-free (`&`, not `&&`): checked on every kline. A NaN fails
-        // every comparison, so `x > 0 & x < inf` is "finite and > 0"; the
-        // min/max terms only matter when the prices passed.
-        let price = |p: f64| (p > 0.0) & (p < f64::INFINITY);
+        // Branch-free (`&`, not `&&`): checked on every kline. A price is
+        // finite and > 0 exactly when its bits minus one, as an unsigned
+        // integer, are below those of +inf minus one (+0 wraps around;
+        // negative values, infinities and NaNs have larger bits). The order
+        // terms only matter once the prices passed (no NaN among them).
+        let price = |p: f64| p.to_bits().wrapping_sub(1) < f64::INFINITY.to_bits() - 1;
         price(self.open)
             & price(self.high)
             & price(self.low)
             & price(self.close)
             & (self.volume >= 0.0)
             & (self.volume < f64::INFINITY)
-            & (self.low <= self.open.min(self.close))
-            & (self.high >= self.open.max(self.close))
+            & (self.low <= self.open)
+            & (self.low <= self.close)
+            & (self.high >= self.open)
+            & (self.high >= self.close)
     }
 
     /// Share of the volume bought by takers, NaN when unknown or volume is 0.
@@ -82,6 +86,52 @@ mod tests {
         assert!(!Candle::ohlcv(0, f64::NAN, 11.0, 9.0, 10.5, 1.0).is_sane());
         assert!(!Candle::ohlcv(0, 10.0, 11.0, 9.0, 10.5, -1.0).is_sane());
         assert!(!Candle::ohlcv(0, 10.0, f64::INFINITY, 9.0, 10.5, 1.0).is_sane());
+    }
+
+    /// The rule in plain float comparisons.
+    fn sane(c: &Candle) -> bool {
+        let price = |p: f64| p > 0.0 && p < f64::INFINITY;
+        price(c.open)
+            && price(c.high)
+            && price(c.low)
+            && price(c.close)
+            && c.volume >= 0.0
+            && c.volume < f64::INFINITY
+            && c.low <= c.open.min(c.close)
+            && c.high >= c.open.max(c.close)
+    }
+
+    #[test]
+    fn sanity_is_the_plain_rule_on_special_values() {
+        let specials = [
+            0.0,
+            -0.0,
+            -1.0,
+            f64::MIN_POSITIVE,
+            f64::MIN_POSITIVE / 4.0,
+            0.5,
+            1.0,
+            2.0,
+            f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+        ];
+        let mut rejected = 0;
+        for p in specials {
+            // every price in turn at p, the others at 1
+            for field in 0..4 {
+                let mut c = Candle::ohlcv(0, 1.0, 1.0, 1.0, 1.0, 1.0);
+                *[&mut c.open, &mut c.high, &mut c.low, &mut c.close][field] = p;
+                assert_eq!(c.is_sane(), sane(&c), "field {field}: {p:e}");
+                rejected += usize::from(!sane(&c));
+            }
+            let volume = Candle::ohlcv(0, 1.0, 1.0, 1.0, 1.0, p);
+            assert_eq!(volume.is_sane(), sane(&volume), "volume {p:e}");
+        }
+        assert!(rejected > 30, "{rejected}");
+        assert!(Candle::ohlcv(0, 1.0, 1.0, 1.0, 1.0, -0.0).is_sane(), "a volume of -0 is 0");
     }
 
     #[test]

@@ -234,6 +234,9 @@ impl CandleBuffer {
 
     fn push_closed(&mut self, c: &Candle, allow_gap: bool) -> PushOutcome {
         let mut outcome = PushOutcome::Appended;
+        // A candle exactly one interval after an aligned one is aligned too:
+        // the (integer-division) grid check is only needed otherwise.
+        let mut follows_aligned = false;
         if let Some(last) = self.last_open_time() {
             if c.open_time == last {
                 self.stats.duplicates += 1;
@@ -255,11 +258,8 @@ impl CandleBuffer {
             } else if c.open_time < expected {
                 outcome = PushOutcome::AppendedMisaligned;
             }
+            follows_aligned = self.last_aligned && c.open_time == expected;
         }
-        // A candle exactly one interval after an aligned one is aligned too:
-        // the (integer-division) grid check is only needed otherwise.
-        let follows_aligned =
-            self.last_aligned && self.last_open_time().is_some_and(|last| c.open_time == self.interval.next_open(last));
         if matches!(outcome, PushOutcome::Appended) && !follows_aligned && !self.interval.is_aligned(c.open_time) {
             outcome = PushOutcome::AppendedMisaligned;
         }

@@ -104,7 +104,10 @@ impl Indicator for DeltaShare {
             self.missing += 1;
         }
         self.ring[self.next] = entry;
-        self.next = (self.next + 1) % self.period;
+        self.next += 1;
+        if self.next == self.period {
+            self.next = 0;
+        }
         self.seen += 1;
         if self.next == 0 {
             self.resum();

@@ -256,25 +256,67 @@ pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out:
 }
 
 /// The highest and lowest of the last `period` values of a series with no
-/// NaN (the squeeze rank's band widths): van Herk / Gil-Werman blocks kept
+/// NaN (the squeeze rank's band widths), or the highest of one series and
+/// the lowest of another (the channel's highs and lows,
+/// [`WindowRange::update_pair`]): van Herk / Gil-Werman blocks kept
 /// incrementally. The window is the tail of the previous block (its suffix
 /// extremes, computed once when the block ends) and the head of the current
 /// one (a running prefix extreme): O(1) per value with no data-dependent
 /// branch, where the monotonic deques' pop loops mispredict on most bars.
 /// For NaN-free input the values equal [`RollingExtreme`]'s (TA-Lib's
 /// rescans reduce to the window's extreme there; only which of equal values
-/// it points at differs, and the value is the same).
+/// it points at differs, and the value is the same: bit for bit unless the
+/// window holds both zeros, +0 and -0).
 #[derive(Debug, Clone)]
 pub(crate) struct WindowRange {
     period: usize,
     seen: usize,
     /// Position in the current block, `0..period`.
     k: usize,
-    block: Box<[f64]>,
-    suffix_max: Box<[f64]>,
-    suffix_min: Box<[f64]>,
+    /// `period + 1` slots: the values (the current block's before `k`, the
+    /// previous block's from `k` on: together the last `period` values, see
+    /// [`WindowRange::history`]) and the previous block's suffix extremes;
+    /// the last slot is a sentinel whose suffix is empty (−inf, +inf).
+    slots: Box<[Slot]>,
     prefix_max: f64,
     prefix_min: f64,
+}
+
+/// One position of a block.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    high: f64,
+    low: f64,
+    /// The highest high and lowest low of the previous block from this
+    /// position to its end.
+    suffix_max: f64,
+    suffix_min: f64,
+}
+
+impl Slot {
+    const EMPTY: Self =
+        Self { high: f64::NAN, low: f64::NAN, suffix_max: f64::NEG_INFINITY, suffix_min: f64::INFINITY };
+}
+
+/// The larger of two values that are not NaN (one compare and select: no
+/// NaN handling, unlike `f64::max`).
+#[inline]
+fn larger(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The smaller of two values that are not NaN.
+#[inline]
+fn smaller(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
+    }
 }
 
 impl WindowRange {
@@ -284,16 +326,13 @@ impl WindowRange {
     /// `InvalidParameter` if `period < 1`.
     pub(crate) fn new(period: usize) -> crate::error::CoreResult<Self> {
         let period = crate::error::check_period("period", period, 1)?;
-        let slots = || vec![f64::NAN; period].into_boxed_slice();
         Ok(Self {
             period,
             seen: 0,
             k: 0,
-            block: slots(),
-            suffix_max: slots(),
-            suffix_min: slots(),
-            prefix_max: f64::NAN,
-            prefix_min: f64::NAN,
+            slots: vec![Slot::EMPTY; period + 1].into_boxed_slice(),
+            prefix_max: f64::NEG_INFINITY,
+            prefix_min: f64::INFINITY,
         })
     }
 
@@ -302,35 +341,69 @@ impl WindowRange {
     /// `period` values were seen.
     #[inline]
     pub(crate) fn update(&mut self, x: f64) -> (f64, f64) {
-        debug_assert!(!x.is_nan(), "WindowRange takes no NaN");
+        self.update_pair(x, x)
+    }
+
+    /// Feeds one value of each series (never NaN); `(highest of the
+    /// highs, lowest of the lows)` over the last `period` pairs, NaN until
+    /// `period` pairs were seen.
+    #[inline]
+    pub(crate) fn update_pair(&mut self, high: f64, low: f64) -> (f64, f64) {
+        debug_assert!(!high.is_nan() && !low.is_nan(), "WindowRange takes no NaN");
         let k = self.k;
-        self.block[k] = x;
-        (self.prefix_max, self.prefix_min) =
-            if k == 0 { (x, x) } else { (self.prefix_max.max(x), self.prefix_min.min(x)) };
-        // the previous block's values after position k, then this block's up to k
-        let (hi, lo) = match (self.suffix_max.get(k + 1), self.suffix_min.get(k + 1)) {
-            (Some(&h), Some(&l)) => (h.max(self.prefix_max), l.min(self.prefix_min)),
-            _ => (self.prefix_max, self.prefix_min),
-        };
+        // the previous block's values after position k (the sentinel's
+        // empty suffix at the block's last position), then this block's up to k
+        let after = self.slots[k + 1];
+        let slot = &mut self.slots[k];
+        slot.high = high;
+        slot.low = low;
+        self.prefix_max = larger(high, self.prefix_max);
+        self.prefix_min = smaller(low, self.prefix_min);
+        let hi = larger(after.suffix_max, self.prefix_max);
+        let lo = smaller(after.suffix_min, self.prefix_min);
         self.seen += 1;
         self.k = k + 1;
         if self.k == self.period {
-            self.k = 0;
-            let (mut h, mut l) = (f64::NEG_INFINITY, f64::INFINITY);
-            for ((&v, sh), sl) in
-                self.block.iter().zip(self.suffix_max.iter_mut()).zip(self.suffix_min.iter_mut()).rev()
-            {
-                h = h.max(v);
-                l = l.min(v);
-                *sh = h;
-                *sl = l;
-            }
+            self.end_block();
         }
         if self.seen < self.period {
             (f64::NAN, f64::NAN)
         } else {
             (hi, lo)
         }
+    }
+
+    /// The suffix extremes of the block just completed; a new block starts.
+    #[inline(never)]
+    fn end_block(&mut self) {
+        self.k = 0;
+        (self.prefix_max, self.prefix_min) = (f64::NEG_INFINITY, f64::INFINITY);
+        let (mut h, mut l) = (f64::NEG_INFINITY, f64::INFINITY);
+        for slot in self.slots[..self.period].iter_mut().rev() {
+            h = larger(slot.high, h);
+            l = smaller(slot.low, l);
+            slot.suffix_max = h;
+            slot.suffix_min = l;
+        }
+    }
+
+    /// The last `min(seen, period)` pairs fed, oldest first.
+    pub(crate) fn history(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        let held = self.seen.min(self.period);
+        // the newest value sits just before `k`, the oldest held `held` slots back
+        let first = (self.k + self.period - held) % self.period;
+        (0..held).map(move |i| {
+            let s = self.slots[(first + i) % self.period];
+            (s.high, s.low)
+        })
+    }
+
+    /// Forgets every value, keeping the period.
+    pub(crate) fn reset(&mut self) {
+        self.seen = 0;
+        self.k = 0;
+        self.slots.fill(Slot::EMPTY);
+        (self.prefix_max, self.prefix_min) = (f64::NEG_INFINITY, f64::INFINITY);
     }
 }
 
@@ -444,6 +517,8 @@ mod tests {
             for (i, &v) in x.iter().enumerate() {
                 let (hi, lo) = w.update(v);
                 prop_assert!(same(hi, max[i]) && same(lo, min[i]), "bar {}: {:?} vs {:?}", i, (hi, lo), (max[i], min[i]));
+                let held: Vec<f64> = w.history().map(|(h, l)| { assert!(same(h, l)); h }).collect();
+                prop_assert_eq!(&held, &x[(i + 1).saturating_sub(period)..=i]);
             }
         }
 

@@ -202,25 +202,37 @@ impl FeatureSet {
     }
 
     /// Feeds one closed candle; whether every indicator is past its warm-up
-    /// (the snapshot is then [`FeatureSet::current`]; no copy is made).
+    /// (the snapshot is then [`FeatureSet::current`]; no copy is made: each
+    /// value is written into it as it is computed).
     pub fn advance(&mut self, c: &Candle) -> bool {
         self.bars += 1;
+        let f = &mut self.current;
         let hlc = Hlc { high: c.high, low: c.low, close: c.close };
-        let ema_fast = self.ema_fast.update(c.close);
+        f.open_time = c.open_time;
+        f.close = c.close;
+        f.volume = c.volume;
+        f.ema_fast = self.ema_fast.update(c.close);
         let ema_slow_prev = self.ema_slow_prev;
+        f.ema_slow_prev = ema_slow_prev;
         let ema_slow = self.ema_slow.update(c.close);
+        f.ema_slow = ema_slow;
         self.ema_slow_prev = ema_slow;
-        let rsi = self.rsi.update(c.close);
-        let atr = self.atr.update(hlc);
+        f.rsi = self.rsi.update(c.close);
+        f.atr = self.atr.update(hlc);
         let bands = self.bbands.update(c.close);
+        (f.bb_upper, f.bb_middle, f.bb_lower) = (bands.upper, bands.middle, bands.lower);
+        // the channel before this bar
         let (channel_high, channel_low) = self.prev_channel;
+        (f.channel_high, f.channel_low) = (channel_high, channel_low);
         let ch = self.channel.update(HighLow { high: c.high, low: c.low });
         self.prev_channel = (ch.upper, ch.lower);
         let obv = self.obv.update(CloseVolume { close: c.close, volume: c.volume });
-        let obv_ema = self.obv_ema.update(obv);
-        let volume_z = self.volume_z.update(c.volume);
+        f.obv = obv;
+        f.obv_ema = self.obv_ema.update(obv);
+        f.volume_z = self.volume_z.update(c.volume);
         let dmi = self.adx.update(hlc);
-        let macd = self.macd.update(c.close);
+        (f.adx, f.plus_di, f.minus_di) = (dmi.adx, dmi.plus_di, dmi.minus_di);
+        f.macd_hist = self.macd.update(c.close).hist;
 
         let bb_width = (bands.upper - bands.lower) / bands.middle;
         let width_rank = if bb_width.is_finite() {
@@ -234,33 +246,10 @@ impl FeatureSet {
         } else {
             f64::NAN
         };
-
-        let f = Features {
-            open_time: c.open_time,
-            close: c.close,
-            volume: c.volume,
-            ema_fast,
-            ema_slow,
-            ema_slow_prev,
-            rsi,
-            atr,
-            bb_upper: bands.upper,
-            bb_middle: bands.middle,
-            bb_lower: bands.lower,
-            bb_width,
-            width_rank,
-            channel_high,
-            channel_low,
-            obv,
-            obv_ema,
-            volume_z,
-            adx: dmi.adx,
-            plus_di: dmi.plus_di,
-            minus_di: dmi.minus_di,
-            macd_hist: macd.hist,
-            taker_share: c.taker_buy_share(),
-            delta_share: self.delta_share.update(VolumeTakerBuy { volume: c.volume, taker_buy: c.taker_buy_base }),
-        };
+        f.bb_width = bb_width;
+        f.width_rank = width_rank;
+        f.taker_share = c.taker_buy_share();
+        f.delta_share = self.delta_share.update(VolumeTakerBuy { volume: c.volume, taker_buy: c.taker_buy_base });
         let ready = self.ema_slow.is_ready()
             && ema_slow_prev.is_finite()
             && self.adx.is_ready()
@@ -272,7 +261,6 @@ impl FeatureSet {
             && self.obv_ema.is_ready()
             && channel_high.is_finite()
             && width_rank.is_finite();
-        self.current = f;
         self.ready = ready;
         ready
     }
@@ -304,5 +292,135 @@ impl FeatureSet {
             ("taker_share", f.taker_share),
             ("delta_share", f.delta_share),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::history::read_candle_file;
+    use crate::indicators::{adx, atr, bbands, donchian, ema, macd, minus_di, obv, plus_di, rsi};
+
+    /// Bitwise equal, any NaN matching any NaN.
+    fn same(a: f64, b: f64) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// A feature's name, its reference column, and how to read it.
+    type Column = (&'static str, Vec<f64>, fn(&Features) -> f64);
+
+    /// `x` one bar later (NaN first).
+    fn lagged(x: &[f64]) -> Vec<f64> {
+        std::iter::once(f64::NAN).chain(x[..x.len() - 1].iter().copied()).collect()
+    }
+
+    /// The exact z-score of `x[i]` in its window (two passes, the mean of the
+    /// squared deviations from the window's mean).
+    fn exact_z(x: &[f64], i: usize, n: usize) -> f64 {
+        let w = &x[i + 1 - n..=i];
+        let mean = w.iter().sum::<f64>() / n as f64;
+        let var = w.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64;
+        if var == 0.0 {
+            0.0
+        } else {
+            (x[i] - mean) / var.sqrt()
+        }
+    }
+
+    /// Every feature of a month of real BTCUSDT 1-minute candles, bar by bar,
+    /// against the batch indicators over the whole columns (their own code:
+    /// van Herk blocks or TA-Lib's rescans for the channels, strip-wise passes
+    /// for the smoothings), bit for bit; the volume z-score and the delta
+    /// share against exact two-pass sums per window.
+    #[test]
+    fn features_equal_the_batch_indicators_on_real_candles() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/BTCUSDT-1m.csv.gz");
+        let d = read_candle_file(&path).expect("the shared real data (../shared/data) is needed");
+        let n = d.len();
+        // the file has no taker-buy volume: a made-up share from the bar's move
+        let taker: Vec<f64> = (0..n).map(|i| d.volume[i] * if d.close[i] >= d.open[i] { 0.7 } else { 0.35 }).collect();
+        let cfg = IndicatorConfig::default();
+        let mut fs = FeatureSet::new(&cfg).unwrap();
+        let mut got: Vec<Features> = Vec::with_capacity(n);
+        let mut ready = Vec::with_capacity(n);
+        for (i, &taker_buy) in taker.iter().enumerate() {
+            let mut c = Candle::ohlcv(d.open_time[i], d.open[i], d.high[i], d.low[i], d.close[i], d.volume[i]);
+            c.taker_buy_base = taker_buy;
+            ready.push(fs.advance(&c));
+            got.push(*fs.current());
+        }
+        let (h, l, c, v) = (&d.high, &d.low, &d.close, &d.volume);
+        let bands = bbands(c, cfg.bb_period, cfg.bb_nbdev, cfg.bb_nbdev).unwrap();
+        let width: Vec<f64> = (0..n).map(|i| (bands.0[i] - bands.2[i]) / bands.1[i]).collect();
+        let (width_max, width_min) = donchian(&width, &width, cfg.squeeze_lookback).unwrap();
+        let rank: Vec<f64> = (0..n)
+            .map(|i| {
+                let span = width_max[i] - width_min[i];
+                // the squeeze rank reads 0.5 through the range's warm-up
+                if width[i].is_nan() {
+                    f64::NAN
+                } else if span > 0.0 {
+                    (width[i] - width_min[i]) / span
+                } else {
+                    0.5
+                }
+            })
+            .collect();
+        let (channel_high, channel_low) = donchian(h, l, cfg.channel).unwrap();
+        let obv_line = obv(c, v).unwrap();
+        let slow = ema(c, cfg.ema_slow).unwrap();
+        let columns: Vec<Column> = vec![
+            ("ema_fast", ema(c, cfg.ema_fast).unwrap(), |f| f.ema_fast),
+            ("ema_slow_prev", lagged(&slow), |f| f.ema_slow_prev),
+            ("ema_slow", slow, |f| f.ema_slow),
+            ("rsi", rsi(c, cfg.rsi).unwrap(), |f| f.rsi),
+            ("atr", atr(h, l, c, cfg.atr).unwrap(), |f| f.atr),
+            ("bb_upper", bands.0.clone(), |f| f.bb_upper),
+            ("bb_middle", bands.1.clone(), |f| f.bb_middle),
+            ("bb_lower", bands.2.clone(), |f| f.bb_lower),
+            ("bb_width", width, |f| f.bb_width),
+            ("width_rank", rank, |f| f.width_rank),
+            ("channel_high", lagged(&channel_high), |f| f.channel_high),
+            ("channel_low", lagged(&channel_low), |f| f.channel_low),
+            ("obv_ema", ema(&obv_line, cfg.obv_ema).unwrap(), |f| f.obv_ema),
+            ("obv", obv_line, |f| f.obv),
+            ("adx", adx(h, l, c, cfg.adx).unwrap(), |f| f.adx),
+            ("plus_di", plus_di(h, l, c, cfg.adx).unwrap(), |f| f.plus_di),
+            ("minus_di", minus_di(h, l, c, cfg.adx).unwrap(), |f| f.minus_di),
+            ("macd_hist", macd(c, cfg.macd_fast, cfg.macd_slow, cfg.macd_signal).unwrap().2, |f| f.macd_hist),
+            ("close", c.clone(), |f| f.close),
+            ("volume", v.clone(), |f| f.volume),
+        ];
+        for (name, want, field) in &columns {
+            for i in 0..n {
+                assert!(same(field(&got[i]), want[i]), "{name} at bar {i}: {} vs {}", field(&got[i]), want[i]);
+            }
+        }
+        let (z, flow) = (cfg.volume_z, cfg.flow_window);
+        for (i, f) in got.iter().enumerate() {
+            assert_eq!(f.open_time, d.open_time[i]);
+            assert!(same(f.taker_share, taker[i] / v[i]), "taker_share at bar {i}");
+            if i + 1 >= z {
+                let want = exact_z(v, i, z);
+                assert!((f.volume_z - want).abs() <= 1e-9 * want.abs().max(1.0), "volume_z at {i}: {}", f.volume_z);
+            } else {
+                assert!(f.volume_z.is_nan());
+            }
+            if i + 1 >= flow {
+                let (dsum, vsum) =
+                    (i + 1 - flow..=i).fold((0.0, 0.0), |(a, b), j| (a + 2.0 * taker[j] - v[j], b + v[j]));
+                assert!((f.delta_share - dsum / vsum).abs() <= 1e-12, "delta_share at {i}: {}", f.delta_share);
+            } else {
+                assert!(f.delta_share.is_nan());
+            }
+        }
+        // ready from the first bar where every feature is a number, on
+        let numbers = |f: &Features| columns.iter().all(|(_, _, field)| field(f).is_finite()) && f.volume_z.is_finite();
+        let first = got.iter().position(numbers);
+        let first = first.expect("a month of bars warms every indicator up");
+        assert!(ready[..first].iter().all(|r| !r) && ready[first..].iter().all(|&r| r), "ready from bar {first}");
+        assert_eq!(fs.bars(), n as u64);
     }
 }

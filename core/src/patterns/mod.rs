@@ -113,10 +113,13 @@ impl PatternReading {
 #[inline]
 #[must_use]
 pub fn unit(x: f64) -> f64 {
-    if x > 0.0 {
-        x.min(1.0)
+    // two compare-and-selects, no branch (the sign is the data's coin
+    // toss): NaN and x <= 0 give 0, x >= 1 (and +inf) gives 1
+    let positive = if x > 0.0 { x } else { 0.0 };
+    if positive < 1.0 {
+        positive
     } else {
-        0.0
+        1.0
     }
 }
 
