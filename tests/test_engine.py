@@ -158,6 +158,29 @@ def test_in_progress_updates_change_nothing_until_the_candle_closes(btc_1m: Cand
     np.testing.assert_array_equal(r.score, plain.score)
 
 
+def test_batch_columns_hold_one_row_per_closed_candle(btc_1m: Candles) -> None:
+    # 3 klines per candle (two in-progress updates), so the columns are
+    # cut to a third of the klines; each row is the candle's own context
+    c = btc_1m.tail(400)
+    n = len(c)
+    idx = np.repeat(np.arange(n), 3)
+    closed = np.tile([False, False, True], n)
+    cols = {k: v[idx] for k, v in columns(c).items()}
+    r = MarketEngine().on_klines("BTCUSDT", "1m", **cols, closed=closed)
+    assert len(r) == n
+    assert r.timestamp.dtype == np.int64 and r.direction.dtype == np.int8
+    assert r.pattern.dtype == np.uint8 and r.score.dtype == np.float64
+    for name, col in [("timestamp", r.timestamp), ("score", r.score), *r.components.items()]:
+        assert col.shape == (n,), name
+    np.testing.assert_array_equal(r.timestamp, c.open_time + 60_000 - 1)
+    engine = MarketEngine()
+    engine.on_klines("BTCUSDT", "1m", **columns(c, slice(0, n - 1)))
+    engine.on_klines("BTCUSDT", "1m", **columns(c, slice(n - 1, None)))
+    last = engine.context("BTCUSDT", "1m")
+    assert last is not None
+    assert (r.score[-1], r.components["trend"][-1]) == (last.score, last.components["trend"])
+
+
 def test_held_gaps_then_backfill_give_the_uninterrupted_result(btc_1m: Candles) -> None:
     c = btc_1m.tail(2000)
     full = MarketEngine().on_candles(c)

@@ -1,13 +1,15 @@
 //! The `MarketEngine` owns every stream (symbol x interval) and runs klines
 //! through them.
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 
-use super::{BatchOutput, KlineColumns, KlineStep, SymbolState};
+use super::{BatchColumns, BatchEvents, BatchOutput, KlineColumns, KlineStep, SymbolState};
 use crate::candles::{Candle, Interval, PushOutcome};
 use crate::config::EngineConfig;
 use crate::error::{CoreError, CoreResult};
 use crate::scoring::{ContextScore, ContextScorer};
+use crate::signals::Side;
 
 /// Index of a stream inside the engine (stable for the engine's life).
 pub type StreamId = usize;
@@ -123,6 +125,35 @@ impl MarketEngine {
         Ok(state.on_candle(candle, closed, allow_gap, &self.config, &self.scorer))
     }
 
+    /// Closed klines `range` of columns already checked
+    /// ([`KlineColumns::validate`]) through stream `id`, gaps allowed, as
+    /// the backtester runs them: `each(i, side, atr)` after kline `i` with
+    /// the side of the primary strategy's signal, if one fired, and the
+    /// ATR of the latest features (NaN while warming up). No per-kline
+    /// sanity check or stream lookup (the columns were checked once).
+    ///
+    /// # Errors
+    /// `InvalidParameter` for an unknown stream.
+    pub(crate) fn run_checked(
+        &mut self,
+        id: StreamId,
+        cols: &KlineColumns<'_>,
+        range: Range<usize>,
+        mut each: impl FnMut(usize, Option<Side>, f64),
+    ) -> CoreResult<()> {
+        let n = self.streams.len();
+        let state = self
+            .streams
+            .get_mut(id)
+            .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
+        for i in range {
+            let step = state.on_candle(&cols.candle(i), true, true, &self.config, &self.scorer);
+            let atr = state.last_features().map_or(f64::NAN, |f| f.atr);
+            each(i, step.signal.map(|s| s.side), atr);
+        }
+        Ok(())
+    }
+
     /// A batch of klines of one stream, oldest first. Every row is checked
     /// before any is processed. With `allow_gap == false` the batch stops at
     /// the first kline that has candles missing before it
@@ -132,13 +163,41 @@ impl MarketEngine {
     /// As [`MarketEngine::on_kline`], and `InvalidInput` for columns of
     /// different lengths.
     pub fn on_klines(&mut self, id: StreamId, cols: &KlineColumns<'_>, allow_gap: bool) -> CoreResult<BatchOutput> {
+        let mut out = BatchOutput::zeroed(cols.len());
+        let events = self.on_klines_into(id, cols, allow_gap, &mut out.columns())?;
+        out.finish(events);
+        Ok(out)
+    }
+
+    /// [`MarketEngine::on_klines`] writing its rows into columns the caller
+    /// gives (numpy arrays from Python: no allocation per batch on the Rust
+    /// side). Row `r` of every column is the `r`-th closed candle appended;
+    /// rows past [`BatchEvents::rows`] are left as they were.
+    ///
+    /// # Errors
+    /// As [`MarketEngine::on_klines`], and `InvalidInput` for output
+    /// columns shorter than the batch (nothing is changed then).
+    pub fn on_klines_into(
+        &mut self,
+        id: StreamId,
+        cols: &KlineColumns<'_>,
+        allow_gap: bool,
+        out: &mut BatchColumns<'_>,
+    ) -> CoreResult<BatchEvents> {
         cols.validate()?;
+        if out.capacity() < cols.len() {
+            return Err(CoreError::InvalidInput(format!(
+                "the output columns hold {} rows, the batch has {}",
+                out.capacity(),
+                cols.len()
+            )));
+        }
         let n = self.streams.len();
         let state = self
             .streams
             .get_mut(id)
             .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
-        let mut out = BatchOutput::with_capacity(cols.len());
+        let mut ev = BatchEvents::default();
         let interval = state.interval();
         for i in 0..cols.len() {
             let candle = cols.candle(i);
@@ -146,29 +205,30 @@ impl MarketEngine {
             let step = state.on_candle(&candle, cols.is_closed(i), allow_gap, &self.config, &self.scorer);
             match step.outcome {
                 PushOutcome::GapHeld { expected, missing } => {
-                    out.held_at = Some(i);
-                    out.gaps.push((expected, missing));
+                    ev.held_at = Some(i);
+                    ev.gaps.push((expected, missing));
                     break;
                 }
                 PushOutcome::AppendedAfterGap { missing } => {
                     let first = last_before.map_or(candle.open_time, |t| interval.next_open(t));
-                    out.gaps.push((first, missing));
+                    ev.gaps.push((first, missing));
                 }
                 _ => {}
             }
             if step.outcome.appended() {
                 let ts = interval.close_time(candle.open_time);
                 let scored = if step.scored { state.context() } else { None };
-                out.push_row(ts, scored.map(|c| (c.score, c.direction as i8, c.pattern as u8, &c.components)));
+                out.write(ev.rows, ts, scored.map(|c| (c.score, c.direction as i8, c.pattern as u8, &c.components)));
+                ev.rows += 1;
             } else {
-                out.count(step.outcome);
+                ev.count(step.outcome);
             }
             if let Some(sig) = step.signal {
-                out.signals.push(*sig);
+                ev.signals.push(*sig);
             }
-            out.signals.extend(step.named);
+            ev.signals.extend(step.named);
         }
-        Ok(out)
+        Ok(ev)
     }
 }
 
@@ -212,5 +272,88 @@ mod tests {
         let err = e.on_klines(id, &cols, true).unwrap_err();
         assert!(err.to_string().contains("kline 1"), "{err}");
         assert_eq!(e.stream(id).unwrap().buffer().len(), 0);
+    }
+
+    use crate::signals::TradeSignal;
+
+    fn cols(c: &crate::history::CandleColumns) -> KlineColumns<'_> {
+        KlineColumns {
+            open_time: &c.open_time,
+            open: &c.open,
+            high: &c.high,
+            low: &c.low,
+            close: &c.close,
+            volume: &c.volume,
+            quote_volume: Some(&c.quote_volume),
+            trades: Some(&c.trades),
+            taker_buy_base: Some(&c.taker_buy_base),
+            closed: None,
+        }
+    }
+
+    #[test]
+    fn the_batch_equals_one_kline_at_a_time_bit_for_bit_on_real_candles() {
+        let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/BTCUSDT-1m.csv.gz");
+        let c = crate::history::read_candle_file(&path).unwrap();
+        let cfg = EngineConfig::default();
+        let mut batch = MarketEngine::new(cfg.clone()).unwrap();
+        let id = batch.track("BTCUSDT", Interval::M1).unwrap();
+        let out = batch.on_klines(id, &cols(&c), true).unwrap();
+        let mut one = MarketEngine::new(cfg).unwrap();
+        let id1 = one.track("BTCUSDT", Interval::M1).unwrap();
+        let mut signals = Vec::new();
+        let mut rows = 0;
+        for i in 0..c.len() {
+            let step = one.on_kline(id1, &cols(&c).candle(i), true, true).unwrap();
+            assert!(step.outcome.appended());
+            assert_eq!(out.timestamp[rows], Interval::M1.close_time(c.open_time[i]));
+            match one.context(id1).filter(|_| step.scored) {
+                Some(ctx) => {
+                    assert_eq!(out.score[rows].to_bits(), ctx.score.to_bits(), "row {rows}");
+                    assert_eq!(out.direction[rows], ctx.direction as i8);
+                    assert_eq!(out.pattern[rows], ctx.pattern as u8);
+                    for (k, v) in ctx.components.to_array().into_iter().enumerate() {
+                        assert_eq!(out.components[k][rows].to_bits(), v.to_bits(), "row {rows} component {k}");
+                    }
+                }
+                None => assert!(out.score[rows].is_nan() && out.components.iter().all(|col| col[rows].is_nan())),
+            }
+            rows += 1;
+            signals.extend(step.signal.map(|s| *s));
+        }
+        assert_eq!(out.len(), rows);
+        assert!(signals.len() > 100, "{} signals", signals.len());
+        // (not `==` on the signals: their features hold NaNs)
+        let key = |s: &TradeSignal| (s.generated_at, s.side, s.score.to_bits(), s.confidence.to_bits());
+        assert_eq!(out.signals.iter().map(key).collect::<Vec<_>>(), signals.iter().map(key).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn short_output_columns_are_refused_before_anything_is_processed() {
+        let mut e = MarketEngine::new(EngineConfig::default()).unwrap();
+        let id = e.track("BTCUSDT", Interval::M1).unwrap();
+        let t = [0, 60_000, 120_000];
+        let p = [1.0, 1.0, 1.0];
+        let cols = KlineColumns {
+            open_time: &t,
+            open: &p,
+            high: &p,
+            low: &p,
+            close: &p,
+            volume: &p,
+            quote_volume: None,
+            trades: None,
+            taker_buy_base: None,
+            closed: None,
+        };
+        let mut out = BatchOutput::zeroed(3);
+        out.score.truncate(2);
+        let err = e.on_klines_into(id, &cols, true, &mut out.columns()).unwrap_err();
+        assert!(err.to_string().contains("hold 2 rows, the batch has 3"), "{err}");
+        assert_eq!(e.stream(id).unwrap().buffer().len(), 0);
+        let mut out = BatchOutput::zeroed(5);
+        let ev = e.on_klines_into(id, &cols, true, &mut out.columns()).unwrap();
+        assert_eq!(ev.rows, 3);
+        assert_eq!(out.timestamp, [59_999, 119_999, 179_999, 0, 0]);
     }
 }

@@ -4,6 +4,6 @@ pub mod batch;
 pub mod market_engine;
 pub mod symbol_state;
 
-pub use batch::{BatchOutput, KlineColumns};
+pub use batch::{BatchColumns, BatchEvents, BatchOutput, KlineColumns};
 pub use market_engine::{MarketEngine, StreamId};
 pub use symbol_state::{KlineStep, SymbolState};

@@ -1,13 +1,13 @@
 //! Bindings for the `MarketEngine`, its configuration and its events.
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadwriteArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PySlice};
 
 use super::candles::{opt_slice, parse_interval, stats_dict};
 use super::util::slice;
 use crate::candles::Candle;
 use crate::config::EngineConfig;
-use crate::engine::{BatchOutput, KlineColumns, MarketEngine, StreamId};
+use crate::engine::{BatchColumns, BatchEvents, KlineColumns, MarketEngine, StreamId};
 use crate::error::CoreError;
 use crate::patterns::Pattern;
 use crate::scoring::{Components, ContextScore};
@@ -262,31 +262,79 @@ impl PyBatchResult {
     }
 }
 
-fn batch_result(py: Python<'_>, symbol: &str, interval: &'static str, out: BatchOutput) -> PyResult<PyBatchResult> {
-    let comps = PyDict::new(py);
-    let len = out.len();
-    for (name, col) in Components::NAMES.iter().zip(out.components) {
-        comps.set_item(*name, PyArray1::from_vec(py, col))?;
+/// A fresh numpy array of `n` elements from `numpy.empty`: numpy's
+/// allocator asks the kernel for huge pages on large arrays, where a fresh
+/// Rust `Vec` pays a page fault per 4 KiB page it first writes.
+fn empty<'py, T: numpy::Element>(
+    empty: &Bound<'py, PyAny>,
+    n: usize,
+    dtype: &str,
+) -> PyResult<Bound<'py, PyArray1<T>>> {
+    Ok(empty.call1((n, dtype))?.cast_into::<PyArray1<T>>()?)
+}
+
+/// The first `rows` elements of `a` (a view when the batch wrote fewer
+/// rows than it had klines).
+fn head<T: numpy::Element>(py: Python<'_>, a: Bound<'_, PyArray1<T>>, rows: usize) -> PyResult<Py<PyArray1<T>>> {
+    if a.len() == rows {
+        return Ok(a.unbind());
     }
-    let signals = PyList::empty(py);
-    for s in out.signals {
-        signals.append(Py::new(py, PyTradeSignal { inner: s })?)?;
+    let end = isize::try_from(rows).map_err(|_| CoreError::InvalidInput("too many rows".into()))?;
+    Ok(a.get_item(PySlice::new(py, 0, end, 1))?.cast_into::<PyArray1<T>>()?.unbind())
+}
+
+/// The output columns of a batch of `n` klines.
+struct OutArrays<'py> {
+    timestamp: Bound<'py, PyArray1<i64>>,
+    score: Bound<'py, PyArray1<f64>>,
+    direction: Bound<'py, PyArray1<i8>>,
+    pattern: Bound<'py, PyArray1<u8>>,
+    components: [Bound<'py, PyArray1<f64>>; 6],
+}
+
+impl<'py> OutArrays<'py> {
+    fn new(py: Python<'py>, n: usize) -> PyResult<Self> {
+        let np_empty = py.import("numpy")?.getattr("empty")?;
+        let f = || empty::<f64>(&np_empty, n, "float64");
+        Ok(Self {
+            timestamp: empty(&np_empty, n, "int64")?,
+            score: f()?,
+            direction: empty(&np_empty, n, "int8")?,
+            pattern: empty(&np_empty, n, "uint8")?,
+            components: [f()?, f()?, f()?, f()?, f()?, f()?],
+        })
     }
-    Ok(PyBatchResult {
-        symbol: symbol.to_owned(),
-        interval,
-        timestamp: PyArray1::from_vec(py, out.timestamp).unbind(),
-        score: PyArray1::from_vec(py, out.score).unbind(),
-        direction: PyArray1::from_vec(py, out.direction).unbind(),
-        pattern: PyArray1::from_vec(py, out.pattern).unbind(),
-        components: comps.unbind(),
-        signals: signals.unbind(),
-        ignored: out.ignored,
-        forming_updates: out.forming_updates,
-        gaps: out.gaps,
-        held_at: out.held_at,
-        len,
-    })
+
+    fn result(self, py: Python<'py>, symbol: &str, interval: &'static str, ev: BatchEvents) -> PyResult<PyBatchResult> {
+        let rows = ev.rows;
+        let comps = PyDict::new(py);
+        for (name, col) in Components::NAMES.iter().zip(self.components) {
+            comps.set_item(*name, head(py, col, rows)?)?;
+        }
+        let signals = PyList::empty(py);
+        for s in ev.signals {
+            signals.append(Py::new(py, PyTradeSignal { inner: s })?)?;
+        }
+        Ok(PyBatchResult {
+            symbol: symbol.to_owned(),
+            interval,
+            timestamp: head(py, self.timestamp, rows)?,
+            score: head(py, self.score, rows)?,
+            direction: head(py, self.direction, rows)?,
+            pattern: head(py, self.pattern, rows)?,
+            components: comps.unbind(),
+            signals: signals.unbind(),
+            ignored: ev.ignored,
+            forming_updates: ev.forming_updates,
+            gaps: ev.gaps,
+            held_at: ev.held_at,
+            len: rows,
+        })
+    }
+}
+
+fn writable<'a, T: numpy::Element>(a: &'a mut PyReadwriteArray1<'_, T>) -> PyResult<&'a mut [T]> {
+    a.as_slice_mut().map_err(|_| CoreError::InvalidInput("a fresh output array is not contiguous".into()).into())
 }
 
 /// Every symbol's buffers, indicators, scorer and evaluator.
@@ -420,9 +468,34 @@ impl PyMarketEngine {
             taker_buy_base: opt_slice(taker_buy_base.as_ref(), "taker_buy_base")?,
             closed: closed_slice,
         };
-        let engine = &mut self.inner;
-        let out = py.detach(|| engine.on_klines(id, &cols, allow_gap))?;
-        batch_result(py, symbol, iv, out)
+        let arrays = OutArrays::new(py, cols.len())?;
+        let events = {
+            let (mut ts, mut sc, mut di, mut pa) = (
+                arrays.timestamp.readwrite(),
+                arrays.score.readwrite(),
+                arrays.direction.readwrite(),
+                arrays.pattern.readwrite(),
+            );
+            let [mut c0, mut c1, mut c2, mut c3, mut c4, mut c5] =
+                arrays.components.each_ref().map(PyArrayMethods::readwrite);
+            let mut out = BatchColumns {
+                timestamp: writable(&mut ts)?,
+                score: writable(&mut sc)?,
+                direction: writable(&mut di)?,
+                pattern: writable(&mut pa)?,
+                components: [
+                    writable(&mut c0)?,
+                    writable(&mut c1)?,
+                    writable(&mut c2)?,
+                    writable(&mut c3)?,
+                    writable(&mut c4)?,
+                    writable(&mut c5)?,
+                ],
+            };
+            let engine = &mut self.inner;
+            py.detach(|| engine.on_klines_into(id, &cols, allow_gap, &mut out))?
+        };
+        arrays.result(py, symbol, iv, events)
     }
 
     /// The latest context of a stream (None while warming up).

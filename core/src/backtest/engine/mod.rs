@@ -75,6 +75,10 @@ use crate::engine::MarketEngine;
 use crate::error::{CoreError, CoreResult};
 use crate::fills::{Bar, FillModel};
 
+/// Candles of one symbol run through the engine at a time, ahead of the
+/// timeline (the signals and ATRs kept for the fill loop).
+const ENGINE_STRIP: usize = 1024;
+
 /// Runs a strategy backtest. `progress`, if given, is set to the number of
 /// candles processed so far (every few thousand), for a progress bar polled
 /// from another thread.
@@ -189,23 +193,31 @@ impl<'a> Run<'a> {
                 p.store(self.processed, Ordering::Relaxed);
             }
         }
-        let candle = sym.s.cols.candle(i);
-        let step = self.engine.on_kline(sym.stream, &candle, true, true)?;
-        sym.last_close = candle.close;
+        if i >= sym.strip_start + sym.strip_side.len() {
+            // Step 1 for the next strip of this symbol's candles at once:
+            // the engine sees only candles, never fills, so running it
+            // ahead changes nothing it computes.
+            let end = (i + ENGINE_STRIP).min(sym.s.cols.len());
+            sym.strip_start = i;
+            sym.strip_side.clear();
+            sym.strip_atr.clear();
+            let (sides, atrs) = (&mut sym.strip_side, &mut sym.strip_atr);
+            self.engine.run_checked(sym.stream, &sym.s.cols, i..end, |_, side, atr| {
+                sides.push(side);
+                atrs.push(atr);
+            })?;
+        }
+        let k = i - sym.strip_start;
+        sym.last_close = sym.s.cols.close[i];
         if !trading {
             return Ok(());
         }
-        let signal = sym.signal(i, step.signal.as_ref().map(|s| s.side));
+        let signal = sym.signal(i, sym.strip_side[k]);
         if sym.pending.is_none() && sym.pos.is_none() && signal.is_none() {
             return Ok(());
         }
         let bar = sym.bar(i);
-        let atr_ticks = self
-            .engine
-            .stream(sym.stream)?
-            .last_features()
-            .map(|f| f.atr / sym.tick)
-            .filter(|a| a.is_finite() && *a > 0.0);
+        let atr_ticks = Some(sym.strip_atr[k] / sym.tick).filter(|a| a.is_finite() && *a > 0.0);
         if self.on_pending(si, &bar)? {
             self.on_stops(si, &bar, atr_ticks);
         }

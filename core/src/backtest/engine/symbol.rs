@@ -65,6 +65,12 @@ pub(super) struct Sym<'a> {
     pub(super) last_close: f64,
     /// Base asset left below the lot step by base commissions (dust).
     pub(super) dust: f64,
+    /// The engine's output on candles `strip_start..` (run ahead of the
+    /// timeline, a strip at a time): the primary signal's side and the
+    /// ATR (NaN while warming up) after each candle.
+    pub(super) strip_start: usize,
+    pub(super) strip_side: Vec<Option<Side>>,
+    pub(super) strip_atr: Vec<f64>,
 }
 
 impl<'a> Sym<'a> {
@@ -97,6 +103,9 @@ impl<'a> Sym<'a> {
             pos: None,
             last_close: 0.0,
             dust: 0.0,
+            strip_start: 0,
+            strip_side: Vec::new(),
+            strip_atr: Vec::new(),
         }
     }
 
