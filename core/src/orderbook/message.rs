@@ -19,7 +19,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::book::parse_level;
 use super::side::Level;
-use super::ticks::{eight_digits, parse_units_bytes, ONE};
+use super::ticks::{digits_bad, eight_digits, fixed8_value, fixed8_words, parse_units_bytes, quoted_fixed8, ONE};
 use crate::error::{CoreError, CoreResult};
 
 /// Parses a depth message into `bids` and `asks` (appended) and returns its
@@ -36,6 +36,12 @@ pub fn parse_depth_message(message: &[u8], bids: &mut Vec<Level>, asks: &mut Vec
     }
     bids.truncate(nb);
     asks.truncate(na);
+    parse_with_serde(message, bids, asks)
+}
+
+/// [`parse_depth_message`] through `serde_json` alone: any valid layout,
+/// and every error message.
+fn parse_with_serde(message: &[u8], bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> CoreResult<(u64, u64)> {
     let mut de = serde_json::Deserializer::from_slice(message);
     let mut ids = Ids::default();
     let seed = Event { bids, asks, ids: &mut ids };
@@ -155,9 +161,25 @@ impl<'a> Scan<'a> {
     }
 
     /// The bytes of a string without escapes, after its opening quote.
+    /// Eight bytes at a time up to the first `"` or `\\` (SWAR zero-byte
+    /// search), then byte by byte.
     #[inline]
     fn string_body(&mut self) -> Option<&'a [u8]> {
+        const LOW: u64 = 0x0101_0101_0101_0101;
+        const HIGH: u64 = 0x8080_8080_8080_8080;
         let start = self.i;
+        while let Some(chunk) = self.s.get(self.i..self.i + 8) {
+            let w = u64::from_le_bytes(chunk.try_into().ok()?);
+            let (q, b) = (w ^ 0x2222_2222_2222_2222, w ^ 0x5C5C_5C5C_5C5C_5C5C);
+            let z = (q.wrapping_sub(LOW) & !q | b.wrapping_sub(LOW) & !b) & HIGH;
+            if z != 0 {
+                // the lowest flagged byte is exact (false positives sit
+                // only above a true one): the loop below stops on it
+                self.i += (z.trailing_zeros() / 8) as usize;
+                break;
+            }
+            self.i += 8;
+        }
         loop {
             match self.peek()? {
                 b'"' => break,
@@ -200,11 +222,22 @@ impl<'a> Scan<'a> {
         (self.i > start).then_some(())
     }
 
-    /// A quoted decimal; Binance's format (1 to 11 digits, a dot, 8
-    /// decimals) in one pass, anything else through [`parse_units_bytes`].
+    /// A quoted decimal; Binance's format (1 to 7 digits, a dot, 8
+    /// decimals) read in place by [`quoted_fixed8`], up to 11 digits in one
+    /// pass, anything else through [`parse_units_bytes`].
     #[inline]
     fn decimal(&mut self) -> Option<u64> {
         self.eat(b'"')?;
+        if let Some((v, n)) = quoted_fixed8(self.s, self.i) {
+            self.i += n;
+            return Some(v);
+        }
+        self.decimal_general()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn decimal_general(&mut self) -> Option<u64> {
         let (s, start) = (self.s, self.i);
         let mut i = start;
         let mut int: u64 = 0;
@@ -221,18 +254,57 @@ impl<'a> Scan<'a> {
         parse_units_bytes(self.string_body()?)
     }
 
+    /// One level `["price","qty"]` exactly as Binance writes it (both in
+    /// its fixed format, no whitespace): a few loads and compares around
+    /// two [`fixed8_words`], the four digit words validated at once; None for anything else.
+    #[inline]
+    fn level_fixed(&mut self) -> Option<Level> {
+        let (s, i) = (self.s, self.i);
+        if s.get(i..i + 2)? != b"[\"" {
+            return None;
+        }
+        let (pi, pf, n) = fixed8_words(s, i + 2)?;
+        let j = i + 2 + n;
+        if s.get(j..j + 2)? != b",\"" {
+            return None;
+        }
+        let (qi, qf, n) = fixed8_words(s, j + 2)?;
+        let k = j + 2 + n;
+        if *s.get(k)? != b']' || digits_bad(pi) | digits_bad(pf) | digits_bad(qi) | digits_bad(qf) != 0 {
+            return None;
+        }
+        let p = fixed8_value(pi, pf);
+        if p == 0 {
+            return None;
+        }
+        self.i = k + 1;
+        Some((p, fixed8_value(qi, qf)))
+    }
+
+    /// One level in any other layout the scanner takes (other decimal
+    /// forms, a zero price refused).
+    #[cold]
+    #[inline(never)]
+    fn level_general(&mut self) -> Option<Level> {
+        self.eat(b'[')?;
+        let p = self.decimal().filter(|&p| p > 0)?;
+        self.eat(b',')?;
+        let q = self.decimal()?;
+        self.eat(b']')?;
+        Some((p, q))
+    }
+
     fn levels(&mut self, out: &mut Vec<Level>) -> Option<()> {
         self.eat(b'[')?;
         if self.eat(b']').is_some() {
             return Some(());
         }
         loop {
-            self.eat(b'[')?;
-            let p = self.decimal().filter(|&p| p > 0)?;
-            self.eat(b',')?;
-            let q = self.decimal()?;
-            self.eat(b']')?;
-            out.push((p, q));
+            let level = match self.level_fixed() {
+                Some(l) => l,
+                None => self.level_general()?,
+            };
+            out.push(level);
             match self.peek()? {
                 b',' => self.i += 1,
                 b']' => {
@@ -291,6 +363,123 @@ impl<'a> Scan<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    type Parsed = CoreResult<(u64, u64, Vec<Level>, Vec<Level>)>;
+
+    type ParseFn = fn(&[u8], &mut Vec<Level>, &mut Vec<Level>) -> CoreResult<(u64, u64)>;
+
+    fn both_paths(m: &[u8]) -> (Parsed, Parsed) {
+        let run = |f: ParseFn| {
+            let (mut b, mut a) = (Vec::new(), Vec::new());
+            f(m, &mut b, &mut a).map(|(f, l)| (f, l, b, a))
+        };
+        (run(parse_depth_message), run(parse_with_serde))
+    }
+
+    /// The message parsed (scanner first) equals the serde path alone: the
+    /// same levels, or the same error message.
+    fn assert_like_serde(m: &[u8]) -> Parsed {
+        let (got, want) = both_paths(m);
+        match (&got, &want) {
+            (Ok(g), Ok(w)) => assert_eq!(g, w, "{}", String::from_utf8_lossy(m)),
+            (Err(g), Err(w)) => assert_eq!(g.to_string(), w.to_string(), "{}", String::from_utf8_lossy(m)),
+            _ => panic!("{}: {got:?} against serde's {want:?}", String::from_utf8_lossy(m)),
+        }
+        got
+    }
+
+    fn msg_with(bid: (&str, &str), ask: (&str, &str)) -> String {
+        format!(
+            r#"{{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":1723161254095,"s":"BTCUSDT","U":7,"u":9,"b":[["61837.63000000","0.00105000"],["{}","{}"]],"a":[["{}","{}"]]}}}}"#,
+            bid.0, bid.1, ask.0, ask.1
+        )
+    }
+
+    /// Decimal texts around Binance's fixed format.
+    const ODD: [&str; 24] = [
+        "61837.63000000",
+        "0.00105000",
+        "1.12345678",
+        "1234567.12345678",
+        "12345678.12345678",     // 8 integer digits: past the in-place reader
+        "123456789012.00000000", // 12: past the one-pass reader
+        "1.123456789",           // 9 decimals, non-zero: refused
+        "1.12345670000",         // 11 decimals, zeros: taken
+        "1.1234567",
+        "1E-8",
+        "1.00000000e2",
+        "-1.00000000",
+        "1.2345678a",
+        "1a.12345678",
+        "00000001.00000000",
+        ".12345678",
+        "1.",
+        "0.00000000",
+        "",
+        ".",
+        "1.0000000\\u0030",
+        "\u{661}.00000000",
+        "1 .00000000",
+        "99999999999.99999999",
+    ];
+
+    #[test]
+    fn odd_decimals_give_what_the_serde_path_gives() {
+        for (i, &x) in ODD.iter().enumerate() {
+            let y = ODD[(i * 7 + 3) % ODD.len()];
+            for (bid, ask) in [((x, "1.00000000"), ("2.00000000", y)), (("3.00000000", x), (y, "4.00000000"))] {
+                let _ = assert_like_serde(msg_with(bid, ask).as_bytes());
+            }
+        }
+        // a sample of both kinds, by hand
+        let r = assert_like_serde(msg_with(("12345678.12345678", "1E-8"), ("1.12345670000", "0.00105000")).as_bytes());
+        let (_, _, b, a) = r.unwrap();
+        assert_eq!(b[1], (1_234_567_812_345_678, 1));
+        assert_eq!(a[0], (112_345_670, 105_000));
+        let e = assert_like_serde(msg_with(("1.123456789", "1"), ("2", "1")).as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("b[1]: invalid input: price \"1.123456789\" has more than 8 decimals"), "{e}");
+        let e = assert_like_serde(msg_with(("1", "1"), ("0.00000000", "1")).as_bytes()).unwrap_err().to_string();
+        assert!(e.contains("a[0]: invalid input: price \"0.00000000\" must be > 0"), "{e}");
+    }
+
+    #[test]
+    fn levels_laid_out_oddly_or_cut_anywhere() {
+        let base = msg_with(("61837.62000000", "1.50000000"), ("61837.64000000", "0.00000000"));
+        for odd in [
+            base.replace(r#"["61837.62000000","1.50000000"]"#, r#"[ "61837.62000000" , "1.50000000" ]"#),
+            base.replace("],[", "],\n["),
+            base.replace(r#""1.50000000"]"#, r#""1.50000000","7"]"#),
+            base.replace(r#"["61837.62000000","#, r#"["61837.62000000"]"#),
+            base.replace(r#""a":[["#, r#""a":[[["#),
+            base.replace(r#""s":"BTCUSDT""#, r#""s":"BTC\"USDT""#),
+            base.replace(r#""s":"BTCUSDT""#, r#""s":"BTCUSDT-a-much-longer-name""#),
+            base.replace(r#""b":"#, r#""b" :"#),
+        ] {
+            let _ = assert_like_serde(odd.as_bytes());
+        }
+        // cut after every byte: the loads near the end of the message stay
+        // inside it and the scanner gives way to serde's error
+        for n in 0..base.len() {
+            assert!(assert_like_serde(&base.as_bytes()[..n]).is_err());
+        }
+        assert_eq!(assert_like_serde(base.as_bytes()).unwrap().2.len(), 2);
+        // the bare event ending right after a level
+        let bare = br#"{"U":1,"u":2,"a":[],"b":[["1.00000000","2.00000000"]]}"#;
+        assert_eq!(assert_like_serde(bare).unwrap(), (1, 2, vec![(ONE, 2 * ONE)], vec![]));
+    }
+
+    proptest::proptest! {
+        /// Random decimal-like texts and cuts: always what serde gives.
+        #[test]
+        fn any_level_text_gives_what_the_serde_path_gives(
+            texts in proptest::collection::vec("[0-9]{0,9}[.]?[0-9]{0,10}|[0-9.eE+ a-]{0,16}", 4),
+            cut in 0usize..400,
+        ) {
+            let m = msg_with((&texts[0], &texts[1]), (&texts[2], &texts[3]));
+            let _ = assert_like_serde(m.as_bytes());
+            let _ = assert_like_serde(&m.as_bytes()[..cut.min(m.len())]);
+        }
+    }
 
     fn parse(m: &str) -> CoreResult<(u64, u64, Vec<Level>, Vec<Level>)> {
         let (mut b, mut a) = (Vec::new(), Vec::new());

@@ -165,7 +165,9 @@ impl BookSide {
             return None;
         }
         if price < 1 << 52 {
-            let q = (price as f64 * self.inv_tick) as u64;
+            // through i64: one instruction each way (u64 <-> f64 is a
+            // branchy sequence on x86-64); both values are below 2^52
+            let q = ((price as i64) as f64 * self.inv_tick) as i64 as u64;
             let qt = q.wrapping_mul(t);
             if qt == price {
                 return Some(q);

@@ -94,20 +94,88 @@ fn parse_fixed8(s: &[u8]) -> Option<u64> {
     Some(int * ONE + frac)
 }
 
+/// Eight `'0'` bytes as a little-endian word.
+const ZEROS: u64 = 0x3030_3030_3030_3030;
+
+/// Binance's fixed format read in place, for the message scanner: `s[i..]`
+/// starts right after an opening quote with 1 to 7 integer digits, a dot,
+/// exactly 8 decimals and the closing quote (`61837.63000000"`). Returns
+/// the units and the bytes taken (closing quote included); None for
+/// anything else, which the caller parses the general way.
+#[inline]
+pub(crate) fn quoted_fixed8(s: &[u8], i: usize) -> Option<(u64, usize)> {
+    let (int, frac, n) = fixed8_words(s, i)?;
+    if digits_bad(int) | digits_bad(frac) != 0 {
+        return None;
+    }
+    Some((fixed8_value(int, frac), n))
+}
+
+/// The layout half of [`quoted_fixed8`], the digits not yet checked: the
+/// integer digits as an 8-digit word (padded with `'0'` in front), the 8
+/// decimals as a word, and the bytes taken. The caller validates the words
+/// with [`digits_bad`] (several at once: one branch) and combines them
+/// with [`fixed8_value`].
+///
+/// Three loads and no loop: the dot is found in the first 8-byte word (a
+/// SWAR zero-byte search on `word ^ "........"`) and the integer digits are
+/// shifted to the top of that word with `'0'` bytes below them. A dot found
+/// past the closing quote leaves a non-digit (the quote) in the integer
+/// word, which validation refuses.
+#[inline]
+pub(crate) fn fixed8_words(s: &[u8], i: usize) -> Option<(u64, u64, usize)> {
+    const DOTS: u64 = 0x2E2E_2E2E_2E2E_2E2E;
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let w = u64::from_le_bytes(s.get(i..i + 8)?.try_into().ok()?);
+    let x = w ^ DOTS;
+    // the lowest byte flagged is exactly the first '.' (false positives
+    // only sit above a true one)
+    let z = x.wrapping_sub(LOW) & !x & HIGH;
+    let k = z.trailing_zeros() / 8; // integer digits; 8 when no dot
+    if k == 0 || k >= 8 {
+        return None;
+    }
+    let int = (w << (64 - 8 * k)) | (ZEROS >> (8 * k));
+    let k = k as usize;
+    let frac = u64::from_le_bytes(s.get(i + k + 1..i + k + 9)?.try_into().ok()?);
+    if *s.get(i + k + 9)? != b'"' {
+        return None;
+    }
+    Some((int, frac, k + 10))
+}
+
+/// Non-zero unless all 8 bytes of the word are ASCII digits: the high
+/// nibble of every byte is 3, and still 3 after adding 6 (no byte above
+/// `'9'`).
+#[inline]
+pub(crate) fn digits_bad(v: u64) -> u64 {
+    const HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    ((v & HI) ^ ZEROS) | ((v.wrapping_add(0x0606_0606_0606_0606) & HI) ^ ZEROS)
+}
+
+/// The units of a decimal from its two validated words (at most 7 integer
+/// digits: far below 2^64 units).
+#[inline]
+pub(crate) fn fixed8_value(int: u64, frac: u64) -> u64 {
+    digits_value(int) * ONE + digits_value(frac)
+}
+
 /// Eight ASCII digits, most significant first, as their value.
 #[inline]
 pub(crate) fn eight_digits(b: [u8; 8]) -> Option<u64> {
-    const HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
     let v = u64::from_le_bytes(b);
-    // every byte is 0x30..=0x39: high nibble 3, and still 3 after adding 6
-    if v & HI != ZEROS || v.wrapping_add(0x0606_0606_0606_0606) & HI != ZEROS {
-        return None;
-    }
+    (digits_bad(v) == 0).then(|| digits_value(v))
+}
+
+/// The value of a word of 8 validated ASCII digits (SWAR: three
+/// multiplications).
+#[inline]
+fn digits_value(v: u64) -> u64 {
     let mut x = v - ZEROS;
     x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
     x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
-    Some((x * 10_000 + (x >> 32)) & 0xFFFF_FFFF)
+    (x * 10_000 + (x >> 32)) & 0xFFFF_FFFF
 }
 
 /// The fast path: `digits[.digits]`, at most 8 significant decimals.
@@ -249,6 +317,55 @@ mod tests {
         assert_eq!(parse_units("123456789012.00000000", Field::Price).unwrap(), 12_345_678_901_200_000_000);
         assert!(parse_units("1.2345678a", Field::Price).is_err());
         assert!(parse_units("-1.00000000", Field::Price).is_err());
+    }
+
+    #[test]
+    fn the_in_place_reader_takes_exactly_the_fixed_format() {
+        // (text after the opening quote, units) for the format it takes
+        for (s, want) in [
+            ("61837.63000000\"", 6_183_763_000_000),
+            ("0.00105000\",", 105_000),
+            ("1234567.99999999\"]", 123_456_799_999_999),
+            ("0000001.00000000\"", ONE),
+        ] {
+            assert_eq!(quoted_fixed8(s.as_bytes(), 0), Some((want, s.find('"').unwrap() + 1)), "{s}");
+        }
+        for s in [
+            "12345678.00000000\"", // 8 integer digits
+            ".12345678\"",
+            "1.1234567\"",
+            "1.123456789\"",
+            "1.1234567a\"",
+            "a.12345678\"",
+            "1.12345678",            // no closing quote
+            "1.1234567\"8\"",        // a quote among the decimals
+            "1E-8\",\"1.00000000\"", // a dot past the closing quote
+            "1.00000000e2\"",
+            "-1.00000000\"",
+            "1.0000",
+        ] {
+            assert_eq!(quoted_fixed8(s.as_bytes(), 0), None, "{s}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the bytes, a value read in place is the general parse of
+        /// the text up to the closing quote.
+        #[test]
+        fn the_in_place_reader_agrees_with_parse_units(s in "[0-9.\"eE+ a-]{0,24}") {
+            if let Some((v, n)) = quoted_fixed8(s.as_bytes(), 0) {
+                proptest::prop_assert_eq!(s.as_bytes()[n - 1], b'"');
+                proptest::prop_assert_eq!(parse_units(&s[..n - 1], Field::Price).ok(), Some(v));
+            }
+        }
+
+        /// Every text of the fixed format is read in place.
+        #[test]
+        fn the_fixed_format_is_always_read_in_place(int in 0u64..10_000_000, frac in 0u64..ONE, pad in 0usize..7) {
+            let digits = int.to_string();
+            let s = format!("{}{digits}.{frac:08}\"]", "0".repeat(pad.min(7 - digits.len())));
+            proptest::prop_assert_eq!(quoted_fixed8(s.as_bytes(), 0), Some((int * ONE + frac, s.len() - 1)));
+        }
     }
 
     #[test]
