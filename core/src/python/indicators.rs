@@ -30,6 +30,29 @@ fn zeros(py: Python<'_>, n: usize) -> Bound<'_, PyArray1<f64>> {
     PyArray1::zeros(py, n, false)
 }
 
+/// A new float64 array of `n` uninitialised slots from `numpy.empty` (as
+/// TA-Lib's wrapper allocates its outputs): no zero-fill, and numpy's
+/// allocator reuses freed blocks and asks for huge pages, where a fresh Rust
+/// vector of megabytes faults in page by page.
+fn empty(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyArray1<f64>>> {
+    Ok(py.import("numpy")?.getattr("empty")?.call1((n,))?.cast_into::<PyArray1<f64>>()?)
+}
+
+/// Runs `f` on one new output column with the GIL released; `f` writes
+/// every slot.
+fn compute1<F>(py: Python<'_>, n: usize, f: F) -> PyResult<Array>
+where
+    F: FnOnce(&mut [f64]) -> Result<(), CoreError> + Send,
+{
+    let a = empty(py, n)?;
+    {
+        let mut wa = a.try_readwrite()?;
+        let col = wa.as_slice_mut()?;
+        py.detach(|| f(col))?;
+    }
+    Ok(a.unbind())
+}
+
 /// Runs `f` on two new output columns with the GIL released.
 fn compute2<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array)>
 where
@@ -110,7 +133,7 @@ pub fn py_atr(py: Python<'_>, high: Array1<'_>, low: Array1<'_>, close: Array1<'
     let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
     same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
     let period = window("period", period, 1)?;
-    Ok(to_numpy(py, py.detach(|| ind::atr(h, l, c, period))?))
+    compute1(py, h.len(), |out| ind::atr_into(h, l, c, period, out))
 }
 
 /// Bollinger Bands with an SMA middle band (TA-Lib ``BBANDS``).
