@@ -1,8 +1,8 @@
 //! Average true range, TA-Lib `ATR` (Wilder smoothing).
 use super::compat::{check_out, first_valid, same_len, smooth_in_place, to_f64, true_range, SmoothState, Smoother};
-use crate::simd::{Build, Dispatched};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
+use crate::simd::{Build, Dispatched};
 
 /// Wilder's average true range (TA-Lib `ATR`).
 ///
@@ -180,7 +180,7 @@ pub fn atr_into(high: &[f64], low: &[f64], close: &[f64], period: usize, out: &m
 /// Bars per strip: the first strip ends with the seed (bar `period`), the
 /// others are multiples of 4 long, so the smoothing's blocks of four stay
 /// where the streaming form has them.
-const STRIP: usize = 2048;
+const STRIP: usize = 64;
 
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched build
@@ -283,7 +283,10 @@ mod tests {
             let streamed: Vec<f64> = (0..h.len()).map(|i| a.update(bar(h[i], l[i], c[i]))).collect();
             assert!(fast[3 + period..].iter().all(|v| v.is_finite()));
             for (name, other) in [("plain", &slow), ("into", &into), ("streamed", &streamed)] {
-                let first = fast.iter().zip(other.iter()).position(|(x, y)| x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()));
+                let first = fast
+                    .iter()
+                    .zip(other.iter())
+                    .position(|(x, y)| x.to_bits() != y.to_bits() && !(x.is_nan() && y.is_nan()));
                 assert_eq!(first, None, "period {period}, {name}");
             }
         }

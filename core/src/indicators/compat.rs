@@ -12,14 +12,14 @@ pub(crate) fn to_f64(n: usize) -> f64 {
 }
 
 /// Wilder's smoothing `(y * (period - 1) + x) / period` as one correctly
-/// rounded multiply-add, `fma(y, keep, x * share)` with `keep = (period -
-/// 1) / period` and `share = 1 / period`: one operation on the chain from
-/// bar to bar (TA-Lib 0.6 had a division there), `x * share` beside it.
-/// `f64::mul_add` rounds once in every build (the FMA instruction in the
-/// kernels [`crate::simd::dispatch`] compiles for AVX2 + FMA, the C
-/// library's `fma` in the plain build and the streaming forms), so batch and
-/// streaming give the same bits; the values differ from TA-Lib's order by a
-/// few ulp.
+/// rounded multiply-add, `fma(y, keep, x * share)` with
+/// `keep = (period - 1) / period` and `share = 1 / period`: one operation on
+/// the chain from bar to bar (TA-Lib 0.6 had a division there), `x * share`
+/// beside it. `f64::mul_add` rounds once in every build (the FMA
+/// instruction in the kernels [`crate::simd::dispatch`] compiles for AVX2
+/// and FMA, the C library's `fma` in the plain build and the streaming
+/// forms), so batch and streaming give the same bits; the values differ
+/// from TA-Lib's order by a few ulp.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Wilder {
     keep: f64,
@@ -221,6 +221,8 @@ pub(crate) struct Column<I> {
 
 impl<I: Iterator<Item = f64>> Column<I> {
     /// The column as a new vector, written once (no zero-fill first).
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn collect(self) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.n);
         out.resize(self.warm.min(self.n), f64::NAN);
@@ -234,6 +236,8 @@ impl<I: Iterator<Item = f64>> Column<I> {
     ///
     /// # Errors
     /// [`CoreError::InvalidInput`] if `out` does not have `n` slots.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn write(self, out: &mut [f64]) -> CoreResult<()> {
         check_out(self.n, &[("out", out.len())])?;
         fill(out, self.warm, self.values);
@@ -253,6 +257,8 @@ pub(crate) fn check_out(n: usize, outs: &[(&str, usize)]) -> CoreResult<()> {
 
 /// Writes one output column: NaN on `out[..warm]`, then `values`; any slot
 /// `values` does not reach (a series too short to warm up) is NaN too.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
 pub(crate) fn fill(out: &mut [f64], warm: usize, values: impl IntoIterator<Item = f64>) {
     let (head, tail) = out.split_at_mut(warm.min(out.len()));
     head.fill(f64::NAN);
@@ -279,6 +285,8 @@ pub(crate) fn fill2(a: &mut [f64], b: &mut [f64], warm: usize, values: impl Into
 }
 
 /// [`fill`] for three columns of equal length fed together.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
 pub(crate) fn fill3(cols: [&mut [f64]; 3], warm: usize, values: impl IntoIterator<Item = (f64, f64, f64)>) {
     let [a, b, c] = cols;
     let warm = warm.min(a.len()).min(b.len()).min(c.len());

@@ -1,8 +1,8 @@
 //! Relative strength index, TA-Lib `RSI` (Wilder smoothing).
 use super::compat::{check_out, first_valid, to_f64, Wilder};
-use crate::simd::{Build, Dispatched};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
+use crate::simd::{Build, Dispatched};
 
 /// Wilder's relative strength index (TA-Lib `RSI`, default compatibility).
 ///
@@ -63,15 +63,7 @@ impl Rsi {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 2)?;
-        Ok(Self {
-            period,
-            wilder: Wilder::new(period),
-            count: 0,
-            prev: 0.0,
-            gain: 0.0,
-            loss: 0.0,
-            value: f64::NAN,
-        })
+        Ok(Self { period, wilder: Wilder::new(period), count: 0, prev: 0.0, gain: 0.0, loss: 0.0, value: f64::NAN })
     }
 
     /// The window length.
@@ -157,7 +149,10 @@ fn rsi_with<B: Build>(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
     let (gain, loss) = seed(&x[begin..], period);
     out.push(rsi_value(gain, loss));
     let w = Wilder::new(period);
-    B::run(#[inline(always)] || out.extend(values(w, gain, loss, &x[begin + period..])));
+    B::run(
+        #[inline(always)]
+        || out.extend(values(w, gain, loss, &x[begin + period..])),
+    );
     Ok(out)
 }
 
@@ -180,11 +175,14 @@ pub fn rsi_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
     let (gain, loss) = seed(&x[begin..], period);
     tail[0] = rsi_value(gain, loss);
     let w = Wilder::new(period);
-    Dispatched::run(#[inline(always)] || {
-        for (o, v) in tail[1..].iter_mut().zip(values(w, gain, loss, &x[begin + period..])) {
-            *o = v;
-        }
-    });
+    Dispatched::run(
+        #[inline(always)]
+        || {
+            for (o, v) in tail[1..].iter_mut().zip(values(w, gain, loss, &x[begin + period..])) {
+                *o = v;
+            }
+        },
+    );
     Ok(())
 }
 
@@ -250,7 +248,10 @@ mod tests {
             let streamed: Vec<f64> = x.iter().map(|&v| r.update(v)).collect();
             assert!(fast[2 + period..].iter().all(|v| v.is_finite()));
             for other in [&slow, &into, &streamed] {
-                assert!(fast.iter().zip(other.iter()).all(|(a, b)| a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan()));
+                assert!(fast
+                    .iter()
+                    .zip(other.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan()));
             }
         }
     }

@@ -67,12 +67,13 @@ where
     Ok((a.unbind(), b.unbind()))
 }
 
-/// Runs `f` on three new output columns with the GIL released.
+/// Runs `f` on three new output columns with the GIL released; `f` writes
+/// every slot.
 fn compute3<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array, Array)>
 where
     F: FnOnce([&mut [f64]; 3]) -> Result<(), CoreError> + Send,
 {
-    let (a, b, c) = (zeros(py, n), zeros(py, n), zeros(py, n));
+    let (a, b, c) = (empty(py, n)?, empty(py, n)?, empty(py, n)?);
     {
         let (mut wa, mut wb, mut wc) = (a.try_readwrite()?, b.try_readwrite()?, c.try_readwrite()?);
         let cols = [wa.as_slice_mut()?, wb.as_slice_mut()?, wc.as_slice_mut()?];
