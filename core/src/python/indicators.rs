@@ -88,7 +88,7 @@ where
 pub fn py_sma(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 1)?;
-    Ok(to_numpy(py, py.detach(|| ind::sma(xs, period))?))
+    compute1(py, xs.len(), |out| ind::sma_into(xs, period, out))
 }
 
 /// Exponential moving average (TA-Lib ``EMA``).
@@ -97,7 +97,7 @@ pub fn py_sma(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 pub fn py_ema(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 1)?;
-    Ok(to_numpy(py, py.detach(|| ind::ema(xs, period))?))
+    compute1(py, xs.len(), |out| ind::ema_into(xs, period, out))
 }
 
 /// Weighted moving average (TA-Lib ``WMA``).
@@ -106,7 +106,7 @@ pub fn py_ema(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 pub fn py_wma(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 1)?;
-    Ok(to_numpy(py, py.detach(|| ind::wma(xs, period))?))
+    compute1(py, xs.len(), |out| ind::wma_into(xs, period, out))
 }
 
 /// Relative strength index (TA-Lib ``RSI``).
@@ -115,7 +115,7 @@ pub fn py_wma(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 pub fn py_rsi(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 2)?;
-    Ok(to_numpy(py, py.detach(|| ind::rsi(xs, period))?))
+    compute1(py, xs.len(), |out| ind::rsi_into(xs, period, out))
 }
 
 /// MACD line, signal and histogram (TA-Lib ``MACD``).
@@ -158,7 +158,7 @@ pub fn py_bbands(
 pub fn py_stddev(py: Python<'_>, x: Array1<'_>, period: i64, nbdev: f64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 2)?;
-    Ok(to_numpy(py, py.detach(|| ind::stddev(xs, period, nbdev))?))
+    compute1(py, xs.len(), |out| ind::stddev_into(xs, period, nbdev, out))
 }
 
 /// On-balance volume (TA-Lib ``OBV``).
