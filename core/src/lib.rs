@@ -19,6 +19,7 @@ pub mod regimes;
 pub mod risk;
 pub mod scoring;
 pub mod signals;
+pub(crate) mod simd;
 pub mod stops;
 
 #[cfg(feature = "python")]

@@ -11,16 +11,47 @@ pub(crate) fn to_f64(n: usize) -> f64 {
     n as f64
 }
 
+/// Wilder's smoothing `(y * (period - 1) + x) / period` as one correctly
+/// rounded multiply-add, `fma(y, keep, x * share)` with
+/// `keep = (period - 1) / period` and `share = 1 / period`: one operation on
+/// the chain from bar to bar (TA-Lib 0.6 had a division there), `x * share`
+/// beside it. `f64::mul_add` rounds once in every build (the FMA
+/// instruction in the kernels [`crate::simd::dispatch`] compiles for AVX2
+/// and FMA, the C library's `fma` in the plain build and the streaming
+/// forms), so batch and streaming give the same bits; the values differ
+/// from TA-Lib's order by a few ulp.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wilder {
+    keep: f64,
+    share: f64,
+}
+
+impl Wilder {
+    /// Wilder's weights for `period >= 1` bars.
+    pub(crate) fn new(period: usize) -> Self {
+        let n = to_f64(period);
+        Self { keep: (n - 1.0) / n, share: 1.0 / n }
+    }
+
+    /// The next value from the previous one and the new input.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
+    pub(crate) fn step(self, y: f64, x: f64) -> f64 {
+        y.mul_add(self.keep, x * self.share)
+    }
+}
+
 /// A first-order recurrence `y = y * keep + x * share` (Wilder's smoothing
 /// `(y * (period - 1) + x) / period` is one), advanced in blocks of four
 /// bars. Within a block, with scaled inputs `s_j = x_j * share`, the
-/// partial sums `p_1 = s_0`, `p_j = p_(j-1) * keep + s_(j-1)` do not depend
-/// on `y`, and `y_j = y_0 * keep^j + p_j`: the chain from bar to bar is one
-/// multiply and one add every four bars (TA-Lib 0.6 had a division on it
-/// every bar), and the partial sums of the next block run beside it.
-/// Streaming forms keep the same blocks ([`SmoothState`]), so batch and
-/// streaming give the same bits; the values differ from the bar-by-bar
-/// order by a few ulp.
+/// partial sums `p_1 = s_0`, `p_j = fma(p_(j-1), keep, s_(j-1))` do not
+/// depend on `y`, and `y_j = fma(y_0, keep^j, p_j)`: the chain from bar to
+/// bar is one multiply-add every four bars (TA-Lib 0.6 had a division on
+/// it every bar, TA-Lib 0.8 has one multiply-add every bar), and the
+/// partial sums of the next block run beside it. Each multiply-add rounds
+/// once in every build (see [`Wilder`]), and streaming forms keep the same
+/// blocks ([`SmoothState`]), so batch and streaming give the same bits;
+/// the values differ from the bar-by-bar order by a few ulp.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Smoother {
     /// `keep^1 ..= keep^4`.
@@ -38,26 +69,30 @@ impl Smoother {
     }
 
     /// `x * share`.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn scale(&self, x: f64) -> f64 {
         x * self.share
     }
 
     /// The next partial sum of a block.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn partial(&self, p: f64, s: f64) -> f64 {
-        p * self.powers[0] + s
+        p.mul_add(self.powers[0], s)
     }
 
     /// `y_j` from the block's anchor `y_0` and partial sum `p_j`, `j` in 1..=4.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn at(&self, y0: f64, j: usize, p: f64) -> f64 {
-        y0 * self.powers[j - 1] + p
+        y0.mul_add(self.powers[j - 1], p)
     }
 
     /// One block of four inputs in place: each replaced by its value; the
     /// new anchor.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn block(&self, y0: f64, xs: &mut [f64; 4]) -> f64 {
         let p1 = self.scale(xs[0]);
         let p2 = self.partial(p1, self.scale(xs[1]));
@@ -84,7 +119,8 @@ impl SmoothState {
     }
 
     /// Feeds one input; the new value.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn step(&mut self, s: &Smoother, x: f64) -> f64 {
         let xs = s.scale(x);
         self.partial = if self.phase == 0 { xs } else { s.partial(self.partial, xs) };
@@ -105,7 +141,8 @@ impl SmoothState {
 /// Returns the anchor to continue from, which is the last value when
 /// `buf.len()` is a multiple of 4 (callers that go on in strips keep them
 /// so, which keeps the blocks where the streaming form has them).
-#[inline]
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
 pub(crate) fn smooth_in_place(s: &Smoother, seed: f64, buf: &mut [f64]) -> f64 {
     let mut y = seed;
     let mut blocks = buf.chunks_exact_mut(4);
@@ -125,7 +162,8 @@ pub(crate) fn smooth_in_place(s: &Smoother, seed: f64, buf: &mut [f64]) -> f64 {
 /// then replace it by each distance to the previous close that is strictly
 /// greater. A NaN distance never replaces, so a NaN previous close yields
 /// high - low, exactly as in TA-Lib.
-#[inline]
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
 pub(crate) fn true_range(high: f64, low: f64, prev_close: f64) -> f64 {
     let mut greatest = high - low;
     let up = (prev_close - high).abs();
@@ -183,6 +221,8 @@ pub(crate) struct Column<I> {
 
 impl<I: Iterator<Item = f64>> Column<I> {
     /// The column as a new vector, written once (no zero-fill first).
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn collect(self) -> Vec<f64> {
         let mut out = Vec::with_capacity(self.n);
         out.resize(self.warm.min(self.n), f64::NAN);
@@ -196,6 +236,8 @@ impl<I: Iterator<Item = f64>> Column<I> {
     ///
     /// # Errors
     /// [`CoreError::InvalidInput`] if `out` does not have `n` slots.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
     pub(crate) fn write(self, out: &mut [f64]) -> CoreResult<()> {
         check_out(self.n, &[("out", out.len())])?;
         fill(out, self.warm, self.values);
@@ -215,6 +257,8 @@ pub(crate) fn check_out(n: usize, outs: &[(&str, usize)]) -> CoreResult<()> {
 
 /// Writes one output column: NaN on `out[..warm]`, then `values`; any slot
 /// `values` does not reach (a series too short to warm up) is NaN too.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
 pub(crate) fn fill(out: &mut [f64], warm: usize, values: impl IntoIterator<Item = f64>) {
     let (head, tail) = out.split_at_mut(warm.min(out.len()));
     head.fill(f64::NAN);
@@ -241,6 +285,8 @@ pub(crate) fn fill2(a: &mut [f64], b: &mut [f64], warm: usize, values: impl Into
 }
 
 /// [`fill`] for three columns of equal length fed together.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
 pub(crate) fn fill3(cols: [&mut [f64]; 3], warm: usize, values: impl IntoIterator<Item = (f64, f64, f64)>) {
     let [a, b, c] = cols;
     let warm = warm.min(a.len()).min(b.len()).min(c.len());

@@ -2,6 +2,7 @@
 use super::compat::{first_valid, to_f64, Column};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
+use crate::simd::{Build, Dispatched};
 
 /// TA-Lib's smoothing factor `2 / (period + 1)`.
 #[inline]
@@ -10,12 +11,16 @@ pub(crate) fn ema_k(period: usize) -> f64 {
 }
 
 /// One EMA step: `prev + k * (x - prev)`, rearranged for a short chain.
-#[inline]
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
 pub(crate) fn ema_step(prev: f64, x: f64, k: f64) -> f64 {
-    // `prev * (1 - k) + x * k`: one multiply and one add on the chain from
-    // bar to bar (TA-Lib 0.6's `(x - prev) * k + prev` had three); `1 - k`
-    // is hoisted out of the loops.
-    prev * (1.0 - k) + x * k
+    // `fma(prev, 1 - k, x * k)`: one correctly rounded multiply-add on the
+    // chain from bar to bar (TA-Lib 0.6's `(x - prev) * k + prev` had
+    // three operations); `1 - k` is hoisted out of the loops. `mul_add`
+    // rounds once in every build (the FMA instruction in the kernels
+    // `crate::simd::dispatch` compiles for AVX2 + FMA, the C library's `fma`
+    // elsewhere), so batch and streaming give the same bits.
+    prev.mul_add(1.0 - k, x * k)
 }
 
 /// Exponential moving average (TA-Lib `EMA`, default compatibility).
@@ -96,7 +101,16 @@ impl Indicator for Ema {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn ema(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
-    Ok(ema_column(x, period)?.collect())
+    ema_with::<Dispatched>(x, period)
+}
+
+/// [`ema`] in the build `B` (tests run the plain one beside it).
+fn ema_with<B: Build>(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    let column = ema_column(x, period)?;
+    Ok(B::run(
+        #[inline(always)]
+        || column.collect(),
+    ))
 }
 
 /// [`ema`] written into `out` (same length as `x`).
@@ -105,7 +119,11 @@ pub fn ema(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
 /// As [`ema`], and [`crate::error::CoreError::InvalidInput`] if `out` has
 /// another length.
 pub fn ema_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
-    ema_column(x, period)?.write(out)
+    let column = ema_column(x, period)?;
+    Dispatched::run(
+        #[inline(always)]
+        || column.write(out),
+    )
 }
 
 fn ema_column(x: &[f64], period: usize) -> CoreResult<Column<impl Iterator<Item = f64> + '_>> {
@@ -164,6 +182,34 @@ mod tests {
         e.reset();
         assert!(e.value().is_nan());
         assert!(e.update(5.0).is_nan());
+    }
+
+    #[test]
+    fn the_plain_build_gives_the_bits_of_the_dispatched_one_and_the_stream() {
+        // On a CPU with AVX2 and FMA, `ema` runs the FMA instruction and
+        // `Plain` the C library's `fma`: both round once, so the bits agree.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut x = vec![f64::NAN];
+        let mut price = 40_000.0;
+        for _ in 0..10_000 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            price += (f64::from((state >> 33) as u32) / f64::from(u32::MAX) - 0.5) * 50.0;
+            x.push(price);
+        }
+        for period in [1, 2, 30] {
+            let fast = ema(&x, period).unwrap();
+            let slow = ema_with::<crate::simd::Plain>(&x, period).unwrap();
+            let mut into = vec![0.0; x.len()];
+            ema_into(&x, period, &mut into).unwrap();
+            let mut e = Ema::new(period).unwrap();
+            let streamed: Vec<f64> = x.iter().map(|&v| e.update(v)).collect();
+            assert!(fast[period..].iter().all(|v| v.is_finite()));
+            for (name, other) in [("plain", &slow), ("into", &into), ("streamed", &streamed)] {
+                let same =
+                    fast.iter().zip(other.iter()).all(|(a, b)| a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan());
+                assert!(same, "period {period}, {name}");
+            }
+        }
     }
 
     #[test]

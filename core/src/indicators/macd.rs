@@ -3,6 +3,7 @@ use super::compat::{check_out, fill3, first_valid, to_f64};
 use super::ema::{ema_k, ema_step};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
+use crate::simd::{Build, Dispatched};
 
 /// MACD line, signal line and histogram of one bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -165,6 +166,17 @@ pub fn macd(x: &[f64], fast: usize, slow: usize, signal: usize) -> CoreResult<Ma
 /// As [`macd`], and [`crate::error::CoreError::InvalidInput`] if an output
 /// has another length.
 pub fn macd_into(x: &[f64], fast: usize, slow: usize, signal: usize, out: [&mut [f64]; 3]) -> CoreResult<()> {
+    macd_into_with::<Dispatched>(x, fast, slow, signal, out)
+}
+
+/// [`macd_into`] in the build `B` (tests run the plain one beside it).
+fn macd_into_with<B: Build>(
+    x: &[f64],
+    fast: usize,
+    slow: usize,
+    signal: usize,
+    out: [&mut [f64]; 3],
+) -> CoreResult<()> {
     let (fast, slow, signal) = periods(fast, slow, signal)?;
     let n = x.len();
     check_out(n, &[("macd", out[0].len()), ("signal", out[1].len()), ("hist", out[2].len())])?;
@@ -207,13 +219,37 @@ pub fn macd_into(x: &[f64], fast: usize, slow: usize, signal: usize, out: [&mut 
         signal_ema = ema_step(signal_ema, line, signal_k);
         (line, signal_ema, line - signal_ema)
     });
-    fill3(out, warm, std::iter::once(first).chain(rest));
+    B::run(
+        #[inline(always)]
+        || fill3(out, warm, std::iter::once(first).chain(rest)),
+    );
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_build_gives_the_bits_of_the_dispatched_one() {
+        // On a CPU with AVX2 and FMA, `macd` runs the FMA instruction and
+        // `Plain` the C library's `fma`: both round once, so the bits agree.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut x = vec![f64::NAN];
+        let mut price = 40_000.0;
+        for _ in 0..10_000 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            price += (f64::from((state >> 33) as u32) / f64::from(u32::MAX) - 0.5) * 50.0;
+            x.push(price);
+        }
+        let (m, s, h) = macd(&x, 12, 26, 9).unwrap();
+        let (mut pm, mut ps, mut ph) = (vec![0.0; x.len()], vec![0.0; x.len()], vec![0.0; x.len()]);
+        macd_into_with::<crate::simd::Plain>(&x, 12, 26, 9, [&mut pm, &mut ps, &mut ph]).unwrap();
+        assert!(m[40..].iter().all(|v| v.is_finite()));
+        for (a, b) in [(&m, &pm), (&s, &ps), (&h, &ph)] {
+            assert!(a.iter().zip(b.iter()).all(|(u, v)| u.to_bits() == v.to_bits() || u.is_nan() && v.is_nan()));
+        }
+    }
 
     #[test]
     fn macd_seeds_fast_ema_on_the_tail_of_the_slow_window() {

@@ -3,8 +3,10 @@
 //! Every TA-Lib indicator here follows TA-Lib's definitions (default
 //! compatibility, no unstable period: same seeding and warm-up) and equals
 //! TA-Lib 0.8 within 1e-9 of the series' scale; the operation order is ours
-//! (Wilder's smoothing as a multiply-add in blocks of four bars, no
-//! division on a loop-carried chain), and the deviation (`STDDEV`,
+//! (Wilder's smoothing and the EMA step as correctly rounded multiply-adds,
+//! ATR's in blocks of four bars, no division on a loop-carried chain; the
+//! batch kernels run an AVX2 + FMA build when the CPU has both, see
+//! `core/src/simd.rs`, with the same bits), and the deviation (`STDDEV`,
 //! `BBANDS`) is computed stably, to the rounding of the price, where TA-Lib
 //! 0.6 lost it. Each file holds the streaming type (implementing
 //! [`Indicator`], O(1) per bar) and the batch function over slices, which

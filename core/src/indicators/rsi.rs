@@ -1,7 +1,8 @@
 //! Relative strength index, TA-Lib `RSI` (Wilder smoothing).
-use super::compat::{check_out, first_valid, to_f64, SmoothState, Smoother};
+use super::compat::{check_out, first_valid, to_f64, Wilder};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
+use crate::simd::{Build, Dispatched};
 
 /// Wilder's relative strength index (TA-Lib `RSI`, default compatibility).
 ///
@@ -15,10 +16,8 @@ use crate::error::{check_period, CoreResult};
 #[derive(Debug, Clone)]
 pub struct Rsi {
     period: usize,
-    /// Wilder's step in blocks of four bars, for the average gain and loss.
-    smoother: Smoother,
-    gains: SmoothState,
-    losses: SmoothState,
+    /// Wilder's step (one multiply-add), for the average gain and loss.
+    wilder: Wilder,
     count: usize,
     prev: f64,
     gain: f64,
@@ -27,7 +26,8 @@ pub struct Rsi {
 }
 
 /// A change as `(gain, loss)`: `(change, 0)` or `(0, -change)`, as selects.
-#[inline]
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
 fn split(change: f64) -> (f64, f64) {
     let down = change < 0.0;
     (if down { 0.0 } else { change }, if down { -change } else { 0.0 })
@@ -45,7 +45,8 @@ fn accumulate(gain: &mut f64, loss: &mut f64, change: f64) {
 /// TA-Lib 0.6 also read 0 below its absolute `1e-14`, which turned the
 /// tiny but exact gains of a low-priced series into 0; TA-Lib 0.8 dropped
 /// that, and so do we (the exact value is 100 there).
-#[inline]
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
 fn rsi_value(gain: f64, loss: f64) -> f64 {
     let total = gain + loss;
     if total == 0.0 {
@@ -62,17 +63,7 @@ impl Rsi {
     /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
     pub fn new(period: usize) -> CoreResult<Self> {
         let period = check_period("period", period, 2)?;
-        Ok(Self {
-            period,
-            smoother: Smoother::wilder(period),
-            gains: SmoothState::new(f64::NAN),
-            losses: SmoothState::new(f64::NAN),
-            count: 0,
-            prev: 0.0,
-            gain: 0.0,
-            loss: 0.0,
-            value: f64::NAN,
-        })
+        Ok(Self { period, wilder: Wilder::new(period), count: 0, prev: 0.0, gain: 0.0, loss: 0.0, value: f64::NAN })
     }
 
     /// The window length.
@@ -105,12 +96,10 @@ impl Indicator for Rsi {
             accumulate(&mut self.gain, &mut self.loss, change);
             self.loss /= divisor;
             self.gain /= divisor;
-            self.gains = SmoothState::new(self.gain);
-            self.losses = SmoothState::new(self.loss);
         } else {
             let (up, down) = split(change);
-            self.gain = self.gains.step(&self.smoother, up);
-            self.loss = self.losses.step(&self.smoother, down);
+            self.gain = self.wilder.step(self.gain, up);
+            self.loss = self.wilder.step(self.loss, down);
         }
         self.value = rsi_value(self.gain, self.loss);
         self.value
@@ -142,6 +131,11 @@ impl Indicator for Rsi {
 /// # Errors
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 2`.
 pub fn rsi(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
+    rsi_with::<Dispatched>(x, period)
+}
+
+/// [`rsi`] in the build `B` (tests run the plain one beside it).
+fn rsi_with<B: Build>(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
     check_period("period", period, 2)?;
     let n = x.len();
     let begin = first_valid(n, &[x]);
@@ -150,11 +144,15 @@ pub fn rsi(x: &[f64], period: usize) -> CoreResult<Vec<f64>> {
         out.resize(n, f64::NAN);
         return Ok(out);
     }
-    // First pass: NaN, a slot for the first RSI, then the changes (written
-    // once, no zero-fill); the second pass turns the changes into RSI.
-    out.resize(begin + period + 1, f64::NAN);
-    out.extend(x[begin + period..].windows(2).map(|w| w[1] - w[0]));
-    finish(&x[begin..], period, &mut out[begin + period..]);
+    // Written once (no zero-fill first), in one pass after the seed.
+    out.resize(begin + period, f64::NAN);
+    let (gain, loss) = seed(&x[begin..], period);
+    out.push(rsi_value(gain, loss));
+    let w = Wilder::new(period);
+    B::run(
+        #[inline(always)]
+        || out.extend(values(w, gain, loss, &x[begin + period..])),
+    );
     Ok(out)
 }
 
@@ -174,46 +172,42 @@ pub fn rsi_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
     }
     let (head, tail) = out.split_at_mut(begin + period);
     head.fill(f64::NAN);
-    for (o, w) in tail[1..].iter_mut().zip(x[begin + period..].windows(2)) {
-        *o = w[1] - w[0];
-    }
-    finish(&x[begin..], period, tail);
+    let (gain, loss) = seed(&x[begin..], period);
+    tail[0] = rsi_value(gain, loss);
+    let w = Wilder::new(period);
+    Dispatched::run(
+        #[inline(always)]
+        || {
+            for (o, v) in tail[1..].iter_mut().zip(values(w, gain, loss, &x[begin + period..])) {
+                *o = v;
+            }
+        },
+    );
     Ok(())
 }
 
-/// `x` from the first valid bar (more than `period` values); `out[1..]`
-/// holds the changes after bar `period`. Seeds the averages on the first
-/// `period` changes, writes the first RSI to `out[0]` and replaces each
-/// change by its RSI, in blocks of four bars as the streaming form does
-/// (see `Smoother`).
-fn finish(x: &[f64], period: usize, out: &mut [f64]) {
+/// The average gain and loss of the first `period` changes of `x` (from
+/// the first valid bar), accumulated in TA-Lib's order.
+fn seed(x: &[f64], period: usize) -> (f64, f64) {
     let divisor = to_f64(period);
     let (mut gain, mut loss) = (0.0, 0.0);
     for w in x[..=period].windows(2) {
         accumulate(&mut gain, &mut loss, w[1] - w[0]);
     }
-    loss /= divisor;
-    gain /= divisor;
-    out[0] = rsi_value(gain, loss);
-    let s = Smoother::wilder(period);
-    let mut blocks = out[1..].chunks_exact_mut(4);
-    for chunk in &mut blocks {
-        let Ok(block) = <&mut [f64; 4]>::try_from(chunk) else { continue };
-        let (mut ups, mut downs) = ([0.0; 4], [0.0; 4]);
-        for ((u, d), &change) in ups.iter_mut().zip(&mut downs).zip(block.iter()) {
-            (*u, *d) = split(change);
-        }
-        gain = s.block(gain, &mut ups);
-        loss = s.block(loss, &mut downs);
-        for ((o, g), l) in block.iter_mut().zip(ups).zip(downs) {
-            *o = rsi_value(g, l);
-        }
-    }
-    let (mut gains, mut losses) = (SmoothState::new(gain), SmoothState::new(loss));
-    for o in blocks.into_remainder() {
-        let (u, d) = split(*o);
-        *o = rsi_value(gains.step(&s, u), losses.step(&s, d));
-    }
+    (gain / divisor, loss / divisor)
+}
+
+/// The RSI of each bar after the seed: `x` starts at the seed's last bar.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched build
+fn values(w: Wilder, gain: f64, loss: f64, x: &[f64]) -> impl Iterator<Item = f64> + '_ {
+    let (mut gain, mut loss) = (gain, loss);
+    x.iter().zip(&x[1..]).map(move |(&before, &now)| {
+        let (up, down) = split(now - before);
+        gain = w.step(gain, up);
+        loss = w.step(loss, down);
+        rsi_value(gain, loss)
+    })
 }
 
 #[cfg(test)]
@@ -231,6 +225,35 @@ mod tests {
         assert!((out[2] - 100.0 / 3.0).abs() < 1e-12);
         assert!((out[3] - 700.0 / 9.0).abs() < 1e-12);
         assert!((out[4] - 100.0 * 1.375 / 1.625).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_plain_build_gives_the_bits_of_the_dispatched_one_and_the_stream() {
+        // On a CPU with AVX2 and FMA, `rsi` runs the FMA instruction and
+        // `Plain` the C library's `fma`: both round once, so the bits agree.
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut x = vec![f64::NAN, f64::NAN];
+        let mut price = 40_000.0;
+        for _ in 0..10_000 {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            price += (f64::from((state >> 33) as u32) / f64::from(u32::MAX) - 0.5) * 50.0;
+            x.push(price);
+        }
+        for period in [2, 14, 30] {
+            let fast = rsi(&x, period).unwrap();
+            let slow = rsi_with::<crate::simd::Plain>(&x, period).unwrap();
+            let mut into = vec![0.0; x.len()];
+            rsi_into(&x, period, &mut into).unwrap();
+            let mut r = Rsi::new(period).unwrap();
+            let streamed: Vec<f64> = x.iter().map(|&v| r.update(v)).collect();
+            assert!(fast[2 + period..].iter().all(|v| v.is_finite()));
+            for other in [&slow, &into, &streamed] {
+                assert!(fast
+                    .iter()
+                    .zip(other.iter())
+                    .all(|(a, b)| a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan()));
+            }
+        }
     }
 
     #[test]

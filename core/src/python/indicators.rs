@@ -30,6 +30,29 @@ fn zeros(py: Python<'_>, n: usize) -> Bound<'_, PyArray1<f64>> {
     PyArray1::zeros(py, n, false)
 }
 
+/// A new float64 array of `n` uninitialised slots from `numpy.empty` (as
+/// TA-Lib's wrapper allocates its outputs): no zero-fill, and numpy's
+/// allocator reuses freed blocks and asks for huge pages, where a fresh Rust
+/// vector of megabytes faults in page by page.
+fn empty(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyArray1<f64>>> {
+    Ok(py.import("numpy")?.getattr("empty")?.call1((n,))?.cast_into::<PyArray1<f64>>()?)
+}
+
+/// Runs `f` on one new output column with the GIL released; `f` writes
+/// every slot.
+fn compute1<F>(py: Python<'_>, n: usize, f: F) -> PyResult<Array>
+where
+    F: FnOnce(&mut [f64]) -> Result<(), CoreError> + Send,
+{
+    let a = empty(py, n)?;
+    {
+        let mut wa = a.try_readwrite()?;
+        let col = wa.as_slice_mut()?;
+        py.detach(|| f(col))?;
+    }
+    Ok(a.unbind())
+}
+
 /// Runs `f` on two new output columns with the GIL released.
 fn compute2<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array)>
 where
@@ -44,12 +67,13 @@ where
     Ok((a.unbind(), b.unbind()))
 }
 
-/// Runs `f` on three new output columns with the GIL released.
+/// Runs `f` on three new output columns with the GIL released; `f` writes
+/// every slot.
 fn compute3<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array, Array)>
 where
     F: FnOnce([&mut [f64]; 3]) -> Result<(), CoreError> + Send,
 {
-    let (a, b, c) = (zeros(py, n), zeros(py, n), zeros(py, n));
+    let (a, b, c) = (empty(py, n)?, empty(py, n)?, empty(py, n)?);
     {
         let (mut wa, mut wb, mut wc) = (a.try_readwrite()?, b.try_readwrite()?, c.try_readwrite()?);
         let cols = [wa.as_slice_mut()?, wb.as_slice_mut()?, wc.as_slice_mut()?];
@@ -64,7 +88,7 @@ where
 pub fn py_sma(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 1)?;
-    Ok(to_numpy(py, py.detach(|| ind::sma(xs, period))?))
+    compute1(py, xs.len(), |out| ind::sma_into(xs, period, out))
 }
 
 /// Exponential moving average (TA-Lib ``EMA``).
@@ -73,7 +97,7 @@ pub fn py_sma(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 pub fn py_ema(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 1)?;
-    Ok(to_numpy(py, py.detach(|| ind::ema(xs, period))?))
+    compute1(py, xs.len(), |out| ind::ema_into(xs, period, out))
 }
 
 /// Weighted moving average (TA-Lib ``WMA``).
@@ -82,7 +106,7 @@ pub fn py_ema(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 pub fn py_wma(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 1)?;
-    Ok(to_numpy(py, py.detach(|| ind::wma(xs, period))?))
+    compute1(py, xs.len(), |out| ind::wma_into(xs, period, out))
 }
 
 /// Relative strength index (TA-Lib ``RSI``).
@@ -91,7 +115,7 @@ pub fn py_wma(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
 pub fn py_rsi(py: Python<'_>, x: Array1<'_>, period: i64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 2)?;
-    Ok(to_numpy(py, py.detach(|| ind::rsi(xs, period))?))
+    compute1(py, xs.len(), |out| ind::rsi_into(xs, period, out))
 }
 
 /// MACD line, signal and histogram (TA-Lib ``MACD``).
@@ -110,7 +134,7 @@ pub fn py_atr(py: Python<'_>, high: Array1<'_>, low: Array1<'_>, close: Array1<'
     let (h, l, c) = (slice(&high, "high")?, slice(&low, "low")?, slice(&close, "close")?);
     same_len(&[("high", h.len()), ("low", l.len()), ("close", c.len())])?;
     let period = window("period", period, 1)?;
-    Ok(to_numpy(py, py.detach(|| ind::atr(h, l, c, period))?))
+    compute1(py, h.len(), |out| ind::atr_into(h, l, c, period, out))
 }
 
 /// Bollinger Bands with an SMA middle band (TA-Lib ``BBANDS``).
@@ -134,7 +158,7 @@ pub fn py_bbands(
 pub fn py_stddev(py: Python<'_>, x: Array1<'_>, period: i64, nbdev: f64) -> PyResult<Array> {
     let xs = slice(&x, "x")?;
     let period = window("period", period, 2)?;
-    Ok(to_numpy(py, py.detach(|| ind::stddev(xs, period, nbdev))?))
+    compute1(py, xs.len(), |out| ind::stddev_into(xs, period, nbdev, out))
 }
 
 /// On-balance volume (TA-Lib ``OBV``).
