@@ -314,12 +314,56 @@ fn run<const STOPS: bool>(
     let mut start = 0;
     while start < n {
         let end = (start + STRIP).min(n);
-        let strip = start..end;
-        flags |= column_flags(&open[strip.clone()])
-            | column_flags(&high[strip.clone()])
-            | column_flags(&low[strip.clone()])
-            | column_flags(&close[strip.clone()]);
-        for i in strip {
+        flags |= column_flags(&open[start..end])
+            | column_flags(&high[start..end])
+            | column_flags(&low[start..end])
+            | column_flags(&close[start..end]);
+        let mut i = start;
+        while i < end {
+            if pos.is_none() && i > 0 {
+                // flat until the bar after the next entry signal: the cash,
+                // unchanged, and no fill to look for on the bars before it
+                let signals = i - 1..end - 1;
+                let next = if shorts {
+                    let (long, short) = (&entries[signals.clone()], &short_entries[signals]);
+                    long.iter().zip(short).position(|(&a, &b)| a | b)
+                } else {
+                    entries[signals].iter().position(|&a| a)
+                };
+                let k = next.map_or(end, |j| i + j);
+                if k > i {
+                    equity_out[i..k].fill(cash);
+                    // the last bar is marked after the end-of-data close below
+                    curve.mark_repeated(cash, k.min(n - 1).saturating_sub(i));
+                    i = k;
+                    continue;
+                }
+            }
+            if let (false, Some(p), true) = (STOPS, pos, i > 0) {
+                // without stops a position lives until the bar after its
+                // side's next exit signal: the bars before it only mark it
+                let side_exits = if p.qty > 0.0 { exits } else { short_exits };
+                let next = match side_exits {
+                    [] => None,
+                    all => all[i - 1..end - 1].iter().position(|&a| a),
+                };
+                let k = next.map_or(end, |j| i + j);
+                if k > i {
+                    // the last bar is marked after the end-of-data close below
+                    let marked = k.min(n - 1).max(i);
+                    for (slot, &c) in equity_out[i..marked].iter_mut().zip(&close[i..marked]) {
+                        let e = cash + p.qty * c;
+                        *slot = e;
+                        curve.mark(e);
+                    }
+                    for (slot, &c) in equity_out[marked..k].iter_mut().zip(&close[marked..k]) {
+                        *slot = cash + p.qty * c;
+                    }
+                    bars_in_market += k - i;
+                    i = k;
+                    continue;
+                }
+            }
             let (o, h, l, c) = (open[i], high[i], low[i], close[i]);
             // 1. fills at this bar's open from the previous bar's signals
             if i > 0 {
@@ -394,6 +438,7 @@ fn run<const STOPS: bool>(
             if i + 1 < n {
                 curve.mark(e);
             }
+            i += 1;
         }
         start = end;
     }

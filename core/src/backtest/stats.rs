@@ -123,6 +123,21 @@ impl EquityCurve {
         }
     }
 
+    /// Adds `times` marks of the same equity `e` (a flat stretch): one
+    /// mark, the others unchanged ones (each marked when `e` is not normal).
+    #[inline]
+    pub fn mark_repeated(&mut self, e: f64, times: usize) {
+        if times == 0 {
+            return;
+        }
+        self.mark(e);
+        if !e.is_normal() {
+            for _ in 1..times {
+                self.mark(e);
+            }
+        }
+    }
+
     #[inline]
     fn moved(&mut self, e: f64) {
         let r = e / self.prev - 1.0;
@@ -304,6 +319,28 @@ mod tests {
         let tail = &curve[1_011..];
         let (a, b) = (accumulated(tail, 50.0), plain(tail, 50.0));
         assert_eq!(a.map(f64::to_bits), b.map(f64::to_bits));
+    }
+
+    #[test]
+    fn repeated_marks_equal_one_mark_each() {
+        for e in [105.0, 95.0, 0.0, f64::NAN, 5e-324] {
+            for times in [0, 1, 2, 7] {
+                let mut one_each = EquityCurve::new(100.0);
+                let mut repeated = one_each;
+                for m in [101.0, 99.0] {
+                    one_each.mark(m);
+                    repeated.mark(m);
+                }
+                for _ in 0..times {
+                    one_each.mark(e);
+                }
+                repeated.mark_repeated(e, times);
+                let bits = |c: &EquityCurve| {
+                    [c.prev, c.peak, c.trough, c.max_dd, c.sum, c.sum_sq, c.down_sq].map(f64::to_bits)
+                };
+                assert_eq!(bits(&one_each), bits(&repeated), "{e} x {times}");
+            }
+        }
     }
 
     #[test]
