@@ -209,8 +209,18 @@ fn column_flags(col: &[f64]) -> u64 {
     col.iter().fold(0, |acc, &p| acc | price_flags(p))
 }
 
-/// Bars per strip: the prices of a strip are checked in a vectorised pass
-/// (8 KiB for the four columns: still in L1 when the run reads them).
+/// [`column_flags`] of the four price columns over `bars`.
+#[inline]
+fn range_flags(open: &[f64], high: &[f64], low: &[f64], close: &[f64], bars: std::ops::Range<usize>) -> u64 {
+    column_flags(&open[bars.clone()])
+        | column_flags(&high[bars.clone()])
+        | column_flags(&low[bars.clone()])
+        | column_flags(&close[bars])
+}
+
+/// Bars per strip: a flat or open stretch ends at the strip's end, so that
+/// its prices, checked in a vectorised pass ([`range_flags`]), are still in
+/// L1 (8 KiB for the four columns) when the stretch's loop reads them.
 const STRIP: usize = 256;
 
 /// Runs the signals (see the module docs for the rules).
@@ -308,16 +318,13 @@ fn run<const STOPS: bool>(
         });
     };
 
-    // prices are checked strip by strip just before the run reads them; a
-    // bad price makes the run an error afterwards (nothing of it is returned)
+    // every bar's prices are checked once, branch-free: a stretch's by a
+    // vectorised pass over it, the other bars' in the loop; a bad price
+    // makes the run an error afterwards (nothing of it is returned)
     let mut flags = 0u64;
     let mut start = 0;
     while start < n {
         let end = (start + STRIP).min(n);
-        flags |= column_flags(&open[start..end])
-            | column_flags(&high[start..end])
-            | column_flags(&low[start..end])
-            | column_flags(&close[start..end]);
         let mut i = start;
         while i < end {
             if pos.is_none() && i > 0 {
@@ -332,6 +339,7 @@ fn run<const STOPS: bool>(
                 };
                 let k = next.map_or(end, |j| i + j);
                 if k > i {
+                    flags |= range_flags(open, high, low, close, i..k);
                     equity_out[i..k].fill(cash);
                     // the last bar is marked after the end-of-data close below
                     curve.mark_repeated(cash, k.min(n - 1).saturating_sub(i));
@@ -349,6 +357,7 @@ fn run<const STOPS: bool>(
                 };
                 let k = next.map_or(end, |j| i + j);
                 if k > i {
+                    flags |= range_flags(open, high, low, close, i..k);
                     // the last bar is marked after the end-of-data close below
                     let marked = k.min(n - 1).max(i);
                     for (slot, &c) in equity_out[i..marked].iter_mut().zip(&close[i..marked]) {
@@ -365,6 +374,7 @@ fn run<const STOPS: bool>(
                 }
             }
             let (o, h, l, c) = (open[i], high[i], low[i], close[i]);
+            flags |= price_flags(o) | price_flags(h) | price_flags(l) | price_flags(c);
             // 1. fills at this bar's open from the previous bar's signals
             if i > 0 {
                 let j = i - 1;
@@ -587,6 +597,41 @@ mod tests {
             col[k] = f64::NAN;
             assert_eq!(column_flags(&col) >> 63, 1, "{k}");
             col[k] = 1.0;
+        }
+    }
+
+    #[test]
+    fn a_bad_price_on_any_bar_of_any_column_is_refused() {
+        // flat stretches, open stretches and fill bars, longs and shorts,
+        // with and without stops, across strip boundaries
+        let n = STRIP + 40;
+        let o: Vec<f64> = (0..n).map(|i| 100.0 + (i % 7) as f64).collect();
+        let (h, l) = (o.iter().map(|x| x + 5.0).collect::<Vec<_>>(), o.iter().map(|x| x - 5.0).collect::<Vec<_>>());
+        let en: Vec<bool> = (0..n).map(|i| i % 50 == 3).collect();
+        let ex: Vec<bool> = (0..n).map(|i| i % 50 == 20).collect();
+        let (sen, sex) = (ex.clone(), en.clone());
+        for (stops, shorts) in [(false, false), (true, false), (false, true)] {
+            let opt = SignalOptions { sl: stops.then_some(0.5), ..SignalOptions::default() };
+            let mut cols = [o.clone(), h.clone(), l.clone(), o.clone()];
+            for (k, name) in ["open", "high", "low", "close"].into_iter().enumerate() {
+                for bar in 0..n {
+                    let keep = cols[k][bar];
+                    cols[k][bar] = f64::NAN;
+                    let inp = SignalInputs {
+                        open: &cols[0],
+                        high: &cols[1],
+                        low: &cols[2],
+                        close: &cols[3],
+                        entries: &en,
+                        exits: &ex,
+                        short_entries: shorts.then_some(&sen[..]),
+                        short_exits: shorts.then_some(&sex[..]),
+                    };
+                    let err = from_signals(&inp, &opt).unwrap_err().to_string();
+                    assert!(err.contains(&format!("at bar {bar} of `{name}`")), "{err}");
+                    cols[k][bar] = keep;
+                }
+            }
         }
     }
 
