@@ -552,6 +552,7 @@ def from_signals(
     short_entries: NDArray[np.bool_] | None = None,
     short_exits: NDArray[np.bool_] | None = None,
     periods_per_year: float = 365.0,
+    equity: NDArray[np.float64] | None = None,
 ) -> tuple[dict[str, Any], NDArray[np.float64], dict[str, float]]: ...
 
 # -- strategy backtest, sweeps, walk-forward -----------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from avd import _core
 from avd.types import FloatArray, IntArray, as_bool_array, as_float_array
 
@@ -109,8 +111,9 @@ def from_signals(
         Bars per year, to annualise CAGR, Sharpe and Sortino (365 for daily
         bars, 525600 for 1m crypto bars).
     """
+    o = as_float_array("open", open)
     trades, equity, stats = _core.from_signals(
-        as_float_array("open", open),
+        o,
         as_float_array("high", high),
         as_float_array("low", low),
         as_float_array("close", close),
@@ -127,5 +130,8 @@ def from_signals(
         else as_bool_array("short_entries", short_entries),
         short_exits=None if short_exits is None else as_bool_array("short_exits", short_exits),
         periods_per_year=periods_per_year,
+        # numpy.empty: memory the allocator reuses from call to call (no
+        # zeroing, no fresh page to fault in); the run writes every slot
+        equity=np.empty(o.shape[0]),
     )
     return SignalBacktestResult(Trades(**trades), equity, stats)

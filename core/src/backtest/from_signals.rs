@@ -24,6 +24,7 @@
 //!   for a long;
 //! * a position still open at the end is closed at the last close
 //!   (`TradeExit::EndOfData`) so that the statistics see it.
+use super::stats::{EquityCurve, Stats};
 use crate::error::{CoreError, CoreResult};
 
 /// Why a trade closed.
@@ -189,19 +190,38 @@ fn price_ok(p: f64) -> bool {
     p > 0.0 && p < f64::INFINITY
 }
 
-/// The largest [`price_key`] of a good price: `0 < p < inf` exactly when
-/// `price_key(p) <= PRICE_KEY_MAX` (the bits of the positive finite
-/// doubles are `1..=0x7FEF_FFFF_FFFF_FFFF`; +0 wraps to `u64::MAX`, and
-/// negatives, infinities and NaNs have larger bits).
-const PRICE_KEY_MAX: u64 = 0x7FEF_FFFF_FFFF_FFFE;
-
-/// `p`'s bits minus one (wrapping); see [`PRICE_KEY_MAX`]. The loop keeps
-/// the largest key of all prices (one integer max per bar on the chain,
-/// against eight float compares and their `&`s).
+/// `p`'s bits with the top bit set exactly when `p` is not `0 < p < inf`:
+/// the bits of the positive finite doubles are `1..=0x7FEF_FFFF_FFFF_FFFF`;
+/// adding `2^52` carries +inf and the NaNs into the top bit and leaves the
+/// good ones below it, subtracting one wraps +0 to the top, and every
+/// negative (-0, -inf, negative NaNs) has the top bit in one of the two.
+/// Or-ed over many prices, the top bit says whether one was bad: integer
+/// adds and ors, which the compiler runs two prices at a time (SSE2).
 #[inline]
-fn price_key(p: f64) -> u64 {
-    p.to_bits().wrapping_sub(1)
+fn price_flags(p: f64) -> u64 {
+    let b = p.to_bits();
+    b.wrapping_add(1 << 52) | b.wrapping_sub(1)
 }
+
+/// [`price_flags`] or-ed over a column.
+#[inline]
+fn column_flags(col: &[f64]) -> u64 {
+    col.iter().fold(0, |acc, &p| acc | price_flags(p))
+}
+
+/// [`column_flags`] of the four price columns over `bars`.
+#[inline]
+fn range_flags(open: &[f64], high: &[f64], low: &[f64], close: &[f64], bars: std::ops::Range<usize>) -> u64 {
+    column_flags(&open[bars.clone()])
+        | column_flags(&high[bars.clone()])
+        | column_flags(&low[bars.clone()])
+        | column_flags(&close[bars])
+}
+
+/// Bars per strip: a flat or open stretch ends at the strip's end, so that
+/// its prices, checked in a vectorised pass ([`range_flags`]), are still in
+/// L1 (8 KiB for the four columns) when the stretch's loop reads them.
+const STRIP: usize = 256;
 
 /// Runs the signals (see the module docs for the rules).
 ///
@@ -210,31 +230,64 @@ fn price_key(p: f64) -> u64 {
 /// `InvalidParameter` for bad options.
 pub fn from_signals(inp: &SignalInputs<'_>, opt: &SignalOptions) -> CoreResult<SignalBacktest> {
     let mut equity = vec![0.0; inp.open.len()];
-    let (trades, bars_in_market) = from_signals_into(inp, opt, &mut equity)?;
-    Ok(SignalBacktest { trades, equity, bars_in_market })
+    let run = from_signals_into(inp, opt, &mut equity)?;
+    Ok(SignalBacktest { trades: run.trades, equity, bars_in_market: run.bars_in_market })
+}
+
+/// What [`from_signals_into`] returns besides the equity curve it wrote.
+#[derive(Debug, Clone)]
+pub struct SignalRun {
+    pub trades: Vec<Trade>,
+    /// Bars with an open position (after the bar's fills).
+    pub bars_in_market: usize,
+    /// Bars run (the equity curve's length).
+    pub bars: usize,
+    /// The curve's returns and drawdown, accumulated in the run's pass.
+    pub curve: EquityCurve,
+}
+
+impl SignalRun {
+    /// The statistics (see [`super::stats`]): equal to
+    /// [`super::compute_stats`] over the equity curve, with no second pass.
+    #[must_use]
+    pub fn stats(&self, periods_per_year: f64) -> Stats {
+        self.curve.stats(self.bars, &self.trades, self.bars_in_market, periods_per_year)
+    }
 }
 
 /// [`from_signals`] writing the equity curve into `equity` (one value per
-/// bar; the caller allocates it, e.g. as a numpy array). Returns the trades
-/// and the number of bars in the market.
+/// bar; the caller allocates it, e.g. as a numpy array), the statistics'
+/// per-bar sums taken in the same pass.
 ///
 /// # Errors
 /// As [`from_signals`], and `InvalidInput` if `equity` has another length.
-pub fn from_signals_into(
-    inp: &SignalInputs<'_>,
-    opt: &SignalOptions,
-    equity_out: &mut [f64],
-) -> CoreResult<(Vec<Trade>, usize)> {
+pub fn from_signals_into(inp: &SignalInputs<'_>, opt: &SignalOptions, equity_out: &mut [f64]) -> CoreResult<SignalRun> {
     opt.validate()?;
     let n = inp.validate()?;
     if equity_out.len() != n {
         return Err(CoreError::InvalidInput(format!("the equity buffer has {} slots for {n} bars", equity_out.len())));
     }
+    // the loop without the stop block when no stop is set (the common case)
+    if opt.sl.is_none() && opt.tp.is_none() && opt.trailing.is_none() {
+        run::<false>(inp, opt, n, equity_out)
+    } else {
+        run::<true>(inp, opt, n, equity_out)
+    }
+}
+
+/// The one pass; `STOPS` is false when no stop is set.
+fn run<const STOPS: bool>(
+    inp: &SignalInputs<'_>,
+    opt: &SignalOptions,
+    n: usize,
+    equity_out: &mut [f64],
+) -> CoreResult<SignalRun> {
     let fee = opt.fee;
     let mut cash = opt.init_cash;
     let mut pos: Option<Open> = None;
     let mut trades: Vec<Trade> = Vec::new();
     let mut bars_in_market = 0usize;
+    let mut curve = EquityCurve::new(opt.init_cash);
     let no_short = [];
     let short_entries = inp.short_entries.unwrap_or(&no_short);
     let short_exits = inp.short_exits.unwrap_or(&no_short);
@@ -265,80 +318,141 @@ pub fn from_signals_into(
         });
     };
 
-    // prices are checked inside the one pass, branch-free; a bad price makes
-    // the run an error afterwards (nothing of it is returned)
-    let mut worst_key = 0u64;
-    for (i, slot) in equity_out.iter_mut().enumerate() {
-        let (o, h, l, c) = (open[i], high[i], low[i], close[i]);
-        worst_key = worst_key.max(price_key(o).max(price_key(h)).max(price_key(l).max(price_key(c))));
-        // 1. fills at this bar's open from the previous bar's signals
-        if i > 0 {
-            let j = i - 1;
-            let exit_long = exits[j];
-            let exit_short = shorts && short_exits.get(j).copied().unwrap_or(false);
-            if let Some(p) = pos {
-                if (p.qty > 0.0 && exit_long) || (p.qty < 0.0 && exit_short) {
-                    close_at(&mut cash, p, i, o, TradeExit::Signal, &mut trades);
-                    pos = None;
-                }
-            }
-            if pos.is_none() {
-                let side = if entries[j] {
-                    1.0
-                } else if shorts && short_entries[j] {
-                    -1.0
+    // every bar's prices are checked once, branch-free: a stretch's by a
+    // vectorised pass over it, the other bars' in the loop; a bad price
+    // makes the run an error afterwards (nothing of it is returned)
+    let mut flags = 0u64;
+    let mut start = 0;
+    while start < n {
+        let end = (start + STRIP).min(n);
+        let mut i = start;
+        while i < end {
+            if pos.is_none() && i > 0 {
+                // flat until the bar after the next entry signal: the cash,
+                // unchanged, and no fill to look for on the bars before it
+                let signals = i - 1..end - 1;
+                let next = if shorts {
+                    let (long, short) = (&entries[signals.clone()], &short_entries[signals]);
+                    long.iter().zip(short).position(|(&a, &b)| a | b)
                 } else {
-                    0.0
+                    entries[signals].iter().position(|&a| a)
                 };
-                if side != 0.0 {
-                    let equity = cash;
-                    let qty = equity * opt.size / (o * (1.0 + fee));
-                    let entry_fee = qty * o * fee;
-                    cash -= side * qty * o + entry_fee;
-                    pos = Some(Open { entry_bar: i, entry_price: o, qty: side * qty, entry_fee, extreme: o });
+                let k = next.map_or(end, |j| i + j);
+                if k > i {
+                    flags |= range_flags(open, high, low, close, i..k);
+                    equity_out[i..k].fill(cash);
+                    // the last bar is marked after the end-of-data close below
+                    curve.mark_repeated(cash, k.min(n - 1).saturating_sub(i));
+                    i = k;
+                    continue;
                 }
             }
-        }
-        // 2. stops inside this bar
-        if let Some(p) = &mut pos {
-            let long = p.qty > 0.0;
-            let stop_loss = opt.sl.map(|s| if long { p.entry_price * (1.0 - s) } else { p.entry_price * (1.0 + s) });
-            let trail = opt.trailing.map(|t| if long { p.extreme * (1.0 - t) } else { p.extreme * (1.0 + t) });
-            // the tighter of the stop-loss and the trailing stop
-            let (stop, stop_kind) = match (stop_loss, trail) {
-                (Some(s), Some(t)) if (long && t > s) || (!long && t < s) => (Some(t), TradeExit::TrailingStop),
-                (Some(s), _) => (Some(s), TradeExit::StopLoss),
-                (None, Some(t)) => (Some(t), TradeExit::TrailingStop),
-                (None, None) => (None, TradeExit::StopLoss),
-            };
-            let target = opt.tp.map(|t| if long { p.entry_price * (1.0 + t) } else { p.entry_price * (1.0 - t) });
-            let stop_hit = stop.filter(|&s| if long { l <= s } else { h >= s });
-            let target_hit = target.filter(|&t| if long { h >= t } else { l <= t });
-            let fill = if let Some(s) = stop_hit {
-                // gapped through: the open is already beyond the stop
-                let px = if long { o.min(s) } else { o.max(s) };
-                Some((px, stop_kind))
-            } else {
-                target_hit.map(|t| (if long { o.max(t) } else { o.min(t) }, TradeExit::TakeProfit))
-            };
-            if let Some((px, why)) = fill {
-                close_at(&mut cash, *p, i, px, why, &mut trades);
-                pos = None;
-            } else {
-                // in place: no copy of the position back into the option
-                p.extreme = if long { p.extreme.max(h) } else { p.extreme.min(l) };
+            if let (false, Some(p), true) = (STOPS, pos, i > 0) {
+                // without stops a position lives until the bar after its
+                // side's next exit signal: the bars before it only mark it
+                let side_exits = if p.qty > 0.0 { exits } else { short_exits };
+                let next = match side_exits {
+                    [] => None,
+                    all => all[i - 1..end - 1].iter().position(|&a| a),
+                };
+                let k = next.map_or(end, |j| i + j);
+                if k > i {
+                    flags |= range_flags(open, high, low, close, i..k);
+                    // the last bar is marked after the end-of-data close below
+                    let marked = k.min(n - 1).max(i);
+                    for (slot, &c) in equity_out[i..marked].iter_mut().zip(&close[i..marked]) {
+                        let e = cash + p.qty * c;
+                        *slot = e;
+                        curve.mark(e);
+                    }
+                    for (slot, &c) in equity_out[marked..k].iter_mut().zip(&close[marked..k]) {
+                        *slot = cash + p.qty * c;
+                    }
+                    bars_in_market += k - i;
+                    i = k;
+                    continue;
+                }
             }
-        }
-        // 3. mark to market at the close
-        *slot = match pos {
-            Some(p) => {
-                bars_in_market += 1;
-                cash + p.qty * c
+            let (o, h, l, c) = (open[i], high[i], low[i], close[i]);
+            flags |= price_flags(o) | price_flags(h) | price_flags(l) | price_flags(c);
+            // 1. fills at this bar's open from the previous bar's signals
+            if i > 0 {
+                let j = i - 1;
+                let exit_long = exits[j];
+                let exit_short = shorts && short_exits.get(j).copied().unwrap_or(false);
+                if let Some(p) = pos {
+                    if (p.qty > 0.0 && exit_long) || (p.qty < 0.0 && exit_short) {
+                        close_at(&mut cash, p, i, o, TradeExit::Signal, &mut trades);
+                        pos = None;
+                    }
+                }
+                if pos.is_none() {
+                    let side = if entries[j] {
+                        1.0
+                    } else if shorts && short_entries[j] {
+                        -1.0
+                    } else {
+                        0.0
+                    };
+                    if side != 0.0 {
+                        let equity = cash;
+                        let qty = equity * opt.size / (o * (1.0 + fee));
+                        let entry_fee = qty * o * fee;
+                        cash -= side * qty * o + entry_fee;
+                        pos = Some(Open { entry_bar: i, entry_price: o, qty: side * qty, entry_fee, extreme: o });
+                    }
+                }
             }
-            None => cash,
-        };
+            // 2. stops inside this bar
+            let stopped = if STOPS { pos.as_mut() } else { None };
+            if let Some(p) = stopped {
+                let long = p.qty > 0.0;
+                let stop_loss =
+                    opt.sl.map(|s| if long { p.entry_price * (1.0 - s) } else { p.entry_price * (1.0 + s) });
+                let trail = opt.trailing.map(|t| if long { p.extreme * (1.0 - t) } else { p.extreme * (1.0 + t) });
+                // the tighter of the stop-loss and the trailing stop
+                let (stop, stop_kind) = match (stop_loss, trail) {
+                    (Some(s), Some(t)) if (long && t > s) || (!long && t < s) => (Some(t), TradeExit::TrailingStop),
+                    (Some(s), _) => (Some(s), TradeExit::StopLoss),
+                    (None, Some(t)) => (Some(t), TradeExit::TrailingStop),
+                    (None, None) => (None, TradeExit::StopLoss),
+                };
+                let target = opt.tp.map(|t| if long { p.entry_price * (1.0 + t) } else { p.entry_price * (1.0 - t) });
+                let stop_hit = stop.filter(|&s| if long { l <= s } else { h >= s });
+                let target_hit = target.filter(|&t| if long { h >= t } else { l <= t });
+                let fill = if let Some(s) = stop_hit {
+                    // gapped through: the open is already beyond the stop
+                    let px = if long { o.min(s) } else { o.max(s) };
+                    Some((px, stop_kind))
+                } else {
+                    target_hit.map(|t| (if long { o.max(t) } else { o.min(t) }, TradeExit::TakeProfit))
+                };
+                if let Some((px, why)) = fill {
+                    close_at(&mut cash, *p, i, px, why, &mut trades);
+                    pos = None;
+                } else {
+                    // in place: no copy of the position back into the option
+                    p.extreme = if long { p.extreme.max(h) } else { p.extreme.min(l) };
+                }
+            }
+            // 3. mark to market at the close
+            let e = match pos {
+                Some(p) => {
+                    bars_in_market += 1;
+                    cash + p.qty * c
+                }
+                None => cash,
+            };
+            equity_out[i] = e;
+            // the last bar is marked after the end-of-data close below
+            if i + 1 < n {
+                curve.mark(e);
+            }
+            i += 1;
+        }
+        start = end;
     }
-    if worst_key > PRICE_KEY_MAX {
+    if flags >> 63 != 0 {
         return Err(inp.bad_price());
     }
     if let Some(p) = pos {
@@ -347,7 +461,10 @@ pub fn from_signals_into(
             *last = cash;
         }
     }
-    Ok((trades, bars_in_market))
+    if let Some(&last) = equity_out.last() {
+        curve.mark(last);
+    }
+    Ok(SignalRun { trades, bars_in_market, bars: n, curve })
 }
 
 #[cfg(test)]
@@ -465,6 +582,60 @@ mod tests {
     }
 
     #[test]
+    fn price_flags_top_bit_is_exactly_a_bad_price() {
+        // every exponent and sign, with the mantissa's ends and a middle
+        for sign_exp in 0u64..(1 << 12) {
+            for mantissa in [0u64, 1, 2, 0x8_0000_0000_0000, 0xF_FFFF_FFFF_FFFE, 0xF_FFFF_FFFF_FFFF] {
+                let p = f64::from_bits(sign_exp << 52 | mantissa);
+                assert_eq!(price_flags(p) >> 63 == 1, !price_ok(p), "{p} ({:#x})", p.to_bits());
+            }
+        }
+        // a bad price anywhere in a column (strips, vector bodies, remainders)
+        let mut col = vec![1.0; 3 * STRIP + 5];
+        assert_eq!(column_flags(&col) >> 63, 0);
+        for k in [0, 1, STRIP - 1, STRIP, 2 * STRIP + 3, col.len() - 1] {
+            col[k] = f64::NAN;
+            assert_eq!(column_flags(&col) >> 63, 1, "{k}");
+            col[k] = 1.0;
+        }
+    }
+
+    #[test]
+    fn a_bad_price_on_any_bar_of_any_column_is_refused() {
+        // flat stretches, open stretches and fill bars, longs and shorts,
+        // with and without stops, across strip boundaries
+        let n = STRIP + 40;
+        let o: Vec<f64> = (0..n).map(|i| 100.0 + (i % 7) as f64).collect();
+        let (h, l) = (o.iter().map(|x| x + 5.0).collect::<Vec<_>>(), o.iter().map(|x| x - 5.0).collect::<Vec<_>>());
+        let en: Vec<bool> = (0..n).map(|i| i % 50 == 3).collect();
+        let ex: Vec<bool> = (0..n).map(|i| i % 50 == 20).collect();
+        let (sen, sex) = (ex.clone(), en.clone());
+        for (stops, shorts) in [(false, false), (true, false), (false, true)] {
+            let opt = SignalOptions { sl: stops.then_some(0.5), ..SignalOptions::default() };
+            let mut cols = [o.clone(), h.clone(), l.clone(), o.clone()];
+            for (k, name) in ["open", "high", "low", "close"].into_iter().enumerate() {
+                for bar in 0..n {
+                    let keep = cols[k][bar];
+                    cols[k][bar] = f64::NAN;
+                    let inp = SignalInputs {
+                        open: &cols[0],
+                        high: &cols[1],
+                        low: &cols[2],
+                        close: &cols[3],
+                        entries: &en,
+                        exits: &ex,
+                        short_entries: shorts.then_some(&sen[..]),
+                        short_exits: shorts.then_some(&sex[..]),
+                    };
+                    let err = from_signals(&inp, &opt).unwrap_err().to_string();
+                    assert!(err.contains(&format!("at bar {bar} of `{name}`")), "{err}");
+                    cols[k][bar] = keep;
+                }
+            }
+        }
+    }
+
+    #[test]
     fn bad_inputs_are_refused() {
         let o = [1.0, 1.0];
         let inp = SignalInputs {
@@ -481,14 +652,19 @@ mod tests {
         let inp = SignalInputs { close: &[1.0, f64::NAN], ..inp };
         assert!(from_signals(&inp, &SignalOptions::default()).unwrap_err().to_string().contains("bar 1"));
         // every kind of bad price, and the extremes of the good ones
-        for bad in [0.0, -0.0, -1.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN] {
+        let nan_payloads =
+            [0x7FF0_0000_0000_0001u64, 0x7FFF_FFFF_FFFF_FFFF, 0xFFF0_0000_0000_0001, u64::MAX].map(f64::from_bits);
+        for bad in [0.0, -0.0, -1.0, -5e-324, -f64::MAX, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, -f64::NAN]
+            .into_iter()
+            .chain(nan_payloads)
+        {
             let c = [1.0, bad];
             let inp = SignalInputs { close: &c, ..inp };
             assert!(from_signals(&inp, &SignalOptions::default()).is_err(), "{bad}");
-            assert!(!price_ok(bad) && price_key(bad) > PRICE_KEY_MAX, "{bad}");
+            assert!(!price_ok(bad) && price_flags(bad) >> 63 == 1, "{bad}");
         }
         for good in [f64::MIN_POSITIVE, 5e-324, f64::MAX, 1.0] {
-            assert!(price_ok(good) && price_key(good) <= PRICE_KEY_MAX, "{good}");
+            assert!(price_ok(good) && price_flags(good) >> 63 == 0, "{good}");
         }
         let inp = SignalInputs { close: &o, ..inp };
         assert!(from_signals(&inp, &SignalOptions { fee: 0.5, ..SignalOptions::default() }).is_err());

@@ -1,10 +1,10 @@
 //! Bindings for the signal backtester and the statistics.
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1};
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadwriteArray1};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyList, PyString};
 
 use super::util::slice;
-use crate::backtest::{compute_stats, from_signals_into, SignalInputs, SignalOptions};
+use crate::backtest::{from_signals_into, SignalInputs, SignalOptions, TradeExit};
 use crate::error::CoreError;
 
 fn bools<'a>(a: &'a PyReadonlyArray1<'_, bool>, name: &str) -> PyResult<&'a [bool]> {
@@ -15,11 +15,14 @@ fn bools<'a>(a: &'a PyReadonlyArray1<'_, bool>, name: &str) -> PyResult<&'a [boo
 type SignalRun<'py> = (Bound<'py, PyDict>, Bound<'py, PyArray1<f64>>, Bound<'py, PyDict>);
 
 /// Runs entry/exit arrays, filling at the next open; returns
-/// `(trades: dict of arrays, equity: array, stats: dict)`.
+/// `(trades: dict of arrays, equity: array, stats: dict)`. The equity curve
+/// is written into `equity` when given (a writable float64 array of one
+/// slot per bar, e.g. `numpy.empty(n)`: memory numpy's allocator reuses,
+/// no fresh page to fault in), otherwise into a new array.
 #[pyfunction]
 #[pyo3(name = "from_signals", signature = (open, high, low, close, entries, exits, *, fee, init_cash, size,
                                            sl = None, tp = None, trailing = None, short_entries = None,
-                                           short_exits = None, periods_per_year = 365.0))]
+                                           short_exits = None, periods_per_year = 365.0, equity = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn py_from_signals<'py>(
     py: Python<'py>,
@@ -38,6 +41,7 @@ pub fn py_from_signals<'py>(
     short_entries: Option<PyReadonlyArray1<'_, bool>>,
     short_exits: Option<PyReadonlyArray1<'_, bool>>,
     periods_per_year: f64,
+    equity: Option<Bound<'py, PyArray1<f64>>>,
 ) -> PyResult<SignalRun<'py>> {
     let inp = SignalInputs {
         open: slice(&open, "open")?,
@@ -53,16 +57,16 @@ pub fn py_from_signals<'py>(
     if !(periods_per_year.is_finite() && periods_per_year > 0.0) {
         return Err(CoreError::param("periods_per_year", format!("must be > 0, got {periods_per_year}")).into());
     }
-    // the equity curve goes straight into a numpy array: numpy's allocator
-    // gets huge pages here, a fresh Rust Vec pays a page fault per 4 KiB
-    let equity = PyArray1::<f64>::zeros(py, inp.open.len(), false);
+    let equity = equity.unwrap_or_else(|| PyArray1::<f64>::zeros(py, inp.open.len(), false));
     let (trades_vec, stats) = {
-        let mut rw = equity.try_readwrite()?;
-        let out = rw.as_slice_mut()?;
+        let mut rw: PyReadwriteArray1<'_, f64> = equity.try_readwrite()?;
+        let out = rw
+            .as_slice_mut()
+            .map_err(|_| CoreError::InvalidInput("`equity` must be a contiguous float64 array".into()))?;
         py.detach(|| {
-            from_signals_into(&inp, &opt, out).map(|(trades, bars_in_market)| {
-                let s = compute_stats(out, &trades, init_cash, bars_in_market, periods_per_year);
-                (trades, s)
+            from_signals_into(&inp, &opt, out).map(|run| {
+                let s = run.stats(periods_per_year);
+                (run.trades, s)
             })
         })?
     };
@@ -78,7 +82,12 @@ pub fn py_from_signals<'py>(
     trades.set_item("pnl", col(|x| x.pnl))?;
     trades.set_item("return_pct", col(|x| x.return_pct))?;
     trades.set_item("fees", col(|x| x.fees))?;
-    trades.set_item("exit_reason", t.iter().map(|x| x.exit.as_str()).collect::<Vec<_>>())?;
+    // five interned strings shared by the rows, not one new string a trade;
+    // in discriminant order, so `exit as usize` indexes them
+    let reasons =
+        [TradeExit::Signal, TradeExit::StopLoss, TradeExit::TakeProfit, TradeExit::TrailingStop, TradeExit::EndOfData]
+            .map(|e| PyString::intern(py, e.as_str()));
+    trades.set_item("exit_reason", PyList::new(py, t.iter().map(|x| &reasons[x.exit as usize]))?)?;
     let st = PyDict::new(py);
     for (name, v) in stats.fields() {
         if name == "trades" {
