@@ -41,6 +41,8 @@ impl ContextScorer {
     }
 
     /// The components of `f`, measured along `direction`.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     #[must_use]
     pub fn components(&self, f: &Features, direction: Direction) -> Components {
         let d = match direction {
