@@ -83,6 +83,8 @@ impl ContextScorer {
     }
 
     /// Components and score for a pattern reading.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     #[must_use]
     pub fn evaluate(&self, f: &Features, reading: &PatternReading) -> (Components, f64) {
         let c = self.components(f, reading.direction);
