@@ -12,6 +12,13 @@
 //! value), and no other operation changes, so the two builds and the
 //! streaming forms give the same bits (tested against [`plain`] in the
 //! indicators' tests). Other targets compile the plain build only.
+//!
+//! The engine's batch loops (`MarketEngine::on_klines_into` and the
+//! backtester's `MarketEngine::run_checked`) run under [`dispatch`] too: the
+//! per-kline path (`SymbolState::on_candle`, `FeatureSet::advance`, the
+//! indicator updates, pattern detection, scorer and evaluators) is
+//! `#[inline(always)]`, so the whole update is compiled in the AVX2 + FMA
+//! build and its multiply-adds are `vfmadd` instructions, not calls.
 #![allow(unsafe_code)]
 
 /// Whether this CPU runs the AVX2 + FMA build: the answer is detected once

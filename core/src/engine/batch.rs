@@ -130,7 +130,8 @@ impl KlineColumns<'_> {
     }
 
     /// Row `i` as a candle.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     #[must_use]
     pub fn candle(&self, i: usize) -> Candle {
         let opt = |c: Option<&[f64]>| c.map_or(f64::NAN, |c| c[i]);
@@ -179,7 +180,8 @@ impl BatchColumns<'_> {
     }
 
     /// Writes row `r`.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub(crate) fn write(&mut self, r: usize, timestamp: i64, scored: Option<(f64, i8, u8, &Components)>) {
         let (score, direction, pattern, comps) =
             scored.map_or((f64::NAN, 0, 0, [f64::NAN; 6]), |(s, d, p, c)| (s, d, p, c.to_array()));

@@ -10,6 +10,7 @@ use crate::config::EngineConfig;
 use crate::error::{CoreError, CoreResult};
 use crate::scoring::{ContextScore, ContextScorer};
 use crate::signals::Side;
+use crate::simd;
 
 /// Index of a stream inside the engine (stable for the engine's life).
 pub type StreamId = usize;
@@ -146,11 +147,17 @@ impl MarketEngine {
             .streams
             .get_mut(id)
             .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
-        for i in range {
-            let step = state.on_candle(&cols.candle(i), true, true, &self.config, &self.scorer);
-            let atr = state.last_features().map_or(f64::NAN, |f| f.atr);
-            each(i, step.signal.map(|s| s.side), atr);
-        }
+        let (cfg, scorer) = (&self.config, &self.scorer);
+        simd::dispatch(
+            #[inline(always)]
+            || {
+                for i in range {
+                    let step = state.on_candle(&cols.candle(i), true, true, cfg, scorer);
+                    let atr = state.last_features().map_or(f64::NAN, |f| f.atr);
+                    each(i, step.signal.map(|s| s.side), atr);
+                }
+            },
+        );
         Ok(())
     }
 
@@ -197,37 +204,50 @@ impl MarketEngine {
             .streams
             .get_mut(id)
             .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
-        let mut ev = BatchEvents::default();
-        let interval = state.interval();
-        for i in 0..cols.len() {
-            let candle = cols.candle(i);
-            let last_before = state.buffer().last_open_time();
-            let step = state.on_candle(&candle, cols.is_closed(i), allow_gap, &self.config, &self.scorer);
-            match step.outcome {
-                PushOutcome::GapHeld { expected, missing } => {
-                    ev.held_at = Some(i);
-                    ev.gaps.push((expected, missing));
-                    break;
+        let (cfg, scorer) = (&self.config, &self.scorer);
+        // The whole per-kline update inlines into the dispatched build
+        // (`mul_add` is one `vfmadd` there, a call to `fma` otherwise).
+        let ev = simd::dispatch(
+            #[inline(always)]
+            || {
+                let mut ev = BatchEvents::default();
+                let interval = state.interval();
+                for i in 0..cols.len() {
+                    let candle = cols.candle(i);
+                    let last_before = state.buffer().last_open_time();
+                    let step = state.on_candle(&candle, cols.is_closed(i), allow_gap, cfg, scorer);
+                    match step.outcome {
+                        PushOutcome::GapHeld { expected, missing } => {
+                            ev.held_at = Some(i);
+                            ev.gaps.push((expected, missing));
+                            break;
+                        }
+                        PushOutcome::AppendedAfterGap { missing } => {
+                            let first = last_before.map_or(candle.open_time, |t| interval.next_open(t));
+                            ev.gaps.push((first, missing));
+                        }
+                        _ => {}
+                    }
+                    if step.outcome.appended() {
+                        let ts = interval.close_time(candle.open_time);
+                        let scored = if step.scored { state.context() } else { None };
+                        out.write(
+                            ev.rows,
+                            ts,
+                            scored.map(|c| (c.score, c.direction as i8, c.pattern as u8, &c.components)),
+                        );
+                        ev.rows += 1;
+                    } else {
+                        ev.count(step.outcome);
+                    }
+                    if let Some(sig) = step.signal {
+                        ev.signals.push(*sig);
+                    }
+                    ev.signals.extend(step.named);
                 }
-                PushOutcome::AppendedAfterGap { missing } => {
-                    let first = last_before.map_or(candle.open_time, |t| interval.next_open(t));
-                    ev.gaps.push((first, missing));
-                }
-                _ => {}
-            }
-            if step.outcome.appended() {
-                let ts = interval.close_time(candle.open_time);
-                let scored = if step.scored { state.context() } else { None };
-                out.write(ev.rows, ts, scored.map(|c| (c.score, c.direction as i8, c.pattern as u8, &c.components)));
-                ev.rows += 1;
-            } else {
-                ev.count(step.outcome);
-            }
-            if let Some(sig) = step.signal {
-                ev.signals.push(*sig);
-            }
-            ev.signals.extend(step.named);
-        }
+                ev
+            },
+        );
         Ok(ev)
     }
 }

@@ -148,6 +148,8 @@ impl SymbolState {
     }
 
     /// Runs one kline through buffer, features, patterns, scorer and evaluator.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub fn on_candle(
         &mut self,
         candle: &Candle,

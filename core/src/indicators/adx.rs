@@ -151,7 +151,8 @@ impl Directional {
     }
 
     /// Feeds a bar; true once the smoothing runs (from bar `period + 1`).
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, bar: Hlc) -> bool {
         self.count += 1;
         if self.count == 1 {
@@ -233,6 +234,8 @@ impl Indicator for Adx {
     type Input = Hlc;
     type Output = AdxOutput;
 
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, bar: Hlc) -> AdxOutput {
         if self.dir.count == 0 && (bar.high.is_nan() || bar.low.is_nan() || bar.close.is_nan()) {
             return AdxOutput::NAN;

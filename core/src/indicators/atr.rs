@@ -55,6 +55,8 @@ impl Indicator for Atr {
     type Input = Hlc;
     type Output = f64;
 
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, bar: Hlc) -> f64 {
         if self.count == 0 && (bar.high.is_nan() || bar.low.is_nan() || bar.close.is_nan()) {
             return f64::NAN;

@@ -79,6 +79,8 @@ impl Indicator for BBands {
     type Input = f64;
     type Output = BBandsOutput;
 
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, x: f64) -> BBandsOutput {
         if self.var.count() == 0 && x.is_nan() {
             return BBandsOutput::NAN;

@@ -80,6 +80,8 @@ impl Indicator for DeltaShare {
     type Input = VolumeTakerBuy;
     type Output = f64;
 
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, bar: VolumeTakerBuy) -> f64 {
         let delta = 2.0 * bar.taker_buy - bar.volume;
         let entry = if delta.is_finite() && bar.volume.is_finite() && bar.volume >= 0.0 {

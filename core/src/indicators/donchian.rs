@@ -81,7 +81,8 @@ impl Indicator for Donchian {
     type Input = HighLow;
     type Output = DonchianOutput;
 
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     #[allow(clippy::needless_bitwise_bool)] // on purpose: one branch for both prices
     fn update(&mut self, bar: HighLow) -> DonchianOutput {
         if self.exact.is_none() && (bar.high > 0.0) & (bar.low > 0.0) {

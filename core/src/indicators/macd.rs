@@ -90,6 +90,8 @@ impl Indicator for Macd {
     type Input = f64;
     type Output = MacdOutput;
 
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, x: f64) -> MacdOutput {
         if self.count == 0 && x.is_nan() {
             return MacdOutput::NAN;

@@ -102,7 +102,8 @@ impl Moments {
     /// `(mean, variance)` of the full window whose values, oldest first,
     /// `window` yields; re-centres first when the sums are no longer
     /// accurate enough (or hold a non-finite value that may have left).
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub(crate) fn get<I: Iterator<Item = f64>>(&mut self, window: impl Fn() -> I) -> (f64, f64) {
         match self.fast() {
             Some(stats) => stats,

@@ -115,7 +115,8 @@ impl<const HIGHEST: bool> RollingExtreme<HIGHEST> {
     }
 
     /// Feeds one bar; returns the extreme of the window ending on it.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub(crate) fn update(&mut self, x: f64) -> f64 {
         let today = self.seen;
         self.seen += 1;

@@ -77,6 +77,8 @@ impl Indicator for Rsi {
     type Input = f64;
     type Output = f64;
 
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, x: f64) -> f64 {
         if self.count == 0 && x.is_nan() {
             return f64::NAN;

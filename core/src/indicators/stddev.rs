@@ -20,7 +20,8 @@ impl Variance {
     }
 
     /// Feeds a value; `(mean, variance)` once the window is full.
-    #[inline]
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub(crate) fn update(&mut self, x: f64) -> Option<(f64, f64)> {
         if let Some(old) = self.window.push(x) {
             self.moments.roll(x, old);

@@ -49,6 +49,8 @@ impl Indicator for ZScore {
     type Input = f64;
     type Output = f64;
 
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, x: f64) -> f64 {
         let stats = self.var.update(x);
         // Exact equality on purpose: only a truly flat window scores 0.

@@ -204,6 +204,8 @@ impl FeatureSet {
     /// Feeds one closed candle; whether every indicator is past its warm-up
     /// (the snapshot is then [`FeatureSet::current`]; no copy is made: each
     /// value is written into it as it is computed).
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub fn advance(&mut self, c: &Candle) -> bool {
         self.bars += 1;
         let f = &mut self.current;

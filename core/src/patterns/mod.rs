@@ -124,6 +124,8 @@ pub fn unit(x: f64) -> f64 {
 }
 
 /// Runs the detectors in priority order and returns the dominant pattern.
+#[inline(always)]
+#[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
 #[must_use]
 pub fn detect(f: &Features, cfg: &PatternConfig) -> PatternReading {
     breakout::detect(f, cfg)

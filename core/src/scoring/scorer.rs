@@ -41,6 +41,8 @@ impl ContextScorer {
     }
 
     /// The components of `f`, measured along `direction`.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     #[must_use]
     pub fn components(&self, f: &Features, direction: Direction) -> Components {
         let d = match direction {
@@ -81,6 +83,8 @@ impl ContextScorer {
     }
 
     /// Components and score for a pattern reading.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     #[must_use]
     pub fn evaluate(&self, f: &Features, reading: &PatternReading) -> (Components, f64) {
         let c = self.components(f, reading.direction);

@@ -87,6 +87,8 @@ impl SignalEvaluator {
     }
 
     /// Evaluates one closed bar's context; returns a signal if one fires.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub fn evaluate(&mut self, ctx: &ContextScore, f: &Features) -> Option<TradeSignal> {
         let s = ctx.score;
         let side = self.decide(s, ctx.direction)?;
@@ -107,6 +109,8 @@ impl SignalEvaluator {
     /// Evaluates one closed bar's strategy score (the same thresholds,
     /// hysteresis and cooldown as [`SignalEvaluator::evaluate`] on the
     /// context score); the signal carries the rules that fired.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub fn evaluate_strategy(
         &mut self,
         ctx: &ContextScore,

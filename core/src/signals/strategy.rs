@@ -163,6 +163,8 @@ pub struct SignalScore {
 
 impl SignalScore {
     /// Combines the context and the rules' state as `strategy` says.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     #[must_use]
     pub fn combine(strategy: Strategy, ctx: &ContextScore, rules: &RsiMacdRules) -> Self {
         let (wc, wr) = strategy.weights();
