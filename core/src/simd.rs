@@ -78,65 +78,6 @@ impl Build for Plain {
     }
 }
 
-/// The bytes of `block` equal to `byte`, as bits (bit `j` for `block[j]`):
-/// the classifier of a block of text for the parsers' stage one (positions
-/// from masks, not from a serial scan). SSE2 compares and byte masks, four
-/// per block, on x86-64; a plain loop elsewhere ([`byte_mask_64_plain`],
-/// which the tests compare it with).
-#[inline]
-#[must_use]
-pub(crate) fn byte_mask_64(block: &[u8; 64], byte: u8) -> u64 {
-    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-    {
-        // SAFETY: `byte_mask_64_sse2` only requires SSE2, which this build
-        // enables at compile time (the `cfg` above; SSE2 is in the x86-64
-        // baseline), so every CPU that runs this code has it.
-        unsafe { byte_mask_64_sse2(block, byte) }
-    }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
-    {
-        byte_mask_64_plain(block, byte)
-    }
-}
-
-/// [`byte_mask_64`] as a plain loop over the bytes.
-#[inline]
-#[must_use]
-#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2", not(test)), allow(dead_code))]
-pub(crate) fn byte_mask_64_plain(block: &[u8; 64], byte: u8) -> u64 {
-    block.iter().enumerate().fold(0, |m, (j, &c)| m | (u64::from(c == byte) << j))
-}
-
-/// [`byte_mask_64`] with SSE2: the block as four 16-byte vectors (built
-/// from safe 8-byte reads, no pointer), compared with `byte` and reduced to
-/// their sign bits.
-#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
-#[target_feature(enable = "sse2")]
-#[inline]
-fn byte_mask_64_sse2(block: &[u8; 64], byte: u8) -> u64 {
-    use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x};
-    let needle = _mm_set1_epi8(byte as i8);
-    let word = |k: usize| {
-        i64::from_le_bytes([
-            block[k],
-            block[k + 1],
-            block[k + 2],
-            block[k + 3],
-            block[k + 4],
-            block[k + 5],
-            block[k + 6],
-            block[k + 7],
-        ])
-    };
-    let mut m = 0u64;
-    for k in 0..4 {
-        let v = _mm_set_epi64x(word(16 * k + 8), word(16 * k));
-        let bits = _mm_movemask_epi8(_mm_cmpeq_epi8(v, needle)) as u32 & 0xFFFF;
-        m |= u64::from(bits) << (16 * k);
-    }
-    m
-}
-
 /// `kernel` inlined into a function compiled with AVX2 and FMA.
 ///
 /// # Safety
@@ -151,21 +92,6 @@ unsafe fn with_avx2_fma<R>(kernel: impl FnOnce() -> R) -> R {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_byte_mask_marks_exactly_the_bytes_equal() {
-        let mut block = [0u8; 64];
-        for (j, b) in block.iter_mut().enumerate() {
-            *b = [b'"', b'1', b'.', 0x80 | b'"', 0xFF, b'['][(j * 7 + j / 5) % 6];
-        }
-        for byte in [b'"', b'1', b'.', 0xA2, 0xFF, b'[', 0, b']'] {
-            let want = (0..64).filter(|&j| block[j] == byte).fold(0u64, |m, j| m | 1 << j);
-            assert_eq!(byte_mask_64(&block, byte), want, "{byte}");
-            assert_eq!(byte_mask_64_plain(&block, byte), want, "{byte}");
-        }
-        assert_eq!(byte_mask_64(&[b'"'; 64], b'"'), u64::MAX);
-        assert_eq!(byte_mask_64(&[b'"'; 64], b'x'), 0);
-    }
 
     #[test]
     fn both_builds_give_the_correctly_rounded_multiply_add() {

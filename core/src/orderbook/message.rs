@@ -24,7 +24,7 @@ use super::ticks::{
     digits_bad, eight_digits, fixed8_value, fixed8_words, parse_units_bytes, quoted_fixed8, ONE, ZEROS,
 };
 use crate::error::{CoreError, CoreResult};
-use crate::simd::{byte_mask_64, Build, Dispatched};
+use crate::simd::{Build, Dispatched};
 
 /// Parses a depth message into `bids` and `asks` (appended) and returns its
 /// `(U, u)`.
@@ -37,7 +37,7 @@ pub fn parse_depth_message(message: &[u8], bids: &mut Vec<Level>, asks: &mut Vec
     parse_depth_message_with::<Dispatched>(message, bids, asks)
 }
 
-/// [`parse_depth_message`] with the levels' stage one run in the build `B`
+/// [`parse_depth_message`] with the levels' batches run in the build `B`
 /// (tests run both).
 fn parse_depth_message_with<B: Build>(
     message: &[u8],
@@ -158,174 +158,26 @@ impl<'de> Visitor<'de> for Levels<'_> {
 
 /// The hand scanner of Binance's compact layout; None means "not that
 /// layout, or something wrong": the serde path decides. `B` is the build
-/// the levels' stage one runs in.
+/// the levels' batches run in.
 struct Scan<'a, B: Build = Dispatched> {
     s: &'a [u8],
     i: usize,
     build: PhantomData<B>,
 }
 
-/// The positions of the `"` of a text from `start` on, in order, four at a
-/// time (a level's quotes): 64 bytes classified at once into a bit mask
-/// ([`byte_mask_64`]) and the mask's set bits written out as positions
-/// (simdjson's stage one, for quotes only), several blocks per refill. No
-/// scan byte by byte, no position depending on the text before it, and
-/// few branches on the data: 16 positions are written for every block
-/// whatever its count, and a refill comes every few levels.
-struct Quotes<'a> {
-    s: &'a [u8],
-    /// The next block to classify.
-    block: usize,
-    /// Positions found, `buf[pos..len]` not yet taken.
-    buf: [u32; QUOTES_CAP],
-    pos: usize,
-    len: usize,
-}
-
-/// Room in [`Quotes`]: blocks are added while fewer than `QUOTES_FILL`
-/// positions wait, each adding at most 64.
-const QUOTES_FILL: usize = 48;
-const QUOTES_CAP: usize = QUOTES_FILL + 64;
-
-impl<'a> Quotes<'a> {
-    /// None when the text is too long for `u32` positions.
-    #[inline(always)]
-    #[allow(clippy::inline_always)] // compiled inside the dispatched build
-    fn new(s: &'a [u8], start: usize) -> Option<Self> {
-        u32::try_from(s.len()).ok()?;
-        Some(Quotes { s, block: start, buf: [0; QUOTES_CAP], pos: 0, len: 0 })
-    }
-
-    /// The quote mask of the 64 bytes from `base` (the text's end padded
-    /// with zero bytes).
-    #[inline(always)]
-    #[allow(clippy::inline_always)] // compiled inside the dispatched build
-    fn mask(s: &[u8], base: usize) -> u64 {
-        // the block read in place (a copy first would be stored in 32-byte
-        // pieces and read back in 8-byte ones, a store-forwarding stall)
-        if let Some(full) = s.get(base..base + 64).and_then(|b| <&[u8; 64]>::try_from(b).ok()) {
-            return byte_mask_64(full, b'"');
-        }
-        let mut block = [0u8; 64];
-        if let Some(rest) = s.get(base..) {
-            block[..rest.len()].copy_from_slice(rest);
-        }
-        byte_mask_64(&block, b'"')
-    }
-
-    /// Moves the positions not taken to the front and classifies blocks
-    /// until `QUOTES_FILL` positions wait or the text ends.
-    #[inline(always)]
-    #[allow(clippy::inline_always)] // compiled inside the dispatched build
-    fn refill(&mut self) {
-        self.buf.copy_within(self.pos..self.len, 0);
-        self.len -= self.pos;
-        self.pos = 0;
-        while self.len < QUOTES_FILL && self.block < self.s.len() {
-            let mut m = Self::mask(self.s, self.block);
-            let n = m.count_ones() as usize;
-            // positions < 2^32 (checked in `new`): the block's base is
-            // below the text's length; past the count, unused values
-            let base = self.block as u32;
-            for slot in &mut self.buf[self.len..self.len + 16] {
-                *slot = base + m.trailing_zeros();
-                m &= m.wrapping_sub(1);
-            }
-            for k in 16..n {
-                self.buf[self.len + k] = base + m.trailing_zeros();
-                m &= m - 1;
-            }
-            self.len += n;
-            self.block += 64;
-        }
-    }
-
-    /// The next four positions.
-    #[inline(always)]
-    #[allow(clippy::inline_always)] // compiled inside the dispatched build
-    fn next4(&mut self) -> Option<[usize; 4]> {
-        if self.len - self.pos < 4 {
-            self.refill();
-            if self.len - self.pos < 4 {
-                return None;
-            }
-        }
-        let q = &self.buf[self.pos..self.pos + 4];
-        self.pos += 4;
-        Some([q[0] as usize, q[1] as usize, q[2] as usize, q[3] as usize])
-    }
-}
-
-/// The two digit words of a decimal in Binance's fixed format (1 to 7
-/// integer digits, a dot, 8 decimals) between the quotes at `o` and `c`,
-/// as [`fixed8_words`] gives them, the digits not yet validated; None when
-/// the length or the dot does not fit.
+/// The levels array at `s[i]` (`[`) in Binance's exact layout: every level
+/// `["price","qty"]`, both decimals in the fixed format (1 to 7 integer
+/// digits, a dot, 8 decimals), no whitespace, a non-zero price. The
+/// positions are found level after level ([`fixed8_words`]: the dot of
+/// each decimal from one 8-byte load), the digit words of up to [`BATCH`]
+/// levels gathered, then validated and converted in one pass over arrays
+/// ([`convert_batch`]: independent lanes, vectorised in the dispatched
+/// build). Returns the position after the array; None (the levels pushed
+/// so far to be dropped) for anything else, which the byte scanner then
+/// reads.
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched build
-fn words_between(s: &[u8], o: usize, c: usize) -> Option<(u64, u64)> {
-    let k = c.checked_sub(o + 10)?; // integer digits
-    if k == 0 || k >= 8 || s[c - 9] != b'.' {
-        return None;
-    }
-    let w = u64::from_le_bytes(s.get(o + 1..o + 9)?.try_into().ok()?);
-    let int = (w << (64 - 8 * k)) | (ZEROS >> (8 * k));
-    let frac = u64::from_le_bytes(s.get(c - 8..c)?.try_into().ok()?);
-    Some((int, frac))
-}
-
-/// The levels array at `s[i]` (`[`) in Binance's exact layout, its
-/// positions from [`Quotes`]: every level `["price","qty"]`, both decimals
-/// in the fixed format, no whitespace, a non-zero price. Returns the
-/// position after the array; None (the levels pushed so far to be dropped)
-/// for anything else, which the byte scanner then reads.
-#[inline(always)]
-#[allow(clippy::inline_always)] // compiled inside the dispatched build
-fn levels_from_quotes(s: &[u8], i: usize, out: &mut Vec<Level>) -> Option<usize> {
-    match s.get(i..i + 2)? {
-        b"[]" => return Some(i + 2),
-        b"[[" => {}
-        _ => return None,
-    }
-    let mut quotes = Quotes::new(s, i + 2)?;
-    let mut expect = i + 2;
-    // the digit words of up to BATCH levels (price, qty, price, ...), then
-    // validated and converted in one pass over the arrays (independent
-    // lanes: vectorised in the dispatched build)
-    let (mut ints, mut fracs) = ([ZEROS; 2 * BATCH], [ZEROS; 2 * BATCH]);
-    let mut n = 0;
-    loop {
-        let [q0, q1, q2, q3] = quotes.next4()?;
-        // `"` price `","` qty `"`: the bytes between the strings; the
-        // strings hold no quote (the mask), digits and one dot (below)
-        if q0 != expect || q2 != q1 + 2 || s[q1 + 1] != b',' {
-            return None;
-        }
-        (ints[2 * n], fracs[2 * n]) = words_between(s, q0, q1)?;
-        (ints[2 * n + 1], fracs[2 * n + 1]) = words_between(s, q2, q3)?;
-        n += 1;
-        let end = match s.get(q3 + 1..q3 + 4)? {
-            b"],[" => {
-                expect = q3 + 4;
-                None
-            }
-            [b']', b']', _] => Some(q3 + 3),
-            _ => return None,
-        };
-        if n == BATCH || end.is_some() {
-            convert_batch(&ints, &fracs, n, out)?;
-            n = 0;
-            if end.is_some() {
-                return end;
-            }
-        }
-    }
-}
-
-/// The levels array at `s[i]` like [`levels_from_quotes`], the positions
-/// found one after the other (the dot of each decimal by [`fixed8_words`]).
-#[inline(always)]
-#[allow(clippy::inline_always)] // compiled inside the dispatched build
-fn levels_sequential(s: &[u8], i: usize, out: &mut Vec<Level>) -> Option<usize> {
+fn levels_batched(s: &[u8], i: usize, out: &mut Vec<Level>) -> Option<usize> {
     match s.get(i..i + 2)? {
         b"[]" => return Some(i + 2),
         b"[[" => {}
@@ -366,7 +218,6 @@ fn levels_sequential(s: &[u8], i: usize, out: &mut Vec<Level>) -> Option<usize> 
     }
 }
 
-const SEQ: bool = false;
 /// Levels converted per pass of [`convert_batch`].
 const BATCH: usize = 8;
 
@@ -543,13 +394,13 @@ impl<'a, B: Build> Scan<'a, B> {
         Some((p, q))
     }
 
-    /// A levels array: Binance's layout from the quotes' positions
-    /// ([`levels_from_quotes`], in the build `B`), else byte by byte.
+    /// A levels array: Binance's layout in batches ([`levels_batched`], in
+    /// the build `B`), else byte by byte.
     fn levels(&mut self, out: &mut Vec<Level>) -> Option<()> {
         let (s, i, n) = (self.s, self.i, out.len());
         if let Some(end) = B::run(
             #[inline(always)]
-            || if SEQ { levels_sequential(s, i, out) } else { levels_from_quotes(s, i, out) },
+            || levels_batched(s, i, out),
         ) {
             self.i = end;
             return Some(());
@@ -738,11 +589,11 @@ mod tests {
         assert_eq!(assert_like_serde(bare).unwrap(), (1, 2, vec![(ONE, 2 * ONE)], vec![]));
     }
 
-    /// The levels read from the quotes' positions equal the levels read byte
-    /// by byte, in both builds, for arrays of 0 to 40 levels (crossing
-    /// 64-byte blocks at every offset), and the quotes path takes them all.
+    /// The levels read in batches equal the levels read byte by byte, in
+    /// both builds, for arrays of 0 to 40 levels (full and partial
+    /// batches), and the batched path takes them all.
     #[test]
-    fn levels_from_the_quote_masks_equal_the_byte_scanner() {
+    fn levels_in_batches_equal_the_byte_scanner() {
         let texts = ["61837.63000000", "0.00105000", "1.12345678", "1234567.12345678", "7.00000000"];
         for n in 0..40 {
             let levels: Vec<String> =
@@ -751,8 +602,8 @@ mod tests {
                 let m = format!(r#"{{"s":"{}","U":1,"u":2,"b":[{}],"a":[]}}"#, "x".repeat(pad * 29), levels.join(","));
                 let at = m.find(r#""b":"#).unwrap() + 4;
                 let (mut fast, mut plain, mut bytes) = (Vec::new(), Vec::new(), Vec::new());
-                let end = Dispatched::run(|| levels_from_quotes(m.as_bytes(), at, &mut fast));
-                let end_plain = Plain::run(|| levels_from_quotes(m.as_bytes(), at, &mut plain));
+                let end = Dispatched::run(|| levels_batched(m.as_bytes(), at, &mut fast));
+                let end_plain = Plain::run(|| levels_batched(m.as_bytes(), at, &mut plain));
                 let mut scan = Scan::<Plain>::new(m.as_bytes());
                 scan.i = at;
                 assert_eq!(scan.levels_bytes(&mut bytes), Some(()));
@@ -777,7 +628,7 @@ mod tests {
         ] {
             let m = format!(r#"{{"U":1,"u":2,"b":[{odd}],"a":[]}}"#);
             let at = m.find('[').unwrap();
-            assert_eq!(levels_from_quotes(m.as_bytes(), at, &mut Vec::new()), None, "{m}");
+            assert_eq!(levels_batched(m.as_bytes(), at, &mut Vec::new()), None, "{m}");
             let _ = assert_like_serde(m.as_bytes());
         }
     }
