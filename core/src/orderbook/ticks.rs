@@ -95,7 +95,7 @@ fn parse_fixed8(s: &[u8]) -> Option<u64> {
 }
 
 /// Eight `'0'` bytes as a little-endian word.
-const ZEROS: u64 = 0x3030_3030_3030_3030;
+pub(crate) const ZEROS: u64 = 0x3030_3030_3030_3030;
 
 /// Binance's fixed format read in place, for the message scanner: `s[i..]`
 /// starts right after an opening quote with 1 to 7 integer digits, a dot,
@@ -155,10 +155,12 @@ pub(crate) fn digits_bad(v: u64) -> u64 {
 }
 
 /// The units of a decimal from its two validated words (at most 7 integer
-/// digits: far below 2^64 units).
+/// digits: far below 2^64 units). Wrapping arithmetic: words not yet
+/// validated give a value to be thrown away, not a panic (the message
+/// scanner converts a batch, then checks it).
 #[inline]
 pub(crate) fn fixed8_value(int: u64, frac: u64) -> u64 {
-    digits_value(int) * ONE + digits_value(frac)
+    digits_value(int).wrapping_mul(ONE).wrapping_add(digits_value(frac))
 }
 
 /// Eight ASCII digits, most significant first, as their value.
@@ -169,13 +171,13 @@ pub(crate) fn eight_digits(b: [u8; 8]) -> Option<u64> {
 }
 
 /// The value of a word of 8 validated ASCII digits (SWAR: three
-/// multiplications).
+/// multiplications; wrapping, as [`fixed8_value`]).
 #[inline]
 fn digits_value(v: u64) -> u64 {
-    let mut x = v - ZEROS;
-    x = (x * 10 + (x >> 8)) & 0x00FF_00FF_00FF_00FF;
-    x = (x * 100 + (x >> 16)) & 0x0000_FFFF_0000_FFFF;
-    (x * 10_000 + (x >> 32)) & 0xFFFF_FFFF
+    let mut x = v.wrapping_sub(ZEROS);
+    x = x.wrapping_mul(10).wrapping_add(x >> 8) & 0x00FF_00FF_00FF_00FF;
+    x = x.wrapping_mul(100).wrapping_add(x >> 16) & 0x0000_FFFF_0000_FFFF;
+    x.wrapping_mul(10_000).wrapping_add(x >> 32) & 0xFFFF_FFFF
 }
 
 /// The fast path: `digits[.digits]`, at most 8 significant decimals.
