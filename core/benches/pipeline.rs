@@ -106,7 +106,7 @@ fn pipeline(c: &mut Criterion) {
                 taker_buy_base: None,
                 closed: None,
             };
-            black_box(engine.on_klines(id, &cols, true).unwrap().signals.len())
+            black_box(engine.on_klines(id, &cols, true).unwrap().events.signals.len())
         });
     });
     group.finish();

@@ -69,7 +69,7 @@ fn main() {
                 taker_buy_base: None,
                 closed: None,
             };
-            signals = engine.on_klines(id, &cols, true).expect("sane candles").signals.len();
+            signals = engine.on_klines(id, &cols, true).expect("sane candles").events.signals.len();
         }
         for i in (0..n).filter(|_| !batch) {
             let c = Candle::ohlcv(

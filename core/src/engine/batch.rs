@@ -234,16 +234,8 @@ pub struct BatchOutput {
     pub pattern: Vec<u8>,
     /// Component columns, in the order of [`Components::NAMES`].
     pub components: [Vec<f64>; 6],
-    pub signals: Vec<TradeSignal>,
-    /// Klines ignored as duplicates or stale.
-    pub ignored: u64,
-    /// In-progress updates applied.
-    pub forming_updates: u64,
-    /// Gaps crossed: (open time of the first missing candle, candles missing).
-    pub gaps: Vec<(i64, u64)>,
-    /// With gaps held: the index of the kline that was not processed because
-    /// candles are missing before it; the batch stops there.
-    pub held_at: Option<usize>,
+    /// The signals and the counts of the klines that made no row.
+    pub events: BatchEvents,
 }
 
 impl BatchOutput {
@@ -283,11 +275,7 @@ impl BatchOutput {
         for c in &mut self.components {
             c.truncate(rows);
         }
-        self.signals = events.signals;
-        self.ignored = events.ignored;
-        self.forming_updates = events.forming_updates;
-        self.gaps = events.gaps;
-        self.held_at = events.held_at;
+        self.events = events;
     }
 
     /// Number of rows.

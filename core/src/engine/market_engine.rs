@@ -118,11 +118,7 @@ impl MarketEngine {
                 candle.open_time
             )));
         }
-        let n = self.streams.len();
-        let state = self
-            .streams
-            .get_mut(id)
-            .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
+        let state = stream_mut(&mut self.streams, id)?;
         Ok(state.on_candle(candle, closed, allow_gap, &self.config, &self.scorer))
     }
 
@@ -142,11 +138,7 @@ impl MarketEngine {
         range: Range<usize>,
         mut each: impl FnMut(usize, Option<Side>, f64),
     ) -> CoreResult<()> {
-        let n = self.streams.len();
-        let state = self
-            .streams
-            .get_mut(id)
-            .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
+        let state = stream_mut(&mut self.streams, id)?;
         let (cfg, scorer) = (&self.config, &self.scorer);
         simd::dispatch(
             #[inline(always)]
@@ -199,11 +191,7 @@ impl MarketEngine {
                 cols.len()
             )));
         }
-        let n = self.streams.len();
-        let state = self
-            .streams
-            .get_mut(id)
-            .ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))?;
+        let state = stream_mut(&mut self.streams, id)?;
         let (cfg, scorer) = (&self.config, &self.scorer);
         // The whole per-kline update inlines into the dispatched build
         // (`mul_add` is one `vfmadd` there, a call to `fma` otherwise).
@@ -250,6 +238,16 @@ impl MarketEngine {
         );
         Ok(ev)
     }
+}
+
+/// Stream `id` of `streams`, for the per-kline paths (a free function, so
+/// the engine's config and scorer can be borrowed beside it).
+///
+/// # Errors
+/// `InvalidParameter` for an unknown id.
+fn stream_mut(streams: &mut [SymbolState], id: StreamId) -> CoreResult<&mut SymbolState> {
+    let n = streams.len();
+    streams.get_mut(id).ok_or_else(|| CoreError::param("stream", format!("no stream with id {id} (tracking {n})")))
 }
 
 #[cfg(test)]
@@ -345,7 +343,7 @@ mod tests {
         assert!(signals.len() > 100, "{} signals", signals.len());
         // (not `==` on the signals: their features hold NaNs)
         let key = |s: &TradeSignal| (s.generated_at, s.side, s.score.to_bits(), s.confidence.to_bits());
-        assert_eq!(out.signals.iter().map(key).collect::<Vec<_>>(), signals.iter().map(key).collect::<Vec<_>>());
+        assert_eq!(out.events.signals.iter().map(key).collect::<Vec<_>>(), signals.iter().map(key).collect::<Vec<_>>());
     }
 
     #[test]

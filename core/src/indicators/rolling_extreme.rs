@@ -389,6 +389,7 @@ impl WindowRange {
     }
 
     /// The last `min(seen, period)` pairs fed, oldest first.
+    #[cfg_attr(not(test), allow(dead_code))] // the tests read it
     pub(crate) fn history(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
         let held = self.seen.min(self.period);
         // the newest value sits just before `k`, the oldest held `held` slots back
@@ -397,14 +398,6 @@ impl WindowRange {
             let s = self.slots[(first + i) % self.period];
             (s.high, s.low)
         })
-    }
-
-    /// Forgets every value, keeping the period.
-    pub(crate) fn reset(&mut self) {
-        self.seen = 0;
-        self.k = 0;
-        self.slots.fill(Slot::EMPTY);
-        (self.prefix_max, self.prefix_min) = (f64::NEG_INFINITY, f64::INFINITY);
     }
 }
 
