@@ -60,7 +60,8 @@ impl SymbolState {
             symbol,
             interval,
             buffer: CandleBuffer::new(interval, cfg.buffer_capacity)?,
-            features: FeatureSet::new(&cfg.indicators)?,
+            // every candle reaching `on_candle` was checked by the engine
+            features: FeatureSet::for_checked_candles(&cfg.indicators)?,
             evaluator: SignalEvaluator::new(&cfg.signals),
             rules: (cfg.strategy.uses_rules() || cfg.strategies.values().any(|s| s.uses_rules()))
                 .then(|| RsiMacdRules::new(&cfg.rsi_macd)),
@@ -147,10 +148,12 @@ impl SymbolState {
         self.buffer.forming().or_else(|| self.buffer.last()).map(|c| c.close)
     }
 
-    /// Runs one kline through buffer, features, patterns, scorer and evaluator.
+    /// Runs one kline through buffer, features, patterns, scorer and
+    /// evaluator. The candle must have passed [`Candle::is_sane`] (the
+    /// engine checks every one first): the features' channel relies on it.
     #[inline(always)]
     #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
-    pub fn on_candle(
+    pub(crate) fn on_candle(
         &mut self,
         candle: &Candle,
         closed: bool,

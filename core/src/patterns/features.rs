@@ -116,6 +116,37 @@ impl Features {
     }
 }
 
+/// The channel of the previous bars: TA-Lib's `MAX(high)`/`MIN(low)` for
+/// any input, or, for candles the engine checked (finite prices above zero,
+/// [`Candle::is_sane`]), the window's extremes by van Herk / Gil-Werman
+/// blocks, no data-dependent branch. On such candles the two give the same
+/// bits: TA-Lib's rescans reduce to the window's extreme when no value is
+/// NaN, and equal positive values have equal bits.
+#[derive(Debug, Clone)]
+enum Channel {
+    Talib(Box<Donchian>),
+    Checked(WindowRange),
+}
+
+impl Channel {
+    /// `(highest high, lowest low)` of the window ending at this bar, NaN
+    /// until `period` bars were seen.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
+    fn update(&mut self, high: f64, low: f64) -> (f64, f64) {
+        match self {
+            Self::Talib(d) => {
+                let ch = d.update(HighLow { high, low });
+                (ch.upper, ch.lower)
+            }
+            Self::Checked(blocks) => {
+                debug_assert!(high > 0.0 && low > 0.0, "the checked channel takes checked candles");
+                blocks.update_pair(high, low)
+            }
+        }
+    }
+}
+
 /// The indicators of one symbol-interval.
 #[derive(Debug, Clone)]
 pub struct FeatureSet {
@@ -124,7 +155,7 @@ pub struct FeatureSet {
     rsi: Rsi,
     atr: Atr,
     bbands: BBands,
-    channel: Donchian,
+    channel: Channel,
     obv: Obv,
     obv_ema: Ema,
     volume_z: ZScore,
@@ -148,13 +179,27 @@ impl FeatureSet {
     /// # Errors
     /// `InvalidParameter` if a period is out of range.
     pub fn new(cfg: &IndicatorConfig) -> CoreResult<Self> {
+        Self::build(cfg, Channel::Talib(Box::new(Donchian::new(cfg.channel)?)))
+    }
+
+    /// [`FeatureSet::new`] for candles that are always checked first
+    /// ([`Candle::is_sane`]: finite prices above zero), as the engine's
+    /// are: the same values, the channel without TA-Lib's NaN handling.
+    ///
+    /// # Errors
+    /// `InvalidParameter` if a period is out of range.
+    pub(crate) fn for_checked_candles(cfg: &IndicatorConfig) -> CoreResult<Self> {
+        Self::build(cfg, Channel::Checked(WindowRange::new(cfg.channel)?))
+    }
+
+    fn build(cfg: &IndicatorConfig, channel: Channel) -> CoreResult<Self> {
         Ok(Self {
             ema_fast: Ema::new(cfg.ema_fast)?,
             ema_slow: Ema::new(cfg.ema_slow)?,
             rsi: Rsi::new(cfg.rsi)?,
             atr: Atr::new(cfg.atr)?,
             bbands: BBands::new(cfg.bb_period, cfg.bb_nbdev, cfg.bb_nbdev)?,
-            channel: Donchian::new(cfg.channel)?,
+            channel,
             obv: Obv::new(),
             obv_ema: Ema::new(cfg.obv_ema)?,
             volume_z: ZScore::new(cfg.volume_z)?,
@@ -226,8 +271,7 @@ impl FeatureSet {
         // the channel before this bar
         let (channel_high, channel_low) = self.prev_channel;
         (f.channel_high, f.channel_low) = (channel_high, channel_low);
-        let ch = self.channel.update(HighLow { high: c.high, low: c.low });
-        self.prev_channel = (ch.upper, ch.lower);
+        self.prev_channel = self.channel.update(c.high, c.low);
         let obv = self.obv.update(CloseVolume { close: c.close, volume: c.volume });
         f.obv = obv;
         f.obv_ema = self.obv_ema.update(obv);
@@ -424,5 +468,61 @@ mod tests {
         let first = first.expect("a month of bars warms every indicator up");
         assert!(ready[..first].iter().all(|r| !r) && ready[first..].iter().all(|&r| r), "ready from bar {first}");
         assert_eq!(fs.bars(), n as u64);
+    }
+}
+
+#[cfg(test)]
+mod checked_channel_tests {
+    use std::path::PathBuf;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::history::read_candle_file;
+
+    /// Every feature of both sets after each candle, as bits (NaN included).
+    fn same_features(candles: &[Candle]) -> Result<(), String> {
+        let cfg = IndicatorConfig { channel: 5, ..IndicatorConfig::default() };
+        let (mut talib, mut checked) = (FeatureSet::new(&cfg).unwrap(), FeatureSet::for_checked_candles(&cfg).unwrap());
+        for (i, c) in candles.iter().enumerate() {
+            let (a, b) = (talib.advance(c), checked.advance(c));
+            let bits = |f: &FeatureSet| f.values().iter().map(|(_, v)| v.to_bits()).collect::<Vec<_>>();
+            if a != b || bits(&talib) != bits(&checked) {
+                return Err(format!("bar {i}: {:?} vs {:?}", talib.values(), checked.values()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine's channel (blocks) equals TA-Lib's (the deques) on the
+    /// real BTCUSDT 1m candles, every feature bit for bit.
+    #[test]
+    fn the_checked_channel_gives_talibs_features_on_real_candles() {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/BTCUSDT-1m.csv.gz");
+        let d = read_candle_file(&path).expect("the shared real data (../shared/data) is needed");
+        let candles: Vec<Candle> = (0..d.len())
+            .map(|i| Candle::ohlcv(d.open_time[i], d.open[i], d.high[i], d.low[i], d.close[i], d.volume[i]))
+            .collect();
+        same_features(&candles).unwrap();
+    }
+
+    proptest! {
+        /// Sane candles on a coarse grid (many ties of highs and lows):
+        /// the same features bit for bit.
+        #[test]
+        fn the_checked_channel_gives_talibs_features_with_ties(
+            bars in prop::collection::vec((1u8..6, 0u8..3, 0u8..3), 1..200),
+        ) {
+            let candles: Vec<Candle> = bars
+                .iter()
+                .enumerate()
+                .map(|(i, &(mid, up, down))| {
+                    let (m, u, w) = (f64::from(mid), f64::from(up), f64::from(down));
+                    Candle::ohlcv(i as i64 * 60_000, m, m + u, m - w * 0.25, m, 1.0 + u)
+                })
+                .collect();
+            prop_assert!(candles.iter().all(Candle::is_sane));
+            same_features(&candles).map_err(TestCaseError::fail)?;
+        }
     }
 }
