@@ -94,18 +94,8 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| {
             let mut engine = MarketEngine::new(EngineConfig::default()).unwrap();
             let id = engine.track("BTCUSDT", Interval::M1).unwrap();
-            let cols = KlineColumns {
-                open_time: &bars.open_time,
-                open: &bars.open,
-                high: &bars.high,
-                low: &bars.low,
-                close: &bars.close,
-                volume: &bars.volume,
-                quote_volume: None,
-                trades: None,
-                taker_buy_base: None,
-                closed: None,
-            };
+            let cols =
+                KlineColumns::ohlcv(&bars.open_time, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume);
             black_box(engine.on_klines(id, &cols, true).unwrap().events.signals.len())
         });
     });

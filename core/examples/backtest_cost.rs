@@ -42,18 +42,7 @@ fn main() {
     let data = [Series {
         symbol: "BTCUSDT",
         interval: Interval::M1,
-        cols: KlineColumns {
-            open_time: &bars.open_time,
-            open: &bars.open,
-            high: &bars.high,
-            low: &bars.low,
-            close: &bars.close,
-            volume: &bars.volume,
-            quote_volume: None,
-            trades: None,
-            taker_buy_base: None,
-            closed: None,
-        },
+        cols: KlineColumns::ohlcv(&bars.open_time, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume),
         lower: None,
         signals: None,
     }];

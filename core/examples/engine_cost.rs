@@ -57,18 +57,8 @@ fn main() {
         let id = engine.track("BTCUSDT", Interval::M1).expect("a valid symbol");
         signals = 0;
         if batch {
-            let cols = KlineColumns {
-                open_time: &bars.open_time,
-                open: &bars.open,
-                high: &bars.high,
-                low: &bars.low,
-                close: &bars.close,
-                volume: &bars.volume,
-                quote_volume: None,
-                trades: None,
-                taker_buy_base: None,
-                closed: None,
-            };
+            let cols =
+                KlineColumns::ohlcv(&bars.open_time, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume);
             signals = engine.on_klines(id, &cols, true).expect("sane candles").events.signals.len();
         }
         for i in (0..n).filter(|_| !batch) {

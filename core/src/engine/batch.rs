@@ -24,6 +24,32 @@ pub struct KlineColumns<'a> {
     pub closed: Option<&'a [bool]>,
 }
 
+impl<'a> KlineColumns<'a> {
+    /// Columns of plain OHLCV klines, all closed, without the optional columns.
+    #[must_use]
+    pub fn ohlcv(
+        open_time: &'a [i64],
+        open: &'a [f64],
+        high: &'a [f64],
+        low: &'a [f64],
+        close: &'a [f64],
+        volume: &'a [f64],
+    ) -> Self {
+        Self {
+            open_time,
+            open,
+            high,
+            low,
+            close,
+            volume,
+            quote_volume: None,
+            trades: None,
+            taker_buy_base: None,
+            closed: None,
+        }
+    }
+}
+
 impl KlineColumns<'_> {
     /// Number of klines.
     #[must_use]
@@ -318,18 +344,7 @@ mod tests {
                 let rows: Vec<Row> = (0..n).map(|i| if i == at || i == n - 1 { f(good(i)) } else { good(i) }).collect();
                 let col = |j: usize| rows.iter().map(|r| [r.0, r.1, r.2, r.3, r.4][j]).collect::<Vec<f64>>();
                 let (o, h, l, c, v) = (col(0), col(1), col(2), col(3), col(4));
-                let cols = KlineColumns {
-                    open_time: &t,
-                    open: &o,
-                    high: &h,
-                    low: &l,
-                    close: &c,
-                    volume: &v,
-                    quote_volume: None,
-                    trades: None,
-                    taker_buy_base: None,
-                    closed: None,
-                };
+                let cols = KlineColumns::ohlcv(&t, &o, &h, &l, &c, &v);
                 // the reference: each row checked alone
                 let first = (0..n).find(|&i| !cols.candle(i).is_sane());
                 assert_eq!(first, Some(at), "case {k}");
@@ -338,18 +353,7 @@ mod tests {
             }
         }
         let (o, h, l, c, v) = (vec![10.0; n], vec![12.0; n], vec![9.0; n], vec![11.0; n], vec![0.0; n]);
-        let cols = KlineColumns {
-            open_time: &t,
-            open: &o,
-            high: &h,
-            low: &l,
-            close: &c,
-            volume: &v,
-            quote_volume: None,
-            trades: None,
-            taker_buy_base: None,
-            closed: None,
-        };
+        let cols = KlineColumns::ohlcv(&t, &o, &h, &l, &c, &v);
         assert!(cols.validate().is_ok());
     }
 }

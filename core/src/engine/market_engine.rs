@@ -275,18 +275,7 @@ mod tests {
         let t = [0, 60_000, 120_000];
         let good = [1.0, 1.0, 1.0];
         let bad = [1.0, f64::NAN, 1.0];
-        let cols = KlineColumns {
-            open_time: &t,
-            open: &good,
-            high: &good,
-            low: &good,
-            close: &bad,
-            volume: &good,
-            quote_volume: None,
-            trades: None,
-            taker_buy_base: None,
-            closed: None,
-        };
+        let cols = KlineColumns::ohlcv(&t, &good, &good, &good, &bad, &good);
         let err = e.on_klines(id, &cols, true).unwrap_err();
         assert!(err.to_string().contains("kline 1"), "{err}");
         assert_eq!(e.stream(id).unwrap().buffer().len(), 0);
@@ -352,18 +341,7 @@ mod tests {
         let id = e.track("BTCUSDT", Interval::M1).unwrap();
         let t = [0, 60_000, 120_000];
         let p = [1.0, 1.0, 1.0];
-        let cols = KlineColumns {
-            open_time: &t,
-            open: &p,
-            high: &p,
-            low: &p,
-            close: &p,
-            volume: &p,
-            quote_volume: None,
-            trades: None,
-            taker_buy_base: None,
-            closed: None,
-        };
+        let cols = KlineColumns::ohlcv(&t, &p, &p, &p, &p, &p);
         let mut out = BatchOutput::zeroed(3);
         out.score.truncate(2);
         let err = e.on_klines_into(id, &cols, true, &mut out.columns()).unwrap_err();

@@ -29,18 +29,7 @@ pub(crate) fn owned(rows: &[(f64, f64, f64, f64)], t0: i64, step: i64) -> Owned 
 }
 
 pub(crate) fn cols(d: &Owned) -> KlineColumns<'_> {
-    KlineColumns {
-        open_time: &d.t,
-        open: &d.o,
-        high: &d.h,
-        low: &d.l,
-        close: &d.c,
-        volume: &d.v,
-        quote_volume: None,
-        trades: None,
-        taker_buy_base: None,
-        closed: None,
-    }
+    KlineColumns::ohlcv(&d.t, &d.o, &d.h, &d.l, &d.c, &d.v)
 }
 
 /// tick 0.01, step 0.001, minNotional 5; stop 10 % below the signal
