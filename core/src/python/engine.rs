@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySlice};
 
 use super::candles::{opt_slice, parse_interval, stats_dict};
-use super::util::slice;
+use super::util::{empty, slice};
 use crate::candles::Candle;
 use crate::config::EngineConfig;
 use crate::engine::{BatchColumns, BatchEvents, KlineColumns, MarketEngine, StreamId};
@@ -262,17 +262,6 @@ impl PyBatchResult {
     }
 }
 
-/// A fresh numpy array of `n` elements from `numpy.empty`: numpy's
-/// allocator asks the kernel for huge pages on large arrays, where a fresh
-/// Rust `Vec` pays a page fault per 4 KiB page it first writes.
-fn empty<'py, T: numpy::Element>(
-    empty: &Bound<'py, PyAny>,
-    n: usize,
-    dtype: &str,
-) -> PyResult<Bound<'py, PyArray1<T>>> {
-    Ok(empty.call1((n, dtype))?.cast_into::<PyArray1<T>>()?)
-}
-
 /// The first `rows` elements of `a` (a view when the batch wrote fewer
 /// rows than it had klines).
 fn head<T: numpy::Element>(py: Python<'_>, a: Bound<'_, PyArray1<T>>, rows: usize) -> PyResult<Py<PyArray1<T>>> {
@@ -294,13 +283,12 @@ struct OutArrays<'py> {
 
 impl<'py> OutArrays<'py> {
     fn new(py: Python<'py>, n: usize) -> PyResult<Self> {
-        let np_empty = py.import("numpy")?.getattr("empty")?;
-        let f = || empty::<f64>(&np_empty, n, "float64");
+        let f = || empty::<f64>(py, n);
         Ok(Self {
-            timestamp: empty(&np_empty, n, "int64")?,
+            timestamp: empty(py, n)?,
             score: f()?,
-            direction: empty(&np_empty, n, "int8")?,
-            pattern: empty(&np_empty, n, "uint8")?,
+            direction: empty(py, n)?,
+            pattern: empty(py, n)?,
             components: [f()?, f()?, f()?, f()?, f()?, f()?],
         })
     }

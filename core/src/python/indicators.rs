@@ -9,7 +9,7 @@ use crate::indicators::{
     self as ind, AdxOutput, BBandsOutput, CloseVolume, DonchianOutput, HighLow, Hlc, HlcVolume, Indicator, MacdOutput,
     StochOutput,
 };
-use crate::python::util::{same_len, slice, to_numpy};
+use crate::python::util::{empty, same_len, slice, to_numpy};
 
 type Array = Py<PyArray1<f64>>;
 type Array1<'py> = PyReadonlyArray1<'py, f64>;
@@ -28,14 +28,6 @@ fn window(name: &str, value: i64, min: usize) -> Result<usize, CoreError> {
 /// written once, which numpy adopts without a copy.
 fn zeros(py: Python<'_>, n: usize) -> Bound<'_, PyArray1<f64>> {
     PyArray1::zeros(py, n, false)
-}
-
-/// A new float64 array of `n` uninitialised slots from `numpy.empty` (as
-/// TA-Lib's wrapper allocates its outputs): no zero-fill, and numpy's
-/// allocator reuses freed blocks and asks for huge pages, where a fresh Rust
-/// vector of megabytes faults in page by page.
-fn empty(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyArray1<f64>>> {
-    Ok(py.import("numpy")?.getattr("empty")?.call1((n,))?.cast_into::<PyArray1<f64>>()?)
 }
 
 /// Runs `f` on one new output column with the GIL released; `f` writes

@@ -1,5 +1,5 @@
 //! Small conversion helpers shared by the binding files.
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::{Element, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use crate::error::CoreError;
@@ -32,4 +32,17 @@ pub fn same_len(cols: &[(&str, usize)]) -> Result<usize, CoreError> {
 /// Moves a `Vec<f64>` into a new numpy array without copying.
 pub fn to_numpy(py: Python<'_>, v: Vec<f64>) -> Py<PyArray1<f64>> {
     PyArray1::from_vec(py, v).unbind()
+}
+
+/// A new array of `n` uninitialised elements from `numpy.empty`, for outputs
+/// a kernel writes in full (as TA-Lib's wrapper allocates its outputs):
+/// no zero-fill, and numpy's allocator reuses freed blocks and asks the
+/// kernel for huge pages, where a fresh Rust `Vec` of megabytes faults in
+/// page by page.
+///
+/// # Errors
+/// What importing numpy or calling `numpy.empty` raises.
+pub fn empty<T: Element>(py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyArray1<T>>> {
+    let dtype = numpy::dtype::<T>(py);
+    Ok(py.import("numpy")?.getattr("empty")?.call1((n, dtype))?.cast_into::<PyArray1<T>>()?)
 }
