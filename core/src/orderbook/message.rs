@@ -21,7 +21,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use super::book::parse_level;
 use super::side::Level;
 use super::ticks::{
-    digits_bad, eight_digits, fixed8_value, fixed8_words, parse_units_bytes, quoted_fixed8, ONE, ZEROS,
+    digits_bad, digits_value, eight_digits, fixed8_value, fixed8_words, parse_units_bytes, quoted_fixed8, ONE, ZEROS,
 };
 use crate::error::{CoreError, CoreResult};
 use crate::simd::{Build, Dispatched};
@@ -45,6 +45,11 @@ fn parse_depth_message_with<B: Build>(
     asks: &mut Vec<Level>,
 ) -> CoreResult<(u64, u64)> {
     let (nb, na) = (bids.len(), asks.len());
+    if let Some(ids) = Scan::<B>::new(message).message_binance(bids, asks) {
+        return Ok(ids);
+    }
+    bids.truncate(nb);
+    asks.truncate(na);
     if let Some(ids) = Scan::<B>::new(message).message(bids, asks) {
         return Ok(ids);
     }
@@ -165,16 +170,135 @@ struct Scan<'a, B: Build = Dispatched> {
     build: PhantomData<B>,
 }
 
+/// The shape of a level in Binance's format: the integer digits of its
+/// price (`kp`) and of its quantity (`kq`), 1 to 7 each. A level
+/// `["P.PPPPPPPP","Q.QQQQQQQQ"]` of that shape is `25 + kp + kq` bytes; in
+/// a side's array consecutive levels nearly always share it (99.4 % of the
+/// recording's levels have their predecessor's shape).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Shape {
+    kp: usize,
+    kq: usize,
+}
+
+impl Shape {
+    /// Bytes of a level, brackets included.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched build
+    const fn len(self) -> usize {
+        25 + self.kp + self.kq
+    }
+
+    /// The shape of the level at `s[j]` (`["`), from the dots of its two
+    /// decimals ([`fixed8_words`]); the digits are not checked here.
+    #[inline]
+    fn at(s: &[u8], j: usize) -> Option<Self> {
+        if s.get(j..j + 2)? != b"[\"" {
+            return None;
+        }
+        let (_, _, n) = fixed8_words(s, j + 2)?;
+        let k = j + 2 + n;
+        if s.get(k..k + 2)? != b",\"" {
+            return None;
+        }
+        let (_, _, m) = fixed8_words(s, k + 2)?;
+        Some(Self { kp: n - 10, kq: m - 10 })
+    }
+}
+
+/// Bytes of a level of any shape, its closing `]` and the byte after it
+/// included (at most `25 + 7 + 7 + 1`).
+const SPAN: usize = 40;
+
+/// Loads 8 bytes at `lv[i..]` (`i <= SPAN - 8`, proved by the caller's
+/// masks: no bounds check).
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched build
+fn word(lv: &[u8; SPAN], i: usize) -> u64 {
+    u64::from_le_bytes(lv[i..i + 8].try_into().unwrap_or([0; 8]))
+}
+
+/// The four digit words of the level at the start of `lv` if it has the
+/// shape `sh` (its integer words padded in front with `'0'`), the byte
+/// after its `]` and a non-zero `bad` unless every byte outside the digit
+/// words is the one Binance's layout has there. The digits are not checked
+/// here. `lv` holds the level's bytes and the one after it.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched build
+fn level_words(lv: &[u8; SPAN], sh: Shape) -> ([u64; 4], u8, u64) {
+    // 1 to 7 each: the masks let the compiler prove every index in range
+    let (kp, kq) = (sh.kp & 7, sh.kq & 7);
+    let q = 14 + kp;
+    let e = q + 9 + kq;
+    let (pi, pf, qi, qf) = (word(lv, 2), word(lv, 3 + kp), word(lv, q), word(lv, q + 1 + kq));
+    let bad = u64::from(u16::from_le_bytes([lv[0], lv[1]]) ^ u16::from_le_bytes(*b"[\""))
+        | u64::from(lv[2 + kp] ^ b'.')
+        | u64::from(u32::from_le_bytes([lv[q - 3], lv[q - 2], lv[q - 1], lv[q + kq]]) ^ u32::from_le_bytes(*b"\",\"."))
+        | u64::from(u16::from_le_bytes([lv[e], lv[e + 1]]) ^ u16::from_le_bytes(*b"\"]"));
+    let pad = |w: u64, k: usize| (w << (64 - 8 * k)) | (ZEROS >> (8 * k));
+    ([pad(pi, kp), pf, pad(qi, kq), qf], lv[e + 2], bad)
+}
+
+/// The `SPAN` bytes at `s[j..]`, padded with spaces past the end of `s`.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched build
+fn span_at(s: &[u8], j: usize) -> [u8; SPAN] {
+    let mut lv = [b' '; SPAN];
+    let rest = s.get(j..).unwrap_or_default();
+    let n = rest.len().min(SPAN);
+    lv[..n].copy_from_slice(&rest[..n]);
+    lv
+}
+
+/// The number of ASCII digits at `s[i..]` (0 when none), read 8 bytes at a
+/// time; None when the run reaches the last 7 bytes of `s` (the caller's
+/// general path decides).
+#[inline]
+fn digit_run(s: &[u8], i: usize) -> Option<usize> {
+    const HI: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let mut n = 0;
+    loop {
+        let w = u64::from_le_bytes(s.get(i + n..i + n + 8)?.try_into().ok()?);
+        // a byte of `y` is zero iff that byte of `w` is a digit: its high
+        // nibble is 3, and still 3 after adding 6; a carry out of a byte
+        // (only from a byte >= 0xFA, not a digit) can only spoil the bytes
+        // above the first non-digit
+        let y = ((w & HI) ^ ZEROS) | (((w.wrapping_add(0x0606_0606_0606_0606) & HI) ^ ZEROS) >> 4);
+        let nonzero = (y | ((y & LOW7) + LOW7)) & !LOW7;
+        if nonzero != 0 {
+            return Some(n + (nonzero.trailing_zeros() / 8) as usize);
+        }
+        n += 8;
+    }
+}
+
+/// The first `k` bytes (1 to 8) of a little-endian word as 8 digits: moved
+/// to its top, `'0'` below them.
+#[inline]
+fn padded(w: u64, k: usize) -> u64 {
+    if k >= 8 {
+        w
+    } else {
+        (w << (64 - 8 * k)) | (ZEROS >> (8 * k))
+    }
+}
+
+/// Levels per batch of [`levels_batched`].
+const BATCH: usize = 4;
+
 /// The levels array at `s[i]` (`[`) in Binance's exact layout: every level
 /// `["price","qty"]`, both decimals in the fixed format (1 to 7 integer
-/// digits, a dot, 8 decimals), no whitespace, a non-zero price. The
-/// positions are found level after level ([`fixed8_words`]: the dot of
-/// each decimal from one 8-byte load), the digit words of up to [`BATCH`]
-/// levels gathered, then validated and converted in one pass over arrays
-/// ([`convert_batch`]: independent lanes, vectorised in the dispatched
-/// build). Returns the position after the array; None (the levels pushed
-/// so far to be dropped) for anything else, which the byte scanner then
-/// reads.
+/// digits, a dot, 8 decimals), no whitespace, a non-zero price. The shape
+/// of a level (its two integer digit counts, [`Shape`]) is learnt from the
+/// dots of the first level and then assumed for the next ones, so that
+/// their positions do not wait for the previous level's dots: batches of
+/// [`BATCH`] levels of that shape are read at fixed offsets, every byte
+/// checked (the structural bytes compared, the digit words validated) and
+/// converted in one pass (independent lanes, vectorised in the dispatched
+/// build); a level of another shape is learnt again. Returns the position
+/// after the array; None (the levels pushed so far to be dropped) for
+/// anything else, which the byte scanner then reads.
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched build
 fn levels_batched(s: &[u8], i: usize, out: &mut Vec<Level>) -> Option<usize> {
@@ -184,68 +308,77 @@ fn levels_batched(s: &[u8], i: usize, out: &mut Vec<Level>) -> Option<usize> {
         _ => return None,
     }
     let mut j = i + 1;
-    let (mut ints, mut fracs) = ([ZEROS; 2 * BATCH], [ZEROS; 2 * BATCH]);
-    let mut n = 0;
     loop {
-        // at `["`
-        if s.get(j + 1) != Some(&b'"') {
-            return None;
-        }
-        let (pi, pf, len) = fixed8_words(s, j + 2)?;
-        let k = j + 2 + len;
-        if s.get(k..k + 2)? != b",\"" {
-            return None;
-        }
-        let (qi, qf, len) = fixed8_words(s, k + 2)?;
-        let e = k + 2 + len;
-        (ints[2 * n], fracs[2 * n], ints[2 * n + 1], fracs[2 * n + 1]) = (pi, pf, qi, qf);
-        n += 1;
-        let end = match s.get(e..e + 3)? {
-            b"],[" => {
-                j = e + 2;
-                None
+        let (sh, learnt_at) = (Shape::at(s, j)?, j);
+        let stride = sh.len() + 1;
+        // batches of levels of this shape, each followed by `,` (the last
+        // one of the batch may end the array)
+        while j + (BATCH - 1) * stride + SPAN <= s.len() {
+            let mut words = [[0u64; 4]; BATCH];
+            let (mut bad, mut end) = (0u64, 0u8);
+            for (m, w) in words.iter_mut().enumerate() {
+                let at = j + m * stride;
+                let lv: &[u8; SPAN] = s[at..at + SPAN].try_into().ok()?;
+                let (lw, next, b) = level_words(lv, sh);
+                *w = lw;
+                bad |= b;
+                end = next;
+                if m + 1 < BATCH {
+                    bad |= u64::from(next ^ b',');
+                }
             }
-            [b']', b']', _] => Some(e + 2),
-            _ => return None,
-        };
-        if n == BATCH || end.is_some() {
-            convert_batch(&ints, &fracs, n, out)?;
-            n = 0;
-            if end.is_some() {
-                return end;
+            if bad != 0 || (end != b',' && end != b']') {
+                break;
+            }
+            let values = convert_batch(&words)?;
+            out.extend(values.iter().copied());
+            j += BATCH * stride;
+            if end == b']' {
+                return Some(j);
+            }
+        }
+        // one level at a time
+        loop {
+            if j + sh.len() >= s.len() {
+                return None;
+            }
+            let (w, next, bad) = level_words(&span_at(s, j), sh);
+            if bad != 0 {
+                if j == learnt_at {
+                    return None; // not even the shape just learnt
+                }
+                break; // another shape: learn it
+            }
+            let [level] = convert_batch(&[w])?;
+            out.push(level);
+            j += stride;
+            match next {
+                b',' => {}
+                b']' => return Some(j),
+                _ => return None,
+            }
+            if j + (BATCH - 1) * stride + SPAN <= s.len() {
+                break; // room for a batch again
             }
         }
     }
 }
 
-/// Levels converted per pass of [`convert_batch`]: 4 (eight prices and
-/// quantities, two 256-bit registers a word) was faster than 2, 8 or 16
-/// (parsing the recording: 0.80-0.81 µs an event against 0.90-0.92, 0.86-0.88
-/// and 0.89-0.92).
-const BATCH: usize = 4;
-
-/// Validates the digit words of a batch and pushes its first `n` levels;
-/// None when a word is not all digits or a price is zero. The words past
-/// `n` are left from an earlier batch (valid) or are `'0'` bytes.
+/// Validates the digit words of `N` levels and converts them; None when a
+/// word is not all digits or a price is zero.
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched build
-fn convert_batch(ints: &[u64; 2 * BATCH], fracs: &[u64; 2 * BATCH], n: usize, out: &mut Vec<Level>) -> Option<()> {
+fn convert_batch<const N: usize>(words: &[[u64; 4]; N]) -> Option<[Level; N]> {
     let mut bad = 0;
-    let mut values = [0u64; 2 * BATCH];
-    for ((v, &int), &frac) in values.iter_mut().zip(ints).zip(fracs) {
-        bad |= digits_bad(int) | digits_bad(frac);
-        *v = fixed8_value(int, frac);
+    let mut out = [(0u64, 0u64); N];
+    for (o, w) in out.iter_mut().zip(words) {
+        bad |= digits_bad(w[0]) | digits_bad(w[1]) | digits_bad(w[2]) | digits_bad(w[3]);
+        *o = (fixed8_value(w[0], w[1]), fixed8_value(w[2], w[3]));
     }
-    if bad != 0 {
+    if bad != 0 || out.iter().any(|l| l.0 == 0) {
         return None;
     }
-    for level in values[..2 * n].chunks_exact(2) {
-        if level[0] == 0 {
-            return None;
-        }
-        out.push((level[0], level[1]));
-    }
-    Some(())
+    Some(out)
 }
 
 impl<'a, B: Build> Scan<'a, B> {
@@ -467,6 +600,60 @@ impl<'a, B: Build> Scan<'a, B> {
                 _ => return None,
             }
         }
+    }
+
+    /// `lit` at the cursor, taken.
+    #[inline]
+    fn lit(&mut self, lit: &[u8]) -> Option<()> {
+        (self.s.get(self.i..self.i + lit.len())? == lit).then(|| self.i += lit.len())
+    }
+
+    /// An unsigned integer of 1 to 16 digits without a leading zero, read
+    /// with SWAR words ([`digit_run`], [`eight_digits`]); None for anything
+    /// else (the general [`Self::uint`] decides).
+    #[inline]
+    fn uint_fast(&mut self) -> Option<u64> {
+        let (s, i) = (self.s, self.i);
+        let n = digit_run(s, i)?;
+        if n == 0 || n > 16 || (n > 1 && s[i] == b'0') {
+            return None;
+        }
+        let w = |at: usize| -> Option<u64> { Some(u64::from_le_bytes(s.get(at..at + 8)?.try_into().ok()?)) };
+        let v = if n <= 8 {
+            digits_value(padded(w(i)?, n))
+        } else {
+            digits_value(padded(w(i)?, n - 8)) * ONE + digits_value(w(i + n - 8)?)
+        };
+        self.i = i + n;
+        Some(v)
+    }
+
+    /// The message in Binance's exact layout, keys in its order:
+    /// `{"stream":"..","data":{"e":"depthUpdate","E":..,"s":"..","U":..,
+    /// "u":..,"b":[..],"a":[..]}}` or the bare `data` object. None for
+    /// anything else ([`Self::message`] then reads it, keys in any order).
+    fn message_binance(mut self, bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> Option<(u64, u64)> {
+        let nested = if self.lit(br#"{"stream":""#).is_some() {
+            self.string_body()?;
+            self.lit(br#","data":"#)?;
+            true
+        } else {
+            false
+        };
+        self.lit(br#"{"e":"depthUpdate","E":"#)?;
+        self.i += digit_run(self.s, self.i).filter(|&n| n > 0)?;
+        self.lit(br#","s":""#)?;
+        self.string_body()?;
+        self.lit(br#","U":"#)?;
+        let first = self.uint_fast()?;
+        self.lit(br#","u":"#)?;
+        let last = self.uint_fast()?;
+        self.lit(br#","b":"#)?;
+        self.levels(bids)?;
+        self.lit(br#","a":"#)?;
+        self.levels(asks)?;
+        self.lit(if nested { b"}}" } else { b"}" })?;
+        (self.i == self.s.len()).then_some((first, last))
     }
 
     fn message(mut self, bids: &mut Vec<Level>, asks: &mut Vec<Level>) -> Option<(u64, u64)> {

@@ -173,7 +173,7 @@ pub(crate) fn eight_digits(b: [u8; 8]) -> Option<u64> {
 /// The value of a word of 8 validated ASCII digits (SWAR: three
 /// multiplications; wrapping, as [`fixed8_value`]).
 #[inline]
-fn digits_value(v: u64) -> u64 {
+pub(crate) fn digits_value(v: u64) -> u64 {
     let mut x = v.wrapping_sub(ZEROS);
     x = x.wrapping_mul(10).wrapping_add(x >> 8) & 0x00FF_00FF_00FF_00FF;
     x = x.wrapping_mul(100).wrapping_add(x >> 16) & 0x0000_FFFF_0000_FFFF;
