@@ -81,12 +81,8 @@ impl OrderBook {
             Ok(DiffAction::Stale) => Ok(false),
             Ok(DiffAction::Apply) => {
                 let (b0, a0) = (self.bids.best(), self.asks.best());
-                for &(p, q) in bids {
-                    self.bids.set(p, q);
-                }
-                for &(p, q) in asks {
-                    self.asks.set(p, q);
-                }
+                self.bids.set_all(bids);
+                self.asks.set_all(asks);
                 self.ofi.add(ofi_event(b0, a0, self.bids.best(), self.asks.best()));
                 self.ids.applied(last);
                 Ok(true)

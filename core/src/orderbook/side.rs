@@ -58,6 +58,37 @@ const fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
+/// `price / tick` when `price` is a multiple of `tick` (`inv_tick` is
+/// `1 / tick`; None for a tick of 0).
+///
+/// Below 2⁵² the quotient is estimated with one float multiplication (off
+/// by at most one: both roundings are relative errors of 2⁻⁵³ on a quotient
+/// below 2⁵²) and settled exactly with integer multiplications; a 64-bit
+/// division costs more than the rest of a level update.
+#[inline]
+fn ticks_of(t: u64, inv_tick: f64, price: u64) -> Option<u64> {
+    if t == 0 {
+        return None;
+    }
+    if price < 1 << 52 {
+        // through i64: one instruction each way (u64 <-> f64 is a branchy
+        // sequence on x86-64); both values are below 2^52
+        let q = ((price as i64) as f64 * inv_tick) as i64 as u64;
+        let qt = q.wrapping_mul(t);
+        if qt == price {
+            return Some(q);
+        }
+        if qt.wrapping_add(t) == price {
+            return Some(q + 1);
+        }
+        if q > 0 && qt.wrapping_sub(t) == price {
+            return Some(q - 1);
+        }
+        return None;
+    }
+    (price % t == 0).then(|| price / t)
+}
+
 /// The levels of one side, best level and best `n` levels without sorting.
 #[derive(Debug, Clone)]
 pub struct BookSide {
@@ -151,36 +182,10 @@ impl BookSide {
         idx * self.tick
     }
 
-    /// `price / tick` when `price` is a multiple of the tick.
-    ///
-    /// Below 2⁵² the quotient is estimated with one float multiplication
-    /// (off by at most one: both roundings are relative errors of 2⁻⁵³ on a
-    /// quotient below 2⁵²) and settled exactly with integer
-    /// multiplications; a 64-bit division costs more than the rest of a
-    /// level update.
+    /// `price / tick` when `price` is a multiple of the tick ([`ticks_of`]).
     #[inline]
     fn ticks_of(&self, price: u64) -> Option<u64> {
-        let t = self.tick;
-        if t == 0 {
-            return None;
-        }
-        if price < 1 << 52 {
-            // through i64: one instruction each way (u64 <-> f64 is a
-            // branchy sequence on x86-64); both values are below 2^52
-            let q = ((price as i64) as f64 * self.inv_tick) as i64 as u64;
-            let qt = q.wrapping_mul(t);
-            if qt == price {
-                return Some(q);
-            }
-            if qt.wrapping_add(t) == price {
-                return Some(q + 1);
-            }
-            if q > 0 && qt.wrapping_sub(t) == price {
-                return Some(q - 1);
-            }
-            return None;
-        }
-        (price % t == 0).then(|| price / t)
+        ticks_of(self.tick, self.inv_tick, price)
     }
 
     fn set_tick(&mut self, tick: u64) {
@@ -209,6 +214,76 @@ impl BookSide {
         } else {
             self.insert_key(key, qty);
         }
+    }
+
+    /// Sets the levels of one event (absolute quantities, 0 removes) with
+    /// the result of [`Self::set`] on each in turn. The levels inside the
+    /// window are set by [`Self::set_run`] (the best level settled once per
+    /// run, not per level); the others one by one.
+    pub fn set_all(&mut self, levels: &[Level]) {
+        let mut rest = levels;
+        while !rest.is_empty() {
+            rest = &rest[self.set_run(rest)..];
+            if let Some((&(p, q), tail)) = rest.split_first() {
+                self.set(p, q);
+                rest = tail;
+            }
+        }
+    }
+
+    /// Sets the leading levels of `levels` that fall inside a non-empty
+    /// window and returns how many: the side's state in registers, no
+    /// branch on insertion, change or removal, and the best level found
+    /// once at the end (the highest occupied slot at or below the highest
+    /// slot that held or received a level), with the window recentred as
+    /// [`Self::best_removed`] would. Stops before a level off the tick grid
+    /// or outside the window, and after one that empties the window.
+    #[inline]
+    fn set_run(&mut self, levels: &[Level]) -> usize {
+        if self.count == 0 {
+            return 0;
+        }
+        let (tick, inv_tick, base) = (self.tick, self.inv_tick, self.base);
+        let (window, ask) = (self.window as u64, self.side == Side::Ask);
+        let (mut count, mut top, mut n) = (self.count, self.best, 0);
+        let (bits, qty) = (&mut self.bits[..], &mut self.qty[..]);
+        for &(price, q) in levels {
+            let Some(idx) = ticks_of(tick, inv_tick, price) else { break };
+            let key = if ask { u64::MAX - idx } else { idx };
+            let off = key.wrapping_sub(base);
+            if off >= window {
+                break;
+            }
+            let s = off as usize;
+            let (word, b) = (s / 64, s % 64);
+            let old = bits[word];
+            let present = (old >> b) & 1;
+            let nonzero = u64::from(q != 0);
+            bits[word] = (old & !(1 << b)) | (nonzero << b);
+            qty[s] = q;
+            count = count + nonzero as usize - present as usize;
+            if q != 0 && s > top {
+                top = s;
+            }
+            n += 1;
+            if count == 0 {
+                break;
+            }
+        }
+        self.count = count;
+        if count == 0 {
+            self.best = 0;
+            if let Some((&k, _)) = self.far.last_key_value() {
+                self.shift_to(k.saturating_sub(self.anchor()));
+            }
+        } else {
+            let b = self.next_below_or_at(top);
+            self.best = b;
+            if b < self.window / 4 && self.base > 0 {
+                self.shift_to((self.base + b as u64).saturating_sub(self.anchor()));
+            }
+        }
+        n
     }
 
     /// The hot path: a level inside a non-empty window, without a branch on
@@ -658,6 +733,56 @@ mod tests {
             for price in [k.wrapping_mul(tick).wrapping_add(off), big, k, k * (tick % 1_000_000 + 1)] {
                 let want = (price % tick == 0).then(|| price / tick);
                 prop_assert_eq!(s.ticks_of(price), want, "price {} tick {}", price, tick);
+            }
+        }
+
+        /// Events of several levels (sorted best first, as Binance sends
+        /// them, or in any order) set with `set_all`: the same book as the
+        /// reference after every event, small windows so that runs stop at
+        /// the window's edges, at the far map and at an emptied window.
+        #[test]
+        fn set_all_equals_a_btree(
+            side in prop_oneof![Just(Side::Bid), Just(Side::Ask)],
+            window in prop_oneof![Just(64usize), Just(128), Just(1024)],
+            sorted in any::<bool>(),
+            events in proptest::collection::vec(
+                (proptest::collection::vec((-60i64..60, 0u64..4, 0u8..3), 0..30), -3i64..4),
+                1..60,
+            ),
+        ) {
+            let tick = 1_000u64;
+            let mut s = BookSide::with_window(side, window);
+            let mut r: BTreeMap<u64, u64> = BTreeMap::new();
+            let mut mid: i64 = 100_000;
+            for (ops, step) in events {
+                mid = (mid + step * 41).max(500);
+                let mut levels: Vec<Level> = ops
+                    .iter()
+                    .map(|&(off, q, kind)| {
+                        let p = match kind {
+                            0 => (mid + off * 40).max(1),
+                            1 => (mid + off).max(1),
+                            _ => match reference_top(&r, side).first() {
+                                Some(&(bp, _)) => (bp / tick) as i64 + off % 3,
+                                None => mid,
+                            }
+                            .max(1),
+                        };
+                        (p as u64 * tick, q)
+                    })
+                    .collect();
+                if sorted {
+                    levels.sort_by_key(|&(p, _)| p);
+                    levels.dedup_by_key(|l| l.0);
+                    if side == Side::Bid {
+                        levels.reverse();
+                    }
+                }
+                s.set_all(&levels);
+                for &(p, q) in &levels {
+                    if q == 0 { r.remove(&p); } else { r.insert(p, q); }
+                }
+                check(&s, &r);
             }
         }
 
