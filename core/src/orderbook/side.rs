@@ -28,8 +28,35 @@
 //! With the default window of 65,536 ticks (BTCUSDT: ±$650 around the
 //! touch at a 0.01 tick) 95 % of the level changes of the real recording
 //! land in the window.
-use std::collections::btree_map;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// The far map's hasher: a multiplication by an odd constant (keys are
+/// tick numbers from the exchange, spread over a small range; the low bits
+/// of the product are a permutation of the key's, the high bits mix them
+/// all).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, key: u64) {
+        self.0 = (self.0 ^ key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type KeyHash = BuildHasherDefault<KeyHasher>;
 
 /// Which side a [`BookSide`] holds; the best bid is the highest price, the
 /// best ask the lowest.
@@ -112,8 +139,10 @@ pub struct BookSide {
     count: usize,
     /// Slot of the best level (meaningful while `count > 0`).
     best: usize,
-    /// Levels worse than the window, by key.
-    far: BTreeMap<u64, u64>,
+    /// Levels worse than the window, by key: a hash map (a level is set
+    /// or removed in O(1), without the B-tree's chain of node loads), put
+    /// in order only when iterated past the window.
+    far: HashMap<u64, u64, KeyHash>,
 }
 
 impl BookSide {
@@ -138,7 +167,7 @@ impl BookSide {
             bits: Vec::new(),
             count: 0,
             best: 0,
-            far: BTreeMap::new(),
+            far: HashMap::default(),
         }
     }
 
@@ -273,7 +302,7 @@ impl BookSide {
         self.count = count;
         if count == 0 {
             self.best = 0;
-            if let Some((&k, _)) = self.far.last_key_value() {
+            if let Some(k) = self.far_best() {
                 self.shift_to(k.saturating_sub(self.anchor()));
             }
         } else {
@@ -392,7 +421,7 @@ impl BookSide {
             let w = self.best / 64;
             (Some(w), self.bits[w] & (u64::MAX >> (63 - self.best % 64)))
         };
-        BestFirst { side: self, word, mask, far: self.far.iter().rev() }
+        BestFirst { side: self, word, mask, far: None }
     }
 
     /// The best `n` levels, best first.
@@ -494,10 +523,17 @@ impl BookSide {
             }
         } else {
             self.best = 0;
-            if let Some((&k, _)) = self.far.last_key_value() {
+            if let Some(k) = self.far_best() {
                 self.shift_to(k.saturating_sub(self.anchor()));
             }
         }
+    }
+
+    /// The far map's best key (a pass over it: only when the window has
+    /// emptied).
+    #[cold]
+    fn far_best(&self) -> Option<u64> {
+        self.far.keys().copied().max()
     }
 
     /// The highest occupied slot below `s`.
@@ -551,7 +587,7 @@ impl BookSide {
             let by = usize::try_from(d).unwrap_or(w).min(w);
             self.qty.copy_within(..w - by, by);
             self.qty[..by].fill(0);
-            let moved = self.far.split_off(&new_base);
+            let moved: Vec<(u64, u64)> = self.far.extract_if(|&k, _| k >= new_base).collect();
             for (k, q) in moved {
                 self.qty[(k - new_base) as usize] = q;
             }
@@ -586,7 +622,8 @@ pub struct BestFirst<'a> {
     word: Option<usize>,
     /// Bits of that word still to visit.
     mask: u64,
-    far: std::iter::Rev<btree_map::Iter<'a, u64, u64>>,
+    /// The far map's levels, best first, sorted once the window is done.
+    far: Option<std::vec::IntoIter<Level>>,
 }
 
 impl Iterator for BestFirst<'_> {
@@ -609,7 +646,13 @@ impl Iterator for BestFirst<'_> {
                 self.mask = self.side.bits[w - 1];
             }
         }
-        self.far.next().map(|(&k, &q)| (self.side.price_of_key(k), q))
+        let side = self.side;
+        let far = self.far.get_or_insert_with(|| {
+            let mut levels: Vec<Level> = side.far.iter().map(|(&k, &q)| (k, q)).collect();
+            levels.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            levels.into_iter()
+        });
+        far.next().map(|(k, q)| (side.price_of_key(k), q))
     }
 }
 
@@ -617,6 +660,7 @@ impl Iterator for BestFirst<'_> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn bids_are_best_when_highest_and_asks_when_lowest() {
