@@ -85,35 +85,25 @@ const fn gcd(mut a: u64, mut b: u64) -> u64 {
     a
 }
 
-/// `price / tick` when `price` is a multiple of `tick` (`inv_tick` is
-/// `1 / tick`; None for a tick of 0).
+/// `price / tick` when `price` is a multiple of `tick`; `magic` is
+/// `⌊(2⁶⁴ − 1) / tick⌋` (None for a tick of 0).
 ///
-/// Below 2⁵² the quotient is estimated with one float multiplication (off
-/// by at most one: both roundings are relative errors of 2⁻⁵³ on a quotient
-/// below 2⁵²) and settled exactly with integer multiplications; a 64-bit
-/// division costs more than the rest of a level update.
+/// No division (a 64-bit division costs more than the rest of a level
+/// update): the high half of `price × magic` is `⌊price / tick⌋` or one
+/// less (`2⁶⁴/tick − 1 < magic ≤ 2⁶⁴/tick` and `price < 2⁶⁴`), settled by
+/// one or two multiplications back.
 #[inline]
-fn ticks_of(t: u64, inv_tick: f64, price: u64) -> Option<u64> {
+fn ticks_of(t: u64, magic: u64, price: u64) -> Option<u64> {
+    let q = ((u128::from(price) * u128::from(magic)) >> 64) as u64;
     if t == 0 {
         return None;
     }
-    if price < 1 << 52 {
-        // through i64: one instruction each way (u64 <-> f64 is a branchy
-        // sequence on x86-64); both values are below 2^52
-        let q = ((price as i64) as f64 * inv_tick) as i64 as u64;
-        let qt = q.wrapping_mul(t);
-        if qt == price {
-            return Some(q);
-        }
-        if qt.wrapping_add(t) == price {
-            return Some(q + 1);
-        }
-        if q > 0 && qt.wrapping_sub(t) == price {
-            return Some(q - 1);
-        }
-        return None;
+    if q * t == price {
+        return Some(q);
     }
-    (price % t == 0).then(|| price / t)
+    // (q + 1) * t <= price + t < 2^65: a wrapped product cannot equal
+    // `price`
+    (q.wrapping_add(1).wrapping_mul(t) == price).then(|| q + 1)
 }
 
 /// The levels of one side, best level and best `n` levels without sorting.
@@ -122,8 +112,8 @@ pub struct BookSide {
     side: Side,
     /// Units of 10⁻⁸ per tick; 0 until the first price.
     tick: u64,
-    /// `1 / tick` (an estimate of the quotient without a division).
-    inv_tick: f64,
+    /// `⌊(2⁶⁴ − 1) / tick⌋`, for [`ticks_of`].
+    magic: u64,
     /// Slots of the window (a multiple of 64).
     window: usize,
     /// Key of slot 0.
@@ -160,7 +150,7 @@ impl BookSide {
         Self {
             side,
             tick: 0,
-            inv_tick: 0.0,
+            magic: 0,
             window,
             base: 0,
             qty: Vec::new(),
@@ -214,12 +204,12 @@ impl BookSide {
     /// `price / tick` when `price` is a multiple of the tick ([`ticks_of`]).
     #[inline]
     fn ticks_of(&self, price: u64) -> Option<u64> {
-        ticks_of(self.tick, self.inv_tick, price)
+        ticks_of(self.tick, self.magic, price)
     }
 
     fn set_tick(&mut self, tick: u64) {
         self.tick = tick;
-        self.inv_tick = if tick == 0 { 0.0 } else { 1.0 / tick as f64 };
+        self.magic = u64::MAX.checked_div(tick).unwrap_or(0);
     }
 
     /// Sets a level's absolute quantity; a quantity of 0 removes the level.
@@ -272,12 +262,12 @@ impl BookSide {
         if self.count == 0 {
             return 0;
         }
-        let (tick, inv_tick, base) = (self.tick, self.inv_tick, self.base);
+        let (tick, magic, base) = (self.tick, self.magic, self.base);
         let (window, ask) = (self.window as u64, self.side == Side::Ask);
         let (mut count, mut top, mut n) = (self.count, self.best, 0);
         let (bits, qty) = (&mut self.bits[..], &mut self.qty[..]);
         for &(price, q) in levels {
-            let Some(idx) = ticks_of(tick, inv_tick, price) else { break };
+            let Some(idx) = ticks_of(tick, magic, price) else { break };
             let key = if ask { u64::MAX - idx } else { idx };
             let off = key.wrapping_sub(base);
             if off >= window {
@@ -768,8 +758,31 @@ mod tests {
         assert_eq!(s.qty_at(3_000_001), 0);
     }
 
+    #[test]
+    fn ticks_of_at_the_ends_of_the_range() {
+        for (tick, price) in [
+            (1, u64::MAX),
+            (1, 0),
+            (1, 1),
+            (2, u64::MAX - 1),
+            (2, u64::MAX),
+            (3, u64::MAX),
+            (u64::MAX, u64::MAX),
+            (u64::MAX, u64::MAX - 1),
+            (u64::MAX - 1, u64::MAX - 1),
+            (1 << 63, 1 << 63),
+            ((1 << 32) + 1, u64::MAX),
+            (1_000_000, 18_446_744_073_709_000_000),
+            (1_000_000, 18_446_744_073_709_000_001),
+        ] {
+            let want = (price % tick == 0).then(|| price / tick);
+            assert_eq!(ticks_of(tick, u64::MAX / tick, price), want, "price {price} tick {tick}");
+        }
+        assert_eq!(ticks_of(0, 0, 5), None);
+    }
+
     proptest! {
-        /// The float-estimated quotient equals the integer division.
+        /// The quotient from the multiplication equals the integer division.
         #[test]
         fn ticks_of_is_exact(tick in 1u64..u64::MAX, k in 0u64..1 << 40, off in 0u64..3, big in any::<u64>()) {
             let mut s = BookSide::new(Side::Bid);
