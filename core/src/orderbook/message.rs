@@ -342,7 +342,10 @@ fn levels_batched(s: &[u8], i: usize, out: &mut Vec<Level>) -> Option<usize> {
             if j + sh.len() >= s.len() {
                 return None;
             }
-            let (w, next, bad) = level_words(&span_at(s, j), sh);
+            let (w, next, bad) = match s.get(j..j + SPAN) {
+                Some(lv) => level_words(lv.try_into().ok()?, sh),
+                None => level_words(&span_at(s, j), sh), // the message's last bytes
+            };
             if bad != 0 {
                 if j == learnt_at {
                     return None; // not even the shape just learnt
