@@ -284,8 +284,10 @@ fn padded(w: u64, k: usize) -> u64 {
     }
 }
 
-/// Levels per batch of [`levels_batched`].
-const BATCH: usize = 4;
+/// Levels per batch of [`levels_batched`]: 2 parsed the recording in
+/// 0.455 µs an event against 0.466 with 1, 0.52 with 3, 0.50 with 4 and
+/// 0.68 with 8 (5,750 instructions an event with 2, 6,280 with 4).
+const BATCH: usize = 2;
 
 /// The levels array at `s[i]` (`[`) in Binance's exact layout: every level
 /// `["price","qty"]`, both decimals in the fixed format (1 to 7 integer
