@@ -273,6 +273,34 @@ fn digit_run(s: &[u8], i: usize) -> Option<usize> {
     }
 }
 
+/// Whether `t` is a number in JSON's grammar:
+/// `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn json_number(t: &[u8]) -> bool {
+    let digits = |t: &[u8]| t.iter().take_while(|c| c.is_ascii_digit()).count();
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let n = digits(t);
+    if n == 0 || (n > 1 && t[0] == b'0') {
+        return false;
+    }
+    let mut t = &t[n..];
+    if let Some(f) = t.strip_prefix(b".") {
+        let n = digits(f);
+        if n == 0 {
+            return false;
+        }
+        t = &f[n..];
+    }
+    if let Some(e) = t.strip_prefix(b"e").or_else(|| t.strip_prefix(b"E")) {
+        let e = e.strip_prefix(b"+").or_else(|| e.strip_prefix(b"-")).unwrap_or(e);
+        let n = digits(e);
+        if n == 0 {
+            return false;
+        }
+        t = &e[n..];
+    }
+    t.is_empty()
+}
+
 /// The first `k` bytes (1 to 8) of a little-endian word as 8 digits: moved
 /// to its top, `'0'` below them.
 #[inline]
@@ -402,8 +430,10 @@ impl<'a, B: Build> Scan<'a, B> {
     }
 
     /// The bytes of a string without escapes, after its opening quote.
-    /// Eight bytes at a time up to the first `"` or `\\` (SWAR zero-byte
-    /// search), then byte by byte.
+    /// Eight bytes at a time up to the first `"`, `\\`, control byte or
+    /// non-ASCII byte (SWAR searches), then byte by byte; None on all but
+    /// the quote (serde decides on escapes, and refuses control bytes and
+    /// invalid UTF-8).
     #[inline]
     fn string_body(&mut self) -> Option<&'a [u8]> {
         const LOW: u64 = 0x0101_0101_0101_0101;
@@ -412,7 +442,8 @@ impl<'a, B: Build> Scan<'a, B> {
         while let Some(chunk) = self.s.get(self.i..self.i + 8) {
             let w = u64::from_le_bytes(chunk.try_into().ok()?);
             let (q, b) = (w ^ 0x2222_2222_2222_2222, w ^ 0x5C5C_5C5C_5C5C_5C5C);
-            let z = (q.wrapping_sub(LOW) & !q | b.wrapping_sub(LOW) & !b) & HIGH;
+            let control = w.wrapping_sub(0x2020_2020_2020_2020) & !w;
+            let z = (q.wrapping_sub(LOW) & !q | b.wrapping_sub(LOW) & !b | control | w) & HIGH;
             if z != 0 {
                 // the lowest flagged byte is exact (false positives sit
                 // only above a true one): the loop below stops on it
@@ -424,7 +455,7 @@ impl<'a, B: Build> Scan<'a, B> {
         loop {
             match self.peek()? {
                 b'"' => break,
-                b'\\' => return None,
+                b'\\' | 0..0x20 | 0x80.. => return None,
                 _ => self.i += 1,
             }
         }
@@ -433,6 +464,8 @@ impl<'a, B: Build> Scan<'a, B> {
         Some(body)
     }
 
+    /// An unsigned integer as JSON writes it (no leading zero: serde
+    /// refuses `01`); None past `u64`.
     fn uint(&mut self) -> Option<u64> {
         let start = self.i;
         let mut v: u64 = 0;
@@ -440,7 +473,8 @@ impl<'a, B: Build> Scan<'a, B> {
             v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
             self.i += 1;
         }
-        (self.i > start).then_some(v)
+        let n = self.i - start;
+        (n == 1 || (n > 1 && self.s[start] != b'0')).then_some(v)
     }
 
     /// A string, a number or a literal (not an object or an array).
@@ -460,7 +494,8 @@ impl<'a, B: Build> Scan<'a, B> {
             }
             self.i += 1;
         }
-        (self.i > start).then_some(())
+        let text = &self.s[start..self.i];
+        (matches!(text, b"true" | b"false" | b"null") || json_number(text)).then_some(())
     }
 
     /// A quoted decimal; Binance's format (1 to 7 digits, a dot, 8
@@ -646,7 +681,11 @@ impl<'a, B: Build> Scan<'a, B> {
             false
         };
         self.lit(br#"{"e":"depthUpdate","E":"#)?;
-        self.i += digit_run(self.s, self.i).filter(|&n| n > 0)?;
+        let n = digit_run(self.s, self.i)?;
+        if n == 0 || (n > 1 && self.s[self.i] == b'0') {
+            return None; // not a plain integer: the general scanner decides
+        }
+        self.i += n;
         self.lit(br#","s":""#)?;
         self.string_body()?;
         self.lit(br#","U":"#)?;
@@ -825,6 +864,101 @@ mod tests {
             let at = m.find('[').unwrap();
             assert_eq!(levels_batched(m.as_bytes(), at, &mut Vec::new()), None, "{m}");
             let _ = assert_like_serde(m.as_bytes());
+        }
+    }
+
+    /// Binance's envelope read in its key order gives what the general
+    /// scanner (keys in any order) and serde give, and gives way on
+    /// anything else: update ids of every length, leading zeros, other
+    /// scalars, escapes, other keys and orders, the bare event.
+    #[test]
+    fn the_envelope_in_binance_order_agrees_with_the_general_scanner() {
+        let base = msg_with(("61837.62000000", "1.50000000"), ("61837.64000000", "0.00000000"));
+        assert!(base.contains(r#""U":7,"u":9,"#));
+        let mut variants = vec![base.clone()];
+        for (u0, u1) in [
+            ("1", "1"),
+            ("0", "5"),
+            ("12345678", "123456789"),
+            ("1234567890123456", "1234567890123457"),
+            ("12345678901234567", "12345678901234568"),
+            ("18446744073709551615", "18446744073709551615"),
+            ("18446744073709551616", "1"),
+            ("01", "2"),
+            ("00", "2"),
+            ("-1", "2"),
+            ("1.0", "2"),
+            ("\"1\"", "2"),
+        ] {
+            variants.push(base.replace(r#""U":7,"u":9,"#, &format!(r#""U":{u0},"u":{u1},"#)));
+        }
+        for (from, to) in [
+            (r#""E":1723161254095"#, r#""E":1"#),
+            (r#""E":1723161254095"#, r#""E":-1"#),
+            (r#""E":1723161254095"#, r#""E":1.5e3"#),
+            (r#""E":1723161254095"#, r#""E":"x""#),
+            (r#""E":1723161254095"#, r#""E":01"#),
+            (r#""E":1723161254095"#, r#""E":1.2.3"#),
+            (r#""E":1723161254095"#, r#""E":1."#),
+            (r#""E":1723161254095"#, r#""E":1e"#),
+            (r#""E":1723161254095"#, r#""E":-0.5E-3"#),
+            (r#""E":1723161254095"#, r#""E":tru"#),
+            (r#""E":1723161254095"#, r#""E":null"#),
+            (r#""s":"BTCUSDT""#, "\"s\":\"BTC\nUSDT\""),
+            (r#""s":"BTCUSDT""#, "\"s\":\"BTC\u{e9}USDT\""),
+            (r#""E":1723161254095"#, r#""E":123456789012345678901234567890"#),
+            (r#""s":"BTCUSDT""#, r#""s":"BTC\"USDT""#),
+            (r#""s":"BTCUSDT""#, r#""s":"""#),
+            (r#""stream":"btcusdt@depth@100ms""#, r#""stream":"btc\u0075sdt""#),
+            (r#""U":7,"u":9"#, r#""u":9,"U":7"#),
+            (r#""e":"depthUpdate","#, ""),
+            (r#""e":"depthUpdate""#, r#""e":"depthUpdates""#),
+            (r#"]]}}"#, r#"]],"x":1}}"#),
+            (r#"]]}}"#, r#"]]}"#),
+            (r#"]]}}"#, r#"]]}}}"#),
+            (r#"]]}}"#, r#"]]} }"#),
+        ] {
+            assert!(base.contains(from), "{from}");
+            variants.push(base.replacen(from, to, 1));
+        }
+        let data = &base[base.find(r#"{"e""#).unwrap()..base.len() - 1];
+        variants.push(data.to_owned());
+        variants.push(format!("{data} "));
+        for m in &variants {
+            let m = m.as_bytes();
+            let _ = assert_like_serde(m);
+            let (mut b1, mut a1, mut b2, mut a2) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            if let Some(ids) = Scan::<Dispatched>::new(m).message_binance(&mut b1, &mut a1) {
+                let general = Scan::<Dispatched>::new(m).message(&mut b2, &mut a2);
+                assert_eq!((Some(ids), &b1, &a1), (general, &b2, &a2), "{}", String::from_utf8_lossy(m));
+            }
+        }
+        // Binance's own layouts take the fast envelope
+        for m in [&base, &variants[4], &variants[variants.len() - 2]] {
+            let took = Scan::<Dispatched>::new(m.as_bytes()).message_binance(&mut Vec::new(), &mut Vec::new());
+            assert!(took.is_some(), "{m}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The SWAR digit run is the count of leading ASCII digits (None
+        /// only when the run reaches the last 7 bytes), and the SWAR update
+        /// id is the byte scanner's value wherever it takes one.
+        #[test]
+        fn digit_runs_and_update_ids_are_counted_exactly(text in "[0-9]{0,22}[^0-9]?[0-9/:,}]{0,12}") {
+            let b = text.as_bytes();
+            let want = b.iter().take_while(|c| c.is_ascii_digit()).count();
+            match digit_run(b, 0) {
+                Some(n) => proptest::prop_assert_eq!(n, want),
+                None => proptest::prop_assert!(want + 8 > b.len()),
+            }
+            let mut fast = Scan::<Plain>::new(b);
+            if let Some(v) = fast.uint_fast() {
+                let mut slow = Scan::<Plain>::new(b);
+                proptest::prop_assert_eq!(Some(v), slow.uint());
+                proptest::prop_assert_eq!(fast.i, slow.i);
+                proptest::prop_assert!(want == 1 || b[0] != b'0');
+            }
         }
     }
 
