@@ -913,10 +913,10 @@ mod tests {
             (r#""U":7,"u":9"#, r#""u":9,"U":7"#),
             (r#""e":"depthUpdate","#, ""),
             (r#""e":"depthUpdate""#, r#""e":"depthUpdates""#),
-            (r#"]]}}"#, r#"]],"x":1}}"#),
-            (r#"]]}}"#, r#"]]}"#),
-            (r#"]]}}"#, r#"]]}}}"#),
-            (r#"]]}}"#, r#"]]} }"#),
+            ("]]}}", r#"]],"x":1}}"#),
+            ("]]}}", "]]}"),
+            ("]]}}", "]]}}}"),
+            ("]]}}", "]]} }"),
         ] {
             assert!(base.contains(from), "{from}");
             variants.push(base.replacen(from, to, 1));

@@ -577,7 +577,14 @@ impl BookSide {
             let by = usize::try_from(d).unwrap_or(w).min(w);
             self.qty.copy_within(..w - by, by);
             self.qty[..by].fill(0);
-            let moved: Vec<(u64, u64)> = self.far.extract_if(|&k, _| k >= new_base).collect();
+            let mut moved = Vec::new();
+            self.far.retain(|&k, &mut q| {
+                let stays = k < new_base;
+                if !stays {
+                    moved.push((k, q));
+                }
+                stays
+            });
             for (k, q) in moved {
                 self.qty[(k - new_base) as usize] = q;
             }
@@ -639,7 +646,7 @@ impl Iterator for BestFirst<'_> {
         let side = self.side;
         let far = self.far.get_or_insert_with(|| {
             let mut levels: Vec<Level> = side.far.iter().map(|(&k, &q)| (k, q)).collect();
-            levels.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+            levels.sort_unstable_by_key(|&(k, _)| std::cmp::Reverse(k));
             levels.into_iter()
         });
         far.next().map(|(k, q)| (side.price_of_key(k), q))
