@@ -1,5 +1,5 @@
 //! One side of the book: a price ladder indexed by tick around the touch,
-//! with a sorted map for the levels far from it.
+//! with a hash map for the levels far from it.
 //!
 //! Prices are exact integers of 10⁻⁸ ([`super::ticks`]). The side learns its
 //! tick as the greatest common divisor of every price it has held (a
@@ -15,8 +15,9 @@
 //!   best level and every level up to `window` ticks better than its lowest
 //!   slot: setting, removing and finding the next best level are array and
 //!   bit operations, O(1) for a level near the touch;
-//! * the **far map** (a B-tree) holds the levels worse than the window
-//!   (`key < base`), the deep book;
+//! * the **far map** (a hash map, put in order only when iterated past
+//!   the window) holds the levels worse than the window (`key < base`), the
+//!   deep book;
 //! * a level better than the window's top moves the window up so that it
 //!   sits at three quarters of it (the levels that fall below go to the far
 //!   map); when the best level falls into the window's lowest quarter (or
@@ -27,7 +28,9 @@
 //!
 //! With the default window of 65,536 ticks (BTCUSDT: ±$650 around the
 //! touch at a 0.01 tick) 95 % of the level changes of the real recording
-//! land in the window.
+//! land in the window. An event's levels are set by [`BookSide::set_all`]:
+//! the run of them inside the window with the side's state in registers
+//! and the best level settled once at the end of the run.
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -237,7 +240,7 @@ impl BookSide {
 
     /// Sets the levels of one event (absolute quantities, 0 removes) with
     /// the result of [`Self::set`] on each in turn. The levels inside the
-    /// window are set by [`Self::set_run`] (the best level settled once per
+    /// window are set by `set_run` (the best level settled once per
     /// run, not per level); the others one by one.
     pub fn set_all(&mut self, levels: &[Level]) {
         let mut rest = levels;
