@@ -1,6 +1,6 @@
 """Typed stubs of the Rust extension ``avd._core`` (checked by mypy.stubtest)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from os import PathLike
 from typing import Any, ClassVar, TypeAlias, final
@@ -1065,6 +1065,7 @@ class OrderBook:
         self, first_update_id: int, final_update_id: int, bids: _Levels, asks: _Levels
     ) -> bool: ...
     def apply_message(self, message: bytes | bytearray | str) -> bool: ...
+    def apply_messages(self, messages: Iterable[bytes | bytearray | str]) -> int: ...
     @property
     def symbol(self) -> str: ...
     @property

@@ -29,14 +29,18 @@ as received (``bytes`` or ``str``, the combined-stream JSON
 compact layout by a hand scanner, anything else by ``serde_json``) and
 applies it exactly as :meth:`OrderBook.apply_diff` would (same return value,
 same ``BookGapError``); a message that is not a depth event raises
-``ValueError`` and changes nothing.
+``ValueError`` and changes nothing. For replays,
+:meth:`OrderBook.apply_messages` applies a list (or any iterable) of them in
+one call and returns how many were applied; the first error is raised with
+its index (``messages[i]: ...``), the messages before it staying applied.
 
 Storage: each side is a ladder indexed by tick (the tick is the greatest
 common divisor of the prices seen) with a dense window of ``window`` ticks
 (``OrderBook(symbol, window=65536)``, 8 bytes a tick) that follows the touch,
-and a sorted map for the levels beyond it: every level is kept, whatever the
-window, so the book is whole and exact; the window only decides what is
-fast. It moves (one pass over it) when the touch has travelled half of it.
+and a hash map for the levels beyond it (put in order when iterated past the
+window): every level is kept, whatever the window, so the book is whole and
+exact; the window only decides what is fast. It moves (one pass over it)
+when the touch has travelled half of it.
 
 Quantities are absolute and ``0`` removes the level. An event overlapping
 the book (``U <= last_update_id < u``) is applied: Binance's update

@@ -229,6 +229,47 @@ def test_raw_message_gap_and_bad_messages(recording: Recording, raw_messages: li
     assert book.gaps == 1 and book.state == "out_of_sync"
 
 
+def test_apply_messages_follows_the_real_recording_and_names_the_failing_message(
+    recording: Recording, raw_messages: list[bytes]
+) -> None:
+    # the batch entry point in chunks (lists, a tuple, a generator, str)
+    # against the reference; the count is the reference's applied events
+    snap = recording.snapshot
+    ref = RefBook(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    book = OrderBook("BTCUSDT")
+    book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    chunks = [(0, 1), (1, 700), (700, 2000), (2000, len(raw_messages))]
+    for k, (a, b) in enumerate(chunks):
+        want = sum(ref.apply(d) == "applied" for d in recording.diffs[a:b])
+        part = raw_messages[a:b]
+        batch: object = [part, tuple(part), (m for m in part), [m.decode() for m in part]][k]
+        assert book.apply_messages(batch) == want  # type: ignore[arg-type]
+        assert book.last_update_id == ref.last
+        assert_same_top(book, ref, f"after chunk {k}")
+    assert book.bids() == floats(ref.bids.top(len(ref.bids.keys)))
+    assert book.asks() == floats(ref.asks.top(len(ref.asks.keys)))
+    assert book.apply_messages([]) == 0
+
+    # errors: the index in the message, the same exception types, the
+    # messages before the failing one applied, none after it
+    book = OrderBook("BTCUSDT")
+    book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    ref = RefBook(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    for d in recording.diffs[:10]:
+        ref.apply(d)
+    with pytest.raises(BookGapError, match=r"messages\[10\]: .*expected U"):
+        book.apply_messages(raw_messages[:10] + raw_messages[11:20])  # event 10 dropped
+    assert book.last_update_id == ref.last
+    assert book.gaps == 1
+    book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    with pytest.raises(ValueError, match=r"messages\[2\]: .*depth message"):
+        book.apply_messages([raw_messages[0], raw_messages[1], b"{not json", raw_messages[2]])
+    with pytest.raises(ValueError, match=r"messages\[1\]: .*bytes or str"):
+        book.apply_messages([raw_messages[2], 7])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="iterable"):
+        book.apply_messages(5)  # type: ignore[arg-type]
+
+
 def test_first_applied_event_is_the_one_straddling_the_snapshot(recording: Recording) -> None:
     snap = recording.snapshot
     book = OrderBook("BTCUSDT")

@@ -81,6 +81,32 @@ fn level_f64((p, q): Level) -> (f64, f64) {
     (to_f64(p), to_f64(q))
 }
 
+/// [`OrderBook::apply_message`] on a Python `bytes`, `str` or `bytearray`
+/// (borrowed, not copied, but for a `bytearray`): the book's result inside,
+/// a Python error (a `str` that is not valid UTF-8) outside.
+fn apply_one(book: &mut OrderBook, message: &Bound<'_, PyAny>) -> PyResult<Result<bool, CoreError>> {
+    if let Ok(b) = message.cast::<PyBytes>() {
+        return Ok(book.apply_message(b.as_bytes()));
+    }
+    if let Ok(s) = message.cast::<PyString>() {
+        return Ok(book.apply_message(s.to_str()?.as_bytes()));
+    }
+    if let Ok(b) = message.cast::<PyByteArray>() {
+        return Ok(book.apply_message(&b.to_vec()));
+    }
+    Ok(Err(CoreError::InvalidInput(format!("message must be bytes or str, got {}", message.get_type().name()?))))
+}
+
+/// An error of the `i`-th message of a batch: the same kind, the index in
+/// front of its text.
+fn at_index(i: usize, e: CoreError) -> CoreError {
+    match e {
+        CoreError::BookGap(m) => CoreError::BookGap(format!("messages[{i}]: {m}")),
+        CoreError::InvalidInput(m) => CoreError::InvalidInput(format!("messages[{i}]: {m}")),
+        other => other,
+    }
+}
+
 /// A local order book kept by Binance's documented procedure.
 #[pyclass(module = "avd._core", name = "OrderBook")]
 pub struct PyOrderBook {
@@ -148,16 +174,40 @@ impl PyOrderBook {
     /// (``InvalidInputError``) for a message that is not a depth event.
     #[pyo3(name = "apply_message")]
     fn py_apply_message(&mut self, message: &Bound<'_, PyAny>) -> PyResult<bool> {
-        if let Ok(b) = message.cast::<PyBytes>() {
-            return Ok(self.book.apply_message(b.as_bytes())?);
+        Ok(apply_one(&mut self.book, message)??)
+    }
+
+    /// Applies raw websocket depth messages in order (a list or any
+    /// iterable of ``bytes`` or ``str``), each exactly as
+    /// :meth:`apply_message`, in one call (for replays): returns how many
+    /// were applied (stale ones are not counted). The first error is raised
+    /// with the message's index (``messages[i]: ...``) and the same type as
+    /// :meth:`apply_message` raises; the messages before it stay applied.
+    #[pyo3(name = "apply_messages")]
+    fn py_apply_messages(&mut self, messages: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let mut applied = 0;
+        let mut one = |i: usize, m: &Bound<'_, PyAny>| -> PyResult<()> {
+            match apply_one(&mut self.book, m)? {
+                Ok(a) => {
+                    applied += usize::from(a);
+                    Ok(())
+                }
+                Err(e) => Err(at_index(i, e).into()),
+            }
+        };
+        if let Ok(list) = messages.cast::<PyList>() {
+            for (i, m) in list.iter().enumerate() {
+                one(i, &m)?;
+            }
+        } else {
+            let iter = messages
+                .try_iter()
+                .map_err(|_| CoreError::InvalidInput("messages must be an iterable of bytes or str".into()))?;
+            for (i, m) in iter.enumerate() {
+                one(i, &m?)?;
+            }
         }
-        if let Ok(s) = message.cast::<PyString>() {
-            return Ok(self.book.apply_message(s.to_str()?.as_bytes())?);
-        }
-        if let Ok(b) = message.cast::<PyByteArray>() {
-            return Ok(self.book.apply_message(&b.to_vec())?);
-        }
-        Err(CoreError::InvalidInput(format!("message must be bytes or str, got {}", message.get_type().name()?)).into())
+        Ok(applied)
     }
 
     /// The symbol.
