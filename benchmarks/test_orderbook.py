@@ -17,6 +17,9 @@ of ``@depth@100ms`` is 864,000 events: the figures are scaled to it.
   ids are in the bytes), under 1 % of a round. Peer: what python-binance
   does with the same bytes, its ``json_loads`` (orjson when installed, else
   ``json``) then ``DepthCache.add_bid``/``add_ask`` per level.
+* ``orderbook apply_messages``: the same bytes in one
+  :meth:`avd.orderbook.OrderBook.apply_messages` call per round (replays: no
+  Python call per event). Same peer.
 * ``orderbook analytics``: per update (1,000 of them, on the synced book),
   best bid/ask, ``imbalance(10)``, ``microprice()``, ``depth(10)`` and the
   top 20 of each side. Peer: the
@@ -174,6 +177,47 @@ def test_apply_message_per_event(
     RESULTS["orderbook apply_message"] = {
         "events/s": 1 / per_event,
         "bytes/event": sum(map(len, raw_messages)) / len(raw_messages),
+        "s per day of @depth@100ms": per_event * DAY_EVENTS,
+    }
+
+
+def test_apply_messages_batch_per_event(
+    depth: tuple[dict[str, Any], list[Event]],
+    raw_messages: list[bytes],
+    side_by_side: Any,
+    benchmark: Any,
+) -> None:
+    """The same bytes through ``apply_messages`` (one call per round, replays)."""
+    snapshot, events = depth
+    book = OrderBook("BTCUSDT")
+    dc = _cache(snapshot, [])
+    loads = orjson.loads if orjson is not None else json.loads
+    last_id, snap_bids, snap_asks = snapshot["lastUpdateId"], snapshot["bids"], snapshot["asks"]
+
+    def ours() -> None:
+        book.apply_snapshot(last_id, snap_bids, snap_asks)
+        book.apply_messages(raw_messages)
+
+    def peer() -> None:
+        add_bid, add_ask = dc.add_bid, dc.add_ask
+        for m in raw_messages:
+            d = loads(m)["data"]
+            for b in d["b"]:
+                add_bid(b)
+            for a in d["a"]:
+                add_ask(a)
+
+    side_by_side(
+        "orderbook apply_messages", ours, peer, "json_loads + DepthCache", len(events), repeat=5
+    )
+    ref = _synced(snapshot, events)
+    assert book.bids() == ref.bids() and book.asks() == ref.asks()
+    assert book.last_update_id == ref.last_update_id and book.gaps == 0
+    if benchmark.disabled:
+        return
+    per_event = benchmark.stats.stats.min / len(events)
+    RESULTS["orderbook apply_messages"] = {
+        "events/s": 1 / per_event,
         "s per day of @depth@100ms": per_event * DAY_EVENTS,
     }
 
