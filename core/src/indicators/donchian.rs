@@ -1,8 +1,9 @@
 //! Donchian channel: TA-Lib `MAX(high)` and `MIN(low)` over a window.
 use super::compat::{check_out, fill, first_valid, same_len};
-use super::rolling_extreme::{block_extremes, rescan, RollingMax, RollingMin};
+use super::rolling_extreme::{rescan, window_extremes, RollingMax, RollingMin};
 use super::{HighLow, Indicator};
 use crate::error::{check_period, CoreResult};
+use crate::simd::{Build, Dispatched};
 
 /// Upper and lower channel of one bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -99,16 +100,25 @@ impl Indicator for Donchian {
 
 /// Batch Donchian channel: `(upper, lower)`.
 ///
-/// Uses TA-Lib's own rescanning loop, which gives the same values as the
-/// streaming deque and is fast on contiguous memory for typical windows.
+/// The same values as the streaming form, bit for bit: when a column holds
+/// no NaN and no `-0.0`, the window extremes by vectorised doubling passes
+/// (or van Herk / Gil-Werman blocks for long windows), compiled for AVX2
+/// when the CPU has it ([`crate::simd::dispatch`]); otherwise TA-Lib's own
+/// rescanning loop, whose treatment of a NaN and of the sign of a zero the
+/// streaming deque replays.
 ///
 /// # Errors
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if `period < 1`.
 pub fn donchian(high: &[f64], low: &[f64], period: usize) -> CoreResult<DonchianSeries> {
+    donchian_with::<Dispatched>(high, low, period)
+}
+
+/// [`donchian`] in the build `B` (tests run the plain one beside it).
+fn donchian_with<B: Build>(high: &[f64], low: &[f64], period: usize) -> CoreResult<DonchianSeries> {
     let n = high.len();
     let (mut upper, mut lower) = (vec![0.0; n], vec![0.0; n]);
-    donchian_into(high, low, period, [&mut upper, &mut lower])?;
+    donchian_into_with::<B>(high, low, period, [&mut upper, &mut lower])?;
     Ok((upper, lower))
 }
 
@@ -118,6 +128,10 @@ pub fn donchian(high: &[f64], low: &[f64], period: usize) -> CoreResult<Donchian
 /// As [`donchian`], and [`crate::error::CoreError::InvalidInput`] if an
 /// output has another length.
 pub fn donchian_into(high: &[f64], low: &[f64], period: usize, out: [&mut [f64]; 2]) -> CoreResult<()> {
+    donchian_into_with::<Dispatched>(high, low, period, out)
+}
+
+fn donchian_into_with<B: Build>(high: &[f64], low: &[f64], period: usize, out: [&mut [f64]; 2]) -> CoreResult<()> {
     let n = same_len(&[("high", high), ("low", low)])?;
     check_period("period", period, 1)?;
     let [upper, lower] = out;
@@ -127,19 +141,26 @@ pub fn donchian_into(high: &[f64], low: &[f64], period: usize, out: [&mut [f64];
     }
     let begin = first_valid(n, &[high, low]);
     let warm = begin.saturating_add(period - 1);
-    extremes::<true>(&high[begin..], period, upper, warm);
-    extremes::<false>(&low[begin..], period, lower, warm);
+    B::run(
+        #[inline(always)]
+        || {
+            extremes::<true>(&high[begin..], period, upper, warm);
+            extremes::<false>(&low[begin..], period, lower, warm);
+        },
+    );
     Ok(())
 }
 
-/// One column: NaN through the warm-up, then the window extremes (by blocks
-/// when `x` has no NaN, else by TA-Lib's rescans, whose NaN handling the
-/// streaming form replays).
+/// One column: NaN through the warm-up, then the window extremes (by the
+/// fast kernels when `x` has no NaN and no `-0.0`, else by TA-Lib's
+/// rescans, whose NaN handling the streaming form replays).
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
 fn extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64], warm: usize) {
     if x.len() >= period {
         let (head, tail) = out.split_at_mut(warm.min(out.len()));
         head.fill(f64::NAN);
-        if block_extremes::<HIGHEST>(x, period, tail) {
+        if window_extremes::<HIGHEST>(x, period, tail) {
             return;
         }
     }

@@ -218,19 +218,134 @@ pub(crate) fn rescan<const HIGHEST: bool>(x: &[f64], period: usize) -> impl Iter
     x.windows(period).enumerate().map(move |(oldest, window)| state.step(window, oldest))
 }
 
-/// The extreme of each full window of a NaN-free `x` into `out` (one slot
-/// per full window), by van Herk / Gil-Werman: with blocks of `period`
-/// bars, a window is the suffix of one block and the prefix of the next, so
-/// each value costs three comparisons, without branches and without
-/// rescans. The values equal [`rescan`]'s on NaN-free input (which extreme
-/// of equal values is taken does not change the value); a NaN would not
-/// lose every comparison here: returns false if `x` holds one (seen on the
-/// way, no extra pass), and `out` must then be recomputed by [`rescan`].
-pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) -> bool {
-    let pick = |a: f64, b: f64| if RollingExtreme::<HIGHEST>::beats(a, b) { a } else { b };
+/// The bits of `-0.0`.
+const NEG_ZERO: u64 = 0x8000_0000_0000_0000;
+
+/// Outputs the doubling kernel computes at a time: the strip's input and
+/// its two scratch buffers stay in L1.
+const STRIP: usize = 256;
+
+/// Periods up to this run the doubling passes ([`doubling`]); longer ones
+/// van Herk / Gil-Werman blocks ([`blocks`]), whose cost does not grow
+/// with the period.
+pub(crate) const DOUBLING_MAX: usize = 64;
+
+/// The more extreme of `a` and `b`, `b` on a tie (one compare and select,
+/// a `maxpd`/`minpd` lane when vectorised; no NaN handling).
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
+fn pick<const HIGHEST: bool>(a: f64, b: f64) -> f64 {
+    if RollingExtreme::<HIGHEST>::beats(a, b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// Whether `x` holds neither a NaN nor a `-0.0`: then every window's
+/// extreme is one value with one bit pattern, whichever of equal values a
+/// kernel takes (no early exit: the loop vectorises).
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
+fn plain_values(x: &[f64]) -> bool {
+    let mut bad = 0u64;
+    for &v in x {
+        bad |= u64::from(v.is_nan()) | u64::from(v.to_bits() == NEG_ZERO);
+    }
+    bad == 0
+}
+
+/// `dst[k] = pick(src[k], src[k + shift])` for every `k` of `dst`
+/// (`dst.len() + shift <= src.len()`): one vectorised pass.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
+fn pass<const HIGHEST: bool>(src: &[f64], shift: usize, dst: &mut [f64]) {
+    let (near, far) = (&src[..dst.len()], &src[shift..shift + dst.len()]);
+    for ((d, &a), &b) in dst.iter_mut().zip(near).zip(far) {
+        *d = pick::<HIGHEST>(a, b);
+    }
+}
+
+/// The extreme of each window of `period` values of `x` into `out`
+/// (`out.len() == x.len() + 1 - period`, `period >= 2`) by doubling: the
+/// extremes of the windows of 2, 4, 8, ... values, each pass one
+/// vectorised `pick` of two shifted copies of the previous one, then the
+/// window of `period` as the extremes of two overlapping windows of the
+/// largest power of two `w <= period` (`x[j..j + w]` and
+/// `x[j + period - w..j + period]`). `a` and `b` are scratch, at least
+/// `x.len()` long.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
+fn doubling<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64], a: &mut [f64], b: &mut [f64]) {
+    debug_assert!(period >= 2 && out.len() + period == x.len() + 1);
+    let mut len = x.len() - 1;
+    pass::<HIGHEST>(x, 1, &mut a[..len]);
+    let mut width = 2;
+    let mut in_a = true;
+    while 2 * width <= period {
+        let next = len - width;
+        if in_a {
+            pass::<HIGHEST>(&a[..len], width, &mut b[..next]);
+        } else {
+            pass::<HIGHEST>(&b[..len], width, &mut a[..next]);
+        }
+        in_a = !in_a;
+        len = next;
+        width *= 2;
+    }
+    let last = if in_a { &a[..len] } else { &b[..len] };
+    pass::<HIGHEST>(last, period - width, out);
+}
+
+/// The extreme of each full window of `x` into `out` (one slot per full
+/// window, `out.len() == x.len() + 1 - period`), exactly [`rescan`]'s
+/// values and bits when `x` holds no NaN and no `-0.0` (equal values then
+/// have equal bits, so which of them a kernel takes does not show);
+/// returns false otherwise (checked strip by strip, before computing it),
+/// and `out` must then be recomputed by [`rescan`], whose handling of NaN
+/// and of the sign of a zero the streaming form replays.
+///
+/// Short windows (`period <= DOUBLING_MAX`) by [`doubling`] passes over
+/// strips of [`STRIP`] outputs (every pass a vectorised compare and
+/// select), longer ones by [`blocks`].
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
+pub(crate) fn window_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) -> bool {
+    debug_assert!(period >= 1 && out.len() + period == x.len() + 1);
+    if period > DOUBLING_MAX {
+        return plain_values(x) && blocks::<HIGHEST>(x, period, out);
+    }
+    if period == 1 {
+        if !plain_values(x) {
+            return false;
+        }
+        out.copy_from_slice(x);
+        return true;
+    }
+    let span = STRIP + period - 1;
+    let mut scratch = vec![0.0; 2 * span];
+    let (a, b) = scratch.split_at_mut(span);
+    for (s, outs) in out.chunks_mut(STRIP).enumerate() {
+        let start = s * STRIP;
+        let input = &x[start..start + outs.len() + period - 1];
+        if !plain_values(input) {
+            return false;
+        }
+        doubling::<HIGHEST>(input, period, outs, a, b);
+    }
+    true
+}
+
+/// The extreme of each full window of `x` into `out` by van Herk /
+/// Gil-Werman: with blocks of `period` bars, a window is the suffix of one
+/// block and the prefix of the next, so each value costs three
+/// comparisons, without branches and without rescans, whatever the period.
+/// `x` must hold no NaN; returns false if `x` is too short to fill `out`.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernels
+fn blocks<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) -> bool {
     let neutral = if HIGHEST { f64::NEG_INFINITY } else { f64::INFINITY };
     let mut suffix = vec![neutral; period];
-    let mut nan = false;
     for (j, outs) in out.chunks_mut(period).enumerate() {
         let start = j * period;
         let Some(block) = x.get(start..start + period) else {
@@ -238,8 +353,7 @@ pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out:
         };
         let mut acc = neutral;
         for (s, &v) in suffix.iter_mut().zip(block).rev() {
-            nan |= v.is_nan();
-            acc = pick(v, acc);
+            acc = pick::<HIGHEST>(v, acc);
             *s = acc;
         }
         let Some((first, rest)) = outs.split_first_mut() else {
@@ -248,12 +362,11 @@ pub(crate) fn block_extremes<const HIGHEST: bool>(x: &[f64], period: usize, out:
         *first = acc;
         let mut prefix = neutral;
         for ((o, &sfx), &v) in rest.iter_mut().zip(&suffix[1..]).zip(&x[start + period..]) {
-            nan |= v.is_nan();
-            prefix = pick(v, prefix);
-            *o = pick(sfx, prefix);
+            prefix = pick::<HIGHEST>(v, prefix);
+            *o = pick::<HIGHEST>(sfx, prefix);
         }
     }
-    !nan
+    true
 }
 
 /// The highest and lowest of the last `period` values of a series with no
@@ -485,10 +598,10 @@ mod tests {
                 for highest in [true, false] {
                     let mut out = vec![0.0; x.len() + 1 - period];
                     let want: Vec<f64> = if highest {
-                        prop_assert!(block_extremes::<true>(&x, period, &mut out));
+                        prop_assert!(window_extremes::<true>(&x, period, &mut out));
                         rescan::<true>(&x, period).collect()
                     } else {
-                        prop_assert!(block_extremes::<false>(&x, period, &mut out));
+                        prop_assert!(window_extremes::<false>(&x, period, &mut out));
                         rescan::<false>(&x, period).collect()
                     };
                     prop_assert_eq!(&out, &want);

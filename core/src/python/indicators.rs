@@ -21,15 +21,6 @@ fn window(name: &str, value: i64, min: usize) -> Result<usize, CoreError> {
 
 // ---------------------------------------------------------------- batch --
 
-/// A new float64 array of `n` zeros from numpy's allocator, which asks the
-/// kernel for huge pages on large arrays. Multi-output functions write into
-/// such arrays: several fresh multi-megabyte Rust buffers per call would each
-/// fault in page by page. Single-output functions return a Rust vector,
-/// written once, which numpy adopts without a copy.
-fn zeros(py: Python<'_>, n: usize) -> Bound<'_, PyArray1<f64>> {
-    PyArray1::zeros(py, n, false)
-}
-
 /// Runs `f` on one new output column with the GIL released; `f` writes
 /// every slot.
 fn compute1<F>(py: Python<'_>, n: usize, f: F) -> PyResult<Array>
@@ -45,12 +36,13 @@ where
     Ok(a.unbind())
 }
 
-/// Runs `f` on two new output columns with the GIL released.
+/// Runs `f` on two new output columns with the GIL released; `f` writes
+/// every slot.
 fn compute2<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array)>
 where
     F: FnOnce([&mut [f64]; 2]) -> Result<(), CoreError> + Send,
 {
-    let (a, b) = (zeros(py, n), zeros(py, n));
+    let (a, b) = (empty(py, n)?, empty(py, n)?);
     {
         let (mut wa, mut wb) = (a.try_readwrite()?, b.try_readwrite()?);
         let cols = [wa.as_slice_mut()?, wb.as_slice_mut()?];
