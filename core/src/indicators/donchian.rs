@@ -1,6 +1,6 @@
 //! Donchian channel: TA-Lib `MAX(high)` and `MIN(low)` over a window.
-use super::compat::{check_out, fill, first_valid, same_len};
-use super::rolling_extreme::{rescan, window_extremes, RollingMax, RollingMin};
+use super::compat::{check_out, first_valid, same_len};
+use super::rolling_extreme::{channel_extremes, rescan, RollingMax, RollingMin};
 use super::{HighLow, Indicator};
 use crate::error::{check_period, CoreResult};
 use crate::simd::{Build, Dispatched};
@@ -100,12 +100,14 @@ impl Indicator for Donchian {
 
 /// Batch Donchian channel: `(upper, lower)`.
 ///
-/// The same values as the streaming form, bit for bit: when a column holds
-/// no NaN and no `-0.0`, the window extremes by vectorised doubling passes
-/// (or van Herk / Gil-Werman blocks for long windows), compiled for AVX2
-/// when the CPU has it ([`crate::simd::dispatch`]); otherwise TA-Lib's own
-/// rescanning loop, whose treatment of a NaN and of the sign of a zero the
-/// streaming deque replays.
+/// When a column holds no NaN: TA-Lib 0.8's values bit for bit (the sign
+/// of a zero extreme included), by vectorised doubling passes (or van Herk
+/// / Gil-Werman blocks for long windows and columns with a `-0.0`),
+/// compiled for AVX2 when the CPU has it ([`crate::simd::dispatch`]);
+/// otherwise TA-Lib's own rescanning loop, whose treatment of a NaN the
+/// streaming deque replays. The streaming form gives the same bits but
+/// for the sign of a zero extreme where `+0.0` and `-0.0` tie (it keeps
+/// TA-Lib 0.6's rescans).
 ///
 /// # Errors
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
@@ -140,31 +142,44 @@ fn donchian_into_with<B: Build>(high: &[f64], low: &[f64], period: usize, out: [
         return Ok(());
     }
     let begin = first_valid(n, &[high, low]);
-    let warm = begin.saturating_add(period - 1);
+    let warm = begin.saturating_add(period - 1).min(n);
+    let (high, low) = (&high[begin..], &low[begin..]);
+    upper[..warm].fill(f64::NAN);
+    lower[..warm].fill(f64::NAN);
+    if high.len() < period {
+        upper[warm..].fill(f64::NAN);
+        lower[warm..].fill(f64::NAN);
+        return Ok(());
+    }
     B::run(
         #[inline(always)]
         || {
-            extremes::<true>(&high[begin..], period, upper, warm);
-            extremes::<false>(&low[begin..], period, lower, warm);
+            if !channel_extremes(high, low, period, &mut upper[warm..], &mut lower[warm..]) {
+                column::<true>(high, period, &mut upper[warm..]);
+                column::<false>(low, period, &mut lower[warm..]);
+            }
         },
     );
     Ok(())
 }
 
-/// One column: NaN through the warm-up, then the window extremes (by the
-/// fast kernels when `x` has no NaN and no `-0.0`, else by TA-Lib's
-/// rescans, whose NaN handling the streaming form replays).
+/// One column's window extremes (`out.len() == x.len() + 1 - period`)
+/// when the pair held a NaN: TA-Lib 0.8's blocks if this column has none,
+/// else TA-Lib's rescans, whose NaN handling the streaming form replays.
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
-fn extremes<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64], warm: usize) {
-    if x.len() >= period {
-        let (head, tail) = out.split_at_mut(warm.min(out.len()));
-        head.fill(f64::NAN);
-        if window_extremes::<HIGHEST>(x, period, tail) {
-            return;
+fn column<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) {
+    let mut other = vec![0.0; out.len()];
+    let blocks = if HIGHEST {
+        channel_extremes(x, x, period, out, &mut other)
+    } else {
+        channel_extremes(x, x, period, &mut other, out)
+    };
+    if !blocks {
+        for (o, v) in out.iter_mut().zip(rescan::<HIGHEST>(x, period)) {
+            *o = v;
         }
     }
-    fill(out, warm, rescan::<HIGHEST>(x, period));
 }
 
 #[cfg(test)]
