@@ -209,4 +209,91 @@ mod tests {
         assert_eq!((u, l), (vec![2.0, 3.0], vec![1.0, 0.5]));
         assert!(donchian(&[1.0], &[1.0], 0).is_err());
     }
+
+    /// Bitwise equal, any NaN matching any NaN.
+    fn same(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    /// A random walk on a grid of 0.5 (ties everywhere), from a fixed seed.
+    fn walk(n: usize, seed: u64) -> Vec<f64> {
+        let mut state = seed;
+        let mut price = 100.0;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                price += f64::from(u32::try_from(state >> 62).unwrap_or(0)) * 0.5 - 0.75;
+                price = (price * 2.0).round() / 2.0;
+                price
+            })
+            .collect()
+    }
+
+    /// The naive reference: every window scanned.
+    fn naive(x: &[f64], period: usize, highest: bool) -> Vec<f64> {
+        (0..x.len())
+            .map(|i| {
+                if i + 1 < period {
+                    return f64::NAN;
+                }
+                let w = &x[i + 1 - period..=i];
+                w.iter().copied().fold(w[0], |a, b| if highest { a.max(b) } else { a.min(b) })
+            })
+            .collect()
+    }
+
+    fn streamed(h: &[f64], l: &[f64], period: usize) -> (Vec<f64>, Vec<f64>) {
+        let mut d = Donchian::new(period).unwrap();
+        h.iter().zip(l).map(|(&high, &low)| d.update(HighLow { high, low })).map(|o| (o.upper, o.lower)).unzip()
+    }
+
+    #[test]
+    fn the_blocks_equal_the_naive_extremes_the_plain_build_and_the_stream() {
+        let (h, l) = (walk(20_000, 7), walk(20_000, 11));
+        for period in [1, 2, 3, 4, 20, 55, 64, 65, 200, 1_024, 19_999, 20_000, 20_001] {
+            let (up, down) = donchian(&h, &l, period).unwrap();
+            assert!(same(&up, &naive(&h, period, true)), "period {period}");
+            assert!(same(&down, &naive(&l, period, false)), "period {period}");
+            let (pu, pd) = donchian_with::<crate::simd::Plain>(&h, &l, period).unwrap();
+            assert!(same(&up, &pu) && same(&down, &pd), "plain, period {period}");
+            let (su, sd) = streamed(&h, &l, period);
+            assert!(same(&up, &su) && same(&down, &sd), "streamed, period {period}");
+        }
+    }
+
+    #[test]
+    fn a_nan_in_one_column_sends_that_column_to_the_rescans() {
+        let (mut h, l) = (walk(5_000, 3), walk(5_000, 5));
+        h[2_500] = f64::NAN;
+        for period in [2, 20, 300] {
+            let (up, down) = donchian(&h, &l, period).unwrap();
+            let (su, sd) = streamed(&h, &l, period);
+            assert!(same(&up, &su) && same(&down, &sd), "period {period}");
+            // the rescans skip a NaN unless a rescan starts on it
+            assert!(up[2_500 + period].is_finite());
+            assert!(same(&down, &naive(&l, period, false)));
+        }
+    }
+
+    #[test]
+    fn signed_zeros_read_as_talib_08_reads_them() {
+        // TA-Lib 0.8.1's MAX (talib 0.8.2), recorded: which zero a window of
+        // tied zeros returns depends on the blocks of `period` bars from the
+        // first (van Herk / Gil-Werman), not on the window alone.
+        let x = [0.0, -0.0, 0.0, -0.0, -1.0, -1.0, -1.0, -1.0];
+        let max2 = [-0.0, -0.0, -0.0, -0.0, -1.0, -1.0, -1.0];
+        let max3 = [0.0, 0.0, 0.0, -0.0, -1.0, -1.0];
+        let y = [-0.0, 0.0, 1.0, -1.0, -1.0];
+        let y_max2 = [0.0, 1.0, 1.0, -1.0];
+        let cases: [(&[f64], usize, &[f64]); 3] = [(&x, 2, &max2), (&x, 3, &max3), (&y, 2, &y_max2)];
+        for (x, period, want) in cases {
+            let neg: Vec<f64> = x.iter().map(|v| -v).collect();
+            let (up, _) = donchian(x, x, period).unwrap();
+            assert!(same(&up[period - 1..], want), "MAX {x:?} {period}: {up:?}");
+            // TA-Lib's MIN is its MAX mirrored: MIN(x) = -MAX(-x), zeros included
+            let (_, down) = donchian(&neg, &neg, period).unwrap();
+            let mirrored: Vec<f64> = want.iter().map(|v| -v).collect();
+            assert!(same(&down[period - 1..], &mirrored), "MIN {neg:?} {period}: {down:?}");
+        }
+    }
 }

@@ -263,13 +263,7 @@ fn lo(a: f64, b: f64) -> f64 {
 /// and select (one cycle each), where one column alone waits on its chain.
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
-pub(crate) fn channel_extremes(
-    high: &[f64],
-    low: &[f64],
-    period: usize,
-    upper: &mut [f64],
-    lower: &mut [f64],
-) -> bool {
+pub(crate) fn channel_extremes(high: &[f64], low: &[f64], period: usize, upper: &mut [f64], lower: &mut [f64]) -> bool {
     let n = upper.len();
     debug_assert!(period >= 1 && lower.len() == n && high.len() == n + period - 1 && low.len() == high.len());
     // per position of a block: the suffix extremes of the block's highs and lows

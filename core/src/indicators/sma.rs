@@ -438,4 +438,88 @@ mod tests {
         assert!(sma(&[1.0], 0).is_err());
         assert!(sma(&[], 3).unwrap().is_empty());
     }
+
+    /// Bitwise equal, any NaN matching any NaN.
+    fn same(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    /// A random walk in whole cents around 40,000 (BTC-like prices), from a
+    /// fixed seed: the cents are integers, so window sums are exact in i64.
+    fn cents(n: usize, seed: u64) -> Vec<i64> {
+        let mut state = seed;
+        let mut price: i64 = 4_000_000;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                price += i64::try_from(state >> 53).unwrap_or(0) - 1_024;
+                price
+            })
+            .collect()
+    }
+
+    fn streamed(x: &[f64], period: usize) -> Vec<f64> {
+        let mut s = Sma::new(period).unwrap();
+        x.iter().map(|&v| s.update(v)).collect()
+    }
+
+    #[test]
+    fn restarted_sums_stay_exact_against_integer_sums() {
+        // 200,000 bars: 48 restarts of period 20's running sum; the exact
+        // mean of each window from the integer sum of its cents.
+        let c = cents(200_000, 42);
+        let x: Vec<f64> = c.iter().map(|&v| v as f64 / 100.0).collect();
+        for period in [2, 20, 200, 5_000] {
+            let out = sma(&x, period).unwrap();
+            let mut worst = 0.0f64;
+            let mut sum: i64 = c[..period - 1].iter().sum();
+            for i in period - 1..x.len() {
+                sum += c[i];
+                let exact = sum as f64 / 100.0 / period as f64;
+                worst = worst.max((out[i] - exact).abs());
+                sum -= c[i + 1 - period];
+            }
+            // within float64 rounding of the price (scale 4e4): 1e-12 of it
+            assert!(worst <= 1e-12 * 4e4, "period {period}: {worst}");
+        }
+    }
+
+    #[test]
+    fn the_plain_build_into_and_the_stream_give_the_bits_of_the_batch() {
+        let mut x: Vec<f64> = cents(30_000, 9).iter().map(|&v| v as f64 / 100.0).collect();
+        // non-finite values in some segments, none in others
+        x[0] = f64::NAN;
+        x[1_500] = f64::NAN;
+        x[9_000] = f64::INFINITY;
+        x[9_010] = f64::NEG_INFINITY;
+        x[20_000] = f64::INFINITY;
+        x[29_990] = 1e308;
+        x[29_991] = 1e308;
+        for period in [1, 2, 3, 30, 700, 1_500, 29_000, 40_000] {
+            let batch = sma(&x, period).unwrap();
+            let plain = sma_with::<crate::simd::Plain>(&x, period).unwrap();
+            let mut into = vec![0.0; x.len()];
+            sma_into(&x, period, &mut into).unwrap();
+            let stream = streamed(&x, period);
+            for (name, other) in [("plain", &plain), ("into", &into), ("streamed", &stream)] {
+                assert!(same(&batch, other), "period {period}, {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_reads_its_non_finite_values_and_recovers_after_them() {
+        let nan = f64::NAN;
+        let (inf, ninf) = (f64::INFINITY, f64::NEG_INFINITY);
+        let x = [1.0, 3.0, nan, 5.0, 7.0, inf, 9.0, ninf, 11.0, 13.0, 15.0];
+        let want = [nan, 2.0, nan, nan, 6.0, inf, inf, ninf, ninf, 12.0, 14.0];
+        assert!(same(&sma(&x, 2).unwrap(), &want));
+        assert!(same(&streamed(&x, 2), &want));
+        // both infinities in one window: NaN (TA-Lib's total kept the first
+        // NaN for good)
+        let y = [1.0, inf, ninf, 2.0, 4.0, 6.0];
+        let want = [nan, nan, nan, nan, ninf, 4.0];
+        assert!(same(&sma(&y, 3).unwrap(), &want));
+        assert!(same(&streamed(&y, 3), &want));
+    }
 }
