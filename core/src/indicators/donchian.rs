@@ -26,7 +26,9 @@ pub type DonchianSeries = (Vec<f64>, Vec<f64>);
 /// window is treated) in amortized O(1) per bar. Lookback `period - 1`;
 /// `period >= 1` (TA-Lib's `MAX`/`MIN` require 2; a 1-bar channel is the bar
 /// itself). Leading bars with a NaN field are skipped like the TA-Lib Python
-/// wrapper does.
+/// wrapper does. The batch [`donchian`]'s bits on any input, but for the
+/// sign of a zero extreme where `+0.0` and `-0.0` tie in a window without
+/// NaN (TA-Lib 0.6's rescans here, TA-Lib 0.8's blocks in the batch).
 #[derive(Debug, Clone)]
 pub struct Donchian {
     period: usize,
