@@ -105,7 +105,7 @@ impl Indicator for Donchian {
 /// When a column holds no NaN: TA-Lib 0.8's values bit for bit (the sign
 /// of a zero extreme included), by vectorised doubling passes (or van Herk
 /// / Gil-Werman blocks for long windows and columns with a `-0.0`),
-/// compiled for AVX2 when the CPU has it ([`crate::simd::dispatch`]);
+/// compiled for AVX2 when the CPU has it (`simd::dispatch`);
 /// otherwise TA-Lib's own rescanning loop, whose treatment of a NaN the
 /// streaming deque replays. The streaming form gives the same bits but
 /// for the sign of a zero extreme where `+0.0` and `-0.0` tie (it keeps
