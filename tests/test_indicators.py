@@ -266,6 +266,81 @@ def test_a_window_leaves_a_nan_behind_where_talib_08_stays_nan() -> None:
     assert np.isnan(talib.STDDEV(x, 10, 1.0)[70]) and not np.isnan(std[70])
 
 
+# -- SMA and the Donchian channel: exact ------------------------------------
+
+SMA_PERIODS = [2, 20, 200]
+
+
+@pytest.mark.parametrize("file", FILES)
+@pytest.mark.parametrize("period", SMA_PERIODS)
+def test_sma_is_exact_on_real_candles(file: str, period: int) -> None:
+    # The running total restarts from a fresh sum every 1,024 bars (or
+    # twice the period), so its rounding cannot drift: within float64
+    # rounding of the price of the exact mean of every window.
+    close = candles(file).close
+    mean, _ = exact_moments(close, period)
+    assert_close_on_scale(ind.sma(close, period), mean, EXACT_RTOL, of=close)
+
+
+def test_sma_window_leaves_a_nan_behind_where_talib_08_stays_nan() -> None:
+    # TA-Lib keeps a NaN in its running total for good; the exact mean of a
+    # window without the NaN is a number, and that is ours once it has left.
+    x = candles("ETHUSDT-1h").close[:3000].copy()
+    x[50] = np.nan
+    x[2000] = np.inf
+    mean, _ = exact_moments(x, 10)
+    ours = ind.sma(x, 10)
+    assert_close_on_scale(ours[:2000], mean[:2000], EXACT_RTOL, of=x)
+    assert np.isnan(ours[50:60]).all() and np.isfinite(ours[60:2000]).all()
+    assert (ours[2000:2010] == np.inf).all() and np.isfinite(ours[2010:]).all()
+    assert np.isnan(talib.SMA(x, 10)[60:]).all()
+
+
+def _window_extremes(x: Array, period: int) -> tuple[Array, Array]:
+    """The naive reference: every window's max and min by numpy."""
+    high = np.full(len(x), np.nan)
+    low = np.full(len(x), np.nan)
+    if len(x) >= period:
+        w = np.lib.stride_tricks.sliding_window_view(x, period)
+        high[period - 1 :] = w.max(axis=1)
+        low[period - 1 :] = w.min(axis=1)
+    return high, low
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_donchian_equals_talib_08_and_the_window_extremes_bit_for_bit(file: str) -> None:
+    # Extremes are exact (one of the inputs): no tolerance, on every period
+    # (1 is the bar itself; TA-Lib starts at 2), past the length included.
+    data = candles(file)
+    n = len(data.high)
+    for period in [1, 2, 3, 4, 20, 55, 64, 65, 200, n, n + 1]:
+        upper, lower = ind.donchian(data.high, data.low, period)
+        np.testing.assert_array_equal(upper, _window_extremes(data.high, period)[0])
+        np.testing.assert_array_equal(lower, _window_extremes(data.low, period)[1])
+        if 2 <= period <= 100_000:
+            np.testing.assert_array_equal(upper, talib.MAX(data.high, period))
+            np.testing.assert_array_equal(lower, talib.MIN(data.low, period))
+
+
+_ZEROS = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.0, np.inf, -np.inf])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    high=hnp.arrays(np.float64, st.integers(1, 60), elements=_ZEROS),
+    period=st.integers(2, 9),
+)
+def test_donchian_reads_signed_zeros_and_ties_as_talib_08(high: Array, period: int) -> None:
+    # Which of +0.0 and -0.0 a window of tied zeros returns depends on
+    # TA-Lib 0.8's blocks of `period` bars from the first bar: the sign bits
+    # must be TA-Lib's, not only the values.
+    low = high[::-1].copy()
+    upper, lower = ind.donchian(high, low, period)
+    for ours, theirs in ((upper, talib.MAX(high, period)), (lower, talib.MIN(low, period))):
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+
+
 def _with_leading_nans(data: Candles) -> Candles:
     def lead(a: Array, k: int) -> Array:
         out = a.copy()

@@ -25,6 +25,15 @@ def sma(x: Any, period: int) -> Array:
     numpy.ndarray
         The average of the last ``period`` values, NaN for the first
         ``period - 1`` bars.
+
+    Notes
+    -----
+    TA-Lib's running total, restarted from a fresh sum of the window every
+    1,024 bars (or twice the period): within float64 rounding of the price
+    of the exact mean of every window, however long the series. A window
+    holding a NaN (or both infinities) reads NaN, one holding an infinity
+    reads it, and the mean is back once they have left the window (TA-Lib
+    keeps a NaN for good). ``Sma`` gives the same bits bar by bar.
     """
     return _core.sma(series_arg("x", x), int_arg("period", period))
 

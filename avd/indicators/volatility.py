@@ -98,7 +98,15 @@ def donchian(high: Any, low: Any, period: int) -> tuple[Array, Array]:
     Returns
     -------
     tuple of numpy.ndarray
-        ``(upper, lower)``, NaN for the first ``period - 1`` bars.
+        ``(upper, lower)``, NaN for the first ``period - 1`` bars: two views
+        of one array of ``2 * len(high)`` values (one allocation per call).
+
+    Notes
+    -----
+    Without a NaN in a column, its values are TA-Lib 0.8's bit for bit
+    (which of ``+0.0`` and ``-0.0`` a window of tied zeros returns
+    included); a column with a NaN follows TA-Lib's rescans, as the
+    streaming ``Donchian`` does.
     """
     return _core.donchian(
         series_arg("high", high), series_arg("low", low), int_arg("period", period)
