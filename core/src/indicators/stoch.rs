@@ -1,9 +1,11 @@
 //! Slow stochastic oscillator, TA-Lib `STOCH` with SMA smoothing.
 use super::compat::{check_out, fill2, first_valid, same_len};
-use super::rolling_extreme::{Rescan, RollingMax, RollingMin};
+use super::compat::to_f64;
+use super::rolling_extreme::{channel_extremes, Rescan, RollingMax, RollingMin};
 use super::sma::{sma_iter, SmaCore};
 use super::{Hlc, Indicator};
 use crate::error::{check_period, CoreResult};
+use crate::simd::{Build, Dispatched};
 
 /// Slow %K and %D of one bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,13 +25,17 @@ pub type StochSeries = (Vec<f64>, Vec<f64>);
 
 /// TA-Lib's fast %K: `(close - lowest) / ((highest - lowest) / 100)`, and
 /// `0.0` when that range is exactly 0 (TA-Lib 0.6 tests `!= 0.0`).
-#[inline]
+/// Without a branch (both sides computed, one selected), so that the batch
+/// pass vectorises.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
 fn fast_k(close: f64, highest: f64, lowest: f64) -> f64 {
     let diff = (highest - lowest) / 100.0;
+    let k = (close - lowest) / diff;
     if diff == 0.0 {
         0.0
     } else {
-        (close - lowest) / diff
+        k
     }
 }
 
@@ -139,6 +145,17 @@ impl Indicator for Stoch {
 
 /// Batch slow stochastic: `(slowk, slowd)`.
 ///
+/// The streaming [`Stoch`]'s values bit for bit (but for the sign of a zero
+/// where `+0.0` and `-0.0` tie as a window's extreme: the batch then has
+/// TA-Lib 0.8's, the stream TA-Lib 0.6's). When neither `high` nor `low`
+/// holds a NaN, one fused pass over strips of the columns, compiled for
+/// AVX2 when the CPU has it (`simd::dispatch`): the windows' highest high
+/// and lowest low as TA-Lib 0.8's `MAX`/`MIN` (van Herk / Gil-Werman
+/// blocks, both columns at once), fast %K vectorised, then both SMAs in one
+/// loop as TA-Lib's running totals (the same additions in the same order,
+/// so TA-Lib's bits); otherwise TA-Lib's rescanning loops, whose treatment
+/// of a NaN the stream replays.
+///
 /// # Errors
 /// [`crate::error::CoreError::InvalidInput`] if the lengths differ;
 /// [`crate::error::CoreError::InvalidParameter`] if a period is `< 1`.
@@ -150,9 +167,14 @@ pub fn stoch(
     slowk: usize,
     slowd: usize,
 ) -> CoreResult<StochSeries> {
+    stoch_with::<Dispatched>(high, low, close, [fastk, slowk, slowd])
+}
+
+/// [`stoch`] in the build `B` (tests run the plain one beside it).
+fn stoch_with<B: Build>(high: &[f64], low: &[f64], close: &[f64], periods: [usize; 3]) -> CoreResult<StochSeries> {
     let n = close.len();
     let (mut k, mut d) = (vec![0.0; n], vec![0.0; n]);
-    stoch_into(high, low, close, fastk, slowk, slowd, [&mut k, &mut d])?;
+    stoch_into_with::<B>(high, low, close, periods, [&mut k, &mut d])?;
     Ok((k, d))
 }
 
@@ -171,6 +193,16 @@ pub fn stoch_into(
     slowd: usize,
     out: [&mut [f64]; 2],
 ) -> CoreResult<()> {
+    stoch_into_with::<Dispatched>(high, low, close, [fastk, slowk, slowd], out)
+}
+
+fn stoch_into_with<B: Build>(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    [fastk, slowk, slowd]: [usize; 3],
+    out: [&mut [f64]; 2],
+) -> CoreResult<()> {
     let n = same_len(&[("high", high), ("low", low), ("close", close)])?;
     periods(fastk, slowk, slowd)?;
     let [k_out, d_out] = out;
@@ -186,9 +218,112 @@ pub fn stoch_into(
         return Ok(());
     }
     let (high, low, close) = (&high[begin..], &low[begin..], &close[begin..]);
+    let (k_rest, d_rest) = (&mut k_out[begin..], &mut d_out[begin..]);
+    let fused = B::run(
+        #[inline(always)]
+        || fused(high, low, close, [fastk, slowk, slowd], k_rest, d_rest),
+    );
+    if !fused {
+        rescanned(high, low, close, [fastk, slowk, slowd], k_rest, d_rest);
+    }
+    k_out[..warm].fill(f64::NAN);
+    d_out[..warm].fill(f64::NAN);
+    Ok(())
+}
+
+/// Fast %K windows a strip holds at least (rounded up to whole blocks of
+/// `fastk`): its scratch stays in the L2 cache.
+const STRIP: usize = 2_048;
+
+/// The fused kernel over the columns from the first complete bar
+/// (`close.len() >= fastk + slowk + slowd - 2`, the outputs as long):
+/// slow %K and %D from bar `fastk - 1` on (the warm-up slots hold partial
+/// values, overwritten by the caller). Strips of whole blocks of `fastk`
+/// windows (so the blocks are TA-Lib 0.8's, from the first bar): the
+/// strip's window extremes by [`channel_extremes`], fast %K from them in a
+/// vectorised pass, then one loop running both totals (slow %K's feeds slow
+/// %D's, whose divisions follow in a vectorised pass). The totals start
+/// from 0 with zeros as the values before the first (adding and removing a
+/// `+0.0` changes no bit), so the loop is the same from the first window
+/// on, and the slow %K values of the warm-up enter slow %D's window as
+/// zeros. Returns false, with the outputs partly written, as soon as a
+/// strip of `high` or `low` holds a NaN.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+fn fused(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    [fastk, slowk, slowd]: [usize; 3],
+    k_out: &mut [f64],
+    d_out: &mut [f64],
+) -> bool {
+    let windows = close.len() + 1 - fastk;
+    let strip = STRIP.div_ceil(fastk) * fastk;
+    let (k_div, d_div) = (to_f64(slowk), to_f64(slowd));
+    // the window extremes of a strip; fast %K with the last `slowk - 1`
+    // before the strip's; slow %K with the last `slowd - 1` before its; the
+    // slow %D totals
+    let (mut upper, mut lower) = (vec![0.0; strip], vec![0.0; strip]);
+    let mut fast = vec![0.0; slowk - 1 + strip];
+    let mut slow = vec![0.0; slowd - 1 + strip];
+    let mut sums = vec![0.0; strip];
+    let (mut k_total, mut d_total) = (0.0, 0.0);
+    let k_warm = slowk - 1;
+    let mut first = 0;
+    while first < windows {
+        let len = strip.min(windows - first);
+        let bars = first..first + len + fastk - 1;
+        let (up, down) = (&mut upper[..len], &mut lower[..len]);
+        if !channel_extremes(&high[bars.clone()], &low[bars], fastk, up, down) {
+            return false;
+        }
+        let closes = &close[first + fastk - 1..first + fastk - 1 + len];
+        for (((f, &c), &h), &l) in fast[slowk - 1..slowk - 1 + len].iter_mut().zip(closes).zip(&*up).zip(&*down) {
+            *f = fast_k(c, h, l);
+        }
+        let outs = first + fastk - 1..first + fastk - 1 + len;
+        let (ks, ds) = (&mut k_out[outs.clone()], &mut d_out[outs]);
+        let (fast_new, slow_new) = (&fast[slowk - 1..slowk - 1 + len], &fast[..len]);
+        for i in 0..len {
+            let sum = k_total + fast_new[i];
+            k_total = sum - slow_new[i];
+            let k = if slowk == 1 { fast_new[i] } else { sum / k_div };
+            // a slow %K of the warm-up enters slow %D's window as a zero
+            let k = if first + i < k_warm { 0.0 } else { k };
+            ks[i] = k;
+            slow[slowd - 1 + i] = k;
+            let sum = d_total + k;
+            d_total = sum - slow[i];
+            sums[i] = sum;
+        }
+        if slowd == 1 {
+            ds.copy_from_slice(&slow[..len]);
+        } else {
+            for (d, &s) in ds.iter_mut().zip(&sums[..len]) {
+                *d = s / d_div;
+            }
+        }
+        fast.copy_within(len..len + slowk - 1, 0);
+        slow.copy_within(len..len + slowd - 1, 0);
+        first += len;
+    }
+    true
+}
+
+/// TA-Lib's own loops (rescans for the window extremes, then the two SMAs),
+/// for columns holding a NaN; same slots as [`fused`].
+fn rescanned(
+    high: &[f64],
+    low: &[f64],
+    close: &[f64],
+    [fastk, slowk, slowd]: [usize; 3],
+    k_out: &mut [f64],
+    d_out: &mut [f64],
+) {
     // 1. Fast %K as TA-Lib computes it (rescanning lowest low and highest
     //    high), stored in the %D column, which is scratch until step 3.
-    let base = begin + fastk - 1;
+    let base = fastk - 1;
     let (mut hi, mut lo) = (Rescan::<true>::new(), Rescan::<false>::new());
     let windows = high.windows(fastk).zip(low.windows(fastk)).zip(&close[fastk - 1..]);
     for (o, (oldest, ((wh, wl), &c))) in d_out[base..].iter_mut().zip(windows.enumerate()) {
@@ -202,12 +337,10 @@ pub fn stoch_into(
         *o = v;
     }
     // 3. Slow %D: SMA of slow %K, over the fast %K it no longer needs.
+    let warm = k_start + slowd - 1;
     for (o, v) in d_out[warm..].iter_mut().zip(sma_iter(&k_out[k_start..], slowd)) {
         *o = v;
     }
-    k_out[..warm].fill(f64::NAN);
-    d_out[..warm].fill(f64::NAN);
-    Ok(())
 }
 
 #[cfg(test)]
