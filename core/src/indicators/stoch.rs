@@ -1,6 +1,6 @@
 //! Slow stochastic oscillator, TA-Lib `STOCH` with SMA smoothing.
-use super::compat::{check_out, fill2, first_valid, same_len};
 use super::compat::to_f64;
+use super::compat::{check_out, fill2, first_valid, same_len};
 use super::rolling_extreme::{channel_extremes, Rescan, RollingMax, RollingMin};
 use super::sma::{sma_iter, SmaCore};
 use super::{Hlc, Indicator};
@@ -385,5 +385,161 @@ mod tests {
         let (k, d) = stoch(&[2.0, 4.0], &[0.0, 2.0], &[1.0, 4.0], 1, 1, 1).unwrap();
         assert_eq!((k, d), (vec![50.0, 100.0], vec![50.0, 100.0]));
         assert!(Stoch::new(5, 0, 3).is_err());
+    }
+
+    /// Bitwise equal, any NaN matching any NaN.
+    fn same(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    /// A random walk on a grid of 0.25 around 100 (ties everywhere, no
+    /// zero), from a fixed seed.
+    fn walk(n: usize, seed: u64) -> Vec<f64> {
+        let mut state = seed;
+        let mut price = 100.0;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                price += f64::from(u32::try_from(state >> 61).unwrap_or(0)) * 0.25 - 0.875;
+                price = f64::max(price, 1.0);
+                price
+            })
+            .collect()
+    }
+
+    /// Bars from three walks: high above low, close between them.
+    fn bars(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (a, b, c) = (walk(n, seed), walk(n, seed + 1), walk(n, seed + 2));
+        let low: Vec<f64> = a.iter().zip(&b).map(|(&x, &y)| x.min(y)).collect();
+        let high: Vec<f64> = a.iter().zip(&b).map(|(&x, &y)| x.max(y) + 0.5).collect();
+        let close: Vec<f64> = c.iter().zip(low.iter().zip(&high)).map(|(&x, (&lo, &hi))| x.clamp(lo, hi)).collect();
+        (high, low, close)
+    }
+
+    /// The reference from TA-Lib's documented steps, written out: every
+    /// window scanned for its extremes, fast %K, then each SMA as TA-Lib's
+    /// running total from 0 (add the first `period - 1`, then add, divide,
+    /// remove the oldest); period 1 passes its input through.
+    fn reference(h: &[f64], l: &[f64], c: &[f64], [fk, sk, sd]: [usize; 3]) -> (Vec<f64>, Vec<f64>) {
+        fn sma(x: &[f64], p: usize) -> Vec<f64> {
+            if p == 1 {
+                return x.to_vec();
+            }
+            let mut total = 0.0;
+            for &v in &x[..p - 1] {
+                total += v;
+            }
+            (p - 1..x.len())
+                .map(|i| {
+                    total += x[i];
+                    let mean = total / p as f64;
+                    total -= x[i + 1 - p];
+                    mean
+                })
+                .collect()
+        }
+        let fast: Vec<f64> = (fk - 1..c.len())
+            .map(|i| {
+                let w = i + 1 - fk..=i;
+                let hi = h[w.clone()].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let lo = l[w].iter().copied().fold(f64::INFINITY, f64::min);
+                let diff = (hi - lo) / 100.0;
+                if diff == 0.0 {
+                    0.0
+                } else {
+                    (c[i] - lo) / diff
+                }
+            })
+            .collect();
+        let slow_k = sma(&fast, sk);
+        let slow_d = sma(&slow_k, sd);
+        let warm = fk + sk + sd - 3;
+        let pad = |v: &[f64]| -> Vec<f64> {
+            let mut out = vec![f64::NAN; warm];
+            out.extend_from_slice(&v[v.len() + warm - c.len()..]);
+            out
+        };
+        (pad(&slow_k), pad(&slow_d))
+    }
+
+    fn streamed(h: &[f64], l: &[f64], c: &[f64], [fk, sk, sd]: [usize; 3]) -> (Vec<f64>, Vec<f64>) {
+        let mut s = Stoch::new(fk, sk, sd).unwrap();
+        (0..c.len()).map(|i| s.update(hlc(h[i], l[i], c[i]))).map(|o| (o.slowk, o.slowd)).unzip()
+    }
+
+    /// Every periods' form against the reference, bit for bit: the
+    /// dispatched and the plain build, `stoch_into`, and the stream.
+    fn check_all(h: &[f64], l: &[f64], c: &[f64], periods: [usize; 3], reference_too: bool) {
+        let (k, d) = stoch_with::<Dispatched>(h, l, c, periods).unwrap();
+        if reference_too {
+            let (rk, rd) = reference(h, l, c, periods);
+            assert!(same(&k, &rk) && same(&d, &rd), "reference, {periods:?}");
+        }
+        let (pk, pd) = stoch_with::<crate::simd::Plain>(h, l, c, periods).unwrap();
+        assert!(same(&k, &pk) && same(&d, &pd), "plain, {periods:?}");
+        let (mut ik, mut id) = (vec![0.0; c.len()], vec![0.0; c.len()]);
+        let [fk, sk, sd] = periods;
+        stoch_into(h, l, c, fk, sk, sd, [&mut ik, &mut id]).unwrap();
+        assert!(same(&k, &ik) && same(&d, &id), "into, {periods:?}");
+        let (sk_, sd_) = streamed(h, l, c, periods);
+        assert!(same(&k, &sk_) && same(&d, &sd_), "streamed, {periods:?}");
+    }
+
+    #[test]
+    fn the_strips_give_the_reference_the_plain_build_and_the_stream() {
+        // 9,000 bars: several strips of 2,048 windows (rounded up to whole
+        // blocks of fastk), periods longer than a strip, unit periods
+        let (h, l, c) = bars(9_000, 3);
+        for periods in [
+            [5, 3, 3],
+            [14, 3, 3],
+            [1, 1, 1],
+            [21, 1, 5],
+            [2, 2, 2],
+            [3, 7, 1],
+            [2_047, 2, 3],
+            [2_049, 3, 2],
+            [5, 2_500, 3],
+            [5, 3, 2_600],
+            [3_000, 3_000, 2_998],
+            [4_000, 3_000, 2_002],
+        ] {
+            check_all(&h, &l, &c, periods, true);
+        }
+    }
+
+    #[test]
+    fn a_nan_in_high_or_low_takes_talibs_rescans_a_nan_in_close_the_strips() {
+        let nan = f64::NAN;
+        let (mut h, mut l, mut c) = bars(6_000, 8);
+        // leading NaNs are skipped (the TA-Lib wrapper's rule)
+        h[0] = nan;
+        c[1] = nan;
+        // a NaN in close: fast %K is NaN there, and TA-Lib's totals keep it
+        c[5_000] = nan;
+        for periods in [[5, 3, 3], [14, 3, 3], [1, 1, 1]] {
+            check_all(&h, &l, &c, periods, false);
+            let (k, d) = stoch(&h, &l, &c, periods[0], periods[1], periods[2]).unwrap();
+            assert!(k[4_000].is_finite() && d[4_000].is_finite());
+            assert!(k[5_500].is_nan() == (periods[1] > 1));
+        }
+        // a NaN in high (then in low): the rescans, which the stream replays
+        h[3_000] = nan;
+        check_all(&h, &l, &c, [5, 3, 3], false);
+        l[4_500] = nan;
+        check_all(&h, &l, &c, [14, 3, 3], false);
+    }
+
+    #[test]
+    fn a_flat_range_reads_zero_and_short_series_read_nan() {
+        // lookback 4 + 2 + 2
+        let x = vec![42.5; 50];
+        let (k, d) = stoch(&x, &x, &x, 5, 3, 3).unwrap();
+        assert!(k[..8].iter().chain(&d[..8]).all(|v| v.is_nan()));
+        assert!(k[8..].iter().chain(&d[8..]).all(|&v| v == 0.0));
+        let (k, d) = stoch(&x[..8], &x[..8], &x[..8], 5, 3, 3).unwrap();
+        assert!(k.iter().chain(&d).all(|v| v.is_nan()));
+        let (k, d) = stoch(&x[..9], &x[..9], &x[..9], 5, 3, 3).unwrap();
+        assert_eq!((k[8], d[8]), (0.0, 0.0));
     }
 }
