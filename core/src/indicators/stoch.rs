@@ -284,19 +284,29 @@ fn fused(
         }
         let outs = first + fastk - 1..first + fastk - 1 + len;
         let (ks, ds) = (&mut k_out[outs.clone()], &mut d_out[outs]);
-        let (fast_new, slow_new) = (&fast[slowk - 1..slowk - 1 + len], &fast[..len]);
-        for i in 0..len {
-            let sum = k_total + fast_new[i];
-            k_total = sum - slow_new[i];
-            let k = if slowk == 1 { fast_new[i] } else { sum / k_div };
-            // a slow %K of the warm-up enters slow %D's window as a zero
-            let k = if first + i < k_warm { 0.0 } else { k };
-            ks[i] = k;
-            slow[slowd - 1 + i] = k;
-            let sum = d_total + k;
-            d_total = sum - slow[i];
-            sums[i] = sum;
-        }
+        let skip = k_warm.saturating_sub(first).min(len);
+        let state = (k_total, d_total);
+        (k_total, d_total) = if slowk == 1 {
+            totals::<true>(
+                &fast[..slowk - 1 + len],
+                &mut slow[..slowd - 1 + len],
+                ks,
+                &mut sums[..len],
+                skip,
+                k_div,
+                state,
+            )
+        } else {
+            totals::<false>(
+                &fast[..slowk - 1 + len],
+                &mut slow[..slowd - 1 + len],
+                ks,
+                &mut sums[..len],
+                skip,
+                k_div,
+                state,
+            )
+        };
         if slowd == 1 {
             ds.copy_from_slice(&slow[..len]);
         } else {
@@ -309,6 +319,43 @@ fn fused(
         first += len;
     }
     true
+}
+
+/// One strip's running totals, TA-Lib's operation for operation: slow %K
+/// (`UNIT_K`: its period is 1, the fast %K passes through) from `fast`
+/// (the strip's fast %K after the `slowk - 1` before it) into `ks` and the
+/// tail of `slow` (after the `slowd - 1` slow %K before the strip), the
+/// first `skip` of them zeros (the warm-up); slow %D's totals into `sums`.
+/// Returns the two totals after the strip.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+fn totals<const UNIT_K: bool>(
+    fast: &[f64],
+    slow: &mut [f64],
+    ks: &mut [f64],
+    sums: &mut [f64],
+    skip: usize,
+    k_div: f64,
+    (mut k_total, mut d_total): (f64, f64),
+) -> (f64, f64) {
+    let len = ks.len();
+    let (held_k, held_d) = (fast.len() - len, slow.len() - len);
+    let (fast_new, fast_old) = (&fast[held_k..], &fast[..len]);
+    for (i, ((k_out, sum_out), (&new, &old))) in
+        ks.iter_mut().zip(&mut *sums).zip(fast_new.iter().zip(fast_old)).enumerate()
+    {
+        let sum = k_total + new;
+        k_total = sum - old;
+        let k = if UNIT_K { new } else { sum / k_div };
+        // a slow %K of the warm-up enters slow %D's window as a zero
+        let k = if i < skip { 0.0 } else { k };
+        *k_out = k;
+        slow[held_d + i] = k;
+        let sum = d_total + k;
+        d_total = sum - slow[i];
+        *sum_out = sum;
+    }
+    (k_total, d_total)
 }
 
 /// TA-Lib's own loops (rescans for the window extremes, then the two SMAs),
