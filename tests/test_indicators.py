@@ -10,6 +10,7 @@ NaN), the exact value is the reference and the test says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -174,7 +175,8 @@ TALIB_CASES: dict[str, TalibCase] = {
     "stoch": TalibCase(
         lambda d, k, s, g: ind.stoch(d.high, d.low, d.close, k, s, g),
         lambda d, k, s, g: talib.STOCH(d.high, d.low, d.close, k, s, 0, g, 0),
-        [(5, 3, 3), (14, 3, 3), (1, 1, 1), (21, 1, 5)],
+        # past the batch's strips of 2,048 windows too
+        [(5, 3, 3), (14, 3, 3), (1, 1, 1), (21, 1, 5), (2049, 3, 2), (5, 2500, 3)],
     ),
     "roc": TalibCase(
         lambda d, p: ind.roc(d.close, p), lambda d, p: talib.ROC(d.close, p), [(1,), (10,), (60,)]
@@ -320,6 +322,44 @@ def test_donchian_equals_talib_08_and_the_window_extremes_bit_for_bit(file: str)
         if 2 <= period <= 100_000:
             np.testing.assert_array_equal(upper, talib.MAX(data.high, period))
             np.testing.assert_array_equal(lower, talib.MIN(data.low, period))
+
+
+def _exact_stoch(data: Candles, fastk: int, slowk: int, slowd: int) -> tuple[Array, Array]:
+    """Slow %K and %D from numpy's window extremes and exact window means
+    (``math.fsum`` of each window), NaN warm-up."""
+    hi, lo = _window_extremes(data.high, fastk)[0], _window_extremes(data.low, fastk)[1]
+    diff = (hi - lo) / 100.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fast = np.where(diff == 0.0, 0.0, (data.close - lo) / diff)[fastk - 1 :]
+
+    def means(x: Array, p: int) -> Array:
+        return np.array([math.fsum(x[i : i + p]) / p for i in range(len(x) - p + 1)])
+
+    k = means(fast, slowk)
+    d = means(k, slowd)
+    warm = fastk + slowk + slowd - 3
+    out_k, out_d = np.full(len(data.close), np.nan), np.full(len(data.close), np.nan)
+    out_k[warm:] = k[slowd - 1 :]
+    out_d[warm:] = d
+    return out_k, out_d
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_stoch_is_talib_08_and_the_exact_means_on_real_candles(file: str) -> None:
+    # The batch runs strips of 2,048 windows: periods inside one, across
+    # them and longer than one. Against TA-Lib 0.8 and the exact means of
+    # the window's fast %K (TA-Lib's running totals drift by float64
+    # rounding of the 0-100 scale only).
+    data = candles(file).head(12_000)
+    for periods in [(5, 3, 3), (14, 3, 3), (1, 1, 1), (3, 1, 7), (2049, 3, 2), (5, 2100, 3)]:
+        k, d = ind.stoch(data.high, data.low, data.close, *periods)
+        tk, td = talib.STOCH(
+            data.high, data.low, data.close, periods[0], periods[1], 0, periods[2], 0
+        )
+        ek, ed = _exact_stoch(data, *periods)
+        for ours, theirs, exact in ((k, tk, ek), (d, td, ed)):
+            assert_close_on_scale(ours, theirs, TALIB_RTOL, of=np.array([100.0]))
+            assert_close_on_scale(ours, exact, EXACT_RTOL, of=np.array([100.0]))
 
 
 _ZEROS = st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.0, np.inf, -np.inf])
