@@ -37,42 +37,55 @@ where
     Ok(a.unbind())
 }
 
-/// Runs `f` on two new output columns with the GIL released; `f` writes
-/// every slot. Both columns are views of one `numpy.empty` array of `2 n`:
-/// two fresh multi-megabyte arrays per call cost the kernel's page faults
-/// (glibc hands such blocks back to the system when both are freed, about
-/// 3 ms a call for two 8 MB columns here), one block of twice the size is
-/// reused from call to call.
+/// Runs `f` on `K` new output columns with the GIL released; `f` writes
+/// every slot. The columns are views of one `numpy.empty` array of `K n`:
+/// `K` fresh multi-megabyte arrays per call cost the kernel's page faults
+/// (glibc hands such blocks back to the system when they are freed, about
+/// 1.5 ms a call for each 8 MB column here), one block of `K` times the
+/// size is reused from call to call (glibc's mmap threshold follows the
+/// largest block freed).
+fn compute_many<const K: usize, F>(py: Python<'_>, n: usize, f: F) -> PyResult<[Array; K]>
+where
+    F: FnOnce([&mut [f64]; K]) -> Result<(), CoreError> + Send,
+{
+    let block = empty::<f64>(py, K * n)?;
+    {
+        let mut w = block.try_readwrite()?;
+        let mut rest = w.as_slice_mut()?;
+        let cols: [&mut [f64]; K] = std::array::from_fn(|_| {
+            let (col, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            rest = tail;
+            col
+        });
+        py.detach(|| f(cols))?;
+    }
+    let view = |k: usize| -> PyResult<Array> {
+        let slice = PySlice::new(py, isize::try_from(k * n)?, isize::try_from((k + 1) * n)?, 1);
+        Ok(block.get_item(slice)?.cast_into::<PyArray1<f64>>()?.unbind())
+    };
+    let mut views = Vec::with_capacity(K);
+    for k in 0..K {
+        views.push(view(k)?);
+    }
+    Ok(views.try_into().unwrap_or_else(|_| unreachable!("K views were made")))
+}
+
+/// [`compute_many`] with two columns, as a pair.
 fn compute2<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array)>
 where
     F: FnOnce([&mut [f64]; 2]) -> Result<(), CoreError> + Send,
 {
-    let both = empty::<f64>(py, 2 * n)?;
-    {
-        let mut w = both.try_readwrite()?;
-        let (a, b) = w.as_slice_mut()?.split_at_mut(n);
-        py.detach(|| f([a, b]))?;
-    }
-    let half = |range: std::ops::Range<usize>| -> PyResult<Array> {
-        let slice = PySlice::new(py, isize::try_from(range.start)?, isize::try_from(range.end)?, 1);
-        Ok(both.get_item(slice)?.cast_into::<PyArray1<f64>>()?.unbind())
-    };
-    Ok((half(0..n)?, half(n..2 * n)?))
+    let [a, b] = compute_many(py, n, f)?;
+    Ok((a, b))
 }
 
-/// Runs `f` on three new output columns with the GIL released; `f` writes
-/// every slot.
+/// [`compute_many`] with three columns, as a triple.
 fn compute3<F>(py: Python<'_>, n: usize, f: F) -> PyResult<(Array, Array, Array)>
 where
     F: FnOnce([&mut [f64]; 3]) -> Result<(), CoreError> + Send,
 {
-    let (a, b, c) = (empty(py, n)?, empty(py, n)?, empty(py, n)?);
-    {
-        let (mut wa, mut wb, mut wc) = (a.try_readwrite()?, b.try_readwrite()?, c.try_readwrite()?);
-        let cols = [wa.as_slice_mut()?, wb.as_slice_mut()?, wc.as_slice_mut()?];
-        py.detach(|| f(cols))?;
-    }
-    Ok((a.unbind(), b.unbind(), c.unbind()))
+    let [a, b, c] = compute_many(py, n, f)?;
+    Ok((a, b, c))
 }
 
 /// Simple moving average (TA-Lib ``SMA``).
