@@ -406,13 +406,17 @@ fn levels_batched(s: &[u8], i: usize, out: &mut Vec<Level>) -> Option<usize> {
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched build
 fn convert_batch<const N: usize>(words: &[[u64; 4]; N]) -> Option<[Level; N]> {
+    // a zero price is told from its digit words (all `'0'`), not from the
+    // converted value: the branch does not wait for the multiplications
     let mut bad = 0;
+    let mut zero = false;
     let mut out = [(0u64, 0u64); N];
     for (o, w) in out.iter_mut().zip(words) {
         bad |= digits_bad(w[0]) | digits_bad(w[1]) | digits_bad(w[2]) | digits_bad(w[3]);
+        zero |= (w[0] ^ ZEROS) | (w[1] ^ ZEROS) == 0;
         *o = (fixed8_value(w[0], w[1]), fixed8_value(w[2], w[3]));
     }
-    if bad != 0 || out.iter().any(|l| l.0 == 0) {
+    if bad != 0 || zero {
         return None;
     }
     Some(out)
@@ -856,6 +860,8 @@ mod tests {
             base.replace(r#"",""#, r#"", ""#),
             base.replace("],[", "], ["),
             base.replace("3.00000000", "0.00000000"),
+            base.replace("1.00000000", "0.00000000"),
+            base.replace("3.00000000", "0000000.00000000"),
             base.replace("3.00000000", "3.0000000"),
             base.replace("3.00000000", "12345678.00000000"),
             base.replace("3.00000000", "3.000000000"),

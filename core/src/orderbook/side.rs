@@ -266,27 +266,32 @@ impl BookSide {
             return 0;
         }
         let (tick, magic, base) = (self.tick, self.magic, self.base);
-        let (window, ask) = (self.window as u64, self.side == Side::Ask);
+        // `off < window` iff `off / 64 < words` (the window is a multiple
+        // of 64 slots): one comparison proves both indices in range
+        let words = self.bits.len() as u64;
+        let ask = self.side == Side::Ask;
+        let (bits, qty) = (&mut self.bits[..], &mut self.qty[..words as usize * 64]);
+        // `n` indexes the levels and `top` is a maximum: both stay in
+        // registers (a counter and a running maximum spilled to the stack
+        // were chains of store-forwarded loads, level after level)
         let (mut count, mut top, mut n) = (self.count, self.best, 0);
-        let (bits, qty) = (&mut self.bits[..], &mut self.qty[..]);
-        for &(price, q) in levels {
+        while let Some(&(price, q)) = levels.get(n) {
             let Some(idx) = ticks_of(tick, magic, price) else { break };
             let key = if ask { u64::MAX - idx } else { idx };
             let off = key.wrapping_sub(base);
-            if off >= window {
+            let word = off >> 6;
+            if word >= words {
                 break;
             }
-            let s = off as usize;
-            let (word, b) = (s / 64, s % 64);
+            let (word, b) = (word as usize, off as usize % 64);
+            let s = word * 64 + b;
             let old = bits[word];
             let present = (old >> b) & 1;
             let nonzero = u64::from(q != 0);
             bits[word] = (old & !(1 << b)) | (nonzero << b);
             qty[s] = q;
             count = count + nonzero as usize - present as usize;
-            if q != 0 && s > top {
-                top = s;
-            }
+            top = top.max(s & 0usize.wrapping_sub(nonzero as usize));
             n += 1;
             if count == 0 {
                 break;
