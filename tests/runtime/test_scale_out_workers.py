@@ -153,7 +153,13 @@ def test_two_shards_and_two_trade_workers_score_once_and_trade_every_signal_once
             if origin == "signal"
         }
 
-    wait_until(lambda: len(new_signals()) >= 6, "six signals of the bots' symbols", timeout=240)
+    def enough() -> bool:
+        # a BUY among them: the bots trade only from one (a run that starts
+        # on a falling stretch can give only SELLs at first)
+        got = new_signals()
+        return len(got) >= 6 and any(s["side"] == "BUY" for s in got)
+
+    wait_until(enough, "six signals of the bots' symbols, a BUY among them", timeout=240)
     assert _sim_admin(d, "pause") == 200
     reads: list[list[dict[str, Any]]] = []
 
