@@ -32,6 +32,7 @@ from __future__ import annotations
 import gzip
 import json
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -136,6 +137,23 @@ def test_apply_diff_per_event(
     }
 
 
+def _loads_into_depth_cache(dc: Any, raw_messages: list[bytes]) -> Callable[[], None]:
+    """python-binance's way with raw messages: ``json.loads`` (orjson when
+    installed, as python-binance uses) then ``DepthCache.add_bid/add_ask``."""
+    loads = orjson.loads if orjson is not None else json.loads
+
+    def peer() -> None:
+        add_bid, add_ask = dc.add_bid, dc.add_ask
+        for m in raw_messages:
+            d = loads(m)["data"]
+            for b in d["b"]:
+                add_bid(b)
+            for a in d["a"]:
+                add_ask(a)
+
+    return peer
+
+
 def test_apply_message_per_event(
     depth: tuple[dict[str, Any], list[Event]],
     raw_messages: list[bytes],
@@ -146,7 +164,6 @@ def test_apply_message_per_event(
     assert len(raw_messages) == len(events)
     book = OrderBook("BTCUSDT")
     dc = _cache(snapshot, [])
-    loads = orjson.loads if orjson is not None else json.loads
     last_id, snap_bids, snap_asks = snapshot["lastUpdateId"], snapshot["bids"], snapshot["asks"]
 
     def ours() -> None:
@@ -155,14 +172,7 @@ def test_apply_message_per_event(
         for m in raw_messages:
             apply(m)
 
-    def peer() -> None:
-        add_bid, add_ask = dc.add_bid, dc.add_ask
-        for m in raw_messages:
-            d = loads(m)["data"]
-            for b in d["b"]:
-                add_bid(b)
-            for a in d["a"]:
-                add_ask(a)
+    peer = _loads_into_depth_cache(dc, raw_messages)
 
     side_by_side(
         "orderbook apply_message", ours, peer, "json_loads + DepthCache", len(events), repeat=5
@@ -191,21 +201,13 @@ def test_apply_messages_batch_per_event(
     snapshot, events = depth
     book = OrderBook("BTCUSDT")
     dc = _cache(snapshot, [])
-    loads = orjson.loads if orjson is not None else json.loads
     last_id, snap_bids, snap_asks = snapshot["lastUpdateId"], snapshot["bids"], snapshot["asks"]
 
     def ours() -> None:
         book.apply_snapshot(last_id, snap_bids, snap_asks)
         book.apply_messages(raw_messages)
 
-    def peer() -> None:
-        add_bid, add_ask = dc.add_bid, dc.add_ask
-        for m in raw_messages:
-            d = loads(m)["data"]
-            for b in d["b"]:
-                add_bid(b)
-            for a in d["a"]:
-                add_ask(a)
+    peer = _loads_into_depth_cache(dc, raw_messages)
 
     side_by_side(
         "orderbook apply_messages", ours, peer, "json_loads + DepthCache", len(events), repeat=5

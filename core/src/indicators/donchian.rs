@@ -187,6 +187,7 @@ fn column<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicators::testing::same;
 
     #[test]
     fn donchian_tracks_highest_high_and_lowest_low() {
@@ -210,11 +211,6 @@ mod tests {
         let (u, l) = donchian(&[2.0, 3.0], &[1.0, 0.5], 1).unwrap();
         assert_eq!((u, l), (vec![2.0, 3.0], vec![1.0, 0.5]));
         assert!(donchian(&[1.0], &[1.0], 0).is_err());
-    }
-
-    /// Bitwise equal, any NaN matching any NaN.
-    fn same(a: &[f64], b: &[f64]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
     }
 
     /// A random walk on a grid of 0.5 (ties everywhere), from a fixed seed.

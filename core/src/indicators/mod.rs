@@ -21,6 +21,8 @@ pub mod indicator;
 mod compat;
 mod moments;
 pub(crate) mod rolling_extreme;
+#[cfg(test)]
+pub(crate) mod testing;
 mod window;
 
 pub mod adx;
@@ -61,12 +63,8 @@ pub use zscore::{zscore, ZScore};
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicators::testing::same;
     use proptest::prelude::*;
-
-    /// Bitwise equal, any NaN matching any NaN.
-    fn same(a: &[f64], b: &[f64]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
-    }
 
     fn stream<I: Indicator>(mut ind: I, bars: impl Iterator<Item = I::Input>) -> Vec<I::Output> {
         bars.map(|b| ind.update(b)).collect()

@@ -388,6 +388,7 @@ pub(crate) fn sma_iter(x: &[f64], period: usize) -> impl Iterator<Item = f64> + 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicators::testing::same;
 
     #[test]
     fn sma_of_one_to_five_matches_hand_computation() {
@@ -437,11 +438,6 @@ mod tests {
         assert!(Sma::new(0).is_err());
         assert!(sma(&[1.0], 0).is_err());
         assert!(sma(&[], 3).unwrap().is_empty());
-    }
-
-    /// Bitwise equal, any NaN matching any NaN.
-    fn same(a: &[f64], b: &[f64]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
     }
 
     /// A random walk in whole cents around 40,000 (BTC-like prices), from a

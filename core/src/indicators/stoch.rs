@@ -393,6 +393,7 @@ fn rescanned(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::indicators::testing::same;
 
     fn hlc(high: f64, low: f64, close: f64) -> Hlc {
         Hlc { high, low, close }
@@ -432,11 +433,6 @@ mod tests {
         let (k, d) = stoch(&[2.0, 4.0], &[0.0, 2.0], &[1.0, 4.0], 1, 1, 1).unwrap();
         assert_eq!((k, d), (vec![50.0, 100.0], vec![50.0, 100.0]));
         assert!(Stoch::new(5, 0, 3).is_err());
-    }
-
-    /// Bitwise equal, any NaN matching any NaN.
-    fn same(a: &[f64], b: &[f64]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
     }
 
     /// A random walk on a grid of 0.25 around 100 (ties everywhere, no
