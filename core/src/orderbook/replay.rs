@@ -26,10 +26,10 @@ use crate::error::CoreError;
 pub const PIPELINE_MIN: usize = 256;
 
 /// Messages parsed per batch at most.
-pub const BATCH: usize = 128;
+pub const BATCH: usize = 32;
 
 /// Batches in flight (the parser is at most this many batches ahead).
-const POOL: usize = 4;
+const POOL: usize = 8;
 
 /// The first failing message of a replay: its index and its error.
 pub type ReplayError = (usize, CoreError);
