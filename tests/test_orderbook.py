@@ -563,3 +563,138 @@ def test_empty_book_analytics_are_none() -> None:
     assert book.depth(10) == (0.0, 0.0)
     book.apply_snapshot(2, [], [])
     assert book.imbalance(5) is None
+
+
+def book_state(book: OrderBook) -> tuple[object, ...]:
+    """Everything a replay changes: both whole sides, the ids and the state."""
+    return (
+        book.bids(),
+        book.asks(),
+        book.last_update_id,
+        book.state,
+        book.gaps,
+        book.ofi,
+        book.ofi_events,
+    )
+
+
+def one_by_one(snap: dict[str, Any], messages: list[bytes]) -> tuple[OrderBook, int, str | None]:
+    """The reference path: ``apply_message`` in turn, stopped by the first error.
+
+    The error as ``apply_messages`` words it: the index after the prefix of
+    the exception's type (``invalid input: ``, ``order book gap: ``).
+    """
+    book = OrderBook("BTCUSDT")
+    book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    applied = 0
+    for i, m in enumerate(messages):
+        try:
+            applied += book.apply_message(m)
+        except AvdError as e:
+            kind, text = str(e).split(": ", 1)
+            return book, applied, f"{type(e).__name__}: {kind}: messages[{i}]: {text}"
+    return book, applied, None
+
+
+def replayed(
+    snap: dict[str, Any], messages: list[bytes]
+) -> tuple[OrderBook, int | None, str | None]:
+    """``apply_messages`` on a fresh book: the count or the error's text."""
+    book = OrderBook("BTCUSDT")
+    book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    try:
+        return book, book.apply_messages(messages), None
+    except AvdError as e:
+        return book, None, f"{type(e).__name__}: {e}"
+
+
+def test_apply_messages_on_two_threads_equals_apply_message_one_by_one(
+    recording: Recording, raw_messages: list[bytes]
+) -> None:
+    # long lists take the pipelined path (parse on a second thread); the
+    # book after it equals the reference book and apply_message one by one
+    snap = recording.snapshot
+    ref = RefBook(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    want = sum(ref.apply(d) == "applied" for d in recording.diffs)
+    book, applied, err = replayed(snap, raw_messages)
+    assert (applied, err) == (want, None)
+    assert book.last_update_id == ref.last
+    assert book.bids() == floats(ref.bids.top(len(ref.bids.keys)))
+    assert book.asks() == floats(ref.asks.top(len(ref.asks.keys)))
+    single, count, _ = one_by_one(snap, raw_messages)
+    assert count == want
+    assert book_state(book) == book_state(single)
+
+    # longer than any internal buffer: the recording again and again (all
+    # stale after the first pass) past 2**15 messages per pass, then a gap
+    n = len(raw_messages)
+    long = raw_messages * (40_000 // n + 2)
+    assert len(long) > 40_000
+    book, applied, err = replayed(snap, long)
+    assert (applied, err) == (want, None)
+    assert book_state(book) == book_state(single)
+    stale_then_bad = [*long, b"{not json"]
+    book, applied, err = replayed(snap, stale_then_bad)
+    assert applied is None and err is not None
+    assert f": messages[{len(long)}]: " in err
+    assert book_state(book) == book_state(single)
+
+
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+@pytest.mark.parametrize("kind", ["malformed", "gap", "bad level"])
+def test_apply_messages_stops_at_the_first_error_as_one_by_one_does(
+    recording: Recording, raw_messages: list[bytes], where: str, kind: str
+) -> None:
+    snap = recording.snapshot
+    messages = list(raw_messages[:3000])
+    at = {"first": 0, "middle": 1234, "last": len(messages) - 1}[where]
+    if kind == "malformed":
+        messages[at] = messages[at][:-7]
+    elif kind == "gap":
+        # the message before `at` dropped: `at` no longer follows (first:
+        # the stale ones and the straddling event dropped, the next one does
+        # not straddle)
+        if where == "first":
+            straddling = next(
+                i for i, d in enumerate(recording.diffs) if d.final > snap["lastUpdateId"]
+            )
+            messages = messages[straddling + 1 :]
+        else:
+            del messages[at - 1]
+            at -= 1
+    else:
+        messages[at] = messages[at].replace(b'"b":[["', b'"b":[["x', 1)
+    single, _, want_err = one_by_one(snap, messages)
+    assert want_err is not None and f": messages[{at}]: " in want_err
+    book, applied, err = replayed(snap, messages)
+    assert (applied, err) == (None, want_err)
+    assert book_state(book) == book_state(single)
+    exc = BookGapError if kind == "gap" else ValueError
+    fresh = OrderBook("BTCUSDT")
+    fresh.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    with pytest.raises(exc, match=rf": messages\[{at}\]: "):
+        fresh.apply_messages(iter(messages))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 63, 255, 256, 257, 1000])
+def test_apply_messages_short_lists_equal_one_by_one(
+    recording: Recording, raw_messages: list[bytes], n: int
+) -> None:
+    # around the length where the second thread starts, and the tiny lists
+    snap = recording.snapshot
+    single, count, _ = one_by_one(snap, raw_messages[:n])
+    for batch in (
+        raw_messages[:n],
+        [m.decode() for m in raw_messages[:n]],
+        [bytearray(m) for m in raw_messages[:n]],
+    ):
+        book = OrderBook("BTCUSDT")
+        book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+        assert book.apply_messages(batch) == count  # type: ignore[arg-type]
+        assert book_state(book) == book_state(single)
+    # a non-message after a long run: the run applied, then the error
+    book = OrderBook("BTCUSDT")
+    book.apply_snapshot(snap["lastUpdateId"], snap["bids"], snap["asks"])
+    with pytest.raises(ValueError, match=rf": messages\[{n}\]: .*bytes or str"):
+        book.apply_messages([*raw_messages[:n], 7])  # type: ignore[list-item]
+    assert book_state(book) == book_state(single)

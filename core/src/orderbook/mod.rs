@@ -10,10 +10,13 @@
 //! * [`book`]: [`OrderBook`], the two sides kept by that procedure.
 //! * [`analytics`]: spread, mid, imbalance, microprice, depth near the mid.
 //! * [`ofi`]: order-flow imbalance (Cont, Kukanov & Stoikov 2014) per update.
+//! * [`replay`]: many raw messages in one call, parsed on a second thread
+//!   while the calling thread applies them.
 pub mod analytics;
 pub mod book;
 pub mod message;
 pub mod ofi;
+pub mod replay;
 pub mod side;
 pub mod sync;
 pub mod ticks;

@@ -4,6 +4,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyString, PyTuple};
 
 use crate::error::CoreError;
+use crate::orderbook::replay::PIPELINE_MIN;
 use crate::orderbook::ticks::to_f64;
 use crate::orderbook::{parse_level, Level, OrderBook, SyncState};
 
@@ -107,6 +108,80 @@ fn at_index(i: usize, e: CoreError) -> CoreError {
     }
 }
 
+/// Messages borrowed per pass of [`PyOrderBook::py_apply_messages`] (their
+/// references held, the GIL released while they are applied).
+const REPLAY_CHUNK: usize = 1 << 15;
+
+/// A run of messages taken from a list or an iterable: the objects (a
+/// strong reference each), the `bytearray`s' copies, and what stopped the
+/// run early (an item that is not a message, an iterator's exception).
+#[derive(Default)]
+struct Chunk<'py> {
+    items: Vec<Bound<'py, PyAny>>,
+    copies: Vec<Vec<u8>>,
+    stop: Option<Stop>,
+}
+
+/// What ends a run of messages before its end: a Python error raised as it
+/// is (an iterator's, an `str` without its UTF-8, as `apply_message` raises
+/// it) or a message error raised with its index.
+enum Stop {
+    Py(PyErr),
+    Core(CoreError),
+}
+
+impl<'py> Chunk<'py> {
+    /// Takes items until `source` ends or an item is neither `bytes`, `str`
+    /// nor `bytearray` (or an `str` without its UTF-8): that one's error is
+    /// kept in `stop`, raised after the items before it are applied.
+    fn take(&mut self, source: impl Iterator<Item = PyResult<Bound<'py, PyAny>>>) {
+        self.items.clear();
+        self.copies.clear();
+        self.stop = None;
+        for item in source {
+            let item = match item {
+                Ok(item) => item,
+                Err(e) => {
+                    self.stop = Some(Stop::Py(e));
+                    return;
+                }
+            };
+            if item.cast::<PyBytes>().is_ok() {
+            } else if let Ok(s) = item.cast::<PyString>() {
+                if let Err(e) = s.to_str() {
+                    self.stop = Some(Stop::Py(e));
+                    return;
+                }
+            } else if let Ok(b) = item.cast::<PyByteArray>() {
+                self.copies.push(b.to_vec());
+            } else {
+                let kind = item.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string());
+                self.stop =
+                    Some(Stop::Core(CoreError::InvalidInput(format!("message must be bytes or str, got {kind}"))));
+                return;
+            }
+            self.items.push(item);
+        }
+    }
+
+    /// The messages' bytes, borrowed (the `bytearray`s' from their copies).
+    fn slices(&self) -> Vec<&[u8]> {
+        let mut copies = self.copies.iter();
+        self.items
+            .iter()
+            .map(|item| {
+                if let Ok(b) = item.cast::<PyBytes>() {
+                    b.as_bytes()
+                } else if let Ok(s) = item.cast::<PyString>() {
+                    s.to_str().map_or(&[][..], str::as_bytes)
+                } else {
+                    copies.next().map_or(&[][..], Vec::as_slice)
+                }
+            })
+            .collect()
+    }
+}
+
 /// A local order book kept by Binance's documented procedure.
 #[pyclass(module = "avd._core", name = "OrderBook")]
 pub struct PyOrderBook {
@@ -182,29 +257,37 @@ impl PyOrderBook {
     /// :meth:`apply_message`, in one call (for replays): returns how many
     /// were applied (stale ones are not counted). The first error is raised
     /// with the message's index (``messages[i]: ...``) and the same type as
-    /// :meth:`apply_message` raises; the messages before it stay applied.
+    /// :meth:`apply_message` raises; the messages before it stay applied,
+    /// none after it. From 256 messages on, the GIL is released and the
+    /// messages are parsed on a second thread while this one applies them
+    /// in order (``bytes`` and ``str`` borrowed, not copied).
     #[pyo3(name = "apply_messages")]
-    fn py_apply_messages(&mut self, messages: &Bound<'_, PyAny>) -> PyResult<usize> {
+    fn py_apply_messages(&mut self, py: Python<'_>, messages: &Bound<'_, PyAny>) -> PyResult<usize> {
         let mut applied = 0;
-        let mut one = |i: usize, m: &Bound<'_, PyAny>| -> PyResult<()> {
-            match apply_one(&mut self.book, m)? {
-                Ok(a) => {
-                    applied += usize::from(a);
-                    Ok(())
-                }
-                Err(e) => Err(at_index(i, e).into()),
-            }
-        };
+        let mut chunk = Chunk::default();
         if let Ok(list) = messages.cast::<PyList>() {
-            for (i, m) in list.iter().enumerate() {
-                one(i, &m)?;
+            let n = list.len();
+            let mut start = 0;
+            while start < n {
+                let end = n.min(start + REPLAY_CHUNK);
+                // The items are held here (a strong reference each): the
+                // list may change once the GIL is released.
+                chunk.take((start..end).map(|i| list.get_item(i)));
+                applied += self.replay(py, &mut chunk, start)?;
+                start = end;
             }
         } else {
-            let iter = messages
+            let mut iter = messages
                 .try_iter()
                 .map_err(|_| CoreError::InvalidInput("messages must be an iterable of bytes or str".into()))?;
-            for (i, m) in iter.enumerate() {
-                one(i, &m?)?;
+            let mut start = 0;
+            loop {
+                chunk.take(iter.by_ref().take(REPLAY_CHUNK));
+                if chunk.items.is_empty() && chunk.stop.is_none() {
+                    break;
+                }
+                applied += self.replay(py, &mut chunk, start)?;
+                start += chunk.items.len();
             }
         }
         Ok(applied)
@@ -340,5 +423,27 @@ impl PyOrderBook {
             self.book.bids().len(),
             self.book.asks().len()
         )
+    }
+}
+
+impl PyOrderBook {
+    /// Applies a chunk whose first message is `messages[start]`, the GIL
+    /// released (the chunk's objects are held, their bytes borrowed), then
+    /// raises what stopped the chunk early, if nothing failed before.
+    fn replay(&mut self, py: Python<'_>, chunk: &mut Chunk<'_>, start: usize) -> PyResult<usize> {
+        let slices = chunk.slices();
+        let book = &mut self.book;
+        let result = if slices.len() < PIPELINE_MIN {
+            book.apply_messages(&slices)
+        } else {
+            py.detach(|| book.apply_messages(&slices))
+        };
+        drop(slices);
+        match (result, chunk.stop.take()) {
+            (Ok(applied), None) => Ok(applied),
+            (Ok(_), Some(Stop::Py(e))) => Err(e),
+            (Ok(_), Some(Stop::Core(e))) => Err(at_index(start + chunk.items.len(), e).into()),
+            (Err((i, e)), _) => Err(at_index(start + i, e).into()),
+        }
     }
 }

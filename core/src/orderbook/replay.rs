@@ -1,0 +1,286 @@
+//! Replays: many raw depth messages applied in one call, parsed on a second
+//! thread while the calling thread applies the parsed events in order.
+//!
+//! The parser thread fills batches of parsed events (update ids and the
+//! levels of [`BATCH`] messages at most, flat) and sends them over a bounded
+//! channel; the applier takes them in order and sends each emptied batch
+//! back, so the [`POOL`] batches are reused and nothing is allocated per
+//! event once their buffers have grown. One hand-over per batch, not per
+//! event: the threads meet every few dozen microseconds, not every event.
+//!
+//! The result is exactly that of [`OrderBook::apply_message`] called on each
+//! message in turn: a message's parse error comes before its update ids are
+//! checked, the first error stops the replay with its index, the events
+//! before it stay applied and none after it (the parser may have read ahead;
+//! what it read is dropped).
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+use super::book::OrderBook;
+use super::message::parse_depth_message;
+use super::side::Level;
+use crate::error::CoreError;
+
+/// Fewer messages than this are applied on the calling thread alone (a
+/// thread costs tens of microseconds to start; the pipeline pays off above
+/// a few hundred events).
+pub const PIPELINE_MIN: usize = 256;
+
+/// Messages parsed per batch at most.
+pub const BATCH: usize = 32;
+
+/// Batches in flight (the parser is at most this many batches ahead).
+const POOL: usize = 8;
+
+/// The first failing message of a replay: its index and its error.
+pub type ReplayError = (usize, CoreError);
+
+/// The parsed events of consecutive messages: per event its `(U, u)` and
+/// the end of its levels in `bids` / `asks`; then, if a message failed to
+/// parse, its error (the batch's last word).
+#[derive(Default)]
+struct Batch {
+    ids: Vec<(u64, u64)>,
+    ends: Vec<(usize, usize)>,
+    bids: Vec<Level>,
+    asks: Vec<Level>,
+    error: Option<CoreError>,
+}
+
+impl Batch {
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.ends.clear();
+        self.bids.clear();
+        self.asks.clear();
+        self.error = None;
+    }
+
+    /// Parses `messages` until the first error (kept in `self.error`).
+    fn fill(&mut self, messages: &[&[u8]]) {
+        self.clear();
+        for m in messages {
+            match parse_depth_message(m, &mut self.bids, &mut self.asks) {
+                Ok(ids) => {
+                    self.ids.push(ids);
+                    self.ends.push((self.bids.len(), self.asks.len()));
+                }
+                Err(e) => {
+                    self.error = Some(e);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl OrderBook {
+    /// Applies `messages` in order, each exactly as
+    /// [`OrderBook::apply_message`]; returns how many were applied (stale
+    /// ones are not counted). From [`PIPELINE_MIN`] messages on, they are
+    /// parsed on a second thread while this one applies them.
+    ///
+    /// # Errors
+    /// The first message's error, as [`OrderBook::apply_message`] gives it,
+    /// with the message's index; the messages before it stay applied, none
+    /// after it.
+    pub fn apply_messages(&mut self, messages: &[&[u8]]) -> Result<usize, ReplayError> {
+        if messages.len() < PIPELINE_MIN {
+            self.apply_messages_serial(messages)
+        } else {
+            self.apply_messages_pipelined(messages)
+        }
+    }
+
+    /// [`Self::apply_messages`] on the calling thread alone.
+    ///
+    /// # Errors
+    /// As [`Self::apply_messages`].
+    pub fn apply_messages_serial(&mut self, messages: &[&[u8]]) -> Result<usize, ReplayError> {
+        let mut applied = 0;
+        for (i, m) in messages.iter().enumerate() {
+            applied += usize::from(self.apply_message(m).map_err(|e| (i, e))?);
+        }
+        Ok(applied)
+    }
+
+    /// [`Self::apply_messages`] with the parse on a second thread, whatever
+    /// the number of messages (tests run it on short lists too).
+    ///
+    /// # Errors
+    /// As [`Self::apply_messages`].
+    pub fn apply_messages_pipelined(&mut self, messages: &[&[u8]]) -> Result<usize, ReplayError> {
+        let (full_tx, full_rx) = sync_channel::<Batch>(POOL);
+        let (free_tx, free_rx) = sync_channel::<Batch>(POOL);
+        for _ in 0..POOL {
+            // Cannot fail: the channel has room for the pool and its
+            // receiver is alive.
+            let _ = free_tx.send(Batch::default());
+        }
+        std::thread::scope(|s| {
+            s.spawn(move || parse_batches(messages, &free_rx, &full_tx));
+            let result = self.apply_batches(&full_rx, &free_tx);
+            // Dropped before the scope waits for the parser (an early error
+            // included): its next send or receive then fails and it stops.
+            drop(full_rx);
+            drop(free_tx);
+            result
+        })
+    }
+
+    fn apply_batches(&mut self, full: &Receiver<Batch>, free: &SyncSender<Batch>) -> Result<usize, ReplayError> {
+        let (mut applied, mut index) = (0, 0);
+        while let Ok(mut batch) = full.recv() {
+            let (mut b0, mut a0) = (0, 0);
+            for (&(first, last), &(b1, a1)) in batch.ids.iter().zip(&batch.ends) {
+                let ok = self.apply_diff(first, last, &batch.bids[b0..b1], &batch.asks[a0..a1]);
+                applied += usize::from(ok.map_err(|e| (index, e))?);
+                (b0, a0, index) = (b1, a1, index + 1);
+            }
+            if let Some(e) = batch.error.take() {
+                return Err((index, e));
+            }
+            // The parser may have stopped (all messages sent): the batch is
+            // then dropped.
+            let _ = free.send(batch);
+        }
+        Ok(applied)
+    }
+}
+
+/// The parser thread: fills the free batches with [`BATCH`] messages each,
+/// in order, until the messages, an error or the applier run out.
+fn parse_batches(messages: &[&[u8]], free: &Receiver<Batch>, full: &SyncSender<Batch>) {
+    for chunk in messages.chunks(BATCH) {
+        let Ok(mut batch) = free.recv() else { return };
+        batch.fill(chunk);
+        let failed = batch.error.is_some();
+        if full.send(batch).is_err() || failed {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(first: u64, last: u64, bid: &str, ask: &str) -> Vec<u8> {
+        format!(
+            r#"{{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":{first},"u":{last},"b":[["{bid}","1.5"]],"a":[["{ask}","2"]]}}"#
+        )
+        .into_bytes()
+    }
+
+    /// A stream of `n` chained events after snapshot 100, prices moving.
+    fn stream(n: u64) -> Vec<Vec<u8>> {
+        (0..n)
+            .map(|k| {
+                let p = 1000 + k % 97;
+                msg(101 + 2 * k, 102 + 2 * k, &format!("{p}.25"), &format!("{}.5", p + 200))
+            })
+            .collect()
+    }
+
+    fn fresh() -> OrderBook {
+        let mut book = OrderBook::with_window("BTCUSDT", 64);
+        book.apply_snapshot_text(100, &[("999.00", "1")], &[("1300.00", "1")]).unwrap();
+        book
+    }
+
+    fn levels(book: &OrderBook) -> (Vec<Level>, Vec<Level>, u64, crate::orderbook::SyncState, u64) {
+        (
+            book.bids().iter_best().collect(),
+            book.asks().iter_best().collect(),
+            book.last_update_id(),
+            book.state(),
+            book.gaps(),
+        )
+    }
+
+    /// The reference: `apply_message` one by one, stopping at the first error.
+    fn one_by_one(messages: &[&[u8]]) -> (OrderBook, Result<usize, (usize, String)>) {
+        let mut book = fresh();
+        let mut applied = 0;
+        for (i, m) in messages.iter().enumerate() {
+            match book.apply_message(m) {
+                Ok(a) => applied += usize::from(a),
+                Err(e) => return (book, Err((i, e.to_string()))),
+            }
+        }
+        (book, Ok(applied))
+    }
+
+    fn check(messages: &[&[u8]]) {
+        let (want_book, want) = one_by_one(messages);
+        for pipelined in [false, true] {
+            let mut book = fresh();
+            let got =
+                if pipelined { book.apply_messages_pipelined(messages) } else { book.apply_messages_serial(messages) };
+            assert_eq!(got.map_err(|(i, e)| (i, e.to_string())), want, "pipelined: {pipelined}");
+            assert_eq!(levels(&book), levels(&want_book), "pipelined: {pipelined}");
+            assert_eq!(book.ofi().events, want_book.ofi().events);
+        }
+        let mut book = fresh();
+        let got = book.apply_messages(messages).map_err(|(i, e)| (i, e.to_string()));
+        assert_eq!(got, want);
+        assert_eq!(levels(&book), levels(&want_book));
+    }
+
+    #[test]
+    fn replays_equal_one_by_one_at_every_length() {
+        let all = stream(3 * BATCH as u64 * POOL as u64 + 7);
+        let refs: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
+        for n in [0, 1, 2, BATCH - 1, BATCH, BATCH + 1, PIPELINE_MIN, refs.len()] {
+            check(&refs[..n]);
+        }
+        let mut book = fresh();
+        assert_eq!(book.apply_messages(&refs), Ok(refs.len()));
+        assert_eq!(book.last_update_id(), 100 + 2 * refs.len() as u64);
+        assert!(book.bids().len() > 1 && book.asks().len() > 1);
+        assert_eq!(book.bids().best().map(|l| l.0), book.bids().iter_best().next().map(|l| l.0));
+    }
+
+    #[test]
+    fn the_first_error_stops_the_replay_where_one_by_one_stops() {
+        let all = stream(2 * BATCH as u64 * POOL as u64 + 3);
+        let n = all.len();
+        for at in [0, 1, BATCH - 1, BATCH, n / 2, n - 1] {
+            // Malformed JSON.
+            let mut bad = all.clone();
+            bad[at] = b"{not json".to_vec();
+            let refs: Vec<&[u8]> = bad.iter().map(Vec::as_slice).collect();
+            check(&refs);
+            let mut book = fresh();
+            let (i, e) = book.apply_messages_pipelined(&refs).unwrap_err();
+            assert_eq!(i, at);
+            assert!(matches!(e, CoreError::InvalidInput(_)));
+            // A gap: the message dropped.
+            let mut gap = all.clone();
+            gap.remove(at);
+            let refs: Vec<&[u8]> = gap.iter().map(Vec::as_slice).collect();
+            check(&refs);
+            if at + 1 < n {
+                let (i, e) = fresh().apply_messages_pipelined(&refs).unwrap_err();
+                assert_eq!(i, at);
+                assert!(matches!(e, CoreError::BookGap(_)));
+            }
+            // A stale message repeated (not an error) then a bad level.
+            let mut odd = all.clone();
+            odd.insert(at, all[0].clone());
+            odd.insert(at + 1, msg(1, 1, "1.x", "2"));
+            let refs: Vec<&[u8]> = odd.iter().map(Vec::as_slice).collect();
+            check(&refs);
+        }
+    }
+
+    #[test]
+    fn a_book_out_of_sync_refuses_every_message_from_the_first() {
+        let all = stream(PIPELINE_MIN as u64 + 1);
+        let refs: Vec<&[u8]> = all.iter().map(Vec::as_slice).collect();
+        let mut book = OrderBook::new("BTCUSDT");
+        let (i, e) = book.apply_messages(&refs).unwrap_err();
+        assert_eq!(i, 0);
+        assert!(matches!(e, CoreError::BookGap(_)));
+        assert_eq!(book.last_update_id(), 0);
+    }
+}
