@@ -259,6 +259,10 @@ class Leases:
                 open_clients = await trades_repo.clients_with_open_trades(s)
             if self.worker_id not in workers:
                 workers.append(self.worker_id)  # not renewed yet: it deals itself in
+            # the health reports the workers this deal was made over (the
+            # renewal's list can be a tick older: a dead worker still in it
+            # while its clients are already taken over)
+            self.workers = sorted(workers)
             wanted = set(leased) | open_clients
             if self._candidates is not None:
                 wanted |= await self._candidates()
