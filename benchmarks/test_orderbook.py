@@ -137,6 +137,19 @@ def test_apply_diff_per_event(
     }
 
 
+def _check_and_record(
+    book: OrderBook, snapshot: dict[str, Any], events: list[Event], benchmark: Any, name: str
+) -> None:
+    """The book equal to the dict path's after the rounds; the rate per event into RESULTS."""
+    ref = _synced(snapshot, events)
+    assert book.bids() == ref.bids() and book.asks() == ref.asks()
+    assert book.last_update_id == ref.last_update_id and book.gaps == 0
+    if benchmark.disabled:
+        return
+    per_event = benchmark.stats.stats.min / len(events)
+    RESULTS[name] = {"events/s": 1 / per_event, "s per day of @depth@100ms": per_event * DAY_EVENTS}
+
+
 def _loads_into_depth_cache(dc: Any, raw_messages: list[bytes]) -> Callable[[], None]:
     """python-binance's way with raw messages: ``json.loads`` (orjson when
     installed, as python-binance uses) then ``DepthCache.add_bid/add_ask``."""
@@ -177,18 +190,11 @@ def test_apply_message_per_event(
     side_by_side(
         "orderbook apply_message", ours, peer, "json_loads + DepthCache", len(events), repeat=5
     )
-    # the same book as the dict path
-    ref = _synced(snapshot, events)
-    assert book.bids() == ref.bids() and book.asks() == ref.asks()
-    assert book.last_update_id == ref.last_update_id and book.gaps == 0
-    if benchmark.disabled:
-        return
-    per_event = benchmark.stats.stats.min / len(events)
-    RESULTS["orderbook apply_message"] = {
-        "events/s": 1 / per_event,
-        "bytes/event": sum(map(len, raw_messages)) / len(raw_messages),
-        "s per day of @depth@100ms": per_event * DAY_EVENTS,
-    }
+    _check_and_record(book, snapshot, events, benchmark, "orderbook apply_message")
+    if not benchmark.disabled:
+        RESULTS["orderbook apply_message"]["bytes/event"] = sum(map(len, raw_messages)) / len(
+            raw_messages
+        )
 
 
 def test_apply_messages_batch_per_event(
@@ -212,16 +218,7 @@ def test_apply_messages_batch_per_event(
     side_by_side(
         "orderbook apply_messages", ours, peer, "json_loads + DepthCache", len(events), repeat=5
     )
-    ref = _synced(snapshot, events)
-    assert book.bids() == ref.bids() and book.asks() == ref.asks()
-    assert book.last_update_id == ref.last_update_id and book.gaps == 0
-    if benchmark.disabled:
-        return
-    per_event = benchmark.stats.stats.min / len(events)
-    RESULTS["orderbook apply_messages"] = {
-        "events/s": 1 / per_event,
-        "s per day of @depth@100ms": per_event * DAY_EVENTS,
-    }
+    _check_and_record(book, snapshot, events, benchmark, "orderbook apply_messages")
 
 
 def test_analytics_per_update(

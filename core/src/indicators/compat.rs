@@ -245,6 +245,36 @@ impl<I: Iterator<Item = f64>> Column<I> {
     }
 }
 
+/// The column of a one-input window function over `period` bars, prepared:
+/// `period >= 1` checked, `out` as long as `x`, NaN written through the
+/// warm-up (leading NaNs skipped, as TA-Lib's wrapper does) and `x` passed
+/// through for `period == 1`. Returns the inputs from the first valid one
+/// and the outputs left to write (the window ending at input
+/// `period - 1 + j` writes output `j`), or None when none is left.
+///
+/// # Errors
+/// `InvalidParameter` for a period below 1, `InvalidInput` for an `out` of
+/// another length.
+pub(crate) fn window_column<'x, 'o>(
+    x: &'x [f64],
+    period: usize,
+    out: &'o mut [f64],
+) -> CoreResult<Option<(&'x [f64], &'o mut [f64])>> {
+    crate::error::check_period("period", period, 1)?;
+    let n = x.len();
+    check_out(n, &[("out", out.len())])?;
+    let begin = first_valid(n, &[x]).min(n);
+    let warm = begin.saturating_add(period - 1).min(n);
+    let (head, tail) = out.split_at_mut(warm);
+    head.fill(f64::NAN);
+    let xs = &x[begin..];
+    if period == 1 {
+        tail.copy_from_slice(xs);
+        return Ok(None);
+    }
+    Ok((!tail.is_empty()).then_some((xs, tail)))
+}
+
 /// Checks that every output slice has the inputs' length `n`.
 pub(crate) fn check_out(n: usize, outs: &[(&str, usize)]) -> CoreResult<()> {
     for &(name, len) in outs {

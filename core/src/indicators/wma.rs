@@ -1,5 +1,5 @@
 //! Linearly weighted moving average, TA-Lib `WMA`.
-use super::compat::{check_out, first_valid, to_f64};
+use super::compat::{to_f64, window_column};
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
@@ -156,21 +156,9 @@ pub fn wma_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
 const STRIP: usize = 1024;
 
 fn wma_into_with<B: Build>(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
-    check_period("period", period, 1)?;
-    let n = x.len();
-    check_out(n, &[("out", out.len())])?;
-    let begin = first_valid(n, &[x]).min(n);
-    let warm = begin.saturating_add(period - 1).min(n);
-    let (head, tail) = out.split_at_mut(warm);
-    head.fill(f64::NAN);
-    let xs = &x[begin..];
-    if period == 1 {
-        tail.copy_from_slice(xs);
+    let Some((xs, tail)) = window_column(x, period, out)? else {
         return Ok(());
-    }
-    if tail.is_empty() {
-        return Ok(());
-    }
+    };
     let weight = to_f64(period);
     let div = divider(period);
     B::run(
