@@ -12,6 +12,9 @@
 //! * `apply_message`: the raw websocket message bytes (combined-stream
 //!   JSON) scanned, parsed and applied; every iteration re-applies the
 //!   snapshot first (the ids are in the bytes), under 1 % of it;
+//! * `apply_messages`: the same bytes in one replay call (parsed on two
+//!   threads, applied in order on this one); `apply_messages_serial`: the
+//!   same call on one thread;
 //! * `parse_message_only`, `parse_levels_only`: the parsing alone, for the
 //!   split;
 //! * `analytics`: best bid/ask, imbalance(10), microprice, depth(10 bps)
@@ -157,6 +160,24 @@ fn bench(c: &mut Criterion) {
                 for e in &events {
                     let _ = black_box(book.apply_message(e.raw.as_bytes()));
                 }
+            });
+        });
+    }
+    {
+        // a replay: every message in one call, parsed on two threads while
+        // this one applies them in order (and the same call on one thread)
+        let raw: Vec<&[u8]> = events.iter().map(|e| e.raw.as_bytes()).collect();
+        let mut book = fresh();
+        g.bench_function("apply_messages", |b| {
+            b.iter(|| {
+                book.apply_snapshot_text(id, &sb, &sa).expect("snapshot");
+                black_box(book.apply_messages_pipelined(&raw).expect("replay"))
+            });
+        });
+        g.bench_function("apply_messages_serial", |b| {
+            b.iter(|| {
+                book.apply_snapshot_text(id, &sb, &sa).expect("snapshot");
+                black_box(book.apply_messages_serial(&raw).expect("replay"))
             });
         });
     }

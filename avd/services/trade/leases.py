@@ -278,9 +278,21 @@ class Leases:
                 await self.claim(c)
 
     async def claim(self, client_id: int) -> bool:
-        """Take the client if nobody holds it, and restore it; whether this worker owns it."""
+        """Take the client if nobody holds it, and restore it; whether this worker owns it.
+
+        A client this worker holds while its last renewal is older than
+        ``lease_s`` on its own clock (the loop stalled, the database was slow)
+        is renewed here rather than claimed: the lease in the database is
+        still this worker's, so a claim would fail and the request be refused
+        as if another worker served the client. A lease the renewal finds
+        expired drops the client, which is then claimed like any other.
+        """
         if self.owns(client_id):
             return True
+        if self.holds(client_id):
+            await self.renew()
+            if self.owns(client_id):
+                return True
         if client_id in self._acquiring:
             return False
         self._acquiring.add(client_id)

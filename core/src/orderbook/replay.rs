@@ -1,19 +1,23 @@
-//! Replays: many raw depth messages applied in one call, parsed on a second
-//! thread while the calling thread applies the parsed events in order.
+//! Replays: many raw depth messages applied in one call, parsed on two
+//! threads while the calling thread applies the parsed events in order.
 //!
-//! The parser thread fills batches of parsed events (update ids and the
-//! levels of [`BATCH`] messages at most, flat) and sends them over a bounded
-//! channel; the applier takes them in order and sends each emptied batch
-//! back, so the [`POOL`] batches are reused and nothing is allocated per
-//! event once their buffers have grown. One hand-over per batch, not per
-//! event: the threads meet every few dozen microseconds, not every event.
+//! Parsing a message costs about twice applying it, so one parser thread
+//! feeding the applier leaves the applier idle for a third of the time. Here
+//! the messages are cut into chunks of [`BATCH`]; a helper thread parses
+//! chunks one after the other, and the calling thread applies them in order
+//! and, whenever the next chunk is not parsed yet, parses the next unclaimed
+//! one itself instead of waiting. Both take chunks from one counter, at most
+//! [`POOL`] ahead of the oldest not yet applied, each into its slot of a
+//! ring whose buffers are reused: nothing is allocated per event once they
+//! have grown, and the threads meet once per chunk, not per event.
 //!
 //! The result is exactly that of [`OrderBook::apply_message`] called on each
 //! message in turn: a message's parse error comes before its update ids are
 //! checked, the first error stops the replay with its index, the events
-//! before it stay applied and none after it (the parser may have read ahead;
-//! what it read is dropped).
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+//! before it stay applied and none after it (chunks parsed ahead of it are
+//! dropped).
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use super::book::OrderBook;
 use super::message::parse_depth_message;
@@ -25,11 +29,11 @@ use crate::error::CoreError;
 /// a few hundred events).
 pub const PIPELINE_MIN: usize = 256;
 
-/// Messages parsed per batch at most.
-pub const BATCH: usize = 32;
+/// Messages parsed per chunk at most.
+pub const BATCH: usize = 16;
 
-/// Batches in flight (the parser is at most this many batches ahead).
-const POOL: usize = 8;
+/// Chunks in flight: parsed (or being parsed) ahead of the next to apply.
+const POOL: usize = 16;
 
 /// The first failing message of a replay: its index and its error.
 pub type ReplayError = (usize, CoreError);
@@ -73,11 +77,95 @@ impl Batch {
     }
 }
 
+/// What the two threads share: the chunks, who parses which, and the ring
+/// of parsed chunks.
+struct Ring<'m> {
+    messages: &'m [&'m [u8]],
+    chunks: usize,
+    /// the next chunk nobody has claimed to parse
+    claimed: AtomicUsize,
+    /// chunks applied (the applier's progress: frees their slots)
+    applied: AtomicUsize,
+    /// the applier stopped (an error): the helper stops too
+    stop: AtomicBool,
+    /// chunk `k` goes to slot `k % POOL`, whose tag is `k + 1` once parsed
+    slots: [Mutex<Batch>; POOL],
+    tags: [AtomicUsize; POOL],
+}
+
+impl<'m> Ring<'m> {
+    fn new(messages: &'m [&'m [u8]]) -> Self {
+        Ring {
+            messages,
+            chunks: messages.len().div_ceil(BATCH),
+            claimed: AtomicUsize::new(0),
+            applied: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            slots: std::array::from_fn(|_| Mutex::new(Batch::default())),
+            tags: std::array::from_fn(|_| AtomicUsize::new(0)),
+        }
+    }
+
+    /// Claims the next chunk to parse if there is one and its slot is free
+    /// (its chunk `POOL` before has been applied): never a chunk whose slot
+    /// would have to be waited for, so neither thread can block the other.
+    fn claim(&self) -> Option<usize> {
+        let mut k = self.claimed.load(Ordering::Relaxed);
+        loop {
+            if k >= self.chunks || k >= self.applied.load(Ordering::Acquire) + POOL {
+                return None;
+            }
+            match self.claimed.compare_exchange_weak(k, k + 1, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(k),
+                Err(now) => k = now,
+            }
+        }
+    }
+
+    /// Parses chunk `k` into its slot and marks it parsed.
+    fn parse(&self, k: usize) {
+        let start = k * BATCH;
+        let end = self.messages.len().min(start + BATCH);
+        let slot = k % POOL;
+        self.slots[slot].lock().unwrap_or_else(PoisonError::into_inner).fill(&self.messages[start..end]);
+        self.tags[slot].store(k + 1, Ordering::Release);
+    }
+
+    fn parsed(&self, k: usize) -> bool {
+        self.tags[k % POOL].load(Ordering::Acquire) == k + 1
+    }
+
+    /// The helper thread: parses the chunks it can claim until all are
+    /// claimed or the applier stopped.
+    fn help(&self) {
+        let mut idle = 0u32;
+        while !self.stop.load(Ordering::Relaxed) && self.claimed.load(Ordering::Relaxed) < self.chunks {
+            if let Some(k) = self.claim() {
+                self.parse(k);
+                idle = 0;
+            } else {
+                wait(&mut idle);
+            }
+        }
+    }
+}
+
+/// A short spin, then the core given up: the other thread is about to
+/// free a slot or finish a chunk.
+fn wait(idle: &mut u32) {
+    *idle += 1;
+    if *idle < 64 {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+}
+
 impl OrderBook {
     /// Applies `messages` in order, each exactly as
     /// [`OrderBook::apply_message`]; returns how many were applied (stale
     /// ones are not counted). From [`PIPELINE_MIN`] messages on, they are
-    /// parsed on a second thread while this one applies them.
+    /// parsed on two threads while this one applies them.
     ///
     /// # Errors
     /// The first message's error, as [`OrderBook::apply_message`] gives it,
@@ -103,33 +191,37 @@ impl OrderBook {
         Ok(applied)
     }
 
-    /// [`Self::apply_messages`] with the parse on a second thread, whatever
-    /// the number of messages (tests run it on short lists too).
+    /// [`Self::apply_messages`] with a helper thread, whatever the number
+    /// of messages (tests run it on short lists too).
     ///
     /// # Errors
     /// As [`Self::apply_messages`].
     pub fn apply_messages_pipelined(&mut self, messages: &[&[u8]]) -> Result<usize, ReplayError> {
-        let (full_tx, full_rx) = sync_channel::<Batch>(POOL);
-        let (free_tx, free_rx) = sync_channel::<Batch>(POOL);
-        for _ in 0..POOL {
-            // Cannot fail: the channel has room for the pool and its
-            // receiver is alive.
-            let _ = free_tx.send(Batch::default());
-        }
+        let ring = Ring::new(messages);
         std::thread::scope(|s| {
-            s.spawn(move || parse_batches(messages, &free_rx, &full_tx));
-            let result = self.apply_batches(&full_rx, &free_tx);
-            // Dropped before the scope waits for the parser (an early error
-            // included): its next send or receive then fails and it stops.
-            drop(full_rx);
-            drop(free_tx);
+            s.spawn(|| ring.help());
+            let result = self.apply_ring(&ring);
+            // An early error: the helper sees it at its next chunk and stops
+            // before the scope waits for it.
+            ring.stop.store(true, Ordering::Relaxed);
             result
         })
     }
 
-    fn apply_batches(&mut self, full: &Receiver<Batch>, free: &SyncSender<Batch>) -> Result<usize, ReplayError> {
-        let (mut applied, mut index) = (0, 0);
-        while let Ok(mut batch) = full.recv() {
+    /// Applies the ring's chunks in order, parsing one itself whenever the
+    /// next is not ready.
+    fn apply_ring(&mut self, ring: &Ring<'_>) -> Result<usize, ReplayError> {
+        let (mut applied, mut index, mut idle) = (0, 0, 0u32);
+        for k in 0..ring.chunks {
+            while !ring.parsed(k) {
+                if let Some(j) = ring.claim() {
+                    ring.parse(j);
+                    idle = 0;
+                } else {
+                    wait(&mut idle);
+                }
+            }
+            let mut batch = ring.slots[k % POOL].lock().unwrap_or_else(PoisonError::into_inner);
             let (mut b0, mut a0) = (0, 0);
             for (&(first, last), &(b1, a1)) in batch.ids.iter().zip(&batch.ends) {
                 let ok = self.apply_diff(first, last, &batch.bids[b0..b1], &batch.asks[a0..a1]);
@@ -139,24 +231,10 @@ impl OrderBook {
             if let Some(e) = batch.error.take() {
                 return Err((index, e));
             }
-            // The parser may have stopped (all messages sent): the batch is
-            // then dropped.
-            let _ = free.send(batch);
+            drop(batch);
+            ring.applied.store(k + 1, Ordering::Release);
         }
         Ok(applied)
-    }
-}
-
-/// The parser thread: fills the free batches with [`BATCH`] messages each,
-/// in order, until the messages, an error or the applier run out.
-fn parse_batches(messages: &[&[u8]], free: &Receiver<Batch>, full: &SyncSender<Batch>) {
-    for chunk in messages.chunks(BATCH) {
-        let Ok(mut batch) = free.recv() else { return };
-        batch.fill(chunk);
-        let failed = batch.error.is_some();
-        if full.send(batch).is_err() || failed {
-            return;
-        }
     }
 }
 

@@ -122,6 +122,51 @@ def test_two_workers_split_hand_over_and_take_over_a_dead_ones_clients(
     run(go(), timeout=90)
 
 
+def test_a_request_while_the_renewal_is_late_renews_the_lease_instead_of_refusing(
+    database_url: str,
+) -> None:
+    """The loop stalled past ``lease_s`` on the worker's clock, the lease in the
+    database still its own: the next request renews it, not a take-over."""
+
+    async def go() -> None:
+        db = Database(database_url)
+        await db.upgrade()
+        restored: list[int] = []
+
+        async def clients() -> set[int]:
+            return {5}
+
+        async def take(c: int) -> None:
+            restored.append(c)
+
+        async def drop(c: int) -> None:
+            raise AssertionError(f"client {c} dropped")
+
+        w = Leases(db, WorkerSettings(worker_id="w", leases=True, lease_s=30.0, renew_s=10.0))
+        w.bind(clients, take, drop)
+        try:
+            await w.tick()
+            assert w.owns(5) and restored == [5]
+            async with db.read() as s:
+                (before,) = await repo.leases(s)
+            # the worker's own clock: the last renewal is too old to act on
+            w.valid_until = time.monotonic() - 0.001
+            assert w.lapsed and not w.owns(5) and w.holds(5)
+            assert await w.claim(5)
+            assert w.owns(5) and not w.lapsed
+            # renewed, not taken over nor restored a second time
+            assert restored == [5] and w.takeovers == 0
+            async with db.read() as s:
+                (after,) = await repo.leases(s)
+            assert (after.owner, after.takeovers) == ("w", 0)
+            assert after.expires_at > before.expires_at
+        finally:
+            await w.stop()
+            await db.dispose()
+
+    run(go(), timeout=60)
+
+
 def _signal(side: str, at: int, price: Decimal) -> SignalGenerated:
     return SignalGenerated(
         symbol="BTCUSDT",
