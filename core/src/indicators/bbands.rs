@@ -3,6 +3,7 @@ use super::compat::{check_finite, check_out, first_valid};
 use super::stddev::{each_variance, std_of, Variance};
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
+use crate::simd;
 
 /// Upper, middle and lower band of one bar.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -136,16 +137,29 @@ pub fn bbands_into(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64, out: 
     let begin = first_valid(n, &[x]);
     let warm = begin.saturating_add(period - 1).min(n);
     let [upper, middle, lower] = out;
-    let mut slots = upper[warm..].iter_mut().zip(middle[warm..].iter_mut()).zip(lower[warm..].iter_mut());
+    // Two passes: the running sums (serial) leave each window's variance in
+    // `upper` and its mean in `middle`; the square roots and the bands then
+    // run over the whole columns under `simd::dispatch` (four lanes a
+    // `vsqrtpd`, correctly rounded like the scalar `sqrt`, and no fused
+    // multiply-add: the same numbers as the streaming `BBands`, bit for bit).
+    let mut slots = upper[warm..].iter_mut().zip(middle[warm..].iter_mut());
     each_variance(&x[begin..], period, |mean, var| {
-        if let Some(((u, m), l)) = slots.next() {
-            let bar = bands(mean, var, nbdev_up, nbdev_dn);
-            (*u, *m, *l) = (bar.upper, bar.middle, bar.lower);
+        if let Some((u, m)) = slots.next() {
+            (*u, *m) = (var, mean);
         }
     });
-    for ((u, m), l) in slots {
-        (*u, *m, *l) = (f64::NAN, f64::NAN, f64::NAN);
+    for (u, m) in slots {
+        (*u, *m) = (f64::NAN, f64::NAN);
     }
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            for ((u, m), l) in upper[warm..].iter_mut().zip(&middle[warm..]).zip(lower[warm..].iter_mut()) {
+                let bar = bands(*m, *u, nbdev_up, nbdev_dn);
+                (*u, *l) = (bar.upper, bar.lower);
+            }
+        },
+    );
     for col in [upper, middle, lower] {
         col[..warm].fill(f64::NAN);
     }

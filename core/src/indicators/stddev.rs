@@ -4,6 +4,7 @@ use super::moments::Moments;
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
+use crate::simd;
 
 /// A rolling window's stable `(mean, variance)`, streaming: the values kept
 /// for re-centring and the sums of [`Moments`].
@@ -149,12 +150,7 @@ pub fn stddev(x: &[f64], period: usize, nbdev: f64) -> CoreResult<Vec<f64>> {
     // Filled once so the loop writes through a slice (a `push` may call the
     // allocator, and a call in the loop would keep the sums in memory).
     out.resize(n, f64::NAN);
-    let mut slots = out[warm..].iter_mut();
-    each_variance(&x[begin..], period, |_, var| {
-        if let Some(o) = slots.next() {
-            *o = std_of(var) * nbdev;
-        }
-    });
+    deviations_into(&x[begin..], period, nbdev, &mut out[warm..]);
     Ok(out)
 }
 
@@ -172,13 +168,30 @@ pub fn stddev_into(x: &[f64], period: usize, nbdev: f64, out: &mut [f64]) -> Cor
     let warm = begin.saturating_add(period - 1).min(n);
     let (head, tail) = out.split_at_mut(warm);
     head.fill(f64::NAN);
-    let mut slots = tail.iter_mut();
-    each_variance(&x[begin..], period, |_, var| {
+    deviations_into(&x[begin..], period, nbdev, tail);
+    Ok(())
+}
+
+/// The deviations of every full window of `x` (no leading NaN) times
+/// `nbdev`, into `out` (one slot per window). Two passes: the variances (the
+/// running sums, serial), then the square roots over the whole column under
+/// [`simd::dispatch`] (four lanes a `vsqrtpd`; correctly rounded like the
+/// scalar `sqrt`, so the same numbers as [`StdDev`] bit for bit).
+fn deviations_into(x: &[f64], period: usize, nbdev: f64, out: &mut [f64]) {
+    let mut slots = out.iter_mut();
+    each_variance(x, period, |_, var| {
         if let Some(o) = slots.next() {
-            *o = std_of(var) * nbdev;
+            *o = var;
         }
     });
-    Ok(())
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            for o in out.iter_mut() {
+                *o = std_of(*o) * nbdev;
+            }
+        },
+    );
 }
 
 /// The stable `(mean, variance)` of every full window of `x`, in order,
