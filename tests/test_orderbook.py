@@ -611,7 +611,7 @@ def replayed(
 def test_apply_messages_on_two_threads_equals_apply_message_one_by_one(
     recording: Recording, raw_messages: list[bytes]
 ) -> None:
-    # long lists take the pipelined path (parse on a second thread); the
+    # long lists take the pipelined path (parsed on two threads); the
     # book after it equals the reference book and apply_message one by one
     snap = recording.snapshot
     ref = RefBook(snap["lastUpdateId"], snap["bids"], snap["asks"])

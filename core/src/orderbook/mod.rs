@@ -10,8 +10,8 @@
 //! * [`book`]: [`OrderBook`], the two sides kept by that procedure.
 //! * [`analytics`]: spread, mid, imbalance, microprice, depth near the mid.
 //! * [`ofi`]: order-flow imbalance (Cont, Kukanov & Stoikov 2014) per update.
-//! * [`replay`]: many raw messages in one call, parsed on a second thread
-//!   while the calling thread applies them.
+//! * [`replay`]: many raw messages in one call, parsed on two threads
+//!   while the calling thread applies them in order.
 pub mod analytics;
 pub mod book;
 pub mod message;

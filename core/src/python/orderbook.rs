@@ -259,8 +259,8 @@ impl PyOrderBook {
     /// with the message's index (``messages[i]: ...``) and the same type as
     /// :meth:`apply_message` raises; the messages before it stay applied,
     /// none after it. From 256 messages on, the GIL is released and the
-    /// messages are parsed on a second thread while this one applies them
-    /// in order (``bytes`` and ``str`` borrowed, not copied).
+    /// messages are parsed on two threads while this one applies them in
+    /// order (``bytes`` and ``str`` borrowed, not copied).
     #[pyo3(name = "apply_messages")]
     fn py_apply_messages(&mut self, py: Python<'_>, messages: &Bound<'_, PyAny>) -> PyResult<usize> {
         let mut applied = 0;
