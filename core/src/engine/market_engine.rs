@@ -119,7 +119,13 @@ impl MarketEngine {
             )));
         }
         let state = stream_mut(&mut self.streams, id)?;
-        Ok(state.on_candle(candle, closed, allow_gap, &self.config, &self.scorer))
+        let (cfg, scorer) = (&self.config, &self.scorer);
+        // The AVX2 + FMA build when the CPU has them, as the batch paths:
+        // `mul_add` is one `vfmadd` there, a call to libm's `fma` otherwise.
+        Ok(simd::dispatch(
+            #[inline(always)]
+            || state.on_candle(candle, closed, allow_gap, cfg, scorer),
+        ))
     }
 
     /// Closed klines `range` of columns already checked
