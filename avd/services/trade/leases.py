@@ -121,7 +121,8 @@ class Leases:
         self._replays: set[asyncio.Task[Any]] = set()
         self._renew_lock = asyncio.Lock()
         self._deal_lock = asyncio.Lock()
-        self._acquiring: set[int] = set()
+        #: clients being claimed and restored now: when each claim is done
+        self._acquiring: dict[int, asyncio.Event] = {}
         #: per client taken: the previous holder's signal marks (what it had handled)
         self._marks: dict[int, dict[repo.Stream, int]] = {}
 
@@ -293,9 +294,11 @@ class Leases:
             await self.renew()
             if self.owns(client_id):
                 return True
-        if client_id in self._acquiring:
-            return False
-        self._acquiring.add(client_id)
+        pending = self._acquiring.get(client_id)
+        if pending is not None:  # a claim under way (the deal's, another request's): its outcome
+            await pending.wait()
+            return self.owns(client_id)
+        self._acquiring[client_id] = asyncio.Event()
         try:
             async with self.db.write() as s:
                 now = await repo.db_now(s)
@@ -325,7 +328,7 @@ class Leases:
                 task.add_done_callback(self._replays.discard)
             return True
         finally:
-            self._acquiring.discard(client_id)
+            self._acquiring.pop(client_id).set()
 
     async def _drop(self, client_id: int) -> None:
         self._marks.pop(client_id, None)

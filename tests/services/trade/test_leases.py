@@ -167,6 +167,50 @@ def test_a_request_while_the_renewal_is_late_renews_the_lease_instead_of_refusin
     run(go(), timeout=60)
 
 
+def test_a_request_during_the_deals_claim_waits_for_it_instead_of_refusing(
+    database_url: str,
+) -> None:
+    """The deal is claiming and restoring a client when a request for it
+    arrives: the request waits for that claim and is served, the client
+    restored once (it used to be refused as another worker's)."""
+
+    async def go() -> None:
+        db = Database(database_url)
+        await db.upgrade()
+        restored: list[int] = []
+        restoring = asyncio.Event()
+
+        async def clients() -> set[int]:
+            return {7}
+
+        async def take(c: int) -> None:
+            restoring.set()
+            await asyncio.sleep(0.3)  # a restore that takes a while
+            restored.append(c)
+
+        async def drop(c: int) -> None:
+            raise AssertionError(f"client {c} dropped")
+
+        w = Leases(db, WorkerSettings(worker_id="w", leases=True, lease_s=30.0, renew_s=10.0))
+        w.bind(clients, take, drop)
+        try:
+            await w.renew()
+            deal = asyncio.create_task(w.deal())
+            await restoring.wait()
+            assert not w.owns(7)
+            assert await w.claim(7)  # the request: waits, then owns
+            await deal
+            assert w.owns(7) and restored == [7]
+            # two requests at once for a client nobody holds: both served, one restore
+            assert await asyncio.gather(w.claim(8), w.claim(8)) == [True, True]
+            assert restored == [7, 8]
+        finally:
+            await w.stop()
+            await db.dispose()
+
+    run(go(), timeout=60)
+
+
 def _signal(side: str, at: int, price: Decimal) -> SignalGenerated:
     return SignalGenerated(
         symbol="BTCUSDT",
