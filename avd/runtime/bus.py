@@ -544,7 +544,9 @@ class RedisTransport:
             origin = (_text(f.get("src", b"")), int(f.get("seq", 0)))
             if origin in self._seen:
                 self.counters["duplicates"] += 1
-                log.info("redis bus: %s %s is a copy of %s #%d; dropped", stream, entry_id, *origin)
+                log.debug(
+                    "redis bus: %s %s is a copy of %s #%d; dropped", stream, entry_id, *origin
+                )
                 await self._settled(stream, entry_id, origin)
                 continue
             try:
