@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -122,6 +123,20 @@ def test_two_workers_split_hand_over_and_take_over_a_dead_ones_clients(
     run(go(), timeout=90)
 
 
+def _lone_worker(db: Database, client: int, take: Callable[[int], Awaitable[None]]) -> Leases:
+    """A worker alone on the database, dealt ``client``; ``take`` restores, a drop fails."""
+
+    async def clients() -> set[int]:
+        return {client}
+
+    async def drop(c: int) -> None:
+        raise AssertionError(f"client {c} dropped")
+
+    w = Leases(db, WorkerSettings(worker_id="w", leases=True, lease_s=30.0, renew_s=10.0))
+    w.bind(clients, take, drop)
+    return w
+
+
 def test_a_request_while_the_renewal_is_late_renews_the_lease_instead_of_refusing(
     database_url: str,
 ) -> None:
@@ -133,17 +148,10 @@ def test_a_request_while_the_renewal_is_late_renews_the_lease_instead_of_refusin
         await db.upgrade()
         restored: list[int] = []
 
-        async def clients() -> set[int]:
-            return {5}
-
         async def take(c: int) -> None:
             restored.append(c)
 
-        async def drop(c: int) -> None:
-            raise AssertionError(f"client {c} dropped")
-
-        w = Leases(db, WorkerSettings(worker_id="w", leases=True, lease_s=30.0, renew_s=10.0))
-        w.bind(clients, take, drop)
+        w = _lone_worker(db, 5, take)
         try:
             await w.tick()
             assert w.owns(5) and restored == [5]
@@ -180,19 +188,12 @@ def test_a_request_during_the_deals_claim_waits_for_it_instead_of_refusing(
         restored: list[int] = []
         restoring = asyncio.Event()
 
-        async def clients() -> set[int]:
-            return {7}
-
         async def take(c: int) -> None:
             restoring.set()
             await asyncio.sleep(0.3)  # a restore that takes a while
             restored.append(c)
 
-        async def drop(c: int) -> None:
-            raise AssertionError(f"client {c} dropped")
-
-        w = Leases(db, WorkerSettings(worker_id="w", leases=True, lease_s=30.0, renew_s=10.0))
-        w.bind(clients, take, drop)
+        w = _lone_worker(db, 7, take)
         try:
             await w.renew()
             deal = asyncio.create_task(w.deal())
@@ -202,7 +203,7 @@ def test_a_request_during_the_deals_claim_waits_for_it_instead_of_refusing(
             await deal
             assert w.owns(7) and restored == [7]
             # two requests at once for a client nobody holds: both served, one restore
-            assert await asyncio.gather(w.claim(8), w.claim(8)) == [True, True]
+            assert list(await asyncio.gather(w.claim(8), w.claim(8))) == [True, True]
             assert restored == [7, 8]
         finally:
             await w.stop()
