@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -55,18 +56,31 @@ class Cluster:
     """A ``dask scheduler`` and ``dask worker --no-nanny`` processes (a kill is final)."""
 
     def __init__(self, workers: int) -> None:
-        port = free_port()
-        self.address = f"tcp://127.0.0.1:{port}"
         env = {**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
         self.procs: list[subprocess.Popen[bytes]] = []
-        self.procs.append(
-            subprocess.Popen(
+        # The scheduler listens before any worker starts: a worker picks its
+        # own port at random, and one that took the scheduler's port first
+        # made the scheduler exit and the client wait on a worker forever.
+        # A port taken by another process in between: another port.
+        for _ in range(5):
+            port = free_port()
+            scheduler = subprocess.Popen(
                 [*SCHEDULER, "--host", "127.0.0.1", "--port", str(port)],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-        )
+            wait_until(
+                lambda s=scheduler, p=port: s.poll() is not None or _listening(p),  # type: ignore[misc]
+                f"the Dask scheduler listening on port {port}",
+                timeout=60,
+            )
+            if scheduler.poll() is None:
+                break
+        else:
+            raise RuntimeError("no Dask scheduler could listen on a free port (5 tries)")
+        self.address = f"tcp://127.0.0.1:{port}"
+        self.procs.append(scheduler)
         self.workers = [
             subprocess.Popen(
                 [*WORKER_CMD, self.address, "--host", "127.0.0.1", *WORKER],
@@ -88,6 +102,14 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+
+
+def _listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
 
 
 @pytest.fixture
