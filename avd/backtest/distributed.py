@@ -42,6 +42,8 @@ from avd.exceptions import ConfigError
 
 #: How long to try to reach the scheduler before giving up (seconds).
 CONNECT_TIMEOUT_S = 10.0
+#: How long the connection may take in all, handshake included (seconds).
+ANSWER_DEADLINE_S = CONNECT_TIMEOUT_S + 5.0
 #: Chunks per worker thread when no chunk size is given: small enough to
 #: balance the load and to lose little with a worker, large enough that the
 #: per-task overhead (a few ms) stays negligible.
@@ -65,15 +67,49 @@ def _client(scheduler: Any) -> tuple[Any, bool]:
     address = str(scheduler)
     _check_address(address)
     try:
-        return (
-            Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False),
-            True,
-        )
+        return _connect_within(Client, address), True
     except (OSError, TimeoutError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(
             f"--scheduler {address}: cannot reach the Dask scheduler ({first})"
         ) from None
+
+
+def _connect_within(client_class: Any, address: str) -> Any:
+    """``Client(address)``, or ``TimeoutError`` once ``ANSWER_DEADLINE_S`` passed.
+
+    ``Client``'s own timeout covers a scheduler that does not accept the
+    connection, not one that accepts it and never completes the handshake
+    (a Dask worker's port, a silent service): ``Client()`` then waits
+    forever. It is built on a helper thread here; one still waiting at the
+    deadline is abandoned, and closes its client if it ever gets one.
+    """
+    got: dict[str, Any] = {}
+    abandoned = threading.Event()
+
+    def connect() -> None:
+        try:
+            client = client_class(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except BaseException as exc:  # handed to the caller's thread
+            got["error"] = exc
+            return
+        if abandoned.is_set():
+            client.close()
+        else:
+            got["client"] = client
+
+    helper = threading.Thread(target=connect, name="dask-connect", daemon=True)
+    helper.start()
+    helper.join(ANSWER_DEADLINE_S)
+    if helper.is_alive():
+        abandoned.set()
+        raise TimeoutError(
+            f"nothing answered as a scheduler within {ANSWER_DEADLINE_S:.0f} s: "
+            "the port of a worker, or of another service?"
+        )
+    if "error" in got:
+        raise got["error"]
+    return got["client"]
 
 
 #: The candles of the latest sweeps on this worker, ready for Rust, by sweep id.

@@ -7,12 +7,14 @@ is killed with SIGKILL in the middle of the sweep.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -271,6 +273,37 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(shared_data: Path, tmp_
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1, r.stderr
         assert lines[0].startswith(f"error: --scheduler {address}: {why}")
+
+
+def test_a_port_that_never_answers_as_a_scheduler_is_one_line_and_exit_2(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    # A service that accepts the connection and says nothing (as a Dask
+    # worker's port did to the client once): distributed's Client waits on it
+    # forever; the sweep gives up after its deadline with one line.
+    spec = tmp_path / "grid.json"
+    spec.write_text(json.dumps(GRID))
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        held: list[socket.socket] = []
+
+        def accept() -> None:
+            with contextlib.suppress(OSError):
+                while True:
+                    held.append(silent.accept()[0])
+
+        threading.Thread(target=accept, daemon=True).start()
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        data = shared_data / "BTCUSDT-1h.csv.gz"
+        r = _avd("sweep", "--data", data, "--spec", spec, "--scheduler", address)
+        for c in held:
+            c.close()
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith(
+        f"error: --scheduler {address}: cannot reach the Dask scheduler "
+        "(nothing answered as a scheduler within 15 s"
+    ), lines[0]
 
 
 def _avd(*args: str | Path) -> subprocess.CompletedProcess[str]:
