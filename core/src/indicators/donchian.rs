@@ -187,7 +187,7 @@ fn column<const HIGHEST: bool>(x: &[f64], period: usize, out: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::indicators::testing::same;
+    use crate::indicators::testing::{same, walk};
 
     #[test]
     fn donchian_tracks_highest_high_and_lowest_low() {
@@ -213,20 +213,6 @@ mod tests {
         assert!(donchian(&[1.0], &[1.0], 0).is_err());
     }
 
-    /// A random walk on a grid of 0.5 (ties everywhere), from a fixed seed.
-    fn walk(n: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed;
-        let mut price = 100.0;
-        (0..n)
-            .map(|_| {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                price += f64::from(u32::try_from(state >> 62).unwrap_or(0)) * 0.5 - 0.75;
-                price = (price * 2.0).round() / 2.0;
-                price
-            })
-            .collect()
-    }
-
     /// The naive reference: every window scanned.
     fn naive(x: &[f64], period: usize, highest: bool) -> Vec<f64> {
         (0..x.len())
@@ -247,7 +233,7 @@ mod tests {
 
     #[test]
     fn the_blocks_equal_the_naive_extremes_the_plain_build_and_the_stream() {
-        let (h, l) = (walk(20_000, 7), walk(20_000, 11));
+        let (h, l) = (walk(20_000, 7, 0.5), walk(20_000, 11, 0.5));
         for period in [1, 2, 3, 4, 20, 55, 64, 65, 200, 1_024, 19_999, 20_000, 20_001] {
             let (up, down) = donchian(&h, &l, period).unwrap();
             assert!(same(&up, &naive(&h, period, true)), "period {period}");
@@ -261,7 +247,7 @@ mod tests {
 
     #[test]
     fn a_nan_in_one_column_sends_that_column_to_the_rescans() {
-        let (mut h, l) = (walk(5_000, 3), walk(5_000, 5));
+        let (mut h, l) = (walk(5_000, 3, 0.5), walk(5_000, 5, 0.5));
         h[2_500] = f64::NAN;
         for period in [2, 20, 300] {
             let (up, down) = donchian(&h, &l, period).unwrap();

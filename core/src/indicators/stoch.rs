@@ -393,7 +393,7 @@ fn rescanned(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::indicators::testing::same;
+    use crate::indicators::testing::{same, walk};
 
     fn hlc(high: f64, low: f64, close: f64) -> Hlc {
         Hlc { high, low, close }
@@ -435,24 +435,9 @@ mod tests {
         assert!(Stoch::new(5, 0, 3).is_err());
     }
 
-    /// A random walk on a grid of 0.25 around 100 (ties everywhere, no
-    /// zero), from a fixed seed.
-    fn walk(n: usize, seed: u64) -> Vec<f64> {
-        let mut state = seed;
-        let mut price = 100.0;
-        (0..n)
-            .map(|_| {
-                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-                price += f64::from(u32::try_from(state >> 61).unwrap_or(0)) * 0.25 - 0.875;
-                price = f64::max(price, 1.0);
-                price
-            })
-            .collect()
-    }
-
     /// Bars from three walks: high above low, close between them.
     fn bars(n: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        let (a, b, c) = (walk(n, seed), walk(n, seed + 1), walk(n, seed + 2));
+        let (a, b, c) = (walk(n, seed, 0.25), walk(n, seed + 1, 0.25), walk(n, seed + 2, 0.25));
         let low: Vec<f64> = a.iter().zip(&b).map(|(&x, &y)| x.min(y)).collect();
         let high: Vec<f64> = a.iter().zip(&b).map(|(&x, &y)| x.max(y) + 0.5).collect();
         let close: Vec<f64> = c.iter().zip(low.iter().zip(&high)).map(|(&x, (&lo, &hi))| x.clamp(lo, hi)).collect();

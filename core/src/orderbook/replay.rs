@@ -135,29 +135,31 @@ impl<'m> Ring<'m> {
         self.tags[k % POOL].load(Ordering::Acquire) == k + 1
     }
 
+    /// Parses the next chunk it can claim; with none to claim, waits a
+    /// moment (a short spin, then the core given up: the other thread is
+    /// about to free a slot or finish a chunk). `idle` counts the waits in
+    /// a row.
+    fn parse_or_wait(&self, idle: &mut u32) {
+        if let Some(k) = self.claim() {
+            self.parse(k);
+            *idle = 0;
+        } else {
+            *idle += 1;
+            if *idle < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
     /// The helper thread: parses the chunks it can claim until all are
     /// claimed or the applier stopped.
     fn help(&self) {
         let mut idle = 0u32;
         while !self.stop.load(Ordering::Relaxed) && self.claimed.load(Ordering::Relaxed) < self.chunks {
-            if let Some(k) = self.claim() {
-                self.parse(k);
-                idle = 0;
-            } else {
-                wait(&mut idle);
-            }
+            self.parse_or_wait(&mut idle);
         }
-    }
-}
-
-/// A short spin, then the core given up: the other thread is about to
-/// free a slot or finish a chunk.
-fn wait(idle: &mut u32) {
-    *idle += 1;
-    if *idle < 64 {
-        std::hint::spin_loop();
-    } else {
-        std::thread::yield_now();
     }
 }
 
@@ -214,12 +216,7 @@ impl OrderBook {
         let (mut applied, mut index, mut idle) = (0, 0, 0u32);
         for k in 0..ring.chunks {
             while !ring.parsed(k) {
-                if let Some(j) = ring.claim() {
-                    ring.parse(j);
-                    idle = 0;
-                } else {
-                    wait(&mut idle);
-                }
+                ring.parse_or_wait(&mut idle);
             }
             let mut batch = ring.slots[k % POOL].lock().unwrap_or_else(PoisonError::into_inner);
             let (mut b0, mut a0) = (0, 0);

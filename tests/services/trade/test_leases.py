@@ -186,11 +186,11 @@ def test_a_request_during_the_deals_claim_waits_for_it_instead_of_refusing(
         db = Database(database_url)
         await db.upgrade()
         restored: list[int] = []
-        restoring = asyncio.Event()
+        restoring, finish = asyncio.Event(), asyncio.Event()
 
         async def take(c: int) -> None:
             restoring.set()
-            await asyncio.sleep(0.3)  # a restore that takes a while
+            await finish.wait()  # a restore that takes until the test lets it end
             restored.append(c)
 
         w = _lone_worker(db, 7, take)
@@ -199,7 +199,11 @@ def test_a_request_during_the_deals_claim_waits_for_it_instead_of_refusing(
             deal = asyncio.create_task(w.deal())
             await restoring.wait()
             assert not w.owns(7)
-            assert await w.claim(7)  # the request: waits, then owns
+            request = asyncio.create_task(w.claim(7))
+            await asyncio.sleep(0)  # one turn of the loop: the request is waiting on the claim
+            assert not request.done()
+            finish.set()
+            assert await request  # the request: served once the claim is done
             await deal
             assert w.owns(7) and restored == [7]
             # two requests at once for a client nobody holds: both served, one restore
