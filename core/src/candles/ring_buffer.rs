@@ -91,6 +91,12 @@ pub struct CandleBuffer {
     stats: BufferStats,
     /// Whether the newest closed candle is on the interval's grid.
     last_aligned: bool,
+    /// Open time of the newest closed candle (meaningful when `len > 0`).
+    last_open: i64,
+    /// The interval's length in ms, 0 for the calendar month (whose length
+    /// varies): a closed candle opening `step` after an aligned one is the
+    /// common case, appended without the grid checks.
+    step: i64,
 }
 
 impl CandleBuffer {
@@ -119,6 +125,8 @@ impl CandleBuffer {
             forming: None,
             stats: BufferStats::default(),
             last_aligned: false,
+            last_open: 0,
+            step: if interval == Interval::Mo1 { 0 } else { interval.millis() },
         })
     }
 
@@ -157,7 +165,7 @@ impl CandleBuffer {
     /// Open time of the newest closed candle.
     #[must_use]
     pub fn last_open_time(&self) -> Option<i64> {
-        (self.len > 0).then(|| self.open_time[self.phys(self.len - 1)])
+        (self.len > 0).then_some(self.last_open)
     }
 
     /// The `i`-th closed candle, oldest first.
@@ -215,7 +223,23 @@ impl CandleBuffer {
     }
 
     /// Pushes one kline (see the module docs for the semantics).
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub fn push(&mut self, candle: &Candle, closed: bool, allow_gap: bool) -> PushOutcome {
+        if closed
+            && self.step != 0
+            && self.last_aligned
+            && self.len > 0
+            && candle.open_time == self.last_open + self.step
+            && self.forming.is_none()
+        {
+            // the common case: the next candle on the grid after an aligned
+            // one, nothing forming (`push_closed` decides the same on these
+            // facts, with every check)
+            self.append(candle);
+            self.stats.appended += 1;
+            return PushOutcome::Appended;
+        }
         if closed {
             self.push_closed(candle, allow_gap)
         } else {
@@ -230,6 +254,7 @@ impl CandleBuffer {
         self.forming = None;
         self.stats = BufferStats::default();
         self.last_aligned = false;
+        self.last_open = 0;
     }
 
     fn push_closed(&mut self, c: &Candle, allow_gap: bool) -> PushOutcome {
@@ -288,6 +313,8 @@ impl CandleBuffer {
         PushOutcome::FormingUpdated
     }
 
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // on the fast path of `push`
     fn append(&mut self, c: &Candle) {
         let p = if self.len < self.capacity {
             self.len += 1;
@@ -308,6 +335,7 @@ impl CandleBuffer {
         self.quote_volume[p] = c.quote_volume;
         self.trades[p] = c.trades;
         self.taker_buy_base[p] = c.taker_buy_base;
+        self.last_open = c.open_time;
     }
 
     #[inline]
@@ -399,6 +427,38 @@ mod tests {
         assert_eq!(b.push(&k(5 * h), true, true), PushOutcome::Appended);
         assert_eq!(b.stats().misaligned, 2);
         assert_eq!(b.len(), 5);
+    }
+
+    #[test]
+    fn months_take_the_calendar_not_a_fixed_step() {
+        // 2024-01-01, 2024-02-01, 2024-03-01 and 2024-03-03 (days since 1970)
+        let day = 86_400_000;
+        let k = |d: i64| Candle::ohlcv(d * day, 1.0, 1.0, 1.0, 1.0, 1.0);
+        let mut b = CandleBuffer::new(Interval::Mo1, 10).unwrap();
+        assert_eq!(b.push(&k(19_723), true, true), PushOutcome::Appended);
+        assert_eq!(b.push(&k(19_754), true, true), PushOutcome::Appended);
+        // 31 days after February 1st of a leap year is March 3rd: not the
+        // next month's candle, but one after a missing March 1st
+        assert_eq!(b.push(&k(19_785), true, true), PushOutcome::AppendedAfterGap { missing: 1 });
+        let mut b = CandleBuffer::new(Interval::Mo1, 10).unwrap();
+        for d in [19_723, 19_754, 19_783] {
+            assert_eq!(b.push(&k(d), true, true), PushOutcome::Appended);
+        }
+    }
+
+    #[test]
+    fn a_candle_in_progress_ahead_stays_while_the_next_closes() {
+        let mut b = CandleBuffer::new(Interval::M1, 10).unwrap();
+        b.push(&c(0, 10.0), true, true);
+        assert_eq!(b.push(&c(2, 12.0), false, true), PushOutcome::FormingUpdated);
+        assert_eq!(b.push(&c(1, 11.0), true, true), PushOutcome::Appended);
+        assert_eq!(b.forming().unwrap().open_time, 2 * M, "the forming candle opens after the closed one");
+        assert_eq!(b.push(&c(2, 12.5), true, true), PushOutcome::Appended);
+        assert!(b.forming().is_none());
+        assert_eq!(b.last_open_time(), Some(2 * M));
+        b.clear();
+        assert_eq!(b.last_open_time(), None);
+        assert_eq!(b.push(&c(7, 1.0), true, true), PushOutcome::Appended, "after clear, nothing before it");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use crate::candles::{Candle, PushOutcome};
 use crate::error::{CoreError, CoreResult};
 use crate::scoring::Components;
+use crate::simd;
 use crate::signals::TradeSignal;
 
 /// Rows checked at a time by [`KlineColumns::validate`].
@@ -93,7 +94,11 @@ impl KlineColumns<'_> {
                 )));
             }
         }
-        match self.first_insane() {
+        // the AVX2 build when the CPU has it: the rows' check vectorises
+        match simd::dispatch(
+            #[inline(always)]
+            || self.first_insane(),
+        ) {
             None => Ok(()),
             Some(i) => {
                 let c = self.candle(i);
@@ -113,6 +118,8 @@ impl KlineColumns<'_> {
     /// a row as the row-by-row check); only a strip that fails is searched
     /// row by row. The lengths must have been checked.
     #[allow(clippy::manual_range_contains)] // on purpose: no branches
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled into the caller's dispatched (AVX2) build
     fn first_insane(&self) -> Option<usize> {
         let n = self.len();
         let (o, h, l, c, v) = (&self.open[..n], &self.high[..n], &self.low[..n], &self.close[..n], &self.volume[..n]);
