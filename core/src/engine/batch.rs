@@ -51,7 +51,7 @@ impl<'a> KlineColumns<'a> {
     }
 }
 
-impl KlineColumns<'_> {
+impl<'a> KlineColumns<'a> {
     /// Number of klines.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -178,6 +178,30 @@ impl KlineColumns<'_> {
             quote_volume: opt(self.quote_volume),
             trades: opt(self.trades),
             taker_buy_base: opt(self.taker_buy_base),
+        }
+    }
+
+    /// The same columns, each cut to [`KlineColumns::len`] rows (equal
+    /// lengths the compiler can see: no bounds check per row in the loops
+    /// over them). The lengths must have been checked
+    /// ([`KlineColumns::validate`]).
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
+    #[must_use]
+    pub(crate) fn trimmed(&self) -> Self {
+        let n = self.len();
+        let cut = |c: &'a [f64]| &c[..n];
+        Self {
+            open_time: &self.open_time[..n],
+            open: cut(self.open),
+            high: cut(self.high),
+            low: cut(self.low),
+            close: cut(self.close),
+            volume: cut(self.volume),
+            quote_volume: self.quote_volume.map(cut),
+            trades: self.trades.map(cut),
+            taker_buy_base: self.taker_buy_base.map(cut),
+            closed: self.closed.map(|c| &c[..n]),
         }
     }
 

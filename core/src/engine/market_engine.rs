@@ -149,6 +149,7 @@ impl MarketEngine {
         simd::dispatch(
             #[inline(always)]
             || {
+                let cols = cols.trimmed();
                 for i in range {
                     let step = state.on_candle(&cols.candle(i), true, true, cfg, scorer);
                     let atr = state.last_features().map_or(f64::NAN, |f| f.atr);
@@ -204,6 +205,7 @@ impl MarketEngine {
         let ev = simd::dispatch(
             #[inline(always)]
             || {
+                let cols = cols.trimmed();
                 let mut ev = BatchEvents::default();
                 let interval = state.interval();
                 for i in 0..cols.len() {
