@@ -8,6 +8,8 @@ summary prints the ratios (and the Rust pipeline figure from criterion, when
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
 import time
 from collections.abc import Callable
@@ -23,6 +25,22 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 TILES = 24  # BTCUSDT's 43,199 1m candles x 24 = 1,036,776 bars
 CRITERION = REPO / "core" / "target" / "criterion"
+
+# glibc's malloc, fixed for the whole run: every array up to 32 MB (the
+# largest here: a million bars' three BBANDS columns in one 24 MB block) from
+# the heap, and the heap never trimmed. By default both thresholds move with
+# the process's history (a freed mmapped block raises them), so whether an
+# 8-24 MB output array costs thousands of fresh page faults (2-3 ms a
+# million bars) depended on which test ran before, for AVD and its peers
+# alike: ratios moved by 30 % between identical runs (BBANDS 0.97-1.45,
+# from_signals 9.5-14.8x). Now neither side pays faults after its first call.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+_libc_name = ctypes.util.find_library("c")
+if _libc_name:
+    _libc = ctypes.CDLL(_libc_name)
+    if hasattr(_libc, "mallopt"):
+        _libc.mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+        _libc.mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024)
 
 # name -> {"ours": seconds, "peer": seconds, "peer_name": str, "n": bars}
 SIDE_BY_SIDE: dict[str, dict[str, Any]] = {}
