@@ -62,6 +62,14 @@ impl Indicator for Ema {
     #[inline(always)]
     #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn update(&mut self, x: f64) -> f64 {
+        // past the seed (the steady state, tested first); a period of 1
+        // takes `x` itself below (its `k` of 1 would turn an infinite
+        // previous value into NaN)
+        if self.count >= self.period && self.period > 1 {
+            self.count += 1;
+            self.value = ema_step(self.value, x, self.k);
+            return self.value;
+        }
         if self.count == 0 && x.is_nan() {
             return f64::NAN;
         }
