@@ -239,7 +239,9 @@ impl MarketEngine {
                     if let Some(sig) = step.signal {
                         ev.signals.push(*sig);
                     }
-                    ev.signals.extend(step.named);
+                    if !step.named.is_empty() {
+                        ev.signals.extend(step.named);
+                    }
                 }
                 ev
             },
