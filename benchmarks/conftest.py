@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -35,8 +36,10 @@ CRITERION = REPO / "core" / "target" / "criterion"
 # alike: ratios moved by 30 % between identical runs (BBANDS 0.97-1.45,
 # from_signals 9.5-14.8x). Now neither side pays faults after its first call.
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+# AVD_BENCH_DEFAULT_MALLOC=1 keeps glibc's moving thresholds (to compare with
+# figures measured before 2026-12-07 21:30 UTC).
 _libc_name = ctypes.util.find_library("c")
-if _libc_name:
+if _libc_name and os.environ.get("AVD_BENCH_DEFAULT_MALLOC") != "1":
     _libc = ctypes.CDLL(_libc_name)
     if hasattr(_libc, "mallopt"):
         _libc.mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)

@@ -3,8 +3,8 @@
 use crate::candles::{Candle, PushOutcome};
 use crate::error::{CoreError, CoreResult};
 use crate::scoring::Components;
-use crate::simd;
 use crate::signals::TradeSignal;
+use crate::simd;
 
 /// Rows checked at a time by [`KlineColumns::validate`].
 const SANITY_STRIP: usize = 256;
