@@ -236,10 +236,27 @@ impl BatchColumns<'_> {
         self.timestamp.len().min(self.score.len()).min(self.direction.len()).min(self.pattern.len()).min(comps)
     }
 
+    /// The same columns, each cut to `n` rows (one length the compiler can
+    /// see: [`BatchColumns::write`] then checks the row once, not once per
+    /// column). `n` must be at most [`BatchColumns::capacity`].
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
+    pub(crate) fn trimmed(&mut self, n: usize) -> BatchColumns<'_> {
+        let [c0, c1, c2, c3, c4, c5] = &mut self.components;
+        BatchColumns {
+            timestamp: &mut self.timestamp[..n],
+            score: &mut self.score[..n],
+            direction: &mut self.direction[..n],
+            pattern: &mut self.pattern[..n],
+            components: [&mut c0[..n], &mut c1[..n], &mut c2[..n], &mut c3[..n], &mut c4[..n], &mut c5[..n]],
+        }
+    }
+
     /// Writes row `r`.
     #[inline(always)]
     #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub(crate) fn write(&mut self, r: usize, timestamp: i64, scored: Option<(f64, i8, u8, &Components)>) {
+        assert!(r < self.timestamp.len(), "row {r} past the output columns");
         let (score, direction, pattern, comps) =
             scored.map_or((f64::NAN, 0, 0, [f64::NAN; 6]), |(s, d, p, c)| (s, d, p, c.to_array()));
         self.timestamp[r] = timestamp;

@@ -206,6 +206,7 @@ impl MarketEngine {
             #[inline(always)]
             || {
                 let cols = cols.trimmed();
+                let mut out = out.trimmed(cols.len());
                 let mut ev = BatchEvents::default();
                 let interval = state.interval();
                 for i in 0..cols.len() {
