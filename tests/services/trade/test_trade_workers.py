@@ -16,7 +16,7 @@ import os
 import secrets
 import signal
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +137,27 @@ def _owners(d: Deployment, workers: tuple[str, ...]) -> dict[int, str]:
     return out
 
 
+def _workers_state(d: Deployment, what: str) -> Callable[[], str]:
+    """``what``, then each trade worker's lease health and the tail of its log
+    (read only when a wait times out: why the clients were not dealt)."""
+
+    def text() -> str:
+        parts = [what]
+        for w in ("w1", "w2"):
+            p = d.procs.get(w)
+            if p is None:
+                continue
+            try:
+                worker = d.health(w)["worker"]
+            except Exception as exc:  # the worker is gone: its log says why
+                worker = f"no health ({exc})"
+            tail = "\n".join(p.output().splitlines()[-40:])
+            parts.append(f"--- {w}: {worker}\n{tail}")
+        return "\n".join(parts)
+
+    return text
+
+
 def _sim_orders(d: Deployment, symbols: set[str]) -> list[dict[str, Any]]:
     async def go() -> list[dict[str, Any]]:
         c = await SimClient(d.url("sim").split("://")[1]).create(
@@ -177,7 +198,9 @@ def test_two_workers_split_the_clients_and_one_takes_over_when_the_other_dies(
         got = _owners(d, ("w1", "w2"))
         return got if set(got) == set(clients) else None
 
-    owners = wait_until(split, "the four clients dealt to the two workers", timeout=60)
+    owners = wait_until(
+        split, _workers_state(d, "the four clients dealt to the two workers"), timeout=60
+    )
     ids = sorted(clients)
     assert owners == {ids[0]: "w1", ids[1]: "w2", ids[2]: "w1", ids[3]: "w2"}
 
@@ -303,7 +326,11 @@ def test_every_enabled_clients_signals_are_traded_once_across_a_worker_death(
         assert httpx.get(f"{d.url('w1')}/trades/account", headers=auth).status_code == 200
     # claimed by w1 on their first requests, then dealt: client k to worker k mod 2
     dealt = {ids[0]: "w1", ids[1]: "w2", ids[2]: "w1", ids[3]: "w2"}
-    wait_until(lambda: _owners(d, ("w1", "w2")) == dealt, "the clients dealt", timeout=60)
+    wait_until(
+        lambda: _owners(d, ("w1", "w2")) == dealt,
+        _workers_state(d, f"the clients dealt as {dealt}"),
+        timeout=60,
+    )
     with httpx.Client(base_url=d.url("client"), timeout=30) as c:
         for auth in clients.values():
             r = c.patch("/client/parameters", json={"enabled": True}, headers=auth)
