@@ -226,20 +226,6 @@ impl CandleBuffer {
     #[inline(always)]
     #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     pub fn push(&mut self, candle: &Candle, closed: bool, allow_gap: bool) -> PushOutcome {
-        if closed
-            && self.step != 0
-            && self.last_aligned
-            && self.len > 0
-            && candle.open_time == self.last_open + self.step
-            && self.forming.is_none()
-        {
-            // the common case: the next candle on the grid after an aligned
-            // one, nothing forming (`push_closed` decides the same on these
-            // facts, with every check)
-            self.append(candle);
-            self.stats.appended += 1;
-            return PushOutcome::Appended;
-        }
         if closed {
             self.push_closed(candle, allow_gap)
         } else {
@@ -257,7 +243,23 @@ impl CandleBuffer {
         self.last_open = 0;
     }
 
+    /// A closed candle. The common case first: the next candle on the grid
+    /// after an aligned one (for the fixed intervals: one add and a
+    /// compare), appended without the checks below, which would reach the
+    /// same outcome. (`last_aligned` is false while the buffer is empty.)
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // inlined into the engine's dispatched batch loops
     fn push_closed(&mut self, c: &Candle, allow_gap: bool) -> PushOutcome {
+        if self.step != 0 && self.last_aligned && c.open_time == self.last_open + self.step {
+            self.end_forming(c);
+            self.append(c);
+            self.stats.appended += 1;
+            return PushOutcome::Appended;
+        }
+        self.push_closed_checked(c, allow_gap)
+    }
+
+    fn push_closed_checked(&mut self, c: &Candle, allow_gap: bool) -> PushOutcome {
         let mut outcome = PushOutcome::Appended;
         // A candle exactly one interval after an aligned one is aligned too:
         // the (integer-division) grid check is only needed otherwise.
@@ -293,9 +295,7 @@ impl CandleBuffer {
         if outcome == PushOutcome::AppendedMisaligned {
             self.stats.misaligned += 1;
         }
-        if self.forming.is_some_and(|f| f.open_time <= c.open_time) {
-            self.forming = None;
-        }
+        self.end_forming(c);
         self.append(c);
         self.stats.appended += 1;
         outcome
@@ -313,8 +313,18 @@ impl CandleBuffer {
         PushOutcome::FormingUpdated
     }
 
+    /// A closed candle `c` ends the candle in progress if that opened at or
+    /// before it.
     #[inline(always)]
-    #[allow(clippy::inline_always)] // on the fast path of `push`
+    #[allow(clippy::inline_always)] // on the fast path of `push_closed`
+    fn end_forming(&mut self, c: &Candle) {
+        if self.forming.is_some_and(|f| f.open_time <= c.open_time) {
+            self.forming = None;
+        }
+    }
+
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // on the fast path of `push_closed`
     fn append(&mut self, c: &Candle) {
         let p = if self.len < self.capacity {
             self.len += 1;

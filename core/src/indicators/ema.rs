@@ -76,13 +76,13 @@ impl Indicator for Ema {
         self.count += 1;
         if self.period == 1 {
             self.value = x;
-        } else if self.count < self.period {
-            self.seed += x;
-        } else if self.count == self.period {
-            self.seed += x;
-            self.value = self.seed / to_f64(self.period);
         } else {
-            self.value = ema_step(self.value, x, self.k);
+            // warming up (the steady state returned above): the seed's sum,
+            // and its mean once `period` values are in
+            self.seed += x;
+            if self.count == self.period {
+                self.value = self.seed / to_f64(self.period);
+            }
         }
         self.value
     }
