@@ -27,6 +27,11 @@ from tests.services.trade.conftest import Sim, close_stack, make_stack, run
 from tests.services.trade.test_engine import sim_price
 
 FAST = {"leases": True, "lease_s": 1.0, "renew_s": 0.5}
+# The engine under test renews (and deals) as often as FAST but holds its own leases long:
+# a loop stalled past a 1 s lease on a loaded CI machine dropped the client mid-test
+# ("lease on client 2 lost (expired before renewal)"). The other worker's lease, written by
+# the test itself, stays 1 s, so a take-over still comes within a second or two.
+OWNER = {"leases": True, "lease_s": 30.0, "renew_s": 0.5}
 
 
 def test_clients_are_dealt_in_order_over_the_sorted_workers() -> None:
@@ -234,7 +239,7 @@ def test_a_signal_waits_for_an_ownerless_client_then_is_traded_once_or_expires(
     sim: Sim, tmp_path: Path
 ) -> None:
     async def go() -> None:
-        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=FAST)
+        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=OWNER)
         engine = stack.engine
         try:
             cid, _ = await stack.client("owned@example.com", enabled=True, symbols=["BTCUSDT"])
@@ -300,7 +305,7 @@ def test_a_new_signal_waits_behind_the_ones_a_take_over_has_not_traded_yet(
     the symbol even when this worker's memory does not know the first one."""
 
     async def go() -> None:
-        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=FAST)
+        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=OWNER)
         engine = stack.engine
         try:
             cid, _ = await stack.client("order@example.com", enabled=True, symbols=["BTCUSDT"])
@@ -349,7 +354,7 @@ def test_a_take_over_replays_only_the_signals_the_dead_owner_had_not_handled(
     holds), only the signals newer than what the dead owner had marked as handled."""
 
     async def go() -> None:
-        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=FAST)
+        stack = await make_stack(tmp_path, sim, bots_cache_s=0, workers=OWNER)
         engine = stack.engine
         try:
             cid, _ = await stack.client("marks@example.com", enabled=True, symbols=["BTCUSDT"])
