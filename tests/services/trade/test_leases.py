@@ -26,8 +26,10 @@ from tests.polling import until
 from tests.services.trade.conftest import Sim, close_stack, make_stack, run
 from tests.services.trade.test_engine import sim_price
 
-FAST = {"leases": True, "lease_s": 1.0, "renew_s": 0.5}
-# The engine under test renews (and deals) as often as FAST but holds its own leases long:
+# Ticked by hand: a lease of 3 s leaves a slow database (PostgreSQL on a loaded CI machine)
+# a wide margin between two workers' ticks, and a dead worker's clients pass in ~3 s.
+FAST = {"leases": True, "lease_s": 3.0, "renew_s": 1.0}
+# The engine under test renews (and deals) every 0.5 s but holds its own leases long:
 # a loop stalled past a 1 s lease on a loaded CI machine dropped the client mid-test
 # ("lease on client 2 lost (expired before renewal)"). The other worker's lease, written by
 # the test itself, stays 1 s, so a take-over still comes within a second or two.
