@@ -20,6 +20,7 @@ pub mod indicator;
 
 mod compat;
 mod moments;
+mod quotient;
 pub(crate) mod rolling_extreme;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -1,16 +1,23 @@
 //! Simple moving average, TA-Lib `SMA`.
 use super::compat::{to_f64, window_column};
+use super::quotient::Divisor;
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
 use crate::simd::{Build, Dispatched};
 
 /// Outputs between two restarts of the running sum for windows of
-/// `period`: at least 1,024 (a restart costs `period - 1` additions) and
-/// at least twice the period.
+/// `period`: at least [`EVERY`] (a restart costs `period - 1` additions)
+/// and at least twice the period.
 fn restart_every(period: usize) -> usize {
-    period.saturating_mul(2).max(1024)
+    period.saturating_mul(2).max(EVERY)
 }
+
+/// The restart interval of every period up to 516. Not a multiple of 512:
+/// the batch kernel's lanes, one segment apart, then fall in different L1
+/// sets (segments 8 KB apart put all of them in one set, and a kernel of
+/// eight lanes ran 20 % slower).
+const EVERY: usize = 1032;
 
 /// Simple moving average of the last `period` values (TA-Lib `SMA`).
 ///
@@ -266,10 +273,13 @@ const LANES: usize = 4;
 /// The mean of every window of `period >= 2` values of `xs` into `out`
 /// (`out.len() == xs.len() + 1 - period`), in segments of
 /// [`restart_every`] outputs: [`LANES`] segments at a time, their running
-/// totals side by side, the divisions after them in one vectorised pass.
-/// Segments whose means are not all finite (a NaN or an infinity in their
-/// windows, or an overflow) are redone by [`exact_segment`], which gives
-/// the same bits on finite values; so are the last segments.
+/// totals side by side, the divisions after them in vectorised passes
+/// ([`Divisor::divide`]: the division's bits without its cost, two cycles
+/// a value, which was half of this kernel's time); the last segments one
+/// at a time. Segments with a sum the fast division is not exact for (a
+/// NaN or an infinity in their windows, an overflow, a tiny sum) are
+/// redone by [`exact_segment`], which gives the same bits on finite
+/// values.
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
 fn window_means(xs: &[f64], period: usize, out: &mut [f64]) {
@@ -279,8 +289,14 @@ fn window_means(xs: &[f64], period: usize, out: &mut [f64]) {
     let mut start = 0;
     while start + group <= out.len() {
         let outs = &mut out[start..start + group];
-        lane_sums(&xs[start..start + group + period - 1], period, every, outs);
-        if !divide(outs, divisor) {
+        let xs_group = &xs[start..start + group + period - 1];
+        let exact = if every == EVERY {
+            lane_means_by::<EVERY>(xs_group, period - 1, Divisor::new(divisor), outs)
+        } else {
+            lane_sums(xs_group, period, every, outs);
+            divide(outs, Divisor::new(divisor))
+        };
+        if !exact {
             for (l, seg) in outs.chunks_mut(every).enumerate() {
                 let a = start + l * every;
                 exact_segment(&xs[a..a + every + period - 1], divisor, seg);
@@ -289,9 +305,31 @@ fn window_means(xs: &[f64], period: usize, out: &mut [f64]) {
         start += group;
     }
     for seg in out[start..].chunks_mut(every) {
-        exact_segment(&xs[start..start + seg.len() + period - 1], divisor, seg);
+        let xs_seg = &xs[start..start + seg.len() + period - 1];
+        if !segment_means(xs_seg, Divisor::new(divisor), seg) {
+            exact_segment(xs_seg, divisor, seg);
+        }
         start += seg.len();
     }
+}
+
+/// One segment's means, one lane: the running total, then [`divide`]
+/// (`xs.len() == out.len() + period - 1`); whether they are exact, as
+/// [`divide`].
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+fn segment_means(xs: &[f64], d: Divisor, out: &mut [f64]) -> bool {
+    let held = xs.len() - out.len();
+    let mut total = 0.0;
+    for &v in &xs[..held] {
+        total += v;
+    }
+    for ((o, &new), &old) in out.iter_mut().zip(&xs[held..]).zip(xs) {
+        let sum = total + new;
+        *o = sum;
+        total = sum - old;
+    }
+    divide(out, d)
 }
 
 /// The window sums of [`LANES`] segments of `every` outputs each, side by
@@ -302,38 +340,75 @@ fn window_means(xs: &[f64], period: usize, out: &mut [f64]) {
 #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
 fn lane_sums(xs: &[f64], period: usize, every: usize, out: &mut [f64]) {
     let held = period - 1;
-    let inputs: [&[f64]; LANES] = std::array::from_fn(|l| &xs[l * every..(l + 1) * every + held]);
     let mut totals = [0.0; LANES];
     for i in 0..held {
-        for (t, input) in totals.iter_mut().zip(&inputs) {
-            *t += input[i];
+        for (l, t) in totals.iter_mut().enumerate() {
+            *t += xs[l * every + i];
         }
     }
-    let news: [&[f64]; LANES] = std::array::from_fn(|l| &inputs[l][held..]);
-    let olds: [&[f64]; LANES] = std::array::from_fn(|l| &inputs[l][..every]);
-    let mut chunks = out.chunks_exact_mut(every);
-    let lanes: [&mut [f64]; LANES] = std::array::from_fn(|_| chunks.next().unwrap_or_default());
-    for j in 0..every {
-        for l in 0..LANES {
-            let t = totals[l] + news[l][j];
-            lanes[l][j] = t;
-            totals[l] = t - olds[l][j];
+    for (l, (seg, t)) in out.chunks_exact_mut(every).zip(&mut totals).enumerate() {
+        let input = &xs[l * every..(l + 1) * every + held];
+        for ((o, &new), &old) in seg.iter_mut().zip(&input[held..]).zip(input) {
+            let sum = *t + new;
+            *o = sum;
+            *t = sum - old;
         }
     }
 }
 
-/// Divides every sum by `divisor` in place; whether every mean is finite
-/// (no early exit: the loop vectorises).
+/// Outputs of each lane summed before they are divided (the block of every
+/// lane, 8 KB, stays in L1 between the two).
+const BLOCK: usize = 128;
+
+/// [`lane_sums`] and [`divide`] for segments of `E` outputs, a constant:
+/// every lane is one index and a constant offset (no register per lane and
+/// stream), so the [`LANES`] chains of additions run side by side; the
+/// divisions follow each block of [`BLOCK`] outputs a lane. Whether every
+/// sum was one [`Divisor::divide`] is exact for (see [`divide`]).
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
-fn divide(out: &mut [f64], divisor: f64) -> bool {
-    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
-    let mut bad = 0u64;
-    for o in out.iter_mut() {
-        *o /= divisor;
-        bad |= u64::from(o.to_bits() & EXPONENT == EXPONENT);
+fn lane_means_by<const E: usize>(xs: &[f64], held: usize, d: Divisor, out: &mut [f64]) -> bool {
+    let out = &mut out[..LANES * E];
+    let news = &xs[held..held + LANES * E];
+    let olds = &xs[..LANES * E];
+    let mut totals = [0.0; LANES];
+    for i in 0..held {
+        for (l, t) in totals.iter_mut().enumerate() {
+            *t += olds[l * E + i];
+        }
     }
-    bad == 0
+    let mut exact = true;
+    let mut j0 = 0;
+    while j0 < E {
+        let j1 = (j0 + BLOCK).min(E);
+        for j in j0..j1 {
+            for (l, t) in totals.iter_mut().enumerate() {
+                let sum = *t + news[l * E + j];
+                out[l * E + j] = sum;
+                *t = sum - olds[l * E + j];
+            }
+        }
+        for l in 0..LANES {
+            exact &= divide(&mut out[l * E + j0..l * E + j1], d);
+        }
+        j0 = j1;
+    }
+    exact
+}
+
+/// Divides every sum in place by [`Divisor::divide`] (the division's bits
+/// by multiply-adds); whether every sum was one it is exact for, finite
+/// (then every mean is too; no early exit: the loop vectorises).
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+fn divide(out: &mut [f64], d: Divisor) -> bool {
+    let mut exact = true;
+    for o in out.iter_mut() {
+        let sum = *o;
+        *o = d.divide(sum);
+        exact &= Divisor::exact_for(sum);
+    }
+    exact
 }
 
 /// One segment by [`WindowSum`], as the streaming form computes it
