@@ -1,5 +1,6 @@
 //! Linearly weighted moving average, TA-Lib `WMA`.
 use super::compat::{to_f64, window_column};
+use super::quotient::Divisor;
 use super::window::Window;
 use super::Indicator;
 use crate::error::{check_period, CoreResult};
@@ -160,7 +161,8 @@ fn wma_into_with<B: Build>(x: &[f64], period: usize, out: &mut [f64]) -> CoreRes
         return Ok(());
     };
     let weight = to_f64(period);
-    let div = divider(period);
+    let divider = divider(period);
+    let div = Divisor::new(divider);
     B::run(
         #[inline(always)]
         || {
@@ -176,19 +178,59 @@ fn wma_into_with<B: Build>(x: &[f64], period: usize, out: &mut [f64]) -> CoreRes
             for (k, strip) in tail.chunks_mut(STRIP).enumerate() {
                 let at = k * STRIP;
                 let (new, old) = (&news[at..at + strip.len()], &xs[at..at + strip.len()]);
-                for ((o, &v), &leaving) in strip.iter_mut().zip(new).zip(old) {
-                    let weighted;
-                    (sub, weighted, sum) = step(sub, sum, v, trailing, weight);
-                    trailing = leaving;
-                    *o = weighted;
-                }
-                for o in strip.iter_mut() {
-                    *o /= div;
+                let before = (sub, sum, trailing);
+                (sub, sum, trailing) = weighted_totals(before, new, old, weight, strip);
+                // the division's bits by multiply-adds ([`Divisor`]); a strip
+                // with a weighted total they are not exact for (NaN, an
+                // infinity, a tiny one) is computed again and divided
+                if !divide(strip, div) {
+                    weighted_totals(before, new, old, weight, strip);
+                    for o in strip.iter_mut() {
+                        *o /= divider;
+                    }
                 }
             }
         },
     );
     Ok(())
+}
+
+/// The recursion over one strip: the weighted totals (each output times
+/// the divider) of the bars `new`, `old` the values leaving the window
+/// (one bar late, as `trailing`), from the state `(sub, sum, trailing)`
+/// before the strip; the state after it.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+fn weighted_totals(
+    (mut sub, mut sum, mut trailing): (f64, f64, f64),
+    new: &[f64],
+    old: &[f64],
+    weight: f64,
+    out: &mut [f64],
+) -> (f64, f64, f64) {
+    for ((o, &v), &leaving) in out.iter_mut().zip(new).zip(old) {
+        let weighted;
+        (sub, weighted, sum) = step(sub, sum, v, trailing, weight);
+        trailing = leaving;
+        *o = weighted;
+    }
+    (sub, sum, trailing)
+}
+
+/// Divides every weighted total in place by [`Divisor::divide`] (the
+/// division's bits by multiply-adds: a vectorised division costs two cycles
+/// a value, half this kernel's time); whether they were exact for every one
+/// (no early exit: the loop vectorises).
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+fn divide(out: &mut [f64], d: Divisor) -> bool {
+    let mut exact = true;
+    for o in out.iter_mut() {
+        let w = *o;
+        *o = d.divide(w);
+        exact &= Divisor::exact_for(w);
+    }
+    exact
 }
 
 #[cfg(test)]
