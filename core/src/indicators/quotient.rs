@@ -65,6 +65,20 @@ impl Divisor {
         let m = a.abs();
         (m < f64::INFINITY) & ((m >= SMALLEST) | (a.to_bits() == 0))
     }
+
+    /// Whether `q`, a quotient [`Divisor::divide`] returned for a divisor of
+    /// at least 2, is the division's: finite and at least 2^-960 in
+    /// magnitude. Then so was the dividend (about `q * b`, and a dividend
+    /// below 2^-960 gives a quotient below half of it); a `+0` quotient
+    /// counts as inexact, the caller divides again. Cheaper than
+    /// [`Divisor::exact_for`] on the dividends (no zero case).
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
+    #[allow(clippy::needless_bitwise_bool)] // on purpose: no branches
+    pub(crate) fn exact_quotient(q: f64) -> bool {
+        let m = q.abs();
+        (m >= SMALLEST) & (m < f64::INFINITY)
+    }
 }
 
 #[cfg(test)]

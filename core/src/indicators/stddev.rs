@@ -173,25 +173,44 @@ pub fn stddev_into(x: &[f64], period: usize, nbdev: f64, out: &mut [f64]) -> Cor
 }
 
 /// The deviations of every full window of `x` (no leading NaN) times
-/// `nbdev`, into `out` (one slot per window). Two passes: the variances (the
-/// running sums, serial), then the square roots over the whole column under
-/// [`simd::dispatch`] (four lanes a `vsqrtpd`; correctly rounded like the
-/// scalar `sqrt`, so the same numbers as [`StdDev`] bit for bit).
+/// `nbdev`, into `out` (one slot per window), under [`simd::dispatch`]: the
+/// variances (the running sums, serial), and the square roots of each
+/// strip of [`STRIP`] of them while it is in L1 (four lanes a `vsqrtpd`;
+/// correctly rounded like the scalar `sqrt`, and [`Moments`] has no fused
+/// multiply-add: the same numbers as [`StdDev`] bit for bit). A second pass
+/// over the whole column cost a fifth of the time (8 MB read and written
+/// again on a million bars).
 fn deviations_into(x: &[f64], period: usize, nbdev: f64, out: &mut [f64]) {
-    let mut slots = out.iter_mut();
-    each_variance(x, period, |_, var| {
-        if let Some(o) = slots.next() {
-            *o = var;
-        }
-    });
     simd::dispatch(
         #[inline(always)]
         || {
-            for o in out.iter_mut() {
-                *o = std_of(*o) * nbdev;
-            }
+            let mut filled = 0;
+            let mut rooted = 0;
+            each_variance(x, period, |_, var| {
+                if let Some(o) = out.get_mut(filled) {
+                    *o = var;
+                    filled += 1;
+                    if filled - rooted == STRIP {
+                        deviations(&mut out[rooted..filled], nbdev);
+                        rooted = filled;
+                    }
+                }
+            });
+            deviations(&mut out[rooted..filled], nbdev);
         },
     );
+}
+
+/// Variances rooted per strip (8 KB).
+const STRIP: usize = 1024;
+
+/// Each variance's standard deviation times `nbdev`, in place.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+fn deviations(variances: &mut [f64], nbdev: f64) {
+    for o in variances {
+        *o = std_of(*o) * nbdev;
+    }
 }
 
 /// The stable `(mean, variance)` of every full window of `x`, in order,

@@ -24,9 +24,14 @@ fn divider(period: usize) -> f64 {
 /// grouped so that each running total takes one addition a bar (`sub +=
 /// x - trailing`, `sum += period * x - sub`), where TA-Lib's order
 /// (`sub += x; sub -= trailing; sum += period * x; ...; sum -= sub`) chains
-/// two: the same sums to float64 rounding (TA-Lib 0.8 within 1e-9 of the
-/// scale on every real file), at half the latency a bar. Lookback
-/// `period - 1`.
+/// two. Both totals restart every [`restart_every`] outputs from fresh
+/// sums of the window, as the SMA's does: the rounding cannot drift over
+/// the series (TA-Lib's totals carry every rounding since the first bar),
+/// and the batch kernel runs several segments between restarts side by
+/// side. The same sums to float64 rounding (TA-Lib 0.8 within 1e-9 of the
+/// scale on every real file). A NaN stays in the totals until the next
+/// restart after it left the window (in TA-Lib's, for good). Batch and
+/// streaming run the same operations, bit for bit. Lookback `period - 1`.
 /// `period == 1` returns the input unchanged (TA-Lib 0.6 rejects 1).
 /// Leading NaNs are skipped like the TA-Lib Python wrapper does.
 #[derive(Debug, Clone)]
@@ -34,8 +39,12 @@ pub struct Wma {
     period: usize,
     weight: f64,
     divider: f64,
+    every: usize,
+    /// The last `period - 1` values.
     window: Window<f64>,
     count: usize,
+    /// Outputs until the next restart (0: restart before the next one).
+    until_restart: usize,
     sum: f64,
     sub: f64,
     trailing: f64,
@@ -53,8 +62,10 @@ impl Wma {
             period,
             weight: to_f64(period),
             divider: divider(period),
+            every: restart_every(period),
             window: Window::new(period - 1),
             count: 0,
+            until_restart: 0,
             sum: 0.0,
             sub: 0.0,
             trailing: 0.0,
@@ -83,11 +94,15 @@ impl Indicator for Wma {
             return x;
         }
         if self.count < self.period {
-            self.sub += x;
-            self.sum += x * to_f64(self.count);
             self.window.push(x);
             return f64::NAN;
         }
+        if self.until_restart == 0 {
+            self.until_restart = self.every;
+            (self.sub, self.sum) = fresh_totals(self.window.iter());
+            self.trailing = 0.0;
+        }
+        self.until_restart -= 1;
         let (weighted, sum);
         (self.sub, weighted, sum) = step(self.sub, self.sum, x, self.trailing, self.weight);
         self.sum = sum;
@@ -107,6 +122,7 @@ impl Indicator for Wma {
     fn reset(&mut self) {
         self.window.clear();
         self.count = 0;
+        self.until_restart = 0;
         self.sum = 0.0;
         self.sub = 0.0;
         self.trailing = 0.0;
@@ -153,46 +169,141 @@ pub fn wma_into(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
     wma_into_with::<Dispatched>(x, period, out)
 }
 
+/// Outputs between two restarts of the totals for windows of `period`: at
+/// least [`EVERY`] (a restart costs `2 * (period - 1)` operations) and at
+/// least twice the period.
+fn restart_every(period: usize) -> usize {
+    period.saturating_mul(2).max(EVERY)
+}
+
+/// The restart interval of every period up to 516 (not a multiple of 512,
+/// as the SMA's: the lanes' streams in different L1 sets).
+const EVERY: usize = 1032;
+
+/// Lanes of the batch kernel: segments between restarts side by side
+/// (independent chains; one chain runs a bar every four cycles at best,
+/// the latency of an addition, which is about TA-Lib's time).
+const LANES: usize = 4;
+
 /// Outputs computed before their divisions are done in one pass (in L1).
-const STRIP: usize = 1024;
+const STRIP: usize = 128;
+
+/// The plain and the weighted totals of the values before a segment's first
+/// output (weights `1..`), as the stream's warm-up adds them.
+#[inline(always)]
+#[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+fn fresh_totals(held: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut sub, mut sum) = (0.0, 0.0);
+    for (i, v) in held.enumerate() {
+        sub += v;
+        sum += v * to_f64(i + 1);
+    }
+    (sub, sum)
+}
 
 fn wma_into_with<B: Build>(x: &[f64], period: usize, out: &mut [f64]) -> CoreResult<()> {
     let Some((xs, tail)) = window_column(x, period, out)? else {
         return Ok(());
     };
-    let weight = to_f64(period);
-    let divider = divider(period);
-    let div = Divisor::new(divider);
+    let means = Means { period, weight: to_f64(period), divider: divider(period), div: Divisor::new(divider(period)) };
     B::run(
         #[inline(always)]
         || {
-            let (mut sum, mut sub) = (0.0, 0.0);
-            for (i, &v) in xs[..period - 1].iter().enumerate() {
-                sub += v;
-                sum += v * to_f64(i + 1);
-            }
-            // the value leaving the window one bar late, as the stream
-            // subtracts it (0 at the first output)
-            let mut trailing = 0.0;
-            let news = &xs[period - 1..];
-            for (k, strip) in tail.chunks_mut(STRIP).enumerate() {
-                let at = k * STRIP;
-                let (new, old) = (&news[at..at + strip.len()], &xs[at..at + strip.len()]);
-                let before = (sub, sum, trailing);
-                (sub, sum, trailing) = weighted_totals(before, new, old, weight, strip);
-                // the division's bits by multiply-adds ([`Divisor`]); a strip
-                // with a weighted total they are not exact for (NaN, an
-                // infinity, a tiny one) is computed again and divided
-                if !divide(strip, div) {
-                    weighted_totals(before, new, old, weight, strip);
-                    for o in strip.iter_mut() {
-                        *o /= divider;
+            let every = restart_every(period);
+            let group = LANES * every;
+            let mut start = 0;
+            if every == EVERY {
+                while start + group <= tail.len() {
+                    let outs = &mut tail[start..start + group];
+                    let xs_group = &xs[start..start + group + period - 1];
+                    if !means.lanes_by::<EVERY>(xs_group, outs) {
+                        for (l, seg) in outs.chunks_mut(every).enumerate() {
+                            means.segment(&xs_group[l * every..(l + 1) * every + period - 1], seg);
+                        }
                     }
+                    start += group;
                 }
+            }
+            for seg in tail[start..].chunks_mut(every) {
+                means.segment(&xs[start..start + seg.len() + period - 1], seg);
+                start += seg.len();
             }
         },
     );
     Ok(())
+}
+
+/// The batch kernel's constants.
+#[derive(Clone, Copy)]
+struct Means {
+    period: usize,
+    weight: f64,
+    divider: f64,
+    div: Divisor,
+}
+
+impl Means {
+    /// One segment between restarts (`xs.len() == out.len() + period - 1`),
+    /// in strips: the recursion, then the divisions by multiply-adds; a
+    /// strip with a weighted total they are not exact for (NaN, an
+    /// infinity, a tiny one) computed again and divided.
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+    fn segment(self, xs: &[f64], out: &mut [f64]) {
+        let held = self.period - 1;
+        let (sub, sum) = fresh_totals(xs[..held].iter().copied());
+        let mut state = (sub, sum, 0.0);
+        let news = &xs[held..];
+        for (k, strip) in out.chunks_mut(STRIP).enumerate() {
+            let at = k * STRIP;
+            let (new, old) = (&news[at..at + strip.len()], &xs[at..at + strip.len()]);
+            let before = state;
+            state = weighted_totals(before, new, old, self.weight, strip);
+            if !divide(strip, self.div) {
+                weighted_totals(before, new, old, self.weight, strip);
+                for o in strip.iter_mut() {
+                    *o /= self.divider;
+                }
+            }
+        }
+    }
+
+    /// [`LANES`] segments of `E` outputs side by side (`out.len() == LANES *
+    /// E`, `xs.len() == out.len() + period - 1`), every lane one index and a
+    /// constant offset, then the divisions in one pass (dividing after
+    /// each strip, as [`Means::segment`] does, kept vector constants live
+    /// across the chains' loop and spilled their state to the stack).
+    /// Whether the divisions were exact for every weighted total (if not,
+    /// the caller redoes the segments).
+    #[inline(always)]
+    #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
+    fn lanes_by<const E: usize>(self, xs: &[f64], out: &mut [f64]) -> bool {
+        let held = self.period - 1;
+        let out = &mut out[..LANES * E];
+        let news = &xs[held..held + LANES * E];
+        let olds = &xs[..LANES * E];
+        let mut sub = [0.0; LANES];
+        let mut sum = [0.0; LANES];
+        for l in 0..LANES {
+            (sub[l], sum[l]) = fresh_totals(olds[l * E..l * E + held].iter().copied());
+        }
+        // the first output of each segment (nothing left its window yet),
+        // then the value leaving read where it is (not carried: the chains'
+        // state stays in registers)
+        for l in 0..LANES {
+            let weighted;
+            (sub[l], weighted, sum[l]) = step(sub[l], sum[l], news[l * E], 0.0, self.weight);
+            out[l * E] = weighted;
+        }
+        for j in 1..E {
+            for l in 0..LANES {
+                let weighted;
+                (sub[l], weighted, sum[l]) = step(sub[l], sum[l], news[l * E + j], olds[l * E + j - 1], self.weight);
+                out[l * E + j] = weighted;
+            }
+        }
+        divide(out, self.div)
+    }
 }
 
 /// The recursion over one strip: the weighted totals (each output times
@@ -218,17 +329,17 @@ fn weighted_totals(
 }
 
 /// Divides every weighted total in place by [`Divisor::divide`] (the
-/// division's bits by multiply-adds: a vectorised division costs two cycles
-/// a value, half this kernel's time); whether they were exact for every one
-/// (no early exit: the loop vectorises).
+/// division's bits by multiply-adds: a vectorised division costs two
+/// cycles a value, as much as the chains); whether every quotient is the
+/// division's ([`Divisor::exact_quotient`]; no early exit: the loop
+/// vectorises).
 #[inline(always)]
 #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
 fn divide(out: &mut [f64], d: Divisor) -> bool {
     let mut exact = true;
     for o in out.iter_mut() {
-        let w = *o;
-        *o = d.divide(w);
-        exact &= Divisor::exact_for(w);
+        *o = d.divide(*o);
+        exact &= Divisor::exact_quotient(*o);
     }
     exact
 }
@@ -286,6 +397,36 @@ mod tests {
             let mut w = Wma::new(period).unwrap();
             let streamed: Vec<f64> = x.iter().map(|&v| w.update(v)).collect();
             assert!(same(&streamed, &batch), "period {period}");
+        }
+    }
+
+    #[test]
+    fn a_nan_an_infinity_and_zeros_take_the_same_path_in_batch_and_stream() {
+        // 12,000 bars: three lane groups and a tail; a NaN, an infinity and
+        // a stretch of zeros (exact totals of +0, which the fast division
+        // leaves to the division) in different segments
+        let mut x: Vec<f64> = whole(12_000, 5).iter().map(|v| 100.0 + v * 1e-3).collect();
+        x[3_000] = f64::NAN;
+        x[7_000] = f64::INFINITY;
+        x[9_250..9_400].fill(0.0);
+        for period in [5, 30] {
+            let batch = wma(&x, period).unwrap();
+            assert!(same(&wma_with::<crate::simd::Plain>(&x, period).unwrap(), &batch), "period {period}");
+            let mut w = Wma::new(period).unwrap();
+            let streamed: Vec<f64> = x.iter().map(|&v| w.update(v)).collect();
+            assert!(same(&streamed, &batch), "period {period}");
+            // NaN from the bar on, until the first restart after it left the
+            // window (restarts every 1,032 outputs, the first output at bar
+            // period - 1), then numbers again
+            let back = (period - 1) + 1_032 * ((3_000 + period - (period - 1)).div_ceil(1_032));
+            assert!(batch[3_000..back].iter().all(|v| v.is_nan()), "period {period}");
+            assert!(batch[back..7_000].iter().all(|v| v.is_finite()), "period {period}");
+            // zeros: near zero within the running totals' rounding, and
+            // exactly zero from the restart inside the stretch (bar 9,292 or
+            // 9,317) on, where the totals are fresh sums of zeros
+            let restart = (period - 1) + 1_032 * 9;
+            assert!(batch[9_250 + period - 1..restart].iter().all(|&v| v.abs() < 1e-9), "period {period}");
+            assert!(batch[restart..9_400].iter().all(|&v| v.to_bits() == 0), "period {period}");
         }
     }
 
