@@ -29,7 +29,7 @@ def sma(x: Any, period: int) -> Array:
     Notes
     -----
     TA-Lib's running total, restarted from a fresh sum of the window every
-    1,024 bars (or twice the period): within float64 rounding of the price
+    1,032 bars (or twice the period): within float64 rounding of the price
     of the exact mean of every window, however long the series. A window
     holding a NaN (or both infinities) reads NaN, one holding an infinity
     reads it, and the mean is back once they have left the window (TA-Lib
@@ -74,6 +74,15 @@ def wma(x: Any, period: int) -> Array:
     numpy.ndarray
         Weights ``1..period`` from oldest to newest; NaN for the first
         ``period - 1`` bars.
+
+    Notes
+    -----
+    TA-Lib's running totals (the window's plain and weighted sums),
+    restarted from fresh sums of the window every 1,032 bars (or twice the
+    period), so the rounding does not drift however long the series; within
+    1e-9 of TA-Lib 0.8 on the real data. A NaN reads NaN until the first
+    restart after it left the window (TA-Lib keeps it for good). ``Wma``
+    gives the same bits bar by bar.
     """
     return _core.wma(series_arg("x", x), int_arg("period", period))
 
