@@ -340,18 +340,22 @@ fn segment_means(xs: &[f64], d: Divisor, out: &mut [f64]) -> bool {
 #[allow(clippy::inline_always)] // compiled inside the dispatched kernel
 fn lane_sums(xs: &[f64], period: usize, every: usize, out: &mut [f64]) {
     let held = period - 1;
+    let inputs: [&[f64]; LANES] = std::array::from_fn(|l| &xs[l * every..(l + 1) * every + held]);
     let mut totals = [0.0; LANES];
     for i in 0..held {
-        for (l, t) in totals.iter_mut().enumerate() {
-            *t += xs[l * every + i];
+        for (t, input) in totals.iter_mut().zip(&inputs) {
+            *t += input[i];
         }
     }
-    for (l, (seg, t)) in out.chunks_exact_mut(every).zip(&mut totals).enumerate() {
-        let input = &xs[l * every..(l + 1) * every + held];
-        for ((o, &new), &old) in seg.iter_mut().zip(&input[held..]).zip(input) {
-            let sum = *t + new;
-            *o = sum;
-            *t = sum - old;
+    let news: [&[f64]; LANES] = std::array::from_fn(|l| &inputs[l][held..]);
+    let olds: [&[f64]; LANES] = std::array::from_fn(|l| &inputs[l][..every]);
+    let mut chunks = out.chunks_exact_mut(every);
+    let lanes: [&mut [f64]; LANES] = std::array::from_fn(|_| chunks.next().unwrap_or_default());
+    for j in 0..every {
+        for l in 0..LANES {
+            let t = totals[l] + news[l][j];
+            lanes[l][j] = t;
+            totals[l] = t - olds[l][j];
         }
     }
 }
