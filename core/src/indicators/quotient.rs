@@ -74,10 +74,8 @@ impl Divisor {
     /// [`Divisor::exact_for`] on the dividends (no zero case).
     #[inline(always)]
     #[allow(clippy::inline_always)] // compiled inside the dispatched kernels
-    #[allow(clippy::needless_bitwise_bool)] // on purpose: no branches
     pub(crate) fn exact_quotient(q: f64) -> bool {
-        let m = q.abs();
-        (m >= SMALLEST) & (m < f64::INFINITY)
+        (SMALLEST..f64::INFINITY).contains(&q.abs())
     }
 }
 
