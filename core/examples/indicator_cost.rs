@@ -4,7 +4,7 @@
 //! TA-Lib are `make bench`'s; this is for iterating on a kernel.
 //!
 //! ```sh
-//! cargo run --release --example indicator_cost -- sma,wma,stddev,atr 200
+//! cargo run --release --example indicator_cost -- sma,wma,stddev,atr,bbands 200
 //! ```
 use std::path::PathBuf;
 use std::time::Instant;
@@ -21,6 +21,7 @@ fn main() {
     let (high, low, close) = (tile(&one.high), tile(&one.low), tile(&one.close));
     let n = close.len();
     let mut out = vec![1.0; n];
+    let (mut out2, mut out3) = (vec![1.0; n], vec![1.0; n]);
     for name in names.split(',') {
         let mut best = f64::INFINITY;
         let mut check = 0.0;
@@ -31,6 +32,7 @@ fn main() {
                 "wma" => ind::wma_into(&close, 30, &mut out),
                 "stddev" => ind::stddev_into(&close, 20, 1.0, &mut out),
                 "atr" => ind::atr_into(&high, &low, &close, 14, &mut out),
+                "bbands" => ind::bbands_into(&close, 20, 2.0, 2.0, [&mut out, &mut out2, &mut out3]),
                 other => panic!("unknown indicator {other}"),
             }
             .expect("valid input");

@@ -44,6 +44,9 @@ fn bands(mean: f64, var: f64, up: f64, dn: f64) -> BBandsOutput {
     BBandsOutput { upper: mean + std * up, middle: mean, lower: mean - std * dn }
 }
 
+/// How far behind the variances the bands are computed (in L1).
+const LAG: usize = 64;
+
 fn check(period: usize, nbdev_up: f64, nbdev_dn: f64) -> CoreResult<()> {
     check_period("period", period, 2)?;
     check_finite("nbdev_up", nbdev_up)?;
@@ -137,26 +140,38 @@ pub fn bbands_into(x: &[f64], period: usize, nbdev_up: f64, nbdev_dn: f64, out: 
     let begin = first_valid(n, &[x]);
     let warm = begin.saturating_add(period - 1).min(n);
     let [upper, middle, lower] = out;
-    // Two passes: the running sums (serial) leave each window's variance in
-    // `upper` and its mean in `middle`; the square roots and the bands then
-    // run over the whole columns under `simd::dispatch` (four lanes a
-    // `vsqrtpd`, correctly rounded like the scalar `sqrt`, and no fused
-    // multiply-add: the same numbers as the streaming `BBands`, bit for bit).
-    let mut slots = upper[warm..].iter_mut().zip(middle[warm..].iter_mut());
-    each_variance(&x[begin..], period, |mean, var| {
-        if let Some((u, m)) = slots.next() {
-            (*u, *m) = (var, mean);
-        }
-    });
-    for (u, m) in slots {
-        (*u, *m) = (f64::NAN, f64::NAN);
-    }
+    // One pass under `simd::dispatch`: each window's variance and mean go to
+    // `upper` and `middle`, and the slot `LAG` windows back gets its bands in
+    // the same iteration, so the square root unit works beside the running
+    // sums' chain instead of after it (as in `STDDEV`); the last `LAG` slots
+    // after the pass. Correctly rounded square roots and no fused
+    // multiply-add: the same numbers as the streaming `BBands`, bit for bit.
+    let (up, mid, lo) = (&mut upper[warm..], &mut middle[warm..], &mut lower[warm..]);
     simd::dispatch(
         #[inline(always)]
         || {
-            for ((u, m), l) in upper[warm..].iter_mut().zip(&middle[warm..]).zip(lower[warm..].iter_mut()) {
-                let bar = bands(*m, *u, nbdev_up, nbdev_dn);
-                (*u, *l) = (bar.upper, bar.lower);
+            let mut filled = 0;
+            let band = |k: usize, upper: &mut [f64], middle: &[f64], lower: &mut [f64]| {
+                if let (Some(u), Some(&m), Some(l)) = (upper.get_mut(k), middle.get(k), lower.get_mut(k)) {
+                    let bar = bands(m, *u, nbdev_up, nbdev_dn);
+                    (*u, *l) = (bar.upper, bar.lower);
+                }
+            };
+            each_variance(&x[begin..], period, |mean, var| {
+                if let (Some(u), Some(m)) = (up.get_mut(filled), mid.get_mut(filled)) {
+                    (*u, *m) = (var, mean);
+                }
+                if let Some(k) = filled.checked_sub(LAG) {
+                    band(k, up, mid, lo);
+                }
+                filled += 1;
+            });
+            let filled = filled.min(up.len());
+            for k in filled.saturating_sub(LAG)..filled {
+                band(k, up, mid, lo);
+            }
+            for col in [&mut *up, &mut *mid, &mut *lo] {
+                col[filled..].fill(f64::NAN);
             }
         },
     );
@@ -176,6 +191,29 @@ mod tests {
         let (u, m, l) = bbands(&x, 8, 2.0, 1.0).unwrap();
         assert!(u[6].is_nan() && m[6].is_nan() && l[6].is_nan());
         assert_eq!((u[7], m[7], l[7]), (9.0, 5.0, 3.0));
+    }
+
+    #[test]
+    fn the_batch_is_the_stream_bit_for_bit_through_flat_stretches_and_short_series() {
+        use crate::indicators::testing::walk;
+        // flat windows everywhere (re-centring between fast runs); series
+        // shorter and longer than the bands' lag, with a leading NaN
+        for (n, period) in [(10_000, 2), (10_000, 20), (10_000, 100), (30, 5), (64 + 9, 10), (65 + 9, 10), (5, 5)] {
+            let mut x = walk(n, 5, 0.5);
+            x[0] = f64::NAN;
+            let (u, m, l) = bbands(&x, period, 2.0, 1.5).unwrap();
+            let mut b = BBands::new(period, 2.0, 1.5).unwrap();
+            for (i, &v) in x.iter().enumerate() {
+                let o = b.update(v);
+                for (a, r) in [(o.upper, u[i]), (o.middle, m[i]), (o.lower, l[i])] {
+                    assert!(
+                        a.to_bits() == r.to_bits() || (a.is_nan() && r.is_nan()),
+                        "n {n}, period {period}, bar {i}"
+                    );
+                }
+            }
+            assert!(u[period..].iter().zip(&l[period..]).all(|(a, b)| a >= b), "n {n}, period {period}");
+        }
     }
 
     #[test]
