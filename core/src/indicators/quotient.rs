@@ -93,6 +93,22 @@ mod tests {
         assert!(Divisor::exact_for(-f64::MAX) && Divisor::exact_for(-1e-280));
     }
 
+    #[test]
+    fn a_quotient_is_taken_as_exact_only_when_its_dividend_was() {
+        for b in [2.0, 3.0, 465.0, 1e9] {
+            let d = Divisor::new(b);
+            // the dividend in the exact range and its quotient above 2^-960
+            for a in [1.0, -7.5e5, 3.6e7, f64::MAX, SMALLEST * 2.0 * b] {
+                assert!(Divisor::exact_quotient(d.divide(a)), "{a:e} / {b}");
+            }
+            // anything the theorem does not cover reads inexact (the caller
+            // divides again): non-finite, zero, below 2^-960
+            for a in [f64::NAN, f64::INFINITY, -f64::INFINITY, 0.0, -0.0, SMALLEST / 4.0, 1e-310] {
+                assert!(!Divisor::exact_quotient(d.divide(a)), "{a:e} / {b}");
+            }
+        }
+    }
+
     /// A linear congruential generator's next 64 bits (Knuth's MMIX).
     fn next(state: &mut u64) -> u64 {
         *state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
